@@ -1,0 +1,45 @@
+# Fangzhi: `make run` installs everything and serves the demo; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test install install-test system translations bench clean
+
+run: install
+	$(BIN)/fangzhi demo
+	$(BIN)/fangzhi serve
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python bench/storage.py
+
+install: system $(VENV)/.installed translations
+install-test: system $(VENV)/.installed-test translations
+
+system:
+	bash scripts/install-system.sh
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(VENV)/.installed $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d web/translations
+
+# Refresh the message catalogue after changing user-facing text (then translate the .po file).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o web/translations/messages.pot .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,90 @@
+"""The access policy: the one place that decides who may see an item, a collection or a file.
+
+Every read path — web pages, API, IIIF, search, OAI-PMH, exports — asks ``can_view_item`` /
+``can_view_file`` here, or filters with ``visible_levels`` (which states the same rule for
+queries: a test checks that both agree for every case).
+
+Rule: each visibility is a *level*. An embargoed record is at level "embargoed" until its
+``embargo_until`` date and at level "public" from that date on, so an embargo lifts by itself.
+A user sees a record when its effective level is among the levels their roles grant. A
+withdrawn item is seen only by those who may manage the archive (admin, archivist).
+A file restricted beyond its item needs both the item's level and the file's own level.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+ROLES = ("admin", "archivist", "curator", "member", "researcher")
+
+# Which levels each role may see. Anonymous users see only "public".
+ROLE_LEVELS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"public", "alliance", "staff", "embargoed", "private"}),
+    "archivist": frozenset({"public", "alliance", "staff", "embargoed"}),
+    "curator": frozenset({"public", "alliance"}),
+    "member": frozenset({"public", "alliance"}),
+    "researcher": frozenset({"public"}),
+}
+MANAGERS = frozenset({"admin", "archivist"})
+
+
+@dataclass(frozen=True)
+class User:
+    name: str = "anonymous"
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return not self.roles
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+ANONYMOUS = User()
+SYSTEM = User("system", frozenset({"admin"}))
+
+
+def visible_levels(user: User) -> frozenset[str]:
+    levels = {"public"}
+    for role in user.roles:
+        levels |= ROLE_LEVELS.get(role, frozenset())
+    return frozenset(levels)
+
+
+def effective_level(visibility: str, embargo_until: str | None, today: date) -> str:
+    if visibility == "embargoed":
+        if embargo_until and date.fromisoformat(embargo_until) <= today:
+            return "public"
+        return "embargoed"
+    return visibility
+
+
+def can_manage(user: User) -> bool:
+    """Admins and archivists manage the archive (see withdrawn and every staff record)."""
+    return user.has_role(*MANAGERS)
+
+
+def can_view_record(user: User, record, *, today: date | None = None) -> bool:
+    """Item or Collection: may ``user`` see it today?"""
+    today = today or date.today()
+    if getattr(record, "withdrawn", None) and not can_manage(user):
+        return False
+    return effective_level(record.visibility, record.embargo_until, today) in visible_levels(user)
+
+
+can_view_item = can_view_collection = can_view_record
+
+
+def can_view_file(user: User, item, file, *, today: date | None = None) -> bool:
+    """May ``user`` see (download, view images of) ``file`` of ``item``?"""
+    if not can_view_record(user, item, today=today):
+        return False
+    return file.access is None or file.access in visible_levels(user)
+
+
+def level_sql(today: date, visibility="visibility", embargo="embargo_until") -> tuple[str, tuple]:
+    """SQL expression (and its parameter) for a row's effective level: the same rule as
+    ``effective_level``, for catalog queries."""
+    return (f"(CASE WHEN {visibility} = 'embargoed' AND {embargo} IS NOT NULL AND {embargo} <= ? "
+            f"THEN 'public' ELSE {visibility} END)", (today.isoformat(),))

@@ -1,0 +1,418 @@
+"""Repository services: the only way records are created, changed, read and destroyed.
+
+Each service method checks permission, validates, writes a new object version (the source of
+truth), and only then updates the derived catalog. Reads go through the access policy.
+
+The services receive their backends (an ``ObjectStore`` such as ``storage.ocfl.OcflRoot`` and a
+``Catalog`` such as ``storage.catalog.SQLiteCatalog``) as arguments; this module imports no
+backend code.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from typing import BinaryIO, Callable, Iterable, Protocol
+
+from . import access
+from .access import User
+from .errors import Conflict, Gone, NotFound, PermissionDenied, ValidationError
+from .model import ID_RE, Collection, File, Item
+
+METADATA = "metadata.json"
+ACTIONS = ("create", "update", "withdraw", "purge", "reinstate")
+_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+
+def item_object(item_id: str) -> str:
+    return f"item:{item_id}"
+
+
+def collection_object(collection_id: str) -> str:
+    return f"collection:{collection_id}"
+
+
+def new_item_id() -> str:
+    return "fz" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
+
+
+def version_message(action: str, why: str = "") -> str:
+    """OCFL version messages read "<action>: <why>" so the audit trail can be rebuilt."""
+    return f"{action}: {why}".rstrip(": ").strip() if why else action
+
+
+def parse_message(message: str) -> tuple[str, str]:
+    action, _, why = message.partition(":")
+    return (action, why.strip()) if action in ACTIONS else ("update", message)
+
+
+class ObjectStore(Protocol):  # implemented by storage.ocfl.OcflRoot
+    Conflict: type[Exception]  # raised by new_version when the head moved on
+
+    def exists(self, object_id: str) -> bool: ...
+    def inventory(self, object_id: str) -> dict: ...
+    def read_json(self, object_id: str, path: str, version: int | None = None, inventory: dict | None = None): ...
+    def new_version(self, object_id: str, *, user: str, message: str, expected_head: int | None = None): ...
+    def versions(self, object_id: str) -> list: ...
+    def content_key(self, object_id: str, path: str, version: int | None = None) -> str: ...
+    def list_objects(self) -> Iterable[str]: ...
+    def purge(self, object_id: str) -> None: ...
+
+
+class Catalog(Protocol):  # implemented by storage.catalog.SQLiteCatalog
+    def put_item(self, item: Item, version: int, created: str, updated: str) -> None: ...
+    def put_collection(self, collection: Collection, version: int, created: str, updated: str) -> None: ...
+    def delete(self, object_id: str) -> None: ...
+    def add_event(self, event: dict) -> None: ...
+    def visible_files(self, item: Item, *, user: User) -> list[File]:
+        """The item's files this user may see, originals first in page order."""
+        ordered = item.originals + [f for f in item.files if f.role != "original"]
+        return [f for f in ordered if access.can_view_file(user, item, f, today=self.today())]
+
+    def list_items(self, *, user: User, today: date, collection: str | None = None,
+                   limit: int = 20, offset: int = 0) -> tuple[list[Item], int]: ...
+    def list_collections(self, *, user: User, today: date, parent: str | None = ...) -> list[Collection]: ...
+    def events(self, object_id: str | None = None) -> list[dict]: ...
+    def clear(self) -> None: ...
+
+
+@dataclass
+class NewFile:
+    """A file to add to an item: where it goes, its bytes, and what is known about it."""
+    name: str  # original file name; stored as originals/<name> (or derivatives/<name>)
+    stream: BinaryIO | bytes
+    media_type: str = "application/octet-stream"
+    sequence: int | None = None
+    role: str = "original"
+    id: str | None = None
+    label: dict | None = None
+    access: str | None = None
+    derived_from: str | None = None
+
+
+@dataclass
+class Record:
+    """A record read from the archive, with its version facts."""
+    value: Item | Collection
+    version: int
+    created: str
+    updated: str
+
+
+@dataclass
+class StoredFile:
+    file: File
+    key: str  # storage key of its bytes
+    public: bool  # anonymous readers may see it too (so shared caches may keep it)
+
+
+class Archive:
+    """Items and collections: create, update, get, history, withdraw, purge, list, rebuild."""
+
+    def __init__(self, objects: ObjectStore, catalog: Catalog, storage, *,
+                 today: Callable[[], date] = date.today):
+        self.objects, self.catalog, self.storage, self.today = objects, catalog, storage, today
+
+    # --- items: writing ----------------------------------------------------------------
+
+    def create_item(self, data: dict, files: Iterable[NewFile] = (), *, user: User, why: str = "") -> Record:
+        _require_manager(user, "add items")
+        data = dict(data)
+        data.setdefault("id", self._unused_id())
+        data.setdefault("files", [])
+        Item.from_dict(data)  # reject bad metadata before anything is stored
+        if self.objects.exists(item_object(data["id"])):
+            raise Conflict(f"an item with id {data['id']} already exists")
+        self._check_collections(data.get("collections") or [])
+        return self._write_item(data, files, (), user=user, message=version_message("create", why), expected=0)
+
+    def update_item(self, item_id: str, changes: dict, *, expected_version: int, user: User,
+                    why: str = "", add_files: Iterable[NewFile] = (), remove_files: Iterable[str] = ()) -> Record:
+        """Apply ``changes`` (fields to replace) as a new version made from ``expected_version``."""
+        _require_manager(user, "edit items")
+        current = self._load_item(item_id)
+        if current.version != expected_version:
+            raise Conflict(f"item {item_id} is at version {current.version}; your edit was made from "
+                           f"version {expected_version}. Reload it and apply your change again.")
+        for key in ("id", "withdrawn"):
+            if key in changes and changes[key] != getattr(current.value, key):
+                raise ValidationError([(key, "cannot be changed by an update")])
+        data = {**current.value.to_dict(), **{k: v for k, v in changes.items() if k != "files"}}
+        data["files"] = _update_file_fields(data["files"], changes.get("files") or [])
+        Item.from_dict(data)
+        self._check_collections(data.get("collections") or [])
+        return self._write_item(data, add_files, remove_files, user=user,
+                                message=version_message("update", why), expected=expected_version)
+
+    def withdraw_item(self, item_id: str, *, user: User, reason: str, expected_version: int | None = None) -> Record:
+        """A tombstone version: the item disappears from public view; every version stays stored."""
+        _require_manager(user, "withdraw items")
+        if not reason.strip():
+            raise ValidationError([("reason", "say why the item is withdrawn")])
+        current = self._load_item(item_id)
+        data = current.value.to_dict()
+        data["withdrawn"] = {"at": _now(), "by": user.name, "reason": reason.strip()}
+        return self._write_item(data, (), (), user=user, message=version_message("withdraw", reason),
+                                expected=expected_version if expected_version is not None else current.version)
+
+    def reinstate_item(self, item_id: str, *, user: User, why: str = "") -> Record:
+        _require_manager(user, "reinstate items")
+        current = self._load_item(item_id)
+        data = {**current.value.to_dict(), "withdrawn": None}
+        return self._write_item(data, (), (), user=user, message=version_message("reinstate", why),
+                                expected=current.version)
+
+    def purge_item(self, item_id: str, *, user: User, reason: str) -> None:
+        """Destroy an item and all its versions (admin only). The purge itself is recorded."""
+        if not user.has_role("admin"):
+            raise PermissionDenied("only an administrator may purge an item")
+        if not reason.strip():
+            raise ValidationError([("reason", "say why the item is purged")])
+        oid = item_object(item_id)
+        if not self.objects.exists(oid):
+            raise NotFound(f"no item {item_id}")
+        history = self._events(oid)
+        event = {"at": _now(), "user": user.name, "action": "purge", "object_id": oid,
+                 "version": history[-1]["version"], "message": reason.strip()}
+        # Record first (with the object's history): a purge that fails halfway is still accounted for.
+        self.storage.put(f"audit/purges/{event['at'].replace(':', '')}-{secrets.token_hex(4)}.json",
+                         json.dumps({**event, "history": history}, ensure_ascii=False).encode())
+        self.objects.purge(oid)
+        self.catalog.delete(oid)
+        self.catalog.add_event(event)
+
+    def _write_item(self, data: dict, new_files: Iterable[NewFile], remove: Iterable[str], *,
+                    user: User, message: str, expected: int) -> Record:
+        files = [f for f in data.get("files", []) if f["id"] not in set(remove)]
+        removed_paths = [f["path"] for f in data.get("files", []) if f["id"] in set(remove)]
+        if len(removed_paths) != len(set(remove)):
+            missing = set(remove) - {f["id"] for f in data.get("files", [])}
+            raise NotFound(f"item {data['id']} has no file {', '.join(sorted(missing))}")
+        oid = item_object(data["id"])
+        try:
+            with self.objects.new_version(oid, user=user.name, message=message, expected_head=expected) as v:
+                for path in removed_paths:
+                    v.remove(path)
+                for new in new_files:
+                    files.append(self._store_file(v, new, files))
+                data["files"] = files
+                item = Item.from_dict(data)
+                v.put(METADATA, _json_bytes(item.to_dict()))
+        except self.objects.Conflict as exc:
+            raise Conflict(str(exc)) from exc
+        return self._index(oid, item)
+
+    def _store_file(self, version, new: NewFile, existing: list[dict]) -> dict:
+        name = _safe_name(new.name)
+        folder = "originals" if new.role == "original" else "derivatives"
+        path = f"{folder}/{name}"
+        if any(f["path"] == path for f in existing):
+            raise ValidationError([(f"files/{name}", "a file with this name is already in the item")])
+        file_id = new.id or _file_id(name, existing)
+        stored = version.put(path, new.stream)
+        return File(
+            id=file_id, path=path, media_type=new.media_type, size=stored.size, sha256=stored.sha256,
+            role=new.role, sequence=new.sequence, label=new.label or {}, access=new.access,
+            derived_from=new.derived_from,
+        ).__dict__
+
+    def _index(self, oid: str, value) -> Record:
+        versions = self.objects.versions(oid)
+        record = Record(value, versions[-1].number, versions[0].created, versions[-1].created)
+        put = self.catalog.put_item if isinstance(value, Item) else self.catalog.put_collection
+        put(value, record.version, record.created, record.updated)
+        self.catalog.add_event(self._events(oid, versions[-1:])[0])
+        return record
+
+    def _events(self, oid: str, versions=None) -> list[dict]:
+        """Audit events (who, when, what, why) of an object's versions, read from the object."""
+        events = []
+        for v in versions or self.objects.versions(oid):
+            action, why = parse_message(v.message)
+            events.append({"at": v.created, "user": v.user, "action": action, "object_id": oid,
+                           "version": v.number, "message": why})
+        return events
+
+    # --- items: reading ----------------------------------------------------------------
+
+    def get_item(self, item_id: str, *, user: User, version: int | None = None) -> Record:
+        record = self._load_item(item_id, version)
+        item = record.value
+        if not access.can_view_item(user, item, today=self.today()):
+            if item.withdrawn and access.can_view_item(user, replace(item, withdrawn=None), today=self.today()):
+                raise Gone(item)
+            raise NotFound(f"no item {item_id}")
+        return record
+
+    def history(self, item_id: str, *, user: User) -> list:
+        self.get_item(item_id, user=user)
+        return self.objects.versions(item_object(item_id))
+
+    def open_file(self, item_id: str, file_id: str, *, user: User, version: int | None = None) -> StoredFile:
+        """Where a file the user may see is stored; raises NotFound or PermissionDenied."""
+        record = self.get_item(item_id, user=user, version=version)
+        file = record.value.file(file_id)
+        if file is None:
+            raise NotFound(f"item {item_id} has no file {file_id}")
+        if not access.can_view_file(user, record.value, file, today=self.today()):
+            raise PermissionDenied(f"file {file_id} of item {item_id} is restricted")
+        return StoredFile(file, self.objects.content_key(item_object(item_id), file.path, record.version),
+                          access.can_view_file(access.ANONYMOUS, record.value, file, today=self.today()))
+
+    def visible_files(self, item: Item, *, user: User) -> list[File]:
+        """The item's files this user may see, originals first in page order."""
+        ordered = item.originals + [f for f in item.files if f.role != "original"]
+        return [f for f in ordered if access.can_view_file(user, item, f, today=self.today())]
+
+    def list_items(self, *, user: User, collection: str | None = None, limit: int = 20, offset: int = 0):
+        return self.catalog.list_items(user=user, today=self.today(), collection=collection,
+                                       limit=limit, offset=offset)
+
+    def _load_item(self, item_id: str, version: int | None = None) -> Record:
+        return self._load(item_object(item_id), Item, f"item {item_id}", version)
+
+    def _load(self, oid: str, cls, what: str, version: int | None) -> Record:
+        if not ID_RE.match(oid.split(":", 1)[1]) or not self.objects.exists(oid):
+            raise NotFound(f"no {what}")
+        inv = self.objects.inventory(oid)
+        head = int(inv["head"][1:])
+        if version is not None and not 1 <= version <= head:
+            raise NotFound(f"{what} has no version {version} (latest is {head})")
+        number = version or head
+        value = cls.from_dict(self.objects.read_json(oid, METADATA, number, inv))
+        return Record(value, number, inv["versions"]["v1"]["created"], inv["versions"][f"v{number}"]["created"])
+
+    def _unused_id(self) -> str:
+        while self.objects.exists(item_object(candidate := new_item_id())):
+            pass
+        return candidate
+
+    # --- collections ---------------------------------------------------------------------
+
+    def create_collection(self, data: dict, *, user: User, why: str = "") -> Record:
+        _require_manager(user, "add collections")
+        col = Collection.from_dict(data)
+        oid = collection_object(col.id)
+        if self.objects.exists(oid):
+            raise Conflict(f"a collection with id {col.id} already exists")
+        if col.parent:
+            self._check_collections([col.parent])
+        return self._write_collection(col, user=user, message=version_message("create", why), expected=0)
+
+    def update_collection(self, collection_id: str, changes: dict, *, expected_version: int,
+                          user: User, why: str = "") -> Record:
+        _require_manager(user, "edit collections")
+        current = self._load(collection_object(collection_id), Collection, f"collection {collection_id}", None)
+        if current.version != expected_version:
+            raise Conflict(f"collection {collection_id} is at version {current.version}; your edit was "
+                           f"made from version {expected_version}")
+        if changes.get("id", collection_id) != collection_id:
+            raise ValidationError([("id", "cannot be changed by an update")])
+        col = Collection.from_dict({**current.value.to_dict(), **changes})
+        if col.parent:
+            self._check_collections([col.parent])
+            if collection_id in self._ancestors(col.parent):
+                raise ValidationError([("parent", f"{col.parent} is inside {collection_id}: that makes a loop")])
+        return self._write_collection(col, user=user, message=version_message("update", why),
+                                      expected=expected_version)
+
+    def _write_collection(self, col: Collection, *, user: User, message: str, expected: int) -> Record:
+        oid = collection_object(col.id)
+        with self.objects.new_version(oid, user=user.name, message=message, expected_head=expected) as v:
+            v.put(METADATA, _json_bytes(col.to_dict()))
+        return self._index(oid, col)
+
+    def get_collection(self, collection_id: str, *, user: User) -> Record:
+        record = self._load(collection_object(collection_id), Collection, f"collection {collection_id}", None)
+        if not access.can_view_collection(user, record.value, today=self.today()):
+            raise NotFound(f"no collection {collection_id}")
+        return record
+
+    def list_collections(self, *, user: User, parent: str | None = ...) -> list[Collection]:
+        return self.catalog.list_collections(user=user, today=self.today(), parent=parent)
+
+    def _check_collections(self, ids: Iterable[str]) -> None:
+        missing = [c for c in ids if not self.objects.exists(collection_object(c))]
+        if missing:
+            raise ValidationError([("collections", f"no collection {', '.join(missing)}")])
+
+    def _ancestors(self, collection_id: str) -> list[str]:
+        seen = []
+        while collection_id and collection_id not in seen:
+            seen.append(collection_id)
+            collection_id = self.objects.read_json(collection_object(collection_id), METADATA).get("parent")
+        return seen
+
+    # --- derived state ---------------------------------------------------------------------
+
+    def rebuild(self, progress: Callable[[str], None] = lambda oid: None) -> int:
+        """Recreate the catalog (records and audit events) from storage alone; return the count."""
+        self.catalog.clear()
+        count = 0
+        for oid in self.objects.list_objects():
+            inv = self.objects.inventory(oid)
+            kind = oid.split(":", 1)[0]
+            cls, put = (Item, self.catalog.put_item) if kind == "item" else (Collection, self.catalog.put_collection)
+            value = cls.from_dict(self.objects.read_json(oid, METADATA, None, inv))
+            versions = self.objects.versions(oid)
+            put(value, versions[-1].number, versions[0].created, versions[-1].created)
+            for event in self._events(oid, versions):
+                self.catalog.add_event(event)
+            count += 1
+            progress(oid)
+        for key in self.storage.list("audit/purges/"):
+            with self.storage.open(key) as f:
+                purge = json.loads(f.read())
+            for event in purge.pop("history", []) + [purge]:
+                self.catalog.add_event(event)
+        return count
+
+
+def _require_manager(user: User, what: str) -> None:
+    if not access.can_manage(user):
+        raise PermissionDenied(f"only archivists and administrators may {what}")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _json_bytes(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+
+
+EDITABLE_FILE_FIELDS = ("label", "sequence", "access")
+
+
+def _update_file_fields(files: list[dict], changes: list[dict]) -> list[dict]:
+    """Apply changes to files' label, sequence or access; the stored bytes never change here."""
+    by_id = {f["id"]: dict(f) for f in files}
+    for i, change in enumerate(changes):
+        current = by_id.get(change.get("id")) if isinstance(change, dict) else None
+        if current is None:
+            raise ValidationError([(f"files[{i}].id", "names no file of this item (add files as uploads)")])
+        for key, value in change.items():
+            if key in EDITABLE_FILE_FIELDS:
+                current[key] = value
+            elif value != current.get(key):
+                raise ValidationError([(f"files[{i}].{key}", "cannot be changed: only label, sequence and access can")])
+    return [by_id[f["id"]] for f in files]
+
+
+def _safe_name(name: str) -> str:
+    """The file name alone (no folders), NFC-normalised; refuses names that are not names."""
+    base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if base in ("", ".", "..") or any(ord(c) < 32 for c in base):
+        raise ValidationError([("files", f"{name!r} is not a usable file name")])
+    return base
+
+
+def _file_id(name: str, existing: list[dict]) -> str:
+    """A URL-safe id for a file, unique within the item: f1, f2, …"""
+    used = {f["id"] for f in existing}
+    n = len(existing) + 1
+    while f"f{n}" in used:
+        n += 1
+    return f"f{n}"

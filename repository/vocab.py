@@ -1,0 +1,40 @@
+"""Controlled vocabularies shown to people: rights statements and kinds, in Chinese and English."""
+from __future__ import annotations
+
+RIGHTS = {
+    "http://rightsstatements.org/vocab/InC/1.0/": ("受版权保护", "In Copyright"),
+    "http://rightsstatements.org/vocab/InC-EDU/1.0/": ("受版权保护 - 允许教育用途", "In Copyright - Educational Use Permitted"),
+    "http://rightsstatements.org/vocab/InC-NC/1.0/": ("受版权保护 - 允许非商业用途", "In Copyright - Non-Commercial Use Permitted"),
+    "http://rightsstatements.org/vocab/InC-RUU/1.0/": ("受版权保护 - 权利人不明", "In Copyright - Rights-holder(s) Unlocatable or Unidentifiable"),
+    "http://rightsstatements.org/vocab/InC-OW-EU/1.0/": ("受版权保护 - 欧盟孤儿作品", "In Copyright - EU Orphan Work"),
+    "http://rightsstatements.org/vocab/NoC-CR/1.0/": ("无版权 - 有合同限制", "No Copyright - Contractual Restrictions"),
+    "http://rightsstatements.org/vocab/NoC-NC/1.0/": ("无版权 - 仅限非商业用途", "No Copyright - Non-Commercial Use Only"),
+    "http://rightsstatements.org/vocab/NoC-OKLR/1.0/": ("无版权 - 其他法律限制", "No Copyright - Other Known Legal Restrictions"),
+    "http://rightsstatements.org/vocab/NoC-US/1.0/": ("无版权 - 美国", "No Copyright - United States"),
+    "http://rightsstatements.org/vocab/CNE/1.0/": ("版权未评估", "Copyright Not Evaluated"),
+    "http://rightsstatements.org/vocab/UND/1.0/": ("版权状况不明", "Copyright Undetermined"),
+    "http://rightsstatements.org/vocab/NKC/1.0/": ("无已知版权", "No Known Copyright"),
+    "https://creativecommons.org/publicdomain/zero/1.0/": ("CC0 公有领域贡献", "CC0 Public Domain Dedication"),
+    "https://creativecommons.org/publicdomain/mark/1.0/": ("公有领域标志", "Public Domain Mark"),
+}
+
+KINDS = {
+    "photo": ("照片", "Photograph"), "manuscript": ("手稿", "Manuscript"), "book": ("图书", "Book"),
+    "audio": ("音频", "Audio"), "video": ("视频", "Video"), "ebook": ("电子书", "E-book"),
+    "object": ("实物", "Object"),
+}
+
+
+def rights_label(uri: str | None, lang: str = "zh") -> str:
+    if not uri:
+        return ""
+    if uri in RIGHTS:
+        return RIGHTS[uri][0 if lang == "zh" else 1]
+    if "creativecommons.org/licenses/" in uri:  # e.g. .../licenses/by-nc/4.0/
+        code, version = uri.rstrip("/").split("/")[-2:]
+        return f"CC {code.upper()} {version}"
+    return uri
+
+
+def kind_label(kind: str, lang: str = "zh") -> str:
+    return KINDS.get(kind, (kind, kind))[0 if lang == "zh" else 1]

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install the Debian packages Fangzhi needs, only those missing (run as root or with sudo).
+set -euo pipefail
+PACKAGES=(ffmpeg libvips42 fonts-noto-cjk chromium)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing system packages: ${missing[*]}"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,5 @@
+"""Storage: the Storage protocol, its backends, and the OCFL object layout built on it."""
+from .base import Storage, StorageError, StorageNotFound
+from .local import LocalStorage
+
+__all__ = ["Storage", "StorageError", "StorageNotFound", "LocalStorage"]

@@ -1,0 +1,150 @@
+"""SQLiteCatalog: derived operational state (record list, collection membership, audit events).
+
+Nothing here is the source of truth: ``Archive.rebuild`` recreates it from the object store.
+Listing queries filter with the access policy's own rule (``repository.access``).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import date
+from pathlib import Path
+
+from repository import access
+from repository.access import User
+from repository.model import Collection, Item, edtf_years
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT NOT NULL,
+    visibility TEXT NOT NULL, embargo_until TEXT, withdrawn INTEGER NOT NULL,
+    year_start INTEGER, year_end INTEGER, holding_library TEXT,
+    version INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS item_collections (
+    item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    collection_id TEXT NOT NULL, position INTEGER NOT NULL,
+    PRIMARY KEY (item_id, collection_id)
+);
+CREATE INDEX IF NOT EXISTS item_collections_by_collection ON item_collections(collection_id);
+CREATE INDEX IF NOT EXISTS items_by_updated ON items(updated);
+CREATE TABLE IF NOT EXISTS collections (
+    id TEXT PRIMARY KEY, parent TEXT, title TEXT NOT NULL,
+    visibility TEXT NOT NULL, embargo_until TEXT,
+    version INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, object_id TEXT NOT NULL,
+    version INTEGER, message TEXT NOT NULL,
+    UNIQUE (object_id, version, action, at)
+);
+CREATE INDEX IF NOT EXISTS events_by_object ON events(object_id);
+"""
+
+
+class SQLiteCatalog:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.row_factory = sqlite3.Row
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def put_item(self, item: Item, version: int, created: str, updated: str) -> None:
+        years = edtf_years(item.date["edtf"]) if item.date.get("edtf") else None
+        with self._db() as db:
+            db.execute("DELETE FROM items WHERE id = ?", (item.id,))
+            db.execute(
+                "INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (item.id, item.kind, item.label(), item.visibility, item.embargo_until,
+                 1 if item.withdrawn else 0, years[0] if years else None, years[1] if years else None,
+                 item.holding_library, version, created, updated,
+                 json.dumps(item.to_dict(), ensure_ascii=False, sort_keys=True)),
+            )
+            db.executemany("INSERT INTO item_collections VALUES (?,?,?)",
+                           [(item.id, c, i) for i, c in enumerate(item.collections)])
+
+    def put_collection(self, col: Collection, version: int, created: str, updated: str) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO collections VALUES (?,?,?,?,?,?,?,?,?)",
+                       (col.id, col.parent, col.label(), col.visibility, col.embargo_until,
+                        version, created, updated, json.dumps(col.to_dict(), ensure_ascii=False, sort_keys=True)))
+
+    def delete(self, object_id: str) -> None:
+        kind, _, oid = object_id.partition(":")
+        table = "items" if kind == "item" else "collections"
+        with self._db() as db:
+            db.execute(f"DELETE FROM {table} WHERE id = ?", (oid,))
+
+    def add_event(self, event: dict) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO events VALUES (:at,:user,:action,:object_id,:version,:message)",
+                       {"version": None, "message": "", **event})
+
+    def clear(self) -> None:
+        with self._db() as db:
+            for table in ("item_collections", "items", "collections", "events"):
+                db.execute(f"DELETE FROM {table}")
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def list_items(self, *, user: User, today: date, collection: str | None = None,
+                   limit: int = 20, offset: int = 0) -> tuple[list[Item], int]:
+        where, params = _visible(user, today, "items")
+        if collection is not None:
+            where += " AND id IN (SELECT item_id FROM item_collections WHERE collection_id = ?)"
+            params += (collection,)
+        db = self._db()
+        total = db.execute(f"SELECT COUNT(*) FROM items WHERE {where}", params).fetchone()[0]
+        rows = db.execute(f"SELECT record FROM items WHERE {where} ORDER BY updated DESC, id "
+                          "LIMIT ? OFFSET ?", params + (limit, offset)).fetchall()
+        return [Item.from_dict(json.loads(r["record"])) for r in rows], total
+
+    def list_collections(self, *, user: User, today: date, parent: str | None = ...) -> list[Collection]:
+        where, params = _visible(user, today, "collections")
+        if parent is None:
+            where += " AND parent IS NULL"
+        elif parent is not ...:
+            where += " AND parent = ?"
+            params += (parent,)
+        rows = self._db().execute(f"SELECT record FROM collections WHERE {where} ORDER BY id", params)
+        return [Collection.from_dict(json.loads(r["record"])) for r in rows]
+
+    def events(self, object_id: str | None = None) -> list[dict]:
+        sql = "SELECT * FROM events" + (" WHERE object_id = ?" if object_id else "") + " ORDER BY at, object_id, version"
+        return [dict(r) for r in self._db().execute(sql, (object_id,) if object_id else ())]
+
+    def dump(self) -> dict:
+        """Everything in the catalog, for comparing a rebuilt catalog with the original."""
+        db = self._db()
+        return {t: sorted((tuple(r) for r in db.execute(f"SELECT * FROM {t}")), key=repr)
+                for t in ("items", "item_collections", "collections", "events")}
+
+
+def _visible(user: User, today: date, table: str) -> tuple[str, tuple]:
+    """The access policy as a WHERE clause (kept equal to access.can_view_record by a test)."""
+    level, params = access.level_sql(today)
+    levels = sorted(access.visible_levels(user))
+    where = f"{level} IN ({','.join('?' * len(levels))})"
+    if table == "items" and not access.can_manage(user):
+        where += " AND withdrawn = 0"
+    return where, params + tuple(levels)

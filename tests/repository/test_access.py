@@ -1,0 +1,83 @@
+"""The access policy, case by case, and its SQL form checked against it."""
+from datetime import date, timedelta
+from itertools import product
+
+import pytest
+
+from repository.access import ANONYMOUS, User, can_view_file, can_view_item
+from repository.model import File, Item
+from tests.helpers import photo_item
+
+TODAY = date(2026, 11, 25)
+USERS = {"anonymous": ANONYMOUS, **{r: User(r, frozenset({r})) for r in
+                                      ("researcher", "member", "curator", "archivist", "admin")}}
+# visibility → roles that may see it (anonymous included where listed)
+EXPECTED = {
+    "public": {"anonymous", "researcher", "member", "curator", "archivist", "admin"},
+    "alliance": {"member", "curator", "archivist", "admin"},
+    "staff": {"archivist", "admin"},
+    "embargoed-future": {"archivist", "admin"},
+    "embargoed-past": {"anonymous", "researcher", "member", "curator", "archivist", "admin"},
+    "embargoed-today": {"anonymous", "researcher", "member", "curator", "archivist", "admin"},
+    "private": {"admin"},
+}
+
+
+def make_item(case: str, **extra) -> Item:
+    visibility, _, when = case.partition("-")
+    embargo = {"future": TODAY + timedelta(days=1), "past": TODAY - timedelta(days=1), "today": TODAY}.get(when)
+    return Item.from_dict(photo_item(id="x1", visibility=visibility,
+                                     embargo_until=embargo.isoformat() if embargo else None, **extra))
+
+
+@pytest.mark.parametrize("case,role", list(product(EXPECTED, USERS)))
+def test_item_visibility(case, role):
+    assert can_view_item(USERS[role], make_item(case), today=TODAY) == (role in EXPECTED[case])
+
+
+def test_embargo_lifts_by_itself_on_its_date():
+    item = make_item("embargoed-future")
+    assert not can_view_item(ANONYMOUS, item, today=TODAY)
+    assert can_view_item(ANONYMOUS, item, today=TODAY + timedelta(days=1))
+
+
+@pytest.mark.parametrize("role", USERS)
+def test_withdrawn_items_only_for_managers(role):
+    item = make_item("public", withdrawn={"at": "2026-01-01", "by": "admin", "reason": "duplicate"})
+    assert can_view_item(USERS[role], item, today=TODAY) == (role in ("archivist", "admin"))
+
+
+@pytest.mark.parametrize("access,role", list(product([None, "alliance", "staff", "private"], USERS)))
+def test_file_restriction_narrows_the_item(access, role):
+    item = make_item("public")
+    f = File(id="f1", path="originals/a.jpg", media_type="image/jpeg", size=1, sha256="a" * 64, access=access)
+    expected = role in EXPECTED[access or "public"]
+    assert can_view_file(USERS[role], item, f, today=TODAY) == expected
+    staff_item = make_item("staff")
+    assert can_view_file(USERS[role], staff_item, f, today=TODAY) == (expected and role in EXPECTED["staff"])
+
+
+def test_multiple_roles_combine():
+    user = User("li", frozenset({"researcher", "member"}))
+    assert can_view_item(user, make_item("alliance"), today=TODAY)
+    assert not can_view_item(user, make_item("staff"), today=TODAY)
+
+
+def test_catalog_query_applies_the_same_rule(archive):
+    """The catalog's SQL filter lists exactly the items can_view_item allows, for every case."""
+    from tests.repository.conftest import ADMIN
+
+    archive.today = lambda: TODAY
+    items = {}
+    for case in EXPECTED:
+        for withdrawn in (False, True):
+            visibility, _, when = case.partition("-")
+            record = archive.create_item(make_item(case).to_dict() | {"id": f"{case}-{int(withdrawn)}"}, user=ADMIN)
+            if withdrawn:
+                record = archive.withdraw_item(record.value.id, user=ADMIN, reason="test")
+            items[record.value.id] = record.value
+    for name, user in USERS.items():
+        listed, total = archive.list_items(user=user, limit=100)
+        expected = {i for i, item in items.items() if can_view_item(user, item, today=TODAY)}
+        assert {i.id for i in listed} == expected, name
+        assert total == len(expected)

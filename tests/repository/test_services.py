@@ -1,0 +1,217 @@
+"""Repository services over a real local OCFL root (validated with ocfl-py) and SQLite catalog."""
+import hashlib
+import json
+
+import pytest
+
+from repository.access import ANONYMOUS, User
+from repository.errors import Conflict, Gone, NotFound, PermissionDenied, ValidationError
+from repository.services import NewFile
+from tests.helpers import FailingStream, assert_ocfl_valid, photo_item
+from tests.repository.conftest import ADMIN, ARCHIVIST
+
+ROOT = lambda archive: archive.storage.root / "ocfl"  # noqa: E731
+
+
+def new_photo(archive, **fields):
+    return archive.create_item(photo_item(**fields), [NewFile("惠山.jpg", b"jpeg bytes", "image/jpeg", 1)],
+                               user=ARCHIVIST, why="donation 2026-11")
+
+
+def test_create_stores_original_with_checksum(archive):
+    record = new_photo(archive)
+    item = record.value
+    assert record.version == 1 and item.id.startswith("fz")
+    f = item.files[0]
+    assert (f.path, f.size, f.sha256) == ("originals/惠山.jpg", 10, hashlib.sha256(b"jpeg bytes").hexdigest())
+    found = archive.open_file(item.id, f.id, user=ANONYMOUS)
+    with archive.storage.open(found.key) as stream:
+        assert stream.read() == b"jpeg bytes"
+    assert_ocfl_valid(ROOT(archive))
+
+
+def test_version_carries_who_and_why(archive):
+    record = new_photo(archive)
+    (v1,) = archive.history(record.value.id, user=ANONYMOUS)
+    assert (v1.user, v1.message) == ("wang", "create: donation 2026-11")
+
+
+def test_update_makes_a_new_version_and_keeps_the_old(archive):
+    item_id = new_photo(archive).value.id
+    archive.update_item(item_id, {"title": {"zh": "惠山古镇祠堂"}}, expected_version=1, user=ARCHIVIST, why="fix title")
+    assert archive.get_item(item_id, user=ANONYMOUS).value.title == {"zh": "惠山古镇祠堂"}
+    assert archive.get_item(item_id, user=ANONYMOUS, version=1).value.title["zh"] == "惠山古镇"
+    assert [v.number for v in archive.history(item_id, user=ANONYMOUS)] == [1, 2]
+    with pytest.raises(NotFound, match="no version 3"):
+        archive.get_item(item_id, user=ANONYMOUS, version=3)
+    assert_ocfl_valid(ROOT(archive))
+
+
+def test_stale_update_is_a_conflict_and_writes_nothing(archive):
+    item_id = new_photo(archive).value.id
+    archive.update_item(item_id, {"subjects": ["祠堂"]}, expected_version=1, user=ARCHIVIST)
+    with pytest.raises(Conflict, match="version 2.*version 1"):
+        archive.update_item(item_id, {"subjects": ["古镇"]}, expected_version=1, user=ARCHIVIST)
+    record = archive.get_item(item_id, user=ANONYMOUS)
+    assert (record.version, record.value.subjects) == (2, ["祠堂"])
+
+
+def test_invalid_update_changes_nothing(archive):
+    item_id = new_photo(archive).value.id
+    with pytest.raises(ValidationError, match="date.edtf"):
+        archive.update_item(item_id, {"date": {"edtf": "民国"}}, expected_version=1, user=ARCHIVIST)
+    with pytest.raises(ValidationError, match="id: cannot be changed"):
+        archive.update_item(item_id, {"id": "other"}, expected_version=1, user=ARCHIVIST)
+    assert archive.get_item(item_id, user=ANONYMOUS).version == 1
+    assert_ocfl_valid(ROOT(archive))
+
+
+def test_failed_upload_leaves_previous_version_intact(archive):
+    item_id = new_photo(archive).value.id
+    before = sorted(archive.storage.list("ocfl/"))
+    with pytest.raises(Exception, match="connection lost"):
+        archive.update_item(item_id, {}, expected_version=1, user=ARCHIVIST,
+                            add_files=[NewFile("big.tif", FailingStream(b"x" * 300_000), "image/tiff")])
+    assert sorted(archive.storage.list("ocfl/")) == before
+    assert archive.get_item(item_id, user=ANONYMOUS).version == 1
+    assert_ocfl_valid(ROOT(archive))
+    # and the work can be done again
+    archive.update_item(item_id, {}, expected_version=1, user=ARCHIVIST, add_files=[NewFile("big.tif", b"tiff")])
+    assert_ocfl_valid(ROOT(archive))
+
+
+def test_failed_create_leaves_nothing(archive):
+    with pytest.raises(Exception, match="connection lost"):
+        archive.create_item(photo_item(id="broken"), [NewFile("a.jpg", FailingStream(b"abc"))], user=ARCHIVIST)
+    with pytest.raises(NotFound):
+        archive.get_item("broken", user=ADMIN)
+    assert_ocfl_valid(ROOT(archive))
+    assert archive.create_item(photo_item(id="broken"), [NewFile("a.jpg", b"abc")], user=ARCHIVIST).version == 1
+
+
+def test_add_remove_and_edit_files(archive):
+    item_id = new_photo(archive).value.id
+    r = archive.update_item(item_id, {}, expected_version=1, user=ARCHIVIST,
+                            add_files=[NewFile("p2.jpg", b"page two", "image/jpeg", 2)])
+    assert [f.id for f in r.value.originals] == ["f1", "f2"]
+    r = archive.update_item(item_id, {"files": [{"id": "f2", "access": "staff", "label": {"zh": "背面"}}]},
+                            expected_version=2, user=ARCHIVIST)
+    assert r.value.file("f2").access == "staff"
+    with pytest.raises(PermissionDenied):
+        archive.open_file(item_id, "f2", user=ANONYMOUS)
+    assert [f.id for f in archive.visible_files(r.value, user=ANONYMOUS)] == ["f1"]
+    with pytest.raises(ValidationError, match="files\\[0\\].sha256: cannot be changed"):
+        archive.update_item(item_id, {"files": [{"id": "f1", "sha256": "0" * 64}]}, expected_version=3, user=ARCHIVIST)
+    r = archive.update_item(item_id, {}, expected_version=3, user=ARCHIVIST, remove_files=["f1"])
+    assert [f.id for f in r.value.files] == ["f2"]
+    assert archive.get_item(item_id, user=ADMIN, version=3).value.file("f1")  # still in the old version
+    with pytest.raises(NotFound, match="has no file nope"):
+        archive.update_item(item_id, {}, expected_version=4, user=ARCHIVIST, remove_files=["nope"])
+    assert_ocfl_valid(ROOT(archive))
+
+
+def test_same_bytes_are_stored_once(archive):
+    r = archive.create_item(photo_item(), [NewFile("a.jpg", b"same"), NewFile("b.jpg", b"same")], user=ARCHIVIST)
+    inventory = archive.objects.inventory(f"item:{r.value.id}")
+    assert len(inventory["manifest"]) == 2  # the two identical files + metadata.json
+    assert_ocfl_valid(ROOT(archive))
+
+
+@pytest.mark.parametrize("name", ["../etc/passwd", "..", "a\x00b"])
+def test_unsafe_file_names(archive, name):
+    if name == "../etc/passwd":  # folders are dropped: only the name is kept
+        r = archive.create_item(photo_item(), [NewFile(name, b"x")], user=ARCHIVIST)
+        assert r.value.files[0].path == "originals/passwd"
+    else:
+        with pytest.raises(ValidationError, match="not a usable file name"):
+            archive.create_item(photo_item(), [NewFile(name, b"x")], user=ARCHIVIST)
+
+
+def test_withdraw_is_a_tombstone_version(archive):
+    item_id = new_photo(archive).value.id
+    with pytest.raises(ValidationError, match="reason"):
+        archive.withdraw_item(item_id, user=ARCHIVIST, reason=" ")
+    archive.withdraw_item(item_id, user=ARCHIVIST, reason="捐赠人要求撤回")
+    with pytest.raises(Gone) as gone:
+        archive.get_item(item_id, user=ANONYMOUS)
+    assert gone.value.item.withdrawn["reason"] == "捐赠人要求撤回"
+    assert archive.get_item(item_id, user=ARCHIVIST).version == 2
+    assert archive.get_item(item_id, user=ARCHIVIST, version=1).value.withdrawn is None
+    assert archive.list_items(user=ANONYMOUS)[1] == 0
+    archive.reinstate_item(item_id, user=ARCHIVIST, why="agreement renewed")
+    assert archive.get_item(item_id, user=ANONYMOUS).version == 3
+
+
+def test_purge_is_admin_only_and_recorded(archive):
+    item_id = new_photo(archive).value.id
+    with pytest.raises(PermissionDenied):
+        archive.purge_item(item_id, user=ARCHIVIST, reason="mistake")
+    archive.purge_item(item_id, user=ADMIN, reason="ingested by mistake")
+    with pytest.raises(NotFound):
+        archive.get_item(item_id, user=ADMIN)
+    (purge,) = [e for e in archive.catalog.events() if e["action"] == "purge"]
+    assert (purge["user"], purge["object_id"], purge["message"]) == ("admin", f"item:{item_id}", "ingested by mistake")
+    (record,) = list(archive.storage.list("audit/purges/"))
+    with archive.storage.open(record) as f:
+        assert json.loads(f.read())["object_id"] == f"item:{item_id}"
+    assert_ocfl_valid(ROOT(archive))
+
+
+@pytest.mark.parametrize("user", [ANONYMOUS, User("r", frozenset({"researcher"})), User("c", frozenset({"curator"}))])
+def test_only_managers_write(archive, user):
+    with pytest.raises(PermissionDenied):
+        archive.create_item(photo_item(), user=user)
+
+
+def test_unknown_ids(archive):
+    for bad in ("nope", "../x", "a/b"):
+        with pytest.raises(NotFound):
+            archive.get_item(bad, user=ADMIN)
+    with pytest.raises(NotFound):
+        archive.get_collection("nope", user=ADMIN)
+    item_id = new_photo(archive).value.id
+    with pytest.raises(NotFound, match="no file f9"):
+        archive.open_file(item_id, "f9", user=ADMIN)
+
+
+def test_duplicate_id_is_refused(archive):
+    new_photo(archive, id="wx-001")
+    with pytest.raises(Conflict, match="already exists"):
+        new_photo(archive, id="wx-001")
+
+
+def test_collections_nest_and_refuse_loops(archive):
+    archive.create_collection({"id": "root", "title": "总馆藏"}, user=ARCHIVIST)
+    archive.create_collection({"id": "photos", "title": "照片", "parent": "root"}, user=ARCHIVIST)
+    with pytest.raises(ValidationError, match="no collection nowhere"):
+        archive.create_collection({"id": "x", "title": "某", "parent": "nowhere"}, user=ARCHIVIST)
+    with pytest.raises(ValidationError, match="loop"):
+        archive.update_collection("root", {"parent": "photos"}, expected_version=1, user=ARCHIVIST)
+    with pytest.raises(ValidationError, match="no collection ghost"):
+        new_photo(archive, collections=["ghost"])
+    new_photo(archive, collections=["photos"])
+    assert [c.id for c in archive.list_collections(user=ANONYMOUS, parent=None)] == ["root"]
+    assert [c.id for c in archive.list_collections(user=ANONYMOUS, parent="root")] == ["photos"]
+    assert archive.list_items(user=ANONYMOUS, collection="photos")[1] == 1
+    archive.update_collection("photos", {"visibility": "staff"}, expected_version=1, user=ARCHIVIST)
+    with pytest.raises(NotFound):
+        archive.get_collection("photos", user=ANONYMOUS)
+    assert archive.list_collections(user=ANONYMOUS, parent="root") == []
+
+
+def test_rebuild_recreates_the_catalog_from_storage(archive, tmp_path):
+    from storage.catalog import SQLiteCatalog
+
+    archive.create_collection({"id": "photos", "title": "照片"}, user=ARCHIVIST)
+    ids = [new_photo(archive, collections=["photos"]).value.id for _ in range(3)]
+    archive.update_item(ids[0], {"subjects": ["桥"]}, expected_version=1, user=ARCHIVIST, why="subjects")
+    archive.withdraw_item(ids[1], user=ARCHIVIST, reason="duplicate")
+    new_photo(archive, id="gone")
+    archive.purge_item("gone", user=ADMIN, reason="test purge")
+    before = archive.catalog.dump()
+    archive.catalog.close()
+    (tmp_path / "catalog.sqlite3").unlink()
+    archive.catalog = SQLiteCatalog(tmp_path / "catalog.sqlite3")
+    assert archive.catalog.dump()["items"] == []
+    assert archive.rebuild() == 4  # 1 collection + 3 items
+    assert archive.catalog.dump() == before

@@ -1,0 +1,91 @@
+"""The JSON API: thin views over the repository services (described in /api/openapi.json later)."""
+from __future__ import annotations
+
+from flask import Blueprint, request, url_for
+
+from repository.errors import ValidationError
+
+from .context import archive, current_user, page_size
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+MAX_PER_PAGE = 100
+
+
+def paging() -> tuple[int, int]:
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+        per_page = min(MAX_PER_PAGE, max(1, int(request.args.get("per_page", page_size()))))
+    except ValueError:
+        raise ValidationError([("page", "page and per_page must be whole numbers")]) from None
+    return page, per_page
+
+
+def links(item_id: str) -> dict:
+    return {"self": url_for("api.item", item_id=item_id, _external=True),
+            "html": url_for("public.item", item_id=item_id, _external=True)}
+
+
+def item_summary(item) -> dict:
+    return {"id": item.id, "kind": item.kind, "title": item.title, "date": item.date,
+            "collections": item.collections, "links": links(item.id)}
+
+
+def item_json(record) -> dict:
+    item = record.value
+    files = archive().visible_files(item, user=current_user())
+    return {**item.to_dict(), "version": record.version, "created": record.created, "updated": record.updated,
+            "links": links(item.id),
+            "files": [{**f.__dict__, "url": url_for("public.file", item_id=item.id, file_id=f.id, _external=True)}
+                      for f in files],
+            "restricted_files": len(item.files) - len(files)}
+
+
+def list_json(items, total, page, per_page, endpoint, **args) -> dict:
+    more = page * per_page < total
+    return {"total": total, "page": page, "per_page": per_page, "items": [item_summary(i) for i in items],
+            "next": url_for(endpoint, page=page + 1, per_page=per_page, _external=True, **args) if more else None}
+
+
+@bp.get("/items")
+def items():
+    page, per_page = paging()
+    collection = request.args.get("collection") or None
+    found, total = archive().list_items(user=current_user(), collection=collection,
+                                        limit=per_page, offset=(page - 1) * per_page)
+    args = {"collection": collection} if collection else {}
+    return list_json(found, total, page, per_page, "api.items", **args)
+
+
+@bp.get("/items/<item_id>")
+def item(item_id):
+    version = request.args.get("version", type=int)
+    return item_json(archive().get_item(item_id, user=current_user(), version=version))
+
+
+@bp.get("/items/<item_id>/versions")
+def versions(item_id):
+    return {"item": item_id, "versions": [
+        {"version": v.number, "created": v.created, "user": v.user, "message": v.message}
+        for v in archive().history(item_id, user=current_user())]}
+
+
+@bp.get("/collections")
+def collections():
+    return {"collections": [collection_json(c) for c in archive().list_collections(user=current_user())]}
+
+
+@bp.get("/collections/<collection_id>")
+def collection(collection_id):
+    record = archive().get_collection(collection_id, user=current_user())
+    page, per_page = paging()
+    found, total = archive().list_items(user=current_user(), collection=collection_id,
+                                        limit=per_page, offset=(page - 1) * per_page)
+    return {**collection_json(record.value), "version": record.version,
+            "subcollections": [collection_json(c) for c in
+                               archive().list_collections(user=current_user(), parent=collection_id)],
+            "items": list_json(found, total, page, per_page, "api.collection", collection_id=collection_id)}
+
+
+def collection_json(col) -> dict:
+    return {**col.to_dict(), "links": {"self": url_for("api.collection", collection_id=col.id, _external=True),
+                                       "html": url_for("public.collection", collection_id=col.id, _external=True)}}

@@ -1,0 +1,30 @@
+"""The one wiring place: build the storage, object store, catalog and services from settings."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from repository.services import Archive
+from storage import LocalStorage
+from storage.catalog import SQLiteCatalog
+from storage.ocfl import OcflRoot
+
+
+def build_storage(settings: dict):
+    if settings["STORAGE"] == "local":
+        return LocalStorage(Path(settings["DATA_DIR"]) / "storage")
+    if settings["STORAGE"] == "s3":
+        from storage.s3 import S3Storage
+
+        return S3Storage(settings["S3_BUCKET"], endpoint_url=settings["S3_ENDPOINT"] or None,
+                         region=settings["S3_REGION"], access_key=settings["S3_ACCESS_KEY"] or None,
+                         secret_key=settings["S3_SECRET_KEY"] or None, prefix=settings["S3_PREFIX"],
+                         create_bucket=True)
+    raise SystemExit(f"FANGZHI_STORAGE={settings['STORAGE']!r}: choose local or s3")
+
+
+def build_archive(settings: dict) -> Archive:
+    storage = build_storage(settings)
+    objects = OcflRoot(storage)
+    objects.init()
+    catalog = SQLiteCatalog(Path(settings["DATA_DIR"]) / "catalog.sqlite3")
+    return Archive(objects, catalog, storage)

@@ -1,0 +1,20 @@
+"""Request context helpers shared by the blueprints."""
+from __future__ import annotations
+
+from flask import current_app
+
+from repository.access import ANONYMOUS, User
+from repository.services import Archive
+
+
+def archive() -> Archive:
+    return current_app.extensions["fangzhi"]
+
+
+def current_user() -> User:
+    """The user making the request. Until accounts exist every request is anonymous."""
+    return ANONYMOUS
+
+
+def page_size() -> int:
+    return current_app.config["FANGZHI"]["PAGE_SIZE"]

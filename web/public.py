@@ -1,0 +1,80 @@
+"""The public site: home, collections, item pages and file delivery. Views stay thin."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, stream_with_context, url_for
+
+from repository.vocab import kind_label, rights_label
+
+from .api import paging
+from .context import archive, current_user
+
+bp = Blueprint("public", __name__)
+
+
+bp.add_app_template_global(rights_label, "rights")
+bp.add_app_template_global(kind_label)
+WEB_IMAGES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+bp.add_app_template_global(WEB_IMAGES, "web_images")
+
+
+@bp.app_template_global()
+def thumbnail(item):
+    """The first image of the item that browsers show and this user may see, or None."""
+    return next((f for f in archive().visible_files(item, user=current_user()) if f.media_type in WEB_IMAGES), None)
+
+
+@bp.get("/")
+def home():
+    items, total = archive().list_items(user=current_user(), limit=12)
+    return render_template("home.html", collections=archive().list_collections(user=current_user(), parent=None),
+                           items=items, total=total)
+
+
+@bp.get("/collections/<collection_id>")
+def collection(collection_id):
+    record = archive().get_collection(collection_id, user=current_user())
+    page, per_page = paging()
+    items, total = archive().list_items(user=current_user(), collection=collection_id,
+                                        limit=per_page, offset=(page - 1) * per_page)
+    return render_template("collection.html", collection=record.value, items=items, total=total,
+                           page=page, per_page=per_page,
+                           children=archive().list_collections(user=current_user(), parent=collection_id))
+
+
+@bp.get("/items/<item_id>")
+def item(item_id):
+    record = archive().get_item(item_id, user=current_user(), version=request.args.get("version", type=int))
+    files = archive().visible_files(record.value, user=current_user())
+    return render_template("item.html", record=record, item=record.value, files=files,
+                           restricted=len(record.value.files) - len(files),
+                           history=archive().history(item_id, user=current_user()))
+
+
+@bp.get("/items/<item_id>/files/<file_id>")
+def file(item_id, file_id):
+    found = archive().open_file(item_id, file_id, user=current_user(), version=request.args.get("version", type=int))
+    storage, stored = archive().storage, found.file
+    path = storage.local_path(found.key)
+    if path is not None:  # send_file answers Range and conditional requests
+        response = send_file(path, mimetype=stored.media_type, download_name=stored.path.rsplit("/", 1)[-1],
+                             etag=stored.sha256, conditional=True)
+    else:
+        stream = storage.open(found.key)
+        response = Response(stream_with_context(iter(lambda: stream.read(1 << 20), b"")),
+                            mimetype=stored.media_type, headers={"Content-Length": str(stored.size)})
+        response.set_etag(stored.sha256)
+        response.call_on_close(stream.close)
+    response.headers["Cache-Control"] = "public, max-age=3600" if found.public else "private, no-store"
+    return response
+
+
+@bp.get("/lang/<code>")
+def set_language(code):
+    if code not in ("zh", "en"):
+        abort(404)
+    target = request.args.get("next") or url_for("public.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("public.home")
+    response = redirect(target)
+    response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

@@ -1,0 +1,50 @@
+"""Every setting, declared once: (name, default, help). Each is overridable by the
+environment variable FANGZHI_<NAME>; the README's settings table lists them all (a test checks)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    help: str
+
+
+SETTINGS = [
+    Setting("DATA_DIR", "data", "Folder for local storage, the SQLite catalog and caches."),
+    Setting("STORAGE", "local", "Object storage backend: local (files under DATA_DIR/storage) or s3."),
+    Setting("S3_ENDPOINT", "", "S3 endpoint URL (empty: AWS). Used when STORAGE=s3."),
+    Setting("S3_BUCKET", "fangzhi", "S3 bucket holding the archive."),
+    Setting("S3_REGION", "us-east-1", "S3 region."),
+    Setting("S3_ACCESS_KEY", "", "S3 access key id (empty: boto3's usual credential chain)."),
+    Setting("S3_SECRET_KEY", "", "S3 secret access key."),
+    Setting("S3_PREFIX", "", "Key prefix inside the bucket, to share a bucket between archives."),
+    Setting("HOST", "127.0.0.1", "Address `fangzhi serve` listens on."),
+    Setting("PORT", 5000, "Port `fangzhi serve` listens on."),
+    Setting("SECRET_KEY", "", "Secret for signing sessions; empty: generated once and kept in DATA_DIR/secret_key."),
+    Setting("DEFAULT_LOCALE", "zh", "Interface language when the reader has not chosen one: zh or en."),
+    Setting("SITE_NAME", "方志 · 地方文献数字档案", "Name shown in the page header."),
+    Setting("LIBRARY_NAME", "区图书馆", "The holding library named on records that do not name one."),
+    Setting("PAGE_SIZE", 24, "Items per page in lists and the API (the API allows up to 100)."),
+]
+DEFAULTS = {s.name: s.default for s in SETTINGS}
+
+
+def load(overrides: dict | None = None, environ=os.environ) -> dict:
+    """Defaults, then FANGZHI_* environment variables, then ``overrides`` (e.g. from tests)."""
+    values = dict(DEFAULTS)
+    for s in SETTINGS:
+        raw = environ.get(f"FANGZHI_{s.name}")
+        if raw is not None:
+            try:
+                values[s.name] = type(s.default)(raw)
+            except ValueError:
+                raise SystemExit(f"FANGZHI_{s.name}={raw!r} is not a valid {type(s.default).__name__}") from None
+    for key, value in (overrides or {}).items():
+        if key not in DEFAULTS:
+            raise KeyError(f"unknown setting {key}")
+        values[key] = value
+    return values
