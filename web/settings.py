@@ -27,7 +27,7 @@ SETTINGS = [
     Setting("SECRET_KEY", "", "Secret for signing sessions; empty: generated once and kept in DATA_DIR/secret_key."),
     Setting("DEFAULT_LOCALE", "zh", "Interface language when the reader has not chosen one: zh or en."),
     Setting("SITE_NAME", "方志 · 地方文献数字档案", "Name shown in the page header."),
-    Setting("LIBRARY_NAME", "区图书馆", "The holding library named on records that do not name one."),
+    Setting("LIBRARY_NAME", "区图书馆", "Holding library named on the demo collection's records."),
     Setting("PAGE_SIZE", 24, "Items per page in lists and the API (the API allows up to 100)."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}

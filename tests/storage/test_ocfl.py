@@ -1,0 +1,123 @@
+"""The OCFL object layer, validated by ocfl-py, including interrupted writes."""
+import hashlib
+import json
+
+import pytest
+
+from storage import LocalStorage
+from storage.ocfl import ObjectNotFound, OcflError, OcflRoot, VersionConflict, object_path
+from tests.helpers import FailingStream, assert_ocfl_valid
+
+
+@pytest.fixture
+def root(tmp_path):
+    r = OcflRoot(LocalStorage(tmp_path))
+    r.init()
+    return r
+
+
+def ocfl_dir(root):
+    return root.storage.root / "ocfl"
+
+
+def test_object_path_follows_extension_0003():
+    # Example from the extension's specification (sha256, tupleSize 3, numberOfTuples 3).
+    assert object_path("object-01") == "3c0/ff4/240/object-01"
+    assert object_path("..hor/rib:le-$id") == "487/326/d8c/%2e%2ehor%2frib%3ale-%24id"
+    long_id = "a" * 120
+    assert object_path(long_id).endswith("a" * 100 + "-" + hashlib.sha256(long_id.encode()).hexdigest())
+
+
+def test_versions_state_and_validation(root):
+    root.commit("item:a", {"metadata.json": b"{}", "originals/信札.jpg": b"letter"}, user="wang", message="create",
+                expected_head=0)
+    inv = root.commit("item:a", {"metadata.json": b'{"v": 2}', "originals/信札.jpg": None}, user="li",
+                      message="update: remove scan", expected_head=1)
+    assert inv["head"] == "v2"
+    assert inv["fixity"]["sha256"][hashlib.sha256(b"letter").hexdigest()] == ["v1/content/originals/信札.jpg"]
+    with root.open("item:a", "originals/信札.jpg", version=1) as f:
+        assert f.read() == b"letter"
+    with pytest.raises(ObjectNotFound, match="no file originals/信札.jpg"):
+        root.open("item:a", "originals/信札.jpg")
+    assert [(v.number, v.user, v.message) for v in root.versions("item:a")] == [
+        (1, "wang", "create"), (2, "li", "update: remove scan")]
+    assert list(root.list_objects()) == ["item:a"]
+    assert_ocfl_valid(ocfl_dir(root))
+
+
+def test_conflict_writes_nothing(root):
+    root.commit("item:a", {"m": b"1"}, user="u", message="m", expected_head=0)
+    with pytest.raises(VersionConflict, match="at version 1.*from version 0"):
+        root.commit("item:a", {"m": b"2"}, user="u", message="m", expected_head=0)
+    assert root.inventory("item:a")["head"] == "v1"
+
+
+@pytest.mark.parametrize("path", ["../x", "/abs", "a//b", "a/./b", ""])
+def test_logical_paths_are_checked(root, path):
+    with pytest.raises(OcflError, match="invalid file path"):
+        root.commit("item:a", {path: b"x"}, user="u", message="m")
+    assert not root.exists("item:a")
+
+
+def test_failure_midway_removes_partial_version(root):
+    root.commit("item:a", {"m": b"1"}, user="u", message="m", expected_head=0)
+    before = sorted(root.storage.list("ocfl/"))
+    with pytest.raises(Exception, match="connection lost"):
+        root.commit("item:a", {"ok.bin": b"fine", "bad.bin": FailingStream(b"x" * 1000)}, user="u", message="m")
+    assert sorted(root.storage.list("ocfl/")) == before
+    assert_ocfl_valid(ocfl_dir(root))
+
+
+def test_crash_before_root_inventory_is_cleaned_up_by_next_write(root):
+    """A crash after v2's files but before the root inventory: v1 stays head; v2 leftovers go."""
+    root.commit("item:a", {"m": b"1"}, user="u", message="m")
+    base = "ocfl/" + object_path("item:a")
+    root.storage.put(f"{base}/v2/content/m", b"half written")
+    assert root.inventory("item:a")["head"] == "v1"
+    root.commit("item:a", {"m": b"2"}, user="u", message="m", expected_head=1)
+    with root.open("item:a", "m") as f:
+        assert f.read() == b"2"
+    assert_ocfl_valid(ocfl_dir(root))
+
+
+def test_crash_between_inventory_and_sidecar_is_recovered(root):
+    root.commit("item:a", {"m": b"1"}, user="u", message="m")
+    root.commit("item:a", {"m": b"2"}, user="u", message="m")
+    base = "ocfl/" + object_path("item:a")
+    # the root inventory was rewritten but its sidecar is stale/torn
+    root.storage.put(f"{base}/inventory.json.sha512", b"0000  inventory.json\n")
+    assert root.inventory("item:a")["head"] == "v2"
+    assert_ocfl_valid(ocfl_dir(root))
+    # a torn root inventory: the newest complete version wins
+    root.storage.put(f"{base}/inventory.json", b'{"id": "item:a", "head": "v')
+    assert root.inventory("item:a")["head"] == "v2"
+    assert_ocfl_valid(ocfl_dir(root))
+
+
+def test_unrecoverable_object_says_so(root):
+    root.commit("item:a", {"m": b"1"}, user="u", message="m")
+    base = "ocfl/" + object_path("item:a")
+    root.storage.put(f"{base}/inventory.json", b"garbage")
+    root.storage.put(f"{base}/v1/inventory.json", b"garbage")
+    with pytest.raises(OcflError, match="item:a has no valid inventory"):
+        root.inventory("item:a")
+
+
+def test_purge(root):
+    root.commit("item:a", {"m": b"1"}, user="u", message="m")
+    root.commit("item:b", {"m": b"1"}, user="u", message="m")
+    root.purge("item:a")
+    assert not root.exists("item:a") and list(root.list_objects()) == ["item:b"]
+    with pytest.raises(ObjectNotFound):
+        root.purge("item:a")
+    assert_ocfl_valid(ocfl_dir(root))
+
+
+def test_inventory_is_well_formed_json(root):
+    root.commit("item:a", {"m": b"1"}, user="u", message="m")
+    raw = (ocfl_dir(root) / object_path("item:a") / "inventory.json").read_bytes()
+    sidecar = (ocfl_dir(root) / object_path("item:a") / "inventory.json.sha512").read_text()
+    assert sidecar == f"{hashlib.sha512(raw).hexdigest()}  inventory.json\n"
+    inv = json.loads(raw)
+    assert inv["type"] == "https://ocfl.io/1.1/spec/#inventory" and inv["digestAlgorithm"] == "sha512"
+    assert inv["versions"]["v1"]["user"] == {"name": "u", "address": "urn:fangzhi:user:u"}

@@ -1,0 +1,68 @@
+"""The `fangzhi` command line, run as a real process."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import assert_ocfl_valid
+
+
+def fangzhi(data_dir, *args):
+    env = {**os.environ, "FANGZHI_DATA_DIR": str(data_dir)}
+    return subprocess.run([sys.executable, "-m", "web.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=Path(__file__).resolve().parents[2])
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    data = tmp_path_factory.mktemp("demo")
+    result = fangzhi(data, "demo")
+    assert result.returncode == 0, result.stderr
+    assert "items created" in result.stdout
+    return data
+
+
+def test_demo_is_valid_ocfl_and_idempotent(demo_dir):
+    assert_ocfl_valid(demo_dir / "storage" / "ocfl")
+    again = fangzhi(demo_dir, "demo")
+    assert again.returncode == 0 and "already present" in again.stdout
+
+
+def test_item_show(demo_dir):
+    from web import create_app
+
+    items = create_app({"DATA_DIR": str(demo_dir)}).test_client().get("/api/items?per_page=100").json["items"]
+    manuscript = next(i for i in items if i["kind"] == "manuscript")
+    out = fangzhi(demo_dir, "item", "show", manuscript["id"])
+    record = json.loads(out.stdout)
+    assert record["version"] == 1 and len(record["files"]) == 4
+    assert record["creators"][0]["aliases"][0] == {"name": "伯虞", "type": "字"}
+
+
+def test_unknown_item_is_one_line_and_exit_1(demo_dir):
+    out = fangzhi(demo_dir, "item", "show", "nope")
+    assert out.returncode == 1 and out.stderr == "fangzhi: no item nope\n"
+
+
+def test_rebuild_from_storage(demo_dir):
+    (demo_dir / "catalog.sqlite3").unlink()
+    out = fangzhi(demo_dir, "rebuild")
+    assert out.returncode == 0 and "rebuilt the catalog from 9 objects" in out.stdout
+
+
+def test_fixity_reports_every_mismatch(tmp_path, demo_dir):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_dir, copy)
+    ok = fangzhi(copy, "fixity")
+    assert ok.returncode == 0 and "0 problems" in ok.stdout
+    jpgs = sorted((copy / "storage" / "ocfl").rglob("*.jpg"))
+    for path in jpgs[:2]:
+        path.write_bytes(path.read_bytes()[:-1] + b"\x00")
+    bad = fangzhi(copy, "fixity", "--digest", "sha512")
+    assert bad.returncode == 1
+    assert bad.stderr.count("FIXITY FAILURE") == 2 and "2 problems" in bad.stdout
