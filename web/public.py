@@ -45,7 +45,9 @@ def collection(collection_id):
 def item(item_id):
     record = archive().get_item(item_id, user=current_user(), version=request.args.get("version", type=int))
     files = archive().visible_files(record.value, user=current_user())
+    visible = {c.id: c for c in archive().list_collections(user=current_user())}
     return render_template("item.html", record=record, item=record.value, files=files,
+                           collections=[visible[c] for c in record.value.collections if c in visible],
                            restricted=len(record.value.files) - len(files),
                            history=archive().history(item_id, user=current_user()))
 
