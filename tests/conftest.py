@@ -1,0 +1,31 @@
+"""Shared fixtures. The S3 ones run a real SeaweedFS (tests/services.py) for the whole session."""
+import uuid
+
+import pytest
+
+from storage.s3 import S3Storage
+from tests.services import start_seaweedfs
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A SeaweedFS S3 endpoint (or the one named by FANGZHI_TEST_S3_ENDPOINT)."""
+    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(s3_server):
+    """An S3Storage on a new, uniquely named bucket, emptied and removed after the test."""
+    storage = S3Storage(
+        f"test-{uuid.uuid4().hex[:16]}",
+        endpoint_url=s3_server.endpoint,
+        access_key=s3_server.access_key,
+        secret_key=s3_server.secret_key,
+        create_bucket=True,
+    )
+    yield storage
+    for key in storage.list():
+        storage.delete(key)
+    storage.client.delete_bucket(Bucket=storage.bucket)

