@@ -347,11 +347,12 @@ class Archive:
 
     # --- derived state ---------------------------------------------------------------------
 
-    def rebuild(self, progress: Callable[[str], None] = lambda oid: None) -> int:
-        """Recreate the catalog (records and audit events) from storage alone; return the count."""
+    def rebuild(self, progress: Callable[[int, int], None] = lambda done, total: None) -> int:
+        """Recreate the catalog (records and audit events) from storage alone; return the count.
+        ``progress(done, total)`` is called after each object."""
         self.catalog.clear()
-        count = 0
-        for oid in self.objects.list_objects():
+        object_ids = list(self.objects.list_objects())
+        for count, oid in enumerate(object_ids, 1):
             inv = self.objects.inventory(oid)
             kind = oid.split(":", 1)[0]
             cls, put = (Item, self.catalog.put_item) if kind == "item" else (Collection, self.catalog.put_collection)
@@ -360,14 +361,13 @@ class Archive:
             put(value, versions[-1].number, versions[0].created, versions[-1].created)
             for event in self._events(oid, versions):
                 self.catalog.add_event(event)
-            count += 1
-            progress(oid)
+            progress(count, len(object_ids))
         for key in self.storage.list("audit/purges/"):
             with self.storage.open(key) as f:
                 purge = json.loads(f.read())
             for event in purge.pop("history", []) + [purge]:
                 self.catalog.add_event(event)
-        return count
+        return len(object_ids)
 
 
 def _require_manager(user: User, what: str) -> None:

@@ -71,9 +71,12 @@ def demo(obj):
 @click.pass_obj
 def rebuild(obj):
     """Recreate the catalog from storage alone."""
-    archive = obj.archive
-    with click.progressbar(length=0, label="rebuilding catalog", show_pos=True) as bar:
-        count = archive.rebuild(progress=lambda oid: bar.update(1))
+    with click.progressbar(length=1, label="rebuilding catalog", show_pos=True) as bar:
+        def progress(done, total):
+            bar.length = total
+            bar.update(1)
+
+        count = obj.archive.rebuild(progress=progress)
     click.echo(f"rebuilt the catalog from {count} objects")
 
 
