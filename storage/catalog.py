@@ -129,9 +129,15 @@ class SQLiteCatalog:
         rows = self._db().execute(f"SELECT record FROM collections WHERE {where} ORDER BY id", params)
         return [Collection.from_dict(json.loads(r["record"])) for r in rows]
 
-    def events(self, object_id: str | None = None) -> list[dict]:
-        sql = "SELECT * FROM events" + (" WHERE object_id = ?" if object_id else "") + " ORDER BY at, object_id, version"
-        return [dict(r) for r in self._db().execute(sql, (object_id,) if object_id else ())]
+    def events(self, object_id: str | None = None, *, limit: int | None = None) -> list[dict]:
+        """Audit events, oldest first; with ``limit``, the newest ``limit`` of them."""
+        sql = "SELECT * FROM events" + (" WHERE object_id = ?" if object_id else "")
+        params = (object_id,) if object_id else ()
+        if limit:
+            sql = f"SELECT * FROM ({sql} ORDER BY at DESC, version DESC LIMIT ?)"
+            params += (limit,)
+        rows = self._db().execute(sql + " ORDER BY at, object_id, version", params)
+        return [dict(r) for r in rows]
 
     def dump(self) -> dict:
         """Everything in the catalog, for comparing a rebuilt catalog with the original."""

@@ -2,36 +2,52 @@
 from __future__ import annotations
 
 import secrets
+import tempfile
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, Request, g, request
 from flask_babel import Babel
 
 from . import settings as settings_module
 
 LOCALES = ("zh", "en")
+# Content-Security-Policy: only our own scripts, styles and frames; images also from IIIF servers.
+CSP = ("default-src 'self'; img-src 'self' data: https:; media-src 'self'; script-src 'self'; "
+       "style-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. ``config`` overrides settings (names as in web.settings, without FANGZHI_)."""
-    from .bootstrap import build_archive
+    from .bootstrap import build_accounts, build_archive
 
     settings = settings_module.load(config)
-    app = Flask(__name__)
     data_dir = Path(settings["DATA_DIR"]).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "uploads").mkdir(parents=True, exist_ok=True)
     settings["DATA_DIR"] = str(data_dir)
-    app.config.update(FANGZHI=settings, SECRET_KEY=settings["SECRET_KEY"] or _secret_key(data_dir),
-                      JSON_AS_ASCII=False, BABEL_DEFAULT_LOCALE=settings["DEFAULT_LOCALE"],
-                      BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"))
+    app = Flask(__name__)
+    app.request_class = _upload_request_class(data_dir / "uploads")
+    app.config.update(
+        FANGZHI=settings, SECRET_KEY=settings["SECRET_KEY"] or _secret_key(data_dir),
+        BABEL_DEFAULT_LOCALE=settings["DEFAULT_LOCALE"],
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        MAX_CONTENT_LENGTH=settings["MAX_UPLOAD_MB"] * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings["HTTPS"],
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=settings["HTTPS"],
+        WTF_CSRF_TIME_LIMIT=None, RATELIMIT_HEADERS_ENABLED=True,
+    )
     app.json.ensure_ascii = False
     app.extensions["fangzhi"] = build_archive(settings)
+    app.extensions["fangzhi.accounts"] = build_accounts(settings)
     Babel(app, locale_selector=_locale)
 
-    from . import api, errors, public
+    from . import admin, api, auth, errors, public
 
+    auth.init_app(app)
+    auth.csrf.exempt(api.bp)  # the API checks CSRF itself for session writes (api._writer)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
     errors.init_app(app)
 
     @app.get("/healthz")
@@ -40,9 +56,34 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.context_processor
     def globals_():
-        return {"site_name": settings["SITE_NAME"], "lang": _locale()}
+        from .context import current_user
+
+        return {"site_name": settings["SITE_NAME"], "lang": _locale(), "user": current_user()}
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        if "fz_user" in g and not g.fz_user.is_anonymous:  # what a signed-in user sees is theirs alone
+            response.headers["Cache-Control"] = "private, no-store"
+        response.vary.update(("Cookie", "Authorization"))
+        if settings["HTTPS"]:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        return response
 
     return app
+
+
+def _upload_request_class(folder: Path) -> type[Request]:
+    """Requests whose uploaded files spool inside the data folder, never elsewhere on disk."""
+
+    class UploadRequest(Request):
+        def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+            return tempfile.TemporaryFile(dir=folder)
+
+    return UploadRequest
 
 
 def _locale() -> str:

@@ -59,7 +59,8 @@ def items():
 @bp.get("/items/<item_id>")
 def item(item_id):
     version = request.args.get("version", type=int)
-    return item_json(archive().get_item(item_id, user=current_user(), version=version))
+    record = archive().get_item(item_id, user=current_user(), version=version)
+    return item_json(record), {"ETag": f'"{record.version}"'}
 
 
 @bp.get("/items/<item_id>/versions")
@@ -89,3 +90,61 @@ def collection(collection_id):
 def collection_json(col) -> dict:
     return {**col.to_dict(), "links": {"self": url_for("api.collection", collection_id=col.id, _external=True),
                                        "html": url_for("public.collection", collection_id=col.id, _external=True)}}
+
+
+# --- writing (Bearer token with the write scope, or a staff session sending X-CSRFToken) ----------
+
+def _writer():
+    from flask import g
+
+    from .auth import csrf
+
+    user = current_user()
+    if not g.get("fz_token"):
+        csrf.protect()  # a browser session must prove the request came from our own page
+    return user
+
+
+@bp.post("/items")
+def create_item():
+    """Create an item: JSON metadata, or multipart with a `metadata` JSON part and `files` parts."""
+    import json
+
+    from .uploads import new_files
+
+    user = _writer()
+    if request.mimetype == "multipart/form-data":
+        try:
+            data = json.loads(request.form.get("metadata") or "{}")
+        except ValueError as exc:
+            raise ValidationError([("metadata", f"is not valid JSON: {exc}")]) from None
+        files = new_files(request.files.getlist("files"))
+    else:
+        data, files = request.get_json(silent=True), []
+    if not isinstance(data, dict):
+        raise ValidationError([("metadata", "send a JSON object with the item's fields")])
+    record = archive().create_item(data, files, user=user, why=request.headers.get("X-Fangzhi-Why", ""))
+    return item_json(record), 201, {"Location": url_for("api.item", item_id=record.value.id)}
+
+
+@bp.patch("/items/<item_id>")
+def update_item(item_id):
+    """Change fields of an item. The version edited is sent as If-Match (the ETag of GET)."""
+    user = _writer()
+    expected = request.headers.get("If-Match", "").strip('W/"')
+    if not expected.isdigit():
+        raise ValidationError([("If-Match", "send the version you edited, e.g. If-Match: \"3\"")])
+    changes = request.get_json(silent=True)
+    if not isinstance(changes, dict):
+        raise ValidationError([("body", "send a JSON object with the fields to change")])
+    record = archive().update_item(item_id, changes, expected_version=int(expected), user=user,
+                                   why=request.headers.get("X-Fangzhi-Why", ""))
+    return item_json(record)
+
+
+@bp.post("/items/<item_id>/withdraw")
+def withdraw_item(item_id):
+    user = _writer()
+    body = request.get_json(silent=True) or {}
+    record = archive().withdraw_item(item_id, user=user, reason=str(body.get("reason", "")))
+    return item_json(record)

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from datetime import timedelta
+
+from repository.accounts import Accounts
 from repository.services import Archive
+from storage.accounts import SQLiteAccountStore
 from storage import LocalStorage
 from storage.catalog import SQLiteCatalog
 from storage.ocfl import OcflRoot
@@ -28,3 +32,9 @@ def build_archive(settings: dict) -> Archive:
     objects.init()
     catalog = SQLiteCatalog(Path(settings["DATA_DIR"]) / "catalog.sqlite3")
     return Archive(objects, catalog, storage)
+
+
+def build_accounts(settings: dict) -> Accounts:
+    store = SQLiteAccountStore(Path(settings["DATA_DIR"]) / "accounts.sqlite3")
+    return Accounts(store, max_failures=settings["LOGIN_ATTEMPTS"],
+                    lockout=timedelta(minutes=settings["LOCKOUT_MINUTES"]))

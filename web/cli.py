@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 
 import click
@@ -13,18 +14,26 @@ from storage.base import StorageError
 
 class Context:
     def __init__(self):
-        self._archive = None
-        self.settings = None
+        from .settings import load
+
+        self.settings = load()
+        self._archive = self._accounts = None
 
     @property
     def archive(self):
         if self._archive is None:
             from .bootstrap import build_archive
-            from .settings import load
 
-            self.settings = load()
             self._archive = build_archive(self.settings)
         return self._archive
+
+    @property
+    def accounts(self):
+        if self._accounts is None:
+            from .bootstrap import build_accounts
+
+            self._accounts = build_accounts(self.settings)
+        return self._accounts
 
 
 class Group(click.Group):
@@ -65,6 +74,11 @@ def demo(obj):
 
     created = create_demo(obj.archive, library=obj.settings["LIBRARY_NAME"])
     click.echo(f"demo: {created} items created" if created else "demo: already present")
+    if not any(a.has_role("admin") for a in (u.as_user() for u in obj.accounts.store.all())):
+        password = secrets.token_urlsafe(12)
+        obj.accounts.add_user("admin", password, ["admin"], display_name="管理员", by=SYSTEM)
+        click.echo(f"demo: administrator 'admin' created with password {password} (shown only now; "
+                   "change it at /account/password)")
 
 
 @main.command()
@@ -112,6 +126,106 @@ def fixity(obj, digest):
         click.echo(f"FIXITY FAILURE {problem}", err=True)
     click.echo(f"{len(checks)} files checked, {len(problems)} problems")
     sys.exit(1 if problems else 0)
+
+
+@main.command()
+@click.argument("item_id")
+@click.pass_obj
+def audit(obj, item_id):
+    """Show who changed an item, when and why (from its versions, and purge records)."""
+    from repository.services import item_object
+
+    events = obj.archive.catalog.events(item_object(item_id))
+    if not events:
+        raise click.ClickException(f"no audit events for item {item_id}")
+    for e in events:
+        click.echo(f"{e['at']}  v{e['version'] or '-'}  {e['action']:<9} {e['user']:<16} {e['message']}")
+
+
+@main.group()
+def user():
+    """Manage user accounts (admin)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="admin, archivist, curator, member, researcher")
+@click.option("--name", default="", help="Display name.")
+@click.option("--password", default=None, help="Initial password (default: generated and printed once).")
+@click.pass_obj
+def user_add(obj, username, roles, name, password):
+    """Add a user; prints a generated password once unless --password is given."""
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    obj.accounts.add_user(username, password, roles, display_name=name, by=SYSTEM)
+    click.echo(f"added {username} ({', '.join(roles)})" + (f" with password {password}" if generated else ""))
+
+
+@user.command("list")
+@click.pass_obj
+def user_list(obj):
+    """List users with their roles and state."""
+    for a in obj.accounts.users(by=SYSTEM):
+        state = "disabled" if a.disabled else ("locked" if a.locked_until else "active")
+        click.echo(f"{a.username:<20} {','.join(sorted(a.roles)):<30} {state}")
+
+
+@user.command("disable")
+@click.argument("username")
+@click.pass_obj
+def user_disable(obj, username):
+    """Disable an account (its sessions end)."""
+    obj.accounts.set_disabled(username, True, by=SYSTEM)
+    click.echo(f"disabled {username}")
+
+
+@user.command("enable")
+@click.argument("username")
+@click.pass_obj
+def user_enable(obj, username):
+    obj.accounts.set_disabled(username, False, by=SYSTEM)
+    click.echo(f"enabled {username}")
+
+
+@user.command("set-role")
+@click.argument("username")
+@click.argument("roles", nargs=-1, required=True)
+@click.pass_obj
+def user_set_role(obj, username, roles):
+    """Replace a user's roles."""
+    obj.accounts.set_roles(username, roles, by=SYSTEM)
+    click.echo(f"{username}: {', '.join(roles)}")
+
+
+@main.group()
+def token():
+    """Manage API tokens (admin)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, required=True, help="read, read-alliance or write")
+@click.pass_obj
+def token_create(obj, name, scopes):
+    """Create a token; its secret is printed once."""
+    secret, t = obj.accounts.create_token(name, scopes, by=SYSTEM)
+    click.echo(f"token {t.id} for {name}: {secret}")
+
+
+@token.command("list")
+@click.pass_obj
+def token_list(obj):
+    for t in obj.accounts.tokens(by=SYSTEM):
+        click.echo(f"{t.id:<4} {t.name:<24} {','.join(sorted(t.scopes)):<20} "
+                   f"{'revoked' if t.revoked else 'active'}  last used {t.last_used or 'never'}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_obj
+def token_revoke(obj, token_id):
+    obj.accounts.revoke_token(token_id, by=SYSTEM)
+    click.echo(f"revoked token {token_id}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from repository.access import ANONYMOUS, User
+from repository.access import User
 from repository.services import Archive
 
 
@@ -12,8 +12,10 @@ def archive() -> Archive:
 
 
 def current_user() -> User:
-    """The user making the request. Until accounts exist every request is anonymous."""
-    return ANONYMOUS
+    """The user making the request (token, session or anonymous): see web.auth."""
+    from .auth import request_user
+
+    return request_user()
 
 
 def page_size() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ingest.safety import UploadRefused
 from repository.errors import Conflict, Gone, NotFound, PermissionDenied, RepositoryError, ValidationError
 from storage.base import StorageError
 
@@ -25,12 +26,24 @@ def init_app(app: Flask) -> None:
         app.logger.exception("storage error")
         return _respond(503, {"error": "StorageError", "message": "the archive's storage is not available: " + str(exc)})
 
+    @app.errorhandler(UploadRefused)
+    def upload_refused(exc):
+        return _respond(400, {"error": "UploadRefused", "message": str(exc),
+                              "problems": [{"field": f"files/{exc.name}", "problem": exc.reason}]})
+
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        return _respond(exc.code, {"error": exc.name, "message": exc.description})
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return _respond(exc.code, {"error": exc.name, "message": exc.description}, headers=headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):  # never a stack trace to users; the log has it
+        app.logger.exception("unexpected error on %s", request.path)
+        return _respond(500, {"error": "InternalServerError",
+                              "message": "the archive could not complete the request; the error was logged"})
 
 
-def _respond(status: int, body: dict, tombstone=None):
+def _respond(status: int, body: dict, tombstone=None, headers=()):
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        return body, status
-    return render_template("error.html", status=status, error=body, tombstone=tombstone), status
+        return body, status, list(headers)
+    return render_template("error.html", status=status, error=body, tombstone=tombstone), status, list(headers)

@@ -66,7 +66,8 @@ def file(item_id, file_id):
                             mimetype=stored.media_type, headers={"Content-Length": str(stored.size)})
         response.set_etag(stored.sha256)
         response.call_on_close(stream.close)
-    response.headers["Cache-Control"] = "public, max-age=3600" if found.public else "private, no-store"
+    # Public files may be cached but are revalidated (ETag) so a later restriction takes effect at once.
+    response.headers["Cache-Control"] = "public, no-cache" if found.public else "private, no-store"
     return response
 
 

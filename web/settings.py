@@ -29,8 +29,21 @@ SETTINGS = [
     Setting("SITE_NAME", "方志 · 地方文献数字档案", "Name shown in the page header."),
     Setting("LIBRARY_NAME", "区图书馆", "Holding library named on the demo collection's records."),
     Setting("PAGE_SIZE", 24, "Items per page in lists and the API (the API allows up to 100)."),
+    Setting("HTTPS", False, "Served over HTTPS (behind a proxy): session cookies are Secure and HSTS is sent."),
+    Setting("MAX_UPLOAD_MB", 4096, "Largest request (upload) accepted, in MiB; larger ones get HTTP 413."),
+    Setting("LOGIN_ATTEMPTS", 5, "Failed logins in a row that lock an account."),
+    Setting("LOCKOUT_MINUTES", 15, "How long a locked account stays locked."),
+    Setting("LOGIN_RATE_LIMIT", "10 per minute", "Login attempts allowed per client address (Flask-Limiter syntax)."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
+
+
+def _parse(raw: str, kind: type):
+    if kind is bool:
+        if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+            raise ValueError(raw)
+        return raw.lower() in ("1", "true", "yes", "on")
+    return kind(raw)
 
 
 def load(overrides: dict | None = None, environ=os.environ) -> dict:
@@ -40,7 +53,7 @@ def load(overrides: dict | None = None, environ=os.environ) -> dict:
         raw = environ.get(f"FANGZHI_{s.name}")
         if raw is not None:
             try:
-                values[s.name] = type(s.default)(raw)
+                values[s.name] = _parse(raw, type(s.default))
             except ValueError:
                 raise SystemExit(f"FANGZHI_{s.name}={raw!r} is not a valid {type(s.default).__name__}") from None
     for key, value in (overrides or {}).items():

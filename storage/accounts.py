@@ -1,0 +1,105 @@
+"""SQLiteAccountStore: accounts, API tokens and auth events.
+
+Unlike the catalog this is primary operational state (it is not in the object store and
+`fangzhi rebuild` does not touch it): back up ``accounts.sqlite3`` with the data folder.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from repository.accounts import Account, Token
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY, username TEXT UNIQUE NOT NULL, display_name TEXT NOT NULL,
+    roles TEXT NOT NULL, password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+    failed_logins INTEGER NOT NULL DEFAULT 0, locked_until TEXT, session_version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, scopes TEXT NOT NULL, hash TEXT UNIQUE NOT NULL,
+    created TEXT NOT NULL, created_by TEXT NOT NULL, revoked TEXT, last_used TEXT
+);
+CREATE TABLE IF NOT EXISTS auth_events (
+    at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL
+);
+"""
+
+
+class SQLiteAccountStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = sqlite3.connect(self.path, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.row_factory = sqlite3.Row
+        return db
+
+    @staticmethod
+    def _account(row) -> Account | None:
+        if row is None:
+            return None
+        return Account(row["id"], row["username"], row["display_name"], frozenset(filter(None, row["roles"].split(","))),
+                       row["password_hash"], bool(row["disabled"]), row["failed_logins"], row["locked_until"],
+                       row["session_version"])
+
+    def get(self, username: str) -> Account | None:
+        return self._account(self._db().execute("SELECT * FROM accounts WHERE username = ?", (username,)).fetchone())
+
+    def get_by_id(self, account_id: int) -> Account | None:
+        return self._account(self._db().execute("SELECT * FROM accounts WHERE id = ?", (account_id,)).fetchone())
+
+    def all(self) -> list[Account]:
+        return [self._account(r) for r in self._db().execute("SELECT * FROM accounts ORDER BY username")]
+
+    def save(self, a: Account) -> Account:
+        values = (a.username, a.display_name, ",".join(sorted(a.roles)), a.password_hash, int(a.disabled),
+                  a.failed_logins, a.locked_until, a.session_version)
+        with self._db() as db:
+            if a.id is None:
+                a.id = db.execute("INSERT INTO accounts (username, display_name, roles, password_hash, disabled, "
+                                  "failed_logins, locked_until, session_version) VALUES (?,?,?,?,?,?,?,?)",
+                                  values).lastrowid
+            else:
+                db.execute("UPDATE accounts SET username=?, display_name=?, roles=?, password_hash=?, disabled=?, "
+                           "failed_logins=?, locked_until=?, session_version=? WHERE id=?", values + (a.id,))
+        return a
+
+    @staticmethod
+    def _token(row) -> Token | None:
+        if row is None:
+            return None
+        return Token(row["id"], row["name"], frozenset(row["scopes"].split(",")), row["hash"], row["created"],
+                     row["created_by"], row["revoked"], row["last_used"])
+
+    def save_token(self, t: Token) -> Token:
+        values = (t.name, ",".join(sorted(t.scopes)), t.hash, t.created, t.created_by, t.revoked, t.last_used)
+        with self._db() as db:
+            if t.id is None:
+                t.id = db.execute("INSERT INTO tokens (name, scopes, hash, created, created_by, revoked, last_used) "
+                                  "VALUES (?,?,?,?,?,?,?)", values).lastrowid
+            else:
+                db.execute("UPDATE tokens SET name=?, scopes=?, hash=?, created=?, created_by=?, revoked=?, "
+                           "last_used=? WHERE id=?", values + (t.id,))
+        return t
+
+    def token_by_hash(self, digest: str) -> Token | None:
+        return self._token(self._db().execute("SELECT * FROM tokens WHERE hash = ?", (digest,)).fetchone())
+
+    def tokens(self) -> list[Token]:
+        return [self._token(r) for r in self._db().execute("SELECT * FROM tokens ORDER BY id")]
+
+    def add_event(self, event: dict) -> None:
+        with self._db() as db:
+            db.execute("INSERT INTO auth_events VALUES (:at, :user, :action, :detail)", event)
+
+    def events(self, limit: int = 200) -> list[dict]:
+        rows = self._db().execute("SELECT * FROM auth_events ORDER BY rowid DESC LIMIT ?", (limit,))
+        return [dict(r) for r in rows]

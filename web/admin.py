@@ -1,0 +1,169 @@
+"""The staff area under /admin: users, API tokens, the audit log, adding and editing items."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from repository.access import can_manage
+from repository.errors import ValidationError
+from repository.accounts import SCOPES
+from repository.access import ROLES
+from repository.model import KINDS, VISIBILITIES
+from repository.vocab import RIGHTS
+
+from .auth import accounts
+from .context import archive, current_user
+from .uploads import new_files
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def require(*roles):
+    """Only users with one of ``roles``; anonymous users are sent to the login page."""
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            user = current_user()
+            if user.is_anonymous:
+                return redirect(url_for("auth.login", next=request.full_path))
+            if not user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorate
+
+
+@bp.get("/")
+@require("admin", "archivist", "curator")
+def index():
+    return render_template("admin/index.html", can_manage=can_manage(current_user()))
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@require("admin")
+def users():
+    problems = []
+    if request.method == "POST":
+        try:
+            accounts().add_user(request.form.get("username", "").strip(), request.form.get("password", ""),
+                                request.form.getlist("roles"), display_name=request.form.get("display_name", ""),
+                                by=current_user())
+            flash(_("已添加用户。"))
+            return redirect(url_for("admin.users"))
+        except ValidationError as exc:
+            problems = exc.problems
+    return render_template("admin/users.html", users=accounts().users(by=current_user()), roles=ROLES,
+                           problems=problems), 400 if problems else 200
+
+
+@bp.post("/users/<username>/roles")
+@require("admin")
+def set_roles(username):
+    accounts().set_roles(username, request.form.getlist("roles"), by=current_user())
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<username>/<any(disable, enable):action>")
+@require("admin")
+def disable(username, action):
+    accounts().set_disabled(username, action == "disable", by=current_user())
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@require("admin")
+def tokens():
+    secret, problems = None, []
+    if request.method == "POST":
+        try:
+            secret, _token = accounts().create_token(request.form.get("name", ""), request.form.getlist("scopes"),
+                                                      by=current_user())
+        except ValidationError as exc:
+            problems = exc.problems
+    return render_template("admin/tokens.html", tokens=accounts().tokens(by=current_user()), scopes=SCOPES,
+                           secret=secret, problems=problems), 400 if problems else 200
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require("admin")
+def revoke(token_id):
+    accounts().revoke_token(token_id, by=current_user())
+    return redirect(url_for("admin.tokens"))
+
+
+@bp.get("/audit")
+@require("admin", "archivist")
+def audit():
+    object_id = request.args.get("object") or None
+    return render_template("admin/audit.html", events=archive().catalog.events(object_id, limit=500),
+                           auth_events=[] if object_id else accounts().store.events(limit=200), object_id=object_id)
+
+
+def item_form_data(form) -> dict:
+    """The item fields the staff form edits, as repository data."""
+    split = lambda text: [s.strip() for s in text.replace("，", ",").replace("；", ",").split(",") if s.strip()]  # noqa: E731
+    data = {
+        "kind": form.get("kind"),
+        "title": {k: v.strip() for k, v in (("zh", form.get("title_zh", "")), ("en", form.get("title_en", ""))) if v.strip()},
+        "description": {k: v.strip() for k, v in (("zh", form.get("description_zh", "")),
+                                                  ("en", form.get("description_en", ""))) if v.strip()},
+        "date": {k: v.strip() for k, v in (("edtf", form.get("date_edtf", "")), ("display", form.get("date_display", "")))
+                 if v.strip()},
+        "subjects": split(form.get("subjects", "")),
+        "rights": form.get("rights") or None,
+        "visibility": form.get("visibility") or "public",
+        "embargo_until": form.get("embargo_until") or None,
+        "collections": form.getlist("collections"),
+    }
+    creator = form.get("creator", "").strip()
+    data["creators"] = [{"name": {"zh": creator}, "role": form.get("creator_role", "").strip() or None}] if creator else []
+    return data
+
+
+def form_context(**extra) -> dict:
+    return {"kinds": KINDS, "visibilities": VISIBILITIES, "rights_options": RIGHTS,
+            "collections": archive().list_collections(user=current_user()), **extra}
+
+
+@bp.route("/items/new", methods=["GET", "POST"])
+@require("admin", "archivist")
+def new_item():
+    problems = []
+    if request.method == "POST":
+        try:
+            record = archive().create_item(item_form_data(request.form), new_files(request.files.getlist("files")),
+                                           user=current_user(), why=request.form.get("why", ""))
+            flash(_("已入藏。"))
+            return redirect(url_for("public.item", item_id=record.value.id))
+        except ValidationError as exc:
+            problems = exc.problems
+    return render_template("admin/item_form.html", item=None, form=request.form, problems=problems,
+                           **form_context()), 400 if problems else 200
+
+
+@bp.route("/items/<item_id>/edit", methods=["GET", "POST"])
+@require("admin", "archivist")
+def edit_item(item_id):
+    record = archive().get_item(item_id, user=current_user())
+    problems = []
+    if request.method == "POST":
+        version = request.form.get("version", type=int) or 0
+        why = request.form.get("why", "")
+        try:
+            if request.form.get("action") == "withdraw":
+                archive().withdraw_item(item_id, user=current_user(), reason=why, expected_version=version)
+            elif request.form.get("action") == "reinstate":
+                archive().reinstate_item(item_id, user=current_user(), why=why)
+            else:
+                archive().update_item(item_id, item_form_data(request.form), expected_version=version,
+                                      user=current_user(), why=why,
+                                      add_files=new_files(request.files.getlist("files"),
+                                                          first_sequence=len(record.value.originals) + 1))
+            flash(_("已保存。"))
+            return redirect(url_for("public.item", item_id=item_id))
+        except ValidationError as exc:
+            problems = exc.problems
+    return render_template("admin/item_form.html", item=record.value, version=record.version, form=request.form,
+                           problems=problems, **form_context()), 400 if problems else 200

@@ -1,0 +1,113 @@
+"""Logging in and out, password change, and who the current request acts as.
+
+Sessions (Flask-Login) for people, Bearer tokens for scripts and harvesters, CSRF protection
+(Flask-WTF) on every form, and a rate limit (Flask-Limiter) on login attempts.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
+from flask_login import current_user as session_account
+from flask_wtf.csrf import CSRFProtect
+from flask_babel import gettext as _
+from werkzeug.exceptions import Unauthorized
+
+from repository.accounts import Account, Accounts, LoginFailed
+from repository.access import ANONYMOUS, User
+from repository.errors import ValidationError
+
+bp = Blueprint("auth", __name__)
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, storage_uri="memory://")
+login_manager = LoginManager()
+
+
+class SessionUser(UserMixin):
+    def __init__(self, account: Account):
+        self.account = account
+
+    def get_id(self) -> str:  # changes when the password or roles change, ending old sessions
+        return f"{self.account.id}:{self.account.session_version}"
+
+
+def accounts() -> Accounts:
+    return current_app.extensions["fangzhi.accounts"]
+
+
+def init_app(app) -> None:
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load(session_id: str):
+        account = accounts().session_user(session_id)
+        return SessionUser(account) if account else None
+
+
+def request_user() -> User:
+    """The user this request acts as: a Bearer token's, the logged-in account's, or anonymous."""
+    if "fz_user" not in g:
+        header = request.headers.get("Authorization", "")
+        if header[:7].lower() == "bearer ":
+            user = accounts().token_user(header[7:].strip(), ip=request.remote_addr or "")
+            if user is None:
+                raise Unauthorized("the API token is unknown or revoked",
+                                   www_authenticate='Bearer error="invalid_token"')
+            g.fz_token = True
+        elif session_account.is_authenticated:
+            user = session_account.account.as_user()
+        else:
+            user = ANONYMOUS
+        g.fz_user = user
+    return g.fz_user
+
+
+def safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else url_for("public.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["FANGZHI"]["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        try:
+            account = accounts().authenticate(request.form.get("username", "").strip(),
+                                              request.form.get("password", ""), ip=request.remote_addr or "")
+        except LoginFailed:
+            error = _("用户名或密码错误，或账户已被锁定、停用。")
+        else:
+            login_user(SessionUser(account))
+            return redirect(safe_next(request.form.get("next")))
+    return render_template("login.html", error=error, next=request.values.get("next", "")), 401 if error else 200
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    problems = []
+    if request.method == "POST":
+        if request.form.get("new_password") != request.form.get("confirm"):
+            problems = [("confirm", _("两次输入的新密码不一致"))]
+        else:
+            try:
+                account = accounts().change_password(session_account.account.username, request.form.get("old_password", ""),
+                                                     request.form.get("new_password", ""))
+            except ValidationError as exc:
+                problems = exc.problems
+            else:
+                login_user(SessionUser(account))  # keep this session; others end
+                flash(_("密码已更改。"))
+                return redirect(url_for("public.home"))
+    return render_template("password.html", problems=problems), 400 if problems else 200
