@@ -258,7 +258,7 @@ def _check_image(stream, media_type, limits, refuse):
                         break
                     sizes.append(im.size)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        refuse(f"decompression bomb: {exc}")
+        refuse(f"decompression bomb: the image is too large to open safely ({exc})")
     except Exception as exc:  # any parse failure means the header is unreadable
         detail = "its header is damaged or incomplete" if isinstance(exc, UnidentifiedImageError) else exc
         refuse(f"not a readable {label} image: {detail}")
@@ -275,9 +275,11 @@ def _check_zip(stream, size, media_type, limits, refuse):
     try:
         count, directory_bytes = _zip_directory(stream, size)
         # zipfile reads the whole central directory into memory: bound it before opening.
-        if count > limits.max_zip_members or directory_bytes > limits.max_zip_members * 1024:
+        if count > limits.max_zip_members:
             refuse(f"the {label} archive lists too many files (more than "
                    f"{limits.max_zip_members:,})")
+        if directory_bytes > limits.max_zip_members * 1024:
+            refuse(f"the {label} archive's list of files is too large ({_bytes(directory_bytes)})")
         stream.seek(0)
         with zipfile.ZipFile(stream) as archive:
             members = archive.infolist()

@@ -1,6 +1,7 @@
 """Web: the application factory, blueprints, templates and the `fangzhi` CLI."""
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from pathlib import Path
@@ -96,8 +97,17 @@ def _locale() -> str:
 
 
 def _secret_key(data_dir: Path) -> str:
+    """The data folder's session key, created once. Several workers may start at the same moment:
+    the key is written to a temporary file and linked into place, so all of them read one key."""
     path = data_dir / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        with tempfile.NamedTemporaryFile("w", dir=data_dir, delete=False) as tmp:
+            tmp.write(secrets.token_hex(32))
+        os.chmod(tmp.name, 0o600)
+        try:
+            os.link(tmp.name, path)  # fails if another process got there first
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp.name)
     return path.read_text().strip()

@@ -9,6 +9,7 @@ from .context import archive, current_user, page_size
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000
 
 
 def paging() -> tuple[int, int]:
@@ -17,6 +18,8 @@ def paging() -> tuple[int, int]:
         per_page = min(MAX_PER_PAGE, max(1, int(request.args.get("per_page", page_size()))))
     except ValueError:
         raise ValidationError([("page", "page and per_page must be whole numbers")]) from None
+    if page > MAX_PAGE:
+        raise ValidationError([("page", f"must be at most {MAX_PAGE}")])
     return page, per_page
 
 
@@ -148,3 +151,10 @@ def withdraw_item(item_id):
     body = request.get_json(silent=True) or {}
     record = archive().withdraw_item(item_id, user=user, reason=str(body.get("reason", "")))
     return item_json(record)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from .openapi import document
+
+    return document()

@@ -12,6 +12,7 @@ from flask_login import LoginManager, UserMixin, login_required, login_user, log
 from flask_login import current_user as session_account
 from flask_wtf.csrf import CSRFProtect
 from flask_babel import gettext as _
+from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from repository.accounts import Account, Accounts, LoginFailed
@@ -57,7 +58,7 @@ def request_user() -> User:
             user = accounts().token_user(header[7:].strip(), ip=request.remote_addr or "")
             if user is None:
                 raise Unauthorized("the API token is unknown or revoked",
-                                   www_authenticate='Bearer error="invalid_token"')
+                                   www_authenticate=WWWAuthenticate("Bearer", {"error": "invalid_token"}))
             g.fz_token = True
         elif session_account.is_authenticated:
             user = session_account.account.as_user()

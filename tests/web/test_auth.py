@@ -1,0 +1,187 @@
+"""Accounts over HTTP: login, lockout, throttling, sessions, CSRF, tokens, headers, admin pages."""
+import re
+
+import pytest
+
+from repository.access import SYSTEM
+from tests.helpers import photo_item
+from tests.web.auth_helpers import PASSWORD, add_users, csrf_token, login
+
+
+@pytest.fixture
+def app(tmp_path):
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "LOGIN_RATE_LIMIT": "100 per minute"})
+    add_users(app)
+    return app
+
+
+@pytest.fixture
+def accounts(app):
+    return app.extensions["fangzhi.accounts"]
+
+
+def test_password_is_hashed_with_scrypt(accounts):
+    stored = accounts.store.get("admin").password_hash
+    assert stored.startswith("scrypt$") and PASSWORD not in stored
+
+
+def test_login_logout_and_session_cookie(client):
+    response = login(client, "archivist")
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "archivist" in client.get("/").get_data(as_text=True)
+    token = csrf_token(client, "/")
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/admin/").status_code == 302  # back to the login page
+
+
+def test_wrong_password_and_unknown_user_look_the_same(client, accounts):
+    a = login(client, "archivist", "wrong password!")
+    b = login(client, "nobody", "wrong password!")
+    assert a.status_code == b.status_code == 401
+    assert "用户名或密码错误" in a.get_data(as_text=True) and a.data == b.data
+    actions = [e["action"] for e in accounts.store.events()]
+    assert actions.count("login-failed") == 2
+
+
+def test_lockout_after_repeated_failures(client, accounts):
+    for _ in range(5):
+        login(client, "member", "wrong password!")
+    assert login(client, "member").status_code == 401  # right password, but locked
+    assert accounts.store.get("member").locked_until
+    assert "lockout" in [e["action"] for e in accounts.store.events()]
+
+
+def test_login_rate_limit(tmp_path):
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "t", "LOGIN_RATE_LIMIT": "3 per minute"})
+    client = app.test_client()
+    codes = [login(client, "x", "y" * 10).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_forms_need_a_csrf_token(client):
+    assert client.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 400
+    login(client, "admin")
+    response = client.post("/admin/users", data={"username": "mallory", "password": "x" * 12, "roles": "admin"})
+    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+
+
+def test_password_change_ends_other_sessions(app, client):
+    other = app.test_client()
+    login(client, "researcher")
+    login(other, "researcher")
+    token = csrf_token(client, "/account/password")
+    bad = client.post("/account/password", data={"old_password": "nope", "new_password": "n" * 12, "confirm": "n" * 12,
+                                                  "csrf_token": token})
+    assert bad.status_code == 400 and "old_password" in bad.get_data(as_text=True)
+    ok = client.post("/account/password", data={"old_password": PASSWORD, "new_password": "new password 1",
+                                                 "confirm": "new password 1", "csrf_token": token})
+    assert ok.status_code == 302
+    assert "researcher" in client.get("/").get_data(as_text=True)  # this session goes on
+    assert "researcher" not in other.get("/").get_data(as_text=True)  # the other one ended
+    assert login(app.test_client(), "researcher", "new password 1").status_code == 302
+
+
+def test_disabled_user_is_signed_out_and_refused(app, client, accounts):
+    login(client, "curator")
+    accounts.set_disabled("curator", True, by=SYSTEM)
+    assert client.get("/admin/").status_code == 302
+    assert login(app.test_client(), "curator").status_code == 401
+
+
+@pytest.mark.parametrize("role,allowed", [
+    ("anonymous", set()), ("researcher", set()), ("member", set()),
+    ("curator", {"/admin/"}),
+    ("archivist", {"/admin/", "/admin/audit", "/admin/items/new"}),
+    ("admin", {"/admin/", "/admin/audit", "/admin/items/new", "/admin/users", "/admin/tokens"}),
+])
+def test_admin_requires_roles(client, role, allowed):
+    if role != "anonymous":
+        login(client, role)
+    for url in ("/admin/", "/admin/audit", "/admin/items/new", "/admin/users", "/admin/tokens"):
+        code = client.get(url).status_code
+        expected = 200 if url in allowed else (302 if role == "anonymous" else 403)
+        assert code == expected, (role, url)
+
+
+def test_admin_manages_users_and_roles(client, accounts):
+    login(client, "admin")
+    token = csrf_token(client, "/admin/users")
+    bad = client.post("/admin/users", data={"username": "li", "password": "short", "roles": "member", "csrf_token": token})
+    assert bad.status_code == 400 and "at least 10 characters" in bad.get_data(as_text=True)
+    client.post("/admin/users", data={"username": "li", "password": "long enough pw", "roles": ["member"],
+                                      "csrf_token": token})
+    assert accounts.store.get("li").roles == {"member"}
+    client.post("/admin/users/li/roles", data={"roles": ["researcher", "member"], "csrf_token": token})
+    assert accounts.store.get("li").roles == {"researcher", "member"}
+    client.post("/admin/users/li/disable", data={"csrf_token": token})
+    assert accounts.store.get("li").disabled
+    assert "li" in client.get("/admin/users").get_data(as_text=True)
+
+
+def test_tokens_created_shown_once_stored_hashed_and_revoked(app, client, accounts):
+    app.extensions["fangzhi"].create_item(photo_item(id="alliance-1", visibility="alliance"), user=SYSTEM)
+    login(client, "admin")
+    token = csrf_token(client, "/admin/tokens")
+    page = client.post("/admin/tokens", data={"name": "江阴市图书馆", "scopes": ["read-alliance"], "csrf_token": token})
+    secret = re.search(r'<code class="secret">(fzt_[^<]+)</code>', page.get_data(as_text=True)).group(1)
+    assert secret not in client.get("/admin/tokens").get_data(as_text=True)
+    assert all(secret not in t.hash for t in accounts.store.tokens())
+    harvester = app.test_client()
+    assert harvester.get("/api/items/alliance-1").status_code == 404
+    assert harvester.get("/api/items/alliance-1", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    assert accounts.store.tokens()[0].last_used
+    assert "token-use" in [e["action"] for e in accounts.store.events()]
+    client.post(f"/admin/tokens/{accounts.store.tokens()[0].id}/revoke", data={"csrf_token": token})
+    refused = harvester.get("/api/items/alliance-1", headers={"Authorization": f"Bearer {secret}"})
+    assert refused.status_code == 401 and "invalid_token" in refused.headers["WWW-Authenticate"]
+    assert harvester.get("/api/items", headers={"Authorization": "Bearer fzt_made_up"}).status_code == 401
+
+
+def test_security_headers(client):
+    headers = client.get("/").headers
+    assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_hsts_and_secure_cookies_over_https(tmp_path):
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "t", "HTTPS": True})
+    add_users(app, ["admin"])
+    client = app.test_client()
+    assert client.get("/").headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "Secure" in login(client, "admin").headers["Set-Cookie"]
+
+
+def test_signed_in_pages_are_not_cached_by_shared_caches(client):
+    login(client, "admin")
+    assert client.get("/").headers["Cache-Control"] == "private, no-store"
+
+
+def test_no_stack_traces(app, client, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("secret internals /etc/fangzhi")
+
+    monkeypatch.setattr(app.extensions["fangzhi"], "list_items", boom)
+    for url in ("/", "/api/items"):
+        response = client.get(url)
+        assert response.status_code == 500
+        assert "secret internals" not in response.get_data(as_text=True)
+        assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_audit_page_shows_changes_and_logins(app, client):
+    archive = app.extensions["fangzhi"]
+    archive.create_item(photo_item(id="a-1"), user=SYSTEM, why="donation from 张家")
+    login(client, "archivist")
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "donation from 张家" in html and "item:a-1" in html and "login" in html
+    assert "donation from 张家" in client.get("/admin/audit?object=item:a-1").get_data(as_text=True)

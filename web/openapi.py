@@ -1,0 +1,146 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
+from __future__ import annotations
+
+LANGMAP = {"type": "object", "additionalProperties": {"type": "string"},
+           "description": "Text by language tag, e.g. {\"zh\": \"惠山\", \"en\": \"Huishan\"}"}
+ERROR = {"type": "object", "required": ["error", "message"], "properties": {
+    "error": {"type": "string"}, "message": {"type": "string"},
+    "problems": {"type": "array", "items": {"type": "object", "required": ["field", "problem"], "properties": {
+        "field": {"type": "string"}, "problem": {"type": "string"}}}}}}
+LINKS = {"type": "object", "properties": {"self": {"type": "string"}, "html": {"type": "string"}}}
+FILE = {"type": "object", "required": ["id", "path", "media_type", "size", "sha256", "url"], "properties": {
+    "id": {"type": "string"}, "path": {"type": "string"}, "media_type": {"type": "string"},
+    "size": {"type": "integer"}, "sha256": {"type": "string"}, "role": {"type": "string"},
+    "sequence": {"type": ["integer", "null"]}, "label": LANGMAP, "access": {"type": ["string", "null"]},
+    "derived_from": {"type": ["string", "null"]}, "url": {"type": "string"}}}
+ITEM_FIELDS = {
+    "id": {"type": "string"},
+    "kind": {"enum": ["photo", "manuscript", "book", "audio", "video", "ebook", "object"]},
+    "title": LANGMAP, "description": LANGMAP,
+    "creators": {"type": "array", "items": {"type": "object"}},
+    "contributors": {"type": "array", "items": {"type": "object"}},
+    "date": {"type": "object", "properties": {"edtf": {"type": "string"}, "display": {"type": "string"}}},
+    "places": {"type": "array", "items": {"type": "object"}},
+    "subjects": {"type": "array", "items": {"type": "string"}},
+    "language": {"type": "array", "items": {"type": "string"}},
+    "extent": {"type": ["string", "null"]}, "rights": {"type": ["string", "null"]},
+    "holding_library": {"type": ["string", "null"]},
+    "identifiers": {"type": "array", "items": {"type": "string"}},
+    "collections": {"type": "array", "items": {"type": "string"}},
+    "visibility": {"enum": ["public", "alliance", "staff", "embargoed", "private"]},
+    "embargo_until": {"type": ["string", "null"], "format": "date"},
+}
+ITEM = {"type": "object", "required": ["id", "kind", "title", "version", "files", "links"], "properties": {
+    **ITEM_FIELDS, "withdrawn": {"type": ["object", "null"]}, "version": {"type": "integer"},
+    "created": {"type": "string"}, "updated": {"type": "string"}, "links": LINKS,
+    "files": {"type": "array", "items": FILE}, "restricted_files": {"type": "integer"}}}
+ITEM_SUMMARY = {"type": "object", "required": ["id", "kind", "title", "links"], "properties": {
+    "id": {"type": "string"}, "kind": {"type": "string"}, "title": LANGMAP, "date": {"type": "object"},
+    "collections": {"type": "array", "items": {"type": "string"}}, "links": LINKS}}
+ITEM_LIST = {"type": "object", "required": ["total", "page", "per_page", "items", "next"], "properties": {
+    "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+    "items": {"type": "array", "items": ITEM_SUMMARY}, "next": {"type": ["string", "null"]}}}
+COLLECTION = {"type": "object", "required": ["id", "title", "links"], "properties": {
+    "id": {"type": "string"}, "title": LANGMAP, "description": LANGMAP, "parent": {"type": ["string", "null"]},
+    "visibility": {"type": "string"}, "embargo_until": {"type": ["string", "null"]},
+    "holding_library": {"type": ["string", "null"]}, "links": LINKS}}
+NEW_ITEM = {"type": "object", "required": ["kind", "title"], "properties": ITEM_FIELDS}
+
+
+def _json(schema, description="OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes) -> dict:
+    words = {400: "invalid input", 401: "unknown or revoked token", 403: "not allowed", 404: "unknown or not visible",
+             409: "stale version", 410: "withdrawn", 413: "request too large", 503: "storage unavailable"}
+    return {str(c): _json({"$ref": "#/components/schemas/Error"}, words[c]) for c in codes}
+
+
+PAGING = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000}},
+    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+]
+ITEM_ID = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "string"}}
+WHY = {"name": "X-Fangzhi-Why", "in": "header", "schema": {"type": "string"},
+       "description": "Why the change is made (kept in the item's version history)"}
+READ_ERRORS = (400, 401, 404, 410, 503)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 410, 413, 503)
+
+
+def document() -> dict:
+    item_ref, list_ref = {"$ref": "#/components/schemas/Item"}, {"$ref": "#/components/schemas/ItemList"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Fangzhi (方志) archive API", "version": "1",
+                 "description": "Items and collections of the archive. Reads show what the caller may see; "
+                                "writes need a token with the write scope (Authorization: Bearer …)."},
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": ERROR, "Item": ITEM, "ItemList": ITEM_LIST, "Collection": COLLECTION,
+                        "NewItem": NEW_ITEM},
+        },
+        "security": [{}, {"bearer": []}],
+        "paths": {
+            "/api/items": {
+                "get": {"operationId": "listItems", "summary": "Items the caller may see, newest first",
+                        "parameters": PAGING + [{"name": "collection", "in": "query", "schema": {"type": "string"}}],
+                        "responses": {"200": _json(list_ref), **_errors(*READ_ERRORS)}},
+                "post": {"operationId": "createItem", "summary": "Create an item (JSON, or multipart with files)",
+                         "parameters": [WHY],
+                         "requestBody": {"required": True, "content": {
+                             "application/json": {"schema": {"$ref": "#/components/schemas/NewItem"}},
+                             "multipart/form-data": {"schema": {"type": "object", "properties": {
+                                 "metadata": {"type": "string", "description": "the NewItem as JSON"},
+                                 "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}},
+                         "responses": {"201": _json(item_ref, "Created"), **_errors(*WRITE_ERRORS)}},
+            },
+            "/api/items/{item_id}": {
+                "get": {"operationId": "getItem", "summary": "An item (the latest or a given version)",
+                        "parameters": [ITEM_ID, {"name": "version", "in": "query",
+                                                 "schema": {"type": "integer", "minimum": 1}}],
+                        "responses": {"200": _json(item_ref), **_errors(*READ_ERRORS)}},
+                "patch": {"operationId": "updateItem", "summary": "Change fields; If-Match names the version edited",
+                          "parameters": [ITEM_ID, WHY, {"name": "If-Match", "in": "header", "required": True,
+                                                        "schema": {"type": "string"}}],
+                          "requestBody": {"required": True, "content": {"application/json": {
+                              "schema": {"type": "object", "properties": ITEM_FIELDS}}}},
+                          "responses": {"200": _json(item_ref), **_errors(*WRITE_ERRORS)}},
+            },
+            "/api/items/{item_id}/withdraw": {
+                "post": {"operationId": "withdrawItem", "summary": "Withdraw an item (a tombstone version)",
+                         "parameters": [ITEM_ID],
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                             "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
+                         "responses": {"200": _json(item_ref), **_errors(*WRITE_ERRORS)}},
+            },
+            "/api/items/{item_id}/versions": {
+                "get": {"operationId": "itemVersions", "summary": "Who changed the item, when and why",
+                        "parameters": [ITEM_ID],
+                        "responses": {"200": _json({"type": "object", "required": ["item", "versions"], "properties": {
+                            "item": {"type": "string"}, "versions": {"type": "array", "items": {
+                                "type": "object", "required": ["version", "created", "user", "message"],
+                                "properties": {"version": {"type": "integer"}, "created": {"type": "string"},
+                                               "user": {"type": "string"}, "message": {"type": "string"}}}}}}),
+                            **_errors(*READ_ERRORS)}},
+            },
+            "/api/collections": {
+                "get": {"operationId": "listCollections", "summary": "Collections the caller may see",
+                        "responses": {"200": _json({"type": "object", "required": ["collections"], "properties": {
+                            "collections": {"type": "array", "items": {"$ref": "#/components/schemas/Collection"}}}}),
+                            **_errors(401, 503)}},
+            },
+            "/api/collections/{collection_id}": {
+                "get": {"operationId": "getCollection", "summary": "A collection with its sub-collections and items",
+                        "parameters": [{"name": "collection_id", "in": "path", "required": True,
+                                        "schema": {"type": "string"}}] + PAGING,
+                        "responses": {"200": _json({"allOf": [{"$ref": "#/components/schemas/Collection"}, {
+                            "type": "object", "required": ["items", "subcollections"], "properties": {
+                                "version": {"type": "integer"}, "items": list_ref,
+                                "subcollections": {"type": "array",
+                                                   "items": {"$ref": "#/components/schemas/Collection"}}}}]}),
+                            **_errors(*READ_ERRORS)}},
+            },
+        },
+    }
