@@ -1,6 +1,7 @@
 """The `fangzhi` command line, run as a real process."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import assert_ocfl_valid
+from tests.web.auth_helpers import login
 
 
 def fangzhi(data_dir, *args):
@@ -66,3 +68,43 @@ def test_fixity_reports_every_mismatch(tmp_path, demo_dir):
     bad = fangzhi(copy, "fixity", "--digest", "sha512")
     assert bad.returncode == 1
     assert bad.stderr.count("FIXITY FAILURE") == 2 and "2 problems" in bad.stdout
+
+
+def test_demo_creates_an_admin_with_a_printed_password(tmp_path):
+    out = fangzhi(tmp_path, "demo")
+    password = re.search(r"administrator 'admin' created with password (\S+)", out.stdout).group(1)
+    assert len(password) >= 12
+    assert "administrator" not in fangzhi(tmp_path, "demo").stdout  # only the first time
+    from web import create_app
+
+    client = create_app({"DATA_DIR": str(tmp_path)}).test_client()
+    assert login(client, "admin", password).status_code == 302
+
+
+def test_user_and_token_commands(tmp_path):
+    added = fangzhi(tmp_path, "user", "add", "wang", "--role", "archivist", "--name", "王馆员")
+    assert added.returncode == 0 and re.search(r"with password \S{12,}", added.stdout)
+    assert fangzhi(tmp_path, "user", "add", "li", "--role", "wizard", "--password", "x" * 12).stderr.startswith(
+        "fangzhi: roles: unknown role wizard")
+    assert fangzhi(tmp_path, "user", "set-role", "wang", "archivist", "curator").returncode == 0
+    assert fangzhi(tmp_path, "user", "disable", "wang").returncode == 0
+    listing = fangzhi(tmp_path, "user", "list").stdout
+    assert re.search(r"wang\s+archivist,curator\s+disabled", listing)
+    assert fangzhi(tmp_path, "user", "disable", "nobody").stderr == "fangzhi: no user nobody\n"
+    created = fangzhi(tmp_path, "token", "create", "江阴市图书馆", "--scope", "read-alliance")
+    token_id, secret = re.search(r"token (\d+) for 江阴市图书馆: (fzt_\S+)", created.stdout).groups()
+    assert fangzhi(tmp_path, "token", "revoke", token_id).returncode == 0
+    assert re.search(r"江阴市图书馆\s+read-alliance\s+revoked", fangzhi(tmp_path, "token", "list").stdout)
+
+
+def test_audit_command(demo_dir, tmp_path):
+    from repository.access import SYSTEM
+    from web import create_app
+
+    archive = create_app({"DATA_DIR": str(demo_dir)}).extensions["fangzhi"]
+    item = archive.list_items(user=SYSTEM)[0][0]
+    archive.update_item(item.id, {"subjects": ["桥"]}, expected_version=1, user=SYSTEM, why="补充主题")
+    lines = fangzhi(demo_dir, "audit", item.id).stdout.splitlines()
+    assert "create" in lines[0] and "v1" in lines[0]
+    assert "update" in lines[1] and "补充主题" in lines[1] and "system" in lines[1]
+    assert fangzhi(demo_dir, "audit", "nope").returncode == 1
