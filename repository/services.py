@@ -22,7 +22,7 @@ from .errors import Conflict, Gone, NotFound, PermissionDenied, ValidationError
 from .model import ID_RE, Collection, File, Item
 
 METADATA = "metadata.json"
-ACTIONS = ("create", "update", "withdraw", "purge", "reinstate")
+ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate")
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 
@@ -120,8 +120,11 @@ class Archive:
     def create_item(self, data: dict, files: Iterable[NewFile] = (), *, user: User, why: str = "") -> Record:
         _require_manager(user, "add items")
         data = dict(data)
+        for key, how in (("files", "upload them as files"), ("withdrawn", "withdraw the item after creating it")):
+            if data.get(key):
+                raise ValidationError([(key, f"cannot be given in new metadata: {how}")])
         data.setdefault("id", self._unused_id())
-        data.setdefault("files", [])
+        data["files"] = []
         Item.from_dict(data)  # reject bad metadata before anything is stored
         if self.objects.exists(item_object(data["id"])):
             raise Conflict(f"an item with id {data['id']} already exists")
@@ -143,8 +146,11 @@ class Archive:
         data["files"] = _update_file_fields(data["files"], changes.get("files") or [])
         Item.from_dict(data)
         self._check_collections(data.get("collections") or [])
+        action = "update"
+        if data.get("visibility", "public") != current.value.visibility:  # visible in the audit trail
+            action = "publish" if data["visibility"] == "public" else "visibility"
         return self._write_item(data, add_files, remove_files, user=user,
-                                message=version_message("update", why), expected=expected_version)
+                                message=version_message(action, why), expected=expected_version)
 
     def withdraw_item(self, item_id: str, *, user: User, reason: str, expected_version: int | None = None) -> Record:
         """A tombstone version: the item disappears from public view; every version stays stored."""

@@ -6,10 +6,9 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from repository.access import can_manage
-from repository.errors import ValidationError
+from repository.access import ROLES, can_manage
 from repository.accounts import SCOPES
-from repository.access import ROLES
+from repository.errors import ValidationError
 from repository.model import KINDS, VISIBILITIES
 from repository.vocab import RIGHTS
 

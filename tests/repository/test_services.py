@@ -215,3 +215,21 @@ def test_rebuild_recreates_the_catalog_from_storage(archive, tmp_path):
     assert archive.catalog.dump()["items"] == []
     assert archive.rebuild() == 4  # 1 collection + 3 items
     assert archive.catalog.dump() == before
+
+
+def test_new_metadata_cannot_claim_files_or_a_tombstone(archive):
+    fake = {"id": "f1", "path": "originals/x.jpg", "media_type": "image/jpeg", "size": 1, "sha256": "a" * 64}
+    with pytest.raises(ValidationError, match="files: cannot be given in new metadata"):
+        archive.create_item(photo_item(files=[fake]), user=ARCHIVIST)
+    with pytest.raises(ValidationError, match="withdrawn: cannot be given"):
+        archive.create_item(photo_item(withdrawn={"reason": "x"}), user=ARCHIVIST)
+
+
+def test_visibility_changes_are_named_in_the_audit_trail(archive):
+    item_id = new_photo(archive, visibility="staff").value.id
+    archive.update_item(item_id, {"visibility": "public"}, expected_version=1, user=ARCHIVIST, why="cleared")
+    archive.update_item(item_id, {"visibility": "alliance"}, expected_version=2, user=ARCHIVIST, why="donor asked")
+    archive.update_item(item_id, {"subjects": ["桥"]}, expected_version=3, user=ARCHIVIST)
+    actions = [(e["action"], e["message"]) for e in archive.catalog.events(f"item:{item_id}")]
+    assert actions == [("create", "donation 2026-11"), ("publish", "cleared"), ("visibility", "donor asked"),
+                       ("update", "")]
