@@ -195,6 +195,8 @@ class File:
     label: LangMap = field(default_factory=dict)
     access: str | None = None  # None: as the item; else alliance | staff | private
     derived_from: str | None = None  # the original's file id, for derivatives
+    purpose: str | None = None  # for derivatives: pyramid, thumbnail, ocr, text, access, poster, waveform …
+    tech: dict = field(default_factory=dict)  # technical metadata: width, height, duration, codec, exif …
 
     @classmethod
     def read(cls, c: _Checker, data, where: str) -> File | None:
@@ -220,6 +222,8 @@ class File:
             label=c.langmap(data, "label", f"{where}.label"),
             access=c.text(data, "access", f"{where}.access", choices=FILE_ACCESS),
             derived_from=c.text(data, "derived_from", f"{where}.derived_from", pattern=ID_RE),
+            purpose=c.text(data, "purpose", f"{where}.purpose"),
+            tech=_read_dict(c, data.get("tech"), f"{where}.tech"),
         )
 
 
@@ -308,6 +312,11 @@ class Item:
         return sorted((f for f in self.files if f.role == "original"),
                       key=lambda f: (f.sequence is None, f.sequence or 0, f.path))
 
+    def derivatives(self, original_id: str, purpose: str | None = None) -> list[File]:
+        """The derivatives made from one original (optionally of one purpose), in page order."""
+        return sorted((f for f in self.files if f.derived_from == original_id and purpose in (None, f.purpose)),
+                      key=lambda f: (f.sequence or 0, f.path))
+
 
 @dataclass
 class Collection:
@@ -390,6 +399,15 @@ def _read_date(c: _Checker, value) -> dict:
         if key not in ("edtf", "display"):
             c.fail(f"date.{key}", "is not a field of a date (edtf, display)")
     return out
+
+
+def _read_dict(c: _Checker, value, where: str) -> dict:
+    if value in (None, {}):
+        return {}
+    if not isinstance(value, dict):
+        c.fail(where, "must be an object")
+        return {}
+    return value
 
 
 def _read_iso_date(c: _Checker, value, where: str) -> str | None:

@@ -71,10 +71,15 @@ class Catalog(Protocol):  # implemented by storage.catalog.SQLiteCatalog
         ordered = item.originals + [f for f in item.files if f.role != "original"]
         return [f for f in ordered if access.can_view_file(user, item, f, today=self.today())]
 
+    def find_original(self, sha256: str) -> tuple[str, str] | None:
+        """(item id, file id) of an original with these bytes already in the archive, if any."""
+        return self.catalog.find_original(sha256)
+
     def list_items(self, *, user: User, today: date, collection: str | None = None,
                    limit: int = 20, offset: int = 0) -> tuple[list[Item], int]: ...
     def list_collections(self, *, user: User, today: date, parent: str | None = ...) -> list[Collection]: ...
     def events(self, object_id: str | None = None, *, limit: int | None = None) -> list[dict]: ...
+    def find_original(self, sha256: str) -> tuple[str, str] | None: ...
     def clear(self) -> None: ...
 
 
@@ -89,7 +94,9 @@ class NewFile:
     id: str | None = None
     label: dict | None = None
     access: str | None = None
-    derived_from: str | None = None
+    derived_from: str | None = None  # derivatives: the original's file id (stored under derivatives/<id>/)
+    purpose: str | None = None
+    tech: dict | None = None
 
 
 @dataclass
@@ -212,8 +219,7 @@ class Archive:
 
     def _store_file(self, version, new: NewFile, existing: list[dict]) -> dict:
         name = _safe_name(new.name)
-        folder = "originals" if new.role == "original" else "derivatives"
-        path = f"{folder}/{name}"
+        path = f"originals/{name}" if new.role == "original" else f"derivatives/{new.derived_from}/{name}"
         if any(f["path"] == path for f in existing):
             raise ValidationError([(f"files/{name}", "a file with this name is already in the item")])
         file_id = new.id or _file_id(name, existing)
@@ -221,7 +227,7 @@ class Archive:
         return File(
             id=file_id, path=path, media_type=new.media_type, size=stored.size, sha256=stored.sha256,
             role=new.role, sequence=new.sequence, label=new.label or {}, access=new.access,
-            derived_from=new.derived_from,
+            derived_from=new.derived_from, purpose=new.purpose, tech=new.tech or {},
         ).__dict__
 
     def _index(self, oid: str, value) -> Record:
@@ -389,7 +395,7 @@ def _json_bytes(value) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
 
 
-EDITABLE_FILE_FIELDS = ("label", "sequence", "access")
+EDITABLE_FILE_FIELDS = ("label", "sequence", "access", "tech")
 
 
 def _update_file_fields(files: list[dict], changes: list[dict]) -> list[dict]:
@@ -403,7 +409,7 @@ def _update_file_fields(files: list[dict], changes: list[dict]) -> list[dict]:
             if key in EDITABLE_FILE_FIELDS:
                 current[key] = value
             elif value != current.get(key):
-                raise ValidationError([(f"files[{i}].{key}", "cannot be changed: only label, sequence and access can")])
+                raise ValidationError([(f"files[{i}].{key}", "cannot be changed: only label, sequence, access and tech can")])
     return [by_id[f["id"]] for f in files]
 
 

@@ -29,6 +29,11 @@ CREATE TABLE IF NOT EXISTS item_collections (
 );
 CREATE INDEX IF NOT EXISTS item_collections_by_collection ON item_collections(collection_id);
 CREATE INDEX IF NOT EXISTS items_by_updated ON items(updated);
+CREATE TABLE IF NOT EXISTS originals (
+    sha256 TEXT NOT NULL, item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE, file_id TEXT NOT NULL,
+    PRIMARY KEY (item_id, file_id)
+);
+CREATE INDEX IF NOT EXISTS originals_by_sha256 ON originals(sha256);
 CREATE TABLE IF NOT EXISTS collections (
     id TEXT PRIMARY KEY, parent TEXT, title TEXT NOT NULL,
     visibility TEXT NOT NULL, embargo_until TEXT,
@@ -82,6 +87,8 @@ class SQLiteCatalog:
             )
             db.executemany("INSERT INTO item_collections VALUES (?,?,?)",
                            [(item.id, c, i) for i, c in enumerate(item.collections)])
+            db.executemany("INSERT INTO originals VALUES (?,?,?)",
+                           [(f.sha256, item.id, f.id) for f in item.originals])
 
     def put_collection(self, col: Collection, version: int, created: str, updated: str) -> None:
         with self._db() as db:
@@ -102,7 +109,7 @@ class SQLiteCatalog:
 
     def clear(self) -> None:
         with self._db() as db:
-            for table in ("item_collections", "items", "collections", "events"):
+            for table in ("item_collections", "originals", "items", "collections", "events"):
                 db.execute(f"DELETE FROM {table}")
 
     # --- reading ---------------------------------------------------------------------------
@@ -129,6 +136,11 @@ class SQLiteCatalog:
         rows = self._db().execute(f"SELECT record FROM collections WHERE {where} ORDER BY id", params)
         return [Collection.from_dict(json.loads(r["record"])) for r in rows]
 
+    def find_original(self, sha256: str) -> tuple[str, str] | None:
+        row = self._db().execute("SELECT item_id, file_id FROM originals WHERE sha256 = ? ORDER BY item_id LIMIT 1",
+                                 (sha256,)).fetchone()
+        return (row[0], row[1]) if row else None
+
     def events(self, object_id: str | None = None, *, limit: int | None = None) -> list[dict]:
         """Audit events, oldest first; with ``limit``, the newest ``limit`` of them."""
         sql = "SELECT * FROM events" + (" WHERE object_id = ?" if object_id else "")
@@ -143,7 +155,7 @@ class SQLiteCatalog:
         """Everything in the catalog, for comparing a rebuilt catalog with the original."""
         db = self._db()
         return {t: sorted((tuple(r) for r in db.execute(f"SELECT * FROM {t}")), key=repr)
-                for t in ("items", "item_collections", "collections", "events")}
+                for t in ("items", "item_collections", "originals", "collections", "events")}
 
 
 def _visible(user: User, today: date, table: str) -> tuple[str, tuple]:

@@ -38,3 +38,14 @@ def build_accounts(settings: dict) -> Accounts:
     store = SQLiteAccountStore(Path(settings["DATA_DIR"]) / "accounts.sqlite3")
     return Accounts(store, max_failures=settings["LOGIN_ATTEMPTS"],
                     lockout=timedelta(minutes=settings["LOCKOUT_MINUTES"]))
+
+
+def build_ingest_context(settings: dict):
+    """Everything an ingest worker needs; called once in each worker process."""
+    from ingest.jobs import JobStore
+    from ingest.pipeline import Context
+    from ingest.safety import Limits
+
+    data = Path(settings["DATA_DIR"])
+    return Context(build_archive(settings), JobStore(data / "jobs.sqlite3"), data / "work",
+                   limits=Limits(max_pixels=settings["MAX_PIXELS"]))

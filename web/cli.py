@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from pathlib import Path
 
 import click
 
@@ -126,6 +127,149 @@ def fixity(obj, digest):
         click.echo(f"FIXITY FAILURE {problem}", err=True)
     click.echo(f"{len(checks)} files checked, {len(problems)} problems")
     sys.exit(1 if problems else 0)
+
+
+@main.command()
+@click.argument("source", required=False, type=click.Path(exists=True, file_okay=True, path_type=Path))
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV or Excel manifest, one row per item (see ingest/templates/README.md).")
+@click.option("--collection", default=None, help="Put every item into this collection.")
+@click.option("--resume", "resume", default=None, metavar="JOB", help="Continue an interrupted job.")
+@click.option("--retry", is_flag=True, help="With --resume: also try the failed entries again.")
+@click.option("--workers", type=int, default=None, help="Worker processes (FANGZHI_INGEST_WORKERS).")
+@click.pass_obj
+def ingest(obj, source, manifest, collection, resume, retry, workers):
+    """Ingest a folder, a folder with a manifest, or a BagIt bag; or resume a job."""
+    from ingest.runner import PoolRunner
+    from ingest.sources import SourceError, plan
+
+    from .bootstrap import build_ingest_context
+
+    ctx = build_ingest_context(obj.settings)
+    if resume:
+        job_id = resume
+        if ctx.jobs.job(job_id) is None:
+            raise click.ClickException(f"no job {job_id}")
+    elif source is None:
+        raise click.UsageError("name a SOURCE folder or bag, or --resume JOB")
+    else:
+        try:
+            planned = plan(source.resolve(), manifest=manifest.resolve() if manifest else None, collection=collection)
+        except SourceError as exc:
+            raise click.ClickException(str(exc)) from None
+        job_id = plan_job_cli(ctx, str(source.resolve()), planned, manifest, collection)
+    states = ("pending", "failed") if retry else ("pending",)
+    tasks = [(job_id, e.n) for e in ctx.jobs.entries(job_id, states)]
+    runner = PoolRunner(build_ingest_context, obj.settings, processes=workers or obj.settings["INGEST_WORKERS"])
+    with click.progressbar(length=len(tasks), label=f"ingest {job_id}", show_pos=True) as bar:
+        runner.run(tasks, progress=lambda state: bar.update(1))
+    report_job(ctx.jobs, job_id)
+
+
+def plan_job_cli(ctx, source, planned, manifest, collection) -> str:
+    from ingest.pipeline import plan_job
+
+    job_id = plan_job(ctx, source, planned, options={"manifest": str(manifest) if manifest else None,
+                                                     "collection": collection})
+    click.echo(f"job {job_id}: {len(planned)} items planned")
+    return job_id
+
+
+def report_job(jobs, job_id: str) -> None:
+    job = jobs.job(job_id)
+    for e in jobs.entries(job_id, ("failed", "duplicate")):
+        where = " ".join(x for x in (e.step and f"step {e.step}", e.file and f"file {e.file}") if x)
+        click.echo(f"{e.state.upper()} #{e.n} {e.label}: {where}: {e.reason}", err=True)
+    counts = ", ".join(f"{job.counts.get(s, 0)} {s}" for s in ("done", "duplicate", "failed", "pending"))
+    click.echo(f"job {job_id}: {counts}")
+    if job.counts.get("failed") or job.counts.get("pending"):
+        click.echo(f"resume with: fangzhi ingest --resume {job_id} --retry", err=True)
+        sys.exit(1)
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def jobs(ctx):
+    """List ingest jobs (newest first)."""
+    if ctx.invoked_subcommand is None:
+        from ingest.jobs import JobStore
+
+        store = JobStore(Path(ctx.obj.settings["DATA_DIR"]) / "jobs.sqlite3")
+        for job in store.jobs():
+            counts = " ".join(f"{k}={v}" for k, v in sorted(job.counts.items()))
+            click.echo(f"{job.id}  {job.created}  {job.user:<10} {counts}  {job.source}")
+
+
+@jobs.command("show")
+@click.argument("job_id")
+@click.pass_obj
+def jobs_show(obj, job_id):
+    """Every entry of a job with its state; failures name the step, file and reason."""
+    from ingest.jobs import JobStore
+
+    store = JobStore(Path(obj.settings["DATA_DIR"]) / "jobs.sqlite3")
+    if store.job(job_id) is None:
+        raise click.ClickException(f"no job {job_id}")
+    for e in store.entries(job_id):
+        detail = f"  step {e.step} · {e.file or ''} · {e.reason}" if e.state in ("failed", "duplicate") else ""
+        click.echo(f"#{e.n:<4} {e.state:<9} {e.item_id:<14} {e.label}{detail}")
+
+
+@main.group()
+def derivatives():
+    """Check and regenerate derivatives."""
+
+
+@derivatives.command("check")
+@click.pass_obj
+def derivatives_check(obj):
+    """List every original missing an expected derivative; exit 1 if any."""
+    from ingest.pipeline import missing_derivatives
+
+    missing = missing_derivatives(obj.archive)
+    for item_id, path, purposes in missing:
+        click.echo(f"{item_id}  {path}  missing: {', '.join(sorted(purposes))}")
+    click.echo(f"{len(missing)} originals missing derivatives")
+    sys.exit(1 if missing else 0)
+
+
+@derivatives.command("regenerate")
+@click.argument("item_ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every item in the archive.")
+@click.pass_obj
+def derivatives_regenerate(obj, item_ids, everything):
+    """Rebuild derivatives from the originals (a new version per item)."""
+    from ingest.pipeline import make_derivatives
+
+    from .bootstrap import build_ingest_context
+
+    ctx = build_ingest_context(obj.settings)
+    if everything:
+        item_ids = [i.id for i in ctx.archive.list_items(user=SYSTEM, limit=10**9)[0]]
+    if not item_ids:
+        raise click.UsageError("name ITEM ids or --all")
+    with click.progressbar(item_ids, label="regenerating", show_pos=True) as bar:
+        for item_id in bar:
+            make_derivatives(ctx, item_id, {}, why="regenerate derivatives", replace=True)
+    click.echo(f"regenerated derivatives of {len(item_ids)} items")
+
+
+@main.command()
+@click.argument("items", nargs=-1)
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--collection", default=None, help="Export every item of this collection.")
+@click.pass_obj
+def export(obj, items, dest, collection):
+    """Write a BagIt bag of ITEMS (or a --collection) with their metadata to DEST."""
+    from ingest.sources import export_bag
+
+    item_ids = list(items)
+    if collection:
+        item_ids += [i.id for i in obj.archive.list_items(user=SYSTEM, collection=collection, limit=10**9)[0]]
+    if not item_ids:
+        raise click.UsageError("name ITEM ids or --collection")
+    bag = export_bag(obj.archive, item_ids, dest, user=SYSTEM)
+    click.echo(f"exported {len(item_ids)} items to {bag}")
 
 
 @main.command()

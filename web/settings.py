@@ -33,6 +33,8 @@ SETTINGS = [
     Setting("MAX_UPLOAD_MB", 4096, "Largest request (upload) accepted, in MiB; larger ones get HTTP 413."),
     Setting("LOGIN_ATTEMPTS", 5, "Failed logins in a row that lock an account."),
     Setting("LOCKOUT_MINUTES", 15, "How long a locked account stays locked."),
+    Setting("INGEST_WORKERS", 2, "Worker processes for ingest (one per core is a good start)."),
+    Setting("MAX_PIXELS", 250_000_000, "Largest image (width × height) ingest accepts; larger ones are refused as bombs."),
     Setting("LOGIN_RATE_LIMIT", "10 per minute", "Login attempts allowed per client address (Flask-Limiter syntax)."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -1,0 +1,121 @@
+"""Ingest jobs: every batch is a job with one entry per planned item and its state.
+
+An entry is pending, done, duplicate or failed (with the step, the file and the reason). The
+item id of every entry is fixed when the job is planned, so a job interrupted at any point
+(even by SIGKILL) resumes without making any item twice.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+STATES = ("pending", "done", "duplicate", "failed")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, created TEXT NOT NULL, source TEXT NOT NULL, user TEXT NOT NULL, options TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    job_id TEXT NOT NULL REFERENCES jobs(id), n INTEGER NOT NULL, label TEXT NOT NULL, item_id TEXT NOT NULL,
+    files TEXT NOT NULL, file_ids TEXT NOT NULL, metadata TEXT NOT NULL,
+    state TEXT NOT NULL, step TEXT, file TEXT, reason TEXT, updated TEXT NOT NULL,
+    PRIMARY KEY (job_id, n)
+);
+"""
+
+
+@dataclass
+class Entry:
+    job_id: str
+    n: int
+    label: str
+    item_id: str
+    files: list[str]
+    file_ids: list[str | None]
+    metadata: dict
+    state: str = "pending"
+    step: str | None = None
+    file: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Job:
+    id: str
+    created: str
+    source: str
+    user: str
+    options: dict
+    counts: dict  # state → number of entries
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class JobStore:
+    """SQLite store of jobs and entries (operational state in DATA_DIR/jobs.sqlite3)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = sqlite3.connect(self.path, timeout=60)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.row_factory = sqlite3.Row
+        return db
+
+    def create(self, source: str, entries: list[Entry], *, user: str, options: dict | None = None) -> str:
+        job_id = datetime.now(timezone.utc).strftime("j%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        with self._db() as db:
+            db.execute("INSERT INTO jobs VALUES (?,?,?,?,?)",
+                       (job_id, _now(), source, user, json.dumps(options or {}, ensure_ascii=False)))
+            db.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
+                (job_id, e.n, e.label, e.item_id, json.dumps(e.files, ensure_ascii=False), json.dumps(e.file_ids),
+                 json.dumps(e.metadata, ensure_ascii=False), e.state, e.step, e.file, e.reason, _now())
+                for e in entries])
+        return job_id
+
+    def mark(self, job_id: str, n: int, state: str, *, step: str | None = None, file: str | None = None,
+             reason: str | None = None) -> None:
+        assert state in STATES
+        with self._db() as db:
+            db.execute("UPDATE entries SET state=?, step=?, file=?, reason=?, updated=? WHERE job_id=? AND n=?",
+                       (state, step, file, reason, _now(), job_id, n))
+
+    def entry(self, job_id: str, n: int) -> Entry:
+        row = self._db().execute("SELECT * FROM entries WHERE job_id=? AND n=?", (job_id, n)).fetchone()
+        return self._entry(row)
+
+    def entries(self, job_id: str, states=STATES) -> list[Entry]:
+        rows = self._db().execute(f"SELECT * FROM entries WHERE job_id=? AND state IN ({','.join('?' * len(states))}) "
+                                  "ORDER BY n", (job_id, *states))
+        return [self._entry(r) for r in rows]
+
+    def job(self, job_id: str) -> Job | None:
+        row = self._db().execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        if row is None:
+            return None
+        counts = dict(self._db().execute("SELECT state, COUNT(*) FROM entries WHERE job_id=? GROUP BY state",
+                                         (job_id,)).fetchall())
+        return Job(row["id"], row["created"], row["source"], row["user"], json.loads(row["options"]), counts)
+
+    def jobs(self, limit: int = 50) -> list[Job]:
+        ids = [r[0] for r in self._db().execute("SELECT id FROM jobs ORDER BY created DESC, id DESC LIMIT ?", (limit,))]
+        return [self.job(i) for i in ids]
+
+    @staticmethod
+    def _entry(row) -> Entry:
+        return Entry(row["job_id"], row["n"], row["label"], row["item_id"], json.loads(row["files"]),
+                     json.loads(row["file_ids"]), json.loads(row["metadata"]), row["state"], row["step"],
+                     row["file"], row["reason"])

@@ -1,0 +1,231 @@
+"""The ingest pipeline: check → store the originals (a version of their own) → the media steps →
+commit every derivative in one more version. Each entry of a job goes through it on its own, so
+the cost of ingesting an item never depends on the size of the archive.
+
+Nothing is lost on failure: originals are stored and checksummed before any processing; a step
+that fails leaves the item with its originals (and records step, file and reason); a retry or a
+resume picks up where the entry stopped, because every stage checks what is already done.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from repository.access import SYSTEM, User
+from repository.errors import RepositoryError
+from repository.services import Archive, NewFile, item_object, new_item_id
+from storage.base import StorageError
+
+from .jobs import Entry, JobStore
+from .safety import Limits, UploadRefused, inspect_upload
+from .steps import Derivative, StepError, StepResult
+
+TEXT_KINDS = ("manuscript", "book")  # image pages of these kinds are OCR'd
+
+
+@dataclass
+class Context:
+    archive: Archive
+    jobs: JobStore
+    work: Path  # scratch space for step outputs, inside the data folder
+    user: User = SYSTEM
+    limits: Limits = field(default_factory=Limits)
+
+
+def steps_for(media_type: str) -> list[tuple[str, Callable[..., StepResult]]]:
+    """The named media steps for an original of this type (imported lazily: heavy libraries)."""
+    if media_type.startswith("image/"):
+        from .steps import image
+
+        return [("image", image.photo)]
+    if media_type == "application/pdf":
+        from .steps import documents
+
+        return [("pdf", documents.pdf)]
+    if media_type == "application/epub+zip":
+        from .steps import documents
+
+        return [("epub", documents.epub)]
+    if media_type.startswith("audio/"):
+        from .steps import av
+
+        return [("audio", av.audio)]
+    if media_type.startswith("video/"):
+        from .steps import av
+
+        return [("video", av.video)]
+    return []
+
+
+def expected_purposes(kind: str, media_type: str) -> set[str]:
+    """Derivatives every original of this kind and type must have (for `derivatives check`)."""
+    if media_type.startswith("image/"):
+        return {"pyramid", "thumbnail"} | ({"ocr", "text"} if kind in TEXT_KINDS else set())
+    return {"application/pdf": {"pyramid", "text"}, "application/epub+zip": {"text"}}.get(
+        media_type, {"access", "waveform"} if media_type.startswith("audio/")
+        else {"access", "poster"} if media_type.startswith("video/") else set())
+
+
+def plan_job(ctx: Context, source: str, planned, *, options: dict | None = None) -> str:
+    """Record a job for planned items (ingest.sources.PlannedItem); every entry gets its item id now."""
+    entries = []
+    for n, p in enumerate(planned, 1):
+        item_id = p.metadata.get("id") or new_item_id()
+        entry = Entry("", n, p.label, item_id, [str(f) for f in p.files], list(p.file_ids),
+                      {k: v for k, v in p.metadata.items() if k != "id"})
+        if p.problems:
+            entry.state, entry.step, entry.reason = "failed", "plan", "; ".join(p.problems)
+        entries.append(entry)
+    return ctx.jobs.create(source, entries, user=ctx.user.name, options=options)
+
+
+def process(ctx: Context, job_id: str, n: int) -> str:
+    """Take one entry as far as it goes; return its new state. Never raises for bad input."""
+    entry = ctx.jobs.entry(job_id, n)
+    if entry.state in ("done", "duplicate"):
+        return entry.state
+    stage = {"step": "check", "file": None}
+    try:
+        if not ctx.archive.objects.exists(item_object(entry.item_id)):
+            duplicate = store_originals(ctx, entry, stage)
+            if duplicate:
+                ctx.jobs.mark(job_id, n, "duplicate", step="check", file=stage["file"], reason=duplicate)
+                return "duplicate"
+        make_derivatives(ctx, entry.item_id, stage, why=f"ingest {job_id} #{n}")
+    except (StepError, UploadRefused, RepositoryError, StorageError, OSError) as exc:
+        ctx.jobs.mark(job_id, n, "failed", step=stage["step"], file=stage["file"], reason=str(exc))
+        return "failed"
+    ctx.jobs.mark(job_id, n, "done")
+    shutil.rmtree(ctx.work / entry.item_id, ignore_errors=True)
+    return "done"
+
+
+def store_originals(ctx: Context, entry: Entry, stage: dict) -> str | None:
+    """Check every file and store all originals as the item's first version. Returns a reason
+    if a file is already in the archive (nothing is stored then)."""
+    checked = []
+    for path in entry.files:
+        stage["file"] = path
+        with open(path, "rb") as f:
+            media_type = inspect_upload(Path(path).name, f, limits=ctx.limits)
+            sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+        found = ctx.archive.find_original(sha256)
+        if found:
+            return f"the same file is already in the archive: item {found[0]}, file {found[1]}"
+        checked.append(media_type)
+    stage["step"], stage["file"] = "store", None
+    with ExitStack() as files:
+        news = [NewFile(Path(path).name, files.enter_context(open(path, "rb")), media_type, seq, id=file_id)
+                for seq, (path, media_type, file_id) in enumerate(zip(entry.files, checked, entry.file_ids), 1)]
+        ctx.archive.create_item({**entry.metadata, "id": entry.item_id}, news, user=ctx.user,
+                                why=f"ingest: {entry.label}")
+    return None
+
+
+def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, replace: bool = False) -> None:
+    """Run the media steps on every original still without derivatives (all, with ``replace``)
+    and store their outputs, with the technical metadata, in one new version."""
+    record = ctx.archive.get_item(item_id, user=SYSTEM)
+    item = record.value
+    new_files, file_changes, suggestions, old = [], [], {}, []
+    for original in item.originals:
+        steps = steps_for(original.media_type)
+        existing = item.derivatives(original.id)
+        if not steps or (existing and not replace):
+            continue
+        old += [f.id for f in existing]
+        stage["file"] = original.path
+        work = ctx.work / item_id / original.id
+        work.mkdir(parents=True, exist_ok=True)
+        source = local_copy(ctx, item_id, original, work)
+        tech = {}
+        for name, step in steps:
+            stage["step"] = name
+            result = step(source, original.media_type, work / name)
+            tech.update(result.tech)
+            for key, value in result.metadata.items():
+                suggestions.setdefault(key, value)
+            outputs = result.derivatives
+            stage["step"] = "ocr"
+            outputs += ocr_outputs(item.kind, original.media_type, outputs, work / "ocr")
+            new_files += [NewFile(d.name, d.path, d.media_type, d.sequence, role="derivative",
+                                  derived_from=original.id, purpose=d.role, tech=d.tech) for d in outputs]
+        file_changes.append({"id": original.id, "tech": tech})
+    if not new_files and not old:
+        return
+    stage["step"], stage["file"] = "commit", None
+    changes = {key: value for key, value in suggestions.items() if not getattr(item, key, None)}
+    with ExitStack() as files:
+        for f in new_files:
+            f.stream = files.enter_context(open(f.stream, "rb"))
+        ctx.archive.update_item(item_id, {**changes, "files": file_changes}, expected_version=record.version,
+                                user=ctx.user, why=why, add_files=new_files, remove_files=old)
+
+
+def ocr_outputs(kind: str, media_type: str, outputs: list[Derivative], work: Path) -> list[Derivative]:
+    """OCR of page images: scanned PDF pages, and the pages of manuscripts and books."""
+    pages = [d for d in outputs if d.needs_ocr or (kind in TEXT_KINDS and media_type.startswith("image/")
+                                                   and d.role == "pyramid")]
+    if not pages:
+        return []
+    import json
+
+    from .steps import ocr
+
+    work.mkdir(parents=True, exist_ok=True)
+    made = []
+    for page in pages:
+        stem = Path(page.name).stem
+        target, text = work / f"{stem}.ocr.json", work / f"{stem}.txt"
+        if not (target.exists() and text.exists()):
+            result = ocr.recognize(page.path)
+            _write_atomic(target, json.dumps(result, ensure_ascii=False).encode())
+            _write_atomic(text, result["text"].encode())
+        made += [Derivative(target.name, target, "application/json", "ocr", page.sequence),
+                 Derivative(text.name, text, "text/plain", "text", page.sequence)]
+    return made
+
+
+def local_copy(ctx: Context, item_id: str, original, work: Path) -> Path:
+    """A file path of the original for the media tools: the stored file itself on local disk,
+    else a copy in the work folder (S3)."""
+    found = ctx.archive.open_file(item_id, original.id, user=SYSTEM)
+    path = ctx.archive.storage.local_path(found.key)
+    if path is not None:
+        return path
+    copy = work / ("original" + Path(original.path).suffix)
+    if not copy.exists() or copy.stat().st_size != original.size:
+        with ctx.archive.storage.open(found.key) as src:
+            _write_atomic(copy, src)
+    return copy
+
+
+def _write_atomic(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as out:
+        if isinstance(data, bytes):
+            out.write(data)
+        else:
+            shutil.copyfileobj(data, out, 1 << 20)
+    tmp.replace(path)
+
+
+def missing_derivatives(archive: Archive) -> list[tuple[str, str, set[str]]]:
+    """(item id, original path, missing purposes) for every original lacking a derivative."""
+    out = []
+    offset = 0
+    while True:
+        items, total = archive.list_items(user=SYSTEM, limit=200, offset=offset)
+        for item in items:
+            for original in item.originals:
+                have = {f.purpose for f in item.derivatives(original.id)}
+                missing = expected_purposes(item.kind, original.media_type) - have
+                if missing:
+                    out.append((item.id, original.path, missing))
+        offset += len(items)
+        if not items or offset >= total:
+            return out

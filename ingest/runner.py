@@ -1,0 +1,55 @@
+"""Where ingest work runs. The pipeline needs only (job id, entry number) per task, so the same
+tasks can go to a pool of local processes (default), run inline (tests), or — later — be sent to
+a distributed task queue whose workers call ``pipeline.process`` the same way."""
+from __future__ import annotations
+
+import multiprocessing
+from typing import Callable, Iterable, Protocol
+
+from . import pipeline
+
+Task = tuple[str, int]  # (job id, entry number)
+
+
+class Runner(Protocol):
+    def run(self, tasks: Iterable[Task], progress: Callable[[str], None] = lambda state: None) -> None: ...
+
+
+class InlineRunner:
+    """Runs every task in this process, one after another."""
+
+    def __init__(self, ctx: pipeline.Context):
+        self.ctx = ctx
+
+    def run(self, tasks, progress=lambda state: None):
+        for job_id, n in tasks:
+            progress(pipeline.process(self.ctx, job_id, n))
+
+
+_worker_ctx: pipeline.Context | None = None
+
+
+def _init_worker(make_context: Callable[[dict], pipeline.Context], settings: dict) -> None:
+    global _worker_ctx
+    _worker_ctx = make_context(settings)  # each worker opens its own storage, catalog and job store
+
+
+def _work(task: Task) -> str:
+    return pipeline.process(_worker_ctx, *task)
+
+
+class PoolRunner:
+    """A pool of worker processes on this machine (spawned: no shared connections or locks)."""
+
+    def __init__(self, make_context: Callable[[dict], pipeline.Context], settings: dict, *, processes: int = 2):
+        self.make_context, self.settings, self.processes = make_context, settings, processes
+
+    def run(self, tasks, progress=lambda state: None):
+        tasks = list(tasks)
+        if not tasks:
+            return
+        spawn = multiprocessing.get_context("spawn")
+        with spawn.Pool(min(self.processes, len(tasks)), initializer=_init_worker,
+                        initargs=(self.make_context, self.settings), maxtasksperchild=50) as pool:
+            for state in pool.imap_unordered(_work, tasks):
+                progress(state)
