@@ -9,6 +9,8 @@ resume picks up where the entry stopped, because every stage checks what is alre
 from __future__ import annotations
 
 import hashlib
+import mimetypes
+import os
 import shutil
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -88,7 +90,7 @@ def process(ctx: Context, job_id: str, n: int) -> str:
     entry = ctx.jobs.entry(job_id, n)
     if entry.state in ("done", "duplicate"):
         return entry.state
-    stage = {"step": "check", "file": None}
+    stage = {"step": "check", "file": None, "notes": []}
     try:
         if not ctx.archive.objects.exists(item_object(entry.item_id)):
             duplicate = store_originals(ctx, entry, stage)
@@ -99,7 +101,8 @@ def process(ctx: Context, job_id: str, n: int) -> str:
     except (StepError, UploadRefused, RepositoryError, StorageError, OSError) as exc:
         ctx.jobs.mark(job_id, n, "failed", step=stage["step"], file=stage["file"], reason=str(exc))
         return "failed"
-    ctx.jobs.mark(job_id, n, "done")
+    notes = "; ".join(stage["notes"]) or None  # e.g. an extension that lies about the content
+    ctx.jobs.mark(job_id, n, "done", step="check" if notes else None, reason=notes)
     shutil.rmtree(ctx.work / entry.item_id, ignore_errors=True)
     return "done"
 
@@ -111,8 +114,16 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> str | None:
     for path in entry.files:
         stage["file"] = path
         with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                raise UploadRefused(Path(path).name, "the file is empty (0 bytes)")
             media_type = inspect_upload(Path(path).name, f, limits=ctx.limits)
+            if media_type == "application/octet-stream":
+                raise UploadRefused(Path(path).name, "unsupported format: the content is not a format Fangzhi "
+                                                     "can keep and show (images, PDF, EPUB, audio, video)")
             sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+        named = mimetypes.guess_type(path)[0]
+        if named and named != media_type:
+            stage["notes"].append(f"{Path(path).name}: the name says {named}, the content is {media_type}")
         found = ctx.archive.find_original(sha256)
         if found:
             return f"the same file is already in the archive: item {found[0]}, file {found[1]}"

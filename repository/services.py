@@ -66,15 +66,6 @@ class Catalog(Protocol):  # implemented by storage.catalog.SQLiteCatalog
     def put_collection(self, collection: Collection, version: int, created: str, updated: str) -> None: ...
     def delete(self, object_id: str) -> None: ...
     def add_event(self, event: dict) -> None: ...
-    def visible_files(self, item: Item, *, user: User) -> list[File]:
-        """The item's files this user may see, originals first in page order."""
-        ordered = item.originals + [f for f in item.files if f.role != "original"]
-        return [f for f in ordered if access.can_view_file(user, item, f, today=self.today())]
-
-    def find_original(self, sha256: str) -> tuple[str, str] | None:
-        """(item id, file id) of an original with these bytes already in the archive, if any."""
-        return self.catalog.find_original(sha256)
-
     def list_items(self, *, user: User, today: date, collection: str | None = None,
                    limit: int = 20, offset: int = 0) -> tuple[list[Item], int]: ...
     def list_collections(self, *, user: User, today: date, parent: str | None = ...) -> list[Collection]: ...
@@ -277,6 +268,10 @@ class Archive:
         """The item's files this user may see, originals first in page order."""
         ordered = item.originals + [f for f in item.files if f.role != "original"]
         return [f for f in ordered if access.can_view_file(user, item, f, today=self.today())]
+
+    def find_original(self, sha256: str) -> tuple[str, str] | None:
+        """(item id, file id) of an original with these bytes already in the archive, if any."""
+        return self.catalog.find_original(sha256)
 
     def list_items(self, *, user: User, collection: str | None = None, limit: int = 20, offset: int = 0):
         return self.catalog.list_items(user=user, today=self.today(), collection=collection,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages Fangzhi needs, only those missing (run as root or with sudo).
 set -euo pipefail
-PACKAGES=(ffmpeg libvips42 fonts-noto-cjk chromium)
+PACKAGES=(ffmpeg libvips42 poppler-data fonts-noto-cjk chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -41,7 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["fangzhi.accounts"] = build_accounts(settings)
     Babel(app, locale_selector=_locale)
 
-    from . import admin, api, auth, errors, public
+    from . import admin, api, auth, errors, ingest_views, public
 
     auth.init_app(app)
     auth.csrf.exempt(api.bp)  # the API checks CSRF itself for session writes (api._writer)
@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(ingest_views.bp)
     errors.init_app(app)
 
     @app.get("/healthz")

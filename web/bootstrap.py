@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import warnings
 from datetime import timedelta
 
 from repository.accounts import Accounts
@@ -46,6 +47,10 @@ def build_ingest_context(settings: dict):
     from ingest.pipeline import Context
     from ingest.safety import Limits
 
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = settings["MAX_PIXELS"]  # Pillow's own bomb guard: the same limit as ours,
+    warnings.simplefilter("error", Image.DecompressionBombWarning)  # and an error, which ingest refuses
     data = Path(settings["DATA_DIR"])
     return Context(build_archive(settings), JobStore(data / "jobs.sqlite3"), data / "work",
                    limits=Limits(max_pixels=settings["MAX_PIXELS"]))

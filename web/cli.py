@@ -73,7 +73,12 @@ def demo(obj):
     """Create the demo collection (idempotent)."""
     from .demo import create_demo
 
-    created = create_demo(obj.archive, library=obj.settings["LIBRARY_NAME"])
+    from ingest.runner import PoolRunner
+
+    from .bootstrap import build_ingest_context
+
+    runner = PoolRunner(build_ingest_context, obj.settings, processes=obj.settings["INGEST_WORKERS"])
+    created = create_demo(build_ingest_context(obj.settings), runner, library=obj.settings["LIBRARY_NAME"])
     click.echo(f"demo: {created} items created" if created else "demo: already present")
     if not any(a.has_role("admin") for a in (u.as_user() for u in obj.accounts.store.all())):
         password = secrets.token_urlsafe(12)
@@ -140,6 +145,7 @@ def fixity(obj, digest):
 @click.pass_obj
 def ingest(obj, source, manifest, collection, resume, retry, workers):
     """Ingest a folder, a folder with a manifest, or a BagIt bag; or resume a job."""
+    from ingest.pipeline import plan_job
     from ingest.runner import PoolRunner
     from ingest.sources import SourceError, plan
 
@@ -157,7 +163,9 @@ def ingest(obj, source, manifest, collection, resume, retry, workers):
             planned = plan(source.resolve(), manifest=manifest.resolve() if manifest else None, collection=collection)
         except SourceError as exc:
             raise click.ClickException(str(exc)) from None
-        job_id = plan_job_cli(ctx, str(source.resolve()), planned, manifest, collection)
+        job_id = plan_job(ctx, str(source.resolve()), planned,
+                          options={"manifest": str(manifest) if manifest else None, "collection": collection})
+        click.echo(f"job {job_id}: {len(planned)} items planned")
     states = ("pending", "failed") if retry else ("pending",)
     tasks = [(job_id, e.n) for e in ctx.jobs.entries(job_id, states)]
     runner = PoolRunner(build_ingest_context, obj.settings, processes=workers or obj.settings["INGEST_WORKERS"])
@@ -166,17 +174,11 @@ def ingest(obj, source, manifest, collection, resume, retry, workers):
     report_job(ctx.jobs, job_id)
 
 
-def plan_job_cli(ctx, source, planned, manifest, collection) -> str:
-    from ingest.pipeline import plan_job
-
-    job_id = plan_job(ctx, source, planned, options={"manifest": str(manifest) if manifest else None,
-                                                     "collection": collection})
-    click.echo(f"job {job_id}: {len(planned)} items planned")
-    return job_id
-
-
 def report_job(jobs, job_id: str) -> None:
     job = jobs.job(job_id)
+    for e in jobs.entries(job_id, ("done",)):
+        if e.reason:
+            click.echo(f"NOTE #{e.n} {e.label}: {e.reason}", err=True)
     for e in jobs.entries(job_id, ("failed", "duplicate")):
         where = " ".join(x for x in (e.step and f"step {e.step}", e.file and f"file {e.file}") if x)
         click.echo(f"{e.state.upper()} #{e.n} {e.label}: {where}: {e.reason}", err=True)

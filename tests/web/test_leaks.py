@@ -92,6 +92,8 @@ EXEMPT = {
     "admin.audit": "staff only: test_admin_requires_roles", "admin.new_item": "staff only: test_admin_requires_roles",
     "admin.edit_item": "staff only: test_admin_requires_roles",
     "api.openapi": "the API description",
+    "ingest.upload_page": "staff only: test_ingest_web", "ingest.jobs": "staff only: test_ingest_web",
+    "ingest.job": "staff only: test_ingest_web",
 }
 
 

@@ -1,0 +1,382 @@
+"""Audio and video steps: ffprobe metadata, web access copies, a waveform and a poster frame.
+
+All media work happens in ffmpeg/ffprobe subprocesses (commands built with ffmpeg-python); Python
+never holds media in memory: encoders write files, and the waveform reads decoded PCM from
+ffmpeg's stdout in fixed-size chunks. Every output is written as ``<name>.part`` and renamed when
+complete, so an output that exists is finished and is returned as it is on the next call.
+
+Originals are opened as ``file:`` URLs with only the ``file`` protocol and the demuxers of
+:data:`FORMATS` allowed, so a hostile upload cannot make ffmpeg open a playlist, a network address
+or another file.
+
+    audio(original, media_type, work)  → access.webm (Opus), access.m4a (AAC), waveform.json
+    video(original, media_type, work)  → access.mp4 (H.264/AAC, ≤ 720 px high), poster.jpg
+    probe(path)                         → a compact summary of ffprobe's output
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from array import array
+from datetime import date
+from pathlib import Path
+
+import ffmpeg
+
+from ingest.steps import Derivative, StepError, StepResult
+
+# Demuxers accepted for originals (ffmpeg names; "mov" covers mp4/m4a, "matroska" covers webm).
+FORMATS = "wav,w64,aiff,flac,mp3,aac,ogg,mov,matroska,avi"
+
+MAX_HEIGHT = 720  # access video: at most this many pixels high, never upscaled
+POSTER_MAX_WIDTH = 1280
+WAVEFORM_RATE = 8000  # Hz, mono, for the waveform peaks
+WAVEFORM_SAMPLES_PER_PIXEL = 160  # 50 peaks per second
+_CHUNK_PIXELS = 1024  # PCM read per chunk: 1024 pixels × 160 samples × 2 bytes = 320 KiB
+
+_QUIET = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "error")
+
+
+# -- probe ------------------------------------------------------------------------------------
+
+def probe(path, formats: str | None = FORMATS) -> dict:
+    """Summarise ``ffprobe`` for ``path``; raise :class:`StepError` when it is not readable media.
+
+    Returns ``{"format", "duration", "bit_rate", "size", "tags", "audio", "video"}``: ``audio``
+    and ``video`` describe the first audio stream and the first video stream that is not cover
+    art (or are ``None``); ``tags`` merges container and stream tags with lower-case keys.
+    ``formats`` limits the demuxers ffprobe may use (``None``: any, for our own outputs).
+    """
+    options = {"v": "error", "protocol_whitelist": "file"}
+    if formats:
+        options["format_whitelist"] = formats
+    try:
+        raw = ffmpeg.probe(_url(path), **options)
+    except ffmpeg.Error as e:
+        raise StepError(f"not a readable audio or video file: {_reason(e.stderr)}") from None
+    except FileNotFoundError:
+        raise StepError("ffprobe is not installed") from None
+
+    fmt = raw.get("format", {})
+    streams = raw.get("streams", [])
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    video = next((s for s in streams if s.get("codec_type") == "video"
+                  and not s.get("disposition", {}).get("attached_pic")), None)
+    tags = {}
+    for source in [fmt] + [s for s in (audio, video) if s]:
+        for key, value in source.get("tags", {}).items():
+            tags.setdefault(key.lower(), value)
+    return {
+        "format": fmt.get("format_name"),
+        "duration": _number(fmt.get("duration"), float) or _number((audio or video or {}).get("duration"), float),
+        "bit_rate": _number(fmt.get("bit_rate"), int),
+        "size": _number(fmt.get("size"), int),
+        "tags": tags,
+        "audio": audio and {
+            "index": audio["index"],
+            "codec": audio.get("codec_name"),
+            "profile": audio.get("profile"),
+            "sample_rate": _number(audio.get("sample_rate"), int),
+            "channels": audio.get("channels"),
+            "bit_rate": _number(audio.get("bit_rate"), int),
+            "duration": _number(audio.get("duration"), float),
+        },
+        "video": video and {
+            "index": video["index"],
+            "codec": video.get("codec_name"),
+            "width": video.get("width"),
+            "height": video.get("height"),
+            "frame_rate": _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
+            "pix_fmt": video.get("pix_fmt"),
+            "field_order": video.get("field_order"),
+            "rotation": _rotation(video),
+            "duration": _number(video.get("duration"), float),
+        },
+    }
+
+
+# -- audio ------------------------------------------------------------------------------------
+
+def audio(original: Path, media_type: str, work: Path) -> StepResult:
+    """Audio original (WAV, FLAC, MP3, M4A/AAC, OGG/Opus) → two access copies and a waveform.
+
+    ``access.webm`` (Opus, 64 kb/s) and ``access.m4a`` (AAC-LC, 96 kb/s, for Safari) have role
+    "access"; ``waveform.json`` (BBC audiowaveform JSON, version 2, 8-bit, mono) has role
+    "waveform". ``tech`` is the original's ffprobe summary (with ``decoded_duration`` when far less
+    or more could be decoded than the file declares); ``metadata`` suggests a title and a date from
+    the file's tags. ``media_type`` is not needed: ffprobe reads the file itself.
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    info = probe(original)
+    stream = info["audio"]
+    if not stream:
+        raise StepError("the file contains no audio stream")
+    channels = min(stream.get("channels") or 2, 2)  # access copies: mono stays mono, more → stereo
+
+    peaks = work / "waveform.json"  # first: decoding the whole file also checks that it is readable
+    if not peaks.exists():
+        _waveform(original, stream["index"], peaks)
+    length = _waveform_length(peaks)
+    if not length:
+        raise StepError("no audio could be decoded from the file")
+    webm = work / "access.webm"
+    if not webm.exists():
+        _encode(original, stream["index"], webm, "webm", {"c:a": "libopus", "b:a": "64k", "ac": channels})
+    m4a = work / "access.m4a"
+    if not m4a.exists():
+        _encode(original, stream["index"], m4a, "mp4",
+                {"c:a": "aac", "b:a": "96k", "ac": channels, "movflags": "+faststart"})
+
+    tech = {
+        "format": info["format"],
+        "duration": info["duration"] or round(length * WAVEFORM_SAMPLES_PER_PIXEL / WAVEFORM_RATE, 2),
+        "codec": stream["codec"],
+        "sample_rate": stream["sample_rate"],
+        "channels": stream["channels"],
+        "bit_rate": stream["bit_rate"] or info["bit_rate"],
+    }
+    decoded = round(length * WAVEFORM_SAMPLES_PER_PIXEL / WAVEFORM_RATE, 2)
+    if abs(decoded - tech["duration"]) > max(1.0, 0.05 * tech["duration"]):
+        tech["decoded_duration"] = decoded  # the file is damaged or truncated: this much could be played
+    return StepResult(
+        derivatives=[
+            Derivative("access.webm", webm, "audio/webm", "access", tech=_audio_tech(webm)),
+            Derivative("access.m4a", m4a, "audio/mp4", "access", tech=_audio_tech(m4a)),
+            Derivative("waveform.json", peaks, "application/json", "waveform", tech={
+                "length": length, "sample_rate": WAVEFORM_RATE,
+                "samples_per_pixel": WAVEFORM_SAMPLES_PER_PIXEL}),
+        ],
+        tech=tech,
+        metadata=_suggestions(info["tags"]),
+    )
+
+
+def _audio_tech(path: Path) -> dict:
+    """Duration, codec, bit rate, sample rate and channels of an access copy."""
+    info = probe(path, formats=None)
+    a = info["audio"] or {}
+    return {"duration": info["duration"], "codec": a.get("codec"), "bit_rate": a.get("bit_rate") or info["bit_rate"],
+            "sample_rate": a.get("sample_rate"), "channels": a.get("channels")}
+
+
+def _waveform(original: Path, index: int, target: Path) -> None:
+    """Write audiowaveform-style JSON peaks, streaming 8 kHz mono s16le PCM from ffmpeg's stdout.
+
+    Memory is one chunk of PCM plus the peaks (2 bytes per pixel: 100 bytes per second of audio).
+    ffmpeg's stderr goes to a temporary file, so it can never fill a pipe and stall the decoder.
+    """
+    source = _input(original)
+    args = (ffmpeg.output(source[str(index)], "pipe:", format="s16le", acodec="pcm_s16le", ac=1, ar=WAVEFORM_RATE)
+            .global_args(*_QUIET).compile())
+    spp = WAVEFORM_SAMPLES_PER_PIXEL
+    peaks = array("b")
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
+        except FileNotFoundError:
+            raise StepError("ffmpeg is not installed") from None
+        with proc.stdout:
+            while chunk := proc.stdout.read(_CHUNK_PIXELS * spp * 2):
+                samples = array("h", chunk[: len(chunk) // 2 * 2])
+                if sys.byteorder == "big":
+                    samples.byteswap()
+                for start in range(0, len(samples), spp):
+                    block = samples[start:start + spp]
+                    peaks.append(min(block) >> 8)
+                    peaks.append(max(block) >> 8)
+        if proc.wait() != 0:
+            errors.seek(0)
+            raise StepError(f"ffmpeg could not decode the audio: {_reason(errors.read())}")
+    if not peaks:
+        raise StepError("no audio could be decoded from the file")
+
+    part = target.with_name(target.name + ".part")
+    with open(part, "w", encoding="ascii") as out:
+        out.write(f'{{"version": 2, "channels": 1, "sample_rate": {WAVEFORM_RATE}, "samples_per_pixel": {spp}, '
+                  f'"bits": 8, "length": {len(peaks) // 2}, "data": [')
+        for start in range(0, len(peaks), 65536):
+            out.write(("," if start else "") + ",".join(map(str, peaks[start:start + 65536])))
+        out.write("]}\n")
+    os.replace(part, target)
+
+
+def _waveform_length(path: Path) -> int:
+    """The ``length`` field of a waveform file (read from its small header, not the whole file)."""
+    with open(path, encoding="ascii") as f:
+        match = re.search(r'"length": (\d+)', f.read(256))
+    return int(match.group(1)) if match else 0
+
+
+# -- video ------------------------------------------------------------------------------------
+
+def video(original: Path, media_type: str, work: Path) -> StepResult:
+    """Video original (MP4, MOV, AVI, MKV, WebM) → ``access.mp4`` and ``poster.jpg``.
+
+    The access copy is H.264 (libx264, veryfast, CRF 23, yuv420p) scaled down to at most 720 px
+    high (even dimensions, aspect kept, never upscaled; interlaced sources deinterlaced) with AAC
+    audio when the source has audio, ``+faststart``. The poster is the frame at 10 % of the
+    duration (1 s when the duration is unknown), at most 1280 px wide. ``tech`` is the original's
+    ffprobe summary.
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    info = probe(original)
+    stream, sound = info["video"], info["audio"]
+    if not stream or info["format"] in ("image2", "tty") or (stream["codec"] or "").endswith("_pipe"):
+        raise StepError("the file contains no video stream")
+
+    interlaced = stream["field_order"] in ("tt", "bb", "tb", "bt")
+    access = work / "access.mp4"
+    if not access.exists():
+        filters = ("yadif," if interlaced else "") + f"scale=-2:'2*trunc(min({MAX_HEIGHT},ih)/2)',format=yuv420p"
+        options = {"c:v": "libx264", "preset": "veryfast", "crf": 23, "vf": filters, "movflags": "+faststart", "sn": None}
+        if sound:
+            options.update({"c:a": "aac", "b:a": "128k", "ac": min(sound.get("channels") or 2, 2)})
+        _encode(original, [stream["index"]] + ([sound["index"]] if sound else []), access, "mp4", options)
+
+    poster = work / "poster.jpg"
+    duration = info["duration"]
+    at = round(duration * 0.1, 3) if duration else 1.0
+    if not poster.exists():
+        filters = (("yadif," if interlaced else "")
+                   + f"scale='trunc(iw*sar/2)*2':ih,setsar=1,scale='min({POSTER_MAX_WIDTH},iw)':-2")
+        options = {"frames:v": 1, "vf": filters, "q:v": 3, "update": 1, "c:v": "mjpeg"}
+        try:
+            _encode(original, stream["index"], poster, "image2", options, seek=at)
+        except StepError:  # e.g. the duration was wrong and the seek went past the end
+            at = 0.0
+            _encode(original, stream["index"], poster, "image2", options, seek=0)
+
+    a = probe(access, formats=None)
+    p = probe(poster, formats=None)["video"] or {}
+    tech = {
+        "format": info["format"],
+        "duration": duration,
+        "width": stream["width"],
+        "height": stream["height"],
+        "frame_rate": stream["frame_rate"],
+        "codec": stream["codec"],
+        "audio_codec": sound and sound["codec"],
+        "bit_rate": info["bit_rate"],
+    }
+    if stream["rotation"]:
+        tech["rotation"] = stream["rotation"]
+    if interlaced:
+        tech["field_order"] = stream["field_order"]
+    return StepResult(
+        derivatives=[
+            Derivative("access.mp4", access, "video/mp4", "access", tech={
+                "duration": a["duration"], "width": a["video"]["width"], "height": a["video"]["height"],
+                "frame_rate": a["video"]["frame_rate"], "codec": a["video"]["codec"],
+                "audio_codec": a["audio"] and a["audio"]["codec"], "bit_rate": a["bit_rate"]}),
+            Derivative("poster.jpg", poster, "image/jpeg", "poster", tech={
+                "width": p.get("width"), "height": p.get("height"), "time": at}),
+        ],
+        tech=tech,
+        metadata=_suggestions(info["tags"]),
+    )
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+def _url(path) -> str:
+    """An absolute ``file:`` URL, so no file name is read as an option or another protocol."""
+    return "file:" + str(Path(path).absolute())
+
+
+def _input(original: Path, **options):
+    """The original as an ffmpeg input limited to local files and the accepted demuxers."""
+    return ffmpeg.input(_url(original), protocol_whitelist="file", format_whitelist=FORMATS, **options)
+
+
+def _encode(original: Path, indexes, target: Path, fmt: str, options: dict, seek: float | None = None) -> None:
+    """Run one ffmpeg encode of the given stream indexes to ``target`` via ``target.part``."""
+    source = _input(original, **({"ss": seek} if seek is not None else {}))
+    indexes = indexes if isinstance(indexes, list) else [indexes]
+    part = target.with_name(target.name + ".part")
+    stream = ffmpeg.output(*[source[str(i)] for i in indexes], _url(part), format=fmt, **options)
+    try:
+        ffmpeg.run(stream.global_args(*_QUIET), quiet=True, overwrite_output=True)
+    except ffmpeg.Error as e:
+        part.unlink(missing_ok=True)
+        raise StepError(f"ffmpeg could not make {target.name}: {_reason(e.stderr)}") from None
+    except FileNotFoundError:
+        raise StepError("ffmpeg is not installed") from None
+    if not part.exists() or part.stat().st_size == 0:
+        part.unlink(missing_ok=True)
+        raise StepError(f"ffmpeg could not make {target.name}: nothing could be decoded")
+    os.replace(part, target)
+
+
+def _reason(stderr: bytes | None) -> str:
+    """ffmpeg's last stderr line, after the line before it (usually the specific cause).
+
+    The file URL and the ``[demuxer @ 0x…]`` prefixes are removed: the pipeline names the file.
+    """
+    lines = []
+    for line in (stderr or b"").decode("utf-8", "replace").splitlines():
+        line = re.sub(r"^file:/.*?: ", "", re.sub(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", line.strip()))
+        if line and line not in lines[-1:]:
+            lines.append(line)
+    if any("not on whitelist" in line for line in lines):
+        return "this container format is not accepted"
+    return "; ".join(lines[-2:]) or "unknown error"
+
+
+def _number(value, kind):
+    """``kind(value)``, or None for missing or "N/A" values."""
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _rate(value: str | None) -> float | None:
+    """A frame rate "30000/1001" → 29.97 (None for "0/0")."""
+    num, _, den = (value or "").partition("/")
+    try:
+        return round(int(num) / int(den or 1), 3) or None
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _rotation(stream: dict) -> int:
+    """Display rotation in degrees (phone videos), from the display matrix or the old ``rotate`` tag."""
+    for side in stream.get("side_data_list", []):
+        if "rotation" in side:
+            return int(side["rotation"]) % 360
+    return int(_number(stream.get("tags", {}).get("rotate"), float) or 0) % 360
+
+
+def _suggestions(tags: dict) -> dict:
+    """Item fields suggested by the file's own tags: a title, and a date from an explicit date tag.
+
+    ``creation_time`` is not used: it is usually when the file was made (a transfer or an
+    export), not the date of what it records.
+    """
+    out = {}
+    title = (tags.get("title") or "").strip()
+    if title:
+        out["title"] = {"zh": title}
+    for key in ("date", "year", "originationdate", "origination_date"):
+        edtf = _edtf(tags.get(key))
+        if edtf:
+            out["date"] = {"edtf": edtf}
+            break
+    return out
+
+
+def _edtf(value) -> str | None:
+    """"1987", "1987-05", "1987-05-04…" (also with / or : separators) → EDTF, else None."""
+    match = re.match(r"\s*(\d{4})(?:[-/:.](\d{1,2})(?:[-/:.](\d{1,2}))?)?", str(value or ""))
+    if not match:
+        return None
+    year, month, day = match.groups()
+    try:
+        date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        return None
+    return "-".join([year] + [f"{int(p):02d}" for p in (month, day) if p])

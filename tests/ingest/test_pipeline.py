@@ -1,0 +1,230 @@
+"""Ingest end to end: sources → jobs → originals → media steps → derivatives, and bad input."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from repository.access import SYSTEM
+from tests.helpers import assert_ocfl_valid
+from tests.ingest import fixtures
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fangzhi(data_dir, *args, wait=True):
+    env = {**os.environ, "FANGZHI_DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "web.cli", *map(str, args)]
+    if not wait:
+        return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
+
+
+def archive_of(data_dir):
+    from web.bootstrap import build_archive
+    from web.settings import load
+
+    return build_archive(load({"DATA_DIR": str(data_dir)}, environ={}))
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory):
+    """A folder donation with every media kind, ingested once by the CLI with two workers."""
+    tmp = tmp_path_factory.mktemp("ingest")
+    source = fixtures.donation(tmp / "donation")
+    data = tmp / "data"
+    out = fangzhi(data, "ingest", source, "--workers", "2")
+    assert out.returncode == 0, out.stdout + out.stderr
+    job_id = re.search(r"job (j\S+): 7 items planned", out.stdout).group(1)
+    return data, source, job_id, {i.label(): i for i in archive_of(data).list_items(user=SYSTEM, limit=100)[0]}
+
+
+def purposes(item, original):
+    return sorted({f.purpose for f in item.derivatives(original.id)})
+
+
+def test_every_kind_is_ingested_with_its_derivatives(ingested):
+    data, _, job_id, items = ingested
+    assert set(items) == {"惠山 旧影", "清名桥", "锡山乡土志", "采访_张", "庙会", "锡山杂记", "县志选段"}
+    photo = items["惠山 旧影"]
+    assert photo.kind == "photo" and purposes(photo, photo.originals[0]) == ["pyramid", "thumbnail"]
+    assert photo.originals[0].tech["width"] == 640 and photo.date == {"edtf": "1936-05-04"}  # from EXIF
+    manuscript = items["锡山乡土志"]
+    assert manuscript.kind == "manuscript" and [f.path for f in manuscript.originals] == [
+        "originals/1.png", "originals/2.png"]
+    first = manuscript.originals[0]
+    assert purposes(manuscript, first) == ["ocr", "pyramid", "text", "thumbnail"]
+    assert audio_ok(items["采访_张"]) and video_ok(items["庙会"])
+    ebook = items["锡山杂记"]
+    assert ebook.kind == "ebook" and "text" in purposes(ebook, ebook.originals[0])
+    book = items["县志选段"]
+    assert book.kind == "book" and book.originals[0].media_type == "application/pdf"
+    assert len(book.derivatives(book.originals[0].id, "pyramid")) == 2
+    assert_ocfl_valid(data / "storage" / "ocfl")
+
+
+def audio_ok(item):
+    original = item.originals[0]
+    access = {f.media_type for f in item.derivatives(original.id, "access")}
+    return item.kind == "audio" and access == {"audio/webm", "audio/mp4"} and original.tech["duration"] > 1.5
+
+
+def video_ok(item):
+    original = item.originals[0]
+    return item.kind == "video" and {f.media_type for f in item.derivatives(original.id)} >= {"video/mp4", "image/jpeg"}
+
+
+def test_ocr_text_is_stored_for_search(ingested):
+    data, _, _, items = ingested
+    archive = archive_of(data)
+    manuscript = items["锡山乡土志"]
+    (text,) = manuscript.derivatives(manuscript.originals[0].id, "text")
+    with archive.storage.open(archive.open_file(manuscript.id, text.id, user=SYSTEM).key) as f:
+        recognised = f.read().decode()
+    assert sum(c in recognised for c in "锡山在县城西惠山之东麓") >= 8
+
+
+def test_reingesting_the_same_files_reports_duplicates(ingested, tmp_path):
+    data, source, _, items = ingested
+    out = fangzhi(data, "ingest", source)
+    assert out.returncode == 0
+    assert "0 done, 7 duplicate" in out.stdout
+    assert out.stderr.count("DUPLICATE") == 7 and "already in the archive" in out.stderr
+    assert archive_of(data).list_items(user=SYSTEM)[1] == len(items)
+
+
+def test_jobs_commands(ingested):
+    data, _, job_id, _ = ingested
+    assert job_id in fangzhi(data, "jobs").stdout
+    shown = fangzhi(data, "jobs", "show", job_id).stdout
+    assert shown.count(" done ") == 7
+    assert fangzhi(data, "jobs", "show", "nope").returncode == 1
+
+
+def test_derivatives_check_and_regenerate(ingested):
+    data, _, _, items = ingested
+    assert fangzhi(data, "derivatives", "check").returncode == 0
+    photo = items["清名桥"]
+    archive = archive_of(data)
+    record = archive.get_item(photo.id, user=SYSTEM)
+    thumb = record.value.derivatives(photo.originals[0].id, "thumbnail")[0]
+    archive.update_item(photo.id, {}, expected_version=record.version, user=SYSTEM, remove_files=[thumb.id])
+    check = fangzhi(data, "derivatives", "check")
+    assert check.returncode == 1 and f"{photo.id}  originals/清名桥.jpg  missing: thumbnail" in check.stdout
+    assert fangzhi(data, "derivatives", "regenerate", photo.id).returncode == 0
+    assert fangzhi(data, "derivatives", "check").returncode == 0
+
+
+def test_bad_input_fails_per_file_and_the_batch_goes_on(tmp_path):
+    from PIL import Image
+
+    source = tmp_path / "bad"
+    source.mkdir()
+    fixtures.jpeg(source / "good.jpg")
+    (source / "truncated.jpg").write_bytes(fixtures.jpeg(tmp_path / "t.jpg").read_bytes()[:600])
+    (source / "empty.tif").write_bytes(b"")
+    (source / "program.exe").write_bytes(b"MZ\x90\x00" + os.urandom(200))
+    fixtures.jpeg(tmp_path / "real.jpg", seed=5)
+    (source / "lying.png").write_bytes((tmp_path / "real.jpg").read_bytes())  # a JPEG named .png
+    Image.new("1", (20000, 20000)).save(source / "huge.png")  # 400 MP: over the pixel limit
+    (source / "locked.pdf").write_bytes(encrypted_pdf(tmp_path))
+    (source / "broken.epub").write_bytes(b"PK\x03\x04 not really a zip")
+    data = tmp_path / "data"
+    out = fangzhi(data, "ingest", source)
+    assert out.returncode == 1  # some entries failed
+    failures = {m.group(1): m.group(2) for m in re.finditer(r"FAILED #\d+ (\S+): (.*)", out.stderr)}
+    assert set(failures) == {"truncated", "empty", "program", "huge", "locked", "broken"}, out.stderr
+    assert "step check" in failures["truncated"] and "not a readable JPEG" in failures["truncated"]
+    assert "the file is empty" in failures["empty"]
+    assert "decompression bomb" in failures["huge"] and "pixels" in failures["huge"]
+    assert "step pdf" in failures["locked"] and "password" in failures["locked"]
+    assert "unsupported format" in failures["program"]
+    assert "step check" in failures["broken"] and "ZIP" in failures["broken"]
+    assert "2 done" in out.stdout
+    archive = archive_of(data)
+    lying = next(i for i in archive.list_items(user=SYSTEM)[0] if i.label() == "lying")  # title: the file stem
+    assert lying.originals[0].media_type == "image/jpeg"
+    assert "NOTE" in out.stderr and "lying.png: the name says image/png, the content is image/jpeg" in out.stderr
+    assert_ocfl_valid(data / "storage" / "ocfl")
+
+
+def encrypted_pdf(tmp_path) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    plain = fixtures.pdf(tmp_path / "plain.pdf", ["机密"])
+    writer = PdfWriter()
+    for page in PdfReader(plain).pages:
+        writer.add_page(page)
+    writer.encrypt("secret")
+    out = tmp_path / "enc.pdf"
+    writer.write(out)
+    return out.read_bytes()
+
+
+def test_manifest_rows_with_bad_paths_fail_alone(tmp_path):
+    source = tmp_path / "box"
+    source.mkdir()
+    fixtures.jpeg(source / "信 1.jpg")
+    (source / "items.csv").write_bytes(
+        "题名,类型,文件\n第一封信,photo,信 1.jpg\n丢失,photo,不存在.jpg\n越界,photo,../../etc/passwd\n绝对,photo,/etc/passwd\n"
+        .encode("gb18030"))
+    out = fangzhi(tmp_path / "data", "ingest", source, "--manifest", source / "items.csv")
+    failures = re.findall(r"FAILED #\d+ (\S+): step plan", out.stderr)
+    assert sorted(failures) == sorted(["丢失", "越界", "绝对"]), out.stderr
+    assert "1 done" in out.stdout
+
+
+def test_invalid_bag_is_refused_with_reasons(tmp_path):
+    import bagit
+
+    bag_dir = tmp_path / "bag"
+    bag_dir.mkdir()
+    fixtures.jpeg(bag_dir / "a.jpg")
+    bagit.make_bag(str(bag_dir), checksums=["sha256"])
+    (bag_dir / "data" / "a.jpg").write_bytes(b"tampered")
+    out = fangzhi(tmp_path / "data", "ingest", bag_dir)
+    assert out.returncode == 1 and "a.jpg" in out.stderr
+
+
+def test_export_then_ingest_a_bag_round_trips(ingested, tmp_path):
+    data, _, _, items = ingested
+    photo = items["惠山 旧影"]
+    out = fangzhi(data, "export", photo.id, tmp_path / "bag")
+    assert out.returncode == 0, out.stderr
+    other = tmp_path / "other"
+    assert fangzhi(other, "ingest", tmp_path / "bag").returncode == 0
+    (copy,) = archive_of(other).list_items(user=SYSTEM)[0]
+    assert copy.title == photo.title and copy.originals[0].sha256 == photo.originals[0].sha256
+
+
+def test_sigkill_mid_batch_then_resume_completes_every_item_once(tmp_path):
+    source = tmp_path / "scans"
+    source.mkdir()
+    for n in range(12):
+        fixtures.jpeg(source / f"scan-{n:02d}.jpg", seed=n, size=(1600, 1200))
+    data = tmp_path / "data"
+    proc = fangzhi(data, "ingest", source, "--workers", "2", wait=False)
+    from ingest.jobs import JobStore
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # kill once some, but not all, entries are done
+        time.sleep(0.2)
+        if (data / "jobs.sqlite3").exists():
+            jobs = JobStore(data / "jobs.sqlite3").jobs()
+            if jobs and 2 <= jobs[0].counts.get("done", 0) < 12:
+                break
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker processes, like a power cut
+    proc.wait()
+    job = JobStore(data / "jobs.sqlite3").jobs()[0]
+    assert job.counts.get("done", 0) < 12
+    out = fangzhi(data, "ingest", "--resume", job.id)
+    assert out.returncode == 0, out.stdout + out.stderr
+    items = archive_of(data).list_items(user=SYSTEM, limit=100)[0]
+    assert sorted(i.label() for i in items) == [f"scan-{n:02d}" for n in range(12)]  # each exactly once
+    assert all({"pyramid", "thumbnail"} <= {f.purpose for f in i.files} for i in items)
+    assert_ocfl_valid(data / "storage" / "ocfl")

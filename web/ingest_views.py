@@ -1,0 +1,139 @@
+"""Staff ingest in the browser: chunked uploads (resumable, with progress) and job progress pages."""
+from __future__ import annotations
+
+import secrets
+import threading
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+
+from ingest.safety import safe_filename
+from repository.errors import ValidationError
+
+from .admin import form_context, item_form_data, require
+from .context import current_user
+
+bp = Blueprint("ingest", __name__, url_prefix="/admin")
+CHUNK_LIMIT = 16 * 1024 * 1024  # the browser sends 8 MiB chunks
+
+
+def _uploads() -> Path:
+    return Path(current_app.config["FANGZHI"]["DATA_DIR"]) / "uploads"
+
+
+def _context():
+    from .bootstrap import build_ingest_context
+
+    ctx = build_ingest_context(current_app.config["FANGZHI"])
+    ctx.user = current_user()
+    return ctx
+
+
+def _upload_dir(upload_id: str) -> Path:
+    if not (len(upload_id) == 32 and all(c in "0123456789abcdef" for c in upload_id)):
+        abort(404)
+    folder = _uploads() / upload_id
+    if not folder.is_dir():
+        abort(404)
+    return folder
+
+
+@bp.get("/ingest")
+@require("admin", "archivist")
+def upload_page():
+    return render_template("admin/ingest.html", **form_context())
+
+
+@bp.post("/uploads")
+@require("admin", "archivist")
+def start_upload():
+    """A new upload: the browser then sends each file in chunks, then finishes it."""
+    upload_id = secrets.token_hex(16)
+    (_uploads() / upload_id).mkdir(parents=True)
+    return {"id": upload_id}, 201
+
+
+@bp.put("/uploads/<upload_id>/<int:index>")
+@require("admin", "archivist")
+def upload_chunk(upload_id, index):
+    """Append one chunk at ``offset`` to file number ``index``; answers the size received so far,
+    so an interrupted upload continues from there."""
+    folder = _upload_dir(upload_id)
+    name = safe_filename(request.args.get("name", ""))
+    offset = request.args.get("offset", type=int)
+    target = folder / f"{index:04d}" / name  # keeps the file's own name, and the order of files
+    target.parent.mkdir(exist_ok=True)
+    size = target.stat().st_size if target.exists() else 0
+    if offset != size:
+        return {"error": "Conflict", "message": f"expected offset {size}", "size": size}, 409
+    data = request.get_data(cache=False)
+    if len(data) > CHUNK_LIMIT:
+        return {"error": "TooLarge", "message": f"chunks may be at most {CHUNK_LIMIT} bytes"}, 413
+    with open(target, "ab") as f:
+        f.write(data)
+    return {"size": size + len(data)}
+
+
+@bp.post("/uploads/<upload_id>/finish")
+@require("admin", "archivist")
+def finish_upload(upload_id):
+    """The uploaded files become one item of a new ingest job, processed in the background."""
+    from ingest.pipeline import plan_job
+    from ingest.sources import PlannedItem
+
+    folder = _upload_dir(upload_id)
+    files = sorted(folder.glob("*/*"))
+    if not files:
+        raise ValidationError([("files", "upload at least one file")])
+    metadata = {k: v for k, v in item_form_data(request.form).items() if v not in (None, {}, [])}
+    label = request.form.get("title_zh") or files[0].stem
+    planned = PlannedItem(label=label, files=files, metadata=metadata, file_ids=[None] * len(files), problems=[])
+    ctx = _context()
+    job_id = plan_job(ctx, f"web upload {upload_id}", [planned])
+    start_job(current_app.config["FANGZHI"], job_id)
+    return redirect(url_for("ingest.job", job_id=job_id), 303)
+
+
+def start_job(settings: dict, job_id: str) -> threading.Thread:
+    """Run a job's pending entries with the worker pool, in the background."""
+    from ingest.jobs import JobStore
+    from ingest.runner import PoolRunner
+
+    from .bootstrap import build_ingest_context
+
+    tasks = [(job_id, e.n) for e in JobStore(Path(settings["DATA_DIR"]) / "jobs.sqlite3").entries(job_id, ("pending",))]
+    runner = PoolRunner(build_ingest_context, settings, processes=settings["INGEST_WORKERS"])
+    thread = threading.Thread(target=runner.run, args=(tasks,), daemon=True, name=f"ingest-{job_id}")
+    thread.start()
+    return thread
+
+
+@bp.get("/jobs")
+@require("admin", "archivist")
+def jobs():
+    return render_template("admin/jobs.html", jobs=_context().jobs.jobs())
+
+
+@bp.get("/jobs/<job_id>")
+@require("admin", "archivist")
+def job(job_id):
+    store = _context().jobs
+    found = store.job(job_id)
+    if found is None:
+        abort(404)
+    entries = store.entries(job_id)
+    return render_template("admin/job.html", job=found, entries=entries,
+                           running=any(e.state == "pending" for e in entries))
+
+
+@bp.post("/jobs/<job_id>/retry")
+@require("admin", "archivist")
+def retry(job_id):
+    store = _context().jobs
+    if store.job(job_id) is None:
+        abort(404)
+    for e in store.entries(job_id, ("failed",)):
+        if e.step != "plan":
+            store.mark(job_id, e.n, "pending")
+    start_job(current_app.config["FANGZHI"], job_id)
+    return redirect(url_for("ingest.job", job_id=job_id), 303)
