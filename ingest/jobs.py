@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE TABLE IF NOT EXISTS entries (
     job_id TEXT NOT NULL REFERENCES jobs(id), n INTEGER NOT NULL, label TEXT NOT NULL, item_id TEXT NOT NULL,
-    files TEXT NOT NULL, file_ids TEXT NOT NULL, metadata TEXT NOT NULL,
+    files TEXT NOT NULL, file_fields TEXT NOT NULL, metadata TEXT NOT NULL,
     state TEXT NOT NULL, step TEXT, file TEXT, reason TEXT, updated TEXT NOT NULL,
     PRIMARY KEY (job_id, n)
 );
@@ -36,7 +36,7 @@ class Entry:
     label: str
     item_id: str
     files: list[str]
-    file_ids: list[str | None]
+    file_fields: list[dict]  # per file: explicit id, label, access (may be empty)
     metadata: dict
     state: str = "pending"
     step: str | None = None
@@ -81,7 +81,7 @@ class JobStore:
             db.execute("INSERT INTO jobs VALUES (?,?,?,?,?)",
                        (job_id, _now(), source, user, json.dumps(options or {}, ensure_ascii=False)))
             db.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
-                (job_id, e.n, e.label, e.item_id, json.dumps(e.files, ensure_ascii=False), json.dumps(e.file_ids),
+                (job_id, e.n, e.label, e.item_id, json.dumps(e.files, ensure_ascii=False), json.dumps(e.file_fields, ensure_ascii=False),
                  json.dumps(e.metadata, ensure_ascii=False), e.state, e.step, e.file, e.reason, _now())
                 for e in entries])
         return job_id
@@ -117,5 +117,5 @@ class JobStore:
     @staticmethod
     def _entry(row) -> Entry:
         return Entry(row["job_id"], row["n"], row["label"], row["item_id"], json.loads(row["files"]),
-                     json.loads(row["file_ids"]), json.loads(row["metadata"]), row["state"], row["step"],
+                     json.loads(row["file_fields"]), json.loads(row["metadata"]), row["state"], row["step"],
                      row["file"], row["reason"])

@@ -24,6 +24,7 @@ from storage.base import StorageError
 
 from .jobs import Entry, JobStore
 from .safety import Limits, UploadRefused, inspect_upload
+from .sources import unique_names
 from .steps import Derivative, StepError, StepResult
 
 TEXT_KINDS = ("manuscript", "book")  # image pages of these kinds are OCR'd
@@ -52,6 +53,8 @@ def steps_for(media_type: str) -> list[tuple[str, Callable[..., StepResult]]]:
         from .steps import documents
 
         return [("epub", documents.epub)]
+    if media_type in ("video/webm", "video/x-matroska"):  # also the containers of audio-only recordings
+        return [("av", audio_or_video)]
     if media_type.startswith("audio/"):
         from .steps import av
 
@@ -63,13 +66,20 @@ def steps_for(media_type: str) -> list[tuple[str, Callable[..., StepResult]]]:
     return []
 
 
+def audio_or_video(original: Path, media_type: str, work: Path) -> StepResult:
+    """WebM and Matroska hold video or sound alone (browser and phone recordings of interviews)."""
+    from .steps import av
+
+    return (av.video if av.probe(original).get("video") else av.audio)(original, media_type, work)
+
+
 def expected_purposes(kind: str, media_type: str) -> set[str]:
     """Derivatives every original of this kind and type must have (for `derivatives check`)."""
     if media_type.startswith("image/"):
         return {"pyramid", "thumbnail"} | ({"ocr", "text"} if kind in TEXT_KINDS else set())
     return {"application/pdf": {"pyramid", "text"}, "application/epub+zip": {"text"}}.get(
         media_type, {"access", "waveform"} if media_type.startswith("audio/")
-        else {"access", "poster"} if media_type.startswith("video/") else set())
+        else {"access"} if media_type.startswith("video/") else set())  # (audio-only WebM has no poster)
 
 
 def plan_job(ctx: Context, source: str, planned, *, options: dict | None = None) -> str:
@@ -77,8 +87,12 @@ def plan_job(ctx: Context, source: str, planned, *, options: dict | None = None)
     entries = []
     for n, p in enumerate(planned, 1):
         item_id = p.metadata.get("id") or new_item_id()
-        entry = Entry("", n, p.label, item_id, [str(f) for f in p.files], list(p.file_ids),
-                      {k: v for k, v in p.metadata.items() if k != "id"})
+        pad = len(p.files)
+        ids, extras = list(p.file_ids) + [None] * pad, list(p.file_fields or []) + [{}] * pad
+        fields = [{"id": ids[i], **(extras[i] or {})} for i in range(len(p.files))]
+        metadata = {k: v for k, v in p.metadata.items() if k not in ("id", "withdrawn")}
+        metadata.setdefault("visibility", "staff")  # new material waits for an archivist to publish it
+        entry = Entry("", n, p.label, item_id, [str(f) for f in p.files], fields, metadata)
         if p.problems:
             entry.state, entry.step, entry.reason = "failed", "plan", "; ".join(p.problems)
         entries.append(entry)
@@ -88,7 +102,7 @@ def plan_job(ctx: Context, source: str, planned, *, options: dict | None = None)
 def process(ctx: Context, job_id: str, n: int) -> str:
     """Take one entry as far as it goes; return its new state. Never raises for bad input."""
     entry = ctx.jobs.entry(job_id, n)
-    if entry.state in ("done", "duplicate"):
+    if entry.state in ("done", "duplicate") or entry.step == "plan":  # a plan problem needs a new plan
         return entry.state
     stage = {"step": "check", "file": None, "notes": []}
     try:
@@ -129,9 +143,12 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> str | None:
             return f"the same file is already in the archive: item {found[0]}, file {found[1]}"
         checked.append(media_type)
     stage["step"], stage["file"] = "store", None
+    names = unique_names([Path(p) for p in entry.files])  # vol1/0001.tif and vol2/0001.tif may meet
     with ExitStack() as files:
-        news = [NewFile(Path(path).name, files.enter_context(open(path, "rb")), media_type, seq, id=file_id)
-                for seq, (path, media_type, file_id) in enumerate(zip(entry.files, checked, entry.file_ids), 1)]
+        news = [NewFile(name, files.enter_context(open(path, "rb")), media_type, seq, id=extra.get("id"),
+                        label=extra.get("label"), access=extra.get("access"))
+                for seq, (path, name, media_type, extra) in enumerate(
+                    zip(entry.files, names, checked, entry.file_fields, strict=True), 1)]
         ctx.archive.create_item({**entry.metadata, "id": entry.item_id}, news, user=ctx.user,
                                 why=f"ingest: {entry.label}")
     return None

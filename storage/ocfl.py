@@ -279,7 +279,11 @@ class VersionWriter:
             self.head = head_number(inv) if inv else 0
             if self.expected_head is not None and self.expected_head != self.head:
                 raise VersionConflict(self.object_id, self.expected_head, self.head)
-            self.root._remove_versions_after(self.base, self.head)  # leftovers of an interrupted write
+            if self.head == 0:  # leftovers of an interrupted first write
+                for key in list(self.root.storage.list(self.base + "/")):
+                    self.root.storage.delete(key)
+            else:  # leftovers of an interrupted later write
+                self.root._remove_versions_after(self.base, self.head)
             self.inventory = json.loads(json.dumps(inv)) if inv else {
                 "id": self.object_id, "type": INVENTORY_TYPE, "digestAlgorithm": "sha512",
                 "manifest": {}, "versions": {}, "fixity": {"sha256": {}},
@@ -339,12 +343,11 @@ class VersionWriter:
             "state": _invert(self.state),
         }
         raw = _dumps(inv)
-        if self.head == 0:
-            self.written.append(f"{self.base}/{OBJECT_NAMASTE}")
-            self.root.storage.put(f"{self.base}/{OBJECT_NAMASTE}", b"ocfl_object_1.1\n")
         self.written += [f"{self.base}/{self.vdir}/inventory.json", f"{self.base}/{self.vdir}/inventory.json.sha512"]
         self.root._write_inventory(f"{self.base}/{self.vdir}", raw)
         self.root._write_inventory(self.base, raw)  # the commit point: the new head is visible
+        if self.head == 0:  # a new object exists once it is complete
+            self.root.storage.put(f"{self.base}/{OBJECT_NAMASTE}", b"ocfl_object_1.1\n")
 
 
 def _invert(state: dict[str, str]) -> dict[str, list[str]]:

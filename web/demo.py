@@ -128,7 +128,7 @@ def epub(path: Path, title: str, chapters: list[tuple[str, str]], author: str = 
 def demo_items(folder: Path, library: str) -> list[PlannedItem]:
     """Write the demo donation into ``folder`` and describe its items."""
     folder.mkdir(parents=True, exist_ok=True)
-    common = {"language": ["zh"], "holding_library": library}
+    common = {"language": ["zh"], "holding_library": library, "visibility": "public"}
     planned = []
     for n, (zh, en, edtf, display, place_zh, place_en, subjects) in enumerate(PHOTOS, 1):
         path = folder / f"photo-{n:03d}.jpg"

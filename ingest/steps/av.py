@@ -15,7 +15,6 @@ or another file.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -179,7 +178,7 @@ def _waveform(original: Path, index: int, target: Path) -> None:
             proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
         except FileNotFoundError:
             raise StepError("ffmpeg is not installed") from None
-        with proc.stdout:
+        try:
             while chunk := proc.stdout.read(_CHUNK_PIXELS * spp * 2):
                 samples = array("h", chunk[: len(chunk) // 2 * 2])
                 if sys.byteorder == "big":
@@ -188,6 +187,12 @@ def _waveform(original: Path, index: int, target: Path) -> None:
                     block = samples[start:start + spp]
                     peaks.append(min(block) >> 8)
                     peaks.append(max(block) >> 8)
+        except BaseException:  # interrupted: stop ffmpeg rather than leave it running
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            proc.stdout.close()
         if proc.wait() != 0:
             errors.seek(0)
             raise StepError(f"ffmpeg could not decode the audio: {_reason(errors.read())}")
@@ -225,14 +230,14 @@ def video(original: Path, media_type: str, work: Path) -> StepResult:
     work.mkdir(parents=True, exist_ok=True)
     info = probe(original)
     stream, sound = info["video"], info["audio"]
-    if not stream or info["format"] in ("image2", "tty") or (stream["codec"] or "").endswith("_pipe"):
+    if not stream:  # (image and text demuxers are not in FORMATS, so a still image never gets here)
         raise StepError("the file contains no video stream")
 
     interlaced = stream["field_order"] in ("tt", "bb", "tb", "bt")
     access = work / "access.mp4"
     if not access.exists():
         filters = ("yadif," if interlaced else "") + f"scale=-2:'2*trunc(min({MAX_HEIGHT},ih)/2)',format=yuv420p"
-        options = {"c:v": "libx264", "preset": "veryfast", "crf": 23, "vf": filters, "movflags": "+faststart", "sn": None}
+        options = {"c:v": "libx264", "preset": "veryfast", "crf": 23, "vf": filters, "movflags": "+faststart"}
         if sound:
             options.update({"c:a": "aac", "b:a": "128k", "ac": min(sound.get("channels") or 2, 2)})
         _encode(original, [stream["index"]] + ([sound["index"]] if sound else []), access, "mp4", options)
@@ -344,11 +349,11 @@ def _rate(value: str | None) -> float | None:
 
 
 def _rotation(stream: dict) -> int:
-    """Display rotation in degrees (phone videos), from the display matrix or the old ``rotate`` tag."""
+    """ffprobe's display rotation in degrees (phone videos; ffmpeg turns the picture upright)."""
     for side in stream.get("side_data_list", []):
         if "rotation" in side:
-            return int(side["rotation"]) % 360
-    return int(_number(stream.get("tags", {}).get("rotate"), float) or 0) % 360
+            return int(side["rotation"])
+    return 0
 
 
 def _suggestions(tags: dict) -> dict:

@@ -18,9 +18,17 @@ from __future__ import annotations
 import datetime
 import os
 import re
+from itertools import pairwise
 from pathlib import Path
 
+# isort: off
+# Pillow's text rendering (ImageFont, used by web/demo.py and the tests) must load its bundled
+# FreeType before libvips loads the system one: imported the other way round, in one process,
+# Pillow measures and draws text with garbage sizes (bbox x = -1498284, or a
+# DecompressionBombError). Measured with Pillow 13 wheels and Debian's libvips 8.14.
+from PIL import ImageFont  # noqa: F401  (imported for its side effect, before pyvips)
 import pyvips
+# isort: on
 
 from ..safety import HEAD, identify
 from . import Derivative, StepError, StepResult
@@ -56,9 +64,11 @@ def photo(original: Path, media_type: str, work: Path, *, max_pixels: int = MAX_
     TIFF, animated GIF/WebP, HEIF sequences): ``p0001.tif``, ``p0002.tif``… with sequence 1, 2…
     and a thumbnail of page 1. Outputs already in ``work`` are kept (they are written under a
     temporary name and renamed when complete, so an existing file is a whole one).
+
+    ``media_type`` is not trusted: the format is read from the file's first bytes.
     """
     original = Path(original)
-    loader = _loader(original)
+    loader = loader_for(original)
     first, pages = _pages(original, loader, max_pixels)
     work.mkdir(parents=True, exist_ok=True)
 
@@ -74,13 +84,13 @@ def photo(original: Path, media_type: str, work: Path, *, max_pixels: int = MAX_
 
     thumb = work / "thumbnail.jpg"
     if not thumb.exists():
-        _write_atomic(thumb, lambda tmp: _save_thumbnail(original, first, pages[0], tmp))
+        _write_atomic(thumb, lambda tmp: _save_thumbnail(original, loader, first, pages[0], tmp))
     header = pyvips.Image.new_from_file(str(thumb))
     derivatives.append(Derivative("thumbnail.jpg", thumb, "image/jpeg", "thumbnail",
                                   tech={"width": header.width, "height": header.height}))
 
     exif, metadata = read_exif(original, first)
-    width, height = _upright_size(first)
+    width, height = upright_size(first)
     tech = {"width": width, "height": height, "format": loader.removesuffix("load"),
             "bands": first.bands, "bits": _bits(first), "colourspace": first.interpretation}
     if len(pages) > 1:
@@ -95,7 +105,7 @@ def photo(original: Path, media_type: str, work: Path, *, max_pixels: int = MAX_
 # -- opening --------------------------------------------------------------------------------
 
 
-def _loader(original: Path) -> str:
+def loader_for(original: Path) -> str:
     """The libvips loader for the file's real format (by its first bytes, not its name)."""
     try:
         with open(original, "rb") as f:
@@ -113,7 +123,7 @@ def _loader(original: Path) -> str:
     return loader
 
 
-def _open(original: Path, loader: str, page: int | None, *, access: str = "sequential") -> pyvips.Image:
+def open_page(original: Path, loader: str, page: int | None, *, access: str = "sequential") -> pyvips.Image:
     """One page of the image, lazily (only the header is read here).
 
     ``fail_on="error"`` makes a truncated or corrupt file an error, while the harmless warnings
@@ -125,7 +135,7 @@ def _open(original: Path, loader: str, page: int | None, *, access: str = "seque
     try:
         return getattr(pyvips.Image, loader)(str(original), **options)
     except pyvips.Error as exc:
-        raise StepError(f"the image is damaged: {_reason(exc)}") from exc
+        raise StepError(f"the image is damaged: {vips_reason(exc)}") from exc
 
 
 def _pages(original: Path, loader: str, max_pixels: int) -> tuple[pyvips.Image, list[int | None]]:
@@ -135,10 +145,10 @@ def _pages(original: Path, loader: str, max_pixels: int) -> tuple[pyvips.Image, 
     A pyramidal TIFF original (each page half the size of the one before) is one image: its
     pages are its own reduced copies, not pages of a document.
     """
-    first = _open(original, loader, None)
+    first = open_page(original, loader, None)
     count = first.get("n-pages") if loader in MULTI_PAGE and first.get_typeof("n-pages") else 1
     sizes = [(first.width, first.height)] if count == 1 else \
-        [(im.width, im.height) for im in (_open(original, loader, p) for p in range(count))]
+        [(im.width, im.height) for im in (open_page(original, loader, p) for p in range(count))]
     for width, height in sizes:
         if width * height > max_pixels:
             raise StepError(f"the image has {width} × {height} pixels, more than the limit of "
@@ -150,7 +160,7 @@ def _pages(original: Path, loader: str, max_pixels: int) -> tuple[pyvips.Image, 
 
 def _is_reduced_chain(sizes: list[tuple[int, int]]) -> bool:
     return all(abs(w - big_w / 2) <= 1 and abs(h - big_h / 2) <= 1
-               for (big_w, big_h), (w, h) in zip(sizes, sizes[1:]))
+               for (big_w, big_h), (w, h) in pairwise(sizes))
 
 
 # -- making the outputs ---------------------------------------------------------------------
@@ -159,40 +169,51 @@ def _is_reduced_chain(sizes: list[tuple[int, int]]) -> bool:
 def _save_pyramid(original: Path, loader: str, page: int | None, target: Path) -> None:
     """A tiled (256 × 256), JPEG-compressed pyramidal TIFF of one page, upright 8-bit sRGB/grey."""
     _check_decodes(original, loader, page)
-    image = _open(original, loader, page)
+    image = open_page(original, loader, page)
     if _orientation(image) in NEEDS_RANDOM_ACCESS:
-        image = _open(original, loader, page, access="random")
+        image = open_page(original, loader, page, access="random")
     image = display_ready(image.autorot())
     try:
         # strip: the derivative carries pixels only; the original keeps EXIF/GPS and profile.
         image.tiffsave(str(target), tile=True, tile_width=TILE, tile_height=TILE, pyramid=True,
                        compression="jpeg", Q=QUALITY, strip=True)
     except pyvips.Error as exc:
-        raise StepError(f"the image is damaged: {_reason(exc)}") from exc
+        raise StepError(f"the image is damaged: {vips_reason(exc)}") from exc
 
 
-def _save_thumbnail(original: Path, header: pyvips.Image, page: int | None, target: Path) -> None:
-    """thumbnail.jpg: the page within 400 × 400, made from the file so libvips can shrink on load.
-
-    thumbnail() applies the EXIF orientation and turns CMYK into sRGB itself; an embedded RGB
-    profile (Adobe RGB scans) is honoured by asking for sRGB output.
-    """
-    options = {"export_profile": "srgb"} if _rgb_profile(header) else {}
+def _save_thumbnail(original: Path, loader: str, header: pyvips.Image, page: int | None, target: Path) -> None:
+    """thumbnail.jpg: the page within 400 × 400 (never enlarged)."""
     try:
-        thumb = pyvips.Image.thumbnail(str(original) + (f"[page={page}]" if page else ""),
-                                       THUMBNAIL, height=THUMBNAIL, size="down", **options)
-        display_ready(thumb).jpegsave(str(target), Q=QUALITY, strip=True)
+        display_ready(shrunk(original, loader, header, page, THUMBNAIL)).jpegsave(str(target), Q=QUALITY, strip=True)
     except pyvips.Error as exc:
-        raise StepError(f"the image is damaged: {_reason(exc)}") from exc
+        raise StepError(f"the image is damaged: {vips_reason(exc)}") from exc
+
+
+def shrunk(original: Path, loader: str, header: pyvips.Image, page: int | None, longest: int) -> pyvips.Image:
+    """The page upright and, if larger, shrunk to fit ``longest`` × ``longest`` pixels.
+
+    Shrinking uses libvips' thumbnail, which decodes only what it needs (JPEG shrink-on-load, the
+    right level of a pyramidal TIFF), applies the EXIF orientation and imports CMYK to sRGB; an
+    embedded RGB profile (Adobe RGB scans) is honoured by asking for sRGB output. Its
+    ``size="down"`` is avoided on purpose: in libvips 8.14 it picks a far too small pyramid level
+    (a 6000 px pyramidal TIFF gave 187 px for 2500 asked), so "never enlarge" is decided here.
+    """
+    width, height = upright_size(header)
+    if max(width, height) <= longest:
+        return open_page(original, loader, page, access="random").autorot()
+    options = {"export_profile": "srgb"} if _rgb_profile(header) else {}
+    source = pyvips.Source.new_from_file(str(original))  # a source: no option parsing of the name
+    return pyvips.Image.thumbnail_source(source, longest, height=longest,
+                                         option_string="" if page is None else f"page={page}", **options)
 
 
 def _check_decodes(original: Path, loader: str, page: int | None) -> None:
     """Decode the page once, streaming, so that damage raises here and not inside tiffsave
     (whose pyramid writer in libvips 8.14 crashes the process on a read error)."""
     try:
-        _open(original, loader, page).avg()
+        open_page(original, loader, page).avg()
     except pyvips.Error as exc:
-        raise StepError(f"the image is damaged: {_reason(exc)}") from exc
+        raise StepError(f"the image is damaged: {vips_reason(exc)}") from exc
 
 
 def display_ready(image: pyvips.Image) -> pyvips.Image:
@@ -257,7 +278,7 @@ def _orientation(image: pyvips.Image) -> int:
     return value if 1 <= value <= 8 else 1
 
 
-def _upright_size(image: pyvips.Image) -> tuple[int, int]:
+def upright_size(image: pyvips.Image) -> tuple[int, int]:
     """Width and height as shown, after the EXIF orientation (what the pyramid has)."""
     if _orientation(image) in TURNED:
         return image.height, image.width
@@ -269,7 +290,7 @@ def _bits(image: pyvips.Image) -> int:
             "float": 32, "double": 64}.get(image.format, 8)
 
 
-def _reason(exc: pyvips.Error) -> str:
+def vips_reason(exc: pyvips.Error) -> str:
     """The first line libvips gave, without the loader's prefix ("VipsJpeg: …")."""
     text = next((line.strip() for line in (exc.detail or exc.message or "").splitlines() if line.strip()),
                 "libvips could not read it")

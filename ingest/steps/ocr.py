@@ -8,13 +8,18 @@ takes a fraction of a second and about 100 MB).
 How a page is read:
 
 1. libvips shrinks the image on load to a working size (long edge ≤ 2500 px; a pyramidal TIFF
-   gives the right level directly), so a large scan never reaches numpy at full size.
-2. The detector finds text lines as quadrilaterals.
+   gives the right level directly), so a large scan never reaches numpy at full size. For a
+   multi-page file that is its first page: the pipeline passes each page's pyramid separately.
+2. The detector finds text lines as quadrilaterals, on a copy of at most 1600 px (its memory
+   grows with the area: ~400 MB there, ~700 MB at 2500 px); lines are then cut out of the
+   2500 px working image for recognition, where character detail matters.
 3. A line box much taller than wide (height ≥ 1.5 × width) is a vertical line: a column of
    traditional text read top to bottom. Its crop is turned 90° counter-clockwise, so the first
    character comes first from the left (PaddleOCR's own convention, which its recogniser is
-   trained for). The 0°/180° direction classifier is used for horizontal lines only: on turned
-   columns it often "corrects" them upside down, which loses whole columns.
+   trained for). RapidOCR's 0°/180° direction classifier is not used: measured here it turns
+   correct columns, and even long horizontal Chinese lines, upside down (scores 0.9 for "180"),
+   losing whole lines. Instead a line recognised with low confidence is also tried turned 180°
+   and the more confident reading kept.
 4. The page is vertical when most of its text (by line length) runs in columns; lines are then
    ordered in columns right to left, each top to bottom; otherwise in rows top to bottom, each
    left to right.
@@ -33,11 +38,13 @@ import numpy as np
 import pyvips
 
 from . import Derivative, StepError, StepResult
-from .image import MAX_PIXELS, _reason, _upright_size, display_ready
+from .image import MAX_PIXELS, display_ready, loader_for, open_page, shrunk, upright_size, vips_reason
 
-WORK_SIZE = 2500  # long edge, in pixels, of the image the OCR models see
+WORK_SIZE = 2500  # long edge, in pixels, of the image lines are recognised in
+DETECT_SIZE = 1600  # long edge of the copy text lines are detected in
 VERTICAL = 1.5  # a line box this many times taller than wide is a column (as in RapidOCR)
 MIN_SCORE = 0.5  # recognitions below this confidence are dropped (RapidOCR's default)
+RETRY_BELOW = 0.8  # a line recognised with less confidence is tried upside down too
 
 _engine = None
 _engine_lock = threading.Lock()
@@ -86,7 +93,7 @@ def recognize(image: Path, *, max_pixels: int = MAX_PIXELS) -> dict:
     for quad, text, score, vertical in found:
         xs, ys = quad[:, 0] * scale_x, quad[:, 1] * scale_y
         x0, y0 = max(0, int(xs.min())), max(0, int(ys.min()))
-        x1, y1 = min(width, int(round(xs.max()))), min(height, int(round(ys.max())))
+        x1, y1 = min(width, round(float(xs.max()))), min(height, round(float(ys.max())))
         column = vertical if vertical is not None else page_vertical  # square boxes: one character
         lines.append({"text": text, "box": [x0, y0, x1 - x0, y1 - y0], "score": round(float(score), 4),
                       "vertical": column, "chars": _char_boxes(text, (x0, y0, x1 - x0, y1 - y0), column)})
@@ -96,18 +103,18 @@ def recognize(image: Path, *, max_pixels: int = MAX_PIXELS) -> dict:
 
 def _working_image(path: Path, max_pixels: int) -> tuple[np.ndarray, tuple[int, int]]:
     """BGR pixels (OpenCV's order, which RapidOCR expects) at working size, and the full size."""
+    loader = loader_for(path)
+    header = open_page(path, loader, None)
+    width, height = upright_size(header)
+    if width * height > max_pixels:
+        raise StepError(f"the image has {width} × {height} pixels, more than the limit of {max_pixels:,} pixels")
     try:
-        header = pyvips.Image.new_from_file(str(path))
-        width, height = _upright_size(header)
-        if width * height > max_pixels:
-            raise StepError(f"the image has {width} × {height} pixels, more than the limit of {max_pixels:,} pixels")
-        # thumbnail: shrink-on-load (JPEG DCT scaling, pyramid levels), EXIF orientation applied.
-        small = display_ready(pyvips.Image.thumbnail(str(path), WORK_SIZE, height=WORK_SIZE, size="down"))
+        small = display_ready(shrunk(path, loader, header, None, WORK_SIZE))
         if small.bands == 1:
             small = small.bandjoin([small, small])
         rgb = np.ndarray(buffer=small.write_to_memory(), dtype=np.uint8, shape=[small.height, small.width, 3])
     except pyvips.Error as exc:
-        raise StepError(f"the image is damaged: {_reason(exc)}") from exc
+        raise StepError(f"the image is damaged: {vips_reason(exc)}") from exc
     return np.ascontiguousarray(rgb[..., ::-1]), (width, height)
 
 
@@ -116,26 +123,37 @@ def _read_lines(pixels: np.ndarray) -> list[tuple[np.ndarray, str, float, bool |
 
     ``vertical`` is True for a column, False for a row, None for a square box (one character),
     whose direction is the page's."""
-    ocr_engine = engine()
-    boxes, _ = ocr_engine(pixels, use_cls=False, use_rec=False)  # detection only
+    import cv2
+
+    # Detection runs on a copy of at most DETECT_SIZE px: its memory grows with the area (measured
+    # here: about 400 MB at 1600 px, 700 MB at 2500 px); recognition crops the working image.
+    shrink = min(1.0, DETECT_SIZE / max(pixels.shape[:2]))
+    small = pixels if shrink == 1 else cv2.resize(pixels, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    boxes, _ = engine()(small, use_cls=False, use_rec=False)  # detection only
     if not boxes:
         return []
     found = []
     for box in boxes:
-        quad = np.array(box, dtype=np.float32).reshape(4, 2)
+        quad = np.array(box, dtype=np.float32).reshape(4, 2) / shrink
         crop = _crop(pixels, quad)
         if crop is None:
             continue
         h, w = crop.shape[:2]
         vertical = True if h >= VERTICAL * w else False if w >= VERTICAL * h else None
         if vertical:
-            crop = np.ascontiguousarray(np.rot90(crop))  # counter-clockwise: the top comes first
-        recognised, _ = ocr_engine(crop, use_det=False, use_cls=vertical is False, use_rec=True)
-        text, score = (recognised[0][0], float(recognised[0][1])) if recognised else ("", 0.0)
-        text = text.strip()
+            crop = np.rot90(crop)  # counter-clockwise: the top of the column comes first
+        text, score = _recognise(crop)
+        if score < RETRY_BELOW:  # perhaps upside down (a page scanned the wrong way up)
+            text, score = max((text, score), _recognise(np.rot90(crop, 2)), key=lambda r: r[1])
         if text and score >= MIN_SCORE:
             found.append((quad, text, score, vertical))
     return found
+
+
+def _recognise(crop: np.ndarray) -> tuple[str, float]:
+    """Text and confidence of one line image, as it lies."""
+    recognised, _ = engine()(np.ascontiguousarray(crop), use_det=False, use_cls=False, use_rec=True)
+    return (recognised[0][0].strip(), float(recognised[0][1])) if recognised else ("", 0.0)
 
 
 def _crop(pixels: np.ndarray, quad: np.ndarray) -> np.ndarray | None:

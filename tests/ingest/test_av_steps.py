@@ -1,6 +1,7 @@
 """Audio and video steps. Every fixture is generated here with ffmpeg (a few seconds each)."""
 import json
 import shutil
+import struct
 import subprocess
 
 import pytest
@@ -170,6 +171,25 @@ def test_video_access_copy_and_poster(media, tmp_path, name):
     expected = (min(width, POSTER_MAX_WIDTH), round(min(width, POSTER_MAX_WIDTH) * height / width))
     assert (poster.tech["width"], poster.tech["height"]) == expected
     assert poster.tech["time"] == pytest.approx(result.tech["duration"] * 0.1, abs=0.001)
+
+
+def test_phone_video_is_turned_upright(media, tmp_path):
+    """A landscape-encoded 1280×720 file with a 90° display matrix plays as 720×1280 portrait."""
+    source = tmp_path / "phone.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=d=1:s=1280x720:r=25",
+                    "-c:v", "libx264", "-preset", "ultrafast", str(source)], check=True)
+    data = bytearray(source.read_bytes())
+    matrix = data.find(b"tkhd") + 4 + 40  # ISO 14496-12 §8.3.2: the matrix follows 40 bytes of fields
+    assert struct.unpack(">i", data[matrix:matrix + 4]) == (0x10000,)
+    data[matrix:matrix + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    source.write_bytes(data)
+
+    result = video(source, "video/mp4", tmp_path / "work")
+    assert result.tech["rotation"] == -90 and (result.tech["width"], result.tech["height"]) == (1280, 720)
+    access = probe(by_name(result)["access.mp4"].path, formats=None)["video"]
+    assert access["height"] == 720 and access["width"] in (404, 406) and access["rotation"] == 0
+    poster = by_name(result)["poster.jpg"].tech
+    assert poster["height"] > poster["width"]
 
 
 def test_video_is_idempotent(media, tmp_path):

@@ -179,6 +179,7 @@ def test_grey_stays_grey(tmp_path):
     ("tif", lambda im, p: im.save(p, "TIFF", compression="tiff_lzw")),
     ("avif", lambda im, p: pyvips.Image.new_from_file(str(p.with_suffix(".png"))).heifsave(str(p), compression="av1")),
     ("heic", lambda im, p: pyvips.Image.new_from_file(str(p.with_suffix(".png"))).heifsave(str(p), compression="hevc")),
+    ("jp2", lambda im, p: pyvips.Image.new_from_file(str(p.with_suffix(".png"))).jp2ksave(str(p))),
 ])
 def test_other_formats(tmp_path, suffix, save):
     im = Image.new("RGB", (900, 600), PAPER)
@@ -220,6 +221,16 @@ def test_a_pyramidal_tiff_original_is_one_image(tmp_path):
     result = photo(original, "image/tiff", tmp_path / "work")
     assert [d.name for d in result.derivatives] == ["pyramid.tif", "thumbnail.jpg"]
     assert result.derivatives[0].tech["width"] == 2048 and "pages" not in result.tech
+    # 400 px, not a smaller pyramid level (libvips 8.14's thumbnail size="down" picks one).
+    assert result.derivatives[1].tech == {"width": 400, "height": 300}
+
+
+def test_a_small_image_is_not_enlarged(tmp_path):
+    original = tmp_path / "stamp.png"
+    Image.new("RGB", (200, 120), BLUE).save(original)
+    result = photo(original, "image/png", tmp_path / "work")
+    assert [d.tech["width"] for d in result.derivatives] == [200, 200]
+    assert result.derivatives[0].tech["levels"] == 1
 
 
 # -- refusals -------------------------------------------------------------------------------

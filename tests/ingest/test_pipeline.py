@@ -205,7 +205,7 @@ def test_export_then_ingest_a_bag_round_trips(ingested, tmp_path):
 def test_sigkill_mid_batch_then_resume_completes_every_item_once(tmp_path):
     source = tmp_path / "scans"
     source.mkdir()
-    for n in range(12):
+    for n in range(16):
         fixtures.jpeg(source / f"scan-{n:02d}.jpg", seed=n, size=(1600, 1200))
     data = tmp_path / "data"
     proc = fangzhi(data, "ingest", source, "--workers", "2", wait=False)
@@ -216,15 +216,15 @@ def test_sigkill_mid_batch_then_resume_completes_every_item_once(tmp_path):
         time.sleep(0.2)
         if (data / "jobs.sqlite3").exists():
             jobs = JobStore(data / "jobs.sqlite3").jobs()
-            if jobs and 2 <= jobs[0].counts.get("done", 0) < 12:
+            if jobs and 2 <= jobs[0].counts.get("done", 0) < 16:
                 break
     os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker processes, like a power cut
     proc.wait()
     job = JobStore(data / "jobs.sqlite3").jobs()[0]
-    assert job.counts.get("done", 0) < 12
+    assert job.counts.get("done", 0) < 16
     out = fangzhi(data, "ingest", "--resume", job.id)
     assert out.returncode == 0, out.stdout + out.stderr
     items = archive_of(data).list_items(user=SYSTEM, limit=100)[0]
-    assert sorted(i.label() for i in items) == [f"scan-{n:02d}" for n in range(12)]  # each exactly once
+    assert sorted(i.label() for i in items) == [f"scan-{n:02d}" for n in range(16)]  # each exactly once
     assert all({"pyramid", "thumbnail"} <= {f.purpose for f in i.files} for i in items)
     assert_ocfl_valid(data / "storage" / "ocfl")
