@@ -8,6 +8,7 @@ resume picks up where the entry stopped, because every stage checks what is alre
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import mimetypes
 import os
@@ -39,12 +40,12 @@ class Context:
     limits: Limits = field(default_factory=Limits)
 
 
-def steps_for(media_type: str) -> list[tuple[str, Callable[..., StepResult]]]:
+def steps_for(media_type: str, limits: Limits = Limits()) -> list[tuple[str, Callable[..., StepResult]]]:
     """The named media steps for an original of this type (imported lazily: heavy libraries)."""
     if media_type.startswith("image/"):
         from .steps import image
 
-        return [("image", image.photo)]
+        return [("image", functools.partial(image.photo, max_pixels=limits.max_pixels))]
     if media_type == "application/pdf":
         from .steps import documents
 
@@ -161,7 +162,7 @@ def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, repla
     item = record.value
     new_files, file_changes, suggestions, old = [], [], {}, []
     for original in item.originals:
-        steps = steps_for(original.media_type)
+        steps = steps_for(original.media_type, ctx.limits)
         existing = item.derivatives(original.id)
         if not steps or (existing and not replace):
             continue

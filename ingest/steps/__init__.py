@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# libvips 8.14 breaks Pillow's text rendering when pyvips is loaded first: load Pillow's first.
+import PIL.ImageFont  # noqa: F401,E402  isort:skip
+
 
 class StepError(Exception):
     """A step failed; the message says why in plain words (the pipeline adds file and step)."""
