@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import resource
 import shutil
@@ -57,7 +58,8 @@ def bare_pyramid(args: tuple[str, str]) -> None:
 def baseline(paths: list[Path], out: Path, workers: int) -> float:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with ProcessPoolExecutor(workers) as pool:
+    # spawned, like the ingest workers: forking after libvips started its threads can deadlock
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         list(pool.map(bare_pyramid, [(str(p), str(out / f"{p.stem}.tif")) for p in paths]))
     return time.perf_counter() - start
 

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -122,13 +123,13 @@ def audio(original: Path, media_type: str, work: Path) -> StepResult:
     length = _waveform_length(peaks)
     if not length:
         raise StepError("no audio could be decoded from the file")
-    webm = work / "access.webm"
-    if not webm.exists():
-        _encode(original, stream["index"], webm, "webm", {"c:a": "libopus", "b:a": "64k", "ac": channels})
-    m4a = work / "access.m4a"
-    if not m4a.exists():
-        _encode(original, stream["index"], m4a, "mp4",
-                {"c:a": "aac", "b:a": "96k", "ac": channels, "movflags": "+faststart"})
+    webm, m4a = work / "access.webm", work / "access.m4a"
+    jobs = [(webm, "webm", {"c:a": "libopus", "b:a": "64k", "ac": channels}),
+            (m4a, "mp4", {"c:a": "aac", "b:a": "96k", "ac": channels, "movflags": "+faststart"})]
+    with ThreadPoolExecutor(2) as pool:  # the two encoders run side by side, one per core
+        for done in [pool.submit(_encode, original, stream["index"], target, container, options)
+                     for target, container, options in jobs if not target.exists()]:
+            done.result()
 
     tech = {
         "format": info["format"],

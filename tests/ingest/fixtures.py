@@ -68,3 +68,9 @@ def donation(root: Path) -> Path:
     pdf(root / "县志选段.pdf", ["无锡县志 卷一 舆地", "无锡县志 卷二 水利"])
     return root
 
+
+
+def sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
