@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+from storage.sqlite import SQLiteDatabase
 
 STATES = ("pending", "done", "duplicate", "failed")
 
@@ -58,22 +58,11 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class JobStore:
+class JobStore(SQLiteDatabase):
     """SQLite store of jobs and entries (operational state in DATA_DIR/jobs.sqlite3)."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._local = threading.local()
-        with self._db() as db:
-            db.executescript(SCHEMA)
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = sqlite3.connect(self.path, timeout=60)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.row_factory = sqlite3.Row
-        return db
+        super().__init__(path, SCHEMA)
 
     def create(self, source: str, entries: list[Entry], *, user: str, options: dict | None = None) -> str:
         job_id = datetime.now(timezone.utc).strftime("j%Y%m%d-%H%M%S-") + secrets.token_hex(2)

@@ -5,11 +5,11 @@ Unlike the catalog this is primary operational state (it is not in the object st
 """
 from __future__ import annotations
 
-import sqlite3
-import threading
 from pathlib import Path
 
 from repository.accounts import Account, Token
+
+from .sqlite import SQLiteDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -27,20 +27,9 @@ CREATE TABLE IF NOT EXISTS auth_events (
 """
 
 
-class SQLiteAccountStore:
+class SQLiteAccountStore(SQLiteDatabase):
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._local = threading.local()
-        with self._db() as db:
-            db.executescript(SCHEMA)
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = sqlite3.connect(self.path, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.row_factory = sqlite3.Row
-        return db
+        super().__init__(path, SCHEMA)
 
     @staticmethod
     def _account(row) -> Account | None:

@@ -6,14 +6,14 @@ Listing queries filter with the access policy's own rule (``repository.access``)
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from datetime import date
 from pathlib import Path
 
 from repository import access
 from repository.access import User
 from repository.model import Collection, Item, edtf_years
+
+from .sqlite import SQLiteDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -48,29 +48,9 @@ CREATE INDEX IF NOT EXISTS events_by_object ON events(object_id);
 """
 
 
-class SQLiteCatalog:
+class SQLiteCatalog(SQLiteDatabase):
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._db() as db:
-            db.executescript(SCHEMA)
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.row_factory = sqlite3.Row
-            self._local.db = db
-        return db
-
-    def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        super().__init__(path, SCHEMA)
 
     # --- writing ---------------------------------------------------------------------------
 
