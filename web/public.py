@@ -19,8 +19,9 @@ bp.add_app_template_global(WEB_IMAGES, "web_images")
 
 @bp.app_template_global()
 def thumbnail(item):
-    """The first image of the item that browsers show and this user may see, or None."""
-    return next((f for f in archive().visible_files(item, user=current_user()) if f.media_type in WEB_IMAGES), None)
+    """The item's thumbnail (else its first image that browsers show) this user may see, or None."""
+    images = [f for f in archive().visible_files(item, user=current_user()) if f.media_type in WEB_IMAGES]
+    return next((f for f in images if f.purpose == "thumbnail"), images[0] if images else None)
 
 
 @bp.get("/")

@@ -140,3 +140,11 @@ def test_language_switch(client, items):
     assert "Home" in client.get("/?lang=en").get_data(as_text=True)
     assert client.get("/lang/en?next=https://evil.example/").headers["Location"].endswith("/")
     assert client.get("/lang/fr").status_code == 404
+
+
+def test_cards_use_the_thumbnail_derivative(client, archive):
+    record = archive.create_item(photo_item(id="scan-1"), [NewFile("scan.tif", b"II*\x00tiff", "image/tiff", 1)],
+                                 user=SYSTEM)
+    archive.update_item("scan-1", {}, expected_version=record.version, user=SYSTEM, add_files=[
+        NewFile("thumbnail.jpg", b"jpeg", "image/jpeg", role="derivative", derived_from="f1", purpose="thumbnail")])
+    assert "/items/scan-1/files/f2" in client.get("/").get_data(as_text=True)
