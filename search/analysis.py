@@ -1,0 +1,253 @@
+"""Chinese text analysis shared by every search backend, at index time and at query time.
+
+One pipeline (DESIGN.md principle 3), so all backends rank the same tokens:
+
+* ``fold`` — NFKC (full-width ＡＢＣ１２３ → ABC123), traditional → simplified (OpenCC ``t2s``),
+  lower case;
+* ``tokens`` / ``analyze`` — jieba segmentation with the local-heritage user dictionary
+  (``search/dictionary/local.txt``), whitespace and punctuation dropped;
+* ``pinyin`` / ``pinyin_tokens`` — toneless full pinyin and initials for person and place names;
+* ``REIGN_ERAS`` / ``era_years`` — Ming, Qing and Republican year names → Gregorian years.
+
+Segmentation runs on rjieba (jieba-rs), which gives exactly the tokens of Python jieba 0.42.1
+for the same dictionary (``tests/search/test_analysis.py`` proves it on a local-history corpus)
+and is several times faster. rjieba cannot read a dictionary file, so ``load_dictionary`` parses
+the jieba ``word [freq] [tag]`` format here and adds each word; the same code path feeds a Python
+jieba ``Segmenter(engine="jieba")``, which the tests use as the reference.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from pathlib import Path
+from typing import Iterable
+
+__all__ = [
+    "DICTIONARY_PATH", "REIGN_ERAS", "Segmenter", "add_words", "analyze", "era_years", "fold",
+    "load_dictionary", "pinyin", "pinyin_tokens", "tokens",
+]
+
+DICTIONARY_PATH = Path(__file__).with_name("dictionary") / "local.txt"
+
+_converter_lock = threading.Lock()
+_segmenter_lock = threading.Lock()
+_converter = None
+_segmenter: "Segmenter | None" = None
+
+
+# --- folding -----------------------------------------------------------------------------------
+
+def fold(text: str) -> str:
+    """Normalise text for matching: NFKC, traditional → simplified Chinese, lower case.
+
+    >>> fold("無錫縣誌 ＡＢＣ１２３")
+    '无锡县志 abc123'
+    """
+    global _converter
+    if _converter is None:
+        with _converter_lock:
+            if _converter is None:
+                import opencc  # the native OpenCC binding; one converter per process
+                _converter = opencc.OpenCC("t2s")
+    return _converter.convert(unicodedata.normalize("NFKC", text)).lower()
+
+
+# --- segmentation ------------------------------------------------------------------------------
+
+class Segmenter:
+    """A jieba dictionary plus the local user words, on rjieba (default) or Python jieba.
+
+    ``dictionary`` is a jieba-format user dictionary loaded on creation (``None`` for none).
+    Words are folded before they are added, so traditional spellings in a word list work.
+    """
+
+    def __init__(self, *, engine: str = "rjieba", dictionary: Path | str | None = DICTIONARY_PATH):
+        if engine == "rjieba":
+            import rjieba
+            self._jieba = rjieba.Jieba()
+            self._cut = lambda text: self._jieba.cut(text, True)
+            self._cut_for_search = lambda text: self._jieba.cut_for_search(text, True)
+        elif engine == "jieba":
+            import jieba
+            jieba.setLogLevel(60)  # silence "Building prefix dict" on stderr
+            self._jieba = jieba.Tokenizer()
+            self._cut = lambda text: list(self._jieba.cut(text, HMM=True))
+            self._cut_for_search = lambda text: list(self._jieba.cut_for_search(text, HMM=True))
+        else:
+            raise ValueError(f"unknown segmentation engine {engine!r} (expected rjieba or jieba)")
+        self.engine = engine
+        self._lock = threading.Lock()
+        if dictionary is not None:
+            self.load_dictionary(dictionary)
+
+    def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None:
+        """Add one word; without ``freq`` jieba's suggested frequency keeps it whole."""
+        word = fold(word).strip()
+        if not word:
+            return
+        with self._lock:
+            if freq is None:
+                freq = self._jieba.suggest_freq(word) if self.engine == "rjieba" \
+                    else self._jieba.suggest_freq(word, False)
+            self._jieba.add_word(word, int(freq), tag)
+
+    def load_dictionary(self, path: Path | str) -> int:
+        """Add the words of a jieba-format file (``word [freq] [tag]`` a line, ``#`` comments).
+
+        Returns the number of words added; a malformed frequency names the file and line.
+        """
+        path = Path(path)
+        count = 0
+        for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            word, freq, tag = _parse_dictionary_line(line)
+            if freq is not None and not freq.isdigit():
+                raise ValueError(f"{path}, line {number}: frequency {freq!r} is not a whole number")
+            self.add_word(word, int(freq) if freq is not None else None, tag)
+            count += 1
+        return count
+
+    def cut(self, text: str, *, mode: str = "index") -> list[str]:
+        """Raw jieba output (no folding or filtering): search mode for index, accurate for query."""
+        if mode == "index":
+            return self._cut_for_search(text)
+        if mode == "query":
+            return self._cut(text)
+        raise ValueError(f"unknown analysis mode {mode!r} (expected index or query)")
+
+
+def _parse_dictionary_line(line: str) -> tuple[str, str | None, str | None]:
+    """``word``, ``word freq``, ``word freq tag`` or ``word tag`` (as jieba's load_userdict)."""
+    parts = line.split()
+    word, rest = parts[0], parts[1:]
+    freq = rest.pop(0) if rest and rest[0][:1].isdigit() else None
+    tag = rest[0] if rest else None
+    return word, freq, tag
+
+
+def _default() -> Segmenter:
+    global _segmenter
+    if _segmenter is None:
+        with _segmenter_lock:
+            if _segmenter is None:
+                _segmenter = Segmenter()
+    return _segmenter
+
+
+def add_words(words: Iterable[str], *, freq: int | None = None, tag: str | None = None) -> None:
+    """Add archivists' words to this process's dictionary (they then stay whole in tokens)."""
+    segmenter = _default()
+    for word in words:
+        segmenter.add_word(word, freq, tag)
+
+
+def load_dictionary(path: Path | str) -> int:
+    """Add a jieba-format word file (e.g. ``DATA_DIR/dictionary.txt``); returns the word count."""
+    return _default().load_dictionary(path)
+
+
+def tokens(text: str, *, mode: str = "index") -> list[str]:
+    """Folded tokens of ``text``; whitespace and punctuation dropped, Latin words and numbers whole.
+
+    ``mode="index"`` adds in-dictionary sub-words (jieba search mode: 无锡县 → 无锡, 无锡县);
+    ``mode="query"`` is jieba's accurate mode.
+    """
+    return [t for t in _default().cut(fold(text), mode=mode) if _is_word(t)]
+
+
+def analyze(text: str, *, mode: str = "index") -> str:
+    """The tokens joined by single spaces: the value of a whitespace-tokenized engine field."""
+    return " ".join(tokens(text, mode=mode))
+
+
+def _is_word(token: str) -> bool:
+    # A token is kept when it has a letter or digit (Han characters count as letters).
+    return any(ch.isalnum() for ch in token)
+
+
+# --- pinyin ------------------------------------------------------------------------------------
+
+def pinyin(text: str) -> list[str]:
+    """Toneless full pinyin and initials of one name: 无锡 → ["wuxi", "wx"].
+
+    Non-Han letters and digits pass through lower-cased; spaces and punctuation are dropped.
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    name = "".join(ch for ch in fold(text) if ch.isalnum())
+    if not name:
+        return []
+    full = "".join(lazy_pinyin(name, style=Style.NORMAL))
+    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER))
+    return list(dict.fromkeys([full, initials]))
+
+
+def pinyin_tokens(names: Iterable[str]) -> list[str]:
+    """The unique pinyin forms of a name and its aliases (字, 号, 笔名), first-seen order."""
+    return list(dict.fromkeys(form for name in names for form in pinyin(name)))
+
+
+# --- reign eras --------------------------------------------------------------------------------
+
+# Gregorian year of 元年 through the last year of the title (Ming, Qing, Republic of China).
+REIGN_ERAS: dict[str, tuple[int, int]] = {
+    "洪武": (1368, 1398), "建文": (1399, 1402), "永乐": (1403, 1424), "洪熙": (1425, 1425),
+    "宣德": (1426, 1435), "正统": (1436, 1449), "景泰": (1450, 1457), "天顺": (1457, 1464),
+    "成化": (1465, 1487), "弘治": (1488, 1505), "正德": (1506, 1521), "嘉靖": (1522, 1566),
+    "隆庆": (1567, 1572), "万历": (1573, 1620), "泰昌": (1620, 1620), "天启": (1621, 1627),
+    "崇祯": (1628, 1644),
+    "顺治": (1644, 1661), "康熙": (1662, 1722), "雍正": (1723, 1735), "乾隆": (1736, 1795),
+    "嘉庆": (1796, 1820), "道光": (1821, 1850), "咸丰": (1851, 1861), "同治": (1862, 1874),
+    "光绪": (1875, 1908), "宣统": (1909, 1911),
+    "民国": (1912, 1949),
+}
+
+_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+           "七": 7, "八": 8, "九": 9}
+_ERA_NAMES = "|".join(sorted(REIGN_ERAS, key=len, reverse=True))
+_ERA_YEAR = re.compile(rf"({_ERA_NAMES})\s*(元|\d+|[〇零一二两三四五六七八九十廿卅]+)\s*年")
+_ERA_ALONE = re.compile(rf"({_ERA_NAMES})")
+
+
+def _chinese_number(numeral: str) -> int | None:
+    """元 → 1, 二十五 → 25, 廿五 → 25, 卅 → 30, 十三 → 13, 二五 → 25 (digit by digit)."""
+    if numeral == "元":
+        return 1
+    if numeral.isdigit():
+        return int(numeral)
+    numeral = numeral.replace("廿", "二十").replace("卅", "三十")
+    if "十" in numeral:
+        tens, _, units = numeral.partition("十")
+        if "十" in units or (tens and tens not in _DIGITS) or (units and units not in _DIGITS):
+            return None
+        return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[units] if units else 0)
+    value = 0
+    for ch in numeral:
+        value = value * 10 + _DIGITS[ch]
+    return value
+
+
+def era_years(text: str) -> tuple[int, int] | None:
+    """The Gregorian year range named by a reign-era date in ``text``, or None.
+
+    "民国二十五年" → (1936, 1936); "光绪三年" → (1877, 1877); "民国25年" → (1936, 1936);
+    "民国" alone → (1912, 1949). A year past the end of an imperial reign gives None; Republic
+    years are not capped (the Minguo calendar is still used on Taiwan-printed genealogies).
+    """
+    text = fold(text)
+    match = _ERA_YEAR.search(text)
+    if match:
+        era, numeral = match.groups()
+        number = _chinese_number(numeral)
+        start, end = REIGN_ERAS[era]
+        if not number:
+            return None
+        year = start + number - 1
+        if year > end and era != "民国":
+            return None
+        return (year, year)
+    match = _ERA_ALONE.search(text)
+    return REIGN_ERAS[match.group(1)] if match else None

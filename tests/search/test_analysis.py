@@ -1,0 +1,237 @@
+"""The shared analysis pipeline: folding, segmentation, user dictionary, pinyin, reign eras."""
+import pytest
+
+from search import analysis
+from search.analysis import (
+    Segmenter, add_words, analyze, era_years, fold, load_dictionary, pinyin, pinyin_tokens, tokens,
+)
+
+# Local-history prose (written for this test), > 2000 characters, simplified and traditional.
+LOCAL_CORPUS = """
+无锡古称梁溪，地处太湖之滨，北倚长江，南临太湖，京杭大运河穿城而过。相传商末泰伯奔吴，定居梅里，
+筑城立国，是为吴文化之源。汉高祖五年置无锡县，此后县名屡有更易，至清雍正二年析无锡县东部置金匮县，
+两县同城而治，直到民国元年方才合并为无锡县。惠山在城西，古称华山、历山，山中有惠山寺、寄畅园、
+天下第二泉，唐代茶圣陆羽品评天下名泉，列惠山泉为第二，故有“天下第二泉”之称。民间艺人华彦钧，
+人称阿炳，常在泉畔拉琴，所作《二泉映月》流传海内外。惠山泥人以大阿福最为著名，是无锡人家喜闻乐见的吉祥物。
+城南的南长街沿古运河而建，河上有清名桥，始建于明万历年间，原名清宁桥，清康熙八年重建，后因避道光皇帝旻宁之讳，
+改名清名桥。桥畔窑群林立，砖瓦烧制兴盛一时，沿河两岸民居枕河，船只往来不绝，至今仍是江南水弄堂的典型。
+东林书院位于城东，始创于北宋政和元年，为杨时讲学之所。明万历三十二年，顾宪成与弟顾允成、高攀龙等人重修书院，
+讲学其中，讽议朝政，裁量人物，“风声雨声读书声，声声入耳；家事国事天下事，事事关心”一联即出于此，
+东林党之名由是而起。天启年间魏忠贤专权，书院被毁，崇祯初年得以恢复，清代又屡经修葺。
+近代以来，无锡以米市、布码头、丝茧业和民族工商业著称。光绪二十一年，杨宗濂、杨宗瀚兄弟创办业勤纱厂，
+是为无锡近代工业之始。光绪二十八年，荣宗敬、荣德生兄弟在无锡西门外太保墩创办保兴面粉厂，后改名茂新面粉厂；
+民国四年又在上海创办申新纺织厂，此后陆续扩充，荣氏企业一度拥有面粉厂十二家、纱厂九家，被誉为“面粉大王”和“棉纱大王”。
+荣德生晚年热心公益，在荣巷附近修筑梅园，广植梅花，又捐资造桥修路，兴办公益学校、江南大学，乡人至今称道。
+民国时期，无锡的实业家还有周舜卿、薛南溟、唐保谦、蔡缄三等人，缫丝、纺织、面粉、碾米诸业竞相发展，
+时人称无锡为“小上海”。民国二十五年前后，全县工厂数量、工人人数和产值在全国城市中名列前茅。
+地方文献的整理也在这一时期兴盛起来。秦毓钧，字伯虞，晚号梁溪老人，精于乡邦掌故，编纂《锡山秦氏文钞》等书，
+又参与续修县志，搜访遗闻，考订碑刻，所著笔记多记城中街巷桥梁、寺观祠堂的沿革。钱穆，字宾四，
+生于无锡荡口七房桥，早年在乡间小学任教，后执教于燕京大学、北京大学，所著《国史大纲》影响深远。
+其族叔钱基博，字子泉，长期在无锡国学专修学校任教，与唐文治共同培养了一大批国学人才；钱基博之子钱锺书，
+字默存，以《围城》《管锥编》名世。宜兴人徐悲鸿早年随父习画，后留学法国，归国后倡导写实主义，
+成为中国现代美术教育的奠基人之一。江阴人徐霞客遍游名山大川，所撰游记被誉为“千古奇书”。
+鼋头渚位于太湖西北岸，因巨石突入湖中，状如鼋头而得名。民国时期，杨翰西在此筑横云山庄，
+后来又有诸家陆续营建园林亭榭，遂成太湖第一名胜。蠡湖之畔的蠡园相传与范蠡、西施泛舟五湖的故事有关，
+民国十六年王禹卿在此始建园林，后与渔庄合并。每逢春日，游人如织，画舫往来，湖光山色尽收眼底。
+解放以后，无锡县与无锡市几经分合，行政区划屡有调整。二〇一五年，国务院批准撤销崇安区、南长区、北塘区，
+设立梁溪区；锡山区、惠山区、滨湖区和新吴区等亦各有沿革。方志工作者整理旧志，编修新志，
+出版了《无锡县志》《无锡市志》以及各乡镇志，为研究地方历史提供了丰富的资料。
+族谱和家谱是另一类重要的地方文献。无锡的荣氏、钱氏、秦氏、华氏、顾氏等望族多有宗谱传世，
+有的始修于明代，历经康熙、乾隆、嘉庆、道光、同治、光绪诸朝续修，至民国仍有重修之举。
+谱中记载世系、迁徙、祠堂、祭田、艺文和人物传记，往往可以补正史和方志之不足。
+图书馆在征集这些文献时，需要逐页扫描，著录题名、责任者、版本、年代和收藏单位，并将繁体字的题名与简体字的检索词对应起来，
+例如《無錫縣誌》與《无锡县志》，《東林書院志》與《东林书院志》，使读者无论输入哪种字形都能检索到同一种文献。
+口述历史也是本馆的工作重点。我们访问了南长街的老居民、清名桥边的船工后代、荣巷的老住户以及惠山古镇的泥人艺人，
+录下他们关于米市、茧行、庙会和运河生活的回忆。一位九十多岁的老人回忆说，民国二十六年日军轰炸无锡，
+城中大火延烧多日，许多工厂和民居毁于一旦；抗战胜利以后，工商业才逐渐恢复。
+这些声音与照片、契约、账册、书信一道，构成了无锡地方记忆的重要部分，值得妥善保存并向公众开放。
+無錫舊屬常州府，清代分置無錫、金匱兩縣。光緒年間，邑人創辦竢實學堂，開風氣之先；宣統元年，
+地方士紳籌設圖書館，徵集鄉邦文獻。民國十一年，無錫縣立圖書館新館落成，藏書漸富，
+凡縣誌、府志、族譜、碑拓、輿圖，皆分類庋藏，供邑人閱覽。館中舊藏有秦毓鈞手校本數種，
+眉批夾注，考訂精審，為研究錫山掌故者所珍視。又有榮德生、榮宗敬兄弟往來書札，
+記述茂新、福新、申新各廠之創辦經過，可與檔案互相印證。錢穆先生早年所撰文稿，
+亦有數篇收入館藏。今將此類文獻數字化，並以繁簡兩種字形建立索引，俾讀者檢索無礙。
+"""
+
+# General, non-local text: the user dictionary must not change how it is segmented.
+GENERAL_TEXT = """
+今天上午，市场监管部门召开新闻发布会，介绍了今年以来食品安全抽检的总体情况。发言人表示，
+全年共完成抽检样品十二万批次，总体合格率保持在较高水平，但部分小作坊和网络销售渠道仍存在问题。
+下一步将加大对校园周边、农贸市场和外卖平台的检查力度，推动企业落实主体责任，并鼓励消费者积极举报。
+与此同时，气象台发布暴雨黄色预警，提醒市民减少不必要的外出，驾车注意路面积水，学校和幼儿园要做好防范工作。
+科技公司发布了新一代手机芯片，采用更先进的制造工艺，在性能和功耗方面都有明显提升，预计将于下个季度上市。
+专家认为，人工智能在医疗诊断、交通管理和教育领域的应用前景广阔，但也需要关注数据安全和个人隐私保护。
+老人在公园里下棋，孩子们在草地上放风筝，年轻人沿着湖边跑步，城市的周末显得格外热闹。
+他说自己从小喜欢读书，长大后当了一名中学语文老师，每天批改作业到深夜，却从来不觉得辛苦。
+"""
+
+
+def test_corpus_is_long_enough():
+    assert len(LOCAL_CORPUS) >= 2000
+
+
+# --- folding -------------------------------------------------------------------------------------
+
+def test_fold_full_width_and_case():
+    assert fold("ＡＢＣ１２３") == "abc123"
+    assert fold("Wuxi　１９３６") == "wuxi 1936"
+    assert fold("無錫縣誌") == "无锡县志"
+
+
+@pytest.mark.parametrize("traditional, simplified", [
+    ("無錫縣誌", "无锡县志"), ("惠山寺", "惠山寺"), ("東林書院", "东林书院"), ("錢穆，字賓四", "钱穆，字宾四"),
+])
+def test_traditional_and_simplified_give_the_same_tokens(traditional, simplified):
+    for mode in ("index", "query"):
+        assert tokens(traditional, mode=mode) == tokens(simplified, mode=mode)
+        assert tokens(simplified, mode=mode)
+
+
+# --- segmentation ----------------------------------------------------------------------------------
+
+def test_two_character_words_are_tokens():
+    assert tokens("无锡县志", mode="index") == ["无锡", "无锡县", "志"]
+    assert {"记载", "创办"} <= set(tokens("县志记载荣氏创办工厂", mode="query"))
+
+
+@pytest.mark.parametrize("word", ["梁溪老人", "南长街", "清名桥", "东林书院", "荣德生", "鼋头渚", "秦毓钧"])
+def test_user_dictionary_words_stay_whole(word):
+    text = f"据说{word}在此"
+    assert word in tokens(text, mode="query")
+    assert word in tokens(text, mode="index")
+
+
+def test_plain_jieba_splits_what_the_dictionary_keeps_whole():
+    plain = Segmenter(engine="jieba", dictionary=None)
+    assert "梁溪老人" not in plain.cut("秦毓钧晚号梁溪老人", mode="query")
+
+
+def test_index_mode_adds_sub_words():
+    assert tokens("东林书院", mode="query") == ["东林书院"]
+    assert set(tokens("东林书院", mode="index")) >= {"东林", "书院", "东林书院"}
+
+
+def test_whitespace_and_punctuation_dropped_latin_and_numbers_whole():
+    assert tokens("民国25年，《Wuxi 1936》！") == ["民国", "25", "年", "wuxi", "1936"]
+    assert tokens("Wuxi 1936", mode="query") == ["wuxi", "1936"]
+    assert tokens("　，。、") == []
+
+
+def test_mixed_text():
+    got = tokens("荣德生 Rong Desheng（1875—1952）创办茂新面粉厂", mode="query")
+    assert got == ["荣德生", "rong", "desheng", "1875", "1952", "创办", "茂新面粉厂"]
+
+
+def test_analyze_joins_tokens_with_single_spaces():
+    assert analyze("無錫 ＷＵＸＩ", mode="query") == "无锡 wuxi"
+    assert analyze("东林书院") == " ".join(tokens("东林书院"))
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="mode"):
+        tokens("无锡", mode="fuzzy")
+
+
+def _segment_all(segmenter, text, mode):
+    return [t for line in text.split() for t in segmenter.cut(fold(line), mode=mode)]
+
+
+def test_user_dictionary_does_not_degrade_general_segmentation():
+    plain = Segmenter(engine="jieba", dictionary=None)
+    local = Segmenter(engine="jieba")
+    for mode in ("query", "index"):
+        a, b = _segment_all(plain, GENERAL_TEXT, mode), _segment_all(local, GENERAL_TEXT, mode)
+        same = sum(x == y for x, y in zip(a, b))
+        assert same / max(len(a), len(b)) >= 0.98, (mode, [(x, y) for x, y in zip(a, b) if x != y])
+
+
+@pytest.mark.parametrize("mode", ["query", "index"])
+def test_rjieba_equals_jieba_on_the_local_corpus(mode):
+    # The module uses rjieba; this proves it gives Python jieba's tokens for the same dictionary.
+    assert analysis._default().engine == "rjieba"
+    reference, fast = Segmenter(engine="jieba"), Segmenter(engine="rjieba")
+    for text in (LOCAL_CORPUS, GENERAL_TEXT):
+        assert _segment_all(fast, text, mode) == _segment_all(reference, text, mode)
+    extra = ["鸿声里", "锡金乡土历史", "無錫縣立圖書館"]
+    for segmenter in (reference, fast):
+        for word in extra:
+            segmenter.add_word(word)
+    assert _segment_all(fast, LOCAL_CORPUS, mode) == _segment_all(reference, LOCAL_CORPUS, mode)
+
+
+def test_add_words_takes_effect():
+    assert "鸿声里" not in tokens("我住在鸿声里", mode="query")
+    add_words(["鴻聲里"])  # traditional spelling is folded before it is added
+    assert "鸿声里" in tokens("我住在鸿声里", mode="query")
+    assert "鸿声里" in tokens("我住在鴻聲里", mode="index")
+
+
+def test_load_dictionary_from_an_archivists_file(tmp_path):
+    path = tmp_path / "dictionary.txt"
+    path.write_text("# extra words\n坊前老街 50 ns\n\n黄泥头\n", encoding="utf-8")
+    plain = Segmenter(engine="jieba", dictionary=None)
+    assert "坊前老街" not in plain.cut("到坊前老街去", mode="query")
+    assert "黄泥头" not in plain.cut("到黄泥头去", mode="query")
+    assert load_dictionary(path) == 2
+    assert "坊前老街" in tokens("到坊前老街去", mode="query")
+    assert "黄泥头" in tokens("到黄泥头去", mode="query")
+
+
+def test_bad_dictionary_line_names_file_and_line(tmp_path):
+    path = tmp_path / "dictionary.txt"
+    path.write_text("好词 12x n\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 1"):
+        Segmenter(engine="jieba", dictionary=path)
+
+
+def test_shipped_dictionary_is_well_formed():
+    lines = [l.split() for l in analysis.DICTIONARY_PATH.read_text(encoding="utf-8").splitlines() if l.strip()]
+    words = [parts[0] for parts in lines]
+    assert len(words) >= 150 and len(set(words)) == len(words)
+    assert all(len(parts) == 3 and parts[1].isdigit() for parts in lines)
+    assert {"无锡", "梁溪老人", "钱穆", "宾四", "光绪", "东林书院"} <= set(words)
+
+
+# --- pinyin ------------------------------------------------------------------------------------------
+
+def test_pinyin_full_and_initials():
+    assert pinyin("无锡") == ["wuxi", "wx"]
+    assert pinyin("無錫") == ["wuxi", "wx"]
+    assert pinyin("梁溪") == ["liangxi", "lx"]
+    assert pinyin("") == []
+
+
+def test_pinyin_tokens_for_a_name_and_its_aliases():
+    got = pinyin_tokens(["钱穆", "宾四", "钱穆"])
+    assert got == ["qianmu", "qm", "binsi", "bs"]
+    assert set(pinyin_tokens(["无锡", "梁溪"])) == {"wuxi", "wx", "liangxi", "lx"}
+
+
+# --- reign eras --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, years", [
+    ("民国二十五年", (1936, 1936)),
+    ("光绪三年", (1877, 1877)),
+    ("民国", (1912, 1949)),
+    ("民国25年", (1936, 1936)),
+    ("民國２５年刊本", (1936, 1936)),
+    ("光绪元年", (1875, 1875)),
+    ("宣统三年", (1911, 1911)),
+    ("康熙廿一年", (1682, 1682)),
+    ("乾隆卅年", (1765, 1765)),
+    ("道光十年", (1830, 1830)),
+    ("万历三十二年重修", (1604, 1604)),
+    ("崇祯十七年", (1644, 1644)),
+    ("清光绪", (1875, 1908)),
+    ("宣统四年", None),
+    ("一九三六年", None),
+    ("无锡县志", None),
+])
+def test_era_years(text, years):
+    assert era_years(text) == years
+
+
+def test_reign_eras_are_ordered_and_complete():
+    assert {"民国", "光绪", "宣统", "同治", "咸丰", "道光", "嘉庆", "乾隆", "雍正", "康熙", "顺治",
+            "崇祯", "万历"} <= set(analysis.REIGN_ERAS)
+    assert all(start <= end for start, end in analysis.REIGN_ERAS.values())
