@@ -3,6 +3,10 @@ import uuid
 
 import pytest
 
+from repository.services import Archive
+from storage import LocalStorage
+from storage.catalog import SQLiteCatalog
+from storage.ocfl import OcflRoot
 from storage.s3 import S3Storage
 from tests.services import start_seaweedfs
 
@@ -29,3 +33,12 @@ def s3_storage(s3_server):
     for key in storage.list():
         storage.delete(key)
     storage.client.delete_bucket(Bucket=storage.bucket)
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """Repository services on a local OCFL root and SQLite catalog in a temp folder."""
+    storage = LocalStorage(tmp_path / "storage")
+    objects = OcflRoot(storage)
+    objects.init()
+    return Archive(objects, SQLiteCatalog(tmp_path / "catalog.sqlite3"), storage)

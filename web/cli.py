@@ -321,16 +321,20 @@ def user_list(obj):
 @click.pass_obj
 def user_disable(obj, username):
     """Disable an account (its sessions end)."""
-    obj.accounts.set_disabled(username, True, by=SYSTEM)
-    click.echo(f"disabled {username}")
+    _set_disabled(obj, username, True)
 
 
 @user.command("enable")
 @click.argument("username")
 @click.pass_obj
 def user_enable(obj, username):
-    obj.accounts.set_disabled(username, False, by=SYSTEM)
-    click.echo(f"enabled {username}")
+    """Enable a disabled account."""
+    _set_disabled(obj, username, False)
+
+
+def _set_disabled(obj, username: str, disabled: bool) -> None:
+    obj.accounts.set_disabled(username, disabled, by=SYSTEM)
+    click.echo(f"{'disabled' if disabled else 'enabled'} {username}")
 
 
 @user.command("set-role")

@@ -16,10 +16,7 @@ from ingest import sources
 from ingest.sources import SourceError, export_bag, plan, plan_bag, plan_folder, plan_manifest
 from repository.access import ANONYMOUS, SYSTEM
 from repository.errors import NotFound
-from repository.services import Archive, NewFile
-from storage import LocalStorage
-from storage.catalog import SQLiteCatalog
-from storage.ocfl import OcflRoot
+from repository.services import NewFile
 
 TEMPLATES = Path(sources.__file__).parent / "templates"
 
@@ -365,14 +362,6 @@ def test_incomplete_bag_is_refused(tmp_path):
 
 
 # --- export and the round trip ---------------------------------------------------------------
-
-@pytest.fixture
-def archive(tmp_path):
-    storage = LocalStorage(tmp_path / "storage")
-    objects = OcflRoot(storage)
-    objects.init()
-    return Archive(objects, SQLiteCatalog(tmp_path / "catalog.sqlite3"), storage)
-
 
 def _jpeg_bytes(colour) -> bytes:
     out = io.BytesIO()
