@@ -80,7 +80,14 @@ def can_view_file(user: User, item, file, *, today: date | None = None) -> bool:
     """May ``user`` see (download, view images of) ``file`` of ``item``?"""
     if not can_view_record(user, item, today=today):
         return False
-    return file.access is None or file.access in visible_levels(user)
+    return all(level is None or level in visible_levels(user) for level in file_levels(item, file))
+
+
+def file_levels(item, file) -> list[str | None]:
+    """The restrictions on a file: its own and, for a derivative (thumbnail, OCR, access copy),
+    its original's: a derivative is never easier to see than what it was made from."""
+    original = item.file(file.derived_from) if file.derived_from else None
+    return [file.access, original.access if original else None]
 
 
 def level_sql(today: date, visibility="visibility", embargo="embargo_until") -> tuple[str, tuple]:

@@ -57,6 +57,15 @@ def test_file_restriction_narrows_the_item(access, role):
     assert can_view_file(USERS[role], staff_item, f, today=TODAY) == (expected and role in EXPECTED["staff"])
 
 
+@pytest.mark.parametrize("access,role", list(product([None, "alliance", "staff", "private"], USERS)))
+def test_derivatives_are_as_restricted_as_their_original(access, role):
+    original = File(id="f1", path="originals/a.jpg", media_type="image/jpeg", size=1, sha256="a" * 64, access=access)
+    thumb = File(id="f2", path="derivatives/f1/thumbnail.jpg", media_type="image/jpeg", size=1, sha256="b" * 64,
+                 role="derivative", derived_from="f1", purpose="thumbnail")
+    item = make_item("public", files=[original.__dict__, thumb.__dict__])
+    assert can_view_file(USERS[role], item, thumb, today=TODAY) == (role in EXPECTED[access or "public"])
+
+
 def test_multiple_roles_combine():
     user = User("li", frozenset({"researcher", "member"}))
     assert can_view_item(user, make_item("alliance"), today=TODAY)
