@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install install-test system translations bench clean
+.PHONY: run test install install-test system translations viewer bench clean
 
 run: install
 	$(BIN)/fangzhi demo
@@ -14,9 +14,11 @@ test: install-test
 
 bench: install-test
 	$(BIN)/python bench/storage.py
+	bash scripts/install-system.sh --bench
+	$(BIN)/python bench/iiif.py
 
-install: system $(VENV)/.installed translations
-install-test: system $(VENV)/.installed-test translations
+install: system $(VENV)/.installed translations viewer
+install-test: system $(VENV)/.installed-test translations viewer
 
 system:
 	bash scripts/install-system.sh
@@ -33,6 +35,13 @@ $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(VENV)/.installed $@
 
+# The item page's IIIF viewer (Mirador), exactly as pinned in package-lock.json.
+viewer: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d web/translations
 
@@ -42,4 +51,4 @@ messages: $(VENV)/.installed
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules

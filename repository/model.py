@@ -16,8 +16,10 @@ from .errors import ValidationError
 KINDS = ("photo", "manuscript", "book", "audio", "video", "ebook", "object")
 VISIBILITIES = ("public", "alliance", "staff", "embargoed", "private")
 FILE_ACCESS = ("alliance", "staff", "private")  # a file may be restricted beyond its item
-FILE_ROLES = ("original", "derivative")
+FILE_ROLES = ("original", "derivative", "supplement")  # supplement: transcripts, index data, forms
 AGENT_TYPES = ("person", "organization")
+# IIIF viewingDirection of a paged item: "right-to-left" for traditionally bound Chinese books
+VIEWING_DIRECTIONS = ("left-to-right", "right-to-left", "top-to-bottom", "bottom-to-top")
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 LANG_RE = re.compile(r"^(none|[a-z]{2,3}(-[A-Za-z0-9]{2,8})*)$")
@@ -242,6 +244,7 @@ class Item:
     extent: str | None = None
     rights: str | None = None
     holding_library: str | None = None
+    viewing_direction: str | None = None  # page order for viewers; None: left-to-right
     identifiers: list[str] = field(default_factory=list)  # call numbers, donor numbers …
     collections: list[str] = field(default_factory=list)
     files: list[File] = field(default_factory=list)
@@ -274,6 +277,7 @@ class Item:
             extent=c.text(data, "extent", "extent"),
             rights=c.text(data, "rights", "rights", pattern=RIGHTS_RE),
             holding_library=c.text(data, "holding_library", "holding_library"),
+            viewing_direction=c.text(data, "viewing_direction", "viewing_direction", choices=VIEWING_DIRECTIONS),
             identifiers=c.strings(data, "identifiers", "identifiers"),
             collections=c.strings(data, "collections", "collections"),
             files=[File.read(c, f, f"files[{i}]") for i, f in enumerate(c.items(data, "files", "files"))],

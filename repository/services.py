@@ -10,6 +10,7 @@ backend code.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import unicodedata
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from .errors import Conflict, Gone, NotFound, PermissionDenied, ValidationError
 from .model import ID_RE, Collection, File, Item
 
 METADATA = "metadata.json"
+log = logging.getLogger(__name__)
 ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate")
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
@@ -112,6 +114,10 @@ class Archive:
     def __init__(self, objects: ObjectStore, catalog: Catalog, storage, *,
                  today: Callable[[], date] = date.today):
         self.objects, self.catalog, self.storage, self.today = objects, catalog, storage, today
+        # Called as listener(item_id, item or None when purged) after each committed change of an
+        # item, to keep derived indexes current (the search index). A failing listener is logged:
+        # the commit stands and `fangzhi index rebuild` repairs the index.
+        self.listeners: list[Callable[[str, Item | None], None]] = []
 
     # --- items: writing ----------------------------------------------------------------
 
@@ -180,12 +186,15 @@ class Archive:
         history = self._events(oid)
         event = {"at": _now(), "user": user.name, "action": "purge", "object_id": oid,
                  "version": history[-1]["version"], "message": reason.strip()}
+        # Whether anonymous readers could see it until now: Change Discovery then publishes a Delete.
+        public = access.can_view_item(access.ANONYMOUS, self._load_item(item_id).value, today=self.today())
         # Record first (with the object's history): a purge that fails halfway is still accounted for.
         self.storage.put(f"audit/purges/{event['at'].replace(':', '')}-{secrets.token_hex(4)}.json",
-                         json.dumps({**event, "history": history}, ensure_ascii=False).encode())
+                         json.dumps({**event, "public": public, "history": history}, ensure_ascii=False).encode())
         self.objects.purge(oid)
         self.catalog.delete(oid)
         self.catalog.add_event(event)
+        self._notify(item_id, None)
 
     def _write_item(self, data: dict, new_files: Iterable[NewFile], remove: Iterable[str], *,
                     user: User, message: str, expected: int) -> Record:
@@ -206,11 +215,21 @@ class Archive:
                 v.put(METADATA, _json_bytes(item.to_dict()))
         except self.objects.Conflict as exc:
             raise Conflict(str(exc)) from exc
-        return self._index(oid, item)
+        record = self._index(oid, item)
+        self._notify(item.id, item)
+        return record
+
+    def _notify(self, item_id: str, item: Item | None) -> None:
+        for listener in self.listeners:
+            try:
+                listener(item_id, item)
+            except Exception:  # noqa: BLE001 - the commit must stand; the index is rebuildable
+                log.exception("updating derived state for item %s failed", item_id)
 
     def _store_file(self, version, new: NewFile, existing: list[dict]) -> dict:
         name = _safe_name(new.name)
-        path = f"originals/{name}" if new.role == "original" else f"derivatives/{new.derived_from}/{name}"
+        path = {"original": f"originals/{name}", "supplement": f"supplements/{name}"}.get(
+            new.role, f"derivatives/{new.derived_from}/{name}")
         if any(f["path"] == path for f in existing):
             raise ValidationError([(f"files/{name}", "a file with this name is already in the item")])
         file_id = new.id or _file_id(name, existing)
@@ -344,6 +363,29 @@ class Archive:
         missing = [c for c in ids if not self.objects.exists(collection_object(c))]
         if missing:
             raise ValidationError([("collections", f"no collection {', '.join(missing)}")])
+
+    def file_reader(self, item_id: str) -> Callable[[File], bytes]:
+        """Reads the bytes of the item's files at its head version, with no access check: for
+        derived indexes, which store every text and filter by access at query time."""
+        oid = item_object(item_id)
+        inventory = self.objects.inventory(oid)
+
+        def read(file: File) -> bytes:
+            with self.storage.open(self.objects.content_key(oid, file.path, None, inventory)) as f:
+                return f.read()
+        return read
+
+    def item_ids(self) -> list[str]:
+        """Every item in storage (withdrawn ones too), read from storage, not the catalog."""
+        return sorted(oid.split(":", 1)[1] for oid in self.objects.list_objects() if oid.startswith("item:"))
+
+    def load_item(self, item_id: str) -> Item:
+        """The item at its head version, with no access check (for derived indexes)."""
+        return self._load_item(item_id).value
+
+    def collection_ancestors(self, collection_id: str) -> list[str]:
+        """The collection and the collections containing it, innermost first."""
+        return self._ancestors(collection_id)
 
     def _ancestors(self, collection_id: str) -> list[str]:
         seen = []

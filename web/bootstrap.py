@@ -28,11 +28,43 @@ def build_storage(settings: dict):
 
 
 def build_archive(settings: dict) -> Archive:
+    return build_services(settings)[0]
+
+
+def build_services(settings: dict):
+    """The archive and its search, which is kept current after every committed change."""
     storage = build_storage(settings)
     objects = OcflRoot(storage)
     objects.init()
     catalog = SQLiteCatalog(Path(settings["DATA_DIR"]) / "catalog.sqlite3")
-    return Archive(objects, catalog, storage)
+    archive = Archive(objects, catalog, storage)
+    search = build_search(settings, archive)
+    archive.listeners.append(search.item_changed)
+    return archive, search
+
+
+def build_search(settings: dict, archive: Archive):
+    from search import analysis
+    from search.service import Search
+
+    dictionary = dictionary_path(settings)
+    if dictionary.exists():
+        analysis.load_dictionary(dictionary)
+    if settings["SEARCH_BACKEND"] == "tantivy":
+        from search.tantivy_index import TantivyIndex
+
+        index = TantivyIndex(Path(settings["DATA_DIR"]) / "index")
+    elif settings["SEARCH_BACKEND"] == "elasticsearch":
+        from search.elasticsearch_index import ElasticsearchIndex
+
+        index = ElasticsearchIndex(settings["ELASTICSEARCH_URL"], name=settings["ELASTICSEARCH_INDEX"])
+    else:
+        raise SystemExit(f"FANGZHI_SEARCH_BACKEND={settings['SEARCH_BACKEND']!r}: choose tantivy or elasticsearch")
+    return Search(index, archive)
+
+
+def dictionary_path(settings: dict) -> Path:
+    return Path(settings["DICTIONARY"] or Path(settings["DATA_DIR"]) / "dictionary.txt")
 
 
 def build_accounts(settings: dict) -> Accounts:

@@ -18,15 +18,20 @@ class Context:
         from .settings import load
 
         self.settings = load()
-        self._archive = self._accounts = None
+        self._archive = self._search = self._accounts = None
 
     @property
     def archive(self):
         if self._archive is None:
-            from .bootstrap import build_archive
+            from .bootstrap import build_services
 
-            self._archive = build_archive(self.settings)
+            self._archive, self._search = build_services(self.settings)
         return self._archive
+
+    @property
+    def search(self):
+        self.archive  # noqa: B018 - built together
+        return self._search
 
     @property
     def accounts(self):
@@ -87,17 +92,121 @@ def demo(obj):
                    "change it at /account/password)")
 
 
-@main.command()
-@click.pass_obj
-def rebuild(obj):
-    """Recreate the catalog from storage alone."""
-    with click.progressbar(length=1, label="rebuilding catalog", show_pos=True) as bar:
+def _with_progress(label: str, work) -> int:
+    with click.progressbar(length=1, label=label, show_pos=True) as bar:
         def progress(done, total):
             bar.length = total
             bar.update(1)
 
-        count = obj.archive.rebuild(progress=progress)
+        return work(progress)
+
+
+@main.command()
+@click.pass_obj
+def rebuild(obj):
+    """Recreate the catalog and the search index from storage alone."""
+    count = _with_progress("rebuilding catalog", obj.archive.rebuild)
     click.echo(f"rebuilt the catalog from {count} objects")
+    count = _with_progress("rebuilding search index", obj.search.rebuild)
+    click.echo(f"rebuilt the search index from {count} items")
+
+
+@main.group()
+def index():
+    """The search index."""
+
+
+@index.command("rebuild")
+@click.pass_obj
+def index_rebuild(obj):
+    """Re-index every item from storage (searches keep working meanwhile)."""
+    count = _with_progress("rebuilding search index", obj.search.rebuild)
+    click.echo(f"rebuilt the search index from {count} items")
+
+
+@main.command("search")
+@click.argument("query", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--page", type=int, default=1)
+@click.option("--sort", type=click.Choice(["relevance", "date", "-date", "title"]), default=None)
+@click.pass_obj
+def search_command(obj, query, as_json, page, sort):
+    """Search the archive as an administrator sees it: fangzhi search 无锡 家谱."""
+    from search.query import QueryError
+
+    try:
+        results = obj.search.search(" ".join(query), user=SYSTEM, page=page, sort=sort)
+    except QueryError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"total": results.total, "page": results.page, "hits": [
+            {"id": h.item_id, "score": round(h.score, 4), "title": h.title, "date": h.date,
+             "highlights": {k: str(v) for k, v in h.highlights.items()},
+             "passages": [{**p, "snippet": str(p["snippet"])} for p in h.passages]} for h in results.hits],
+            "facets": results.facets}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{results.total} results (page {results.page} of {results.pages})")
+    for h in results.hits:
+        date = h.date.get("display") or h.date.get("edtf") or ""
+        click.echo(f"{h.item_id}  {h.title.get('zh') or next(iter(h.title.values()))}  {date}".rstrip())
+        for p in h.passages:
+            where = f"p.{p['page']}" if p.get("page") else (p.get("chapter") or "")
+            click.echo(f"    {where} {_plain(p['snippet'])}")
+
+
+def _plain(markup) -> str:
+    """A snippet for a terminal: the marked words in 【】."""
+    import html
+
+    return html.unescape(str(markup).replace("<mark>", "【").replace("</mark>", "】"))
+
+
+@main.group()
+def dictionary():
+    """Words the search should keep whole (place names, people, reign titles)."""
+
+
+@dictionary.command("add")
+@click.argument("words", nargs=-1, required=True)
+@click.pass_obj
+def dictionary_add(obj, words):
+    """Add words: fangzhi dictionary add 清名桥 荣巷 (then run fangzhi index rebuild)."""
+    _add_words(obj, list(words))
+
+
+@dictionary.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def dictionary_load(obj, path):
+    """Add every word of a file (one per line, jieba format: word [frequency] [tag])."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+    _add_words(obj, [line for line in lines if line and not line.startswith("#")])
+
+
+@dictionary.command("list")
+@click.pass_obj
+def dictionary_list(obj):
+    """The archivists' words."""
+    from .bootstrap import dictionary_path
+
+    path = dictionary_path(obj.settings)
+    if path.exists():
+        click.echo(path.read_text(encoding="utf-8"), nl=False)
+
+
+def _add_words(obj, entries: list[str]) -> None:
+    from .bootstrap import dictionary_path
+
+    path = dictionary_path(obj.settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    known = set(path.read_text(encoding="utf-8").split("\n")) if path.exists() else set()
+    new = [e for e in dict.fromkeys(" ".join(e.split()) for e in entries) if e not in known]
+    bad = [e for e in new if not any(ch.isalnum() for ch in e.split()[0])]
+    if bad:
+        raise click.UsageError(f"not a word: {bad[0]!r}")
+    with path.open("a", encoding="utf-8") as f:
+        f.writelines(e + "\n" for e in new)
+    click.echo(f"added {len(new)} word(s) to {path}; run `fangzhi index rebuild` so existing items use them")
 
 
 @main.group()

@@ -11,6 +11,11 @@ def archive() -> Archive:
     return current_app.extensions["fangzhi"]
 
 
+def search():
+    """The search service (search.service.Search)."""
+    return current_app.extensions["fangzhi.search"]
+
+
 def current_user() -> User:
     """The user making the request (token, session or anonymous): see web.auth."""
     from .auth import request_user

@@ -153,7 +153,8 @@ def demo_items(folder: Path, library: str) -> list[PlannedItem]:
         "date": {"edtf": "1920/1929", "display": "民国十年代"},
         "places": [{"name": {"zh": "无锡", "en": "Wuxi"}, "aliases": ["锡山", "梁溪"], "coordinates": [31.49, 120.31]}],
         "subjects": ["地方志", "乡土志"], "extent": f"{len(texts)} 页", "rights": RIGHTS_CNE,
-        "identifiers": ["DEMO-M001"], "collections": ["demo-manuscripts"]}))
+        "identifiers": ["DEMO-M001"], "collections": ["demo-manuscripts"],
+        "viewing_direction": "right-to-left"}))  # bound and read from right to left
     letter = folder / "letter.png"
     letter.write_bytes(manuscript_page("家中诸事安好勿念", 1))
     planned.append(_planned("荣氏家书", [letter], {

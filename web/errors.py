@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from ingest.safety import UploadRefused
 from repository.errors import Conflict, Gone, NotFound, PermissionDenied, RepositoryError, ValidationError
+from search.index import SearchIndexError
 from storage.base import StorageError
 
 STATUS = [(ValidationError, 400), (NotFound, 404), (PermissionDenied, 403), (Conflict, 409), (Gone, 410),
@@ -26,6 +27,11 @@ def init_app(app: Flask) -> None:
         app.logger.exception("storage error")
         return _respond(503, {"error": "StorageError", "message": "the archive's storage is not available: " + str(exc)})
 
+    @app.errorhandler(SearchIndexError)
+    def search_error(exc):
+        app.logger.exception("search index error")
+        return _respond(503, {"error": "SearchIndexError", "message": "search is not available: " + str(exc)})
+
     @app.errorhandler(UploadRefused)
     def upload_refused(exc):
         return _respond(400, {"error": "UploadRefused", "message": str(exc),
@@ -44,6 +50,6 @@ def init_app(app: Flask) -> None:
 
 
 def _respond(status: int, body: dict, tombstone=None, headers=()):
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+    if request.path.startswith(("/api/", "/iiif/")) or request.accept_mimetypes.best == "application/json":
         return body, status, list(headers)
     return render_template("error.html", status=status, error=body, tombstone=tombstone), status, list(headers)

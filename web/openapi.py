@@ -7,7 +7,8 @@ ERROR = {"type": "object", "required": ["error", "message"], "properties": {
     "error": {"type": "string"}, "message": {"type": "string"},
     "problems": {"type": "array", "items": {"type": "object", "required": ["field", "problem"], "properties": {
         "field": {"type": "string"}, "problem": {"type": "string"}}}}}}
-LINKS = {"type": "object", "properties": {"self": {"type": "string"}, "html": {"type": "string"}}}
+LINKS = {"type": "object", "properties": {"self": {"type": "string"}, "html": {"type": "string"},
+                                         "iiif_manifest": {"type": "string"}}}
 FILE = {"type": "object", "required": ["id", "path", "media_type", "size", "sha256", "url"], "properties": {
     "id": {"type": "string"}, "path": {"type": "string"}, "media_type": {"type": "string"},
     "size": {"type": "integer"}, "sha256": {"type": "string"}, "role": {"type": "string"},
@@ -25,6 +26,8 @@ ITEM_FIELDS = {
     "language": {"type": "array", "items": {"type": "string"}},
     "extent": {"type": ["string", "null"]}, "rights": {"type": ["string", "null"]},
     "holding_library": {"type": ["string", "null"]},
+    "viewing_direction": {"enum": ["left-to-right", "right-to-left", "top-to-bottom", "bottom-to-top", None],
+                          "description": "Page order for viewers (IIIF viewingDirection); right-to-left for traditionally bound Chinese books"},
     "identifiers": {"type": "array", "items": {"type": "string"}},
     "collections": {"type": "array", "items": {"type": "string"}},
     "visibility": {"enum": ["public", "alliance", "staff", "embargoed", "private"]},
@@ -45,6 +48,27 @@ COLLECTION = {"type": "object", "required": ["id", "title", "links"], "propertie
     "visibility": {"type": "string"}, "embargo_until": {"type": ["string", "null"]},
     "holding_library": {"type": ["string", "null"]}, "links": LINKS}}
 NEW_ITEM = {"type": "object", "required": ["kind", "title"], "properties": ITEM_FIELDS}
+PASSAGE = {"type": "object", "required": ["snippet", "url"], "properties": {
+    "snippet": {"type": "string", "description": "HTML: the text with the query's words in <mark>"},
+    "file_id": {"type": ["string", "null"]}, "page": {"type": ["integer", "null"]},
+    "chapter": {"type": ["string", "null"]}, "time": {"type": ["number", "null"]},
+    "end": {"type": ["number", "null"]}, "url": {"type": "string"}}}
+SEARCH_HIT = {"type": "object", "required": ["id", "score", "title", "kind", "highlights", "passages", "links"],
+              "properties": {"id": {"type": "string"}, "score": {"type": "number"}, "title": LANGMAP,
+                             "kind": {"type": "string"}, "date": {"type": "object"},
+                             "thumbnail": {"type": ["string", "null"]},
+                             "highlights": {"type": "object", "additionalProperties": {"type": "string"}},
+                             "passages": {"type": "array", "items": PASSAGE}, "links": LINKS}}
+FACET_NAMES = ["kind", "collection", "decade", "era", "place", "person", "subject", "language", "library", "rights"]
+SEARCH_RESULTS = {"type": "object", "required": ["query", "total", "page", "per_page", "sort", "hits", "facets", "next"],
+                  "properties": {
+                      "query": {"type": "string"}, "total": {"type": "integer"}, "page": {"type": "integer"},
+                      "per_page": {"type": "integer"}, "sort": {"type": "string"},
+                      "filters": {"type": "object"}, "next": {"type": ["string", "null"]},
+                      "hits": {"type": "array", "items": SEARCH_HIT},
+                      "facets": {"type": "object", "additionalProperties": {"type": "array", "items": {
+                          "type": "object", "required": ["value", "count"],
+                          "properties": {"value": {"type": "string"}, "count": {"type": "integer"}}}}}}}
 
 
 def _json(schema, description="OK") -> dict:
@@ -124,6 +148,29 @@ def document() -> dict:
                                 "properties": {"version": {"type": "integer"}, "created": {"type": "string"},
                                                "user": {"type": "string"}, "message": {"type": "string"}}}}}}),
                             **_errors(*READ_ERRORS)}},
+            },
+            "/api/search": {
+                "get": {"operationId": "search", "summary": "Search what the caller may see: hits with highlighted "
+                                                             "snippets (page or time of each passage), facets, paging",
+                        "description": "q: words (AND), OR, \"phrases\", -exclusions, title:/creator:/place:/subject:, "
+                                       "date:光绪 or date:1930..1939; simplified, traditional and pinyin all work. "
+                                       "An empty q lists everything with facets.",
+                        "parameters": PAGING + [
+                            {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 500}},
+                            {"name": "sort", "in": "query", "schema": {"enum": ["relevance", "date", "-date", "title"]}},
+                            {"name": "date", "in": "query", "schema": {"type": "string"}},
+                            {"name": "facets", "in": "query", "schema": {"type": "string"},
+                             "description": "comma-separated facet names to count (default: all)"},
+                        ] + [{"name": n, "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
+                              "explode": True} for n in FACET_NAMES],
+                        "responses": {"200": _json(SEARCH_RESULTS), **_errors(*READ_ERRORS)}},
+            },
+            "/api/suggest": {
+                "get": {"operationId": "suggest", "summary": "Titles, names, places and subjects starting with q",
+                        "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+                        "responses": {"200": _json({"type": "object", "required": ["q", "suggestions"], "properties": {
+                            "q": {"type": "string"}, "suggestions": {"type": "array", "items": {"type": "string"}}}}),
+                            **_errors(401, 503)}},
             },
             "/api/collections": {
                 "get": {"operationId": "listCollections", "summary": "Collections the caller may see",

@@ -1,10 +1,13 @@
 """The public site: home, collections, item pages and file delivery. Views stay thin."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, stream_with_context, url_for
+from flask import (Blueprint, Response, abort, make_response, redirect, render_template, request, send_file,
+                   stream_with_context, url_for)
 
-from repository.vocab import kind_label, rights_label
+from iiif import presentation
+from repository.vocab import kind_label, language_label, rights_label
 
+from . import VIEWER_CSP
 from .api import paging
 from .context import archive, current_user
 
@@ -13,6 +16,7 @@ bp = Blueprint("public", __name__)
 
 bp.add_app_template_global(rights_label, "rights")
 bp.add_app_template_global(kind_label)
+bp.add_app_template_global(language_label)
 WEB_IMAGES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 bp.add_app_template_global(WEB_IMAGES, "web_images")
 
@@ -47,10 +51,17 @@ def item(item_id):
     record = archive().get_item(item_id, user=current_user(), version=request.args.get("version", type=int))
     files = archive().visible_files(record.value, user=current_user())
     visible = {c.id: c for c in archive().list_collections(user=current_user())}
-    return render_template("item.html", record=record, item=record.value, files=files,
-                           collections=[visible[c] for c in record.value.collections if c in visible],
-                           restricted=len(record.value.files) - len(files),
-                           history=archive().history(item_id, user=current_user()))
+    history = archive().history(item_id, user=current_user())
+    # The IIIF viewer shows the latest version's page images (its manifest is of the latest version).
+    viewer = record.version == len(history) and any(
+        f.purpose == "pyramid" for f in presentation.visible(archive(), record.value, user=current_user()))
+    response = make_response(render_template(
+        "item.html", record=record, item=record.value, files=files, viewer=viewer,
+        collections=[visible[c] for c in record.value.collections if c in visible],
+        restricted=len(record.value.files) - len(files), history=history))
+    if viewer:
+        response.headers["Content-Security-Policy"] = VIEWER_CSP
+    return response
 
 
 @bp.get("/items/<item_id>/files/<file_id>")

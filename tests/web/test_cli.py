@@ -111,3 +111,32 @@ def test_audit_command(demo_dir, tmp_path):
     assert "create" in lines[0] and "v1" in lines[0]
     assert "update" in lines[-1] and "补充主题" in lines[-1] and "system" in lines[-1]
     assert fangzhi(demo_dir, "audit", "nope").returncode == 1
+
+
+def test_search_finds_the_demo_with_ocr_page_and_json(demo_dir):
+    result = fangzhi(demo_dir, "search", "--json", "惠山")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["total"] >= 1 and found["hits"][0]["highlights"]
+    text = fangzhi(demo_dir, "search", "惠山")
+    assert text.returncode == 0 and "results" in text.stdout and "【" in text.stdout
+
+
+def test_bad_search_is_a_usage_error(demo_dir):
+    result = fangzhi(demo_dir, "search", "date:明年")
+    assert result.returncode == 2 and "is not a date" in result.stderr
+
+
+def test_dictionary_words_then_index_rebuild(tmp_path, demo_dir):
+    data = tmp_path / "data"
+    words = tmp_path / "words.txt"
+    words.write_text("# 档案员的词\n梁溪区图书馆 5 nt\n", encoding="utf-8")
+    assert fangzhi(data, "dictionary", "add", "清名桥", "荣巷").returncode == 0
+    assert fangzhi(data, "dictionary", "load", str(words)).returncode == 0
+    listed = fangzhi(data, "dictionary", "list").stdout.splitlines()
+    assert listed == ["清名桥", "荣巷", "梁溪区图书馆 5 nt"]
+    again = fangzhi(data, "dictionary", "add", "荣巷")
+    assert "added 0 word" in again.stdout
+    rebuilt = fangzhi(demo_dir, "index", "rebuild")
+    assert rebuilt.returncode == 0 and "rebuilt the search index from" in rebuilt.stdout
+    assert json.loads(fangzhi(demo_dir, "search", "--json", "惠山").stdout)["total"] >= 1

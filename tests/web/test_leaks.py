@@ -79,10 +79,139 @@ def collection_page(client, case):
     return title(case) in client.get("/collections/leaks").get_data(as_text=True)
 
 
+def search_page(client, case):
+    html = client.get(f"/search?q=泄露测试&per_page=50&subject={case}").get_data(as_text=True)
+    return f'href="/items/{item_id(case)}"' in html
+
+
+def api_search(client, case):
+    data = client.get(f"/api/search?q={title(case)}&per_page=50").json
+    facets = client.get("/api/search?q=泄露测试&per_page=1").json["facets"]
+    counted = case in {f["value"] for f in facets["subject"]}
+    shown = item_id(case) in {h["id"] for h in data["hits"]}
+    assert counted == shown, "facets must count exactly what the hits show"
+    return shown
+
+
+def api_suggest(client, case):
+    return title(case) in client.get("/api/suggest?q=泄露测试").json["suggestions"]
+
+
+def iiif_base(client, case):
+    r = client.get(f"/iiif/3/{item_id(case)}")
+    assert r.status_code in (303, 404, 410), r.status_code
+    return r.status_code == 303
+
+
+def iiif_info(client, case):
+    r = _status(client, f"/iiif/3/{item_id(case)}/info.json")
+    return r.status_code == 200 and r.json["id"].endswith(f"/iiif/3/{item_id(case)}")
+
+
+def iiif_image(client, case):
+    r = _status(client, f"/iiif/3/{item_id(case)}/full/max/0/default.jpg")
+    return r.status_code == 200 and r.mimetype == "image/jpeg"
+
+
+def tiny_pyramid() -> bytes:
+    """A small tiled, JPEG-compressed pyramidal TIFF, as ingest makes them, for the IIIF routes."""
+    from iiif.imaging import pyvips
+
+    return (pyvips.Image.black(64, 48) + 128).cast("uchar").tiffsave_buffer(tile=True, pyramid=True,
+                                                                             compression="jpeg")
+
+
+def manifest_url(case):
+    return f"http://localhost/iiif/3/manifest/{item_id(case)}"
+
+
+def iiif_manifest(client, case):
+    r = _status(client, f"/iiif/3/manifest/{item_id(case)}")
+    if r.status_code != 200:
+        return False
+    if case == "restricted-file":  # the staff-only scan of the release form (f2) and its OCR
+        assert ("/canvas/f2" in r.get_data(as_text=True)) == (client.role in STAFF_FILE)
+    return r.json["label"] == {"zh": [title(case)]}
+
+
+def iiif_collection(client, case):
+    return manifest_url(case) in {i["id"] for i in client.get("/iiif/3/collection/leaks").json["items"]}
+
+
+def iiif_search(client, case):
+    r = _status(client, f"/iiif/3/search/{item_id(case)}?q=文字记录")
+    if case == "restricted-file":  # text of the staff-only file is found by staff only
+        secret = client.get(f"/iiif/3/search/{item_id(case)}?q=同意书").json["items"]
+        assert bool(secret) == (client.role in STAFF_FILE)
+    return r.status_code == 200 and any(case in a["body"]["value"] for a in r.json["items"])
+
+
+def iiif_search1(client, case):
+    r = _status(client, f"/iiif/search/1/{item_id(case)}?q=文字记录")
+    return r.status_code == 200 and r.json["within"]["total"] == 1
+
+
+def iiif_autocomplete(client, case):
+    r = _status(client, f"/iiif/3/autocomplete/{item_id(case)}?q={case[:3]}")
+    if case == "restricted-file":
+        secret = client.get(f"/iiif/3/autocomplete/{item_id(case)}?q=同意").json["items"]
+        assert bool(secret) == (client.role in STAFF_FILE)
+    return r.status_code == 200 and bool(r.json["items"])
+
+
+def iiif_autocomplete1(client, case):
+    r = _status(client, f"/iiif/search/1/autocomplete/{item_id(case)}?q={case[:3]}")
+    return r.status_code == 200 and bool(r.json["terms"])
+
+
+def changes(client) -> list[dict]:
+    found, url = [], "/iiif/discovery/changes/page/0"
+    while url:
+        page = client.get(url).json
+        found += page["orderedItems"]
+        url = page.get("next", {}).get("id", "").removeprefix("http://localhost")
+    return found
+
+
+def discovery(client, case):
+    """Change Discovery lists what anonymous readers see, whoever asks (PUBLIC_ONLY): never an item
+    that was never public; a withdrawn one ends with a Delete."""
+    found = [a["type"] for a in changes(client) if a["object"]["id"] == manifest_url(case)]
+    if case in ("alliance", "staff", "embargoed", "private"):
+        assert found == []
+    return bool(found) and found[-1] != "Delete"
+
+
+def discovery_collection(client, case):
+    assert client.get("/iiif/discovery/changes").json["totalItems"] == len(changes(client))
+    return discovery(client, case)
+
+
+def ocr_files(case) -> list:
+    """OCR text for the IIIF search routes; the restricted file's page has its own (staff-only) text."""
+    from tests.iiif.builders import ocr
+
+    files = [NewFile("pyramid.ocr.json", ocr([f"{case}文字记录"]), "application/json", role="derivative",
+                     derived_from="f1", purpose="ocr")]
+    if case == "restricted-file":
+        files += [NewFile("pyramid.tif", tiny_pyramid(), "image/tiff", role="derivative", derived_from="f2",
+                          purpose="pyramid", tech={"width": 64, "height": 48}),
+                  NewFile("pyramid.ocr.json", ocr(["同意书签名"]), "application/json", role="derivative",
+                          derived_from="f2", purpose="ocr")]
+    return files
+
+
+PUBLIC_ONLY = {"iiif_presentation.changes", "iiif_presentation.changes_page"}
 ROUTES = {
+    "iiif_presentation.manifest": iiif_manifest, "iiif_presentation.collection": iiif_collection,
+    "iiif_presentation.search": iiif_search, "iiif_presentation.search1": iiif_search1,
+    "iiif_presentation.autocomplete": iiif_autocomplete, "iiif_presentation.autocomplete1": iiif_autocomplete1,
+    "iiif_presentation.changes_page": discovery, "iiif_presentation.changes": discovery_collection,
+    "search.page": search_page, "search.api": api_search, "search.suggest": api_suggest,
     "public.item": item_page, "api.item": api_item, "api.versions": api_versions,
     "public.file": file_download, "api.items": api_list, "api.collection": api_collection,
     "public.home": home_page, "public.collection": collection_page,
+    "iiif_image.base": iiif_base, "iiif_image.info": iiif_info, "iiif_image.image": iiif_image,
 }
 EXEMPT = {
     "static": "stylesheets only", "healthz": "no data", "public.set_language": "sets a cookie",
@@ -94,6 +223,8 @@ EXEMPT = {
     "api.openapi": "the API description",
     "ingest.upload_page": "staff only: test_ingest_web", "ingest.jobs": "staff only: test_ingest_web",
     "ingest.job": "staff only: test_ingest_web",
+    "iiif_presentation.top_collection": "collections only (visibility of collections: tests/iiif/test_presentation)",
+    "iiif_presentation.mirador": "the viewer's script",
 }
 
 
@@ -111,7 +242,11 @@ def site(tmp_path_factory):
         files = [NewFile("scan.jpg", f"{case} scan".encode(), "image/jpeg", 1)]
         if case == "restricted-file":
             files.append(NewFile("release-form.pdf", b"signed consent", "application/pdf", 2, access="staff"))
+        files.append(NewFile("pyramid.tif", tiny_pyramid(), "image/tiff", role="derivative",
+                             derived_from="f1", purpose="pyramid"))  # for the IIIF routes
+        files += ocr_files(case)
         archive.create_item(photo_item(id=item_id(case), title={"zh": title(case)}, visibility=visibility,
+                                       subjects=[case],
                                        embargo_until=tomorrow if case == "embargoed" else None,
                                        collections=["leaks"]), files, user=SYSTEM)
         if case == "withdrawn":
@@ -132,7 +267,8 @@ def client(request, site):
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("case", CASES)
 def test_matrix(client, route, case):
-    assert ROUTES[route](client, case) == (client.role in CASES[case]), (client.role, route, case)
+    allowed = EVERYONE if case in ("public", "restricted-file") else set() if route in PUBLIC_ONLY else CASES[case]
+    assert ROUTES[route](client, case) == (client.role in allowed), (client.role, route, case)
 
 
 def test_restricted_file(client):

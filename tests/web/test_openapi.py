@@ -33,7 +33,7 @@ def app(tmp_path_factory):
 
 OPERATIONS = ["GET /api/items", "POST /api/items", "GET /api/items/{item_id}", "PATCH /api/items/{item_id}",
               "POST /api/items/{item_id}/withdraw", "GET /api/items/{item_id}/versions", "GET /api/collections",
-              "GET /api/collections/{collection_id}"]
+              "GET /api/collections/{collection_id}", "GET /api/search", "GET /api/suggest"]
 
 
 @pytest.fixture(scope="module")

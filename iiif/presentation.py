@@ -1,0 +1,401 @@
+"""IIIF Presentation API 3.0 (https://iiif.io/api/presentation/3.0/): a manifest for every item,
+a collection for every collection, built with iiif-prezi3.
+
+Only files the user may see go in (``visible``), and nothing is fetched while building: sizes
+and durations come from the files' technical metadata (prezi3's helpers that read info.json are
+not used). Canvases, one per page or recording, by what an original has (``plan``):
+
+* image pyramids (photos, manuscript and book pages, PDF pages): an Image body with an
+  ImageService3 (the Image API at ``/iiif/3/{identifier}``);
+* audio access copies: a Sound body (a Choice of the WebM and M4A copies), with a duration;
+* a video access copy: a Video body, its poster as thumbnail and placeholder canvas;
+* an EPUB's chapters (chapters.json): one text canvas per chapter, its text as a TextualBody;
+* a web image without pyramid but with known size: the file itself.
+
+Canvas ids stay the same when derivatives are regenerated: ``{manifest}/canvas/{original id}``,
+with ``-p{page}`` for the pages of a multi-page original and ``-c{n}`` for EPUB chapters.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable
+
+from iiif_prezi3 import (Annotation, AnnotationBody, AnnotationPage, Canvas, CanvasRef, Choice, Collection,
+                         CollectionRef, Homepage, KeyValueString, Manifest, ManifestRef, PlaceholderCanvas,
+                         Provider, Range, ServiceV3, TextualBody)
+
+from repository.model import File, Item, best, edtf_years
+from repository.vocab import kind_label, language_label
+
+from .identifiers import image_identifier
+
+WEB_IMAGES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+TEXT_CANVAS = (1000, 1414)  # width, height of a chapter's text canvas (A-series portrait)
+PAGED_KINDS = ("manuscript", "book", "ebook")  # §3.3.1 behavior "paged" when they have several canvases
+LANGS = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """The library publishing the archive: the provider of every manifest (§3.2 provider)."""
+    name: dict  # {"zh": "…", "en": "…"}
+    homepage: str
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where things are. IIIF paths are fixed here; the site's own pages come from the web layer."""
+    base: str  # the site's root URL without the trailing slash
+    file: Callable[[str, str], str]  # (item id, file id) → URL of the file's bytes
+    record: Callable[[str], str]  # item id → the JSON record (/api/items/<id>)
+    page: Callable[[str], str]  # item id → the item's web page
+    collection_page: Callable[[str], str]  # collection id → its web page
+
+    def manifest(self, item_id: str) -> str:
+        return f"{self.base}/iiif/3/manifest/{item_id}"
+
+    def collection(self, collection_id: str) -> str:
+        return f"{self.base}/iiif/3/collection/{collection_id}"
+
+    def canvas(self, item_id: str, key: str) -> str:
+        return f"{self.manifest(item_id)}/canvas/{key}"
+
+    def image_service(self, item_id: str, pyramid: File) -> str:
+        return f"{self.base}/iiif/3/{image_identifier(item_id, pyramid)}"
+
+    def search(self, item_id: str) -> str:
+        return f"{self.base}/iiif/3/search/{item_id}"
+
+    def autocomplete(self, item_id: str) -> str:
+        return f"{self.base}/iiif/3/autocomplete/{item_id}"
+
+    def search1(self, item_id: str) -> str:  # Content Search 1.0, for Mirador 4
+        return f"{self.base}/iiif/search/1/{item_id}"
+
+    def autocomplete1(self, item_id: str) -> str:
+        return f"{self.base}/iiif/search/1/autocomplete/{item_id}"
+
+
+# --- what the user may see, and the canvases it makes ---------------------------------------------
+
+def visible(archive, item: Item, *, user) -> list[File]:
+    """The item's files this user may see (the access policy: a derivative is never easier to
+    see than its original)."""
+    return archive.visible_files(item, user=user)
+
+
+class _LRU:
+    """A bounded cache, safe across threads; ``make`` runs outside the lock."""
+
+    def __init__(self, size: int):
+        self.size, self.values, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get_or_make(self, key, make):
+        with self.lock:
+            if key in self.values:
+                self.values.move_to_end(key)
+                return self.values[key]
+        value = make()
+        with self.lock:
+            self.values[key] = value
+            while len(self.values) > self.size:
+                self.values.popitem(last=False)
+        return value
+
+
+_parsed = _LRU(128)  # parsed derivative files by SHA-256: their content never changes
+
+
+def read_json(archive, item_id: str, file: File, *, user, cache: bool = True):
+    """A JSON derivative, read through ``open_file`` (the access policy) unless already parsed."""
+    def read():
+        found = archive.open_file(item_id, file.id, user=user)
+        with archive.storage.open(found.key) as f:
+            return json.loads(f.read())
+    return _parsed.get_or_make(file.sha256, read) if cache else read()
+
+
+def name(file: File) -> str:
+    return file.path.rsplit("/", 1)[-1]
+
+
+@dataclass
+class Page:
+    """One canvas to be: what is painted on it and where its text comes from."""
+    key: str  # canvas key: original id [-p{page} | -c{chapter} | -cover]
+    original: File
+    label: dict = field(default_factory=dict)  # language map (plain strings)
+    image: File | None = None  # a pyramid (with an image service) or a web image file
+    thumbnail: File | None = None
+    media: list[File] = field(default_factory=list)  # audio or video access copies
+    poster: File | None = None
+    text: str | None = None  # an EPUB chapter's text
+    href: str | None = None  # an EPUB chapter's document, for the table of contents
+    ocr: File | None = None  # OCR of this page (lines with boxes)
+    page: int | None = None  # page number within a multi-page original
+
+
+def plan(archive, item: Item, files: list[File], *, user) -> list[Page]:
+    """The canvases of an item, in order, from the files the user may see."""
+    pages = []
+    for original in (f for f in files if f.role == "original"):
+        derived = [f for f in files if f.derived_from == original.id]
+        kind = lambda purpose: [f for f in derived if f.purpose == purpose]  # noqa: E731
+        thumbnail = next(iter(kind("thumbnail")), None)
+        pyramids = sorted(kind("pyramid"), key=lambda f: f.sequence or 0)
+        chapters = next((f for f in kind("text") if name(f) == "chapters.json"), None)
+        if pyramids:
+            for n, pyramid in enumerate(pyramids):
+                ocr = next((f for f in kind("ocr") if f.sequence == pyramid.sequence), None)
+                key = original.id if pyramid.sequence is None else f"{original.id}-p{pyramid.sequence}"
+                pages.append(Page(key, original, dict(original.label), pyramid, thumbnail if n == 0 else None,
+                                  ocr=ocr, page=pyramid.sequence))
+        elif kind("access"):
+            video = [f for f in kind("access") if f.media_type.startswith("video/")]
+            pages.append(Page(original.id, original, dict(original.label), media=video[:1] or kind("access"),
+                              poster=next(iter(kind("poster")), None)))
+        elif chapters is not None:
+            cover = next((f for f in kind("cover") if f.tech.get("width") and f.tech.get("height")), None)
+            if cover is not None:
+                pages.append(Page(f"{original.id}-cover", original, {"zh": "封面", "en": "Cover"}, cover))
+            for chapter in read_json(archive, item.id, chapters, user=user):
+                pages.append(Page(f"{original.id}-c{chapter['n']}", original, {"zh": chapter.get("title") or
+                                  f"第 {chapter['n']} 章"}, text=chapter["text"], href=chapter.get("href")))
+        elif original.media_type in WEB_IMAGES and original.tech.get("width") and original.tech.get("height"):
+            pages.append(Page(original.id, original, dict(original.label), original, thumbnail))
+    for n, page in enumerate(pages, 1):
+        if not page.label and len(pages) > 1:
+            page.label = {"zh": f"第 {n} 页", "en": f"Page {n}"}
+    return pages
+
+
+# --- manifests ---------------------------------------------------------------------------------
+
+def lm(value: dict | str, lang: str = "zh") -> dict:
+    """A language map as IIIF writes it (§4.4): every value a list of strings."""
+    if isinstance(value, str):
+        return {lang: [value]}
+    return {k: [v] for k, v in value.items() if v}
+
+
+def _values(texts: list[dict]) -> dict:
+    """One metadata value from several language maps (names of creators, places …)."""
+    langs = [lang for lang in LANGS if any(lang in t for t in texts)] or ["zh"]
+    return {lang: [best(t, lang) for t in texts] for lang in langs}
+
+
+def metadata(item: Item) -> list[KeyValueString]:
+    """Descriptive metadata pairs for people to read (§3.2 metadata), in Chinese and English."""
+    pairs = [(("类型", "Type"), {"zh": [kind_label(item.kind, "zh")], "en": [kind_label(item.kind, "en")]})]
+    for label, agents in ((("创作者", "Creator"), item.creators), (("贡献者", "Contributor"), item.contributors)):
+        if agents:
+            pairs.append((label, _values([a.name for a in agents])))
+    if item.date:
+        pairs.append((("日期", "Date"), {"zh": [item.date.get("display") or item.date["edtf"]],
+                                         **({"none": [item.date["edtf"]]} if item.date.get("edtf") else {})}))
+    if item.places:
+        pairs.append((("地点", "Place"), _values([p.name for p in item.places])))
+    if item.subjects:
+        pairs.append((("主题", "Subject"), {"zh": list(item.subjects)}))
+    if item.language:
+        pairs.append((("语言", "Language"), {lang: [language_label(c, lang) for c in item.language] for lang in LANGS}))
+    if item.extent:
+        pairs.append((("数量", "Extent"), {"zh": [item.extent]}))
+    if item.identifiers:
+        pairs.append((("编号", "Identifier"), {"none": list(item.identifiers)}))
+    if item.holding_library:
+        pairs.append((("收藏单位", "Holding library"), {"zh": [item.holding_library]}))
+    return [KeyValueString(label={"zh": [zh], "en": [en]}, value=value) for (zh, en), value in pairs]
+
+
+def rights_uri(uri: str | None) -> str | None:
+    """§3.2 rights: Creative Commons and RightsStatements.org URIs are written with http."""
+    return uri.replace("https://", "http://", 1) if uri else None
+
+
+def provider(publisher: Publisher) -> list[Provider]:
+    return [Provider(id=publisher.homepage, label=lm(publisher.name), homepage=[Homepage(
+        id=publisher.homepage, type="Text", label=lm(publisher.name), format="text/html")])]
+
+
+def _image(url: str, file: File, service: str | None = None) -> AnnotationBody:
+    extra = {"service": [ServiceV3(id=service, type="ImageService3", profile="level2")]} if service else {}
+    return AnnotationBody(id=url, type="Image", format="image/jpeg" if service else file.media_type,
+                          width=file.tech["width"], height=file.tech["height"], **extra)
+
+
+def _painting(canvas_id: str, body) -> list[AnnotationPage]:
+    return [AnnotationPage(id=f"{canvas_id}/page", items=[
+        Annotation(id=f"{canvas_id}/painting", motivation="painting", body=body, target=canvas_id)])]
+
+
+def canvas(links: Links, item: Item, page: Page) -> Canvas | None:
+    """The canvas of one page, or None when its size or duration is unknown (§3.3 Canvas)."""
+    cid = links.canvas(item.id, page.key)
+    label = lm(page.label or item.title)
+    thumb = [_image(links.file(item.id, page.thumbnail.id), page.thumbnail)] \
+        if page.thumbnail and page.thumbnail.tech.get("width") else None
+    if page.image is not None:
+        width, height = page.image.tech.get("width"), page.image.tech.get("height")
+        if not (width and height):
+            return None
+        if page.image.purpose == "pyramid":
+            service = links.image_service(item.id, page.image)
+            body = _image(f"{service}/full/max/0/default.jpg", page.image, service)
+        else:
+            body = _image(links.file(item.id, page.image.id), page.image)
+        return Canvas(id=cid, label=label, width=width, height=height, thumbnail=thumb,
+                      items=_painting(cid, body))
+    if page.media:
+        # the longest access copy, so that no body runs past the end of the canvas
+        duration = max((f.tech["duration"] for f in page.media if f.tech.get("duration")),
+                       default=page.original.tech.get("duration"))
+        if not duration:
+            return None
+        video = page.media[0].media_type.startswith("video/")
+        size = {k: page.media[0].tech[k] for k in ("width", "height") if page.media[0].tech.get(k)} if video else {}
+        bodies = [AnnotationBody(id=links.file(item.id, f.id), type="Video" if video else "Sound",
+                                 format=f.media_type, duration=float(f.tech.get("duration") or duration), **size)
+                  for f in page.media]
+        extra = {}
+        if page.poster is not None and page.poster.tech.get("width"):
+            poster = _image(links.file(item.id, page.poster.id), page.poster)
+            extra = {"thumbnail": [poster], "placeholderCanvas": PlaceholderCanvas(
+                id=f"{cid}/placeholder", width=page.poster.tech["width"], height=page.poster.tech["height"],
+                items=_painting(f"{cid}/placeholder", poster))}
+        body = bodies[0] if len(bodies) == 1 else Choice(items=bodies)
+        return Canvas(id=cid, label=label, duration=float(duration), **size, items=_painting(cid, body), **extra)
+    if page.text is not None:
+        language = item.language[0] if item.language else None
+        body = TextualBody(value=page.text, format="text/plain", language=language)
+        return Canvas(id=cid, label=label, width=TEXT_CANVAS[0], height=TEXT_CANVAS[1], items=_painting(cid, body))
+    return None
+
+
+def toc_ranges(links: Links, item: Item, pages: list[Page], toc: list[dict], original: File) -> Range | None:
+    """§3.3.3 Range: the table of contents. Entries point at chapters (``href``, EPUB), pages
+    (``page``, e.g. a PDF outline) or times (``start``/``end``, e.g. chapters of a recording)."""
+    canvases = {p.key: links.canvas(item.id, p.key) for p in pages}
+    by_href = {p.href: canvases[p.key] for p in pages if p.href and p.original.id == original.id}
+
+    def target(entry) -> str | None:
+        if entry.get("href"):
+            return by_href.get(entry["href"].split("#")[0])
+        if entry.get("page"):
+            return canvases.get(f"{original.id}-p{entry['page']}") or canvases.get(original.id)
+        if entry.get("start") is not None and original.id in canvases:
+            end = f",{entry['end']}" if entry.get("end") is not None else ""
+            return f"{canvases[original.id]}#t={entry['start']}{end}"
+        return None
+
+    def ranges(entries, path):
+        out = []
+        for n, entry in enumerate(entries, 1):
+            items = [CanvasRef(id=t, type="Canvas")] if (t := target(entry)) else []
+            items += ranges(entry.get("children") or [], f"{path}-{n}")
+            if items:
+                out.append(Range(id=f"{links.manifest(item.id)}/range/{original.id}{path}-{n}",
+                                 label=lm(entry.get("title") or str(n)), items=items))
+        return out
+
+    items = ranges(toc, "")
+    if not items:
+        return None
+    return Range(id=f"{links.manifest(item.id)}/range/{original.id}", label={"zh": ["目录"], "en": ["Contents"]},
+                 items=items)
+
+
+def manifest(archive, item: Item, links: Links, publisher: Publisher, *, user) -> dict:
+    """The item's manifest as JSON (§3.1 Manifest), from what ``user`` may see."""
+    from .content_search import has_text
+
+    files = visible(archive, item, user=user)
+    pages = plan(archive, item, files, user=user)
+    canvases = [c for c in (canvas(links, item, p) for p in pages) if c is not None]
+    structures = []
+    for toc in (f for f in files if f.purpose == "toc" and f.media_type == "application/json"):
+        original = next((o for o in files if o.id == toc.derived_from), None)
+        if original is not None and (r := toc_ranges(links, item, pages, read_json(archive, item.id, toc, user=user),
+                                                     original)):
+            structures.append(r)
+    props = {}
+    if item.description:
+        props["summary"] = lm(item.description)
+    if item.rights:
+        props["rights"] = rights_uri(item.rights)
+    if len(canvases) > 1 and item.kind in PAGED_KINDS:
+        props["behavior"] = ["paged"]
+    if item.viewing_direction:
+        props["viewingDirection"] = item.viewing_direction
+    if years := (edtf_years(item.date["edtf"]) if item.date.get("edtf") else None):
+        props["navDate"] = f"{years[0]:04d}-01-01T00:00:00Z"
+    thumbnail = next((c.thumbnail for c in canvases if c.thumbnail), None)
+    if thumbnail:
+        props["thumbnail"] = thumbnail
+    collections = {c.id: c for c in archive.list_collections(user=user)}
+    part_of = [{"id": links.collection(c), "type": "Collection", "label": lm(collections[c].title)}
+               for c in item.collections if c in collections]
+    if part_of:
+        props["partOf"] = part_of
+    if has_text(files):  # Content Search 2.0 §3, and 1.0 for viewers that speak only that (Mirador 4)
+        props["service"] = [
+            ServiceV3(id=links.search(item.id), type="SearchService2", service=[
+                ServiceV3(id=links.autocomplete(item.id), type="AutoCompleteService2")]),
+            ServiceV3(id=links.search1(item.id), type="SearchService1", profile="http://iiif.io/api/search/1/search",
+                      service=[ServiceV3(id=links.autocomplete1(item.id), type="AutoCompleteService1",
+                                         profile="http://iiif.io/api/search/1/autocomplete")])]
+    downloads = [f for f in files if f.role == "original" and f.media_type in ("application/pdf", "application/epub+zip")]
+    if downloads:  # §3.3.1 rendering: the book as a whole, in its own format
+        props["rendering"] = [{"id": links.file(item.id, f.id), "type": "Text", "format": f.media_type,
+                               "label": lm(f.label) if f.label else {"none": [name(f)]}} for f in downloads]
+    built = Manifest(
+        id=links.manifest(item.id), label=lm(item.title), metadata=metadata(item),
+        requiredStatement=KeyValueString(label={"zh": ["收藏单位"], "en": ["Holding library"]},
+                                         value=lm(item.holding_library or publisher.name)),
+        provider=provider(publisher),
+        homepage=[Homepage(id=links.page(item.id), type="Text", label=lm(item.title), format="text/html")],
+        seeAlso=[{"id": links.record(item.id), "type": "Dataset", "format": "application/json",
+                  "label": {"zh": ["藏品记录（JSON）"], "en": ["Item record (JSON)"]}}],
+        items=canvases, structures=structures or None, **props)
+    return json.loads(built.json())
+
+
+# --- collections -------------------------------------------------------------------------------
+
+def collection(archive, col, links: Links, publisher: Publisher, *, user) -> dict:
+    """A collection (§3.1 Collection): its visible sub-collections, then its visible items."""
+    children = archive.list_collections(user=user, parent=col.id)
+    items = [CollectionRef(id=links.collection(c.id), type="Collection", label=lm(c.title)) for c in children]
+    offset = 0
+    while True:
+        found, total = archive.list_items(user=user, collection=col.id, limit=500, offset=offset)
+        items += [ManifestRef(id=links.manifest(i.id), label=lm(i.title)) for i in found]
+        offset += len(found)
+        if not found or offset >= total:
+            break
+    props = {"summary": lm(col.description)} if col.description else {}
+    if col.parent and any(c.id == col.parent for c in archive.list_collections(user=user)):
+        parent = archive.get_collection(col.parent, user=user).value
+        props["partOf"] = [{"id": links.collection(parent.id), "type": "Collection", "label": lm(parent.title)}]
+    if col.holding_library:
+        props["requiredStatement"] = KeyValueString(label={"zh": ["收藏单位"], "en": ["Holding library"]},
+                                                    value=lm(col.holding_library))
+    built = Collection(id=links.collection(col.id), label=lm(col.title), provider=provider(publisher),
+                       homepage=[Homepage(id=links.collection_page(col.id), type="Text", label=lm(col.title),
+                                          format="text/html")],
+                       items=items, **props)
+    return json.loads(built.json())
+
+
+def top_collection(archive, links: Links, publisher: Publisher, *, user) -> dict:
+    """Every collection the user may see that is not inside another one they may see."""
+    cols = archive.list_collections(user=user)
+    ids = {c.id for c in cols}
+    items = [CollectionRef(id=links.collection(c.id), type="Collection", label=lm(c.title))
+             for c in cols if c.parent not in ids]
+    built = Collection(id=links.collection("top"), label=lm(publisher.name), provider=provider(publisher),
+                       items=items)
+    return json.loads(built.json())

@@ -1,0 +1,227 @@
+"""Transcript files in, whatever their format and encoding.
+
+``read_transcript(name, data)`` is the one entry point ingest uses: it decodes the bytes
+(UTF-8 with or without BOM, UTF-16 with BOM, GB18030, Big5), tells the format from the name and
+the content (``detect_format``) and reads WebVTT, SRT, text with ``[hh:mm:ss]`` timecodes or
+OHMS XML into transcripts, index segments and metadata.
+"""
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import PurePath
+
+import charset_normalizer
+
+from repository.model import LANG_RE
+
+from .model import Cue, Segment, Transcript
+from .ohms import NS, language_tag, read_ohms
+from .timecodes import Timed, TranscriptError, check_order, clock, parse_clock, seconds, split_speaker, to_ms
+from .webvtt import ARROWISH, LINE_BREAK, LOOKS_TIMED, TAG, blocks, read_webvtt
+
+FORMATS = ("webvtt", "srt", "text", "ohms")
+EXTENSIONS = {".vtt": "webvtt", ".srt": "srt", ".txt": "text", ".text": "text", ".xml": "ohms"}
+# language tags recognised in a file name such as 采访_张.wuu.vtt
+NAME_LANGUAGES = {"zh", "zh-Hans", "zh-Hant", "cmn", "wuu", "yue", "nan", "hak", "en", "ja"}
+CHARS_PER_SECOND = 4  # speech rate for timing the last cue of a text without a known duration
+
+
+# --- encodings ----------------------------------------------------------------------------------
+
+def decode_text(name: str, data: bytes) -> tuple[str, str]:
+    """(text, encoding) of a transcript file: a BOM decides (UTF-8, UTF-16, UTF-32); else UTF-8;
+    else GB18030 or Big5, whichever charset-normalizer finds coherent; else TranscriptError."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
+                          (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return _text_only(name, data.decode(encoding)), encoding
+            except UnicodeDecodeError as exc:
+                raise TranscriptError(name, None, f"starts with a {encoding.upper()} byte order mark but is "
+                                                  f"not {encoding.upper()} text ({exc.reason})") from exc
+    try:
+        return _text_only(name, data.decode("utf-8")), "utf-8"
+    except UnicodeDecodeError as exc:
+        good = data[:exc.start].decode("utf-8")
+        if sum(ord(ch) > 0x7F for ch in good) >= 8:  # clearly UTF-8 so far: a damaged byte, not GB18030
+            raise TranscriptError(name, good.count("\n") + 1, "bytes that are not UTF-8 in a UTF-8 file "
+                                                              "(damaged or mixed encodings)") from exc
+    match = charset_normalizer.from_bytes(data, cp_isolation=["gb18030", "big5"]).best()
+    if match is None or match.chaos > 0.2:
+        raise TranscriptError(name, None, "cannot tell the text encoding (not UTF-8, UTF-16, GB18030 or Big5); "
+                              "save the file as UTF-8")
+    return _text_only(name, str(match)), match.encoding
+
+
+def _text_only(name: str, text: str) -> str:
+    bad = re.search(r"[\x00-\x08\x0b\x0e-\x1f]", text)
+    if bad:
+        raise TranscriptError(name, text.count("\n", 0, bad.start()) + 1,
+                              "holds control characters: this is not a text file")
+    return text
+
+
+def _peek(data: bytes) -> str:
+    """The start of the file as text, leniently, for sniffing."""
+    head = data[:4096]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return head.decode("utf-16", "replace")
+    return head.decode("utf-8", "replace").lstrip("\ufeff")
+
+
+SRT_START = re.compile(r"^\d+[ \t]*\r?\n[ \t]*\d{1,3}:\d{2}:\d{2}[,.]\d{1,3}[ \t]*-->")
+TIMECODE = re.compile(r"\[(\d+(?::\d+)+(?:[.,]\d+)?)\]")
+
+
+def detect_format(name: str, data: bytes) -> str | None:
+    """"webvtt", "srt", "text" or "ohms" from the content (a WEBVTT header, XML, an SRT first
+    subtitle) and the extension (.vtt, .srt, .txt, .xml); None when it is none of these."""
+    ext = PurePath(name).suffix.lower()
+    head = _peek(data).lstrip()
+    if head.startswith("WEBVTT"):
+        return "webvtt"
+    if head.startswith("<") and (ext == ".xml" or "<ROOT" in head or NS in head):
+        return "ohms"
+    if SRT_START.match(head):
+        return "srt"
+    if ext in EXTENSIONS:
+        return EXTENSIONS[ext]
+    return "text" if TIMECODE.search(head) else None
+
+
+def language_from_name(name: str) -> str | None:
+    """"wuu" from 采访_张.wuu.vtt: a known language tag before the extension."""
+    tag = PurePath(PurePath(name).stem).suffix.lstrip(".")
+    return tag if tag in NAME_LANGUAGES else None
+
+
+# --- SRT ----------------------------------------------------------------------------------------
+
+SRT_TIME = re.compile(r"^(\d{1,3}):([0-5]\d):([0-5]\d)[,.](\d{1,3})$")
+SRT_TAG = re.compile(r"\{\\[^}]*\}")  # {\an8}-style positioning left by subtitle editors
+
+
+def read_srt(name: str, text: str, *, language: str = "zh", duration: float | None = None) -> Transcript:
+    """A Transcript from SubRip: numbered blocks of ``hh:mm:ss,ttt --> hh:mm:ss,ttt`` and text;
+    formatting tags are dropped and a "张阿婆：" prefix names the speaker."""
+    lines = LINE_BREAK.split(text.lstrip("\ufeff"))
+    timed, cues = [], []
+    for start, block in blocks(lines, 0):
+        k = 1 if block[0].strip().isdigit() else 0
+        if k == 1 and len(block) < 2:
+            raise TranscriptError(name, start + 1, f"subtitle {block[0].strip()} has no timing line")
+        raw, line = block[k].strip(), start + k + 1
+        m = re.match(r"^(\S+)[ \t]*-->[ \t]*(\S+)", raw)
+        if not m:
+            if k == 0 and not LOOKS_TIMED.match(raw):
+                raise TranscriptError(name, line, f"text outside a subtitle: {raw[:40]!r} (is a blank line misplaced?)")
+            hint = "use -->" if ARROWISH.search(raw) else "expected start --> end, e.g. 00:00:01,000 --> 00:00:04,000"
+            raise TranscriptError(name, line, f"bad timing line {raw!r} ({hint})")
+        begin, end = (_srt_time(name, line, m[g], which) for g, which in ((1, "start"), (2, "end")))
+        words = [SRT_TAG.sub("", TAG.sub("", w)).strip() for w in block[k + 1:]]
+        speaker, first = split_speaker(words[0]) if words else (None, "")
+        timed.append(Timed(line, begin, end))
+        cues.append(Cue(begin, end, "\n".join(w for w in [first, *words[1:]] if w), speaker))
+    check_order(name, timed, duration, what="subtitle")
+    return Transcript(language=language, cues=cues)
+
+
+def _srt_time(name: str, line: int, text: str, which: str) -> float:
+    m = SRT_TIME.match(text)
+    if not m:
+        raise TranscriptError(name, line, f"bad {which} time {text!r} (use hh:mm:ss,ttt)")
+    h, mi, s = int(m[1]), int(m[2]), int(m[3])
+    return seconds(((h * 60 + mi) * 60 + s) * 1000 + int(m[4].ljust(3, "0")))
+
+
+# --- text with [hh:mm:ss] timecodes -------------------------------------------------------------
+
+def read_timecoded_text(name: str, text: str, *, language: str = "zh",
+                        duration: float | None = None) -> Transcript:
+    """A Transcript from text with ``[hh:mm:ss]`` or ``[mm:ss]`` timecodes, each starting a cue
+    that lasts until the next (the last until ``duration``, else for as long as its words take
+    to say at about four characters a second). "张阿婆：" or "张阿婆:" names the speaker."""
+    text = LINE_BREAK.sub("\n", text.lstrip("\ufeff"))
+    line_of = lambda pos: text.count("\n", 0, pos) + 1  # noqa: E731
+    marks = list(TIMECODE.finditer(text))
+    if not marks:
+        raise TranscriptError(name, None, "has no [hh:mm:ss] timecodes")
+    before = text[:marks[0].start()]
+    if before.strip():
+        at = len(before) - len(before.lstrip())
+        raise TranscriptError(name, line_of(at), f"text before the first [hh:mm:ss] timecode: {before.strip()[:40]!r}")
+    found = []
+    for i, m in enumerate(marks):
+        line = line_of(m.start())
+        start = parse_clock(m[1]) if m[1].count(":") <= 2 else None
+        if start is None:
+            raise TranscriptError(name, line, f"bad timecode {m[0]!r} (use [hh:mm:ss] or [mm:ss])")
+        if found and start <= found[-1][1]:
+            raise TranscriptError(name, line, f"timecode {m[0]} is not after the previous one "
+                                              f"(line {found[-1][0]}, {clock(found[-1][1])}): timecodes must increase")
+        if duration is not None and start >= duration:
+            raise TranscriptError(name, line, f"timecode {m[0]} is after the end of the recording ({clock(duration)})")
+        chunk = text[m.end():marks[i + 1].start() if i + 1 < len(marks) else len(text)]
+        parts = [p.strip() for p in chunk.split("\n") if p.strip()]
+        speaker, first = split_speaker(parts[0]) if parts else (None, "")
+        found.append((line, start, speaker, "\n".join(p for p in [first, *parts[1:]] if p)))
+    cues = []
+    for i, (_, start, speaker, words) in enumerate(found):
+        if i + 1 < len(found):
+            end = found[i + 1][1]
+        elif duration is not None:
+            end = duration
+        else:
+            end = seconds(to_ms(start + max(1.0, len(words) / CHARS_PER_SECOND)))
+        if words:
+            cues.append(Cue(start, end, words, speaker))
+    return Transcript(language=language, cues=cues)
+
+
+def _xml_bytes(name: str, data: bytes) -> bytes:
+    """XML with a BOM or an encoding declaration goes to the parser as it is; XML without either
+    must be UTF-8 (XML 1.0 §4.3.3), so GB18030 or Big5 saved without a declaration is decoded here."""
+    if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or \
+            re.match(rb"\s*<\?xml[^>]*encoding\s*=", data[:200]):
+        return data
+    try:
+        data.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        return decode_text(name, data)[0].encode("utf-8")
+
+
+# --- the entry point ----------------------------------------------------------------------------
+
+def read_transcript(name: str, data: bytes, *, duration: float | None = None, language: str | None = None,
+                    ohms_schema: str | None = None) -> tuple[list[Transcript], list[Segment], dict]:
+    """Transcripts, index segments and metadata from a transcript or OHMS file.
+
+    ``duration`` (seconds, the recording's) bounds every time; ``language`` is the transcript's
+    language when the file does not say (default: a tag in the name, else "zh"); with
+    ``ohms_schema`` (the path of ``ohms.xsd``) OHMS files are validated first. Metadata always
+    holds ``format``; text formats add ``encoding``, OHMS the record's fields.
+    Raises TranscriptError naming the file, line and problem.
+    """
+    fmt = detect_format(name, data)
+    if fmt is None:
+        raise TranscriptError(name, None, "is not a transcript Fangzhi can read: WebVTT (.vtt), SRT (.srt), "
+                                          "text with [hh:mm:ss] timecodes (.txt) or OHMS XML (.xml)")
+    if fmt == "ohms":
+        return read_ohms(name, _xml_bytes(name, data), duration=duration, schema=ohms_schema)
+    text, encoding = decode_text(name, data)
+    language = language or language_from_name(name) or "zh"
+    meta: dict = {"format": fmt, "encoding": encoding}
+    if fmt == "webvtt":
+        transcript, header = read_webvtt(name, text, language=language, duration=duration)
+        if header:
+            meta["header"] = header
+    elif fmt == "srt":
+        transcript = read_srt(name, text, language=language, duration=duration)
+    else:
+        transcript = read_timecoded_text(name, text, language=language, duration=duration)
+    if not LANG_RE.match(transcript.language):
+        transcript.language = language_tag(transcript.language, language)
+    return [transcript], [], meta

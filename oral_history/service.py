@@ -1,0 +1,82 @@
+"""Interviews stored with their items, read through the one access policy.
+
+An interview's data (the ``Interview``: speakers, transcripts, segments) is the item's supplement
+file ``supplements/interview.json`` (purpose "interview"), staff-only because it holds restricted
+passages; the transcript files it was read from are kept byte for byte beside it (purpose
+"transcript-source", staff-only too). Readers who may not see that file get ``public_view``:
+restricted passages never leave this module for them.
+"""
+from __future__ import annotations
+
+import json
+
+from repository import access
+from repository.access import User
+from repository.model import File, Item
+from repository.services import NewFile
+
+from .model import Interview, public_view, search_passages
+
+INTERVIEW = "interview.json"
+
+
+def recording(item: Item) -> File | None:
+    """The item's first audio or video original."""
+    return next((f for f in item.originals if f.media_type.startswith(("audio/", "video/"))), None)
+
+
+def interview_file(item: Item) -> File | None:
+    return next((f for f in item.files if f.role == "supplement" and f.purpose == "interview"), None)
+
+
+def media_duration(item: Item) -> float | None:
+    rec = recording(item)
+    return (rec.tech or {}).get("duration") if rec else None
+
+
+def read_interview(archive, item: Item) -> Interview | None:
+    """The whole interview, restricted passages included (for staff views and derived indexes)."""
+    f = interview_file(item)
+    if f is None:
+        return None
+    return Interview.from_dict(json.loads(archive.file_reader(item.id)(f)))
+
+
+def load_interview(archive, item: Item, *, user: User) -> tuple[Interview | None, bool]:
+    """(the interview as ``user`` may read it, whether that is the full one)."""
+    full = read_interview(archive, item)
+    if full is None:
+        return None, False
+    if access.can_view_file(user, item, interview_file(item), today=archive.today()):
+        return full, True
+    return public_view(full), False
+
+
+def save_interview(archive, item_id: str, interview: Interview, *, user: User, expected_version: int,
+                   why: str = "", sources: list[NewFile] = ()):
+    """Store ``interview`` (checked against the recording's duration) as a new version of the item,
+    with the transcript files it came from. Nothing changes if it is invalid."""
+    item = archive.get_item(item_id, user=user).value
+    duration = media_duration(item)
+    if interview.duration is None and duration:
+        interview.duration = duration
+    interview.validate(duration=duration)
+    old = interview_file(item)
+    data = json.dumps(interview.to_dict(), ensure_ascii=False, indent=1).encode()
+    new = [NewFile(INTERVIEW, data, "application/json", role="supplement", purpose="interview", access="staff")]
+    names = {source.name for source in sources}
+    replaced = [f.id for f in item.files if f.role == "supplement"
+                and (f is old or (f.purpose == "transcript-source" and f.path.rsplit("/", 1)[-1] in names))]
+    for source in sources:
+        source.role, source.purpose, source.access = "supplement", "transcript-source", "staff"
+    return archive.update_item(item_id, {}, expected_version=expected_version, user=user, why=why,
+                               add_files=new + list(sources), remove_files=replaced)
+
+
+def interview_passages(archive, item: Item) -> list:
+    """Search passages of the item's interview: cues and segments with their times."""
+    interview = read_interview(archive, item)
+    rec = recording(item)
+    if interview is None:
+        return []
+    return search_passages(interview, file_id=rec.id if rec else None, access=rec.access if rec else None)

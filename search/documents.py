@@ -1,0 +1,165 @@
+"""Index documents: one per item (its metadata and full text) and one per passage (an OCR'd
+page, an e-book chapter, a transcript cue) so a hit can point to the exact page or moment.
+
+Text restricted beyond its item (a staff-only page) goes into ``text_staff`` (and so on): the
+service only queries the text fields a user's levels allow, so such words can neither match nor
+show in a snippet for anyone else. Every text field starts with the token ``_`` so that each
+engine counts every document in every field (equal BM25 statistics on every backend).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from repository.model import File, Item, best, edtf_years
+
+from . import analysis
+from .index import TEXT_FIELDS
+
+LEVELS = ("alliance", "staff", "private")  # restrictions beyond the item, least to most strict
+DYNASTIES = {"明": (1368, 1644), "清": (1644, 1911), "民国": (1912, 1949), "中华人民共和国": (1949, 9999)}
+MAX_DECADES = 12  # a wider date range is not counted in every decade it spans
+MAX_REIGNS = 3   # … nor in every reign title
+
+
+@dataclass
+class Passage:
+    """A piece of an item's full text with where it is: page, chapter or time (seconds)."""
+    text: str
+    file_id: str | None = None
+    page: int | None = None
+    chapter: str | None = None
+    time: float | None = None
+    end: float | None = None
+    access: str | None = None  # the strictest restriction of the file(s) it comes from
+
+
+def strictest(*levels: str | None) -> str | None:
+    ranked = [lvl for lvl in levels if lvl]
+    return max(ranked, key=LEVELS.index) if ranked else None
+
+
+def field_for(access: str | None) -> str:
+    return f"text_{access}" if access else "text"
+
+
+def _tokens(*texts: str) -> str:
+    return " ".join(["_", *(analysis.analyze(t) for t in texts if t)])
+
+
+def _names(agents) -> list[str]:
+    return [n for a in agents for n in [*a.name.values(), *(al.name for al in a.aliases)]]
+
+
+def _years(item: Item) -> tuple[int, int] | None:
+    if item.date.get("edtf"):
+        return edtf_years(item.date["edtf"])
+    if item.date.get("display"):
+        return analysis.era_years(item.date["display"])
+    return None
+
+
+def eras(years: tuple[int, int] | None) -> list[str]:
+    """Dynasties and (for short spans) reign titles a date range falls in."""
+    if not years:
+        return []
+    lo, hi = years
+    names = [name for name, (a, b) in DYNASTIES.items() if a <= hi and b >= lo]
+    reigns = [name for name, (a, b) in analysis.REIGN_ERAS.items()
+              if a <= hi and b >= lo and name not in names]
+    return names + (reigns if len(reigns) <= MAX_REIGNS else [])
+
+
+def decades(years: tuple[int, int] | None) -> list[str]:
+    if not years:
+        return []
+    first, last = years[0] // 10 * 10, years[1] // 10 * 10
+    if (last - first) // 10 >= MAX_DECADES:
+        return []
+    return [str(d) for d in range(first, last + 1, 10)]
+
+
+def _yyyymmdd(iso: str | None) -> int:
+    return int(iso.replace("-", "")) if iso else 0
+
+
+def item_documents(item: Item, passages: Iterable[Passage], *,
+                   ancestors: Callable[[str], list[str]] = lambda cid: [],
+                   thumbnail: dict | None = None) -> list[dict]:
+    """The item's document followed by one document per passage."""
+    passages = [p for p in passages if p.text.strip()]
+    years = _years(item)
+    people = _names(item.creators) + _names(item.contributors)
+    places = [n for p in item.places for n in [*p.name.values(), *p.aliases]]
+    access_fields = {
+        "visibility": item.visibility, "embargo_until": _yyyymmdd(item.embargo_until),
+        "withdrawn": 1 if item.withdrawn else 0, "item_id": item.id,
+    }
+    texts = {field_for(level): [] for level in (None, *LEVELS)}
+    for p in passages:
+        texts[field_for(p.access)].append(p.text)
+    title = best(item.title)
+    raw = {"title": title, "description": best(item.description),
+           "creator": "、".join(best(a.name) for a in [*item.creators, *item.contributors]),
+           "place": "、".join(best(p.name) for p in item.places), "subject": "、".join(item.subjects)}
+    doc = {
+        **access_fields, "id": item.id, "type": "item",
+        "title": _tokens(*item.title.values()),
+        "creator": _tokens(*people),
+        "place": _tokens(*places),
+        "subject": _tokens(*item.subjects),
+        "description": _tokens(*item.description.values()),
+        "identifier": _tokens(*item.identifiers),
+        "pinyin": " ".join(["_", *analysis.pinyin_tokens(people + places)]),
+        **{name: _tokens(*parts) for name, parts in texts.items()},
+        "kind": item.kind,
+        "collection": list(dict.fromkeys(c for cid in item.collections for c in [cid, *ancestors(cid)])),
+        "decade": decades(years), "era": eras(years),
+        "place_name": [best(p.name) for p in item.places],
+        "person": [best(a.name) for a in [*item.creators, *item.contributors]],
+        "subject_name": list(item.subjects),
+        "language": list(item.language), "library": item.holding_library or "", "rights": item.rights or "",
+        "year_start": years[0] if years else 0, "year_end": years[1] if years else 0,
+        "date_sort": years[0] if years else 99999, "date_newest": -years[1] if years else 99999,
+        "title_sort": f"{(analysis.pinyin(title) or [''])[0]} {item.id}",
+        "suggest": list(dict.fromkeys(analysis.fold(s) for s in
+                                      [title, *people, *places, *item.subjects] if s)),
+        "source": {"title": item.title, "kind": item.kind, "date": item.date, "fields": raw,
+                   "thumbnail": thumbnail},
+    }
+    docs = [doc]
+    for n, p in enumerate(passages, 1):
+        docs.append({
+            **access_fields, "id": f"{item.id}#{n}", "type": "passage", "file_id": p.file_id or "",
+            **{name: "_" for name in TEXT_FIELDS}, field_for(p.access): _tokens(p.text),
+            "page": p.page or 0, "time_ms": round(p.time * 1000) if p.time is not None else 0,
+            "source": {"text": p.text, "file_id": p.file_id, "page": p.page, "chapter": p.chapter,
+                       "time": p.time, "end": p.end},
+        })
+    return docs
+
+
+def item_passages(item: Item, read: Callable[[File], bytes]) -> list[Passage]:
+    """The full text of an item's files, read from its derivatives (``read(file)`` → bytes):
+    OCR pages, PDF pages, EPUB chapters, else a plain text file, in page order."""
+    passages = []
+    for original in item.originals:
+        made = item.derivatives(original.id)
+        ocr = [f for f in made if f.purpose == "ocr"]
+        structured = [f for f in made if f.purpose == "text" and f.media_type == "application/json"]
+        plain = [f for f in made if f.purpose == "text" and f.media_type == "text/plain"]
+        for f in ocr or structured or plain[:1]:
+            access = strictest(original.access, f.access)
+            data = read(f)
+            if f in ocr:
+                passages.append(Passage(json.loads(data).get("text", ""), original.id,
+                                        page=f.sequence or original.sequence, access=access))
+            elif f in structured:
+                for part in json.loads(data):
+                    passages.append(Passage(part.get("text", ""), original.id, page=part.get("page"),
+                                            chapter=part.get("title"), access=access))
+            else:
+                passages.append(Passage(data.decode("utf-8", "replace"), original.id,
+                                        page=original.sequence, access=access))
+    return passages

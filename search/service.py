@@ -1,0 +1,195 @@
+"""The search service: keeps the index current and answers searches, the same on every backend.
+
+Everything that decides *what* a user finds lives here, once: the documents (documents.py), the
+query language (query.py), the access filter (built from repository/access.py's rule, inside
+the query, so totals, facets and snippets never count what a user may not see), facets, sorting
+and snippets (highlight.py). A backend (search/index.py) only stores and executes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable, Iterator
+
+from markupsafe import Markup
+
+from repository import access
+from repository.access import User
+from repository.model import Item
+
+from . import analysis, highlight
+from .documents import LEVELS, field_for, item_documents, item_passages
+from .index import Bool, Facet, MatchAll, Node, Range, SearchIndex, Sort, Term, Terms
+from .query import Parsed, QueryError, build, dated_within, parse
+
+# facet name (also the URL parameter) → index field
+FACETS = {"kind": "kind", "collection": "collection", "decade": "decade", "era": "era",
+          "place": "place_name", "person": "person", "subject": "subject_name", "language": "language",
+          "library": "library", "rights": "rights"}
+SORTS = {"relevance": Sort(), "date": Sort("date_sort"), "-date": Sort("date_newest"),
+         "title": Sort("title_sort")}
+MAX_PER_PAGE = 100
+MAX_RESULTS = 10_000  # deepest hit a page may start at
+PASSAGES_PER_HIT = 3
+
+
+@dataclass
+class Hit:
+    item_id: str
+    score: float
+    title: dict
+    kind: str
+    date: dict
+    thumbnail: str | None  # file id, only when the user may see it
+    highlights: dict[str, Markup] = field(default_factory=dict)  # title, description, creator …
+    passages: list[dict] = field(default_factory=list)  # {snippet, page, chapter, time, file_id}
+
+
+@dataclass
+class Results:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    sort: str
+    hits: list[Hit]
+    facets: dict[str, list[tuple[str, int]]]
+    filters: dict[str, list[str]]
+    years: tuple[int, int] | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-min(self.total, MAX_RESULTS) // self.per_page))
+
+
+class Search:
+    """Indexes items of an Archive into a SearchIndex and searches them for a user."""
+
+    def __init__(self, index: SearchIndex, archive, *, today: Callable[[], date] = date.today):
+        self.index, self.archive, self.today = index, archive, today
+
+    # --- keeping the index current --------------------------------------------------------------
+
+    def documents(self, item: Item) -> list[dict]:
+        from oral_history.service import interview_passages  # oral_history builds on search
+
+        passages = item_passages(item, self.archive.file_reader(item.id)) + interview_passages(self.archive, item)
+        return item_documents(item, passages, ancestors=self.archive.collection_ancestors,
+                              thumbnail=_thumbnail(item))
+
+    def item_changed(self, item_id: str, item: Item | None) -> None:
+        """An Archive listener: re-index one item after its new version is committed."""
+        if item is None:
+            self.index.delete(item_id)
+        else:
+            self.index.replace(item_id, self.documents(item))
+
+    def rebuild(self, progress: Callable[[int, int], None] = lambda done, total: None) -> int:
+        """Re-index every item from storage alone (searches keep working meanwhile)."""
+        ids = self.archive.item_ids()
+
+        def all_documents() -> Iterator[dict]:
+            for n, item_id in enumerate(ids, 1):
+                yield from self.documents(self.archive.load_item(item_id))
+                progress(n, len(ids))
+        self.index.rebuild(all_documents())
+        return len(ids)
+
+    # --- searching ------------------------------------------------------------------------------
+
+    def search(self, text: str = "", *, user: User, filters: dict[str, list[str]] | None = None,
+               years: tuple[int, int] | None = None, sort: str | None = None, page: int = 1,
+               per_page: int = 20, facet_size: int = 20, facets: list[str] | None = None) -> Results:
+        """``facets``: the facet names to count (default all). Raises QueryError for a query that
+        cannot be understood (it says what to change)."""
+        parsed = parse(text)
+        filters = {k: [v for v in vs if v] for k, vs in (filters or {}).items() if k in FACETS}
+        filters = {k: vs for k, vs in filters.items() if vs}
+        sort = sort if sort in SORTS else ("relevance" if not parsed.empty else "date")
+        per_page = max(1, min(per_page, MAX_PER_PAGE))
+        page = max(1, page)
+        if (page - 1) * per_page >= MAX_RESULTS:
+            raise QueryError(f"results are shown up to number {MAX_RESULTS}: narrow the search")
+        years = _intersect(parsed.years, years)
+        scoring = build(parsed, self._text_fields(user)) or MatchAll()
+        limits = [Term("type", "item"), self.access_filter(user)]
+        limits += [Terms(FACETS[name], tuple(values)) for name, values in filters.items()]
+        if years:
+            limits.append(dated_within(years))
+        found = self.index.search(Bool(must=(scoring,), filter=tuple(limits)),
+                                  facets={name: Facet(f, facet_size) for name, f in FACETS.items()
+                                          if facets is None or name in facets},
+                                  sort=SORTS[sort], offset=(page - 1) * per_page, limit=per_page)
+        hits = [self._hit(h, user, parsed) for h in found.hits]
+        if hits and not parsed.empty:
+            self._add_passages(hits, parsed, user)
+        return Results(text, found.total, page, per_page, sort, hits, found.facets, filters, years)
+
+    def suggest(self, prefix: str, *, user: User, limit: int = 10) -> list[str]:
+        """Titles, names, places and subjects starting with ``prefix``, among what the user may see."""
+        prefix = analysis.fold(prefix).strip()
+        if not prefix:
+            return []
+        query = Bool(filter=(Term("type", "item"), self.access_filter(user)))
+        return [value for value, _ in self.index.suggest("suggest", prefix, query=query, limit=limit)]
+
+    def access_filter(self, user: User) -> Node:
+        """repository/access.py's rule as a query: the visibility levels the user's roles grant,
+        an embargo that has lifted by today, withdrawn items only for those who manage them."""
+        levels = tuple(sorted(access.visible_levels(user)))
+        today = int(self.today().strftime("%Y%m%d"))
+        lifted = Bool(filter=(Term("visibility", "embargoed"), Range("embargo_until", 1, today)))
+        visible = Bool(should=(Terms("visibility", levels), lifted))
+        if access.can_manage(user):
+            return visible
+        return Bool(filter=(visible,), must_not=(Range("withdrawn", 1, None),))
+
+    def _text_fields(self, user: User) -> tuple[str, ...]:
+        levels = access.visible_levels(user)
+        return tuple(field_for(level) for level in (None, *LEVELS) if level is None or level in levels)
+
+    def _hit(self, found, user: User, parsed: Parsed) -> Hit:
+        source = found.source
+        thumb = source.get("thumbnail") or {}
+        allowed = access.visible_levels(user)
+        words = parsed.words()
+        marks = {}
+        for name, text in (source.get("fields") or {}).items():
+            marked = highlight.mark(text, words) if name != "description" else highlight.snippet(text, words)
+            if marked and "<mark>" in marked:
+                marks[name] = marked
+        return Hit(found.id, found.score, source["title"], source["kind"], source.get("date") or {},
+                   thumb.get("file") if set(thumb.get("levels", [])) <= allowed else None, marks)
+
+    def _add_passages(self, hits: list[Hit], parsed: Parsed, user: User) -> None:
+        words = parsed.words()
+        fields = self._text_fields(user)
+        if not words:
+            return
+        matching = Bool(should=tuple(Term(f, w) for f in fields for w in words))
+        by_id = {h.item_id: h for h in hits}
+        query = Bool(must=(matching,), filter=(Term("type", "passage"), Terms("item_id", tuple(by_id)),
+                                               self.access_filter(user)))
+        found = self.index.search(query, limit=len(hits) * PASSAGES_PER_HIT * 4)
+        for p in found.hits:
+            hit = by_id[p.id.split("#")[0]]
+            if len(hit.passages) >= PASSAGES_PER_HIT:
+                continue
+            snippet = highlight.snippet(p.source["text"], words)
+            if snippet:
+                hit.passages.append({"snippet": snippet, **{k: p.source.get(k) for k in
+                                                            ("file_id", "page", "chapter", "time", "end")}})
+
+
+def _thumbnail(item: Item) -> dict | None:
+    for original in item.originals:
+        for f in item.derivatives(original.id, "thumbnail"):
+            return {"file": f.id, "levels": [lv for lv in access.file_levels(item, f) if lv]}
+    return None
+
+
+def _intersect(a: tuple[int, int] | None, b: tuple[int, int] | None) -> tuple[int, int] | None:
+    if not a or not b:
+        return a or b
+    return max(a[0], b[0]), min(a[1], b[1])
+

@@ -1,0 +1,297 @@
+"""The embedded search index: tantivy in one folder (or in memory), no server.
+
+Text fields are split on whitespace only (tantivy's ``whitespace`` tokenizer, positions kept);
+keyword fields are raw, fast (columnar) terms; integers are indexed and fast; ``source`` is
+stored JSON. Scores are tantivy's BM25, equal to Elasticsearch's for the same tokens. Each
+``replace``/``delete``/``rebuild`` is one commit by a writer made for it: tantivy allows one
+writer per folder at a time, and web workers, the CLI and ingest workers all write.
+
+tantivy breaks score or field ties by its internal document address; the protocol wants them
+by id. ``search`` therefore orders by id each tie group that touches the requested page: field
+ties by one more query per group (restricted to the value, ordered by the ``id`` fast field),
+score ties by fetching past the group and sorting it by stored id.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Iterable
+
+import tantivy
+
+from search.index import (
+    INTEGER_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS, Bool, Boost, Facet, Hit, Hits, MatchAll, Node,
+    Phrase, Prefix, Range, SearchIndexError, Sort, Term, Terms, document_fields, field_kind,
+)
+
+Q, Occur, Order = tantivy.Query, tantivy.Occur, tantivy.Order
+SCHEMA_VERSION = 1  # bump when _schema changes without the field lists changing
+HEAP_BYTES = 512_000_000  # a writer's indexing budget (used only while documents are buffered)
+FACET_BUCKETS = 2000  # values per facet taken from the aggregation; more: counted from the terms
+AGGREGATE_UP_TO = 10_000  # matches up to which facets are counted by one aggregation
+REGEX_META = set("\\.+*?()|[]{}^$#&-~")
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    for name in TEXT_FIELDS:
+        builder.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    for name in (*KEYWORD_FIELDS, "title_sort"):
+        builder.add_text_field(name, stored=name == "id", fast=True, tokenizer_name="raw", index_option="basic")
+    for name in INTEGER_FIELDS:
+        builder.add_integer_field(name, indexed=True, fast=True)
+    builder.add_bytes_field("source", stored=True)
+    return builder.build()
+
+
+class TantivyIndex:
+    """A ``SearchIndex`` in the folder ``path`` (created if needed), or in memory when None."""
+
+    def __init__(self, path: Path | None = None, *, heap_bytes: int = HEAP_BYTES, lock_wait: float = 30.0):
+        self.path = Path(path) if path is not None else None
+        self.heap_bytes, self.lock_wait = heap_bytes, lock_wait
+        self.schema = _schema()
+        self._lock = threading.Lock()
+        # One subfolder per field layout: after an upgrade that changes the fields the index
+        # opens empty (until it is rebuilt) instead of failing; a rebuild removes older layouts.
+        layout = repr((SCHEMA_VERSION, TEXT_FIELDS, KEYWORD_FIELDS, INTEGER_FIELDS)).encode()
+        self.folder = self.path / f"fields-{hashlib.sha256(layout).hexdigest()[:12]}" if self.path else None
+        try:
+            if self.folder is None:
+                self._index = tantivy.Index(self.schema)
+            else:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._index = tantivy.Index(self.schema, str(self.folder))
+            self._index.searcher()
+        except (OSError, ValueError) as exc:
+            raise SearchIndexError(f"the tantivy search index in {self.folder} cannot be opened ({exc}); "
+                                   "remove that folder and rebuild the index") from exc
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def replace(self, item_id: str, documents: list[dict]) -> None:
+        docs = [self._document(d) for d in documents]
+        if any(d.get_first("item_id") != item_id for d in docs):
+            raise ValueError(f"every document given for item {item_id!r} must have that item_id")
+        self._write(lambda writer: (writer.delete_documents_by_term("item_id", item_id),
+                                    [writer.add_document(d) for d in docs]))
+
+    def delete(self, item_id: str) -> None:
+        self._write(lambda writer: writer.delete_documents_by_term("item_id", item_id))
+
+    def rebuild(self, documents: Iterable[dict]) -> int:
+        """Clear and add everything in one commit: searches see the old index until it lands."""
+        count = 0
+
+        def fill(writer):
+            nonlocal count
+            writer.delete_all_documents()
+            for document in documents:
+                writer.add_document(self._document(document))
+                count += 1
+        self._write(fill)
+        for stale in self.path.glob("fields-*") if self.path else ():
+            if stale != self.folder:
+                shutil.rmtree(stale, ignore_errors=True)
+        return count
+
+    def _write(self, change) -> None:
+        """Run ``change`` with a new writer and commit; the writer (and the folder's lock) goes
+        after its merges. Another process's writer is waited for up to ``lock_wait`` seconds."""
+        with self._lock:
+            deadline = time.monotonic() + self.lock_wait
+            while True:
+                try:
+                    writer = self._index.writer(heap_size=self.heap_bytes)
+                    break
+                except ValueError as exc:
+                    if "LockBusy" not in str(exc) or time.monotonic() > deadline:
+                        raise SearchIndexError(f"the tantivy search index in {self.folder} cannot be "
+                                               f"written ({exc})") from exc
+                    time.sleep(0.05)
+            try:
+                change(writer)
+                try:
+                    writer.commit()
+                except (OSError, ValueError) as exc:  # disk full, folder removed…
+                    raise SearchIndexError(f"the tantivy search index in {self.folder}: saving failed ({exc})") from exc
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()
+            self._index.reload()
+
+    def _document(self, document: dict) -> tantivy.Document:
+        fields = document_fields(document)
+        fields["source"] = json.dumps(fields["source"], ensure_ascii=False).encode()
+        return tantivy.Document.from_dict(fields, self.schema)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def search(self, query: Node, *, facets: dict[str, Facet] | None = None, sort: Sort = Sort(),
+               offset: int = 0, limit: int = 10) -> Hits:
+        searcher, q = self._searcher(), self._query(query)
+        if limit <= 0:
+            total, page = searcher.search(q, limit=1).count, []
+        elif sort.field is not None:
+            field_kind(sort.field, "sort", "integer")
+            total, page = self._by_field(searcher, q, sort.field, sort.descending, offset, limit)
+        elif (score := _uniform_score(query)) is not None:  # every hit scores the same: by id
+            found = searcher.search(q, limit=limit, offset=offset, order_by_field="id", order=Order.Asc)
+            total, page = found.count, [(score, address) for _, address in found.hits]
+        else:
+            total, page = self._by_score(searcher, q, offset, limit)
+        stored = [(score, searcher.doc(address)) for score, address in page]
+        hits = [Hit(doc.get_first("id"), score, json.loads(doc.get_first("source"))) for score, doc in stored]
+        return Hits(total, hits, self._facets(searcher, q, facets or {}, total))
+
+    def suggest(self, field: str, prefix: str, *, query: Node, limit: int = 10) -> list[tuple[str, int]]:
+        return _terms(self._searcher(), field, prefix, self._query(query), limit)
+
+    def count(self) -> int:
+        return self._searcher().num_docs
+
+    def close(self) -> None:
+        """Nothing to release: writers live only during a write."""
+
+    def _searcher(self) -> tantivy.Searcher:
+        self._index.reload()  # sees other processes' commits at once (~0.1 ms)
+        return self._index.searcher()
+
+    @staticmethod
+    def _facets(searcher, q, facets: dict[str, Facet], total: int) -> dict[str, list[tuple[str, int]]]:
+        """Exact counts: for few matches one terms aggregation over the fast fields (a facet with
+        more values than it returns, or an aggregation tantivy refuses, falls back); for many
+        (the aggregation's cost grows with them) the term dictionary, per value, within ``q``."""
+        found = {}
+        if facets and total <= AGGREGATE_UP_TO:
+            aggregations = {f"f{i}": {"terms": {"field": f.field, "size": FACET_BUCKETS, "segment_size": FACET_BUCKETS}}
+                            for i, f in enumerate(facets.values()) if field_kind(f.field, "keyword")}
+            with contextlib.suppress(ValueError):  # too many buckets
+                found = searcher.aggregate(q, aggregations)
+        counted = {}
+        for i, (name, facet) in enumerate(facets.items()):
+            result = found.get(f"f{i}")
+            if result and not result["sum_other_doc_count"] and not result["doc_count_error_upper_bound"]:
+                buckets = sorted(((b["key"], b["doc_count"]) for b in result["buckets"]), key=lambda b: (-b[1], b[0]))
+                counted[name] = buckets[:facet.size]
+            else:
+                counted[name] = _terms(searcher, facet.field, "", q, facet.size)
+        return counted
+
+    @staticmethod
+    def _by_score(searcher, q, offset: int, limit: int) -> tuple[int, list]:
+        """The total and the page by score, ties by id: fetch past the last score group the page
+        touches, and order the tied groups on the page by their stored ids."""
+        end = fetch = offset + limit
+        result = searcher.search(q, limit=fetch)
+        total, found = result.count, result.hits
+        while len(found) == fetch and found[-1][0] == found[end - 1][0]:
+            fetch *= 4
+            found = searcher.search(q, limit=fetch, count=False).hits
+        page, position = [], 0
+        for _, group in itertools.groupby(found, key=lambda hit: hit[0]):
+            group = list(group)
+            if position + len(group) > offset:
+                if len(group) > 1:
+                    group.sort(key=lambda hit: searcher.doc(hit[1]).get_first("id"))
+                page += group[max(0, offset - position):end - position]
+            position += len(group)
+            if position >= end:
+                break
+        return total, page
+
+    def _by_field(self, searcher, q, field: str, descending: bool, offset: int, limit: int) -> tuple[int, list]:
+        """The total and the page by a fast field, ties by id: each value group on the page is
+        searched again, restricted to that value and ordered by the ``id`` fast field."""
+        end = offset + limit
+        result = searcher.search(q, limit=end, order_by_field=field, order=Order.Desc if descending else Order.Asc)
+        total, found = result.count, result.hits
+        page, position = [], 0
+        for value, group in itertools.groupby(found, key=lambda hit: hit[0]):
+            group = list(group)
+            if position + len(group) > offset:
+                if len(group) == 1 and (position + 1 < len(found) or len(found) < end):  # complete
+                    page.append((0.0, group[0][1]))
+                else:
+                    skip = max(0, offset - position)
+                    same = (Q.range_query(self.schema, field, tantivy.FieldType.Integer, value, value)
+                            if isinstance(value, int) else Q.term_query(self.schema, field, value))
+                    page += [(0.0, a) for _, a in searcher.search(
+                        Q.boolean_query([(Occur.Must, q), (Occur.Must, same)]), count=False, offset=skip,
+                        limit=min(len(group), end - position) - skip, order_by_field="id", order=Order.Asc).hits]
+            position += len(group)
+        return total, page
+
+    # --- the query tree --------------------------------------------------------------------
+
+    def _query(self, node: Node) -> tantivy.Query:
+        schema = self.schema
+        if isinstance(node, MatchAll):
+            return Q.all_query()
+        if isinstance(node, Term):
+            kind = field_kind(node.field)
+            term = Q.term_query(schema, node.field, int(node.value) if kind == "integer" else node.value)
+            return term if kind == "text" else Q.const_score_query(term, 1.0)
+        if isinstance(node, Terms):
+            field_kind(node.field, "keyword", "text", "sort")
+            return Q.const_score_query(Q.term_set_query(schema, node.field, list(node.values)), 1.0)
+        if isinstance(node, Phrase):
+            field_kind(node.field, "text")
+            if len(node.tokens) < 2:
+                return Q.term_query(schema, node.field, node.tokens[0]) if node.tokens else Q.empty_query()
+            return Q.phrase_query(schema, node.field, list(node.tokens))
+        if isinstance(node, Range):
+            field_kind(node.field, "integer")
+            if node.lo is None and node.hi is None:  # every document has every integer field
+                return Q.all_query()
+            return Q.const_score_query(Q.range_query(schema, node.field, tantivy.FieldType.Integer,
+                                                     node.lo, node.hi), 1.0)
+        if isinstance(node, Prefix):
+            field_kind(node.field, "keyword", "text", "sort")
+            pattern = "".join("\\" + c if c in REGEX_META else c for c in node.value)
+            return Q.const_score_query(Q.regex_query(schema, node.field, f"(?s:{pattern}.*)"), 1.0)
+        if isinstance(node, Boost):
+            return Q.boost_query(self._query(node.query), node.factor)
+        if isinstance(node, Bool):
+            clauses = ([(Occur.Must, self._query(n)) for n in node.must]
+                       + [(Occur.Should, self._query(n)) for n in node.should]
+                       + [(Occur.MustNot, self._query(n)) for n in node.must_not]
+                       + [(Occur.Must, Q.const_score_query(self._query(n), 0.0)) for n in node.filter])
+            if not clauses:
+                return Q.all_query()
+            if not (node.must or node.should or node.filter):  # only must_not: all others, score 0
+                clauses.append((Occur.Must, Q.const_score_query(Q.all_query(), 0.0)))
+            return Q.boolean_query(clauses, 1 if node.should and not node.must else None)
+        raise TypeError(f"not a query node: {node!r}")
+
+
+def _terms(searcher, field: str, prefix: str, q, size: int) -> list[tuple[str, int]]:
+    """Keyword values starting with ``prefix`` in documents matching ``q``: count desc, value asc."""
+    field_kind(field, "keyword")
+    return [tuple(pair) for pair in searcher.terms_with_prefix(field, prefix, filter_query=q, limit=size)] if size > 0 else []
+
+
+def _uniform_score(node: Node) -> float | None:
+    """The score every match of ``node`` gets, when it is the same for all; else None."""
+    if isinstance(node, (MatchAll, Terms, Range, Prefix)):
+        return 1.0
+    if isinstance(node, Term):
+        return None if field_kind(node.field) == "text" else 1.0
+    if isinstance(node, Boost):
+        inner = _uniform_score(node.query)
+        return None if inner is None else inner * node.factor
+    if isinstance(node, Bool) and not (node.should and (node.must or len(node.should) > 1)):
+        scores = [_uniform_score(n) for n in (*node.must, *node.should)]
+        if not (node.must or node.should or node.must_not or node.filter):
+            return 1.0  # an empty Bool is MatchAll
+        return None if None in scores else float(sum(scores))
+    return None

@@ -1,0 +1,252 @@
+"""OHMS XML: the current and the legacy format in, the current format out (valid against the
+official ohms.xsd), round trips, restricted segments in exports, and errors with their lines."""
+import dataclasses
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from oral_history.model import Cue, GpsPoint, Hyperlink, Interview, Segment
+from oral_history.ohms import language_tag, read_ohms, sync_marks, validate_ohms, write_ohms
+from oral_history.timecodes import TranscriptError
+from tests.helpers import conformance
+
+FIXTURES = Path(__file__).with_name("fixtures")
+CURRENT = (FIXTURES / "采访_张.xml").read_bytes()
+LEGACY = (FIXTURES / "legacy.xml").read_bytes()
+
+
+def interview_from(transcripts, segments, meta) -> Interview:
+    """What ingest does with ``read_transcript``'s answer."""
+    fields = ("interviewees", "interviewers", "date", "duration", "summary", "keywords", "subjects", "languages")
+    return Interview.from_dict({**{k: meta[k] for k in fields if k in meta},
+                                "transcripts": [dataclasses.asdict(t) for t in transcripts],
+                                "segments": [dataclasses.asdict(s) for s in segments]})
+
+
+def export(interview, **kw) -> bytes:
+    return write_ohms(interview, title="张阿婆口述", exported=date(2024, 5, 1), **kw)
+
+
+def fails(data: bytes, **kw) -> TranscriptError:
+    with pytest.raises(TranscriptError) as exc:
+        read_ohms("采访_张.xml", data, **kw)
+    return exc.value
+
+
+def replace(data: bytes, old: str, new: str) -> bytes:
+    assert old.encode() in data
+    return data.replace(old.encode(), new.encode(), 1)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def test_reads_the_current_format():
+    transcripts, segments, meta = read_ohms("采访_张.xml", CURRENT)
+    assert meta == {
+        "format": "ohms", "title": "张阿婆口述：南长街的豆腐店", "accession": "KS-1998-003",
+        "date": {"edtf": "1998-05-01", "display": "一九九八年五月一日"},  # m/d/yyyy → EDTF
+        "interviewees": ["张阿婆"], "interviewers": ["李明"], "keywords": ["豆腐店", "清名桥"],
+        "subjects": ["饮食业"], "duration": 300.0, "summary": "张阿婆回忆民国时期南长街家中的豆腐店。",
+        "media_format": "audio", "collection": "南长街口述史", "languages": ["wuu", "zh"],
+    }
+    assert segments[0] == Segment(
+        0.0, "童年与南长街", "伲屋里向住勒南长街", "张阿婆讲她小时候住在南长街清名桥边，家里开豆腐店。",
+        ["南长街", "清名桥", "童年"], ["街巷"], [GpsPoint(31.564, 120.307, "清名桥")],
+        [Hyperlink("https://zh.wikipedia.org/wiki/清名桥", "清名桥（维基百科）")])
+    assert segments[1].keywords == ["豆腐", "手艺"]  # a full-width ； separates too
+    assert [s.start for s in segments] == [0, 12, 20]
+    verbatim, rendering = transcripts
+    assert (verbatim.language, verbatim.kind, rendering.language, rendering.kind) == ("wuu", "verbatim", "zh", "rendering")
+    assert verbatim.cues[1] == Cue(4.5, 12.0, "伲屋里向住勒南长街，清名桥旁边。\n开一爿豆腐店。", "张阿婆")
+    assert rendering.cues[0] == Cue(0.0, 4.5, "阿婆，您小时候住在哪里？", "采访者")  # from a CDATA section
+
+
+@pytest.mark.parametrize("value, fmt, display, expected", [
+    ("5/1/1998", "m/d/yyyy", "", {"edtf": "1998-05-01"}),
+    ("1/5/1998", "d/m/yyyy", "", {"edtf": "1998-05-01"}),
+    ("1998-05", "yyyy-mm", "一九九八年五月", {"edtf": "1998-05", "display": "一九九八年五月"}),
+    ("2/30/1998", "m/d/yyyy", "", {"display": "2/30/1998"}),  # no such day: kept as words, not a date
+    ("民国三十七年", "", "", {"display": "民国三十七年"}),
+    ("", "", "", {}),
+])
+def test_record_dates(value, fmt, display, expected):
+    data = replace(CURRENT, '<date value="5/1/1998" format="m/d/yyyy"/>', f'<date value="{value}" format="{fmt}"/>')
+    data = replace(data, "一九九八年五月一日", display)
+    _, _, meta = read_ohms("采访_张.xml", data)
+    assert meta.get("date", {}) == expected
+    interview_from(*read_ohms("采访_张.xml", data))  # and the interview accepts it
+
+
+def test_reads_the_legacy_transcript_and_sync_map():
+    transcripts, segments, meta = read_ohms("legacy.xml", LEGACY)
+    assert meta["format"] == "ohms-legacy" and meta["languages"] == ["zh"]  # <language>Chinese</language>
+    assert [s.title for s in segments] == ["南长街", "店里的货色"]
+    # "1:|3(1)|7(2)": line 0 at 0:00, line 3 at 1:00, line 7 at 2:00; speaker turns share each minute
+    # by length; the last minute lasts until the record's duration (3:00); footnotes are dropped.
+    assert transcripts[0].cues == [
+        Cue(0.0, 60.0, "伲屋里向住勒南长街。\n老早辰光街上交关闹猛。", "张阿婆"),
+        Cue(60.0, 75.652, "店里卖点啥？", "采访者"),
+        Cue(75.652, 120.0, "豆腐、百叶、油豆腐。\n还有豆腐花。", "张阿婆"),
+        Cue(120.0, 140.0, "后来呢？", "采访者"),
+        Cue(140.0, 180.0, "后首来店关脱哉。", "张阿婆"),
+    ]
+
+
+def test_a_given_duration_ends_the_legacy_transcript():
+    transcripts, _, _ = read_ohms("legacy.xml", LEGACY, duration=150)
+    assert transcripts[0].cues[-1].end == 150
+    exc = fails(LEGACY, duration=100)
+    assert exc.line == 9 and exc.problem == "the sync map runs to 00:02:00.000, past the end of the recording (00:01:40.000)"
+
+
+def test_legacy_transcript_without_sync_is_kept_aside():
+    data = replace(LEGACY, "<sync>1:|3(1)|7(2)</sync>", "")
+    transcripts, _, meta = read_ohms("legacy.xml", data)
+    assert transcripts == [] and meta["unsynced_transcript"].startswith("张阿婆：伲屋里向住勒南长街。")
+
+
+@pytest.mark.parametrize("sync, marks", [
+    ("1:|13(3)|19(14)|27(9)", [(0, 0), (13, 60), (19, 120), (27, 180)]),
+    ("1:13(3)|19(14)", [(0, 0), (13, 60), (19, 120)]),  # no leading empty mark: the same
+    ("2:|5(1)||9(2)", [(0, 0), (5, 120), (9, 360)]),  # an empty mark: a minute without a mark
+    ("1:|3(1)|3(9)|5(0)", [(0, 0), (3, 60), (5, 180)]),  # two marks on one line: the earlier counts
+    ("0.5:|2(1)|4(1)", [(0, 0), (2, 30), (4, 60)]),  # a 30-second interval
+])
+def test_sync_marks(sync, marks):
+    assert sync_marks("a.xml", 9, sync, 30)[1] == marks
+
+
+@pytest.mark.parametrize("sync, problem", [
+    ("x:|1(1)", "bad sync map 'x:|1(1)': it must start with the minutes between marks, e.g. '1:|13(3)|19(14)'"),
+    ("1:|abc", "bad sync mark 'abc' at 00:01:00.000 (expected line(word), e.g. 13(3))"),
+    ("1:|50(1)", "sync mark '50(1)' at 00:01:00.000 points to line 50, past the end of the transcript (30 lines)"),
+    ("1:|5(1)|3(1)", "sync mark '3(1)' at 00:02:00.000 points to line 3, before the previous mark's line 5"),
+])
+def test_sync_map_errors(sync, problem):
+    with pytest.raises(TranscriptError) as exc:
+        sync_marks("a.xml", 9, sync, 30)
+    assert (exc.value.line, exc.value.problem) == (9, problem)
+
+
+def test_language_tags():
+    assert [language_tag(v) for v in ("无锡话", "Chinese", "wuu", "zh-Hant", "Klingon", "")] == \
+           ["wuu", "zh", "wuu", "zh-Hant", "und", "und"]
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("old, new, line, problem", [
+    ("<time>12</time>", "<time>-3</time>", 37, "index point has no valid time (seconds), found '-3'"),
+    ("<time>20</time>", "<time>10</time>", 45,
+     "index point starts at 00:00:10.000, not after the previous point (line 37, 00:00:12.000)"),
+    ("<gps>31.564, 120.307</gps>", "<gps>清名桥</gps>", 27, "bad GPS point '清名桥' (expected 'latitude, longitude' in degrees)"),
+    ("<gps>31.564, 120.307</gps>", "<gps>131.564, 120.307</gps>", 27, "bad GPS point"),
+    ("<hyperlink>https://zh.wikipedia.org", "<hyperlink>javascript:alert(1)", 32,
+     "hyperlink 'javascript:alert(1)/wiki/清名桥' is not an http(s) address"),
+    ("00:04.500 --> 00:12.000\n&lt;v 张阿婆", "00:04.500 -> 00:12.000\n&lt;v 张阿婆", 56,
+     "bad timing line '00:04.500 -> 00:12.000' (use -->)"),  # the line inside the XML file
+    ("<v 张阿婆>我们家", "</v>\n00:01.000 --> 00:02.000\n<v 张阿婆>我们家", 73, "cue text cannot contain '-->'"),
+    ("</title>", "</titel>", 7, "not well-formed XML: Opening and ending tag mismatch"),
+])
+def test_errors_name_the_line_in_the_xml_file(old, new, line, problem):
+    exc = fails(replace(CURRENT, old, new))
+    assert exc.line == line and exc.problem.startswith(problem)
+    assert str(exc).startswith(f"采访_张.xml line {line}: ")
+
+
+def test_times_beyond_the_recording():
+    exc = fails(CURRENT, duration=15)
+    assert (exc.line, exc.problem) == (45, "index point starts at 00:00:20.000, after the end of the recording (00:00:15.000)")
+    exc = fails(CURRENT, duration=22)
+    assert (exc.line, exc.problem) == (63, "cue ends at 00:00:25.000, after the end of the recording (00:00:22.000)")
+
+
+def test_not_an_ohms_file():
+    assert "the root element is <{urn:x}ROOT>" in fails(b"<ROOT xmlns='urn:x'><record/></ROOT>").problem
+    assert "holds 2 <record>s" in fails(b"<ROOT><record/><record/></ROOT>").problem
+    assert fails(b"").problem.startswith("not well-formed XML")
+
+
+def test_external_entities_are_never_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("口令")
+    data = (f'<?xml version="1.0"?><!DOCTYPE ROOT [<!ENTITY x SYSTEM "file://{secret}">]>'
+            '<ROOT><record><title>&x;</title></record></ROOT>').encode()
+    _, _, meta = read_ohms("evil.xml", data)
+    assert "口令" not in repr(meta)
+
+
+# --- the schema ---------------------------------------------------------------------------------
+
+@pytest.mark.conformance
+def test_fixtures_and_exports_are_valid_against_the_official_schema():
+    schema = conformance("ohms/ohms.xsd")
+    validate_ohms("采访_张.xml", CURRENT, schema)
+    validate_ohms("legacy.xml", LEGACY, schema)
+    interview = interview_from(*read_ohms("采访_张.xml", CURRENT))
+    interview.segments[1].restricted = True
+    for public in (True, False):
+        validate_ohms("export.xml", export(interview, public=public, accession="KS-1998-003",
+                                           media_url="https://example.org/a.mp3", media_format="audio"), schema)
+    validate_ohms("empty.xml", export(Interview()), schema)
+
+
+@pytest.mark.conformance
+def test_schema_problems_are_listed_with_their_lines():
+    schema = conformance("ohms/ohms.xsd")
+    data = replace(replace(replace(CURRENT, 'dt="2024-03-01"', 'dt="yesterday"'), "<gps_zoom>17</gps_zoom>", ""),
+                   "<time>12</time>", "<time>twelve</time>")
+    with pytest.raises(TranscriptError) as exc:
+        read_ohms("采访_张.xml", data, schema=str(schema))
+    assert exc.value.problems == [
+        (3, "Element 'record', attribute 'dt': 'yesterday' is not a valid value of the atomic type 'xs:date'"),
+        (29, "Element 'gps_text': This element is not expected. Expected is ( gps_zoom )"),
+        (37, "Element 'time': 'twelve' is not a valid value of the atomic type 'xs:int'"),
+    ]
+    assert str(exc.value) == (
+        "采访_张.xml line 3: does not follow the OHMS XML schema: Element 'record', attribute 'dt': 'yesterday' is "
+        "not a valid value of the atomic type 'xs:date'; line 29: Element 'gps_text': This element is not expected. "
+        "Expected is ( gps_zoom ); line 37: Element 'time': 'twelve' is not a valid value of the atomic type 'xs:int'")
+
+
+# --- round trips and restricted segments --------------------------------------------------------
+
+def test_import_export_import_is_exact():
+    transcripts, segments, meta = read_ohms("采访_张.xml", CURRENT)
+    interview = interview_from(transcripts, segments, meta)
+    data = export(interview)
+    again, again_segments, again_meta = read_ohms("export.xml", data)
+    assert again == transcripts and again_segments == segments
+    assert {k: again_meta[k] for k in ("date", "interviewees", "interviewers", "keywords", "subjects", "duration",
+                                       "summary", "languages")} == \
+           {k: meta[k] for k in ("date", "interviewees", "interviewers", "keywords", "subjects", "duration",
+                                 "summary", "languages")}
+    assert export(interview_from(again, again_segments, again_meta)) == data  # and a fixed point
+
+
+def test_legacy_import_exports_to_the_current_format():
+    interview = interview_from(*read_ohms("legacy.xml", LEGACY))
+    transcripts, segments, meta = read_ohms("export.xml", export(interview))
+    assert meta["format"] == "ohms" and transcripts == interview.transcripts and segments == interview.segments
+
+
+def test_the_public_export_holds_no_restricted_words():
+    interview = interview_from(*read_ohms("采访_张.xml", CURRENT))
+    interview.segments[1].restricted = True  # 磨豆腐, 00:12 until 00:20
+    public = export(interview).decode()
+    for words in ("磨豆腐", "凌晨起身", "手艺", "手工业", "夜里三点钟"):
+        assert words not in public
+    transcripts, segments, _ = read_ohms("export.xml", public.encode())
+    assert segments[1] == Segment(12.0)  # the index still shows where the closed passage is
+    assert [c.start for c in transcripts[0].cues] == [0.0, 4.5, 20.25]
+
+
+def test_the_staff_export_keeps_restricted_segments_restricted():
+    interview = interview_from(*read_ohms("采访_张.xml", CURRENT))
+    interview.segments[1].restricted = True
+    data = export(interview, public=False)
+    assert b"<user_notes>fangzhi:restricted=12</user_notes>" in data
+    transcripts, segments, _ = read_ohms("export.xml", data)
+    assert [s.restricted for s in segments] == [False, True, False]
+    assert segments == interview.segments and transcripts == interview.transcripts

@@ -1,0 +1,292 @@
+"""The IIIF Image API over HTTP: routes, statuses, headers (CORS, Link, ETag, Cache-Control),
+identifiers, access for every role, and the caches. Images are ingested through the real pipeline."""
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from iiif.identifiers import image_identifier, resolve
+from repository.access import ANONYMOUS, SYSTEM
+from repository.errors import NotFound, PermissionDenied
+from tests.web.auth_helpers import add_users, login
+
+COLOURS = {"tl": (220, 30, 30), "tr": (30, 200, 30), "bl": (30, 30, 220), "br": (230, 220, 40)}
+W, H = 1100, 700
+
+
+def quadrants(path: Path, size=(W, H), mark: int = 0) -> Path:
+    """A test scan: four coloured quadrants (red, green / blue, yellow); ``mark`` changes one
+    corner pixel, so that scans are not duplicates of each other."""
+    w, h = size
+    img = Image.new("RGB", size)
+    for (name, colour), box in zip(COLOURS.items(), [(0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2),
+                                                     (0, h // 2, w // 2, h), (w // 2, h // 2, w, h)]):
+        img.paste(colour, box)
+    img.putpixel((w - 1, h - 1), (mark, mark, mark))
+    img.save(path)
+    return path
+
+
+def ingest(app, items: list[dict]) -> None:
+    """Ingest items through the real pipeline from a CSV manifest (which sets item and file ids).
+    Each item: {"id", "files": {file id: path}, optional "visibility" (default public)}."""
+    from ingest.jobs import JobStore
+    from ingest.pipeline import Context, plan_job
+    from ingest.runner import InlineRunner
+    from ingest.sources import plan_manifest
+
+    data = Path(app.config["FANGZHI"]["DATA_DIR"])
+    source = data / "iiif-source"
+    source.mkdir(exist_ok=True)
+    rows = []
+    for item in items:
+        names = []
+        for file_id, path in item["files"].items():
+            name = f"{item['id']}-{file_id}{Path(path).suffix}"
+            shutil.copy(path, source / name)
+            names.append(name)
+        rows.append({"id": item["id"], "title": f"IIIF {item['id']}", "kind": item.get("kind", "photo"),
+                     "visibility": item.get("visibility", "public"), "files": "\n".join(names),
+                     "file_ids": "; ".join(item["files"])})
+    manifest = io.StringIO()
+    writer = csv.DictWriter(manifest, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    (source / "manifest.csv").write_text(manifest.getvalue(), encoding="utf-8")
+    ctx = Context(app.extensions["fangzhi"], JobStore(data / "jobs.sqlite3"), data / "work")
+    planned = plan_manifest(source, source / "manifest.csv")
+    assert not [p.problems for p in planned if p.problems]
+    job = plan_job(ctx, "iiif test", planned)
+    InlineRunner(ctx).run([(job, n) for n in range(1, len(planned) + 1)])
+    failed = [(e.item_id, e.step, e.reason) for e in ctx.jobs.entries(job) if e.state != "done"]
+    assert not failed, failed
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from web import create_app
+
+    folder = tmp_path_factory.mktemp("iiif")
+    app = create_app({"DATA_DIR": str(folder / "data"), "SECRET_KEY": "t", "LOGIN_RATE_LIMIT": "1000 per minute",
+                      "IIIF_MAX_AREA": 4_000_000})
+    scans = [quadrants(folder / f"scan{n}.png", mark=n) for n in range(4)]
+    pages = [quadrants(folder / f"page{n}.png", (300, 500), mark=n) for n in range(2)]
+    ingest(app, [{"id": "iiif-photo", "files": {"scan": scans[0]}},
+                 {"id": "iiif-book", "kind": "book", "files": {"p1": scans[1], "p2": pages[0]}},
+                 {"id": "iiif-staff", "visibility": "staff", "files": {"scan": scans[2]}},
+                 {"id": "iiif-restricted", "files": {"open": scans[3], "closed": pages[1]}}])
+    archive = app.extensions["fangzhi"]
+    version = archive.get_item("iiif-restricted", user=SYSTEM).version
+    archive.update_item("iiif-restricted", {"files": [{"id": "closed", "access": "staff"}]},
+                        expected_version=version, user=SYSTEM)
+    add_users(app)
+    return app
+
+
+@pytest.fixture
+def client(site):
+    return site.test_client()
+
+
+def pyramid_id(app, item_id, original_id):
+    item = app.extensions["fangzhi"].get_item(item_id, user=SYSTEM).value
+    return item.derivatives(original_id, "pyramid")[0].id
+
+
+def decode(response):
+    return Image.open(io.BytesIO(response.data))
+
+
+def near(pixel, colour, tolerance=12):
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour))
+
+
+# -- identifiers ----------------------------------------------------------------------------
+
+def test_identifiers_resolve_through_the_access_policy(site):
+    archive = site.extensions["fangzhi"]
+    item, pyramid = resolve(archive, "iiif-book", user=ANONYMOUS)  # bare item id: the first page
+    assert item.id == "iiif-book" and pyramid.purpose == "pyramid" and pyramid.derived_from == "p1"
+    assert resolve(archive, "iiif-book~p2", user=ANONYMOUS)[1].derived_from == "p2"  # an original's id
+    assert resolve(archive, image_identifier("iiif-book", pyramid), user=ANONYMOUS)[1] == pyramid
+    assert image_identifier("iiif-book", pyramid) == f"iiif-book~{pyramid.id}"
+    thumbnail = item.derivatives("p1", "thumbnail")[0].id
+    for missing in ("iiif-book~nope", f"iiif-book~{thumbnail}", "nope", "iiif-staff", "a/b", "~p1"):
+        with pytest.raises(NotFound):
+            resolve(archive, missing, user=ANONYMOUS)
+    with pytest.raises(PermissionDenied):
+        resolve(archive, "iiif-restricted~closed", user=ANONYMOUS)
+
+
+# -- routes, formats and errors -------------------------------------------------------------
+
+def test_base_uri_redirects_to_info(client):
+    r = client.get("/iiif/3/iiif-photo")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/iiif/3/iiif-photo/info.json")
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_info_json(client):
+    r = client.get("/iiif/3/iiif-photo/info.json")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"'
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    info = r.json
+    assert list(info)[0] == "@context" and info["@context"] == "http://iiif.io/api/image/3/context.json"
+    assert info["id"] == "http://localhost/iiif/3/iiif-photo"
+    assert (info["type"], info["protocol"], info["profile"]) == ("ImageService3", "http://iiif.io/api/image", "level2")
+    assert (info["width"], info["height"]) == (W, H)
+    assert (info["maxWidth"], info["maxHeight"], info["maxArea"]) == (10000, 10000, 4_000_000)
+    assert info["tiles"] == [{"width": 256, "height": 256, "scaleFactors": [1, 2, 4, 8]}]
+    assert info["sizes"][-1] == {"width": W, "height": H} and info["sizes"][0]["width"] < 256
+    assert set(info["extraQualities"]) == {"color", "gray", "bitonal"} and info["extraFormats"] == ["webp"]
+    assert {"sizeUpscaling", "mirroring", "rotationArbitrary", "canonicalLinkHeader"} <= set(info["extraFeatures"])
+    plain = client.get("/iiif/3/iiif-photo/info.json", headers={"Accept": "application/json"})
+    assert plain.headers["Content-Type"] == "application/json" and plain.json == info
+    ld = client.get("/iiif/3/iiif-photo/info.json", headers={"Accept": "application/ld+json"})
+    assert ld.headers["Content-Type"].startswith("application/ld+json;profile=")
+
+
+def test_info_json_of_a_page_by_identifier(client, site):
+    info = client.get("/iiif/3/iiif-book~p2/info.json").json
+    assert (info["width"], info["height"]) == (300, 500) and info["id"].endswith("/iiif/3/iiif-book~p2")
+    pid = pyramid_id(site, "iiif-book", "p2")
+    assert client.get(f"/iiif/3/iiif-book~{pid}/info.json").json["width"] == 300
+
+
+@pytest.mark.parametrize("fmt, mime, pil", [("jpg", "image/jpeg", "JPEG"), ("png", "image/png", "PNG"),
+                                            ("webp", "image/webp", "WEBP")])
+def test_formats(client, fmt, mime, pil):
+    r = client.get(f"/iiif/3/iiif-photo/full/max/0/default.{fmt}")
+    assert r.status_code == 200 and r.mimetype == mime
+    img = decode(r)
+    assert img.format == pil and img.size == (W, H)
+    assert near(img.convert("RGB").getpixel((10, 10)), COLOURS["tl"])
+
+
+def test_image_headers(client):
+    r = client.get("/iiif/3/iiif-photo/0,0,2000,2000/1100,/0/default.jpg")
+    assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
+    assert r.headers["Link"] == ('<http://localhost/iiif/3/iiif-photo/full/max/0/default.jpg>;rel="canonical",'
+                                 '<http://iiif.io/api/image/3/level2.json>;rel="profile"')
+    assert r.headers["Cache-Control"] == "public, max-age=3600" and r.headers["ETag"]
+    same = client.get("/iiif/3/iiif-photo/full/max/0/default.jpg")
+    assert same.headers["ETag"] == r.headers["ETag"]  # one canonical image, one ETag
+
+
+def test_etag_and_304(client):
+    for url in ("/iiif/3/iiif-photo/full/200,/0/default.jpg", "/iiif/3/iiif-photo/info.json"):
+        first = client.get(url)
+        again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and not again.data, url
+        assert again.headers["Access-Control-Allow-Origin"] == "*" and again.headers["Cache-Control"]
+        assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_cors_preflight(client):
+    for url in ("/iiif/3/iiif-photo/info.json", "/iiif/3/iiif-photo/full/max/0/default.jpg"):
+        r = client.options(url, headers={"Origin": "https://viewer.example", "Access-Control-Request-Method": "GET",
+                                         "Access-Control-Request-Headers": "Authorization"})
+        assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
+        assert "GET" in r.headers["Access-Control-Allow-Methods"]
+        assert "Authorization" in r.headers["Access-Control-Allow-Headers"]
+
+
+@pytest.mark.parametrize("path, status", [
+    ("full/max/0/default.tif", 501), ("full/max/0/default.gif", 501), ("full/max/0/default.pdf", 501),
+    ("full/max/0/default.jp2", 501), ("full/max/0/default.bmp", 400), ("full/max/0/default", 400),
+    ("full/max/0/grey.jpg", 400), ("nope/max/0/default.jpg", 400), ("0,0,0,10/max/0/default.jpg", 400),
+    ("5000,0,10,10/max/0/default.jpg", 400), ("full/full/0/default.jpg", 400), ("full/1200,/0/default.jpg", 400),
+    ("full/pct:101/0/default.jpg", 400), ("full/max/361/default.jpg", 400), ("full/max/-90/default.jpg", 400),
+    ("full/^3000,/0/default.jpg", 400),  # beyond maxArea
+    ("full/max/0/default.jpg/extra", 404),
+])
+def test_errors(client, path, status):
+    r = client.get(f"/iiif/3/iiif-photo/{path}")
+    assert r.status_code == status, r.data
+    if status != 404:
+        assert r.headers["Access-Control-Allow-Origin"] == "*" and r.json["message"]
+
+
+@pytest.mark.parametrize("identifier", ["nope", "iiif-photo~nope", "a%2Fb", "[frob]", "iiif-staff"])
+def test_unknown_or_hidden_images_are_404(client, identifier):
+    for path in ("info.json", "full/max/0/default.jpg"):
+        assert client.get(f"/iiif/3/{identifier}/{path}").status_code == 404
+
+
+def test_escaped_identifier(client):
+    assert client.get("/iiif/3/iiif%2Dphoto/full/max/0/default.jpg").status_code == 200
+
+
+def test_upscaling_with_caret(client):
+    img = decode(client.get("/iiif/3/iiif-photo/0,0,100,100/^200,/0/default.png"))
+    assert img.size == (200, 200) and near(img.getpixel((100, 100)), COLOURS["tl"])
+
+
+# -- access ---------------------------------------------------------------------------------
+
+ROLES = ("anonymous", "researcher", "member", "curator", "archivist", "admin")
+STAFF = {"archivist", "admin"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_restricted_image_for_each_role(site, role):
+    client = site.test_client()
+    if role != "anonymous":
+        assert login(client, role).status_code == 302
+    allowed = role in STAFF
+    denied = 401 if role == "anonymous" else 403
+    for path in ("", "/info.json", "/full/max/0/default.jpg", "/0,0,256,256/256,256/0/default.jpg"):
+        r = client.get(f"/iiif/3/iiif-restricted~closed{path}")
+        assert r.status_code == ((303 if not path else 200) if allowed else denied), (role, path)
+        if not allowed:
+            assert r.headers["Access-Control-Allow-Origin"] == "*" and b"JFIF" not in r.data
+            assert ("WWW-Authenticate" in r.headers) == (role == "anonymous")
+    r = client.get("/iiif/3/iiif-restricted~open/full/max/0/default.jpg")  # the item's open page
+    assert r.status_code == 200
+    assert r.headers["Cache-Control"] == ("public, max-age=3600" if role == "anonymous" else "private, no-store")
+    hidden = client.get("/iiif/3/iiif-staff/info.json")
+    assert hidden.status_code == (200 if allowed else 404)
+
+
+def test_restricted_images_are_never_cached_publicly(site):
+    client = site.test_client()
+    login(client, "admin")
+    r = client.get("/iiif/3/iiif-restricted~closed/full/100,/0/default.jpg")
+    assert r.status_code == 200 and r.headers["Cache-Control"].startswith("private")
+
+
+# -- caches ---------------------------------------------------------------------------------
+
+def test_generated_images_are_cached_on_disk(client, site):
+    from iiif.imaging import DiskCache
+
+    first = client.get("/iiif/3/iiif-photo/10,10,300,300/100,/90/gray.jpg")  # scaled: worth keeping
+    cache = site.extensions["fangzhi.iiif_caches"][0]
+    assert isinstance(cache, DiskCache) and cache.folder.is_relative_to(site.config["FANGZHI"]["DATA_DIR"])
+    key = first.headers["ETag"].strip('"')
+    assert cache.path(key).read_bytes() == first.data
+    cache.path(key).write_bytes(b"from the cache")
+    assert client.get("/iiif/3/iiif-photo/10,10,300,300/100,100/90/gray.jpg").data == b"from the cache"
+    cache.path(key).unlink()
+    tile = client.get("/iiif/3/iiif-photo/10,10,300,300/150,/0/default.jpg")  # a copy of decoded tiles
+    assert tile.status_code == 200 and not cache.path(tile.headers["ETag"].strip('"')).exists()
+
+
+def test_stored_tiles_are_sent_as_they_are(client, site):
+    """A viewer's tile request that is one stored tile gets the stored JPEG bytes (plus tables)."""
+    from iiif.imaging import open_pyramid
+
+    r = client.get("/iiif/3/iiif-photo/512,0,512,512/256,256/0/default.jpg")
+    assert r.status_code == 200
+    archive = site.extensions["fangzhi"]
+    stored = archive.open_file("iiif-photo", pyramid_id(site, "iiif-photo", "scan"), user=SYSTEM)
+    pyramid = open_pyramid(stored.key, lambda: archive.storage.local_path(stored.key))
+    level = pyramid.levels[1]
+    tile = level.counts[1]  # tile (1, 0) of level 1 (550 × 350): full size 512…1023
+    assert len(r.data) == tile + len(level.jpeg_tables) - 4
+    img = decode(r)
+    assert img.size == (256, 256) and near(img.getpixel((200, 10)), COLOURS["tr"])
