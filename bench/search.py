@@ -161,7 +161,7 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in out]
 
 
-def http(port: int, qs: list[str]) -> tuple[list[float], list[float]]:
+def http_queries(port: int, qs: list[str]) -> tuple[list[float], list[float]]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     timings, base = [], []
     for q in qs:
@@ -222,8 +222,8 @@ def main() -> int:
             server = start_gunicorn(env, port, 2, log)
             try:
                 wait_healthy(server, port, timeout=120)
-                http(port, qs[:20])
-                timings, base = http(port, qs)
+                http_queries(port, qs[:20])
+                timings, base = http_queries(port, qs)
                 p50, p95 = percentiles(timings)
                 h50, _ = percentiles(base)
                 rss = max(rss_mb(pid) for pid in [server.pid, *children(server.pid)])

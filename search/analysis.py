@@ -47,13 +47,34 @@ def fold(text: str) -> str:
     >>> fold("無錫縣誌 ＡＢＣ１２３")
     '无锡县志 abc123'
     """
+    text = unicodedata.normalize("NFKC", text)
+    converter, changing = _opencc()
+    if not changing.isdisjoint(text):  # most text is simplified already: OpenCC is the slow part
+        text = converter.convert(text)
+    return text.translate(VARIANTS).lower()
+
+
+# Characters OpenCC leaves alone on their own but changes inside its phrases (沈思 → 沉思,
+# 反覆 → 反复, 藉口 → 借口, 英哩 → 英里): found by converting every word of jieba's dictionary
+# (tests/search/test_analysis.py checks that skipping OpenCC changes no word).
+PHRASE_ONLY = frozenset("哩坏沈藉覆")
+
+
+def _opencc():
+    """The native OpenCC t2s converter and the characters it changes (one per process)."""
     global _converter
     if _converter is None:
         with _converter_lock:
             if _converter is None:
-                import opencc  # the native OpenCC binding; one converter per process
-                _converter = opencc.OpenCC("t2s")
-    return _converter.convert(unicodedata.normalize("NFKC", text)).translate(VARIANTS).lower()
+                import opencc
+
+                converter = opencc.OpenCC("t2s")
+                han = "".join(map(chr, [*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000), *range(0xF900, 0xFB00)]))
+                converted = converter.convert(han)
+                assert len(converted) == len(han)
+                changing = {a for a, b in zip(han, converted) if a != b}
+                _converter = converter, frozenset(changing | PHRASE_ONLY)
+    return _converter
 
 
 # --- segmentation ------------------------------------------------------------------------------
@@ -158,7 +179,7 @@ def tokens(text: str, *, mode: str = "index") -> list[str]:
     ``mode="index"`` adds in-dictionary sub-words (jieba search mode: 无锡县 → 无锡, 无锡县);
     ``mode="query"`` is jieba's accurate mode.
     """
-    return [t for t in _default().cut(fold(text), mode=mode) if _is_word(t)]
+    return [t for t in _default().cut(fold(text), mode=mode) if t.isalnum() or _is_word(t)]
 
 
 def analyze(text: str, *, mode: str = "index") -> str:

@@ -87,12 +87,21 @@ class Search:
     def rebuild(self, progress: Callable[[int, int], None] = lambda done, total: None) -> int:
         """Re-index every item from storage alone (searches keep working meanwhile)."""
         ids = self.archive.item_ids()
+        last = self.archive.catalog.events(limit=1)
 
         def all_documents() -> Iterator[dict]:
             for n, item_id in enumerate(ids, 1):
                 yield from self.documents(self.archive.load_item(item_id))
                 progress(n, len(ids))
         self.index.rebuild(all_documents())
+        # Changes committed meanwhile may have gone to the index being replaced (Elasticsearch
+        # swaps an alias at the end): index those items again.
+        since = (last[0]["at"], last[0]["object_id"], last[0]["version"]) if last else ("",)
+        changed = {e["object_id"].split(":", 1)[1] for e in self.archive.catalog.events(limit=10_000)
+                   if e["object_id"].startswith("item:") and (e["at"], e["object_id"], e["version"]) > since}
+        present = set(self.archive.item_ids()) if changed else set()
+        for item_id in sorted(changed):
+            self.item_changed(item_id, self.archive.load_item(item_id) if item_id in present else None)
         return len(ids)
 
     # --- searching ------------------------------------------------------------------------------

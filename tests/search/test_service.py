@@ -150,6 +150,21 @@ def test_rebuild_from_storage_gives_the_same_answers(archive, search):
     assert [ids(search.search(q, user=ANONYMOUS)) for q in ("宗谱", "乐农", "date:光绪", "")] == before
 
 
+def test_changes_made_during_a_rebuild_are_indexed_after_it(archive, search):
+    add(archive, "w1", "旧题名")
+    archive.listeners.clear()  # as if the change went to the index being replaced
+    documents = search.documents
+
+    def change_midway(item):
+        record = archive.get_item("w1", user=SYSTEM)
+        if record.value.title["zh"] == "旧题名":
+            archive.update_item("w1", {"title": {"zh": "新题名"}}, expected_version=record.version, user=SYSTEM)
+        return documents(item)
+    search.documents = change_midway
+    search.rebuild()
+    assert ids(search.search("新题名", user=ANONYMOUS)) == ["w1"]
+
+
 def test_dates_reign_eras_facets_and_sorting(archive, search):
     add(archive, "d1", "光绪年间契约", date={"edtf": "1877", "display": "光绪三年"}, places=["荣巷"])
     add(archive, "d2", "民国茶馆照片", date={"edtf": "1936"}, places=["南长街"])
