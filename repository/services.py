@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import BinaryIO, Callable, Iterable, Protocol
 
@@ -24,6 +24,7 @@ from .model import ID_RE, Collection, File, Item
 
 METADATA = "metadata.json"
 log = logging.getLogger(__name__)
+PARSED_CACHE = 512  # parsed records kept per process, keyed by their content digest
 ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate")
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
@@ -58,7 +59,8 @@ class ObjectStore(Protocol):  # implemented by storage.ocfl.OcflRoot
     def read_json(self, object_id: str, path: str, version: int | None = None, inventory: dict | None = None): ...
     def new_version(self, object_id: str, *, user: str, message: str, expected_head: int | None = None): ...
     def versions(self, object_id: str) -> list: ...
-    def content_key(self, object_id: str, path: str, version: int | None = None) -> str: ...
+    def content_key(self, object_id: str, path: str, version: int | None = None,
+                    inventory: dict | None = None) -> str: ...
     def list_objects(self) -> Iterable[str]: ...
     def purge(self, object_id: str) -> None: ...
 
@@ -99,6 +101,7 @@ class Record:
     version: int
     created: str
     updated: str
+    inventory: dict | None = field(default=None, repr=False, compare=False)  # the object's, as read
 
 
 @dataclass
@@ -118,6 +121,7 @@ class Archive:
         # item, to keep derived indexes current (the search index). A failing listener is logged:
         # the commit stands and `fangzhi index rebuild` repairs the index.
         self.listeners: list[Callable[[str, Item | None], None]] = []
+        self._parsed: dict[tuple, Item | Collection] = {}  # by metadata.json digest: never stale
 
     # --- items: writing ----------------------------------------------------------------
 
@@ -280,7 +284,8 @@ class Archive:
             raise NotFound(f"item {item_id} has no file {file_id}")
         if not access.can_view_file(user, record.value, file, today=self.today()):
             raise PermissionDenied(f"file {file_id} of item {item_id} is restricted")
-        return StoredFile(file, self.objects.content_key(item_object(item_id), file.path, record.version),
+        return StoredFile(file, self.objects.content_key(item_object(item_id), file.path, record.version,
+                                                         record.inventory),
                           access.can_view_file(access.ANONYMOUS, record.value, file, today=self.today()))
 
     def visible_files(self, item: Item, *, user: User) -> list[File]:
@@ -307,8 +312,14 @@ class Archive:
         if version is not None and not 1 <= version <= head:
             raise NotFound(f"{what} has no version {version} (latest is {head})")
         number = version or head
-        value = cls.from_dict(self.objects.read_json(oid, METADATA, number, inv))
-        return Record(value, number, inv["versions"]["v1"]["created"], inv["versions"][f"v{number}"]["created"])
+        state = inv["versions"][f"v{number}"]["state"]
+        key = (cls, next(digest for digest, paths in state.items() if METADATA in paths))
+        value = self._parsed.get(key)
+        if value is None:  # records are immutable by convention, so one parse serves every reader
+            value = self._parsed[key] = cls.from_dict(self.objects.read_json(oid, METADATA, number, inv))
+            while len(self._parsed) > PARSED_CACHE:
+                self._parsed.pop(next(iter(self._parsed)))
+        return Record(value, number, inv["versions"]["v1"]["created"], inv["versions"][f"v{number}"]["created"], inv)
 
     def _unused_id(self) -> str:
         while self.objects.exists(item_object(candidate := new_item_id())):
