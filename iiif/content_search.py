@@ -3,11 +3,12 @@ of the same results for viewers that speak only 1.0 (Mirador 4).
 
 Text comes in ``Segment``s, each on a canvas: OCR lines (with line and character boxes), the
 paragraphs of EPUB chapters and the lines of PDF text layers (whole canvas), and time-coded cues
-(``cue_segments``: transcripts of recordings). ``find`` matches a query against any list of them
-with the project's Chinese analysis: text and query are folded alike (``search.analysis.fold``:
-traditional → simplified, full-width → ASCII, lower case), so 無錫 finds 无锡; each
-space-separated term is found as a substring (two-character words and single characters too);
-a term not found whole is looked for as its jieba words (``search.analysis.tokens``).
+(``cue_segments``: an interview's transcripts as the user may read them, ``#t=`` targets).
+``find`` matches a query against any list of them with the project's Chinese analysis: text and
+query are folded alike (``search.analysis.fold``: traditional → simplified, full-width → ASCII,
+lower case), so 無錫 finds 无锡; each space-separated term is found as a substring (two-character
+words and single characters too); a term not found whole is looked for as its jieba words
+(``search.analysis.tokens``).
 
 Only files the user may see give text (``presentation.visible``): a restricted page's text is
 never searched. Parameters this server does not implement (motivation, date, user) are reported
@@ -21,7 +22,7 @@ from urllib.parse import urlencode
 
 from search.analysis import fold, tokens
 
-from .presentation import _LRU, Links, name, plan, read_json, visible
+from .presentation import _LRU, Links, cue_id, cue_text, listening, name, plan, read_json, visible
 
 CONTEXT2 = "http://iiif.io/api/search/2/context.json"
 CONTEXT1 = "http://iiif.io/api/search/1/context.json"
@@ -63,9 +64,11 @@ def _num(value: float) -> str:
 
 
 def cue_segments(cues, *, base: str | None = None) -> list[Segment]:
-    """Segments from time-coded text: ``cues`` are (canvas id, text, start, end) in seconds."""
-    return [Segment(f"{base or canvas}/cue/{n}", canvas, text, start=start, end=end)
-            for n, (canvas, text, start, end) in enumerate(cues, 1)]
+    """Segments from time-coded text: ``cues`` are (canvas id, text, start, end) in seconds. A
+    cue's id ends with its start in milliseconds (``presentation.cue_id``), the same whether
+    restricted cues are left out (the public view) or not."""
+    return [Segment(cue_id(base or canvas, start), canvas, text, start=start, end=end)
+            for canvas, text, start, end in cues]
 
 
 def has_text(files) -> bool:
@@ -99,6 +102,12 @@ def segments(archive, item, links: Links, *, user) -> list[Segment]:
         elif page.page and layers.get(page.original.id, {}).get(page.page):
             out += [Segment(f"{cid}/text/l{n}", cid, t)
                     for n, t in enumerate(_lines(layers[page.original.id][page.page]), 1)]
+    heard = listening(archive, item, pages, user=user)
+    if heard is not None:  # an interview's cues, as the user may read them, with the manifest's annotation ids
+        page, interview = heard
+        cid = canvas[page.key]
+        for n, t in enumerate(interview.transcripts, 1):
+            out += cue_segments([(cid, cue_text(c), c.start, c.end) for c in t.cues], base=f"{cid}/transcript/{n}")
     return out
 
 

@@ -30,6 +30,9 @@ from iiif_prezi3 import (Annotation, AnnotationBody, AnnotationPage, Canvas, Can
 from repository.model import File, Item, best, edtf_years
 from repository.vocab import kind_label, language_label
 
+from oral_history.model import Cue, Interview, segment_spans
+from oral_history.service import load_interview, recording
+
 from .identifiers import image_identifier
 
 WEB_IMAGES = ("image/jpeg", "image/png", "image/webp", "image/gif")
@@ -53,6 +56,7 @@ class Links:
     record: Callable[[str], str]  # item id → the JSON record (/api/items/<id>)
     page: Callable[[str], str]  # item id → the item's web page
     collection_page: Callable[[str], str]  # collection id → its web page
+    transcript: Callable[[str, str], str] | None = None  # (item id, language) → the WebVTT export
 
     def manifest(self, item_id: str) -> str:
         return f"{self.base}/iiif/3/manifest/{item_id}"
@@ -141,9 +145,12 @@ class Page:
 def plan(archive, item: Item, files: list[File], *, user) -> list[Page]:
     """The canvases of an item, in order, from the files the user may see."""
     pages = []
-    for original in (f for f in files if f.role == "original"):
+    heard = {f.derived_from for f in files if f.purpose == "access"}  # a recording may be staff-only
+    for original in (f for f in item.originals if f in files or f.id in heard):  # but its redacted copies not
         derived = [f for f in files if f.derived_from == original.id]
-        kind = lambda purpose: [f for f in derived if f.purpose == purpose]  # noqa: E731
+        # full copies when the user may see them (staff), else the redacted ones (oral_history.redaction)
+        kind = lambda purpose: ([f for f in derived if f.purpose == purpose and not f.tech.get("redacted")]  # noqa: E731
+                                or [f for f in derived if f.purpose == purpose])
         thumbnail = next(iter(kind("thumbnail")), None)
         pyramids = sorted(kind("pyramid"), key=lambda f: f.sequence or 0)
         chapters = next((f for f in kind("text") if name(f) == "chapters.json"), None)
@@ -232,8 +239,9 @@ def _painting(canvas_id: str, body) -> list[AnnotationPage]:
         Annotation(id=f"{canvas_id}/painting", motivation="painting", body=body, target=canvas_id)])]
 
 
-def canvas(links: Links, item: Item, page: Page) -> Canvas | None:
-    """The canvas of one page, or None when its size or duration is unknown (§3.3 Canvas)."""
+def canvas(links: Links, item: Item, page: Page, *, interview: Interview | None = None) -> Canvas | None:
+    """The canvas of one page, or None when its size or duration is unknown (§3.3 Canvas); a
+    recording's canvas carries the ``interview``'s transcripts (``transcript_parts``)."""
     cid = links.canvas(item.id, page.key)
     label = lm(page.label or item.title)
     thumb = [_image(links.file(item.id, page.thumbnail.id), page.thumbnail)] \
@@ -267,12 +275,75 @@ def canvas(links: Links, item: Item, page: Page) -> Canvas | None:
                 id=f"{cid}/placeholder", width=page.poster.tech["width"], height=page.poster.tech["height"],
                 items=_painting(f"{cid}/placeholder", poster))}
         body = bodies[0] if len(bodies) == 1 else Choice(items=bodies)
+        if interview is not None and interview.transcripts:
+            extra.update(transcript_parts(links, item, cid, interview, float(duration)))
         return Canvas(id=cid, label=label, duration=float(duration), **size, items=_painting(cid, body), **extra)
     if page.text is not None:
         language = item.language[0] if item.language else None
         body = TextualBody(value=page.text, format="text/plain", language=language)
         return Canvas(id=cid, label=label, width=TEXT_CANVAS[0], height=TEXT_CANVAS[1], items=_painting(cid, body))
     return None
+
+
+# --- interviews (oral_history): transcripts and index on the recording's canvas ------------------------
+
+RESTRICTED = {"zh": ["此段仅限馆员"], "en": ["Restricted passage (library staff only)"]}
+
+
+def listening(archive, item: Item, pages: list[Page], *, user) -> tuple[Page, Interview] | None:
+    """The recording's page and the interview as ``user`` may read it (the public view unless
+    they may see the full one: ``oral_history.service.load_interview``), when there are both."""
+    rec = recording(item)
+    page = next((p for p in pages if p.media and rec is not None and p.original.id == rec.id), None)
+    if page is None:
+        return None
+    interview, _ = load_interview(archive, item, user=user)
+    return (page, interview) if interview is not None else None
+
+
+def cue_id(base: str, start: float) -> str:
+    """A cue's annotation id, by its start (cues of a transcript never start together)."""
+    return f"{base}/cue/{round(start * 1000)}"
+
+
+def cue_text(cue: Cue) -> str:
+    return f"{cue.speaker}：{cue.text}" if cue.speaker else cue.text
+
+
+def fragment(cid: str, start: float, end: float, duration: float) -> str:
+    """A temporal part of a canvas (§4.8 fragment selectors: Media Fragments ``#t=start,end``)."""
+    start, end = min(start, duration), min(end, duration)
+    return f"{cid}#t={start:g},{end:g}"
+
+
+def transcript_parts(links: Links, item: Item, cid: str, interview: Interview, duration: float) -> dict:
+    """§3.3.1 annotations: each transcript an AnnotationPage of ``supplementing`` annotations (§3.4
+    values of motivation: text transcribing the recording), a TextualBody in its language on a time
+    range of the canvas; §3.3.1 rendering: the WebVTT export of each transcript."""
+    pages, renderings = [], []
+    for n, t in enumerate(interview.transcripts, 1):
+        label = lm(t.label) if t.label else {lang: [language_label(t.language, lang)] for lang in LANGS}
+        base = f"{cid}/transcript/{n}"
+        pages.append(AnnotationPage(id=base, label=label, items=[
+            Annotation(id=cue_id(base, c.start), motivation="supplementing",
+                       body=TextualBody(value=cue_text(c), format="text/plain", language=t.language),
+                       target=fragment(cid, c.start, c.end, duration)) for c in t.cues]))
+        if links.transcript is not None:
+            renderings.append({"id": links.transcript(item.id, t.language), "type": "Text", "format": "text/vtt",
+                               "label": label, "language": [t.language]})
+    return {"annotations": pages, **({"rendering": renderings} if renderings else {})}
+
+
+def segment_ranges(links: Links, item: Item, page: Page, interview: Interview, duration: float) -> list[Range]:
+    """§3.3.3 Range: one per index segment (OHMS index point), its part of the recording's canvas;
+    a restricted segment in the public view keeps only its place."""
+    cid = links.canvas(item.id, page.key)
+    return [Range(id=f"{links.manifest(item.id)}/range/{page.key}-s{n}",
+                  label=lm(s.title) if s.title else RESTRICTED if s.restricted else {"none": [f"{start:g}"]},
+                  items=[CanvasRef(id=fragment(cid, start, duration if end == float("inf") else end, duration),
+                                   type="Canvas")])
+            for n, (s, (start, end)) in enumerate(zip(interview.segments, segment_spans(interview)), 1)
+            if start < duration]
 
 
 def toc_ranges(links: Links, item: Item, pages: list[Page], toc: list[dict], original: File) -> Range | None:
@@ -314,8 +385,13 @@ def manifest(archive, item: Item, links: Links, publisher: Publisher, *, user) -
 
     files = visible(archive, item, user=user)
     pages = plan(archive, item, files, user=user)
-    canvases = [c for c in (canvas(links, item, p) for p in pages) if c is not None]
+    heard = listening(archive, item, pages, user=user)
+    canvases = [c for c in (canvas(links, item, p, interview=heard[1] if heard and p is heard[0] else None)
+                            for p in pages) if c is not None]
     structures = []
+    recorded = next((c for c in canvases if heard and c.id == links.canvas(item.id, heard[0].key)), None)
+    if recorded is not None and heard[1].segments:
+        structures += segment_ranges(links, item, heard[0], heard[1], recorded.duration)
     for toc in (f for f in files if f.purpose == "toc" and f.media_type == "application/json"):
         original = next((o for o in files if o.id == toc.derived_from), None)
         if original is not None and (r := toc_ranges(links, item, pages, read_json(archive, item.id, toc, user=user),
@@ -340,7 +416,7 @@ def manifest(archive, item: Item, links: Links, publisher: Publisher, *, user) -
                for c in item.collections if c in collections]
     if part_of:
         props["partOf"] = part_of
-    if has_text(files):  # Content Search 2.0 §3, and 1.0 for viewers that speak only that (Mirador 4)
+    if has_text(files) or (recorded is not None and any(t.cues for t in heard[1].transcripts)):  # Content Search 2.0 §3, and 1.0 for viewers that speak only that (Mirador 4)
         props["service"] = [
             ServiceV3(id=links.search(item.id), type="SearchService2", service=[
                 ServiceV3(id=links.autocomplete(item.id), type="AutoCompleteService2")]),

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from oral_history import attach
+from oral_history.timecodes import OralHistoryError
 from repository.access import SYSTEM, User
 from repository.errors import RepositoryError
 from repository.services import Archive, NewFile, item_object, new_item_id
@@ -29,6 +31,7 @@ from .sources import unique_names
 from .steps import Derivative, StepError, StepResult
 
 TEXT_KINDS = ("manuscript", "book")  # image pages of these kinds are OCR'd
+MAX_TRANSCRIPT = 64 << 20  # bytes: a transcript or OHMS file larger than this is refused
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Context:
     work: Path  # scratch space for step outputs, inside the data folder
     user: User = SYSTEM
     limits: Limits = field(default_factory=Limits)
+    ohms_schema: str | None = None  # path of ohms.xsd: OHMS files are validated against it (setting OHMS_SCHEMA)
 
 
 def steps_for(media_type: str, limits: Limits = Limits()) -> list[tuple[str, Callable[..., StepResult]]]:
@@ -93,7 +97,9 @@ def plan_job(ctx: Context, source: str, planned, *, options: dict | None = None)
         fields = [{"id": ids[i], **(extras[i] or {})} for i in range(len(p.files))]
         metadata = {k: v for k, v in p.metadata.items() if k not in ("id", "withdrawn")}
         metadata.setdefault("visibility", "staff")  # new material waits for an archivist to publish it
-        entry = Entry("", n, p.label, item_id, [str(f) for f in p.files], fields, metadata)
+        transcripts = list(p.transcripts)  # stored as supplements, read after the media steps
+        entry = Entry("", n, p.label, item_id, [str(f) for f in [*p.files, *transcripts]],
+                      fields + [{"transcript": True}] * len(transcripts), metadata)
         if p.problems:
             entry.state, entry.step, entry.reason = "failed", "plan", "; ".join(p.problems)
         entries.append(entry)
@@ -113,7 +119,8 @@ def process(ctx: Context, job_id: str, n: int) -> str:
                 ctx.jobs.mark(job_id, n, "duplicate", step="check", file=stage["file"], reason=duplicate)
                 return "duplicate"
         make_derivatives(ctx, entry.item_id, stage, why=f"ingest {job_id} #{n}")
-    except (StepError, UploadRefused, RepositoryError, StorageError, OSError) as exc:
+        read_transcripts(ctx, entry, stage, why=f"ingest {job_id} #{n}: transcript")
+    except (StepError, UploadRefused, RepositoryError, StorageError, OSError, OralHistoryError) as exc:
         ctx.jobs.mark(job_id, n, "failed", step=stage["step"], file=stage["file"], reason=str(exc))
         return "failed"
     notes = "; ".join(stage["notes"]) or None  # e.g. an extension that lies about the content
@@ -126,8 +133,15 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> str | None:
     """Check every file and store all originals as the item's first version. Returns a reason
     if a file is already in the archive (nothing is stored then)."""
     checked = []
-    for path in entry.files:
+    for path, extra in zip(entry.files, entry.file_fields, strict=True):
         stage["file"] = path
+        if extra.get("transcript"):  # a transcript or OHMS file: read (and checked) by the transcript step
+            if os.path.getsize(path) == 0:
+                raise UploadRefused(Path(path).name, "the file is empty (0 bytes)")
+            if os.path.getsize(path) > MAX_TRANSCRIPT:
+                raise UploadRefused(Path(path).name, f"a transcript of more than {MAX_TRANSCRIPT >> 20} MiB")
+            checked.append(attach.media_type(path))
+            continue
         with open(path, "rb") as f:
             if os.fstat(f.fileno()).st_size == 0:
                 raise UploadRefused(Path(path).name, "the file is empty (0 bytes)")
@@ -144,12 +158,16 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> str | None:
             return f"the same file is already in the archive: item {found[0]}, file {found[1]}"
         checked.append(media_type)
     stage["step"], stage["file"] = "store", None
-    names = unique_names([Path(p) for p in entry.files])  # vol1/0001.tif and vol2/0001.tif may meet
+    stored = list(zip(entry.files, checked, entry.file_fields, strict=True))
+    originals = [s for s in stored if not s[2].get("transcript")]
+    names = unique_names([Path(p) for p, _, _ in originals])  # vol1/0001.tif and vol2/0001.tif may meet
     with ExitStack() as files:
         news = [NewFile(name, files.enter_context(open(path, "rb")), media_type, seq, id=extra.get("id"),
                         label=extra.get("label"), access=extra.get("access"))
-                for seq, (path, name, media_type, extra) in enumerate(
-                    zip(entry.files, names, checked, entry.file_fields, strict=True), 1)]
+                for seq, ((path, media_type, extra), name) in enumerate(zip(originals, names, strict=True), 1)]
+        news += [NewFile(Path(path).name, files.enter_context(open(path, "rb")), media_type, role="supplement",
+                         purpose="transcript-source", access="staff")
+                 for path, media_type, extra in stored if extra.get("transcript")]
         ctx.archive.create_item({**entry.metadata, "id": entry.item_id}, news, user=ctx.user,
                                 why=f"ingest: {entry.label}")
     return None
@@ -166,7 +184,7 @@ def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, repla
         existing = item.derivatives(original.id)
         if not steps or (existing and not replace):
             continue
-        old += [f.id for f in existing]
+        old += [f.id for f in existing if not f.tech.get("redacted")]  # redacted copies stay (same spans)
         stage["file"] = original.path
         work = ctx.work / item_id / original.id
         work.mkdir(parents=True, exist_ok=True)
@@ -193,6 +211,43 @@ def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, repla
             f.stream = files.enter_context(open(f.stream, "rb"))
         ctx.archive.update_item(item_id, {**changes, "files": file_changes}, expected_version=record.version,
                                 user=ctx.user, why=why, add_files=new_files, remove_files=old)
+
+
+def read_transcripts(ctx: Context, entry: Entry, stage: dict, *, why: str) -> None:
+    """The "transcript" step: read the entry's transcript and OHMS files (now that the recording's
+    duration is known) into the item's interview, with redacted copies for its restricted
+    segments. The files are read from the source again, so a fixed file is used on a retry (and
+    replaces the stored one); without the source, the stored copies are read."""
+    from oral_history import redaction
+    from oral_history.model import Interview
+    from oral_history.service import media_duration, read_interview
+
+    paths = [p for p, extra in zip(entry.files, entry.file_fields) if extra.get("transcript")]
+    if not paths:
+        return
+    stage["step"] = "transcript"
+    record = ctx.archive.get_item(entry.item_id, user=SYSTEM)
+    item = record.value
+    stored = {f.path.rsplit("/", 1)[-1]: f for f in item.files if f.purpose == "transcript-source"}
+    files = []
+    for path in paths:
+        name = Path(path).name
+        stage["file"] = path
+        data = Path(path).read_bytes() if os.path.exists(path) else ctx.archive.file_reader(item.id)(stored[name])
+        files.append((name, data))
+    changed = [(name, data) for name, data in files
+               if name not in stored or stored[name].sha256 != hashlib.sha256(data).hexdigest()]
+    if not changed and read_interview(ctx.archive, item) is not None:
+        return  # stored by an earlier run that stopped before the job was told
+    interview = Interview(languages=list(item.language))  # the first language's transcript is the verbatim one
+    for path, (name, data) in zip(paths, files):
+        stage["file"] = path
+        interview = attach.attach(interview, [(name, data)], duration=media_duration(item), ohms_schema=ctx.ohms_schema)
+    stage["file"] = None
+    attach.from_item(interview, item)  # what the OHMS record did not say: interviewees, date, place …
+    sources = [NewFile(name, data, attach.media_type(name)) for name, data in changed]  # fixed since stored
+    redaction.save(ctx.archive, item.id, interview, user=ctx.user, expected_version=record.version, why=why,
+                   sources=sources, work=ctx.work / item.id)
 
 
 def ocr_outputs(kind: str, media_type: str, outputs: list[Derivative], work: Path) -> list[Derivative]:

@@ -34,6 +34,7 @@ import openpyxl
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from oral_history.attach import recording_name
 from repository import vocab
 from repository.errors import ValidationError
 from repository.model import ID_RE, RIGHTS_RE, Item
@@ -51,6 +52,7 @@ class PlannedItem:
     file_ids: list[str | None]  # explicit file identifiers from a manifest, else None each
     problems: list[str]         # reasons this item cannot be ingested; the job marks it failed
     file_fields: list[dict] = field(default_factory=list)  # from an exported bag: per file {label, access}
+    transcripts: list[Path] = field(default_factory=list)  # transcript/OHMS files of an interview (supplements)
 
 
 class SourceError(Exception):
@@ -92,27 +94,59 @@ def plan_folder(root: Path, *, collection: str | None = None) -> list[PlannedIte
         names = sorted((n for n in os.listdir(root) if not is_hidden(n)), key=natural_key)
     except OSError as exc:
         raise SourceError(f"{root}: cannot read the folder ({exc.strerror})") from exc
+    attached = transcripts_beside([root / n for n in names if (root / n).is_file() and _inside(root / n, root)])
+    taken = {t for ts in attached.values() for t in ts}
     for name in names:
         path = root / name
         problems = []
+        if path in taken:
+            continue
         if not _inside(path, root):
             files, multi, problems = [], False, [f"{name}: a symbolic link leading outside the source folder"]
         elif path.is_dir():
             files, problems = _pages(path, root)
-            multi = True
+            inner = transcripts_beside(files)
+            files = [f for f in files if not any(f in ts for ts in inner.values())]
+            attached.update(inner)
+            multi = len(files) > 1 or not inner
             if not files and not problems:
                 problems.append(f"{name}: the folder holds no files")
         elif path.is_file():
             files, multi = [path], False
         else:
             files, multi, problems = [], False, [f"{name}: not a regular file"]
-        label = path.name if multi else path.stem or path.name
+        label = path.name if multi or path.is_dir() else path.stem or path.name
         metadata = {"kind": _guess_kind(files, multi, problems), "title": {"zh": label}}
         if collection:
             metadata["collections"] = [collection]
         problems += [f"{name}, {f}: {p}" for f, p in _invalid(metadata)]
-        items.append(PlannedItem(label, files, metadata, [None] * len(files), problems))
+        transcripts = [t for f in files for t in attached.get(f, [])]
+        items.append(PlannedItem(label, files, metadata, [None] * len(files), problems, transcripts=transcripts))
     return items
+
+
+def transcripts_beside(paths: list[Path]) -> dict[Path, list[Path]]:
+    """Transcript and OHMS files named after a recording beside them (采访_张.wav with
+    采访_张.vtt, 采访_张.wuu.vtt, 采访_张.xml …): recording → its transcripts, in name order."""
+    recordings = {}
+    for path in paths:
+        if recording_name(path.name) is None and _media_kind(path) in ("audio", "video"):
+            recordings.setdefault(unicodedata.normalize("NFC", path.stem), path)
+    found: dict[Path, list[Path]] = {}
+    for path in sorted(paths, key=natural_key):
+        base = recording_name(path.name)
+        recording = recordings.get(unicodedata.normalize("NFC", base)) if base else None
+        if recording is not None:
+            found.setdefault(recording, []).append(path)
+    return found
+
+
+def _media_kind(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return kind_of(identify(f.read(HEAD)))
+    except OSError:
+        return None
 
 
 def unique_names(paths: list[Path | str]) -> list[str]:
@@ -233,12 +267,13 @@ COLUMNS = [
     ("extent", "数量", "extent", "2页", "1张"),
     ("files", "文件", "files", "letters/1936-001/p1.tif\nletters/1936-001/p2.tif", "photos/xianqian-street.jpg"),
     ("file_ids", "文件标识符", "file_ids", "p1; p2", ""),
+    ("transcript", "转录", "transcript", "", ""),
     ("notes", "备注", "notes", "", "备注不会导入 (notes are not imported)"),
 ]
 ALIASES = {"title": ["标题"], "title_en": ["英文标题"], "kind": ["type"], "creator": ["creators", "作者"],
            "contributor": ["contributors"], "place": ["places"], "subjects": ["subject", "主题词"],
            "language": ["languages"], "collection": ["collections"], "files": ["file"],
-           "file_ids": ["file_id"]}
+           "file_ids": ["file_id"], "transcript": ["transcripts", "转录稿", "文字稿", "逐字稿"]}
 
 
 def _norm(text: str) -> str:
@@ -448,6 +483,17 @@ def _plan_row(root: Path, n: int, v: dict, names: dict, collection: str | None) 
                             "(letters, digits, . _ -)")
         elif file_ids.count(fid) > 1:
             problems.append(f"row {n}, {column('file_ids')}: {fid!r} is used twice")
+    transcripts = []
+    for rel in _split(v.get("transcript")):
+        found, problem = _resolve(root, rel)
+        bad = [f.name for f in found if recording_name(f.name) is None]
+        if problem or bad:
+            problems.append(f"row {n}, {column('transcript')}: "
+                            + (problem or f"{', '.join(bad)} is not a transcript (.vtt .srt .txt or OHMS .xml)"))
+        transcripts += found
+    if transcripts and files and not any(_media_kind(f) in ("audio", "video") for f in files):
+        problems.append(f"row {n}, {column('transcript')}: a transcript needs an audio or video recording "
+                        f"in {column('files')}")
     metadata = _row_metadata(v, collection)
     if "kind" not in metadata:  # from the files' content, as for a folder
         unreadable = []
@@ -457,7 +503,7 @@ def _plan_row(root: Path, n: int, v: dict, names: dict, collection: str | None) 
         key = next((c for f, c in _FIELD_COLUMN.items() if fld == f or fld.startswith((f + ".", f + "["))), None)
         problems.append(f"row {n}, {column(key) if key else fld}: {problem}")
     label = v.get("id") or v.get("title") or v.get("title_en") or (cells[0] if cells else f"row {n}")
-    return PlannedItem(label, files, metadata, list(file_ids), list(dict.fromkeys(problems)))
+    return PlannedItem(label, files, metadata, list(file_ids), list(dict.fromkeys(problems)), transcripts=transcripts)
 
 
 def _resolve(root: Path, rel: str) -> tuple[list[Path], str | None]:

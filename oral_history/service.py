@@ -12,7 +12,7 @@ import json
 
 from repository import access
 from repository.access import User
-from repository.model import File, Item
+from repository.model import File, Item, best
 from repository.services import NewFile
 
 from .model import Interview, public_view, search_passages
@@ -53,9 +53,12 @@ def load_interview(archive, item: Item, *, user: User) -> tuple[Interview | None
 
 
 def save_interview(archive, item_id: str, interview: Interview, *, user: User, expected_version: int,
-                   why: str = "", sources: list[NewFile] = ()):
+                   why: str = "", sources: list[NewFile] = (), add_files: list[NewFile] = (),
+                   remove_files: list[str] = ()):
     """Store ``interview`` (checked against the recording's duration) as a new version of the item,
-    with the transcript files it came from. Nothing changes if it is invalid."""
+    with the transcript files it came from (and ``add_files``/``remove_files``, e.g. redacted
+    copies, in the same version). Nothing changes if it is invalid. Callers go through
+    ``oral_history.redaction.save``, which keeps the redacted copies in step."""
     item = archive.get_item(item_id, user=user).value
     duration = media_duration(item)
     if interview.duration is None and duration:
@@ -70,13 +73,19 @@ def save_interview(archive, item_id: str, interview: Interview, *, user: User, e
     for source in sources:
         source.role, source.purpose, source.access = "supplement", "transcript-source", "staff"
     return archive.update_item(item_id, {}, expected_version=expected_version, user=user, why=why,
-                               add_files=new + list(sources), remove_files=replaced)
+                               add_files=new + list(sources) + list(add_files),
+                               remove_files=replaced + list(remove_files))
 
 
-def interview_passages(archive, item: Item) -> list:
-    """Search passages of the item's interview: cues and segments with their times."""
+def interview_search(archive, item: Item) -> tuple[list, dict[str, list[str]]]:
+    """The interview's search passages (cues and segments with their times) and its facet values
+    (interviewees, place of recording, languages and dialects)."""
     interview = read_interview(archive, item)
-    rec = recording(item)
     if interview is None:
-        return []
-    return search_passages(interview, file_id=rec.id if rec else None, access=rec.access if rec else None)
+        return [], {}
+    rec = recording(item)
+    people = [best(a.name) for a in interview.interviewees]
+    facets = {"interviewee": people, "person": people + [best(a.name) for a in interview.interviewers],
+              "place_name": [best(interview.place.name)] if interview.place else [],
+              "language": list(interview.languages)}
+    return search_passages(interview, file_id=rec.id if rec else None, access=rec.access if rec else None), facets

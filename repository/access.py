@@ -85,9 +85,18 @@ def can_view_file(user: User, item, file, *, today: date | None = None) -> bool:
 
 def file_levels(item, file) -> list[str | None]:
     """The restrictions on a file: its own and, for a derivative (thumbnail, OCR, access copy),
-    its original's: a derivative is never easier to see than what it was made from."""
+    its original's: a derivative is never easier to see than what it was made from.
+
+    Restricted passages (oral history): once a recording has redacted copies (``tech.redacted``,
+    the restricted spans silenced), the recording and its other derivatives are for staff; the
+    redacted copies keep the levels the recording would have without them."""
     original = item.file(file.derived_from) if file.derived_from else None
-    return [file.access, original.access if original else None]
+    levels = [file.access, original.access if original else None]
+    source = original or file
+    if not file.tech.get("redacted") and source.role == "original" and any(
+            f.derived_from == source.id and f.tech.get("redacted") for f in item.files):
+        levels.append("staff")
+    return levels
 
 
 def level_sql(today: date, visibility="visibility", embargo="embargo_until") -> tuple[str, tuple]:

@@ -27,6 +27,7 @@ TEXT_FIELDS = (
 KEYWORD_FIELDS = (
     "id", "type", "item_id", "file_id", "kind", "collection", "decade", "era", "place_name",
     "person", "language", "library", "rights", "subject_name", "visibility", "file_access",
+    "interviewee",  # oral history: who was interviewed
     "suggest",  # folded titles, names, places and subjects, for autocompletion
 )
 # Whole numbers, single-valued (0 when absent).

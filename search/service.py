@@ -24,7 +24,8 @@ from .query import Parsed, QueryError, build, dated_within, parse
 
 # facet name (also the URL parameter) → index field
 FACETS = {"kind": "kind", "collection": "collection", "decade": "decade", "era": "era",
-          "place": "place_name", "person": "person", "subject": "subject_name", "language": "language",
+          "place": "place_name", "person": "person", "interviewee": "interviewee", "subject": "subject_name",
+          "language": "language",
           "library": "library", "rights": "rights"}
 SORTS = {"relevance": Sort(), "date": Sort("date_sort"), "-date": Sort("date_newest"),
          "title": Sort("title_sort")}
@@ -71,11 +72,14 @@ class Search:
     # --- keeping the index current --------------------------------------------------------------
 
     def documents(self, item: Item) -> list[dict]:
-        from oral_history.service import interview_passages  # oral_history builds on search
+        from oral_history.service import interview_search  # oral_history builds on search
 
-        passages = item_passages(item, self.archive.file_reader(item.id)) + interview_passages(self.archive, item)
-        return item_documents(item, passages, ancestors=self.archive.collection_ancestors,
-                              thumbnail=_thumbnail(item))
+        spoken, facets = interview_search(self.archive, item)
+        docs = item_documents(item, item_passages(item, self.archive.file_reader(item.id)) + spoken,
+                              ancestors=self.archive.collection_ancestors, thumbnail=_thumbnail(item))
+        for field_name, values in facets.items():
+            docs[0][field_name] = list(dict.fromkeys([*docs[0].get(field_name, []), *values]))
+        return docs
 
     def item_changed(self, item_id: str, item: Item | None) -> None:
         """An Archive listener: re-index one item after its new version is committed."""

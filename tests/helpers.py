@@ -5,9 +5,12 @@ import io
 import os
 import subprocess
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 
@@ -55,3 +58,14 @@ def photo_item(**fields) -> dict:
             "rights": "http://rightsstatements.org/vocab/NoC-OKLR/1.0/"}
     data.update(fields)
     return data
+
+
+@contextmanager
+def serving(app):
+    """The app served on a free 127.0.0.1 port from a thread, for browser tests; yields its URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()

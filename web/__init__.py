@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import admin, api, auth, errors, ingest_views, public, search_views
     from . import iiif_image
     from . import iiif_presentation
+    from . import interview_admin
 
     auth.init_app(app)
     auth.csrf.exempt(api.bp)  # the API checks CSRF itself for session writes (api._writer)
@@ -57,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(search_views.bp)
     app.register_blueprint(iiif_image.bp)
     app.register_blueprint(iiif_presentation.bp)
+    app.register_blueprint(interview_admin.bp)
     errors.init_app(app)
 
     @app.get("/healthz")

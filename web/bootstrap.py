@@ -85,4 +85,4 @@ def build_ingest_context(settings: dict):
     warnings.simplefilter("error", Image.DecompressionBombWarning)  # and an error, which ingest refuses
     data = Path(settings["DATA_DIR"])
     return Context(build_archive(settings), JobStore(data / "jobs.sqlite3"), data / "work",
-                   limits=Limits(max_pixels=settings["MAX_PIXELS"]))
+                   limits=Limits(max_pixels=settings["MAX_PIXELS"]), ohms_schema=settings["OHMS_SCHEMA"] or None)

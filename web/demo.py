@@ -125,6 +125,43 @@ def epub(path: Path, title: str, chapters: list[tuple[str, str]], author: str = 
     return path
 
 
+# The demo interview: what 张阿婆 says in 无锡话 (verbatim) and in Mandarin, cue by cue; the index
+# segments, the third (neighbours' affairs) restricted: silenced in the public copy.
+INTERVIEW_CUES = [
+    (0.5, 4.5, "张阿婆", "伲小辰光就住勒南长街，屋里向开爿南货店。", "我小时候就住在南长街，家里开了一家南货店。"),
+    (5.0, 7.0, "李馆员", "阿婆，侬还记得清名桥伐？", "阿婆，您还记得清名桥吗？"),
+    (7.2, 9.8, "张阿婆", "记得个，桥下头船来船往，闹猛得来。", "记得的，桥下面船来船往，热闹得很。"),
+    (10.5, 14.5, "张阿婆", "隔壁人家屋里向个事体，勿好讲拨外人听个。", "隔壁人家家里的事情，不好讲给外人听的。"),
+    (15.5, 19.5, "张阿婆", "后来伲到学堂里读书，先生交关凶。", "后来我到学堂里读书，先生非常严厉。"),
+]
+INTERVIEW_SEGMENTS = [
+    {"start": 0, "title": "童年与南长街", "synopsis": "张阿婆回忆在南长街度过的童年和家里的南货店。", "keywords": ["南长街", "南货店"]},
+    {"start": 5, "title": "清名桥与古运河", "synopsis": "桥下船来船往的热闹景象。", "keywords": ["清名桥", "运河"]},
+    {"start": 10, "title": "邻里旧事", "synopsis": "涉及邻居家事，应受访者要求不公开。", "keywords": ["邻里"], "restricted": True},
+    {"start": 15, "title": "上学堂", "synopsis": "到学堂读书，先生严厉。", "keywords": ["学堂", "教育"]},
+]
+
+
+def interview_files(folder: Path, stem: str) -> list[Path]:
+    """The demo interview's transcripts beside its recording: 无锡话 and Mandarin WebVTT, and an
+    OHMS file with the index (segments, one restricted) and the interview's summary."""
+    from oral_history.model import Interview
+    from oral_history.ohms import write_ohms
+    from oral_history.timecodes import clock
+
+    paths = []
+    for lang, column in (("wuu", 3), ("zh", 4)):
+        cues = [f"{clock(c[0])} --> {clock(c[1])}\n<v {c[2]}>{c[column]}\n" for c in INTERVIEW_CUES]
+        paths.append(folder / f"{stem}.{lang}.vtt")
+        paths[-1].write_text("WEBVTT\n\n" + "\n".join(cues), encoding="utf-8")
+    index = Interview.from_dict({
+        "summary": {"zh": "张阿婆用无锡话讲述南长街的童年、清名桥下的运河和上学堂的经历。"},
+        "keywords": ["南长街", "清名桥", "无锡话"], "segments": INTERVIEW_SEGMENTS})
+    paths.append(folder / f"{stem}.xml")
+    paths[-1].write_bytes(write_ohms(index, title="南长街老街的记忆", public=False))
+    return paths
+
+
 def demo_items(folder: Path, library: str) -> list[PlannedItem]:
     """Write the demo donation into ``folder`` and describe its items."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -166,7 +203,9 @@ def demo_items(folder: Path, library: str) -> list[PlannedItem]:
         **common, "kind": "audio", "title": {"zh": "口述：南长街老街的记忆（示例）", "en": "Oral history: memories of Nanchang Street (demo)"},
         "creators": [{"name": {"zh": "张阿婆"}, "role": "interviewee"}, {"name": {"zh": "李馆员"}, "role": "interviewer"}],
         "date": {"edtf": "2024-06-12"}, "language": ["wuu", "zh"], "subjects": ["口述史", "街巷"], "rights": RIGHTS_CNE,
+        "places": [{"name": {"zh": "南长街", "en": "Nanchang Street"}}],
         "collections": ["demo-oral-history"]}))
+    planned[-1].transcripts = interview_files(folder, "interview")  # attached by the ingest "transcript" step
     planned.append(_planned("惠山庙会", [mp4(folder / "temple-fair.mp4", 8)], {
         **common, "kind": "video", "title": {"zh": "惠山庙会（示例录像）", "en": "Huishan temple fair (demo video)"},
         "date": {"edtf": "2023-04"}, "subjects": ["民俗", "庙会"], "rights": RIGHTS_CNE, "collections": ["demo"]}))

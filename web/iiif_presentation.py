@@ -27,7 +27,8 @@ def links() -> presentation.Links:
         file=lambda item_id, file_id: url_for("public.file", item_id=item_id, file_id=file_id, _external=True),
         record=lambda item_id: url_for("api.item", item_id=item_id, _external=True),
         page=lambda item_id: url_for("public.item", item_id=item_id, _external=True),
-        collection_page=lambda cid: url_for("public.collection", collection_id=cid, _external=True))
+        collection_page=lambda cid: url_for("public.collection", collection_id=cid, _external=True),
+        transcript=lambda item_id, lang: url_for("public.interview_vtt", item_id=item_id, lang=lang, _external=True))
 
 
 def publisher() -> presentation.Publisher:

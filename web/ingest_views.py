@@ -79,15 +79,18 @@ def upload_chunk(upload_id, index):
 def finish_upload(upload_id):
     """The uploaded files become one item of a new ingest job, processed in the background."""
     from ingest.pipeline import plan_job
-    from ingest.sources import PlannedItem
+    from ingest.sources import PlannedItem, transcripts_beside
 
     folder = _upload_dir(upload_id)
     files = sorted(folder.glob("*/*"))
     if not files:
         raise ValidationError([("files", "upload at least one file")])
+    transcripts = [t for found in transcripts_beside(files).values() for t in found]  # 采访_张.vtt with 采访_张.wav
+    files = [f for f in files if f not in transcripts]
     metadata = {k: v for k, v in item_form_data(request.form).items() if v not in (None, {}, [])}
     label = request.form.get("title_zh") or files[0].stem
-    planned = PlannedItem(label=label, files=files, metadata=metadata, file_ids=[None] * len(files), problems=[])
+    planned = PlannedItem(label=label, files=files, metadata=metadata, file_ids=[None] * len(files), problems=[],
+                          transcripts=transcripts)
     ctx = _context()
     job_id = plan_job(ctx, f"web upload {upload_id}", [planned])
     start_job(current_app.config["FANGZHI"], job_id)

@@ -59,7 +59,7 @@ SEARCH_HIT = {"type": "object", "required": ["id", "score", "title", "kind", "hi
                              "thumbnail": {"type": ["string", "null"]},
                              "highlights": {"type": "object", "additionalProperties": {"type": "string"}},
                              "passages": {"type": "array", "items": PASSAGE}, "links": LINKS}}
-FACET_NAMES = ["kind", "collection", "decade", "era", "place", "person", "subject", "language", "library", "rights"]
+FACET_NAMES = ["kind", "collection", "decade", "era", "place", "person", "interviewee", "subject", "language", "library", "rights"]
 SEARCH_RESULTS = {"type": "object", "required": ["query", "total", "page", "per_page", "sort", "hits", "facets", "next"],
                   "properties": {
                       "query": {"type": "string"}, "total": {"type": "integer"}, "page": {"type": "integer"},

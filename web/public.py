@@ -5,7 +5,13 @@ from flask import (Blueprint, Response, abort, make_response, redirect, render_t
                    stream_with_context, url_for)
 
 from iiif import presentation
+from oral_history import player
+from oral_history.ohms import write_ohms
+from oral_history.webvtt import export_webvtt
+from repository.errors import NotFound
+from repository.model import best
 from repository.vocab import kind_label, language_label, rights_label
+from search.analysis import fold
 
 from . import VIEWER_CSP
 from .api import paging
@@ -19,6 +25,8 @@ bp.add_app_template_global(kind_label)
 bp.add_app_template_global(language_label)
 WEB_IMAGES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 bp.add_app_template_global(WEB_IMAGES, "web_images")
+bp.add_app_template_global(player.stamp, "stamp")
+bp.add_app_template_filter(fold, "fold")
 
 
 @bp.app_template_global()
@@ -55,8 +63,12 @@ def item(item_id):
     # The IIIF viewer shows the latest version's page images (its manifest is of the latest version).
     viewer = record.version == len(history) and any(
         f.purpose == "pyramid" for f in presentation.visible(archive(), record.value, user=current_user()))
+    # The player and the interview (as this user may read it) on the latest version's page.
+    av = player.player(archive(), record.value, user=current_user()) if record.version == len(history) else None
+    start_at = request.args.get("t", type=float)
     response = make_response(render_template(
-        "item.html", record=record, item=record.value, files=files, viewer=viewer,
+        "item.html", record=record, item=record.value, files=files, viewer=viewer, av=av,
+        start_at=start_at if start_at and start_at > 0 else None,
         collections=[visible[c] for c in record.value.collections if c in visible],
         restricted=len(record.value.files) - len(files), history=history))
     if viewer:
@@ -81,6 +93,31 @@ def file(item_id, file_id):
     # Public files may be cached but are revalidated (ETag) so a later restriction takes effect at once.
     response.headers["Cache-Control"] = "public, no-cache" if found.public else "private, no-store"
     return response
+
+
+@bp.get("/items/<item_id>/interview.vtt")
+def interview_vtt(item_id):
+    """The transcript in ?lang= (else the first) as WebVTT: the public view unless the user may
+    read the full interview."""
+    item = archive().get_item(item_id, user=current_user()).value
+    interview, full = player.readable_interview(archive(), item, user=current_user())
+    lang = request.args.get("lang")
+    if not interview.transcripts or (lang and lang not in {t.language for t in interview.transcripts}):
+        raise NotFound(f"item {item_id} has no transcript" + (f" in {lang}" if lang else ""))
+    return Response(export_webvtt(interview, language=lang, public=not full), mimetype="text/vtt")
+
+
+@bp.get("/items/<item_id>/interview.xml")
+def interview_ohms(item_id):
+    """The interview as OHMS XML: the public view unless the user may read the full interview."""
+    item = archive().get_item(item_id, user=current_user()).value
+    interview, full = player.readable_interview(archive(), item, user=current_user())
+    av = player.player(archive(), item, user=current_user())
+    media = av.sources[0] if av and av.sources else None
+    data = write_ohms(interview, title=best(item.title), accession=(item.identifiers or [item.id])[0],
+                      media_url=url_for("public.file", item_id=item.id, file_id=media.id, _external=True)
+                      if media else "", media_format="video" if av and av.video else "audio", public=not full)
+    return Response(data, mimetype="application/xml")
 
 
 @bp.get("/lang/<code>")

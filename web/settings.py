@@ -51,6 +51,8 @@ SETTINGS = [
     Setting("IIIF_MEMORY_MB", 64, "Decoded image tiles each web worker keeps in memory for the IIIF Image API, in MiB."),
     Setting("IIIF_CACHE_MB", 1024, "Size of the on-disk cache of generated IIIF images under DATA_DIR/cache/iiif, in MiB (0: none); the oldest go first."),
     Setting("LOGIN_RATE_LIMIT", "10 per minute", "Login attempts allowed per client address (Flask-Limiter syntax)."),
+    Setting("OHMS_SCHEMA", "", "Path of the OHMS XSD (ohms.xsd): OHMS files are validated against it on ingest and upload (empty: the reader's own checks only)."),
+    Setting("SPEECH_RECOGNIZER", "", "Speech recognizer for draft transcripts, as module:Class (see oral_history/asr.py; empty: none)."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

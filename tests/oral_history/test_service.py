@@ -13,7 +13,8 @@ from search.tantivy_index import TantivyIndex
 
 ARCHIVIST = User("a", frozenset({"archivist"}))
 INTERVIEW = {
-    "interviewees": [{"name": {"zh": "张阿婆"}}], "languages": ["wuu", "zh"],
+    "interviewees": [{"name": {"zh": "张阿婆"}}], "interviewers": [{"name": {"zh": "李馆员"}}],
+    "place": {"name": {"zh": "南长街"}}, "languages": ["wuu", "zh"],
     "transcripts": [{"language": "zh", "cues": [
         {"start": 0, "end": 4, "text": "伲小辰光就住勒南长街。", "speaker": "张阿婆"},
         {"start": 5, "end": 9, "text": "隔壁人家的秘密事体勿好讲。", "speaker": "张阿婆"},
@@ -53,6 +54,15 @@ def test_cues_and_segments_are_searchable_with_their_time_restricted_only_for_st
     assert hit.item_id == "oh1" and {p["time"] for p in hit.passages} >= {10.0, 11.0}
     assert search.search("秘密", user=ANONYMOUS).total == 0
     assert search.search("秘密", user=ARCHIVIST).hits[0].passages[0]["time"] == 5.0
+
+
+def test_interviewee_place_and_dialect_are_facets(interview_item):
+    _, search = interview_item
+    facets = search.search("", user=ANONYMOUS).facets
+    assert dict(facets["interviewee"]) == {"张阿婆": 1}
+    assert dict(facets["place"]) == {"南长街": 1} and dict(facets["language"]) == {"wuu": 1, "zh": 1}
+    assert {"张阿婆", "李馆员"} <= set(dict(facets["person"]))
+    assert search.search("", user=ANONYMOUS, filters={"interviewee": ["张阿婆"]}).total == 1
 
 
 def test_saving_again_replaces_the_interview_and_a_same_named_source(interview_item):

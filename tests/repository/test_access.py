@@ -66,6 +66,24 @@ def test_derivatives_are_as_restricted_as_their_original(access, role):
     assert can_view_file(USERS[role], item, thumb, today=TODAY) == (role in EXPECTED[access or "public"])
 
 
+@pytest.mark.parametrize("access,role", list(product([None, "alliance"], USERS)))
+def test_a_recording_with_redacted_copies_is_for_staff_its_redacted_copies_are_not(access, role):
+    def f(fid, path, **kw):
+        return File(id=fid, path=path, media_type="audio/webm", size=1, sha256=fid[-1] * 64, **kw)
+
+    recording = f("f1", "originals/a.wav", access=access)
+    full = f("f2", "derivatives/f1/access.webm", role="derivative", derived_from="f1", purpose="access")
+    wave = f("f3", "derivatives/f1/waveform.json", role="derivative", derived_from="f1", purpose="waveform")
+    redacted = f("f4", "derivatives/f1/access.redacted.webm", role="derivative", derived_from="f1", purpose="access",
+                 tech={"redacted": True, "spans": [[4, 8]]})
+    item = make_item("public", files=[x.__dict__ for x in (recording, full, wave, redacted)])
+    for file in (recording, full, wave):
+        assert can_view_file(USERS[role], item, file, today=TODAY) == (role in EXPECTED["staff"])
+    assert can_view_file(USERS[role], item, redacted, today=TODAY) == (role in EXPECTED[access or "public"])
+    without = make_item("public", files=[x.__dict__ for x in (recording, full, wave)])
+    assert can_view_file(USERS[role], without, full, today=TODAY) == (role in EXPECTED[access or "public"])
+
+
 def test_multiple_roles_combine():
     user = User("li", frozenset({"researcher", "member"}))
     assert can_view_item(user, make_item("alliance"), today=TODAY)

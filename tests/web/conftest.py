@@ -1,6 +1,10 @@
+from pathlib import Path
+
 import pytest
 
 from web import create_app
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright never downloads a browser here
 
 
 @pytest.fixture
@@ -16,3 +20,16 @@ def client(app):
 @pytest.fixture
 def archive(app):
     return app.extensions["fangzhi"]
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (scripts/install-system.sh installs it)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()

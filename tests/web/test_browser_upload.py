@@ -1,37 +1,17 @@
 """The staff upload page in a real browser (Debian Chromium driven by Playwright): chunked upload
 with progress, then the job page until the item is ingested."""
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
 from tests.ingest import fixtures
 from tests.web.auth_helpers import PASSWORD, add_users
-
-CHROMIUM = "/usr/bin/chromium"
+from tests.helpers import serving
 
 
 @pytest.fixture
 def server(app):
     add_users(app, ["archivist"])
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (scripts/install-system.sh installs it)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
+    with serving(app) as url:
+        yield url
 
 
 def test_upload_in_the_browser(server, browser, archive, tmp_path):

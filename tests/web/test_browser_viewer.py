@@ -1,16 +1,13 @@
 """The item page's IIIF viewer (Mirador 4) in a real browser (Debian Chromium driven by Playwright):
 image tiles load from the Image API and are drawn, and the manifest's Content Search finds OCR text."""
 import io
-import threading
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageStat
-from werkzeug.serving import make_server
 
 from tests.ingest import fixtures
-
-CHROMIUM = "/usr/bin/chromium"
+from tests.helpers import serving
 MIRADOR = Path(__file__).resolve().parents[2] / "node_modules" / "mirador" / "dist" / "mirador.min.js"
 
 
@@ -37,28 +34,18 @@ def items(archive, tmp_path):
 
 @pytest.fixture
 def server(app, items):
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (scripts/install-system.sh installs it)"
+def page(browser):
     assert MIRADOR.exists(), f"{MIRADOR} is missing: install the viewer with `make viewer` (npm ci)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.problems = []
-        page.on("pageerror", lambda e: page.problems.append(str(e)))
-        page.on("console", lambda m: page.problems.append(m.text) if "Content Security Policy" in m.text else None)
-        yield page
-        browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.problems = []
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.on("console", lambda m: page.problems.append(m.text) if "Content Security Policy" in m.text else None)
+    return page
 
 
 def test_image_tiles_load_and_are_drawn(server, page):

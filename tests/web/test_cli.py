@@ -46,6 +46,21 @@ def test_item_show(demo_dir):
     assert record["creators"][0]["aliases"][0] == {"name": "伯虞", "type": "字"}
 
 
+def test_demo_interview_has_transcripts_and_an_index_with_a_silenced_passage(demo_dir):
+    from oral_history.service import read_interview
+    from repository.access import ANONYMOUS, SYSTEM
+    from web import create_app
+
+    archive = create_app({"DATA_DIR": str(demo_dir)}).extensions["fangzhi"]
+    item = next(i for i in archive.list_items(user=SYSTEM, limit=100)[0] if i.kind == "audio")
+    interview = read_interview(archive, item)
+    assert [(t.language, t.kind) for t in interview.transcripts] == [("wuu", "verbatim"), ("zh", "rendering")]
+    assert "伲小辰光" in interview.transcripts[0].cues[0].text and interview.transcripts[0].cues[0].speaker == "张阿婆"
+    assert [s.restricted for s in interview.segments] == [False, False, True, False]
+    heard = [f for f in archive.visible_files(item, user=ANONYMOUS) if f.purpose == "access"]
+    assert heard and all(f.tech.get("redacted") for f in heard)
+
+
 def test_unknown_item_is_one_line_and_exit_1(demo_dir):
     out = fangzhi(demo_dir, "item", "show", "nope")
     assert out.returncode == 1 and out.stderr == "fangzhi: no item nope\n"

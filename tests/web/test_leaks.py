@@ -3,6 +3,7 @@
 A route added to the app must be listed in ROUTES (checked here) or in EXEMPT with a reason,
 or test_every_route_is_in_the_matrix fails.
 """
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -201,6 +202,44 @@ def ocr_files(case) -> list:
     return files
 
 
+# An interview beside each case's item, with the same access; its restricted segment's words are for staff.
+INTERVIEW = {"transcripts": [{"language": "zh", "cues": [{"start": 0, "end": 4, "text": "住在南长街。"},
+                                                         {"start": 5, "end": 9, "text": "隔壁的秘密。"}]}],
+             "segments": [{"start": 0, "title": "童年"}, {"start": 5, "title": "秘密", "restricted": True}]}
+
+
+def interview_id(case):
+    return f"leak-{case}-oh"
+
+
+def add_interview(archive, case, **fields):
+    from oral_history.model import Interview
+    from oral_history.service import save_interview
+
+    record = archive.create_item({"id": interview_id(case), "kind": "audio", "title": {"zh": f"访谈{case}"}, **fields},
+                                 [NewFile("interview.wav", f"{case} wav".encode(), "audio/wav", 1)], user=SYSTEM)
+    save_interview(archive, interview_id(case), Interview.from_dict(INTERVIEW), user=SYSTEM,
+                   expected_version=record.version)
+    if case == "withdrawn":
+        archive.withdraw_item(interview_id(case), user=SYSTEM, reason="test")
+
+
+def interview_export(client, case, name):
+    r = _status(client, f"/items/{interview_id(case)}/interview.{name}")
+    if r.status_code != 200:
+        return False
+    assert ("秘密" in r.get_data(as_text=True)) == (client.role in STAFF_FILE), "restricted words are for staff"
+    return "南长街" in r.get_data(as_text=True)
+
+
+def interview_vtt(client, case):
+    return interview_export(client, case, "vtt")
+
+
+def interview_ohms(client, case):
+    return interview_export(client, case, "xml")
+
+
 PUBLIC_ONLY = {"iiif_presentation.changes", "iiif_presentation.changes_page"}
 ROUTES = {
     "iiif_presentation.manifest": iiif_manifest, "iiif_presentation.collection": iiif_collection,
@@ -212,6 +251,7 @@ ROUTES = {
     "public.file": file_download, "api.items": api_list, "api.collection": api_collection,
     "public.home": home_page, "public.collection": collection_page,
     "iiif_image.base": iiif_base, "iiif_image.info": iiif_info, "iiif_image.image": iiif_image,
+    "public.interview_vtt": interview_vtt, "public.interview_ohms": interview_ohms,
 }
 EXEMPT = {
     "static": "stylesheets only", "healthz": "no data", "public.set_language": "sets a cookie",
@@ -220,6 +260,7 @@ EXEMPT = {
     "admin.users": "admin only: test_admin_requires_roles", "admin.tokens": "admin only: test_admin_requires_roles",
     "admin.audit": "staff only: test_admin_requires_roles", "admin.new_item": "staff only: test_admin_requires_roles",
     "admin.edit_item": "staff only: test_admin_requires_roles",
+    "interviews.edit": "staff only: test_interview_page_is_for_managers_only",
     "api.openapi": "the API description",
     "ingest.upload_page": "staff only: test_ingest_web", "ingest.jobs": "staff only: test_ingest_web",
     "ingest.job": "staff only: test_ingest_web",
@@ -237,6 +278,10 @@ def site(tmp_path_factory):
     archive = app.extensions["fangzhi"]
     archive.create_collection({"id": "leaks", "title": "泄露测试馆藏"}, user=SYSTEM)
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    for case in CASES:  # first, so that the items of the cases are the newest (the home page shows 12)
+        add_interview(archive, case, visibility=case if case in ("alliance", "staff", "embargoed", "private")
+                      else "public", embargo_until=tomorrow if case == "embargoed" else None)
+    time.sleep(1.1)  # version times have whole seconds: make the cases' items strictly newer
     for case in CASES:
         visibility = case if case in ("alliance", "staff", "embargoed", "private") else "public"
         files = [NewFile("scan.jpg", f"{case} scan".encode(), "image/jpeg", 1)]

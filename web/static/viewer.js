@@ -10,10 +10,12 @@
     box.remove();
     return;
   }
+  var page = /^#p(\d+)$/.exec(window.location.hash);  // a search hit's page: /items/<id>#p3
   window.fangzhiViewer = Mirador.viewer({
     id: "viewer",
     language: box.dataset.lang === "en" ? "en" : "zh-CN",
-    windows: [{ manifestId: box.dataset.manifest, thumbnailNavigationPosition: "far-bottom" }],
+    windows: [{ manifestId: box.dataset.manifest, thumbnailNavigationPosition: "far-bottom",
+                canvasIndex: page ? Number(page[1]) - 1 : 0 }],
     window: {
       allowClose: false, allowMaximize: false, allowFullscreen: true, hideWindowTitle: true,
       panels: { info: true, attribution: true, canvas: true, search: true, annotations: false, layers: false },

@@ -1,0 +1,153 @@
+"""Restricted passages silenced: redacted access copies of an interview's recording.
+
+When an interview has restricted segments, every access copy of the recording (and its waveform,
+or a video's poster) gets a redacted copy made with ffmpeg — the spans silenced
+(``volume=enable='between(t,A,B)':volume=0``) and, for video, the picture blacked — stored as a
+derivative of the recording with the same purpose and ``tech`` ``{"redacted": true, "spans":
+[[A, B], …]}``. The access policy (``repository.access.file_levels``) then keeps the recording
+and its full copies for staff, and gives everyone else the redacted ones.
+
+``save`` is the one way to store an interview: it makes the redacted copies the new restricted
+spans need (before anything is written) and stores them with the interview in one version, so the
+public copy never lags behind the index; copies for spans no longer restricted are removed.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path, PurePath
+
+from repository.access import SYSTEM, User
+from repository.errors import Conflict
+from repository.model import File, Item
+from repository.services import NewFile
+
+from .model import Interview, redaction_spans
+from .service import media_duration, recording, save_interview
+
+REDACTED_PURPOSES = ("access", "waveform", "poster")
+AUDIO = {"audio/webm": ("webm", {"c:a": "libopus", "b:a": "64k"}),
+         "audio/mp4": ("mp4", {"c:a": "aac", "b:a": "96k", "movflags": "+faststart"}),
+         "video/mp4": ("mp4", {"c:v": "libx264", "preset": "veryfast", "crf": 23, "pix_fmt": "yuv420p",
+                               "c:a": "aac", "b:a": "128k", "movflags": "+faststart"})}
+
+
+def spans(interview: Interview | None, duration: float | None) -> list[list[float]]:
+    """The restricted spans as [[start, end], …] in seconds, within the recording."""
+    if interview is None:
+        return []
+    end = duration or interview.duration
+    out = []
+    for a, b in redaction_spans(interview):
+        b = min(b, end) if end else b
+        if not math.isinf(b) and b > a:
+            out.append([round(a, 3), round(b, 3)])
+    return out
+
+
+def redacted_name(name: str) -> str:
+    """access.webm → access.redacted.webm"""
+    path = PurePath(name)
+    return f"{path.stem}.redacted{path.suffix}"
+
+
+def current_spans(item: Item) -> list[list[float]] | None:
+    """The spans the item's redacted copies silence (None when it has none)."""
+    rec = recording(item)
+    made = [f for f in item.derivatives(rec.id) if f.tech.get("redacted")] if rec else []
+    return made[0].tech.get("spans") if made else None
+
+
+def playable(files: list[File]) -> list[File]:
+    """Of the access copies a user may see, those to play: the full ones when visible (staff),
+    else the redacted ones."""
+    full = [f for f in files if f.purpose == "access" and not f.tech.get("redacted")]
+    return full or [f for f in files if f.purpose == "access"]
+
+
+def save(archive, item_id: str, interview: Interview, *, user: User, expected_version: int, why: str = "",
+         sources: list[NewFile] = (), work: Path) -> object:
+    """Store ``interview`` (``service.save_interview``) with redacted copies of the recording
+    for its restricted spans, in one version; ``work`` is scratch space for ffmpeg. Raises
+    ValidationError (bad times), Conflict (stale version) or StepError (ffmpeg) before anything
+    is written."""
+    record = archive.get_item(item_id, user=user)
+    if record.version != expected_version:
+        raise Conflict(f"item {item_id} is at version {record.version}; your edit was made from "
+                       f"version {expected_version}. Reload it and apply your change again.")
+    item = record.value
+    duration = media_duration(item)
+    if interview.duration is None and duration:
+        interview.duration = duration
+    interview.validate(duration=duration)
+    wanted = spans(interview, duration)
+    rec = recording(item)
+    made = [f for f in item.derivatives(rec.id) if f.tech.get("redacted")] if rec else []
+    full = [f for f in item.derivatives(rec.id) if f.purpose in REDACTED_PURPOSES
+            and not f.tech.get("redacted")] if rec else []
+    up_to_date = (current_spans(item) or []) == wanted and (
+        not wanted or {redacted_name(_name(f)) for f in full} <= {_name(f) for f in made})
+    Path(work).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work, prefix="redaction-") as tmp, ExitStack() as files:
+        add, remove = [], []
+        if not up_to_date:
+            remove = [f.id for f in made]
+            add = redacted_copies(archive, item, full, wanted, Path(tmp)) if wanted else []
+            for f in add:
+                f.stream = files.enter_context(open(f.stream, "rb"))
+        return save_interview(archive, item_id, interview, user=user, expected_version=expected_version, why=why,
+                              sources=sources, add_files=add, remove_files=remove)
+
+
+def _name(f: File) -> str:
+    return f.path.rsplit("/", 1)[-1]
+
+
+def redacted_copies(archive, item: Item, full: list[File], wanted: list[list[float]], work: Path) -> list[NewFile]:
+    """Redacted copies of the recording's access copies, waveform and poster (files in ``work``)."""
+    from ingest.steps import av
+
+    enable = "+".join(f"between(t,{a},{b})" for a, b in wanted)
+    made, audio, video = [], None, None
+    for f in sorted(full, key=lambda f: f.purpose != "access"):  # access copies first: the others come from them
+        target = work / redacted_name(_name(f))
+        if f.purpose == "access" and f.media_type in AUDIO:
+            source = _local(archive, item, f, work)
+            fmt, options = AUDIO[f.media_type]
+            info = av.probe(source, formats=None)
+            options = dict(options)
+            if info["audio"]:
+                options["af"] = f"volume=enable='{enable}':volume=0"
+            if info["video"]:
+                options["vf"] = f"drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='{enable}'"
+            indexes = [s["index"] for s in (info["video"], info["audio"]) if s]
+            av._encode(source, indexes, target, fmt, options)
+            if info["video"]:
+                video = video or (target, info["video"]["index"])
+            elif info["audio"]:
+                audio = audio or (target, info["audio"]["index"])
+        elif f.purpose == "waveform" and audio:
+            av._waveform(audio[0], audio[1], target)
+        elif f.purpose == "poster" and video:
+            av._encode(video[0], video[1], target, "image2", {"frames:v": 1, "q:v": 3, "update": 1, "c:v": "mjpeg"},
+                       seek=f.tech.get("time") or 0)
+        else:
+            continue  # nothing to redact it from: the policy keeps the full one for staff
+        made.append(NewFile(target.name, target, f.media_type, f.sequence, role="derivative", derived_from=f.derived_from,
+                            purpose=f.purpose, label=f.label or None,
+                            tech={**f.tech, "redacted": True, "spans": wanted}))
+    return made
+
+
+def _local(archive, item: Item, f: File, work: Path) -> Path:
+    """A file path of a stored file: the stored file itself on local disk, else a copy (S3)."""
+    found = archive.open_file(item.id, f.id, user=SYSTEM)
+    path = archive.storage.local_path(found.key)
+    if path is not None:
+        return Path(path)
+    copy = work / f"source-{f.id}{PurePath(f.path).suffix}"
+    with archive.storage.open(found.key) as src, open(copy, "wb") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+    return copy

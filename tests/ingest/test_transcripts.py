@@ -1,0 +1,158 @@
+"""Transcripts beside a recording (or named in a manifest) attach to that interview on ingest:
+one item, the files stored as they are in version 1, read by the "transcript" step after the
+access copies exist; bad files fail that step with file and line, and a retry after fixing works."""
+import re
+
+import pytest
+
+from ingest import sources
+from ingest.jobs import JobStore
+from ingest.pipeline import Context, plan_job, process
+from oral_history.model import Interview
+from oral_history.ohms import write_ohms
+from oral_history.service import read_interview
+from repository.access import SYSTEM
+from tests.helpers import conformance
+from tests.ingest import fixtures
+from tests.ingest.test_pipeline import fangzhi, archive_of
+
+WUU = "WEBVTT\n\n00:00:00.500 --> 00:00:01.500\n<v 张阿婆>伲小辰光住勒南长街。\n\n" \
+      "00:00:02.000 --> 00:00:03.500\n<v 张阿婆>隔壁人家个事体勿好讲。\n"
+ZH = "WEBVTT\n\n00:00:00.500 --> 00:00:01.500\n<v 张阿婆>我小时候住在南长街。\n\n" \
+     "00:00:02.000 --> 00:00:03.500\n<v 张阿婆>隔壁人家的事不好讲。\n"
+OVERLAP = "WEBVTT\n\n00:00:00.500 --> 00:00:02.500\n第一句\n\n00:00:02.000 --> 00:00:03.000\n第二句\n"
+
+
+def ohms(**fields) -> bytes:
+    return write_ohms(Interview.from_dict({
+        "interviewees": [{"name": {"zh": "张阿婆"}}], "interviewers": [{"name": {"zh": "李馆员"}}],
+        "summary": {"zh": "南长街的童年"}, "keywords": ["南长街"],
+        "segments": [{"start": 0, "title": "童年"}, {"start": 2, "title": "邻居", "restricted": True}], **fields}),
+        title="采访", public=False)
+
+
+@pytest.fixture
+def ctx(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    return Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")
+
+
+def ingest(ctx, planned):
+    job = plan_job(ctx, "test", planned)
+    states = [process(ctx, job, n) for n in range(1, len(planned) + 1)]
+    return job, states
+
+
+def test_a_folder_pairs_transcripts_with_their_recording(tmp_path):
+    fixtures.wav(tmp_path / "采访_张.wav", 4)
+    (tmp_path / "采访_张.wuu.vtt").write_text(WUU, encoding="utf-8")
+    (tmp_path / "采访_张.zh.vtt").write_text(ZH, encoding="utf-8")
+    (tmp_path / "采访_张.xml").write_bytes(ohms())
+    (tmp_path / "notes.txt").write_text("无关的笔记")  # no recording of that name: an item of its own
+    planned = sources.plan_folder(tmp_path)
+    assert [p.label for p in planned] == ["notes", "采访_张"]
+    interview = planned[1]
+    assert [f.name for f in interview.files] == ["采访_张.wav"]
+    assert [f.name for f in interview.transcripts] == ["采访_张.wuu.vtt", "采访_张.xml", "采访_张.zh.vtt"]
+
+
+def test_a_manifest_names_transcripts_in_its_transcript_column(tmp_path):
+    fixtures.wav(tmp_path / "a.wav", 2)
+    fixtures.jpeg(tmp_path / "p.jpg")
+    (tmp_path / "a.vtt").write_text(WUU, encoding="utf-8")
+    (tmp_path / "m.csv").write_text("题名,文件,转录\n采访,a.wav,a.vtt\n照片,p.jpg,a.vtt\n坏,a.wav,p.jpg\n",
+                                    encoding="utf-8")
+    ok, photo, bad = sources.plan_manifest(tmp_path, tmp_path / "m.csv")
+    assert ok.transcripts == [tmp_path / "a.vtt"] and not ok.problems
+    assert photo.problems == ["row 3, 转录: a transcript needs an audio or video recording in 文件"]
+    assert bad.problems == ["row 4, 转录: p.jpg is not a transcript (.vtt .srt .txt or OHMS .xml)"]
+
+
+def test_transcripts_and_index_become_one_interview_with_redacted_copies(ctx, tmp_path):
+    fixtures.wav(tmp_path / "采访_张.wav", 4)
+    for name, text in (("采访_张.wuu.vtt", WUU), ("采访_张.zh.vtt", ZH)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "采访_张.xml").write_bytes(ohms())
+    planned = sources.plan_folder(tmp_path)
+    planned[0].metadata["language"] = ["wuu", "zh"]
+    _, states = ingest(ctx, planned)
+    assert states == ["done"]
+    items, total = ctx.archive.list_items(user=SYSTEM)
+    item = items[0]
+    assert total == 1
+    v1 = ctx.archive.get_item(item.id, user=SYSTEM, version=1).value  # stored before any processing
+    assert sorted(f.path for f in v1.files) == ["originals/采访_张.wav", "supplements/采访_张.wuu.vtt",
+                                                "supplements/采访_张.xml", "supplements/采访_张.zh.vtt"]
+    for f in v1.files:  # byte for byte; the transcripts for staff only
+        assert ctx.archive.file_reader(item.id)(f) == (tmp_path / f.path.split("/")[1]).read_bytes()
+        assert f.access == ("staff" if f.role == "supplement" else None)
+    interview = read_interview(ctx.archive, item)
+    assert [(t.language, t.kind, len(t.cues)) for t in interview.transcripts] == [
+        ("wuu", "verbatim", 2), ("zh", "rendering", 2)]
+    assert [s.restricted for s in interview.segments] == [False, True]
+    assert interview.interviewees[0].name == {"zh": "张阿婆"} and interview.summary == {"zh": "南长街的童年"}
+    redacted = [f for f in item.files if f.tech.get("redacted")]
+    assert {f.purpose for f in redacted} == {"access", "waveform"}
+    assert redacted[0].tech["spans"] == [[2.0, interview.duration]]
+
+
+@pytest.mark.parametrize("name,content,problem", [
+    ("采访_张.vtt", b"WEBVTT\n\n00:00:00.500 -> 00:00:01.500\nA\n", r"采访_张\.vtt line 3: bad timing line .*use -->"),
+    ("采访_张.vtt", OVERLAP.encode(), r"采访_张\.vtt line 6: .*must not overlap"),
+    ("采访_张.vtt", b"WEBVTT\n\n00:00:00.500 --> 00:00:09.000\nA\n", r"line 3: .*after the end of the recording"),
+    ("采访_张.txt", "[00:00:00] 张阿婆：伲小辰光住勒南长街。\n[00:00:01] 隔壁".encode() + b"\xff",
+     r"采访_张\.txt line 2: bytes that are not UTF-8"),
+])
+def test_bad_transcripts_fail_at_the_transcript_step_and_keep_the_recording(ctx, tmp_path, name, content, problem):
+    fixtures.wav(tmp_path / "采访_张.wav", 2)
+    (tmp_path / name).write_bytes(content)
+    job, states = ingest(ctx, sources.plan_folder(tmp_path))
+    entry = ctx.jobs.entry(job, 1)
+    assert states == ["failed"] and entry.step == "transcript" and entry.file == str(tmp_path / name)
+    assert re.search(problem, entry.reason), entry.reason
+    item = ctx.archive.get_item(entry.item_id, user=SYSTEM).value
+    assert {f.purpose for f in item.files} == {None, "access", "waveform", "transcript-source"}
+    assert read_interview(ctx.archive, item) is None
+
+
+def test_ohms_failing_its_checks_names_the_line(ctx, tmp_path):
+    fixtures.wav(tmp_path / "采访_张.wav", 2)
+    (tmp_path / "采访_张.xml").write_bytes(ohms().replace(b"<time>2</time>", b"<time>0</time>"))
+    job, states = ingest(ctx, sources.plan_folder(tmp_path))
+    entry = ctx.jobs.entry(job, 1)
+    assert states == ["failed"] and entry.step == "transcript"
+    assert re.search(r"采访_张\.xml line \d+: index point starts at 00:00:00.000, not after", entry.reason)
+
+
+def test_retry_after_fixing_the_file_completes_the_interview(tmp_path):
+    source = tmp_path / "donation"
+    source.mkdir()
+    fixtures.wav(source / "采访_张.wav", 4)
+    (source / "采访_张.vtt").write_text(OVERLAP, encoding="utf-8")
+    data = tmp_path / "data"
+    out = fangzhi(data, "ingest", source, "--workers", "1")
+    assert out.returncode == 1 and "step transcript" in out.stderr and "line 6" in out.stderr, out.stderr
+    job_id = re.search(r"job (j\S+):", out.stdout).group(1)
+    (source / "采访_张.vtt").write_text(WUU, encoding="utf-8")
+    out = fangzhi(data, "ingest", "--resume", job_id, "--retry", "--workers", "1")
+    assert out.returncode == 0 and "1 done" in out.stdout, out.stdout + out.stderr
+    archive = archive_of(data)
+    items, total = archive.list_items(user=SYSTEM)
+    assert total == 1
+    item = items[0]
+    assert len(read_interview(archive, item).transcripts[0].cues) == 2
+    stored = next(f for f in item.files if f.purpose == "transcript-source")
+    assert archive.file_reader(item.id)(stored) == WUU.encode()  # the fixed file replaced the bad one
+    assert len([f for f in item.files if f.purpose == "transcript-source"]) == 1
+
+
+@pytest.mark.conformance
+def test_ohms_schema_setting_validates_ohms_files(ctx, tmp_path):
+    ctx.ohms_schema = str(conformance("ohms/ohms.xsd"))
+    fixtures.wav(tmp_path / "采访_张.wav", 4)
+    (tmp_path / "采访_张.xml").write_bytes(ohms().replace(b"<title>", b"<bogus/><title>", 1))
+    job, states = ingest(ctx, sources.plan_folder(tmp_path))
+    entry = ctx.jobs.entry(job, 1)
+    assert states == ["failed"] and re.search(r"采访_张\.xml line \d+: does not follow the OHMS XML schema", entry.reason)
+    (tmp_path / "采访_张.xml").write_bytes(ohms())
+    assert process(ctx, job, 1) == "done"

@@ -1,0 +1,124 @@
+"""Restricted passages silenced: redacted copies made with ffmpeg from a generated tone, kept in
+step with the interview's restricted segments, and the access policy around them."""
+import array
+import math
+import subprocess
+
+import pytest
+
+from ingest.jobs import JobStore
+from ingest.pipeline import Context, make_derivatives, plan_job, process
+from ingest.sources import plan_folder
+from oral_history import redaction
+from oral_history.model import Interview
+from repository.access import ANONYMOUS, SYSTEM, User, can_view_file
+from repository.errors import Conflict
+
+ARCHIVIST = User("a", frozenset({"archivist"}))
+SEGMENTS = [{"start": 0, "title": "童年"}, {"start": 4, "title": "邻居", "restricted": True}, {"start": 8, "title": "运河"}]
+
+
+def tone(path, seconds=12, video=False):
+    audio = ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
+    picture = ["-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=25:duration={seconds}"] if video else []
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"] if video else []
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *picture, *audio, *codecs, str(path)], check=True)
+    return path
+
+
+def rms(path, start, end) -> float:
+    """Root mean square of the decoded sound between two times (16-bit samples)."""
+    pcm = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(start), "-t", str(end - start), "-i", str(path),
+                          "-f", "s16le", "-ac", "1", "-ar", "8000", "pipe:"], capture_output=True, check=True).stdout
+    samples = array.array("h", pcm[:len(pcm) // 2 * 2])
+    return math.sqrt(sum(x * x for x in samples) / max(1, len(samples)))
+
+
+def mean_luma(path, at) -> float:
+    frame = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(at), "-i", str(path), "-frames:v", "1",
+                            "-f", "rawvideo", "-pix_fmt", "gray", "pipe:"], capture_output=True, check=True).stdout
+    return sum(frame) / max(1, len(frame))
+
+
+def ingest_recording(archive, folder, work, *, video=False, visibility="public"):
+    folder.mkdir(parents=True, exist_ok=True)
+    tone(folder / ("采访.mp4" if video else "采访.wav"), video=video)
+    planned = plan_folder(folder)
+    planned[0].metadata["visibility"] = visibility
+    ctx = Context(archive, JobStore(work / "jobs.sqlite3"), work)
+    assert process(ctx, plan_job(ctx, "t", planned), 1) == "done"
+    return ctx, archive.list_items(user=SYSTEM)[0][0].id
+
+
+def path_of(archive, item_id, f):
+    return archive.storage.local_path(archive.open_file(item_id, f.id, user=SYSTEM).key)
+
+
+def save(archive, item_id, segments, work):
+    record = archive.get_item(item_id, user=SYSTEM)
+    return redaction.save(archive, item_id, Interview.from_dict({"segments": segments}), user=ARCHIVIST,
+                          expected_version=record.version, why="索引", work=work).value
+
+
+@pytest.mark.parametrize("video", [False, True], ids=["audio", "video"])
+def test_redacted_copies_are_silent_in_the_span_and_only_they_are_public(archive, tmp_path, video):
+    _, item_id = ingest_recording(archive, tmp_path / "src", tmp_path / "work", video=video)
+    item = save(archive, item_id, SEGMENTS, tmp_path / "work")
+    rec = item.originals[0]
+    redacted = [f for f in item.derivatives(rec.id) if f.tech.get("redacted")]
+    full = [f for f in item.derivatives(rec.id) if not f.tech.get("redacted")]
+    assert {f.purpose for f in redacted} == ({"access", "poster"} if video else {"access", "waveform"})
+    assert all(f.tech["spans"] == [[4.0, 8.0]] for f in redacted)
+    for f in redacted:
+        if f.purpose == "access":
+            path = path_of(archive, item_id, f)
+            assert rms(path, 4.4, 7.6) < 1 and rms(path, 1, 3.5) > 1000 and rms(path, 8.5, 11) > 1000
+            if video:
+                assert mean_luma(path, 6) < 20 < mean_luma(path, 2)
+    for f in full:
+        if f.purpose == "access":
+            assert rms(path_of(archive, item_id, f), 4.4, 7.6) > 1000  # staff hear everything
+    # the public gets the redacted copies only; staff get everything
+    assert all(can_view_file(ANONYMOUS, item, f) for f in redacted)
+    assert not any(can_view_file(ANONYMOUS, item, f) for f in [rec, *full])
+    assert all(can_view_file(ARCHIVIST, item, f) for f in [rec, *full, *redacted])
+    played = lambda user: {f.id for f in redaction.playable(archive.visible_files(item, user=user))}  # noqa: E731
+    assert played(ANONYMOUS) == {f.id for f in redacted if f.purpose == "access"}
+    assert played(ARCHIVIST) == {f.id for f in full if f.purpose == "access"}
+
+
+def test_copies_follow_the_restricted_spans_and_go_when_none_are_left(archive, tmp_path):
+    work = tmp_path / "work"
+    ctx, item_id = ingest_recording(archive, tmp_path / "src", work)
+    item = save(archive, item_id, SEGMENTS, work)
+    first = {f.id for f in item.files if f.tech.get("redacted")}
+    same = save(archive, item_id, [{**s, "title": s["title"] + "（修订）"} for s in SEGMENTS], work)
+    assert {f.id for f in same.files if f.tech.get("redacted")} == first  # same spans: nothing made again
+    moved = save(archive, item_id, [SEGMENTS[0], {"start": 2, "restricted": True}, SEGMENTS[2]], work)
+    assert redaction.current_spans(moved) == [[2.0, 8.0]]
+    assert rms(path_of(archive, item_id, next(f for f in moved.files if f.tech.get("redacted")
+                                               and f.purpose == "access")), 2.4, 3.6) < 1
+    # regenerating the derivatives keeps the redacted copies (the full ones stay staff-only)
+    make_derivatives(ctx, item_id, {"notes": []}, why="regenerate", replace=True)
+    regenerated = archive.get_item(item_id, user=SYSTEM).value
+    assert redaction.current_spans(regenerated) == [[2.0, 8.0]]
+    assert not can_view_file(ANONYMOUS, regenerated, regenerated.originals[0])
+    opened = save(archive, item_id, [{k: v for k, v in s.items() if k != "restricted"} for s in SEGMENTS], work)
+    assert not any(f.tech.get("redacted") for f in opened.files)
+    assert all(can_view_file(ANONYMOUS, opened, f) for f in opened.files if f.role != "supplement")
+
+
+def test_a_stale_save_makes_nothing(archive, tmp_path):
+    _, item_id = ingest_recording(archive, tmp_path / "src", tmp_path / "work")
+    version = archive.get_item(item_id, user=SYSTEM).version
+    with pytest.raises(Conflict, match="Reload it"):
+        redaction.save(archive, item_id, Interview.from_dict({"segments": SEGMENTS}), user=ARCHIVIST,
+                       expected_version=version - 1, work=tmp_path / "work")
+    assert archive.get_item(item_id, user=SYSTEM).version == version
+
+
+def test_spans_end_at_the_recording():
+    interview = Interview.from_dict({"segments": SEGMENTS[:2] + [{"start": 9, "restricted": True}]})
+    assert redaction.spans(interview, 12.0) == [[4.0, 12.0]]
+    assert redaction.spans(interview, None) == []  # no duration: nothing to cut from yet
+    assert redaction.redacted_name("access.webm") == "access.redacted.webm"

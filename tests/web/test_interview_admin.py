@@ -1,0 +1,154 @@
+"""The interview page of the staff area: who may use it, uploads (errors with file and line,
+nothing stored), editing speakers, summary and segments, restricted segments silenced in what
+the public may fetch, stale versions, and a draft transcript from a speech recognizer."""
+import io
+import re
+
+import pytest
+
+from oral_history.model import Cue, Transcript
+from oral_history.service import read_interview
+from repository.access import SYSTEM
+from tests.oral_history.test_redaction import ingest_recording
+from tests.web.auth_helpers import add_users, csrf_token, login
+
+VTT = "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v 张阿婆>伲小辰光住勒南长街。\n\n" \
+      "00:00:05.000 --> 00:00:07.000\n<v 张阿婆>隔壁人家个事体勿好讲。\n"
+OVERLAP = "WEBVTT\n\n00:00:00.500 --> 00:00:02.500\n第一句\n\n00:00:02.000 --> 00:00:03.000\n第二句\n"
+
+
+class FakeRecognizer:
+    def transcribe(self, audio_path, *, language):
+        return Transcript(language, [Cue(0.5, 2.0, "自动识别的一句")])
+
+
+@pytest.fixture
+def app(tmp_path):
+    from web import create_app
+
+    return create_app({"DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test",
+                       "SPEECH_RECOGNIZER": "tests.web.test_interview_admin:FakeRecognizer"})
+
+
+@pytest.fixture
+def item_id(app, tmp_path):
+    add_users(app)
+    _, item_id = ingest_recording(app.extensions["fangzhi"], tmp_path / "src", tmp_path / "data" / "work")
+    return item_id
+
+
+def client_as(app, role=None):
+    client = app.test_client()
+    if role:
+        login(client, role)
+    return client
+
+
+def url(item_id):
+    return f"/admin/items/{item_id}/interview"
+
+
+def post(client, item_id, **data):
+    archive = client.application.extensions["fangzhi"]
+    form = {"csrf_token": csrf_token(client, url(item_id)), "version": archive.get_item(item_id, user=SYSTEM).version,
+            **data}
+    return client.post(url(item_id), data=form, content_type="multipart/form-data")
+
+
+def segments(*rows):
+    """Form fields of segment rows (start, title, restricted)."""
+    form = {"segments": str(len(rows))}
+    for i, (start, title, restricted) in enumerate(rows):
+        form |= {f"segments-{i}-start": start, f"segments-{i}-title": title, f"segments-{i}-synopsis": f"{title}提要",
+                 f"segments-{i}-keywords": "南长街；运河"}
+        if restricted:
+            form[f"segments-{i}-restricted"] = "1"
+    return form
+
+
+def test_interview_page_is_for_managers_only(app, item_id):
+    assert client_as(app).get(url(item_id)).status_code == 302  # to the login page
+    for role in ("curator", "member", "researcher"):
+        client = client_as(app, role)
+        assert client.get(url(item_id)).status_code == 403
+        assert client.post(url(item_id), data={"action": "save"}).status_code in (400, 403)
+    for role in ("archivist", "admin"):
+        assert client_as(app, role).get(url(item_id)).status_code == 200
+    edit_page = client_as(app, "archivist").get(f"/admin/items/{item_id}/edit").get_data(as_text=True)
+    assert url(item_id) in edit_page  # linked from the item's edit page
+
+
+def test_a_bad_upload_names_file_and_line_and_stores_nothing(app, item_id):
+    client = client_as(app, "archivist")
+    archive = app.extensions["fangzhi"]
+    version = archive.get_item(item_id, user=SYSTEM).version
+    response = post(client, item_id, action="upload", transcript=(io.BytesIO(OVERLAP.encode()), "采访.vtt"))
+    assert response.status_code == 400
+    assert re.search(r"采访\.vtt line 6</code>: .*must not overlap", response.get_data(as_text=True))
+    wrong = post(client, item_id, action="upload", transcript=(io.BytesIO(b"\x89PNG...."), "scan.png"))
+    assert wrong.status_code == 400 and "scan.png" in wrong.get_data(as_text=True)
+    assert archive.get_item(item_id, user=SYSTEM).version == version
+
+
+def test_upload_edit_and_restrict_a_segment(app, item_id):
+    client = client_as(app, "archivist")
+    archive = app.extensions["fangzhi"]
+    assert post(client, item_id, action="upload", why="转录",
+                transcript=(io.BytesIO(VTT.encode()), "采访.wuu.vtt")).status_code == 302
+    item = archive.get_item(item_id, user=SYSTEM).value
+    assert read_interview(archive, item).transcripts[0].language == "wuu"
+    assert [f.path for f in item.files if f.purpose == "transcript-source"] == ["supplements/采访.wuu.vtt"]
+
+    form = {"action": "save", "why": "编目", "interviewees": "张阿婆", "interviewers": "李馆员\n王馆员",
+            "summary_zh": "南长街的童年"}
+    assert post(client, item_id, **form, **segments(("0", "童年", False), ("00:00:04", "邻居", True),
+                                                     ("8", "运河", False))).status_code == 302
+    item = archive.get_item(item_id, user=SYSTEM).value
+    interview = read_interview(archive, item)
+    assert [best.name["zh"] for best in interview.interviewers] == ["李馆员", "王馆员"]
+    assert [(s.start, s.title, s.restricted, s.keywords) for s in interview.segments] == [
+        (0, "童年", False, ["南长街", "运河"]), (4, "邻居", True, ["南长街", "运河"]), (8, "运河", False, ["南长街", "运河"])]
+    assert interview.transcripts[0].cues  # the transcript stays
+    assert archive.history(item_id, user=SYSTEM)[-1].message == "update: 编目"
+    full = next(f for f in item.files if f.purpose == "access" and not f.tech.get("redacted"))
+    redacted = next(f for f in item.files if f.purpose == "access" and f.tech.get("redacted"))
+    anonymous = app.test_client()
+    assert anonymous.get(f"/items/{item_id}/files/{full.id}").status_code == 403
+    assert anonymous.get(f"/items/{item_id}/files/{item.originals[0].id}").status_code == 403
+    assert anonymous.get(f"/items/{item_id}/files/{redacted.id}").status_code == 200
+    assert client.get(f"/items/{item_id}/files/{full.id}").status_code == 200  # staff hear everything
+
+    # a segment removed, one added, the restriction lifted: the redacted copies go
+    rows = segments(("0", "童年", False), ("00:00:04", "邻居", False), ("8", "运河", False), ("10", "结尾", False))
+    assert post(client, item_id, **form, **rows, **{"segments-2-remove": "1"}).status_code == 302
+    item = archive.get_item(item_id, user=SYSTEM).value
+    assert [s.title for s in read_interview(archive, item).segments] == ["童年", "邻居", "结尾"]
+    assert not any(f.tech.get("redacted") for f in item.files)
+    assert anonymous.get(f"/items/{item_id}/files/{full.id}").status_code == 200
+
+
+def test_a_stale_form_is_a_conflict_and_bad_times_are_named(app, item_id):
+    client = client_as(app, "archivist")
+    archive = app.extensions["fangzhi"]
+    version = archive.get_item(item_id, user=SYSTEM).version
+    token = csrf_token(client, url(item_id))
+    form = {"csrf_token": token, "action": "save", **segments(("0", "童年", False))}
+    assert client.post(url(item_id), data={**form, "version": version}).status_code == 302
+    stale = client.post(url(item_id), data={**form, "version": version})
+    assert stale.status_code == 409 and "Reload it" in stale.get_data(as_text=True)
+    bad = post(client, item_id, action="save", **segments(("0", "童年", False), ("半小时", "x", False), ("99", "y", False)))
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "segments[1].start" in html and "半小时" in html
+    beyond = post(client, item_id, action="save", **segments(("0", "童年", False), ("99", "y", False)))
+    assert beyond.status_code == 400 and "not before the end of the recording" in beyond.get_data(as_text=True)
+    assert client.post(url(item_id), data={**form, "version": version + 1, "csrf_token": ""}).status_code == 400
+
+
+def test_draft_transcript_from_the_configured_recognizer(app, item_id):
+    client = client_as(app, "archivist")
+    assert "生成转录草稿" in client.get(url(item_id)).get_data(as_text=True)
+    assert post(client, item_id, action="draft").status_code == 302
+    archive = app.extensions["fangzhi"]
+    transcript = read_interview(archive, archive.get_item(item_id, user=SYSTEM).value).transcripts[0]
+    assert transcript.draft and transcript.cues[0].text == "自动识别的一句"
+    assert "生成转录草稿" not in client.get(url(item_id)).get_data(as_text=True)

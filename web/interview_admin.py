@@ -1,0 +1,141 @@
+"""Staff editing of an interview at /admin/items/<id>/interview: upload a transcript or OHMS file,
+edit speakers, summary and the segment index (restricted segments are silenced in the public
+copy: every save goes through ``oral_history.redaction.save``), and, with a speech recognizer
+configured, make a draft transcript."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ingest.safety import safe_filename
+from ingest.steps import StepError
+from oral_history import asr, attach, redaction
+from oral_history.model import Agent, Interview, Segment
+from oral_history.service import interview_file, media_duration, read_interview, recording
+from oral_history.timecodes import OralHistoryError, TranscriptError, clock, parse_clock
+from repository.errors import Conflict, ValidationError
+from repository.model import best
+from repository.services import NewFile
+
+from .admin import require
+from .context import archive, current_user
+
+bp = Blueprint("interviews", __name__, url_prefix="/admin")
+MAX_TRANSCRIPT = 64 << 20  # bytes
+
+
+def _settings() -> dict:
+    return current_app.config["FANGZHI"]
+
+
+@bp.route("/items/<item_id>/interview", methods=["GET", "POST"])
+@require("admin", "archivist")
+def edit(item_id):
+    record = archive().get_item(item_id, user=current_user())
+    item = record.value
+    if recording(item) is None:
+        abort(404, description=_("该藏品没有音频或视频录音。"))
+    interview = read_interview(archive(), item) or Interview()
+    problems, status = [], 200
+    if request.method == "POST":
+        action = request.form.get("action", "save")
+        try:
+            changed, sources = _change(action, item, interview)
+            redaction.save(archive(), item_id, changed, user=current_user(),
+                           expected_version=request.form.get("version", type=int) or 0,
+                           why=request.form.get("why", ""), sources=sources,
+                           work=Path(_settings()["DATA_DIR"]) / "work" / item_id)
+            flash(_("已保存。"))
+            return redirect(url_for("interviews.edit", item_id=item_id))
+        except TranscriptError as exc:
+            problems, status = [(f"{exc.name} line {line}" if line else exc.name, p) for line, p in exc.problems], 400
+        except ValidationError as exc:
+            problems, status = exc.problems, 400
+        except Conflict as exc:
+            problems, status = [(_("版本冲突"), str(exc))], 409
+        except (StepError, OralHistoryError) as exc:
+            problems, status = [(action, str(exc))], 400
+    files = [f for f in item.files if f.purpose == "transcript-source"]
+    return render_template("admin/interview.html", item=item, version=record.version, interview=interview,
+                           clock=clock, best=best, sources=files, problems=problems,
+                           restricted=redaction.current_spans(item), duration=media_duration(item),
+                           has_interview=interview_file(item) is not None,
+                           recognizer=bool(_settings()["SPEECH_RECOGNIZER"])), status
+
+
+def _change(action: str, item, interview: Interview) -> tuple[Interview, list[NewFile]]:
+    """The interview as the form changes it, and the transcript files to store with it."""
+    if action == "upload":
+        upload = request.files.get("transcript")
+        if not upload or not upload.filename:
+            raise ValidationError([("transcript", _("请选择一个转录稿或 OHMS 文件。"))])
+        name = safe_filename(upload.filename)
+        if attach.recording_name(name) is None:
+            raise ValidationError([(name, _("不是转录稿：请上传 .vtt、.srt、.txt 或 OHMS .xml 文件。"))])
+        data = upload.stream.read(MAX_TRANSCRIPT + 1)
+        if not data or len(data) > MAX_TRANSCRIPT:
+            raise ValidationError([(name, _("文件为空或过大。"))])
+        changed = attach.attach(interview, [(name, data)], duration=media_duration(item),
+                                ohms_schema=_settings()["OHMS_SCHEMA"] or None)
+        attach.from_item(changed, item)
+        return changed, [NewFile(name, data, attach.media_type(name))]
+    if action == "draft":
+        return _draft(item, interview), []
+    return _edited(interview, request.form), []
+
+
+def _draft(item, interview: Interview) -> Interview:
+    """A draft transcript from the configured speech recognizer (the archivist corrects it)."""
+    recognizer = asr.load_recognizer(_settings()["SPEECH_RECOGNIZER"])
+    if recognizer is None:
+        abort(404)
+    if interview.transcripts:
+        raise ValidationError([("transcripts", _("已有转录稿；草稿只为没有转录稿的访谈生成。"))])
+    rec = recording(item)
+    path = archive().storage.local_path(archive().open_file(item.id, rec.id, user=current_user()).key)
+    if path is None:
+        raise ValidationError([("recording", "draft transcripts need local storage (see oral_history/asr.py)")])
+    language = (interview.languages or item.language or ["zh"])[0]
+    changed = Interview.from_dict(interview.to_dict())
+    changed.transcripts.append(asr.draft_transcript(recognizer, path, language=language, duration=media_duration(item)))
+    changed.languages = list(dict.fromkeys(changed.languages + [language]))
+    return changed
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.replace("，", "\n").replace(",", "\n").splitlines() if line.strip()]
+
+
+def _agents(old: list[Agent], text: str, role: str) -> list[Agent]:
+    """One speaker a line; a name already there keeps its aliases and id."""
+    by_name = {best(a.name): a for a in old}
+    return [by_name.get(name) or Agent(attach.name_map(name), role=role) for name in _lines(text)]
+
+
+def _edited(interview: Interview, form) -> Interview:
+    """Speakers, summary and segments from the edit form (segments-<i>-start/title/synopsis/
+    keywords/restricted/remove; rows past the existing segments add new ones)."""
+    changed = Interview.from_dict(interview.to_dict())
+    changed.interviewees = _agents(interview.interviewees, form.get("interviewees", ""), "interviewee")
+    changed.interviewers = _agents(interview.interviewers, form.get("interviewers", ""), "interviewer")
+    changed.summary = {k: form.get(f"summary_{k}", "").strip() for k in ("zh", "en") if form.get(f"summary_{k}", "").strip()}
+    segments, problems = [], []
+    for i in range(form.get("segments", type=int) or 0):
+        field = lambda name: form.get(f"segments-{i}-{name}", "").strip()  # noqa: E731
+        if field("remove") or not (field("start") or field("title")):
+            continue
+        start = parse_clock(field("start") or "")
+        if start is None:
+            problems.append((f"segments[{i}].start", _("“%(value)s”不是时间（如 00:04:30 或 270）", value=field("start"))))
+            continue
+        segment = changed.segments[i] if i < len(changed.segments) else Segment(start=start)
+        segment.start, segment.title, segment.synopsis = start, field("title"), field("synopsis")
+        segment.keywords = _lines(field("keywords").replace("；", "\n").replace(";", "\n"))
+        segment.restricted = bool(field("restricted"))
+        segments.append(segment)
+    if problems:
+        raise ValidationError(problems)
+    changed.segments = sorted(segments, key=lambda s: s.start)
+    return changed
