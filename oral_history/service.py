@@ -15,7 +15,7 @@ from repository.access import User
 from repository.model import File, Item, best
 from repository.services import NewFile
 
-from .model import Interview, public_view, search_passages
+from .model import Interview, public_view, redaction_spans, search_passages
 
 INTERVIEW = "interview.json"
 
@@ -66,7 +66,9 @@ def save_interview(archive, item_id: str, interview: Interview, *, user: User, e
     interview.validate(duration=duration)
     old = interview_file(item)
     data = json.dumps(interview.to_dict(), ensure_ascii=False, indent=1).encode()
-    new = [NewFile(INTERVIEW, data, "application/json", role="supplement", purpose="interview", access="staff")]
+    # tech.redactions lets the access policy close the recording until its redacted copies exist
+    new = [NewFile(INTERVIEW, data, "application/json", role="supplement", purpose="interview", access="staff",
+                   tech={"redactions": len(redaction_spans(interview))})]
     names = {source.name for source in sources}
     replaced = [f.id for f in item.files if f.role == "supplement"
                 and (f is old or (f.purpose == "transcript-source" and f.path.rsplit("/", 1)[-1] in names))]

@@ -87,16 +87,33 @@ def file_levels(item, file) -> list[str | None]:
     """The restrictions on a file: its own and, for a derivative (thumbnail, OCR, access copy),
     its original's: a derivative is never easier to see than what it was made from.
 
-    Restricted passages (oral history): once a recording has redacted copies (``tech.redacted``,
-    the restricted spans silenced), the recording and its other derivatives are for staff; the
-    redacted copies keep the levels the recording would have without them."""
-    original = item.file(file.derived_from) if file.derived_from else None
+    Restricted passages (oral history): a recording whose interview has restricted segments is
+    for staff, with all its derivatives, except its redacted copies (``tech.redacted``, the spans
+    silenced), which keep the levels the recording would have without this rule. So is a
+    recording whose transcripts are not read yet (its interview may restrict passages)."""
+    files, closed = _index(item)
+    original = files.get(file.derived_from) if file.derived_from else None
     levels = [file.access, original.access if original else None]
-    source = original or file
-    if not file.tech.get("redacted") and source.role == "original" and any(
-            f.derived_from == source.id and f.tech.get("redacted") for f in item.files):
+    if (original or file).id in closed and not file.tech.get("redacted"):
         levels.append("staff")
     return levels
+
+
+def _index(item) -> tuple[dict, frozenset]:
+    """The item's files by id and its closed recordings, worked out once per (immutable) item."""
+    cached = item.__dict__.get("_access_index")
+    if cached is None:
+        files = {f.id: f for f in item.files}
+        supplements = {f.purpose: f for f in item.files if f.role == "supplement"}
+        interview = supplements.get("interview")
+        pending = interview is None and "transcript-source" in supplements
+        restricting = pending or (interview is not None and interview.tech.get("redactions", 0) > 0)
+        redacted = {f.derived_from for f in item.files if f.tech.get("redacted")}
+        recordings = {f.id for f in item.files if f.role == "original"
+                      and f.media_type.startswith(("audio/", "video/"))}
+        closed = redacted | (recordings if restricting else set())
+        cached = item.__dict__["_access_index"] = (files, frozenset(closed))
+    return cached
 
 
 def level_sql(today: date, visibility="visibility", embargo="embargo_until") -> tuple[str, tuple]:

@@ -264,6 +264,12 @@ class Archive:
     # --- items: reading ----------------------------------------------------------------
 
     def get_item(self, item_id: str, *, user: User, version: int | None = None) -> Record:
+        """The item (latest, or a past ``version``). A past version is shown only to those who may
+        see the item as it is now: making an item private or withdrawing it closes its history."""
+        if version is not None:
+            head = self.get_item(item_id, user=user)
+            if version == head.version:
+                return head
         record = self._load_item(item_id, version)
         item = record.value
         if not access.can_view_item(user, item, today=self.today()):
@@ -282,11 +288,24 @@ class Archive:
         file = record.value.file(file_id)
         if file is None:
             raise NotFound(f"item {item_id} has no file {file_id}")
-        if not access.can_view_file(user, record.value, file, today=self.today()):
+        if not self._may_open(user, record, file, item_id):
             raise PermissionDenied(f"file {file_id} of item {item_id} is restricted")
         return StoredFile(file, self.objects.content_key(item_object(item_id), file.path, record.version,
                                                          record.inventory),
-                          access.can_view_file(access.ANONYMOUS, record.value, file, today=self.today()))
+                          self._may_open(access.ANONYMOUS, record, file, item_id))
+
+    def _may_open(self, user: User, record: Record, file: File, item_id: str) -> bool:
+        """The policy for this version's file and, for a past version, for the file as it is now
+        (a file restricted later stays restricted in the past; one removed since, for managers)."""
+        today = self.today()
+        if not access.can_view_file(user, record.value, file, today=today):
+            return False
+        if record.version == int(record.inventory["head"][1:]):
+            return True
+        head = self._load_item(item_id)
+        now = head.value.file(file.id)
+        return (access.can_view_file(user, head.value, now, today=today) if now is not None
+                else access.can_manage(user))
 
     def visible_files(self, item: Item, *, user: User) -> list[File]:
         """The item's files this user may see, originals first in page order."""
@@ -318,7 +337,10 @@ class Archive:
         if value is None:  # records are immutable by convention, so one parse serves every reader
             value = self._parsed[key] = cls.from_dict(self.objects.read_json(oid, METADATA, number, inv))
             while len(self._parsed) > PARSED_CACHE:
-                self._parsed.pop(next(iter(self._parsed)))
+                try:  # another thread may evict at the same time
+                    self._parsed.pop(next(iter(self._parsed)), None)
+                except (RuntimeError, StopIteration):
+                    break
         return Record(value, number, inv["versions"]["v1"]["created"], inv["versions"][f"v{number}"]["created"], inv)
 
     def _unused_id(self) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from repository.model import EDTF_RE, edtf_years
 
 from . import analysis
-from .index import Bool, Boost, Node, Phrase, Range, Term
+from .index import Bool, Boost, MatchAll, Node, Phrase, Range, Term
 
 FIELD_ALIASES = {"title": "title", "题名": "title", "标题": "title", "creator": "creator", "作者": "creator",
                  "人物": "creator", "place": "place", "地点": "place", "subject": "subject", "主题": "subject",
@@ -82,6 +82,8 @@ def parse(text: str) -> Parsed:
         if not value.strip():
             continue
         if fname == "date":
+            if neg:
+                raise QueryError(f"-date:{value}: a date cannot be excluded; give the dates to search instead")
             years = date_range(value)
             if years is None:
                 raise QueryError(f"date:{value} is not a date: write a year (1936), a range (1930..1939), "
@@ -113,9 +115,9 @@ def date_range(value: str) -> tuple[int, int] | None:
 def build(parsed: Parsed, text_fields: tuple[str, ...]) -> Node | None:
     """The scoring part of the query (None for an empty query); ``text_fields`` are the full
     text fields the user may search (see documents.field_for)."""
-    if parsed.empty:
+    if parsed.empty and not parsed.excluded:
         return None
-    must = tuple(_any(group, text_fields) for group in parsed.groups)
+    must = tuple(_any(group, text_fields) for group in parsed.groups) or (MatchAll(),)
     must_not = tuple(_clause(c, text_fields) for c in parsed.excluded)
     return Bool(must=must, must_not=must_not)
 

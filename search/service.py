@@ -100,9 +100,9 @@ class Search:
         self.index.rebuild(all_documents())
         # Changes committed meanwhile may have gone to the index being replaced (Elasticsearch
         # swaps an alias at the end): index those items again.
-        since = (last[0]["at"], last[0]["object_id"], last[0]["version"]) if last else ("",)
+        since = last[0]["at"] if last else ""  # whole seconds: take that second again
         changed = {e["object_id"].split(":", 1)[1] for e in self.archive.catalog.events(limit=10_000)
-                   if e["object_id"].startswith("item:") and (e["at"], e["object_id"], e["version"]) > since}
+                   if e["object_id"].startswith("item:") and e["at"] >= since}
         present = set(self.archive.item_ids()) if changed else set()
         for item_id in sorted(changed):
             self.item_changed(item_id, self.archive.load_item(item_id) if item_id in present else None)

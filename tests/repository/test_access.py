@@ -84,6 +84,22 @@ def test_a_recording_with_redacted_copies_is_for_staff_its_redacted_copies_are_n
     assert can_view_file(USERS[role], without, full, today=TODAY) == (role in EXPECTED[access or "public"])
 
 
+@pytest.mark.parametrize("supplements,closed", [
+    ([], False),
+    ([("transcript-source", {})], True),  # transcripts not read yet: they may restrict passages
+    ([("transcript-source", {}), ("interview", {"redactions": 0})], False),
+    ([("transcript-source", {}), ("interview", {"redactions": 2})], True),  # redacted copies not made yet
+])
+def test_a_recording_is_closed_while_its_restricted_passages_are_not_silenced(supplements, closed):
+    recording = File(id="f1", path="originals/a.wav", media_type="audio/wav", size=1, sha256="a" * 64)
+    extra = [File(id=f"s{n}", path=f"supplements/{purpose}", media_type="application/json", size=1,
+                  sha256=str(n) * 64, role="supplement", purpose=purpose, access="staff", tech=tech).__dict__
+             for n, (purpose, tech) in enumerate(supplements, 2)]
+    item = make_item("public", files=[recording.__dict__, *extra])
+    assert can_view_file(ANONYMOUS, item, recording, today=TODAY) == (not closed)
+    assert can_view_file(USERS["archivist"], item, recording, today=TODAY)
+
+
 def test_multiple_roles_combine():
     user = User("li", frozenset({"researcher", "member"}))
     assert can_view_item(user, make_item("alliance"), today=TODAY)

@@ -233,3 +233,24 @@ def test_visibility_changes_are_named_in_the_audit_trail(archive):
     actions = [(e["action"], e["message"]) for e in archive.catalog.events(f"item:{item_id}")]
     assert actions == [("create", "donation 2026-11"), ("publish", "cleared"), ("visibility", "donor asked"),
                        ("update", "")]
+
+
+def test_past_versions_close_with_the_item_and_its_files(archive):
+    from repository.access import ANONYMOUS, SYSTEM, User
+    from repository.errors import NotFound, PermissionDenied
+    from repository.services import NewFile
+
+    record = archive.create_item({"id": "v1", "kind": "photo", "title": {"zh": "旧照"}},
+                                 [NewFile("a.jpg", b"a", "image/jpeg", 1), NewFile("b.jpg", b"b", "image/jpeg", 2)],
+                                 user=SYSTEM)
+    assert archive.open_file("v1", "f1", user=ANONYMOUS, version=1).file.id == "f1"
+    record = archive.update_item("v1", {"files": [{"id": "f1", "access": "staff"}]}, expected_version=record.version,
+                                 user=SYSTEM, remove_files=["f2"])
+    with pytest.raises(PermissionDenied):  # restricted now, so in the past too
+        archive.open_file("v1", "f1", user=ANONYMOUS, version=1)
+    with pytest.raises(PermissionDenied):  # removed since: managers only
+        archive.open_file("v1", "f2", user=ANONYMOUS, version=1)
+    assert archive.open_file("v1", "f2", user=User("a", frozenset({"archivist"})), version=1).file.id == "f2"
+    archive.update_item("v1", {"visibility": "private"}, expected_version=record.version, user=SYSTEM)
+    with pytest.raises(NotFound):
+        archive.get_item("v1", user=ANONYMOUS, version=1)

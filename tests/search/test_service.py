@@ -197,10 +197,13 @@ def test_aliases_pinyin_fields_phrases_or_and_exclusion(archive, search):
     assert sorted(ids(search.search("惠山 OR 鼋头渚", user=ANONYMOUS))) == ["p2", "p3"]
     assert ids(search.search('"鼋头渚风景"', user=ANONYMOUS)) == ["p3"]
     assert ids(search.search("惠山 OR 鼋头渚 -风景", user=ANONYMOUS)) == ["p2"]
+    assert sorted(ids(search.search("-风景", user=ANONYMOUS))) == ["p1", "p2"]
 
 
 def test_bad_queries_say_what_to_change(search):
     with pytest.raises(QueryError, match="date:明年 is not a date"):
         search.search("date:明年", user=ANONYMOUS)
+    with pytest.raises(QueryError, match="cannot be excluded"):
+        search.search("家谱 -date:光绪", user=ANONYMOUS)
     with pytest.raises(QueryError, match="no words"):
         search.search("“，。”", user=ANONYMOUS)

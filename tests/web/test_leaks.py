@@ -213,13 +213,17 @@ def interview_id(case):
 
 
 def add_interview(archive, case, **fields):
-    from oral_history.model import Interview
+    from oral_history.model import Interview, redaction_spans
     from oral_history.service import save_interview
 
     record = archive.create_item({"id": interview_id(case), "kind": "audio", "title": {"zh": f"访谈{case}"}, **fields},
                                  [NewFile("interview.wav", f"{case} wav".encode(), "audio/wav", 1)], user=SYSTEM)
-    save_interview(archive, interview_id(case), Interview.from_dict(INTERVIEW), user=SYSTEM,
-                   expected_version=record.version)
+    interview = Interview.from_dict(INTERVIEW)
+    silenced = NewFile("access.redacted.webm", f"{case} redacted".encode(), "audio/webm", role="derivative",
+                       derived_from="f1", purpose="access",  # as oral_history.redaction makes it
+                       tech={"redacted": True, "spans": [list(s) for s in redaction_spans(interview)]})
+    save_interview(archive, interview_id(case), interview, user=SYSTEM, expected_version=record.version,
+                   add_files=[silenced])
     if case == "withdrawn":
         archive.withdraw_item(interview_id(case), user=SYSTEM, reason="test")
 
