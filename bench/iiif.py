@@ -44,6 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.load import stop  # noqa: E402 - one way to stop a server for every benchmark
+
 HOST = "127.0.0.1"
 WIDTH, HEIGHT = 8000, 6000
 IIPSRV = Path("/usr/lib/iipimage-server/iipsrv.fcgi")
@@ -151,16 +153,6 @@ def wait_for(server: subprocess.Popen, port: int, path: str, timeout: float = 60
             pass
         time.sleep(0.3)
     raise RuntimeError(f"no answer from 127.0.0.1:{port}{path} within {timeout:.0f} s")
-
-
-def stop(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 # -- requests -------------------------------------------------------------------------------
