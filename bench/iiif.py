@@ -31,7 +31,6 @@ import io
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
