@@ -1,8 +1,10 @@
 """Accounts, roles and API tokens: who the user is. (What they may see is decided in access.py.)
 
 Passwords are hashed with scrypt (RFC 7914) and a random salt; API tokens are random strings of
-which only the SHA-256 is stored. Repeated failed logins lock an account for a while. Every login,
-failed login, lockout and token use is recorded as an auth event.
+which only the SHA-256 is stored. Repeated failed logins for a user name from one client address
+make that address wait before trying the name again, longer each time; other addresses (the
+staff member's own) are not held up. Every login, failed login, lockout and token use is recorded
+as an auth event.
 """
 from __future__ import annotations
 
@@ -61,8 +63,6 @@ class Account:
     roles: frozenset[str]
     password_hash: str
     disabled: bool = False
-    failed_logins: int = 0
-    locked_until: str | None = None
     session_version: int = 1  # bumped on password change / disable: old sessions end
 
     def as_user(self) -> User:
@@ -93,6 +93,8 @@ class AccountStore(Protocol):  # implemented by storage.accounts.SQLiteAccountSt
     def save_token(self, token: Token) -> Token: ...
     def token_by_hash(self, digest: str) -> Token | None: ...
     def tokens(self) -> list[Token]: ...
+    def login_failures(self, username: str, address: str) -> tuple[int, str | None]: ...
+    def set_login_failures(self, username: str, address: str, failures: int, locked_until: str | None) -> None: ...
     def add_event(self, event: dict) -> None: ...
     def events(self, limit: int = 200) -> list[dict]: ...
 
@@ -100,8 +102,8 @@ class AccountStore(Protocol):  # implemented by storage.accounts.SQLiteAccountSt
 @dataclass
 class Accounts:
     store: AccountStore
-    max_failures: int = 5
-    lockout: timedelta = field(default_factory=lambda: timedelta(minutes=15))
+    max_failures: int = 5  # failures in a row from one address before it waits
+    lockout: timedelta = field(default_factory=lambda: timedelta(minutes=15))  # the longest wait
 
     # --- users ---------------------------------------------------------------------------
 
@@ -161,27 +163,30 @@ class Accounts:
     # --- logging in ------------------------------------------------------------------------
 
     def authenticate(self, username: str, password: str, *, ip: str = "") -> Account:
-        """The account for these credentials, or LoginFailed (the same message whatever failed)."""
+        """The account for these credentials, or LoginFailed (the same message whatever failed).
+
+        Failures are counted per user name (known or not, so a lockout tells nothing) and client
+        address: after ``max_failures`` in a row that address waits a minute before trying the name
+        again, twice as long after each further failure, at most ``lockout``. Anyone knowing a
+        staff member's name can slow down only their own guesses, not lock the staff member out."""
         account = self.store.get(username)
         failed = LoginFailed("wrong user name or password, or the account is locked or disabled")
-        if account is None:
-            check_password(password, hash_password("timing"))  # same work whether or not the user exists
-            self.log(username, "login-failed", f"unknown user from {ip}")
-            raise failed
-        if account.locked_until and account.locked_until > _now().isoformat():
+        failures, locked_until = self.store.login_failures(username, ip)
+        if locked_until and locked_until > _now().isoformat():
             self.log(username, "login-locked", f"from {ip}")
             raise failed
-        if account.disabled or not check_password(password, account.password_hash):
-            account.failed_logins += 1
-            if account.failed_logins >= self.max_failures:
-                account.locked_until = (_now() + self.lockout).isoformat()
-                account.failed_logins = 0
-                self.log(username, "lockout", f"after {self.max_failures} failures, from {ip}")
-            self.store.save(account)
-            self.log(username, "login-failed", f"from {ip}")
+        if account is None:
+            check_password(password, hash_password("timing"))  # same work whether or not the user exists
+        if account is None or account.disabled or not check_password(password, account.password_hash):
+            failures, locked_until = failures + 1, None
+            if failures >= self.max_failures:
+                wait = min(self.lockout, timedelta(minutes=2 ** min(failures - self.max_failures, 20)))
+                locked_until = (_now() + wait).isoformat()
+                self.log(username, "lockout", f"{wait} after {failures} failures, from {ip}")
+            self.store.set_login_failures(username, ip, failures, locked_until)
+            self.log(username, "login-failed", f"{'unknown user ' if account is None else ''}from {ip}")
             raise failed
-        account.failed_logins, account.locked_until = 0, None
-        self.store.save(account)
+        self.store.set_login_failures(username, ip, 0, None)
         self.log(username, "login", f"from {ip}")
         return account
 

@@ -5,6 +5,7 @@ Unlike the catalog this is primary operational state (it is not in the object st
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from repository.accounts import Account, Token
@@ -15,7 +16,11 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
     id INTEGER PRIMARY KEY, username TEXT UNIQUE NOT NULL, display_name TEXT NOT NULL,
     roles TEXT NOT NULL, password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
-    failed_logins INTEGER NOT NULL DEFAULT 0, locked_until TEXT, session_version INTEGER NOT NULL DEFAULT 1
+    session_version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS login_failures (
+    username TEXT NOT NULL, address TEXT NOT NULL, failures INTEGER NOT NULL, locked_until TEXT,
+    last TEXT NOT NULL, PRIMARY KEY (username, address)
 );
 CREATE TABLE IF NOT EXISTS tokens (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, scopes TEXT NOT NULL, hash TEXT UNIQUE NOT NULL,
@@ -36,8 +41,7 @@ class SQLiteAccountStore(SQLiteDatabase):
         if row is None:
             return None
         return Account(row["id"], row["username"], row["display_name"], frozenset(filter(None, row["roles"].split(","))),
-                       row["password_hash"], bool(row["disabled"]), row["failed_logins"], row["locked_until"],
-                       row["session_version"])
+                       row["password_hash"], bool(row["disabled"]), row["session_version"])
 
     def get(self, username: str) -> Account | None:
         return self._account(self._db().execute("SELECT * FROM accounts WHERE username = ?", (username,)).fetchone())
@@ -50,15 +54,14 @@ class SQLiteAccountStore(SQLiteDatabase):
 
     def save(self, a: Account) -> Account:
         values = (a.username, a.display_name, ",".join(sorted(a.roles)), a.password_hash, int(a.disabled),
-                  a.failed_logins, a.locked_until, a.session_version)
+                  a.session_version)
         with self._db() as db:
             if a.id is None:
                 a.id = db.execute("INSERT INTO accounts (username, display_name, roles, password_hash, disabled, "
-                                  "failed_logins, locked_until, session_version) VALUES (?,?,?,?,?,?,?,?)",
-                                  values).lastrowid
+                                  "session_version) VALUES (?,?,?,?,?,?)", values).lastrowid
             else:
                 db.execute("UPDATE accounts SET username=?, display_name=?, roles=?, password_hash=?, disabled=?, "
-                           "failed_logins=?, locked_until=?, session_version=? WHERE id=?", values + (a.id,))
+                           "session_version=? WHERE id=?", values + (a.id,))
         return a
 
     @staticmethod
@@ -84,6 +87,23 @@ class SQLiteAccountStore(SQLiteDatabase):
 
     def tokens(self) -> list[Token]:
         return [self._token(r) for r in self._db().execute("SELECT * FROM tokens ORDER BY id")]
+
+    def login_failures(self, username: str, address: str) -> tuple[int, str | None]:
+        row = self._db().execute("SELECT failures, locked_until FROM login_failures WHERE username = ? AND address = ?",
+                                 (username, address)).fetchone()
+        return (row["failures"], row["locked_until"]) if row else (0, None)
+
+    def set_login_failures(self, username: str, address: str, failures: int, locked_until: str | None) -> None:
+        """Record (or with 0 failures forget) a name's failures from an address; counts not
+        touched for a day and no longer locking are forgotten."""
+        now = datetime.now(timezone.utc)
+        with self._db() as db:
+            db.execute("DELETE FROM login_failures WHERE (username = ? AND address = ?) OR "
+                       "(last < ? AND coalesce(locked_until, '') < ?)",
+                       (username, address, (now - timedelta(days=1)).isoformat(), now.isoformat()))
+            if failures:
+                db.execute("INSERT INTO login_failures VALUES (?,?,?,?,?)",
+                           (username, address, failures, locked_until, now.isoformat()))
 
     def add_event(self, event: dict) -> None:
         with self._db() as db:

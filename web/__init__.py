@@ -6,9 +6,11 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from flask import Flask, Request, g, request
+from flask import Flask, Request, abort, g, request
 from flask_babel import Babel
+from flask_babel import gettext as _
 
+from . import address
 from . import settings as settings_module
 
 LOCALES = ("zh", "en")
@@ -33,12 +35,13 @@ def create_app(config: dict | None = None) -> Flask:
         FANGZHI=settings, SECRET_KEY=settings["SECRET_KEY"] or _secret_key(data_dir),
         BABEL_DEFAULT_LOCALE=settings["DEFAULT_LOCALE"],
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
-        MAX_CONTENT_LENGTH=settings["MAX_UPLOAD_MB"] * 1024 * 1024,
+        MAX_CONTENT_LENGTH=settings["MAX_BODY_MB"] * 1024 * 1024,  # the upload routes take more (web.uploads)
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings["HTTPS"],
         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=settings["HTTPS"],
         WTF_CSRF_TIME_LIMIT=None, RATELIMIT_HEADERS_ENABLED=True,
     )
     app.json.ensure_ascii = False
+    app.wsgi_app = address.wrap(app.wsgi_app, settings)
     app.extensions["fangzhi"], app.extensions["fangzhi.search"] = build_services(settings)
     app.extensions["fangzhi.accounts"] = build_accounts(settings)
     Babel(app, locale_selector=_locale)
@@ -47,7 +50,14 @@ def create_app(config: dict | None = None) -> Flask:
     from . import iiif_image
     from . import iiif_presentation
     from . import interview_admin
+    from . import uploads
 
+    @app.before_request
+    def known_host():  # first, before any view or URL sees the Host header (web.address)
+        if request.environ.get(address.UNTRUSTED):  # not echoed: nothing a client sent reaches the answer
+            abort(400, description=_("此网站不应答请求中的主机名：请把它加入 FANGZHI_TRUSTED_HOSTS，或设置 FANGZHI_BASE_URL。"))
+
+    app.before_request(uploads.body_limit)  # before CSRF protection reads a form
     auth.init_app(app)
     auth.csrf.exempt(api.bp)  # the API checks CSRF itself for session writes (api._writer)
     app.register_blueprint(public.bp)
@@ -67,9 +77,16 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.context_processor
     def globals_():
+        from repository.access import ANONYMOUS
+        from werkzeug.exceptions import Unauthorized
+
         from .context import current_user
 
-        return {"site_name": settings["SITE_NAME"], "lang": _locale(), "user": current_user()}
+        try:
+            user = current_user()
+        except Unauthorized:  # a refused Bearer token: its error page shows no one signed in
+            user = ANONYMOUS
+        return {"site_name": settings["SITE_NAME"], "lang": _locale(), "user": user}
 
     @app.after_request
     def security_headers(response):

@@ -14,7 +14,7 @@ from repository.vocab import RIGHTS
 
 from .auth import accounts
 from .context import archive, current_user
-from .uploads import new_files
+from .uploads import new_files, upload_route
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -128,6 +128,7 @@ def form_context(**extra) -> dict:
 
 @bp.route("/items/new", methods=["GET", "POST"])
 @require("admin", "archivist")
+@upload_route()
 def new_item():
     problems = []
     if request.method == "POST":
@@ -144,6 +145,7 @@ def new_item():
 
 @bp.route("/items/<item_id>/edit", methods=["GET", "POST"])
 @require("admin", "archivist")
+@upload_route()
 def edit_item(item_id):
     record = archive().get_item(item_id, user=current_user())
     problems = []

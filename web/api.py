@@ -7,6 +7,7 @@ from werkzeug.exceptions import BadRequest
 from repository.errors import ValidationError
 
 from .context import archive, current_user, page_size
+from .uploads import new_files, upload_route
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_PER_PAGE = 100
@@ -114,11 +115,10 @@ def _writer():
 
 
 @bp.post("/items")
+@upload_route()
 def create_item():
     """Create an item: JSON metadata, or multipart with a `metadata` JSON part and `files` parts."""
     import json
-
-    from .uploads import new_files
 
     user = _writer()
     if request.mimetype == "multipart/form-data":

@@ -421,7 +421,7 @@ def user_add(obj, username, roles, name, password):
 def user_list(obj):
     """List users with their roles and state."""
     for a in obj.accounts.users(by=SYSTEM):
-        state = "disabled" if a.disabled else ("locked" if a.locked_until else "active")
+        state = "disabled" if a.disabled else "active"
         click.echo(f"{a.username:<20} {','.join(sorted(a.roles)):<30} {state}")
 
 

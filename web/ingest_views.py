@@ -6,12 +6,14 @@ import threading
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ingest.safety import safe_filename
 from repository.errors import ValidationError
 
 from .admin import form_context, item_form_data, require
 from .context import current_user
+from .uploads import MIB, upload_limit, upload_route
 
 bp = Blueprint("ingest", __name__, url_prefix="/admin")
 CHUNK_LIMIT = 16 * 1024 * 1024  # the browser sends 8 MiB chunks
@@ -55,9 +57,12 @@ def start_upload():
 
 @bp.put("/uploads/<upload_id>/<int:index>")
 @require("admin", "archivist")
+@upload_route(max_bytes=CHUNK_LIMIT)
 def upload_chunk(upload_id, index):
     """Append one chunk at ``offset`` to file number ``index``; answers the size received so far,
-    so an interrupted upload continues from there."""
+    so an interrupted upload continues from there. The chunk is streamed to the file a MiB at a
+    time (at most CHUNK_LIMIT, the file at most MAX_UPLOAD_MB); a chunk refused leaves the file as
+    it was."""
     folder = _upload_dir(upload_id)
     name = safe_filename(request.args.get("name", ""))
     offset = request.args.get("offset", type=int)
@@ -66,12 +71,19 @@ def upload_chunk(upload_id, index):
     size = target.stat().st_size if target.exists() else 0
     if offset != size:
         return {"error": "Conflict", "message": f"expected offset {size}", "size": size}, 409
-    data = request.get_data(cache=False)
-    if len(data) > CHUNK_LIMIT:
-        return {"error": "TooLarge", "message": f"chunks may be at most {CHUNK_LIMIT} bytes"}, 413
+    limit, received = min(CHUNK_LIMIT, upload_limit() - size), 0
     with open(target, "ab") as f:
-        f.write(data)
-    return {"size": size + len(data)}
+        try:
+            while piece := request.stream.read(MIB):
+                received += len(piece)
+                if received > limit:
+                    raise RequestEntityTooLarge()
+                f.write(piece)
+        except RequestEntityTooLarge:
+            f.truncate(size)
+            return {"error": "TooLarge", "message": f"chunks may be at most {CHUNK_LIMIT} bytes and a file at most "
+                    f"{upload_limit() // MIB} MiB"}, 413
+    return {"size": size + received}
 
 
 @bp.post("/uploads/<upload_id>/finish")

@@ -20,6 +20,7 @@ from repository.model import best
 from repository.services import NewFile
 
 from .admin import require
+from .uploads import upload_route
 from .context import archive, current_user
 
 bp = Blueprint("interviews", __name__, url_prefix="/admin")
@@ -32,6 +33,7 @@ def _settings() -> dict:
 
 @bp.route("/items/<item_id>/interview", methods=["GET", "POST"])
 @require("admin", "archivist")
+@upload_route(max_bytes=MAX_TRANSCRIPT + 1024 * 1024)  # a transcript and the form
 def edit(item_id):
     record = archive().get_item(item_id, user=current_user())
     item = record.value

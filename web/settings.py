@@ -36,9 +36,9 @@ SETTINGS = [
     Setting("IIIF_DISCOVERY_PAGE_SIZE", 100, "Activities per page of the IIIF Change Discovery list."),
     Setting("VIEWER_ASSETS", "", "Folder holding the viewer's npm packages (empty: node_modules beside the code, from `npm ci`)."),
     Setting("HTTPS", False, "Served over HTTPS (behind a proxy): session cookies are Secure and HSTS is sent."),
-    Setting("MAX_UPLOAD_MB", 4096, "Largest request (upload) accepted, in MiB; larger ones get HTTP 413."),
-    Setting("LOGIN_ATTEMPTS", 5, "Failed logins in a row that lock an account."),
-    Setting("LOCKOUT_MINUTES", 15, "How long a locked account stays locked."),
+    Setting("MAX_UPLOAD_MB", 4096, "Largest upload accepted from signed-in staff (one request, or one file sent in chunks), in MiB; larger ones get HTTP 413."),
+    Setting("LOGIN_ATTEMPTS", 5, "Failed logins in a row from one client address that make it wait before trying that user name again."),
+    Setting("LOCKOUT_MINUTES", 15, "Longest wait: 1 minute after LOGIN_ATTEMPTS failures, doubling with each further one up to this. Other addresses are not held up."),
     Setting("INGEST_WORKERS", 2, "Worker processes for ingest (one per core is a good start)."),
     Setting("MAX_PIXELS", 250_000_000, "Largest image (width × height) ingest accepts; larger ones are refused as bombs."),
     Setting("SEARCH_BACKEND", "tantivy", "Search index: tantivy (embedded, under DATA_DIR/index) or elasticsearch."),
@@ -50,9 +50,13 @@ SETTINGS = [
     Setting("IIIF_MAX_AREA", 50_000_000, "Most pixels (width × height) of one IIIF image (maxArea in info.json)."),
     Setting("IIIF_MEMORY_MB", 64, "Decoded image tiles each web worker keeps in memory for the IIIF Image API, in MiB."),
     Setting("IIIF_CACHE_MB", 1024, "Size of the on-disk cache of generated IIIF images under DATA_DIR/cache/iiif, in MiB (0: none); the oldest go first."),
-    Setting("LOGIN_RATE_LIMIT", "10 per minute", "Login attempts allowed per client address (Flask-Limiter syntax)."),
+    Setting("LOGIN_RATE_LIMIT", "10 per minute", "Login attempts allowed per client address (Flask-Limiter syntax; behind a proxy set PROXY_HOPS)."),
     Setting("OHMS_SCHEMA", "", "Path of the OHMS XSD (ohms.xsd): OHMS files are validated against it on ingest and upload (empty: the reader's own checks only)."),
     Setting("SPEECH_RECOGNIZER", "", "Speech recognizer for draft transcripts, as module:Class (see oral_history/asr.py; empty: none)."),
+    Setting("PROXY_HOPS", 0, "Reverse proxies in front of Fangzhi whose X-Forwarded-For and X-Forwarded-Proto are trusted: 1 behind the documented nginx (0: none, the headers are ignored)."),
+    Setting("BASE_URL", "", "The archive's public address, e.g. https://archive.example.org: every absolute URL (IIIF ids, API links, media URLs) is built from it, never from the Host header (empty: from the request, within TRUSTED_HOSTS)."),
+    Setting("TRUSTED_HOSTS", "", "Host names the archive answers to, comma-separated (.example.org: and its subdomains); other Host headers get HTTP 400. Empty: any with BASE_URL set, else localhost, 127.0.0.1 and [::1] only."),
+    Setting("MAX_BODY_MB", 2, "Largest request body accepted, in MiB, except uploads from signed-in staff (MAX_UPLOAD_MB); larger ones get HTTP 413 unread."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

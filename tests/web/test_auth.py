@@ -49,12 +49,74 @@ def test_wrong_password_and_unknown_user_look_the_same(client, accounts):
     assert actions.count("login-failed") == 2
 
 
-def test_lockout_after_repeated_failures(client, accounts):
-    for _ in range(5):
-        login(client, "member", "wrong password!")
-    assert login(client, "member").status_code == 401  # right password, but locked
-    assert accounts.store.get("member").locked_until
-    assert "lockout" in [e["action"] for e in accounts.store.events()]
+def client_at(app, address, *, proxied=False):
+    """A browser at ``address``: its own connection, or (proxied) through nginx on 127.0.0.1."""
+    client = app.test_client()
+    client.environ_base.update({"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": address} if proxied
+                               else {"REMOTE_ADDR": address})
+    return client
+
+
+def test_lockout_slows_the_guessing_address_not_the_staff_member(app, accounts):
+    """Finding 9: failures lock a user name for the address they come from; the staff member
+    signs in from their own address, and unknown names lock the same way (no enumeration)."""
+    attacker = client_at(app, "198.51.100.7")
+    for name in ("member", "nobody"):
+        for _ in range(5):
+            login(attacker, name, "wrong password!")
+    assert login(attacker, "member").status_code == 401  # right password, but this address waits
+    assert login(client_at(app, "192.0.2.10"), "member").status_code == 302
+    locks = [e["user"] for e in accounts.store.events() if e["action"] == "lockout"]
+    assert sorted(locks) == ["member", "nobody"]
+
+
+def test_lockout_backs_off_exponentially_and_ends(accounts, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    import repository.accounts as module
+    from repository.accounts import LoginFailed
+
+    now = [datetime(2030, 1, 1, tzinfo=timezone.utc)]
+    monkeypatch.setattr(module, "_now", lambda: now[0])
+
+    def attempt(password="wrong password!"):
+        try:
+            return accounts.authenticate("member", password, ip="198.51.100.7").username
+        except LoginFailed:
+            return "refused"
+
+    assert [attempt() for _ in range(5)] == ["refused"] * 5
+    waits = []
+    for _ in range(6):
+        until = datetime.fromisoformat(accounts.store.login_failures("member", "198.51.100.7")[1])
+        waits.append((until - now[0]) // timedelta(minutes=1))
+        now[0] = until - timedelta(seconds=1)
+        assert attempt(PASSWORD) == "refused"  # still waiting: not even the right password
+        now[0] = until
+        attempt()  # the wait is over: one more wrong guess
+    assert waits == [1, 2, 4, 8, 15, 15]  # doubling up to LOCKOUT_MINUTES
+    now[0] += timedelta(minutes=15)
+    assert attempt(PASSWORD) == "member"
+    assert accounts.store.login_failures("member", "198.51.100.7") == (0, None)
+
+
+def test_behind_the_proxy_each_reader_has_their_own_limit_and_address(tmp_path):
+    """Finding 9: behind nginx (PROXY_HOPS=1) the rate limit and the audit log see each reader's
+    address, not the proxy's; without PROXY_HOPS, X-Forwarded-For is anyone's header and ignored."""
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path / "a"), "SECRET_KEY": "t", "LOGIN_RATE_LIMIT": "3 per minute",
+                      "PROXY_HOPS": 1})
+    add_users(app, ["member"])
+    attacker = client_at(app, "198.51.100.7", proxied=True)
+    assert [login(attacker, "nobody", "y" * 10).status_code for _ in range(4)] == [401, 401, 401, 429]
+    assert login(client_at(app, "203.0.113.5", proxied=True), "member").status_code == 302
+    details = {(e["action"], e["detail"]) for e in app.extensions["fangzhi.accounts"].store.events()}
+    assert ("login", "from 203.0.113.5") in details and ("login-failed", "unknown user from 198.51.100.7") in details
+    direct = create_app({"DATA_DIR": str(tmp_path / "b"), "SECRET_KEY": "t", "LOGIN_RATE_LIMIT": "3 per minute"})
+    codes = [login(client_at(direct, f"198.51.100.{n}", proxied=True), "nobody", "y" * 10).status_code
+             for n in range(4)]
+    assert codes == [401, 401, 401, 429]
 
 
 def test_login_rate_limit(tmp_path):

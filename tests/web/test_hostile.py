@@ -160,3 +160,235 @@ def test_good_upload_is_stored_with_detected_type(site):
     assert response.status_code == 201
     (f,) = response.json["files"]
     assert f["media_type"] == "image/png" and f["path"] == "originals/红色.jpg"
+
+
+# --- request bodies ---------------------------------------------------------------------------
+
+MIB = 1024 * 1024
+ZEROS = bytes(MIB)
+
+
+class Body(io.RawIOBase):
+    """A request body of ``size`` zero bytes made as it is read, counting what the server reads."""
+
+    def __init__(self, size: int):
+        self.size, self.position, self.read_bytes = size, 0, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):  # the test client measures the body
+        return True
+
+    def seek(self, offset, whence=0):
+        self.position = offset + (self.size if whence == 2 else self.position if whence == 1 else 0)
+        return self.position
+
+    def tell(self):
+        return self.position
+
+    def readinto(self, buffer):
+        n = max(0, min(len(buffer), self.size - self.position, MIB))
+        memoryview(buffer)[:n] = ZEROS[:n]
+        self.position += n
+        self.read_bytes += n
+        return n
+
+
+def send(client, method, url, size, *, chunked=False, **kwargs):
+    """``size`` bytes to ``url`` (chunked: without Content-Length, as a chunked transfer)."""
+    body = Body(size)
+    overrides = {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True} if chunked else {}
+    response = client.open(url, method=method, input_stream=body, environ_overrides=overrides, **kwargs)
+    return response, body
+
+
+def write_routes(app):
+    """Every route that takes a body, as a URL with made-up arguments."""
+    special = {"index": 1, "token_id": 1, "action": "disable"}
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods & {"POST", "PUT", "PATCH"}):
+            yield method, rule.build({arg: special.get(arg, "known") for arg in rule.arguments})[1]
+
+
+@pytest.fixture(scope="module")
+def default_site(tmp_path_factory):
+    """The default limits: MAX_BODY_MB 2, MAX_UPLOAD_MB 4096."""
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path_factory.mktemp("bodies") / "data"), "SECRET_KEY": "t",
+                      "LOGIN_RATE_LIMIT": "1000 per minute"})
+    app.extensions["fangzhi"].create_item(photo_item(id="known"), user=SYSTEM)
+    add_users(app, ["archivist", "researcher"])
+    return app
+
+
+@pytest.mark.parametrize("who", ["anonymous", "researcher", "bad token"])
+def test_large_bodies_are_refused_unread_on_every_route(default_site, who):
+    """Finding 16: a body over MAX_BODY_MB gets 413 before any of it is read (nothing spooled to
+    disk), on every route, upload routes included, unless the sender is signed-in staff."""
+    client = default_site.test_client()
+    headers = {"Authorization": "Bearer fzt_not-a-token"} if who == "bad token" else {}
+    if who == "researcher":
+        login(client, "researcher")
+    routes = list(write_routes(default_site))
+    assert ("POST", "/admin/items/new") in routes and ("PUT", "/admin/uploads/known/1") in routes
+    for method, url in routes:
+        response, body = send(client, method, url, 3 * MIB, headers=headers,
+                              content_type="multipart/form-data; boundary=x")
+        assert body.read_bytes == 0 and 400 <= response.status_code < 500, (method, url, response.status_code)
+
+
+def test_staff_upload_over_the_body_limit_is_accepted(default_site):
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1024, 1024), os.urandom(3 * MIB)).save(out, "PNG")  # ≈ 3 MiB, over MAX_BODY_MB
+    client = default_site.test_client()
+    login(client, "archivist")
+    response = client.post("/admin/items/new", data={
+        "kind": "photo", "title_zh": "大图", "csrf_token": csrf_token(client, "/admin/items/new"),
+        "files": (io.BytesIO(out.getvalue()), "big.png")}, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+
+
+def start_chunked_upload(client):
+    login(client, "archivist")
+    token = csrf_token(client, "/admin/ingest")
+    upload = client.post("/admin/uploads", headers={"X-CSRFToken": token}).json["id"]
+    return upload, {"X-CSRFToken": token}
+
+
+def test_upload_chunks_stream_to_disk_within_their_limits(default_site, tmp_path):
+    """Finding 16: a chunk is written as it arrives (memory stays far below its size); one over
+    CHUNK_LIMIT is refused before it is read, and a file may not outgrow MAX_UPLOAD_MB."""
+    import tracemalloc
+
+    from web import create_app
+    from web.ingest_views import CHUNK_LIMIT
+
+    client = default_site.test_client()
+    upload, headers = start_chunked_upload(client)
+    url = f"/admin/uploads/{upload}/1?name=scan.tif&offset="
+    tracemalloc.start()
+    try:
+        response, _ = send(client, "PUT", url + "0", CHUNK_LIMIT, headers=headers)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 200 and response.json["size"] == CHUNK_LIMIT
+    assert peak < CHUNK_LIMIT / 4, f"a {CHUNK_LIMIT / MIB:.0f} MiB chunk took {peak / MIB:.1f} MiB of memory"
+    response, body = send(client, "PUT", url + str(CHUNK_LIMIT), CHUNK_LIMIT + 1, headers=headers)
+    assert response.status_code == 413 and body.read_bytes == 0
+    # sent without a length (chunked transfer): read up to the limit, then refused; the file is as it was
+    response, body = send(client, "PUT", url + str(CHUNK_LIMIT), 3 * CHUNK_LIMIT, headers=headers, chunked=True)
+    assert response.status_code == 413 and body.read_bytes <= CHUNK_LIMIT + MIB
+    assert send(client, "PUT", url + "0", 1, headers=headers)[0].json["size"] == CHUNK_LIMIT  # 409: the size now
+    small = create_app({"DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "t", "MAX_UPLOAD_MB": 5})
+    add_users(small, ["archivist"])
+    client = small.test_client()
+    upload, headers = start_chunked_upload(client)
+    url = f"/admin/uploads/{upload}/1?name=scan.tif&offset="
+    assert send(client, "PUT", url + "0", 3 * MIB, headers=headers)[0].json["size"] == 3 * MIB
+    response, _ = send(client, "PUT", url + str(3 * MIB), 3 * MIB, headers=headers)
+    assert response.status_code == 413 and "5 MiB" in response.json["message"]
+    assert send(client, "PUT", url + str(3 * MIB), 2 * MIB, headers=headers)[0].json["size"] == 5 * MIB
+
+
+@pytest.mark.parametrize("url", ["/", "/admin/", "/admin/items/new"])
+def test_a_refused_token_on_a_page_answers_401_not_500(default_site, url):
+    response = default_site.test_client().get(url, headers={"Authorization": "Bearer fzt_not-a-token"})
+    assert response.status_code == 401 and "Bearer" in response.headers["WWW-Authenticate"]
+
+
+# --- the Host header and proxies ----------------------------------------------------------------
+
+ABSOLUTE = ["/api/items/scan1", "/api/items?per_page=1", "/api/search?q=IIIF",
+            "/iiif/3/manifest/scan1", "/iiif/3/collection/top", "/iiif/3/scan1/info.json",
+            "/iiif/discovery/changes", "/iiif/discovery/changes/page/0", "/items/oh1/interview.xml", "/items/scan1"]
+IMAGE = "/iiif/3/scan1/full/64,/0/default.jpg"  # its Link header names the canonical URL
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """A data folder with an ingested scan and an interview, served by apps of different settings."""
+    from oral_history.model import Interview
+    from oral_history.service import save_interview
+    from tests.iiif import builders
+    from tests.web.test_iiif_image import ingest, quadrants
+    from web import create_app
+
+    folder = tmp_path_factory.mktemp("address")
+    app = create_app({"DATA_DIR": str(folder / "data"), "SECRET_KEY": "t"})
+    ingest(app, [{"id": "scan1", "files": {"f1": quadrants(folder / "scan.png", (200, 150))}}])
+    archive = app.extensions["fangzhi"]
+    record = builders.audio(archive, "oh1")
+    save_interview(archive, "oh1", Interview.from_dict({"transcripts": [{"language": "zh", "cues": [
+        {"start": 1, "end": 3, "text": "庙会开始了。"}]}]}), user=SYSTEM,
+        expected_version=archive.get_item(record.id, user=SYSTEM).version)
+    return folder / "data"
+
+
+def served(data, **settings):
+    from web import create_app
+
+    return create_app({"DATA_DIR": str(data), "SECRET_KEY": "t", **settings}).test_client()
+
+
+def answers(client, headers):
+    """Each route's body (and the image's Link header) as text."""
+    for url in ABSOLUTE:
+        response = client.get(url, headers=headers)
+        yield url, response.status_code, response.get_data(as_text=True)
+    response = client.get(IMAGE, headers=headers)
+    yield IMAGE, response.status_code, response.headers.get("Link", "") if response.status_code == 200 else \
+        response.get_data(as_text=True)
+
+
+HOSTILE_HEADERS = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "gopher"}
+
+
+def test_a_host_header_never_reaches_absolute_urls_without_settings(published):
+    """Finding 17: with neither BASE_URL nor TRUSTED_HOSTS only the machine's own names are
+    answered (development works on localhost); another Host gets 400 and is not echoed."""
+    client = served(published)
+    for url, status, text in answers(client, {}):
+        assert status == 200 and "http://localhost/" in text, (url, status)
+    for host in ("127.0.0.1:5000", "[::1]:8000"):
+        assert client.get("/iiif/3/scan1/info.json", headers={"Host": host}).json["id"].startswith(f"http://{host}/")
+    for url, status, text in answers(client, HOSTILE_HEADERS):
+        assert status == 400 and "evil.example" not in text and "FANGZHI_TRUSTED_HOSTS" in text, (url, status)
+
+
+def test_base_url_builds_every_absolute_url(published):
+    client = served(published, BASE_URL="https://archive.example.org")
+    for url, status, text in answers(client, HOSTILE_HEADERS):
+        assert status == 200 and "evil.example" not in text and "gopher" not in text, (url, status)
+        assert "https://archive.example.org/" in text and "localhost" not in text, (url, text[:300])
+    assert client.get("/iiif/3/scan1/info.json").json["id"] == "https://archive.example.org/iiif/3/scan1"
+    assert served(published, BASE_URL="https://archive.example.org",
+                  TRUSTED_HOSTS="archive.example.org").get("/healthz", headers=HOSTILE_HEADERS).status_code == 400
+    for bad in ("archive.example.org", "ftp://archive.example.org", "https://archive.example.org/fangzhi"):
+        with pytest.raises(SystemExit, match="FANGZHI_BASE_URL"):
+            served(published, BASE_URL=bad)
+
+
+def test_trusted_hosts_are_answered_and_others_refused(published):
+    client = served(published, TRUSTED_HOSTS="archive.example.org, .example.net")
+    for host in ("archive.example.org", "ARCHIVE.example.org:8443", "example.net", "www.example.net"):
+        response = client.get("/iiif/3/scan1/info.json", headers={"Host": host})
+        assert response.status_code == 200 and response.json["id"] == f"http://{host.lower()}/iiif/3/scan1"
+    for host in ("evil.example", "localhost", "archive.example.org.evil.example", "notexample.net", "a b", ""):
+        response = client.get("/iiif/3/scan1/info.json", headers={"Host": host})
+        assert response.status_code == 400 and response.headers.get("Cache-Control") != "public, max-age=3600", host
+
+
+def test_forwarded_proto_is_honoured_only_from_trusted_proxies(published):
+    """Finding 9: behind TLS at the documented nginx (PROXY_HOPS=1) ids are https; without
+    trusted proxies X-Forwarded-* is anyone's header and ignored; X-Forwarded-Host never counts."""
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "evil.example"}
+    behind = served(published, PROXY_HOPS=1)
+    assert behind.get("/iiif/3/scan1/info.json", headers=forwarded).json["id"] == "https://localhost/iiif/3/scan1"
+    assert behind.get("/api/items/scan1", headers=forwarded).json["links"]["self"] == "https://localhost/api/items/scan1"
+    direct = served(published)
+    assert direct.get("/iiif/3/scan1/info.json", headers=forwarded).json["id"] == "http://localhost/iiif/3/scan1"
