@@ -171,7 +171,8 @@ class Accounts:
         staff member's name can slow down only their own guesses, not lock the staff member out."""
         account = self.store.get(username)
         failed = LoginFailed("wrong user name or password, or the account is locked or disabled")
-        failures, locked_until = self.store.login_failures(username, ip)
+        key = username[:65]  # no account's name is longer (USERNAME_RE): a long one is kept no bigger
+        failures, locked_until = self.store.login_failures(key, ip)
         if locked_until and locked_until > _now().isoformat():
             self.log(username, "login-locked", f"from {ip}")
             raise failed
@@ -183,10 +184,10 @@ class Accounts:
                 wait = min(self.lockout, timedelta(minutes=2 ** min(failures - self.max_failures, 20)))
                 locked_until = (_now() + wait).isoformat()
                 self.log(username, "lockout", f"{wait} after {failures} failures, from {ip}")
-            self.store.set_login_failures(username, ip, failures, locked_until)
+            self.store.set_login_failures(key, ip, failures, locked_until)
             self.log(username, "login-failed", f"{'unknown user ' if account is None else ''}from {ip}")
             raise failed
-        self.store.set_login_failures(username, ip, 0, None)
+        self.store.set_login_failures(key, ip, 0, None)
         self.log(username, "login", f"from {ip}")
         return account
 

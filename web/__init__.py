@@ -55,7 +55,8 @@ def create_app(config: dict | None = None) -> Flask:
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
         if request.environ.get(address.UNTRUSTED):  # not echoed: nothing a client sent reaches the answer
-            abort(400, description=_("此网站不应答请求中的主机名：请把它加入 FANGZHI_TRUSTED_HOSTS，或设置 FANGZHI_BASE_URL。"))
+            abort(400, description=_("此网站不应答请求中的主机名：请把它加入 FANGZHI_TRUSTED_HOSTS，"
+                                     "或设置 FANGZHI_BASE_URL。"))
 
     app.before_request(uploads.body_limit)  # before CSRF protection reads a form
     auth.init_app(app)

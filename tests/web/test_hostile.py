@@ -389,6 +389,7 @@ def test_forwarded_proto_is_honoured_only_from_trusted_proxies(published):
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "evil.example"}
     behind = served(published, PROXY_HOPS=1)
     assert behind.get("/iiif/3/scan1/info.json", headers=forwarded).json["id"] == "https://localhost/iiif/3/scan1"
-    assert behind.get("/api/items/scan1", headers=forwarded).json["links"]["self"] == "https://localhost/api/items/scan1"
+    links = behind.get("/api/items/scan1", headers=forwarded).json["links"]
+    assert links["self"] == "https://localhost/api/items/scan1"
     direct = served(published)
     assert direct.get("/iiif/3/scan1/info.json", headers=forwarded).json["id"] == "http://localhost/iiif/3/scan1"
