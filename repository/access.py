@@ -26,6 +26,7 @@ ROLE_LEVELS: dict[str, frozenset[str]] = {
     "researcher": frozenset({"public"}),
 }
 MANAGERS = frozenset({"admin", "archivist"})
+STAFF = frozenset({"admin", "archivist", "curator"})  # the roles of the staff area (/admin)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,12 @@ def effective_level(visibility: str, embargo_until: str | None, today: date) -> 
 def can_manage(user: User) -> bool:
     """Admins and archivists manage the archive (see withdrawn and every staff record)."""
     return user.has_role(*MANAGERS)
+
+
+def can_see_changes(user: User) -> bool:
+    """Who made each version of a record and why (its OCFL ``user`` and ``message``) is for staff;
+    readers see only version numbers and dates."""
+    return user.has_role(*STAFF)
 
 
 def can_view_record(user: User, record, *, today: date | None = None) -> bool:

@@ -279,8 +279,12 @@ class Archive:
         return record
 
     def history(self, item_id: str, *, user: User) -> list:
+        """The item's versions; who made them and why only for staff (``access.can_see_changes``)."""
         self.get_item(item_id, user=user)
-        return self.objects.versions(item_object(item_id))
+        versions = self.objects.versions(item_object(item_id))
+        if access.can_see_changes(user):
+            return versions
+        return [replace(v, user="", message="", address="") for v in versions]
 
     def open_file(self, item_id: str, file_id: str, *, user: User, version: int | None = None) -> StoredFile:
         """Where a file the user may see is stored; raises NotFound or PermissionDenied."""

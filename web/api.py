@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, request, url_for
 from werkzeug.exceptions import BadRequest
 
+from repository.access import can_see_changes
 from repository.errors import ValidationError
 
 from .context import archive, current_user, page_size
@@ -70,8 +71,10 @@ def item(item_id):
 
 @bp.get("/items/<item_id>/versions")
 def versions(item_id):
+    """Version numbers and dates; who and why only for staff (the service leaves them empty otherwise)."""
+    staff = can_see_changes(current_user())
     return {"item": item_id, "versions": [
-        {"version": v.number, "created": v.created, "user": v.user, "message": v.message}
+        {"version": v.number, "created": v.created, **({"user": v.user, "message": v.message} if staff else {})}
         for v in archive().history(item_id, user=current_user())]}
 
 
