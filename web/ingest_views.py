@@ -10,7 +10,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from ingest.safety import safe_filename
 from repository.errors import ValidationError
 
-from .admin import form_context, item_form_data, require
+from . import item_form
+from .admin import form_context, require
 from .context import current_user
 
 bp = Blueprint("ingest", __name__, url_prefix="/admin")
@@ -87,7 +88,7 @@ def finish_upload(upload_id):
         raise ValidationError([("files", "upload at least one file")])
     transcripts = [t for found in transcripts_beside(files).values() for t in found]  # 采访_张.vtt with 采访_张.wav
     files = [f for f in files if f not in transcripts]
-    metadata = {k: v for k, v in item_form_data(request.form).items() if v not in (None, {}, [])}
+    metadata = {k: v for k, v in item_form.changes(request.form).items() if v not in (None, {}, [])}
     label = request.form.get("title_zh") or files[0].stem
     planned = PlannedItem(label=label, files=files, metadata=metadata, file_ids=[None] * len(files), problems=[],
                           transcripts=transcripts)
