@@ -104,6 +104,12 @@ def merged(current: dict, data: dict) -> dict:
     return out
 
 
+def langmap(form, prefix: str, current: dict) -> dict:
+    """``current`` with the languages the form sends as ``<prefix><lang>`` set (or removed when
+    left empty); languages the form does not send are kept."""
+    return _langmap(current, _prefixed(form, prefix))
+
+
 def _prefixed(mapping, prefix: str) -> dict[str, str]:
     return {k[len(prefix):]: mapping[k] for k in mapping if k.startswith(prefix) and len(k) > len(prefix)}
 
