@@ -66,9 +66,9 @@ def can_manage(user: User) -> bool:
     return user.has_role(*MANAGERS)
 
 
-def can_see_changes(user: User) -> bool:
-    """Who made each version of a record and why (its OCFL ``user`` and ``message``) is for staff;
-    readers see only version numbers and dates."""
+def is_staff(user: User) -> bool:
+    """Staff see how a record was made: who made each version and why (its OCFL ``user`` and
+    ``message``) and an unfinished ingest; readers see only version numbers and dates."""
     return user.has_role(*STAFF)
 
 

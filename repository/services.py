@@ -281,10 +281,10 @@ class Archive:
         return record
 
     def history(self, item_id: str, *, user: User) -> list:
-        """The item's versions; who made them and why only for staff (``access.can_see_changes``)."""
+        """The item's versions; who made them and why only for staff (``access.is_staff``)."""
         self.get_item(item_id, user=user)
         versions = self.objects.versions(item_object(item_id))
-        if access.can_see_changes(user):
+        if access.is_staff(user):
             return versions
         return [replace(v, user="", message="", address="") for v in versions]
 

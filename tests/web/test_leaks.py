@@ -264,6 +264,7 @@ EXEMPT = {
     "admin.users": "admin only: test_admin_requires_roles", "admin.tokens": "admin only: test_admin_requires_roles",
     "admin.audit": "staff only: test_admin_requires_roles", "admin.new_item": "staff only: test_admin_requires_roles",
     "admin.edit_item": "staff only: test_admin_requires_roles",
+    "admin.items": "staff only (items the user may see): test_admin_requires_roles, test_ingest_web",
     "interviews.edit": "staff only: test_interview_page_is_for_managers_only",
     "api.openapi": "the API description",
     "ingest.upload_page": "staff only: test_ingest_web", "ingest.jobs": "staff only: test_ingest_web",
