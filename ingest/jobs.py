@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS entries (
     state TEXT NOT NULL, step TEXT, file TEXT, reason TEXT, updated TEXT NOT NULL,
     PRIMARY KEY (job_id, n)
 );
+CREATE INDEX IF NOT EXISTS entries_by_item ON entries(item_id);
 """
 
 
@@ -76,11 +77,37 @@ class JobStore(SQLiteDatabase):
         return job_id
 
     def mark(self, job_id: str, n: int, state: str, *, step: str | None = None, file: str | None = None,
-             reason: str | None = None) -> None:
+             reason: str | None = None, item_id: str | None = None) -> None:
+        """Record an entry's new state (and, when it completed another entry's item, that item)."""
         assert state in STATES
         with self._db() as db:
-            db.execute("UPDATE entries SET state=?, step=?, file=?, reason=?, updated=? WHERE job_id=? AND n=?",
-                       (state, step, file, reason, _now(), job_id, n))
+            db.execute("UPDATE entries SET state=?, step=?, file=?, reason=?, updated=?, item_id=COALESCE(?, item_id) "
+                       "WHERE job_id=? AND n=?", (state, step, file, reason, _now(), item_id, job_id, n))
+
+    def claim(self, job_id: str, n: int) -> bool:
+        """Make a failed entry pending again for a retry; False if it is not failed (any more):
+        another retry took it, or it is done. One retry at a time works on an entry."""
+        with self._db() as db:
+            return db.execute("UPDATE entries SET state='pending', updated=? WHERE job_id=? AND n=? AND state='failed' "
+                              "AND COALESCE(step, '') != 'plan'", (_now(), job_id, n)).rowcount == 1
+
+    def unfinished(self, item_ids: list[str] | None = None) -> dict[str, Entry]:
+        """The newest entry still failed or pending of each item (of ``item_ids``, else of all):
+        an item stored by such an entry lacks derivatives or its interview (issue 11 #2).
+        Entries whose item was never stored are here too: callers check that the item exists."""
+        sql = "SELECT * FROM entries WHERE state IN ('failed', 'pending') AND COALESCE(step, '') != 'plan'"
+        params: tuple = ()
+        if item_ids is not None:
+            sql += f" AND item_id IN ({','.join('?' * len(item_ids))})"
+            params = tuple(item_ids)
+        return {e.item_id: e for e in map(self._entry, self._db().execute(sql + " ORDER BY updated, rowid", params))}
+
+    def completed(self, item_id: str, job_id: str, n: int) -> None:
+        """Entry ``job_id`` #``n`` completed ``item_id``: its other unfinished entries are done too."""
+        with self._db() as db:
+            db.execute("UPDATE entries SET state='done', reason=?, updated=? WHERE item_id=? AND state IN "
+                       "('failed', 'pending') AND COALESCE(step, '') != 'plan' AND NOT (job_id=? AND n=?)",
+                       (f"completed by job {job_id} #{n}", _now(), item_id, job_id, n))
 
     def entry(self, job_id: str, n: int) -> Entry:
         row = self._db().execute("SELECT * FROM entries WHERE job_id=? AND n=?", (job_id, n)).fetchone()

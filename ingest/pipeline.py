@@ -114,10 +114,9 @@ def process(ctx: Context, job_id: str, n: int) -> str:
     stage = {"step": "check", "file": None, "notes": []}
     try:
         if not ctx.archive.objects.exists(item_object(entry.item_id)):
-            duplicate = store_originals(ctx, entry, stage)
-            if duplicate:
-                ctx.jobs.mark(job_id, n, "duplicate", step="check", file=stage["file"], reason=duplicate)
-                return "duplicate"
+            found = store_originals(ctx, entry, stage)
+            if found:
+                return already_stored(ctx, entry, stage, found)
         make_derivatives(ctx, entry.item_id, stage, why=f"ingest {job_id} #{n}")
         read_transcripts(ctx, entry, stage, why=f"ingest {job_id} #{n}: transcript")
     except (StepError, UploadRefused, RepositoryError, StorageError, OSError, OralHistoryError) as exc:
@@ -125,13 +124,55 @@ def process(ctx: Context, job_id: str, n: int) -> str:
         return "failed"
     notes = "; ".join(stage["notes"]) or None  # e.g. an extension that lies about the content
     ctx.jobs.mark(job_id, n, "done", step="check" if notes else None, reason=notes)
+    ctx.jobs.completed(entry.item_id, job_id, n)  # an earlier failed entry of this item is done now
     shutil.rmtree(ctx.work / entry.item_id, ignore_errors=True)
     return "done"
 
 
-def store_originals(ctx: Context, entry: Entry, stage: dict) -> str | None:
-    """Check every file and store all originals as the item's first version. Returns a reason
-    if a file is already in the archive (nothing is stored then)."""
+def already_stored(ctx: Context, entry: Entry, stage: dict, found: tuple[str, str]) -> str:
+    """A file of the entry is already in item ``found[0]``. If that item's ingest failed and the
+    entry brings only files it holds (the same bytes again), the failed entry is retried: the
+    item is completed, not reported as a duplicate (issue 11 #2). Otherwise a duplicate, whose
+    reason says how to complete an unfinished item."""
+    item_id, file_id = found
+    reason = f"the same file is already in the archive: item {item_id}, file {file_id}"
+    earlier = ctx.jobs.unfinished([item_id]).get(item_id)
+    if earlier is None:
+        ctx.jobs.mark(entry.job_id, entry.n, "duplicate", step="check", file=stage["file"], reason=reason)
+        return "duplicate"
+    where = f"job {earlier.job_id} #{earlier.n}"
+    if earlier.state == "failed" and _holds_all(ctx, item_id, entry) and ctx.jobs.claim(earlier.job_id, earlier.n):
+        state = process(ctx, earlier.job_id, earlier.n)
+        after = ctx.jobs.entry(earlier.job_id, earlier.n)
+        if state == "done":
+            ctx.jobs.mark(entry.job_id, entry.n, "done", reason=f"completed the unfinished item {item_id} ({where}): "
+                                                                 "its files were already stored", item_id=item_id)
+        else:
+            ctx.jobs.mark(entry.job_id, entry.n, "failed", step=after.step, file=after.file, item_id=item_id,
+                          reason=f"completing the unfinished item {item_id} ({where}) failed again: {after.reason}")
+        return "done" if state == "done" else "failed"
+    how = (f"retry that entry on the job's page or with fangzhi ingest --resume {earlier.job_id} --retry"
+           if earlier.state == "failed" else f"its job is still running or was interrupted: "
+                                             f"fangzhi ingest --resume {earlier.job_id}")
+    ctx.jobs.mark(entry.job_id, entry.n, "duplicate", step="check", file=stage["file"],
+                  reason=f"{reason}, whose ingest did not finish ({where}, step {earlier.step or '-'}): {how}")
+    return "duplicate"
+
+
+def _holds_all(ctx: Context, item_id: str, entry: Entry) -> bool:
+    """Whether every original of ``entry`` is, byte for byte, an original of the item."""
+    have = {f.sha256 for f in ctx.archive.load_item(item_id).originals}
+    for path, extra in zip(entry.files, entry.file_fields, strict=True):
+        if not extra.get("transcript"):
+            with open(path, "rb") as f:
+                if hashlib.file_digest(f, "sha256").hexdigest() not in have:
+                    return False
+    return True
+
+
+def store_originals(ctx: Context, entry: Entry, stage: dict) -> tuple[str, str] | None:
+    """Check every file and store all originals as the item's first version. Returns (item id,
+    file id) of a file already in the archive (nothing is stored then)."""
     checked = []
     for path, extra in zip(entry.files, entry.file_fields, strict=True):
         stage["file"] = path
@@ -155,7 +196,7 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> str | None:
             stage["notes"].append(f"{Path(path).name}: the name says {named}, the content is {media_type}")
         found = ctx.archive.find_original(sha256)
         if found:
-            return f"the same file is already in the archive: item {found[0]}, file {found[1]}"
+            return found
         checked.append(media_type)
     stage["step"], stage["file"] = "store", None
     stored = list(zip(entry.files, checked, entry.file_fields, strict=True))

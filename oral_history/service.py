@@ -8,6 +8,7 @@ restricted passages never leave this module for them.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 
 from repository import access
@@ -59,13 +60,17 @@ def save_interview(archive, item_id: str, interview: Interview, *, user: User, e
     with the transcript files it came from (and ``add_files``/``remove_files``, e.g. redacted
     copies, in the same version). Nothing changes if it is invalid. Callers go through
     ``oral_history.redaction.save``, which keeps the redacted copies in step."""
-    item = archive.get_item(item_id, user=user).value
+    record = archive.get_item(item_id, user=user)
+    item = record.value
     duration = media_duration(item)
     if interview.duration is None and duration:
         interview.duration = duration
     interview.validate(duration=duration)
     old = interview_file(item)
     data = json.dumps(interview.to_dict(), ensure_ascii=False, indent=1).encode()
+    if (old is not None and old.sha256 == hashlib.sha256(data).hexdigest() and record.version == expected_version
+            and not sources and not add_files and not remove_files):
+        return record  # the same interview (a form saved as it was): no new version
     # tech.redactions lets the access policy close the recording until its redacted copies exist
     new = [NewFile(INTERVIEW, data, "application/json", role="supplement", purpose="interview", access="staff",
                    tech={"redactions": len(redaction_spans(interview))})]

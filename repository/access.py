@@ -26,6 +26,7 @@ ROLE_LEVELS: dict[str, frozenset[str]] = {
     "researcher": frozenset({"public"}),
 }
 MANAGERS = frozenset({"admin", "archivist"})
+STAFF = frozenset({"admin", "archivist", "curator"})  # the roles of the staff area (/admin)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,12 @@ def effective_level(visibility: str, embargo_until: str | None, today: date) -> 
 def can_manage(user: User) -> bool:
     """Admins and archivists manage the archive (see withdrawn and every staff record)."""
     return user.has_role(*MANAGERS)
+
+
+def is_staff(user: User) -> bool:
+    """Staff see how a record was made: who made each version and why (its OCFL ``user`` and
+    ``message``) and an unfinished ingest; readers see only version numbers and dates."""
+    return user.has_role(*STAFF)
 
 
 def can_view_record(user: User, record, *, today: date | None = None) -> bool:

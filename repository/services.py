@@ -152,7 +152,9 @@ class Archive:
                 raise ValidationError([(key, "cannot be changed by an update")])
         data = {**current.value.to_dict(), **{k: v for k, v in changes.items() if k != "files"}}
         data["files"] = _update_file_fields(data["files"], changes.get("files") or [])
-        Item.from_dict(data)
+        add_files, remove_files = list(add_files), list(remove_files)
+        if Item.from_dict(data) == current.value and not add_files and not remove_files:
+            return current  # nothing changed: no new version (a form saved as it was)
         self._check_collections(data.get("collections") or [])
         action = "update"
         if data.get("visibility", "public") != current.value.visibility:  # visible in the audit trail
@@ -279,8 +281,12 @@ class Archive:
         return record
 
     def history(self, item_id: str, *, user: User) -> list:
+        """The item's versions; who made them and why only for staff (``access.is_staff``)."""
         self.get_item(item_id, user=user)
-        return self.objects.versions(item_object(item_id))
+        versions = self.objects.versions(item_object(item_id))
+        if access.is_staff(user):
+            return versions
+        return [replace(v, user="", message="", address="") for v in versions]
 
     def open_file(self, item_id: str, file_id: str, *, user: User, version: int | None = None) -> StoredFile:
         """Where a file the user may see is stored; raises NotFound or PermissionDenied."""

@@ -44,6 +44,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.wsgi_app = address.wrap(app.wsgi_app, settings)
     app.extensions["fangzhi"], app.extensions["fangzhi.search"] = build_services(settings)
     app.extensions["fangzhi.accounts"] = build_accounts(settings)
+    from ingest.jobs import JobStore
+
+    app.extensions["fangzhi.jobs"] = JobStore(data_dir / "jobs.sqlite3")
     Babel(app, locale_selector=_locale)
 
     from . import admin, api, auth, errors, ingest_views, public, search_views

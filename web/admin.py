@@ -6,14 +6,16 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from repository.access import ROLES, can_manage
+from repository.access import ROLES, STAFF, can_manage
 from repository.accounts import SCOPES
-from repository.errors import ValidationError
-from repository.model import KINDS, VISIBILITIES
+from repository.errors import Gone, NotFound, ValidationError
+from repository.model import AGENT_TYPES, FILE_ACCESS, KINDS, VIEWING_DIRECTIONS, VISIBILITIES
 from repository.vocab import RIGHTS
 
+from . import item_form
 from .auth import accounts
-from .context import archive, current_user
+from .api import paging
+from .context import archive, current_user, unfinished_ingest
 from .uploads import new_files, upload_route
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -100,29 +102,34 @@ def audit():
                            auth_events=[] if object_id else accounts().store.events(limit=200), object_id=object_id)
 
 
-def item_form_data(form) -> dict:
-    """The item fields the staff form edits, as repository data."""
-    split = lambda text: [s.strip() for s in text.replace("，", ",").replace("；", ",").split(",") if s.strip()]  # noqa: E731
-    data = {
-        "kind": form.get("kind"),
-        "title": {k: v.strip() for k, v in (("zh", form.get("title_zh", "")), ("en", form.get("title_en", ""))) if v.strip()},
-        "description": {k: v.strip() for k, v in (("zh", form.get("description_zh", "")),
-                                                  ("en", form.get("description_en", ""))) if v.strip()},
-        "date": {k: v.strip() for k, v in (("edtf", form.get("date_edtf", "")), ("display", form.get("date_display", "")))
-                 if v.strip()},
-        "subjects": split(form.get("subjects", "")),
-        "rights": form.get("rights") or None,
-        "visibility": form.get("visibility") or "public",
-        "embargo_until": form.get("embargo_until") or None,
-        "collections": form.getlist("collections"),
-    }
-    creator = form.get("creator", "").strip()
-    data["creators"] = [{"name": {"zh": creator}, "role": form.get("creator_role", "").strip() or None}] if creator else []
-    return data
+@bp.get("/items")
+@require(*STAFF)
+def items():
+    """The staff list of items this user may see; ``?incomplete=1``: only those whose ingest did
+    not finish (a failed or interrupted job entry), newest first."""
+    page, per_page = paging()
+    offset = (page - 1) * per_page
+    if request.args.get("incomplete"):
+        unfinished = unfinished_ingest(None)
+        found = []
+        for item_id in reversed(list(unfinished)):
+            try:
+                found.append(archive().get_item(item_id, user=current_user()).value)
+            except (NotFound, Gone):
+                continue
+        total, found = len(found), found[offset:offset + per_page]
+    else:
+        found, total = archive().list_items(user=current_user(), limit=per_page, offset=offset)
+        unfinished = unfinished_ingest([i.id for i in found])
+    return render_template("admin/items.html", items=found, total=total, page=page, per_page=per_page,
+                           unfinished=unfinished, incomplete=bool(request.args.get("incomplete")))
 
 
 def form_context(**extra) -> dict:
-    return {"kinds": KINDS, "visibilities": VISIBILITIES, "rights_options": RIGHTS,
+    return {"kinds": KINDS, "visibilities": VISIBILITIES, "rights_options": RIGHTS, "agent_types": AGENT_TYPES,
+            "file_access": FILE_ACCESS, "viewing_directions": VIEWING_DIRECTIONS,
+            "langs": item_form.langs, "lines": item_form.lines, "agent_rows": item_form.agent_rows,
+            "place_rows": item_form.place_rows, "file_rows": item_form.file_rows,
             "collections": archive().list_collections(user=current_user()), **extra}
 
 
@@ -130,16 +137,17 @@ def form_context(**extra) -> dict:
 @require("admin", "archivist")
 @upload_route()
 def new_item():
-    problems = []
+    values, problems = {"kind": "photo", "visibility": "staff"}, []
     if request.method == "POST":
+        data = item_form.changes(request.form)
         try:
-            record = archive().create_item(item_form_data(request.form), new_files(request.files.getlist("files")),
+            record = archive().create_item(data, new_files(request.files.getlist("files")),
                                            user=current_user(), why=request.form.get("why", ""))
             flash(_("已入藏。"))
             return redirect(url_for("public.item", item_id=record.value.id))
         except ValidationError as exc:
-            problems = exc.problems
-    return render_template("admin/item_form.html", item=None, form=request.form, problems=problems,
+            problems, values = exc.problems, item_form.merged(values, data)
+    return render_template("admin/item_form.html", item=None, values=values, problems=problems,
                            **form_context()), 400 if problems else 200
 
 
@@ -148,23 +156,24 @@ def new_item():
 @upload_route()
 def edit_item(item_id):
     record = archive().get_item(item_id, user=current_user())
-    problems = []
+    values, problems = record.value.to_dict(), []
     if request.method == "POST":
         version = request.form.get("version", type=int) or 0
         why = request.form.get("why", "")
+        data = item_form.changes(request.form, values)
         try:
             if request.form.get("action") == "withdraw":
                 archive().withdraw_item(item_id, user=current_user(), reason=why, expected_version=version)
             elif request.form.get("action") == "reinstate":
                 archive().reinstate_item(item_id, user=current_user(), why=why)
             else:
-                archive().update_item(item_id, item_form_data(request.form), expected_version=version,
+                archive().update_item(item_id, data, expected_version=version,
                                       user=current_user(), why=why,
                                       add_files=new_files(request.files.getlist("files"),
                                                           first_sequence=len(record.value.originals) + 1))
             flash(_("已保存。"))
             return redirect(url_for("public.item", item_id=item_id))
         except ValidationError as exc:
-            problems = exc.problems
-    return render_template("admin/item_form.html", item=record.value, version=record.version, form=request.form,
+            problems, values = exc.problems, item_form.merged(values, data)  # shown again as sent
+    return render_template("admin/item_form.html", item=record.value, version=record.version, values=values,
                            problems=problems, **form_context()), 400 if problems else 200

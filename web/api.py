@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, request, url_for
 from werkzeug.exceptions import BadRequest
 
+from repository.access import is_staff
 from repository.errors import ValidationError
 
 from .context import archive, current_user, page_size
@@ -71,8 +72,10 @@ def item(item_id):
 
 @bp.get("/items/<item_id>/versions")
 def versions(item_id):
+    """Version numbers and dates; who and why only for staff (the service leaves them empty otherwise)."""
+    staff = is_staff(current_user())
     return {"item": item_id, "versions": [
-        {"version": v.number, "created": v.created, "user": v.user, "message": v.message}
+        {"version": v.number, "created": v.created, **({"user": v.user, "message": v.message} if staff else {})}
         for v in archive().history(item_id, user=current_user())]}
 
 

@@ -10,9 +10,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ingest.safety import safe_filename
 from repository.errors import ValidationError
+from repository.services import item_object
 
-from .admin import form_context, item_form_data, require
-from .context import current_user
+from . import item_form
+from .admin import form_context, require
+from .context import archive, current_user
+from .context import jobs as job_store
 from .uploads import MIB, upload_limit, upload_route
 
 bp = Blueprint("ingest", __name__, url_prefix="/admin")
@@ -99,7 +102,7 @@ def finish_upload(upload_id):
         raise ValidationError([("files", "upload at least one file")])
     transcripts = [t for found in transcripts_beside(files).values() for t in found]  # 采访_张.vtt with 采访_张.wav
     files = [f for f in files if f not in transcripts]
-    metadata = {k: v for k, v in item_form_data(request.form).items() if v not in (None, {}, [])}
+    metadata = {k: v for k, v in item_form.changes(request.form).items() if v not in (None, {}, [])}
     label = request.form.get("title_zh") or files[0].stem
     planned = PlannedItem(label=label, files=files, metadata=metadata, file_ids=[None] * len(files), problems=[],
                           transcripts=transcripts)
@@ -109,14 +112,16 @@ def finish_upload(upload_id):
     return redirect(url_for("ingest.job", job_id=job_id), 303)
 
 
-def start_job(settings: dict, job_id: str) -> threading.Thread:
-    """Run a job's pending entries with the worker pool, in the background."""
+def start_job(settings: dict, job_id: str, entries: list[int] | None = None) -> threading.Thread:
+    """Run a job's pending entries (or only ``entries``) with the worker pool, in the background."""
     from ingest.jobs import JobStore
     from ingest.runner import PoolRunner
 
     from .bootstrap import build_ingest_context
 
-    tasks = [(job_id, e.n) for e in JobStore(Path(settings["DATA_DIR"]) / "jobs.sqlite3").entries(job_id, ("pending",))]
+    if entries is None:
+        entries = [e.n for e in JobStore(Path(settings["DATA_DIR"]) / "jobs.sqlite3").entries(job_id, ("pending",))]
+    tasks = [(job_id, n) for n in entries]
     runner = PoolRunner(build_ingest_context, settings, processes=settings["INGEST_WORKERS"])
     thread = threading.Thread(target=runner.run, args=(tasks,), daemon=True, name=f"ingest-{job_id}")
     thread.start()
@@ -126,29 +131,31 @@ def start_job(settings: dict, job_id: str) -> threading.Thread:
 @bp.get("/jobs")
 @require("admin", "archivist")
 def jobs():
-    return render_template("admin/jobs.html", jobs=_context().jobs.jobs())
+    return render_template("admin/jobs.html", jobs=job_store().jobs())
 
 
 @bp.get("/jobs/<job_id>")
 @require("admin", "archivist")
 def job(job_id):
-    store = _context().jobs
-    found = store.job(job_id)
+    found = job_store().job(job_id)
     if found is None:
         abort(404)
-    entries = store.entries(job_id)
-    return render_template("admin/job.html", job=found, entries=entries,
+    entries = job_store().entries(job_id)
+    stored = {e.item_id for e in entries if archive().objects.exists(item_object(e.item_id))}
+    return render_template("admin/job.html", job=found, entries=entries, stored=stored,
                            running=any(e.state == "pending" for e in entries))
 
 
 @bp.post("/jobs/<job_id>/retry")
 @require("admin", "archivist")
 def retry(job_id):
-    store = _context().jobs
+    """Retry the job's failed entries (or the one named by ``entry``): an item stored by a failed
+    entry is completed from its stored originals."""
+    store = job_store()
     if store.job(job_id) is None:
         abort(404)
-    for e in store.entries(job_id, ("failed",)):
-        if e.step != "plan":
-            store.mark(job_id, e.n, "pending")
-    start_job(current_app.config["FANGZHI"], job_id)
+    wanted = request.form.get("entry", type=int)
+    claimed = [e.n for e in store.entries(job_id, ("failed",)) if wanted in (None, e.n) and store.claim(job_id, e.n)]
+    if claimed:
+        start_job(current_app.config["FANGZHI"], job_id, claimed)
     return redirect(url_for("ingest.job", job_id=job_id), 303)

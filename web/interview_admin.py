@@ -19,6 +19,7 @@ from repository.errors import Conflict, ValidationError
 from repository.model import best
 from repository.services import NewFile
 
+from . import item_form
 from .admin import require
 from .uploads import upload_route
 from .context import archive, current_user
@@ -61,7 +62,7 @@ def edit(item_id):
             problems, status = [(action, str(exc))], 400
     files = [f for f in item.files if f.purpose == "transcript-source"]
     return render_template("admin/interview.html", item=item, version=record.version, interview=interview,
-                           clock=clock, best=best, sources=files, problems=problems,
+                           clock=clock, best=best, langs=item_form.langs, sources=files, problems=problems,
                            restricted=redaction.current_spans(item), duration=media_duration(item),
                            has_interview=interview_file(item) is not None,
                            recognizer=bool(_settings()["SPEECH_RECOGNIZER"])), status
@@ -107,11 +108,12 @@ def _draft(item, interview: Interview) -> Interview:
 
 
 def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.replace("，", "\n").replace(",", "\n").splitlines() if line.strip()]
+    """One value a line (names and keywords may hold commas: "Smith, John")."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def _agents(old: list[Agent], text: str, role: str) -> list[Agent]:
-    """One speaker a line; a name already there keeps its aliases and id."""
+    """One speaker a line; a name already there keeps its other languages, aliases and id."""
     by_name = {best(a.name): a for a in old}
     return [by_name.get(name) or Agent(attach.name_map(name), role=role) for name in _lines(text)]
 
@@ -122,7 +124,7 @@ def _edited(interview: Interview, form) -> Interview:
     changed = Interview.from_dict(interview.to_dict())
     changed.interviewees = _agents(interview.interviewees, form.get("interviewees", ""), "interviewee")
     changed.interviewers = _agents(interview.interviewers, form.get("interviewers", ""), "interviewer")
-    changed.summary = {k: form.get(f"summary_{k}", "").strip() for k in ("zh", "en") if form.get(f"summary_{k}", "").strip()}
+    changed.summary = item_form.langmap(form, "summary_", interview.summary)  # other languages stay
     segments, problems = [], []
     for i in range(form.get("segments", type=int) or 0):
         field = lambda name: form.get(f"segments-{i}-{name}", "").strip()  # noqa: E731
@@ -134,7 +136,7 @@ def _edited(interview: Interview, form) -> Interview:
             continue
         segment = changed.segments[i] if i < len(changed.segments) else Segment(start=start)
         segment.start, segment.title, segment.synopsis = start, field("title"), field("synopsis")
-        segment.keywords = _lines(field("keywords").replace("；", "\n").replace(";", "\n"))
+        segment.keywords = _lines(field("keywords").replace("；", "\n").replace(";", "\n"))  # OHMS's separator
         segment.restricted = bool(field("restricted"))
         segments.append(segment)
     if problems:

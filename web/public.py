@@ -8,6 +8,7 @@ from iiif import presentation
 from oral_history import player
 from oral_history.ohms import write_ohms
 from oral_history.webvtt import export_webvtt
+from repository.access import is_staff
 from repository.errors import NotFound
 from repository.model import best
 from repository.vocab import kind_label, language_label, rights_label
@@ -15,7 +16,7 @@ from search.analysis import fold
 
 from . import VIEWER_CSP
 from .api import paging
-from .context import archive, current_user
+from .context import archive, current_user, unfinished_ingest
 
 bp = Blueprint("public", __name__)
 
@@ -70,7 +71,8 @@ def item(item_id):
         "item.html", record=record, item=record.value, files=files, viewer=viewer, av=av,
         start_at=start_at if start_at and start_at > 0 else None,
         collections=[visible[c] for c in record.value.collections if c in visible],
-        restricted=len(record.value.files) - len(files), history=history))
+        restricted=len(record.value.files) - len(files), history=history,
+        ingest=unfinished_ingest([item_id]).get(item_id) if is_staff(current_user()) else None))
     if viewer:
         response.headers["Content-Security-Policy"] = VIEWER_CSP
     return response

@@ -228,3 +228,78 @@ def test_sigkill_mid_batch_then_resume_completes_every_item_once(tmp_path):
     assert sorted(i.label() for i in items) == [f"scan-{n:02d}" for n in range(16)]  # each exactly once
     assert all({"pyramid", "thumbnail"} <= {f.purpose for f in i.files} for i in items)
     assert_ocfl_valid(data / "storage" / "ocfl")
+
+
+# --- a failed entry's item: incomplete, and completed by a retry or by ingesting the same bytes again ---
+
+def failing_image_step(monkeypatch):
+    """The image step fails the way a worker short of memory does (in this process only)."""
+    from ingest import pipeline
+    from ingest.steps import StepError
+
+    def fail(original, media_type, work):
+        raise StepError("vips: out of memory")
+
+    real = pipeline.steps_for
+    monkeypatch.setattr(pipeline, "steps_for", lambda media_type, limits=None: [("image", fail)]
+                        if media_type.startswith("image/") else real(media_type))
+    return monkeypatch
+
+
+def test_reingesting_the_bytes_of_a_failed_entry_completes_its_item(tmp_path, monkeypatch):
+    from ingest.jobs import JobStore
+    from ingest.pipeline import Context, plan_job, process
+    from ingest.sources import plan_folder
+
+    data = tmp_path / "data"
+    ctx = Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")
+    first, second = tmp_path / "box1", tmp_path / "box2"
+    for folder in (first, second):
+        folder.mkdir()
+        fixtures.jpeg(folder / "scan.jpg", seed=3)  # the same bytes in both donations
+    fixtures.jpeg(second / "other.jpg", seed=4)
+    with monkeypatch.context() as m:
+        failing_image_step(m)
+        job = plan_job(ctx, "first", plan_folder(first))
+        assert process(ctx, job, 1) == "failed"
+    failed = ctx.jobs.entry(job, 1)
+    assert (failed.step, failed.reason) == ("image", "vips: out of memory")
+    item_id = failed.item_id
+    assert ctx.archive.load_item(item_id).originals and not ctx.archive.load_item(item_id).derivatives("f1")
+
+    # a second donation holding the same scan (and another file, its own item): the same bytes
+    # complete the stored item (its failed entry is retried) instead of being called a duplicate
+    again = plan_job(ctx, "again", plan_folder(second))
+    states = {ctx.jobs.entry(again, n).label: process(ctx, again, n) for n in (1, 2)}
+    assert states == {"other": "done", "scan": "done"}
+    assert ctx.jobs.entry(job, 1).state == "done"
+    scan = next(ctx.jobs.entry(again, n) for n in (1, 2) if ctx.jobs.entry(again, n).label == "scan")
+    assert scan.item_id == item_id and f"completed the unfinished item {item_id} (job {job} #1)" in scan.reason
+    assert {"pyramid", "thumbnail"} <= {f.purpose for f in ctx.archive.load_item(item_id).derivatives("f1")}
+    assert sorted(i.label() for i in ctx.archive.list_items(user=SYSTEM)[0]) == ["other", "scan"]  # nothing twice
+    assert ctx.jobs.unfinished() == {}  # nothing left to resume
+
+
+def test_a_reingest_that_brings_more_than_the_failed_item_names_it(tmp_path, monkeypatch):
+    """Files already in an unfinished item beside new ones: a duplicate that says how to complete it."""
+    from ingest.jobs import JobStore
+    from ingest.pipeline import Context, plan_job, process
+    from ingest.sources import PlannedItem
+
+    data = tmp_path / "data"
+    ctx = Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")
+    page1, page2 = fixtures.jpeg(tmp_path / "p1.jpg", seed=1), fixtures.jpeg(tmp_path / "p2.jpg", seed=2)
+    planned = lambda files: PlannedItem(label="家书", files=files, metadata={"kind": "manuscript", "title": "家书"},  # noqa: E731
+                                        file_ids=[None] * len(files), problems=[])
+    with monkeypatch.context() as m:
+        failing_image_step(m)
+        job = plan_job(ctx, "first", [planned([page1])])
+        assert process(ctx, job, 1) == "failed"
+        again = plan_job(ctx, "again", [planned([page1, page2])])
+        assert process(ctx, again, 1) == "duplicate"
+    reason = ctx.jobs.entry(again, 1).reason
+    item_id = ctx.jobs.entry(job, 1).item_id
+    assert f"item {item_id}" in reason and f"whose ingest did not finish (job {job} #1, step image)" in reason
+    assert f"fangzhi ingest --resume {job} --retry" in reason
+    assert process(ctx, job, 1) == "done"  # the retry completes it
+    assert ctx.jobs.unfinished() == {}

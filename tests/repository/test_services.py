@@ -32,8 +32,10 @@ def test_create_stores_original_with_checksum(archive):
 
 def test_version_carries_who_and_why(archive):
     record = new_photo(archive)
-    (v1,) = archive.history(record.value.id, user=ANONYMOUS)
+    (v1,) = archive.history(record.value.id, user=ARCHIVIST)
     assert (v1.user, v1.message) == ("wang", "create: donation 2026-11")
+    (public,) = archive.history(record.value.id, user=ANONYMOUS)  # who and why are for staff
+    assert (public.number, public.created, public.user, public.message) == (1, v1.created, "", "")
 
 
 def test_update_makes_a_new_version_and_keeps_the_old(archive):

@@ -160,14 +160,14 @@ def test_disabled_user_is_signed_out_and_refused(app, client, accounts):
 
 @pytest.mark.parametrize("role,allowed", [
     ("anonymous", set()), ("researcher", set()), ("member", set()),
-    ("curator", {"/admin/"}),
-    ("archivist", {"/admin/", "/admin/audit", "/admin/items/new"}),
-    ("admin", {"/admin/", "/admin/audit", "/admin/items/new", "/admin/users", "/admin/tokens"}),
+    ("curator", {"/admin/", "/admin/items"}),
+    ("archivist", {"/admin/", "/admin/items", "/admin/audit", "/admin/items/new"}),
+    ("admin", {"/admin/", "/admin/items", "/admin/audit", "/admin/items/new", "/admin/users", "/admin/tokens"}),
 ])
 def test_admin_requires_roles(client, role, allowed):
     if role != "anonymous":
         login(client, role)
-    for url in ("/admin/", "/admin/audit", "/admin/items/new", "/admin/users", "/admin/tokens"):
+    for url in ("/admin/", "/admin/items", "/admin/audit", "/admin/items/new", "/admin/users", "/admin/tokens"):
         code = client.get(url).status_code
         expected = 200 if url in allowed else (302 if role == "anonymous" else 403)
         assert code == expected, (role, url)

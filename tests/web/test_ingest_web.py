@@ -1,6 +1,7 @@
 """Staff ingest in the browser's way: chunked, resumable upload, then a background job."""
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,63 @@ def test_upload_routes_need_staff_and_csrf(app, staff):
 def test_jobs_pages(staff):
     assert staff.get("/admin/jobs").status_code == 200
     assert staff.get("/admin/jobs/nope").status_code == 404
+
+
+def wait_for_job(client, job_url, deadline=180):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        page = client.get(job_url).get_data(as_text=True)
+        if 'http-equiv="refresh"' not in page:
+            return page
+        time.sleep(1)
+    raise AssertionError(f"{job_url} did not finish")
+
+
+def test_a_failed_entry_leaves_an_item_staff_see_as_incomplete_and_retry(app, staff, archive, tmp_path, monkeypatch):
+    from ingest.jobs import JobStore
+    from ingest.pipeline import Context, plan_job, process
+    from ingest.sources import plan_folder
+    from tests.ingest.test_pipeline import failing_image_step
+
+    add_users(app, ["curator", "member"])
+    source = tmp_path / "box"
+    source.mkdir()
+    fixtures.jpeg(source / "scan.jpg", seed=7)
+    data = Path(app.config["FANGZHI"]["DATA_DIR"])
+    ctx = Context(archive, JobStore(data / "jobs.sqlite3"), data / "work")
+    planned = plan_folder(source)
+    planned[0].metadata["visibility"] = "public"
+    with monkeypatch.context() as m:
+        failing_image_step(m)  # in this process only: the retry's worker processes have memory again
+        job_id = plan_job(ctx, "box", planned)
+        assert process(ctx, job_id, 1) == "failed"
+    item_id = ctx.jobs.entry(job_id, 1).item_id
+    banner = "入藏未完成"
+
+    # visibly incomplete to staff (the step and reason, a retry), and to no reader
+    page = staff.get(f"/items/{item_id}").get_data(as_text=True)
+    assert banner in page and "vips: out of memory" in page and f"{job_id}" in page and "重试此项" in page
+    curator = app.test_client()
+    login(curator, "curator")
+    assert banner in curator.get(f"/items/{item_id}").get_data(as_text=True)
+    member = app.test_client()
+    login(member, "member")
+    for reader in (app.test_client(), member):
+        html = reader.get(f"/items/{item_id}").get_data(as_text=True)
+        assert "scan" in html and banner not in html and "out of memory" not in html
+    # the staff list's filter
+    listed = staff.get("/admin/items?incomplete=1").get_data(as_text=True)
+    assert f"/items/{item_id}" in listed and "image" in listed
+    other = archive.create_item({"kind": "photo", "title": "完整的藏品"}, user=SYSTEM).value.id
+    assert f"/items/{other}" not in listed and f"/items/{other}" in staff.get("/admin/items").get_data(as_text=True)
+    job_page = staff.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert f'href="/items/{item_id}"' in job_page and "已存原件，未完成" in job_page
+
+    # retried from the job page (this entry alone): the item is completed from its stored original
+    done = staff.post(f"/admin/jobs/{job_id}/retry", data={"entry": "1", "csrf_token": staff.token})
+    assert done.status_code == 303
+    assert re.search(r"<td>done</td>", wait_for_job(staff, done.headers["Location"]))
+    item = archive.get_item(item_id, user=SYSTEM).value
+    assert {"pyramid", "thumbnail"} <= {f.purpose for f in item.derivatives(item.originals[0].id)}
+    assert banner not in staff.get(f"/items/{item_id}").get_data(as_text=True)
+    assert f"/items/{item_id}" not in staff.get("/admin/items?incomplete=1").get_data(as_text=True)

@@ -152,3 +152,40 @@ def test_draft_transcript_from_the_configured_recognizer(app, item_id):
     transcript = read_interview(archive, archive.get_item(item_id, user=SYSTEM).value).transcripts[0]
     assert transcript.draft and transcript.cues[0].text == "自动识别的一句"
     assert "生成转录草稿" not in client.get(url(item_id)).get_data(as_text=True)
+
+
+RICH = {  # what an OHMS import or an earlier edit may hold: every field the editor shows and more
+    "interviewees": [{"name": {"zh": "张阿婆", "en": "Zhang Apo"}, "role": "interviewee",
+                      "aliases": [{"name": "阿珍", "type": "小名"}]},
+                     {"name": {"en": "Smith, John"}, "role": "interviewee"}],
+    "interviewers": [{"name": {"zh": "李馆员"}, "role": "interviewer", "id": "staff-007"}],
+    "date": {"edtf": "2024-06-12"}, "place": {"name": {"zh": "南长街"}, "coordinates": [31.56, 120.30]},
+    "languages": ["wuu", "zh"], "keywords": ["南长街"], "subjects": ["口述史"],
+    "summary": {"zh": "南长街的童年。", "en": "Childhood on Nanchang Street.", "wuu": "南长街个小辰光。"},
+    "transcripts": [{"language": "wuu", "cues": [{"start": 1, "end": 3, "text": "伲小辰光住勒南长街。", "speaker": "张阿婆"}]}],
+    "segments": [
+        {"start": 0, "title": "童年", "synopsis": "南长街的童年，\n家里的南货店。", "partial_transcript": "伲小辰光",
+         "keywords": ["Wuxi, China", "南货店"], "subjects": ["街巷"],
+         "gps": [{"lat": 31.56, "lon": 120.3, "description": "南长街"}],
+         "hyperlinks": [{"url": "https://example.org/nanchang", "description": "街区介绍"}]},
+        {"start": 4.25, "title": "邻居", "keywords": ["邻里"], "restricted": True},
+        {"start": 8, "title": "运河"}],
+}
+
+
+def test_saving_the_interview_form_unchanged_changes_nothing(app, item_id, tmp_path):
+    from oral_history import redaction
+    from oral_history.model import Interview
+    from tests.web import forms
+
+    archive = app.extensions["fangzhi"]
+    record = archive.get_item(item_id, user=SYSTEM)
+    redaction.save(archive, item_id, Interview.from_dict(RICH), user=SYSTEM, expected_version=record.version,
+                   work=tmp_path / "work")
+    before = archive.get_item(item_id, user=SYSTEM)
+    client = client_as(app, "archivist")
+    form = forms.submitted(client.get(url(item_id)).get_data(as_text=True), "interviewees")
+    assert client.post(url(item_id), data=form, content_type="multipart/form-data").status_code == 302
+    after = archive.get_item(item_id, user=SYSTEM)
+    assert read_interview(archive, after.value).to_dict() == Interview.from_dict(RICH).to_dict() | {"duration": 12.0}
+    assert after.version == before.version  # nothing changed: no new version

@@ -264,6 +264,7 @@ EXEMPT = {
     "admin.users": "admin only: test_admin_requires_roles", "admin.tokens": "admin only: test_admin_requires_roles",
     "admin.audit": "staff only: test_admin_requires_roles", "admin.new_item": "staff only: test_admin_requires_roles",
     "admin.edit_item": "staff only: test_admin_requires_roles",
+    "admin.items": "staff only (items the user may see): test_admin_requires_roles, test_ingest_web",
     "interviews.edit": "staff only: test_interview_page_is_for_managers_only",
     "api.openapi": "the API description",
     "ingest.upload_page": "staff only: test_ingest_web", "ingest.jobs": "staff only: test_ingest_web",
@@ -347,3 +348,31 @@ def test_every_route_is_in_the_matrix(site):
     rules = {rule.endpoint for rule in site.url_map.iter_rules() if "GET" in rule.methods}
     missing = rules - set(ROUTES) - set(EXEMPT)
     assert not missing, f"add these routes to the leak matrix (ROUTES) or EXEMPT: {sorted(missing)}"
+
+
+CHANGES_FOR_STAFF = {"curator", "archivist", "admin"}  # hand-written: the roles of the staff area
+
+
+def test_version_history_names_and_reasons_are_for_staff(site, client):
+    """Who changed an item and why (a staff member's or a token's name, the internal reason) is
+    for staff; readers see version numbers and dates, on the item page, a past version's page and
+    in the API."""
+    from repository.access import User
+
+    archive = site.extensions["fangzhi"]
+    if not archive.objects.exists("item:leak-history"):
+        editor = User("馆员王小明", frozenset({"archivist"}))
+        made = archive.create_item(photo_item(id="leak-history", title={"zh": "版本历史"}), user=editor,
+                                   why="捐赠者要求匿名")
+        archive.update_item("leak-history", {"subjects": ["运河"]}, expected_version=made.version,
+                            user=User("token:harvest-bot", frozenset({"archivist"})), why="内部备注：待核对")
+    secrets = ("馆员王小明", "捐赠者要求匿名", "harvest-bot", "内部备注")
+    staff = client.role in CHANGES_FOR_STAFF
+    versions = client.get("/api/items/leak-history/versions").json["versions"]
+    assert [v["version"] for v in versions] == [1, 2] and all(v["created"] for v in versions)
+    assert all(("user" in v and "message" in v) == staff for v in versions)
+    for url in ("/api/items/leak-history/versions", "/items/leak-history", "/items/leak-history?version=1"):
+        text = client.get(url).get_data(as_text=True)
+        assert "版本历史" in text or url.startswith("/api")
+        for secret in secrets:
+            assert (secret in text) == staff, (client.role, url, secret)
