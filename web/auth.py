@@ -69,7 +69,14 @@ def request_user() -> User:
 
 
 def safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else url_for("public.home")
+    """A page of this site to go to after a redirect that takes its target from the request, or
+    the home page. Browsers drop tabs and newlines and read a backslash as a slash (WHATWG URL
+    Standard, basic URL parser), so a target is refused if it has any control character or
+    backslash, and must then be a path ("/…", not "//…": no scheme, no host)."""
+    if (not target or not target.isprintable() or "\\" in target
+            or not target.startswith("/") or target.startswith("//")):
+        return url_for("public.home")
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
