@@ -49,6 +49,10 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual.hex(), digest)
 
 
+# Checked when there is no account's hash to check (no password matches it): made once, beforehand.
+_DUMMY_HASH = hash_password(secrets.token_hex(16))
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -164,14 +168,15 @@ class Accounts:
         """The account for these credentials, or LoginFailed (the same message whatever failed)."""
         account = self.store.get(username)
         failed = LoginFailed("wrong user name or password, or the account is locked or disabled")
+        # One hash whatever fails (unknown, locked, disabled): user names cannot be found by timing.
+        right = check_password(password, account.password_hash if account else _DUMMY_HASH)
         if account is None:
-            check_password(password, hash_password("timing"))  # same work whether or not the user exists
             self.log(username, "login-failed", f"unknown user from {ip}")
             raise failed
         if account.locked_until and account.locked_until > _now().isoformat():
             self.log(username, "login-locked", f"from {ip}")
             raise failed
-        if account.disabled or not check_password(password, account.password_hash):
+        if account.disabled or not right:
             account.failed_logins += 1
             if account.failed_logins >= self.max_failures:
                 account.locked_until = (_now() + self.lockout).isoformat()
