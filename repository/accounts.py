@@ -141,10 +141,12 @@ class Accounts:
         self.log(by.name, "user-disable" if disabled else "user-enable", username)
         return self.store.save(account)
 
-    def change_password(self, username: str, old: str, new: str) -> Account:
-        account = self._get(username)
-        if not check_password(old, account.password_hash):
-            raise ValidationError([("old_password", "is not your current password")])
+    def change_password(self, username: str, old: str, new: str, *, ip: str = "") -> Account:
+        try:  # guesses of the current password count, lock and are recorded like failed logins
+            account = self.authenticate(username, old, ip=ip, action="password-check")
+        except LoginFailed:
+            raise ValidationError([("old_password", "is not your current password, or there were too many "
+                                                    "wrong tries: wait a few minutes")]) from None
         if problems := _check_password(new):
             raise ValidationError(problems)
         account.password_hash = hash_password(new)
@@ -164,17 +166,18 @@ class Accounts:
 
     # --- logging in ------------------------------------------------------------------------
 
-    def authenticate(self, username: str, password: str, *, ip: str = "") -> Account:
-        """The account for these credentials, or LoginFailed (the same message whatever failed)."""
+    def authenticate(self, username: str, password: str, *, ip: str = "", action: str = "login") -> Account:
+        """The account for these credentials, or LoginFailed (the same message whatever failed).
+        ``action`` names the audit events (``login``, ``login-failed``, ``login-locked``)."""
         account = self.store.get(username)
         failed = LoginFailed("wrong user name or password, or the account is locked or disabled")
         # One hash whatever fails (unknown, locked, disabled): user names cannot be found by timing.
         right = check_password(password, account.password_hash if account else _DUMMY_HASH)
         if account is None:
-            self.log(username, "login-failed", f"unknown user from {ip}")
+            self.log(username, f"{action}-failed", f"unknown user from {ip}")
             raise failed
         if account.locked_until and account.locked_until > _now().isoformat():
-            self.log(username, "login-locked", f"from {ip}")
+            self.log(username, f"{action}-locked", f"from {ip}")
             raise failed
         if account.disabled or not right:
             account.failed_logins += 1
@@ -183,11 +186,11 @@ class Accounts:
                 account.failed_logins = 0
                 self.log(username, "lockout", f"after {self.max_failures} failures, from {ip}")
             self.store.save(account)
-            self.log(username, "login-failed", f"from {ip}")
+            self.log(username, f"{action}-failed", f"from {ip}")
             raise failed
         account.failed_logins, account.locked_until = 0, None
         self.store.save(account)
-        self.log(username, "login", f"from {ip}")
+        self.log(username, action, f"from {ip}")
         return account
 
     def session_user(self, session_id: str) -> Account | None:

@@ -103,6 +103,7 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["FANGZHI"]["LOGIN_RATE_LIMIT"], methods=["POST"])  # guesses, as at login
 def password():
     problems = []
     if request.method == "POST":
@@ -111,7 +112,7 @@ def password():
         else:
             try:
                 account = accounts().change_password(session_account.account.username, request.form.get("old_password", ""),
-                                                     request.form.get("new_password", ""))
+                                                     request.form.get("new_password", ""), ip=request.remote_addr or "")
             except ValidationError as exc:
                 problems = exc.problems
             else:

@@ -89,6 +89,36 @@ def test_password_change_ends_other_sessions(app, client):
     assert login(app.test_client(), "researcher", "new password 1").status_code == 302
 
 
+def change_password(client, old, new="new password 1"):
+    return client.post("/account/password", data={"old_password": old, "new_password": new, "confirm": new,
+                                                  "csrf_token": csrf_token(client, "/account/password")})
+
+
+def test_current_password_guesses_are_counted_locked_out_and_audited(app, client, accounts):
+    """A stolen session must not become the password: guesses count like failed logins."""
+    login(client, "researcher")
+    for _ in range(5):
+        assert change_password(client, "a wrong guess").status_code == 400
+    assert accounts.store.get("researcher").locked_until
+    refused = change_password(client, PASSWORD)  # the right password, but locked now
+    assert refused.status_code == 400 and "old_password" in refused.get_data(as_text=True)
+    assert login(app.test_client(), "researcher").status_code == 401  # the same lock as logins
+    actions = [e["action"] for e in accounts.store.events() if e["user"] == "researcher"]
+    assert actions.count("password-check-failed") == 5 and "lockout" in actions
+    assert "password-check-locked" in actions and "password-change" not in actions
+
+
+def test_password_form_is_rate_limited(tmp_path):
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "t", "LOGIN_RATE_LIMIT": "3 per minute",
+                      "LOGIN_ATTEMPTS": 100})
+    add_users(app, ["member"])
+    client = app.test_client()
+    login(client, "member")
+    assert [change_password(client, "wrong guess").status_code for _ in range(4)] == [400, 400, 400, 429]
+
+
 def test_disabled_user_is_signed_out_and_refused(app, client, accounts):
     login(client, "curator")
     accounts.set_disabled("curator", True, by=SYSTEM)
