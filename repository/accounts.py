@@ -98,6 +98,9 @@ class AccountStore(Protocol):  # implemented by storage.accounts.SQLiteAccountSt
     def token_by_hash(self, digest: str) -> Token | None: ...
     def tokens(self) -> list[Token]: ...
     def add_event(self, event: dict) -> None: ...
+    def add_session(self, digest: str, account_id: int, created: str) -> None: ...
+    def session_created(self, digest: str, account_id: int) -> str | None: ...
+    def delete_sessions(self, *, digest: str | None = None, before: str | None = None) -> None: ...
     def events(self, limit: int = 200) -> list[dict]: ...
 
 
@@ -106,6 +109,7 @@ class Accounts:
     store: AccountStore
     max_failures: int = 5
     lockout: timedelta = field(default_factory=lambda: timedelta(minutes=15))
+    session_lifetime: timedelta = field(default_factory=lambda: timedelta(days=31))  # Flask's cookie lifetime
 
     # --- users ---------------------------------------------------------------------------
 
@@ -193,16 +197,35 @@ class Accounts:
         self.log(username, action, f"from {ip}")
         return account
 
+    # --- sessions: "<account id>:<session_version>:<secret>", the secret's hash kept until logout ---
+
+    def start_session(self, account: Account) -> str:
+        """A new session id for a login. Sessions older than ``session_lifetime`` end here."""
+        secret = secrets.token_urlsafe(32)
+        now = _now()
+        self.store.delete_sessions(before=(now - self.session_lifetime).isoformat())
+        self.store.add_session(token_hash(secret), account.id, now.isoformat())
+        return f"{account.id}:{account.session_version}:{secret}"
+
     def session_user(self, session_id: str) -> Account | None:
-        """The account for a session id "<id>:<session_version>", if still valid."""
+        """The account for a session id, if the session is still open and the password, roles and
+        enabled state have not changed since it began."""
         try:
-            account_id, version = (int(x) for x in session_id.split(":"))
+            account_id, version, secret = session_id.split(":")
+            account_id, version = int(account_id), int(version)
         except ValueError:
             return None
         account = self.store.get_by_id(account_id)
         if account is None or account.disabled or account.session_version != version:
             return None
+        created = self.store.session_created(token_hash(secret), account_id)
+        if created is None or created < (_now() - self.session_lifetime).isoformat():
+            return None
         return account
+
+    def end_session(self, session_id: str) -> None:
+        """Logout: the session id is refused from now on, wherever its cookie was copied to."""
+        self.store.delete_sessions(digest=token_hash(session_id.rpartition(":")[2]))
 
     # --- API tokens ------------------------------------------------------------------------
 

@@ -24,6 +24,9 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE TABLE IF NOT EXISTS auth_events (
     at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sessions (
+    hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL, created TEXT NOT NULL
+);
 """
 
 
@@ -84,6 +87,20 @@ class SQLiteAccountStore(SQLiteDatabase):
 
     def tokens(self) -> list[Token]:
         return [self._token(r) for r in self._db().execute("SELECT * FROM tokens ORDER BY id")]
+
+    def add_session(self, digest: str, account_id: int, created: str) -> None:
+        with self._db() as db:
+            db.execute("INSERT INTO sessions VALUES (?, ?, ?)", (digest, account_id, created))
+
+    def session_created(self, digest: str, account_id: int) -> str | None:
+        row = self._db().execute("SELECT created FROM sessions WHERE hash = ? AND account_id = ?",
+                                 (digest, account_id)).fetchone()
+        return row["created"] if row else None
+
+    def delete_sessions(self, *, digest: str | None = None, before: str | None = None) -> None:
+        """Remove one session (``digest``), or all those created before ``before``."""
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE hash = ? OR created < ?", (digest, before))
 
     def add_event(self, event: dict) -> None:
         with self._db() as db:

@@ -38,6 +38,31 @@ def test_login_logout_and_session_cookie(client):
     assert client.get("/admin/").status_code == 302  # back to the login page
 
 
+def test_logout_ends_the_session_on_the_server(app, client):
+    """A session cookie copied before logout is worth nothing after it."""
+    login(client, "archivist")
+    captured = client.get_cookie("session").value
+    elsewhere = app.test_client()  # the same account signed in on another computer
+    login(elsewhere, "archivist")
+    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/")}).status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", captured)
+    assert thief.get("/admin/").status_code == 302  # to the login page
+    assert "archivist" not in thief.get("/").get_data(as_text=True)
+    assert elsewhere.get("/admin/").status_code == 200  # only this session ended
+
+
+def test_login_starts_a_new_session_and_csrf_token(client):
+    """Nothing from before the login carries over, the CSRF token included."""
+    before = csrf_token(client)
+    login(client, "admin")
+    after = csrf_token(client, "/admin/users")
+    assert after != before
+    refused = client.post("/admin/users", data={"username": "mallory", "password": "x" * 12, "roles": "admin",
+                                                "csrf_token": before})
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+
+
 def test_wrong_password_and_unknown_user_look_the_same(client, accounts):
     a = login(client, "archivist", "wrong password!")
     b = login(client, "nobody", "wrong password!")
