@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     created TEXT NOT NULL, created_by TEXT NOT NULL, revoked TEXT, last_used TEXT
 );
 CREATE TABLE IF NOT EXISTS auth_events (
-    at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL
+    at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS sessions (
     hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL, created TEXT NOT NULL
@@ -33,6 +34,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 class SQLiteAccountStore(SQLiteDatabase):
     def __init__(self, path: str | Path):
         super().__init__(path, SCHEMA)
+        with self._db() as db:  # accounts.sqlite3 files made before events had a count
+            if "count" not in {row["name"] for row in db.execute("PRAGMA table_info(auth_events)")}:
+                db.execute("ALTER TABLE auth_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
+            db.execute("CREATE INDEX IF NOT EXISTS auth_events_by_kind ON auth_events(action, user, detail, at)")
 
     @staticmethod
     def _account(row) -> Account | None:
@@ -102,10 +107,19 @@ class SQLiteAccountStore(SQLiteDatabase):
         with self._db() as db:
             db.execute("DELETE FROM sessions WHERE hash = ? OR created < ?", (digest, before))
 
-    def add_event(self, event: dict) -> None:
+    def add_event(self, event: dict, *, merge_since: str | None = None) -> None:
         with self._db() as db:
-            db.execute("INSERT INTO auth_events VALUES (:at, :user, :action, :detail)", event)
+            if merge_since and db.execute(
+                    "UPDATE auth_events SET count = count + 1 WHERE rowid = (SELECT max(rowid) FROM auth_events "
+                    "WHERE action = :action AND user = :user AND detail = :detail AND at >= :since)",
+                    {**event, "since": merge_since}).rowcount:
+                return
+            db.execute("INSERT INTO auth_events (at, user, action, detail) VALUES (:at, :user, :action, :detail)",
+                       event)
 
-    def events(self, limit: int = 200) -> list[dict]:
-        rows = self._db().execute("SELECT * FROM auth_events ORDER BY rowid DESC LIMIT ?", (limit,))
+    def events(self, limit: int = 200, offset: int = 0) -> list[dict]:
+        rows = self._db().execute("SELECT * FROM auth_events ORDER BY rowid DESC LIMIT ? OFFSET ?", (limit, offset))
         return [dict(r) for r in rows]
+
+    def count_events(self) -> int:
+        return self._db().execute("SELECT count(*) FROM auth_events").fetchone()[0]

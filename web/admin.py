@@ -95,9 +95,22 @@ def revoke(token_id):
 @bp.get("/audit")
 @require("admin", "archivist")
 def audit():
+    """Changes to records (all, or one object's), or with ?log=auth sign-ins and token use: newest first, paged."""
+    from .api import paging
+
     object_id = request.args.get("object") or None
-    return render_template("admin/audit.html", events=archive().catalog.events(object_id, limit=500),
-                           auth_events=[] if object_id else accounts().store.events(limit=200), object_id=object_id)
+    log = "auth" if request.args.get("log") == "auth" and not object_id else "records"
+    page, per_page = paging()
+    offset = (page - 1) * per_page
+    if log == "auth":
+        store = accounts().store
+        events, total = store.events(limit=per_page, offset=offset), store.count_events()
+    else:
+        catalog = archive().catalog
+        events = catalog.events(object_id, limit=per_page, offset=offset)[::-1]
+        total = catalog.count_events(object_id)
+    return render_template("admin/audit.html", log=log, events=events, total=total, page=page, per_page=per_page,
+                           object_id=object_id)
 
 
 def item_form_data(form) -> dict:

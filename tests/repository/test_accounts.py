@@ -66,3 +66,48 @@ def test_sessions_end_at_logout_after_their_lifetime_and_cannot_be_forged(accoun
     assert accounts.session_user(there) is None
     accounts.start_session(wang)  # a login clears out sessions past their lifetime
     assert accounts.store.session_created(digest, wang.id) is None
+
+
+def test_refused_tokens_are_counted_one_row_per_source_and_minute(accounts):
+    """A flood of made-up Bearer tokens (no login needed) cannot flood the audit log."""
+    for i in range(300):
+        assert accounts.token_user(f"fzt_made_up_{i}", ip="203.0.113.9") is None
+    accounts.token_user("fzt_other", ip="198.51.100.7")
+    refused = [e for e in accounts.store.events(limit=1000) if e["action"] == "token-refused"]
+    assert sorted((e["detail"], e["count"]) for e in refused) == [("from 198.51.100.7", 1), ("from 203.0.113.9", 300)]
+
+
+def test_token_use_is_recorded_once_a_minute(accounts, monkeypatch):
+    secret, _ = accounts.create_token("harvester", ["read"], by=SYSTEM)
+    saves = []
+    save_token = accounts.store.save_token
+    monkeypatch.setattr(accounts.store, "save_token", lambda t: saves.append(t) or save_token(t))
+    for _ in range(50):  # a harvester fetching tiles
+        assert accounts.token_user(secret, ip="192.0.2.1").name == "token:harvester"
+    assert len(saves) == 1 and saves[0].last_used
+    used = [e for e in accounts.store.events(limit=1000) if e["action"] == "token-use"]
+    assert [(e["user"], e["detail"]) for e in used] == [("token:harvester", "from 192.0.2.1")]
+
+
+def test_auth_events_are_paged_newest_first(accounts):
+    for i in range(25):
+        accounts.log("wang", "login", f"#{i}")
+    total = accounts.store.count_events()
+    first, second = accounts.store.events(limit=10), accounts.store.events(limit=10, offset=10)
+    assert [e["detail"] for e in first] == [f"#{i}" for i in range(24, 14, -1)]
+    assert [e["detail"] for e in second] == [f"#{i}" for i in range(14, 4, -1)]
+    assert total == len(accounts.store.events(limit=1000)) == 28  # with the three user-add events
+
+
+def test_an_accounts_file_from_before_counted_events_is_upgraded(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "accounts.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE auth_events (at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, "
+                   "detail TEXT NOT NULL)")
+        db.execute("INSERT INTO auth_events VALUES ('2025-01-01T00:00:00+00:00', 'wang', 'login', 'from x')")
+    accounts = Accounts(SQLiteAccountStore(path))
+    accounts.token_user("fzt_made_up", ip="x")
+    accounts.token_user("fzt_made_up", ip="x")
+    assert [(e["action"], e["count"]) for e in accounts.store.events()] == [("token-refused", 2), ("login", 1)]

@@ -240,5 +240,33 @@ def test_audit_page_shows_changes_and_logins(app, client):
     archive.create_item(photo_item(id="a-1"), user=SYSTEM, why="donation from 张家")
     login(client, "archivist")
     html = client.get("/admin/audit").get_data(as_text=True)
-    assert "donation from 张家" in html and "item:a-1" in html and "login" in html
+    assert "donation from 张家" in html and "item:a-1" in html
     assert "donation from 张家" in client.get("/admin/audit?object=item:a-1").get_data(as_text=True)
+    assert "<td>login</td>" in client.get("/admin/audit?log=auth").get_data(as_text=True)
+
+
+def test_bogus_bearer_tokens_do_not_flood_the_audit_log(app, client, accounts):
+    before = accounts.store.count_events()
+    for i in range(200):
+        assert client.get("/api/items", headers={"Authorization": f"Bearer fzt_guess_{i}"}).status_code == 401
+    assert accounts.store.count_events() == before + 1
+    assert accounts.store.events(limit=1)[0]["count"] == 200
+
+
+def test_audit_log_pages_reach_the_oldest_event(app, client, accounts):
+    for i in range(60):
+        accounts.log("someone", "login-failed", f"attempt #{i}")
+    archive = app.extensions["fangzhi"]
+    for i in range(30):  # in the same second or two: pages must still neither repeat nor skip one
+        archive.create_item(photo_item(id=f"paged-{i}"), user=SYSTEM)
+    login(client, "archivist")
+    for url, pattern, expected in (
+            ("/admin/audit?log=auth&per_page=25", r"<td>(attempt #\d+|user-add)</td>",
+             [f"attempt #{i}" for i in range(59, -1, -1)] + ["user-add"] * 5),
+            ("/admin/audit?per_page=12", r">item:(paged-\d+)</a>", sorted(f"paged-{i}" for i in range(30)))):
+        pages = [client.get(url).get_data(as_text=True)]
+        while 'rel="next"' in pages[-1]:
+            link = re.search(r'<a rel="next" href="([^"]+)"', pages[-1]).group(1).replace("&amp;", "&")
+            pages.append(client.get(link).get_data(as_text=True))
+        shown = [m for page in pages for m in re.findall(pattern, page)]
+        assert len(pages) == 3 and (shown if "auth" in url else sorted(shown)) == expected, url
