@@ -24,8 +24,13 @@ ROLE_LEVELS: dict[str, frozenset[str]] = {
     "curator": frozenset({"public", "alliance"}),
     "member": frozenset({"public", "alliance"}),
     "researcher": frozenset({"public"}),
+    # Roles only API tokens act with (their scopes, repository.accounts.SCOPES), never an account's:
+    # reading what archivists read, and writing (which never widens what a token reads).
+    "staff-reader": frozenset({"public", "alliance", "staff", "embargoed"}),
+    "writer": frozenset({"public"}),
 }
 MANAGERS = frozenset({"admin", "archivist"})
+EDITORS = MANAGERS | {"writer"}
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,14 @@ def effective_level(visibility: str, embargo_until: str | None, today: date) -> 
 
 
 def can_manage(user: User) -> bool:
-    """Admins and archivists manage the archive (see withdrawn and every staff record)."""
-    return user.has_role(*MANAGERS)
+    """Admins and archivists manage the archive (see withdrawn and every staff record); so do
+    tokens with the read-staff scope, for reading."""
+    return user.has_role(*MANAGERS, "staff-reader")
+
+
+def can_edit(user: User) -> bool:
+    """Admins, archivists and write tokens create and change items and collections."""
+    return user.has_role(*EDITORS)
 
 
 def can_view_record(user: User, record, *, today: date | None = None) -> bool:

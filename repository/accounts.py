@@ -19,9 +19,10 @@ from .errors import Conflict, NotFound, PermissionDenied, RepositoryError, Valid
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 MIN_PASSWORD = 10
-# What a token may do, as the roles it acts with.
+# What a token may do, as the roles it acts with (see access.ROLE_LEVELS): each read scope opens a
+# level of material; write creates and changes items, among those its read scopes let it see.
 SCOPES = {"read": frozenset({"researcher"}), "read-alliance": frozenset({"member"}),
-          "write": frozenset({"archivist"})}
+          "read-staff": frozenset({"staff-reader"}), "write": frozenset({"writer"})}
 TOKEN_PREFIX = "fzt_"
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 

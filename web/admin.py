@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from repository.access import ROLES, can_manage
@@ -20,11 +20,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def require(*roles):
-    """Only users with one of ``roles``; anonymous users are sent to the login page."""
+    """Only signed-in users with one of ``roles`` (API tokens never open the staff area); anonymous
+    users are sent to the login page."""
     def decorate(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             user = current_user()
+            if g.get("fz_token"):
+                abort(403, _("API 令牌不能打开管理页面：请登录。"))
             if user.is_anonymous:
                 return redirect(url_for("auth.login", next=request.full_path))
             if not user.has_role(*roles):
