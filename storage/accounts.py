@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS auth_events (
     at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL,
     count INTEGER NOT NULL DEFAULT 1
 );
+CREATE INDEX IF NOT EXISTS auth_events_by_kind ON auth_events(action, user, detail, at);
 CREATE TABLE IF NOT EXISTS sessions (
     hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL, created TEXT NOT NULL
 );
@@ -37,7 +38,6 @@ class SQLiteAccountStore(SQLiteDatabase):
         with self._db() as db:  # accounts.sqlite3 files made before events had a count
             if "count" not in {row["name"] for row in db.execute("PRAGMA table_info(auth_events)")}:
                 db.execute("ALTER TABLE auth_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
-            db.execute("CREATE INDEX IF NOT EXISTS auth_events_by_kind ON auth_events(action, user, detail, at)")
 
     @staticmethod
     def _account(row) -> Account | None:
