@@ -24,9 +24,14 @@ ROLE_LEVELS: dict[str, frozenset[str]] = {
     "curator": frozenset({"public", "alliance"}),
     "member": frozenset({"public", "alliance"}),
     "researcher": frozenset({"public"}),
+    # Roles only API tokens act with (their scopes, repository.accounts.SCOPES), never an account's:
+    # reading what archivists read, and writing (which never widens what a token reads).
+    "staff-reader": frozenset({"public", "alliance", "staff", "embargoed"}),
+    "writer": frozenset({"public"}),
 }
 MANAGERS = frozenset({"admin", "archivist"})
 STAFF = frozenset({"admin", "archivist", "curator"})  # the roles of the staff area (/admin)
+EDITORS = MANAGERS | {"writer"}
 
 
 @dataclass(frozen=True)
@@ -62,14 +67,20 @@ def effective_level(visibility: str, embargo_until: str | None, today: date) -> 
 
 
 def can_manage(user: User) -> bool:
-    """Admins and archivists manage the archive (see withdrawn and every staff record)."""
-    return user.has_role(*MANAGERS)
+    """Admins and archivists manage the archive (see withdrawn and every staff record); so do
+    tokens with the read-staff scope, for reading."""
+    return user.has_role(*MANAGERS, "staff-reader")
+
+
+def can_edit(user: User) -> bool:
+    """Admins, archivists and write tokens create and change items and collections."""
+    return user.has_role(*EDITORS)
 
 
 def is_staff(user: User) -> bool:
     """Staff see how a record was made: who made each version and why (its OCFL ``user`` and
     ``message``) and an unfinished ingest; readers see only version numbers and dates."""
-    return user.has_role(*STAFF)
+    return user.has_role(*STAFF, "staff-reader")
 
 
 def can_view_record(user: User, record, *, today: date | None = None) -> bool:

@@ -21,9 +21,10 @@ from .errors import Conflict, NotFound, PermissionDenied, RepositoryError, Valid
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 MIN_PASSWORD = 10
-# What a token may do, as the roles it acts with.
+# What a token may do, as the roles it acts with (see access.ROLE_LEVELS): each read scope opens a
+# level of material; write creates and changes items, among those its read scopes let it see.
 SCOPES = {"read": frozenset({"researcher"}), "read-alliance": frozenset({"member"}),
-          "write": frozenset({"archivist"})}
+          "read-staff": frozenset({"staff-reader"}), "write": frozenset({"writer"})}
 TOKEN_PREFIX = "fzt_"
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 
@@ -49,6 +50,10 @@ def check_password(password: str, stored: str) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(actual.hex(), digest)
+
+
+# Checked when there is no account's hash to check (no password matches it): made once, beforehand.
+_DUMMY_HASH = hash_password(secrets.token_hex(16))
 
 
 def token_hash(token: str) -> str:
@@ -95,8 +100,12 @@ class AccountStore(Protocol):  # implemented by storage.accounts.SQLiteAccountSt
     def tokens(self) -> list[Token]: ...
     def login_failures(self, username: str, address: str) -> tuple[int, str | None]: ...
     def set_login_failures(self, username: str, address: str, failures: int, locked_until: str | None) -> None: ...
-    def add_event(self, event: dict) -> None: ...
-    def events(self, limit: int = 200) -> list[dict]: ...
+    def add_event(self, event: dict, *, merge_since: str | None = None) -> None: ...
+    def add_session(self, digest: str, account_id: int, created: str) -> None: ...
+    def session_created(self, digest: str, account_id: int) -> str | None: ...
+    def delete_sessions(self, *, digest: str | None = None, before: str | None = None) -> None: ...
+    def events(self, limit: int = 200, offset: int = 0) -> list[dict]: ...  # newest first
+    def count_events(self) -> int: ...
 
 
 @dataclass
@@ -104,6 +113,7 @@ class Accounts:
     store: AccountStore
     max_failures: int = 5  # failures in a row from one address before it waits
     lockout: timedelta = field(default_factory=lambda: timedelta(minutes=15))  # the longest wait
+    session_lifetime: timedelta = field(default_factory=lambda: timedelta(days=31))  # Flask's cookie lifetime
 
     # --- users ---------------------------------------------------------------------------
 
@@ -139,10 +149,12 @@ class Accounts:
         self.log(by.name, "user-disable" if disabled else "user-enable", username)
         return self.store.save(account)
 
-    def change_password(self, username: str, old: str, new: str) -> Account:
-        account = self._get(username)
-        if not check_password(old, account.password_hash):
-            raise ValidationError([("old_password", "is not your current password")])
+    def change_password(self, username: str, old: str, new: str, *, ip: str = "") -> Account:
+        try:  # guesses of the current password count, lock and are recorded like failed logins
+            account = self.authenticate(username, old, ip=ip, action="password-check")
+        except LoginFailed:
+            raise ValidationError([("old_password", "is not your current password, or there were too many "
+                                                    "wrong tries: wait a few minutes")]) from None
         if problems := _check_password(new):
             raise ValidationError(problems)
         account.password_hash = hash_password(new)
@@ -162,8 +174,9 @@ class Accounts:
 
     # --- logging in ------------------------------------------------------------------------
 
-    def authenticate(self, username: str, password: str, *, ip: str = "") -> Account:
+    def authenticate(self, username: str, password: str, *, ip: str = "", action: str = "login") -> Account:
         """The account for these credentials, or LoginFailed (the same message whatever failed).
+        ``action`` names the audit events (``login``, ``login-failed``, ``login-locked``).
 
         Failures are counted per user name (known or not, so a lockout tells nothing) and client
         address: after ``max_failures`` in a row that address waits a minute before trying the name
@@ -173,34 +186,53 @@ class Accounts:
         failed = LoginFailed("wrong user name or password, or the account is locked or disabled")
         key = username[:65]  # no account's name is longer (USERNAME_RE): a long one is kept no bigger
         failures, locked_until = self.store.login_failures(key, ip)
+        # One hash whatever fails (unknown, locked, disabled): user names cannot be found by timing.
+        right = check_password(password, account.password_hash if account else _DUMMY_HASH)
         if locked_until and locked_until > _now().isoformat():
-            self.log(username, "login-locked", f"from {ip}")
+            self.log(username, f"{action}-locked", f"from {ip}")
             raise failed
-        if account is None:
-            check_password(password, hash_password("timing"))  # same work whether or not the user exists
-        if account is None or account.disabled or not check_password(password, account.password_hash):
+        if account is None or account.disabled or not right:
             failures, locked_until = failures + 1, None
             if failures >= self.max_failures:
                 wait = min(self.lockout, timedelta(minutes=2 ** min(failures - self.max_failures, 20)))
                 locked_until = (_now() + wait).isoformat()
                 self.log(username, "lockout", f"{wait} after {failures} failures, from {ip}")
             self.store.set_login_failures(key, ip, failures, locked_until)
-            self.log(username, "login-failed", f"{'unknown user ' if account is None else ''}from {ip}")
+            self.log(username, f"{action}-failed", f"{'unknown user ' if account is None else ''}from {ip}")
             raise failed
         self.store.set_login_failures(key, ip, 0, None)
-        self.log(username, "login", f"from {ip}")
+        self.log(username, action, f"from {ip}")
         return account
 
+    # --- sessions: "<account id>:<session_version>:<secret>", the secret's hash kept until logout ---
+
+    def start_session(self, account: Account) -> str:
+        """A new session id for a login. Sessions older than ``session_lifetime`` end here."""
+        secret = secrets.token_urlsafe(32)
+        now = _now()
+        self.store.delete_sessions(before=(now - self.session_lifetime).isoformat())
+        self.store.add_session(token_hash(secret), account.id, now.isoformat())
+        return f"{account.id}:{account.session_version}:{secret}"
+
     def session_user(self, session_id: str) -> Account | None:
-        """The account for a session id "<id>:<session_version>", if still valid."""
+        """The account for a session id, if the session is still open and the password, roles and
+        enabled state have not changed since it began."""
         try:
-            account_id, version = (int(x) for x in session_id.split(":"))
+            account_id, version, secret = session_id.split(":")
+            account_id, version = int(account_id), int(version)
         except ValueError:
             return None
         account = self.store.get_by_id(account_id)
         if account is None or account.disabled or account.session_version != version:
             return None
+        created = self.store.session_created(token_hash(secret), account_id)
+        if created is None or created < (_now() - self.session_lifetime).isoformat():
+            return None
         return account
+
+    def end_session(self, session_id: str) -> None:
+        """Logout: the session id is refused from now on, wherever its cookie was copied to."""
+        self.store.delete_sessions(digest=token_hash(session_id.rpartition(":")[2]))
 
     # --- API tokens ------------------------------------------------------------------------
 
@@ -236,17 +268,20 @@ class Accounts:
     def token_user(self, secret: str, *, ip: str = "") -> User | None:
         """The user a bearer token acts as, or None if it is unknown or revoked."""
         token = self.store.token_by_hash(token_hash(secret))
-        if token is None or token.revoked:
-            self.log("token:?", "token-refused", f"from {ip}")
+        a_minute_ago = (_now() - timedelta(minutes=1)).isoformat(timespec="seconds")
+        if token is None or token.revoked:  # anyone can send these: one counted event per address a minute
+            self.log("token:?", "token-refused", f"from {ip}", merge_since=a_minute_ago)
             return None
-        token.last_used = _now().isoformat()
-        self.store.save_token(token)
-        self.log(f"token:{token.name}", "token-use", f"from {ip}")
+        if not token.last_used or token.last_used < a_minute_ago:  # not two writes for every tile harvested
+            token.last_used = _now().isoformat()
+            self.store.save_token(token)
+            self.log(f"token:{token.name}", "token-use", f"from {ip}")
         return token.as_user()
 
-    def log(self, user: str, action: str, detail: str) -> None:
+    def log(self, user: str, action: str, detail: str, *, merge_since: str | None = None) -> None:
+        """Record an auth event; with ``merge_since``, one the same since then is counted instead."""
         self.store.add_event({"at": _now().isoformat(timespec="seconds"), "user": user,
-                              "action": action, "detail": detail})
+                              "action": action, "detail": detail}, merge_since=merge_since)
 
 
 def _require_admin(user: User) -> None:

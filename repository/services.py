@@ -73,7 +73,8 @@ class Catalog(Protocol):  # implemented by storage.catalog.SQLiteCatalog
     def list_items(self, *, user: User, today: date, collection: str | None = None,
                    limit: int = 20, offset: int = 0) -> tuple[list[Item], int]: ...
     def list_collections(self, *, user: User, today: date, parent: str | None = ...) -> list[Collection]: ...
-    def events(self, object_id: str | None = None, *, limit: int | None = None) -> list[dict]: ...
+    def events(self, object_id: str | None = None, *, limit: int | None = None, offset: int = 0) -> list[dict]: ...
+    def count_events(self, object_id: str | None = None) -> int: ...
     def find_original(self, sha256: str) -> tuple[str, str] | None: ...
     def clear(self) -> None: ...
 
@@ -136,14 +137,14 @@ class Archive:
         Item.from_dict(data)  # reject bad metadata before anything is stored
         if self.objects.exists(item_object(data["id"])):
             raise Conflict(f"an item with id {data['id']} already exists")
-        self._check_collections(data.get("collections") or [])
+        self._check_collections(data.get("collections") or [], user)
         return self._write_item(data, files, (), user=user, message=version_message("create", why), expected=0)
 
     def update_item(self, item_id: str, changes: dict, *, expected_version: int, user: User,
                     why: str = "", add_files: Iterable[NewFile] = (), remove_files: Iterable[str] = ()) -> Record:
         """Apply ``changes`` (fields to replace) as a new version made from ``expected_version``."""
         _require_manager(user, "edit items")
-        current = self._load_item(item_id)
+        current = self._changeable(self._load_item(item_id), user, f"item {item_id}")
         if current.version != expected_version:
             raise Conflict(f"item {item_id} is at version {current.version}; your edit was made from "
                            f"version {expected_version}. Reload it and apply your change again.")
@@ -155,7 +156,7 @@ class Archive:
         add_files, remove_files = list(add_files), list(remove_files)
         if Item.from_dict(data) == current.value and not add_files and not remove_files:
             return current  # nothing changed: no new version (a form saved as it was)
-        self._check_collections(data.get("collections") or [])
+        self._check_collections([c for c in data.get("collections") or [] if c not in current.value.collections], user)
         action = "update"
         if data.get("visibility", "public") != current.value.visibility:  # visible in the audit trail
             action = "publish" if data["visibility"] == "public" else "visibility"
@@ -167,7 +168,7 @@ class Archive:
         _require_manager(user, "withdraw items")
         if not reason.strip():
             raise ValidationError([("reason", "say why the item is withdrawn")])
-        current = self._load_item(item_id)
+        current = self._changeable(self._load_item(item_id), user, f"item {item_id}")
         data = current.value.to_dict()
         data["withdrawn"] = {"at": _now(), "by": user.name, "reason": reason.strip()}
         return self._write_item(data, (), (), user=user, message=version_message("withdraw", reason),
@@ -175,10 +176,17 @@ class Archive:
 
     def reinstate_item(self, item_id: str, *, user: User, why: str = "") -> Record:
         _require_manager(user, "reinstate items")
-        current = self._load_item(item_id)
+        current = self._changeable(self._load_item(item_id), user, f"item {item_id}")
         data = {**current.value.to_dict(), "withdrawn": None}
         return self._write_item(data, (), (), user=user, message=version_message("reinstate", why),
                                 expected=current.version)
+
+    def _changeable(self, record: Record, user: User, what: str) -> Record:
+        """``record``, to be changed by ``user``. A writer that does not read staff material changes
+        only what it may see (the answer shows it); managers also change what only admins see."""
+        if not access.can_manage(user) and not access.can_view_record(user, record.value, today=self.today()):
+            raise NotFound(f"no {what}")
+        return record
 
     def purge_item(self, item_id: str, *, user: User, reason: str) -> None:
         """Destroy an item and all its versions (admin only). The purge itself is recorded."""
@@ -363,13 +371,14 @@ class Archive:
         if self.objects.exists(oid):
             raise Conflict(f"a collection with id {col.id} already exists")
         if col.parent:
-            self._check_collections([col.parent])
+            self._check_collections([col.parent], user)
         return self._write_collection(col, user=user, message=version_message("create", why), expected=0)
 
     def update_collection(self, collection_id: str, changes: dict, *, expected_version: int,
                           user: User, why: str = "") -> Record:
         _require_manager(user, "edit collections")
-        current = self._load(collection_object(collection_id), Collection, f"collection {collection_id}", None)
+        current = self._changeable(self._load(collection_object(collection_id), Collection,
+                                              f"collection {collection_id}", None), user, f"collection {collection_id}")
         if current.version != expected_version:
             raise Conflict(f"collection {collection_id} is at version {current.version}; your edit was "
                            f"made from version {expected_version}")
@@ -377,7 +386,7 @@ class Archive:
             raise ValidationError([("id", "cannot be changed by an update")])
         col = Collection.from_dict({**current.value.to_dict(), **changes})
         if col.parent:
-            self._check_collections([col.parent])
+            self._check_collections([col.parent] if col.parent != current.value.parent else [], user)
             if collection_id in self._ancestors(col.parent):
                 raise ValidationError([("parent", f"{col.parent} is inside {collection_id}: that makes a loop")])
         return self._write_collection(col, user=user, message=version_message("update", why),
@@ -398,8 +407,15 @@ class Archive:
     def list_collections(self, *, user: User, parent: str | None = ...) -> list[Collection]:
         return self.catalog.list_collections(user=user, today=self.today(), parent=parent)
 
-    def _check_collections(self, ids: Iterable[str]) -> None:
-        missing = [c for c in ids if not self.objects.exists(collection_object(c))]
+    def _check_collections(self, ids: Iterable[str], user: User) -> None:
+        """Collections something is put in must exist and, for a writer that does not manage the
+        archive, be among those it may see."""
+        def usable(c: str) -> bool:
+            if not self.objects.exists(oid := collection_object(c)):
+                return False
+            return access.can_manage(user) or access.can_view_collection(
+                user, self._load(oid, Collection, f"collection {c}", None).value, today=self.today())
+        missing = [c for c in ids if not usable(c)]
         if missing:
             raise ValidationError([("collections", f"no collection {', '.join(missing)}")])
 
@@ -459,8 +475,8 @@ class Archive:
 
 
 def _require_manager(user: User, what: str) -> None:
-    if not access.can_manage(user):
-        raise PermissionDenied(f"only archivists and administrators may {what}")
+    if not access.can_edit(user):
+        raise PermissionDenied(f"only archivists, administrators and write tokens may {what}")
 
 
 def _now() -> str:

@@ -27,7 +27,12 @@ CREATE TABLE IF NOT EXISTS tokens (
     created TEXT NOT NULL, created_by TEXT NOT NULL, revoked TEXT, last_used TEXT
 );
 CREATE TABLE IF NOT EXISTS auth_events (
-    at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL
+    at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS auth_events_by_kind ON auth_events(action, user, detail, at);
+CREATE TABLE IF NOT EXISTS sessions (
+    hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL, created TEXT NOT NULL
 );
 """
 
@@ -35,6 +40,9 @@ CREATE TABLE IF NOT EXISTS auth_events (
 class SQLiteAccountStore(SQLiteDatabase):
     def __init__(self, path: str | Path):
         super().__init__(path, SCHEMA)
+        with self._db() as db:  # accounts.sqlite3 files made before events had a count
+            if "count" not in {row["name"] for row in db.execute("PRAGMA table_info(auth_events)")}:
+                db.execute("ALTER TABLE auth_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
 
     @staticmethod
     def _account(row) -> Account | None:
@@ -105,10 +113,33 @@ class SQLiteAccountStore(SQLiteDatabase):
                 db.execute("INSERT INTO login_failures VALUES (?,?,?,?,?)",
                            (username, address, failures, locked_until, now.isoformat()))
 
-    def add_event(self, event: dict) -> None:
+    def add_session(self, digest: str, account_id: int, created: str) -> None:
         with self._db() as db:
-            db.execute("INSERT INTO auth_events VALUES (:at, :user, :action, :detail)", event)
+            db.execute("INSERT INTO sessions VALUES (?, ?, ?)", (digest, account_id, created))
 
-    def events(self, limit: int = 200) -> list[dict]:
-        rows = self._db().execute("SELECT * FROM auth_events ORDER BY rowid DESC LIMIT ?", (limit,))
+    def session_created(self, digest: str, account_id: int) -> str | None:
+        row = self._db().execute("SELECT created FROM sessions WHERE hash = ? AND account_id = ?",
+                                 (digest, account_id)).fetchone()
+        return row["created"] if row else None
+
+    def delete_sessions(self, *, digest: str | None = None, before: str | None = None) -> None:
+        """Remove one session (``digest``), or all those created before ``before``."""
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE hash = ? OR created < ?", (digest, before))
+
+    def add_event(self, event: dict, *, merge_since: str | None = None) -> None:
+        with self._db() as db:
+            if merge_since and db.execute(
+                    "UPDATE auth_events SET count = count + 1 WHERE rowid = (SELECT max(rowid) FROM auth_events "
+                    "WHERE action = :action AND user = :user AND detail = :detail AND at >= :since)",
+                    {**event, "since": merge_since}).rowcount:
+                return
+            db.execute("INSERT INTO auth_events (at, user, action, detail) VALUES (:at, :user, :action, :detail)",
+                       event)
+
+    def events(self, limit: int = 200, offset: int = 0) -> list[dict]:
+        rows = self._db().execute("SELECT * FROM auth_events ORDER BY rowid DESC LIMIT ? OFFSET ?", (limit, offset))
         return [dict(r) for r in rows]
+
+    def count_events(self) -> int:
+        return self._db().execute("SELECT count(*) FROM auth_events").fetchone()[0]

@@ -121,15 +121,19 @@ class SQLiteCatalog(SQLiteDatabase):
                                  (sha256,)).fetchone()
         return (row[0], row[1]) if row else None
 
-    def events(self, object_id: str | None = None, *, limit: int | None = None) -> list[dict]:
-        """Audit events, oldest first; with ``limit``, the newest ``limit`` of them."""
+    def events(self, object_id: str | None = None, *, limit: int | None = None, offset: int = 0) -> list[dict]:
+        """Audit events, oldest first; with ``limit``, the newest ``limit`` of them after the newest ``offset``."""
         sql = "SELECT * FROM events" + (" WHERE object_id = ?" if object_id else "")
         params = (object_id,) if object_id else ()
         if limit:
-            sql = f"SELECT * FROM ({sql} ORDER BY at DESC, version DESC LIMIT ?)"
-            params += (limit,)
+            sql = f"SELECT * FROM ({sql} ORDER BY at DESC, object_id DESC, version DESC LIMIT ? OFFSET ?)"
+            params += (limit, offset)
         rows = self._db().execute(sql + " ORDER BY at, object_id, version", params)
         return [dict(r) for r in rows]
+
+    def count_events(self, object_id: str | None = None) -> int:
+        sql = "SELECT count(*) FROM events" + (" WHERE object_id = ?" if object_id else "")
+        return self._db().execute(sql, (object_id,) if object_id else ()).fetchone()[0]
 
     def dump(self) -> dict:
         """Everything in the catalog, for comparing a rebuilt catalog with the original."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from repository.access import ROLES, STAFF, can_manage
@@ -22,11 +22,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def require(*roles):
-    """Only users with one of ``roles``; anonymous users are sent to the login page."""
+    """Only signed-in users with one of ``roles`` (API tokens never open the staff area); anonymous
+    users are sent to the login page."""
     def decorate(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             user = current_user()
+            if g.get("fz_token"):
+                abort(403, _("API 令牌不能打开管理页面：请登录。"))
             if user.is_anonymous:
                 return redirect(url_for("auth.login", next=request.full_path))
             if not user.has_role(*roles):
@@ -97,9 +100,22 @@ def revoke(token_id):
 @bp.get("/audit")
 @require("admin", "archivist")
 def audit():
+    """Changes to records (all, or one object's), or with ?log=auth sign-ins and token use: newest first, paged."""
+    from .api import paging
+
     object_id = request.args.get("object") or None
-    return render_template("admin/audit.html", events=archive().catalog.events(object_id, limit=500),
-                           auth_events=[] if object_id else accounts().store.events(limit=200), object_id=object_id)
+    log = "auth" if request.args.get("log") == "auth" and not object_id else "records"
+    page, per_page = paging()
+    offset = (page - 1) * per_page
+    if log == "auth":
+        store = accounts().store
+        events, total = store.events(limit=per_page, offset=offset), store.count_events()
+    else:
+        catalog = archive().catalog
+        events = catalog.events(object_id, limit=per_page, offset=offset)[::-1]
+        total = catalog.count_events(object_id)
+    return render_template("admin/audit.html", log=log, events=events, total=total, page=page, per_page=per_page,
+                           object_id=object_id)
 
 
 @bp.get("/items")

@@ -5,7 +5,7 @@ Sessions (Flask-Login) for people, Bearer tokens for scripts and harvesters, CSR
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
@@ -26,11 +26,17 @@ login_manager = LoginManager()
 
 
 class SessionUser(UserMixin):
-    def __init__(self, account: Account):
-        self.account = account
+    def __init__(self, account: Account, session_id: str):
+        self.account, self.session_id = account, session_id
 
-    def get_id(self) -> str:  # changes when the password or roles change, ending old sessions
-        return f"{self.account.id}:{self.account.session_version}"
+    def get_id(self) -> str:  # see Accounts.session_user: ends at logout and when the password or roles change
+        return self.session_id
+
+
+def start_session(account: Account) -> None:
+    """Sign in: a new session, with nothing carried over from before (the CSRF token included)."""
+    session.clear()
+    login_user(SessionUser(account, accounts().start_session(account)))
 
 
 def accounts() -> Accounts:
@@ -47,7 +53,7 @@ def init_app(app) -> None:
     @login_manager.user_loader
     def load(session_id: str):
         account = accounts().session_user(session_id)
-        return SessionUser(account) if account else None
+        return SessionUser(account, session_id) if account else None
 
 
 def request_user() -> User:
@@ -69,7 +75,14 @@ def request_user() -> User:
 
 
 def safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else url_for("public.home")
+    """A page of this site to go to after a redirect that takes its target from the request, or
+    the home page. Browsers drop tabs and newlines and read a backslash as a slash (WHATWG URL
+    Standard, basic URL parser), so a target is refused if it has any control character or
+    backslash, and must then be a path ("/…", not "//…": no scheme, no host)."""
+    if (not target or not target.isprintable() or "\\" in target
+            or not target.startswith("/") or target.startswith("//")):
+        return url_for("public.home")
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -83,19 +96,23 @@ def login():
         except LoginFailed:
             error = _("用户名或密码错误，或账户已被锁定、停用。")
         else:
-            login_user(SessionUser(account))
+            start_session(account)
             return redirect(safe_next(request.form.get("next")))
     return render_template("login.html", error=error, next=request.values.get("next", "")), 401 if error else 200
 
 
 @bp.post("/logout")
 def logout():
+    if session_account.is_authenticated:
+        accounts().end_session(session_account.get_id())
     logout_user()
+    session.clear()
     return redirect(url_for("public.home"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["FANGZHI"]["LOGIN_RATE_LIMIT"], methods=["POST"])  # guesses, as at login
 def password():
     problems = []
     if request.method == "POST":
@@ -104,11 +121,12 @@ def password():
         else:
             try:
                 account = accounts().change_password(session_account.account.username, request.form.get("old_password", ""),
-                                                     request.form.get("new_password", ""))
+                                                     request.form.get("new_password", ""), ip=request.remote_addr or "")
             except ValidationError as exc:
                 problems = exc.problems
             else:
-                login_user(SessionUser(account))  # keep this session; others end
+                accounts().end_session(session_account.get_id())
+                start_session(account)  # a new session here; the others end
                 flash(_("密码已更改。"))
                 return redirect(url_for("public.home"))
     return render_template("password.html", problems=problems), 400 if problems else 200

@@ -463,7 +463,7 @@ def token():
 
 @token.command("create")
 @click.argument("name")
-@click.option("--scope", "scopes", multiple=True, required=True, help="read, read-alliance or write")
+@click.option("--scope", "scopes", multiple=True, required=True, help="read, read-alliance, read-staff or write (repeat to combine)")
 @click.pass_obj
 def token_create(obj, name, scopes):
     """Create a token; its secret is printed once."""

@@ -98,7 +98,8 @@ def document() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Fangzhi (方志) archive API", "version": "1",
                  "description": "Items and collections of the archive. Reads show what the caller may see; "
-                                "writes need a token with the write scope (Authorization: Bearer …)."},
+                                "writes need a token with the write scope (Authorization: Bearer …), and change only "
+                                "items the token's read scopes let it see."},
         "servers": [{"url": "/"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

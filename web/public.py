@@ -16,6 +16,7 @@ from search.analysis import fold
 
 from . import VIEWER_CSP
 from .api import paging
+from .auth import safe_next
 from .context import archive, current_user, unfinished_ingest
 
 bp = Blueprint("public", __name__)
@@ -126,9 +127,6 @@ def interview_ohms(item_id):
 def set_language(code):
     if code not in ("zh", "en"):
         abort(404)
-    target = request.args.get("next") or url_for("public.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.home")
-    response = redirect(target)
+    response = redirect(safe_next(request.args.get("next")))
     response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

@@ -10,15 +10,17 @@ from tests.helpers import photo_item
 
 TODAY = date(2026, 11, 25)
 USERS = {"anonymous": ANONYMOUS, **{r: User(r, frozenset({r})) for r in
-                                      ("researcher", "member", "curator", "archivist", "admin")}}
+                                      ("researcher", "member", "curator", "archivist", "admin",
+                                       "staff-reader", "writer")}}  # the last two: API tokens' roles
 # visibility → roles that may see it (anonymous included where listed)
+EVERYONE = {"anonymous", "researcher", "member", "curator", "archivist", "admin", "staff-reader", "writer"}
 EXPECTED = {
-    "public": {"anonymous", "researcher", "member", "curator", "archivist", "admin"},
-    "alliance": {"member", "curator", "archivist", "admin"},
-    "staff": {"archivist", "admin"},
-    "embargoed-future": {"archivist", "admin"},
-    "embargoed-past": {"anonymous", "researcher", "member", "curator", "archivist", "admin"},
-    "embargoed-today": {"anonymous", "researcher", "member", "curator", "archivist", "admin"},
+    "public": EVERYONE,
+    "alliance": {"member", "curator", "archivist", "admin", "staff-reader"},
+    "staff": {"archivist", "admin", "staff-reader"},
+    "embargoed-future": {"archivist", "admin", "staff-reader"},
+    "embargoed-past": EVERYONE,
+    "embargoed-today": EVERYONE,
     "private": {"admin"},
 }
 
@@ -44,7 +46,7 @@ def test_embargo_lifts_by_itself_on_its_date():
 @pytest.mark.parametrize("role", USERS)
 def test_withdrawn_items_only_for_managers(role):
     item = make_item("public", withdrawn={"at": "2026-01-01", "by": "admin", "reason": "duplicate"})
-    assert can_view_item(USERS[role], item, today=TODAY) == (role in ("archivist", "admin"))
+    assert can_view_item(USERS[role], item, today=TODAY) == (role in ("archivist", "admin", "staff-reader"))
 
 
 @pytest.mark.parametrize("access,role", list(product([None, "alliance", "staff", "private"], USERS)))

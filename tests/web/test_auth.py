@@ -38,6 +38,31 @@ def test_login_logout_and_session_cookie(client):
     assert client.get("/admin/").status_code == 302  # back to the login page
 
 
+def test_logout_ends_the_session_on_the_server(app, client):
+    """A session cookie copied before logout is worth nothing after it."""
+    login(client, "archivist")
+    captured = client.get_cookie("session").value
+    elsewhere = app.test_client()  # the same account signed in on another computer
+    login(elsewhere, "archivist")
+    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/")}).status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", captured)
+    assert thief.get("/admin/").status_code == 302  # to the login page
+    assert "archivist" not in thief.get("/").get_data(as_text=True)
+    assert elsewhere.get("/admin/").status_code == 200  # only this session ended
+
+
+def test_login_starts_a_new_session_and_csrf_token(client):
+    """Nothing from before the login carries over, the CSRF token included."""
+    before = csrf_token(client)
+    login(client, "admin")
+    after = csrf_token(client, "/admin/users")
+    assert after != before
+    refused = client.post("/admin/users", data={"username": "mallory", "password": "x" * 12, "roles": "admin",
+                                                "csrf_token": before})
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+
+
 def test_wrong_password_and_unknown_user_look_the_same(client, accounts):
     a = login(client, "archivist", "wrong password!")
     b = login(client, "nobody", "wrong password!")
@@ -151,6 +176,36 @@ def test_password_change_ends_other_sessions(app, client):
     assert login(app.test_client(), "researcher", "new password 1").status_code == 302
 
 
+def change_password(client, old, new="new password 1"):
+    return client.post("/account/password", data={"old_password": old, "new_password": new, "confirm": new,
+                                                  "csrf_token": csrf_token(client, "/account/password")})
+
+
+def test_current_password_guesses_are_counted_locked_out_and_audited(app, client, accounts):
+    """A stolen session must not become the password: guesses count like failed logins."""
+    login(client, "researcher")
+    for _ in range(5):
+        assert change_password(client, "a wrong guess").status_code == 400
+    assert accounts.store.login_failures("researcher", "127.0.0.1")[1]  # this address waits now
+    refused = change_password(client, PASSWORD)  # the right password, but locked now
+    assert refused.status_code == 400 and "old_password" in refused.get_data(as_text=True)
+    assert login(app.test_client(), "researcher").status_code == 401  # the same wait as logins' from here
+    actions = [e["action"] for e in accounts.store.events() if e["user"] == "researcher"]
+    assert actions.count("password-check-failed") == 5 and "lockout" in actions
+    assert "password-check-locked" in actions and "password-change" not in actions
+
+
+def test_password_form_is_rate_limited(tmp_path):
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "t", "LOGIN_RATE_LIMIT": "3 per minute",
+                      "LOGIN_ATTEMPTS": 100})
+    add_users(app, ["member"])
+    client = app.test_client()
+    login(client, "member")
+    assert [change_password(client, "wrong guess").status_code for _ in range(4)] == [400, 400, 400, 429]
+
+
 def test_disabled_user_is_signed_out_and_refused(app, client, accounts):
     login(client, "curator")
     accounts.set_disabled("curator", True, by=SYSTEM)
@@ -247,5 +302,33 @@ def test_audit_page_shows_changes_and_logins(app, client):
     archive.create_item(photo_item(id="a-1"), user=SYSTEM, why="donation from 张家")
     login(client, "archivist")
     html = client.get("/admin/audit").get_data(as_text=True)
-    assert "donation from 张家" in html and "item:a-1" in html and "login" in html
+    assert "donation from 张家" in html and "item:a-1" in html
     assert "donation from 张家" in client.get("/admin/audit?object=item:a-1").get_data(as_text=True)
+    assert "<td>login</td>" in client.get("/admin/audit?log=auth").get_data(as_text=True)
+
+
+def test_bogus_bearer_tokens_do_not_flood_the_audit_log(app, client, accounts):
+    before = accounts.store.count_events()
+    for i in range(200):
+        assert client.get("/api/items", headers={"Authorization": f"Bearer fzt_guess_{i}"}).status_code == 401
+    assert accounts.store.count_events() == before + 1
+    assert accounts.store.events(limit=1)[0]["count"] == 200
+
+
+def test_audit_log_pages_reach_the_oldest_event(app, client, accounts):
+    for i in range(60):
+        accounts.log("someone", "login-failed", f"attempt #{i}")
+    archive = app.extensions["fangzhi"]
+    for i in range(30):  # in the same second or two: pages must still neither repeat nor skip one
+        archive.create_item(photo_item(id=f"paged-{i}"), user=SYSTEM)
+    login(client, "archivist")
+    for url, pattern, expected in (
+            ("/admin/audit?log=auth&per_page=25", r"<td>(attempt #\d+|user-add)</td>",
+             [f"attempt #{i}" for i in range(59, -1, -1)] + ["user-add"] * 5),
+            ("/admin/audit?per_page=12", r">item:(paged-\d+)</a>", sorted(f"paged-{i}" for i in range(30)))):
+        pages = [client.get(url).get_data(as_text=True)]
+        while 'rel="next"' in pages[-1]:
+            link = re.search(r'<a rel="next" href="([^"]+)"', pages[-1]).group(1).replace("&amp;", "&")
+            pages.append(client.get(link).get_data(as_text=True))
+        shown = [m for page in pages for m in re.findall(pattern, page)]
+        assert len(pages) == 3 and (shown if "auth" in url else sorted(shown)) == expected, url

@@ -393,3 +393,52 @@ def test_forwarded_proto_is_honoured_only_from_trusted_proxies(published):
     assert links["self"] == "https://localhost/api/items/scan1"
     direct = served(published)
     assert direct.get("/iiif/3/scan1/info.json", headers=forwarded).json["id"] == "http://localhost/iiif/3/scan1"
+
+
+# --- redirects ---------------------------------------------------------------------------------
+
+HOSTILE_TARGETS = [
+    "//evil.example", "///evil.example", "/\t/evil.example", "/\n/evil.example", "/\r/x", "/\n/x", "\t//evil.example",
+    " //evil.example", "/\\evil.example", "\\\\evil.example", "/\\/evil.example", "http://evil.example",
+    "https:evil.example", "HTTPS://evil.example/", "javascript:alert(1)", "data:text/html,<script>", "/\x00/x",
+    "/\x0b/x", "/\x7f/x", "/\u2028/x", "//evil.example/%2e%2e", "evil.example", "",
+]
+
+
+def browser_target(location: str):
+    """Where a browser goes for this Location (WHATWG URL parsing: C0 controls and spaces around the
+    URL are dropped, tabs and newlines anywhere are removed, a backslash is a slash)."""
+    from urllib.parse import urlsplit
+
+    cleaned = location.strip("".join(map(chr, range(0x21))))
+    cleaned = cleaned.replace("\t", "").replace("\n", "").replace("\r", "").replace("\\", "/")
+    return urlsplit(cleaned)
+
+
+def redirects(site):
+    """Every redirect that takes a target from the request: the language switch and signing in."""
+    def language(target):
+        return site.test_client().get("/lang/en", query_string={"next": target})
+
+    def sign_in(target):
+        client = site.test_client()
+        return client.post("/login", data={"username": "archivist", "password": "correct horse battery",
+                                           "next": target, "csrf_token": csrf_token(client)})
+    return {"language": language, "sign in": sign_in}
+
+
+@pytest.mark.parametrize("target", HOSTILE_TARGETS)
+def test_redirect_targets_stay_on_this_site(site, target):
+    for name, follow in redirects(site).items():
+        response = follow(target)
+        assert response.status_code == 302, (name, target, response.status_code)
+        location = response.headers["Location"]
+        where = browser_target(location)
+        assert not where.scheme and not where.netloc and location.startswith("/"), (name, target, location)
+        assert location == "/", (name, target, location)  # the fallback: the home page
+
+
+@pytest.mark.parametrize("target", ["/items/known", "/search?q=%E6%83%A0%E5%B1%B1&page=2", "/admin/?x=1#top"])
+def test_redirect_to_a_page_of_this_site(site, target):
+    for name, follow in redirects(site).items():
+        assert follow(target).headers["Location"] == target, name

@@ -14,6 +14,11 @@ from tests.helpers import photo_item
 from tests.web.auth_helpers import add_users, login
 
 ROLES = ("anonymous", "researcher", "member", "curator", "archivist", "admin")
+# API tokens: their scopes, and the role whose material they read (hand-written, not from SCOPES).
+# Writing never widens what a token reads.
+TOKENS = {"token-read": (["read"], "researcher"), "token-read-alliance": (["read-alliance"], "member"),
+          "token-write": (["write"], "researcher"), "token-read-staff": (["read-staff"], "archivist"),
+          "token-write-read-alliance": (["write", "read-alliance"], "member")}
 EVERYONE = set(ROLES)
 # Hand-written expectations (not computed by the policy under test).
 CASES = {
@@ -305,12 +310,17 @@ def site(tmp_path_factory):
     return app
 
 
-@pytest.fixture(scope="module", params=ROLES)
+@pytest.fixture(scope="module", params=ROLES + tuple(TOKENS))
 def client(request, site):
     client = site.test_client()
-    if request.param != "anonymous":
-        assert login(client, request.param).status_code == 302
-    client.role = request.param
+    if request.param in TOKENS:
+        scopes, client.role = TOKENS[request.param]
+        secret, _ = site.extensions["fangzhi.accounts"].create_token(request.param, scopes, by=SYSTEM)
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    else:
+        if request.param != "anonymous":
+            assert login(client, request.param).status_code == 302
+        client.role = request.param
     return client
 
 
@@ -334,14 +344,17 @@ def test_restricted_file(client):
 def test_token_scopes(site):
     """Harvesters' tokens: read sees public, read-alliance sees alliance, neither sees staff."""
     accounts = site.extensions["fangzhi.accounts"]
-    for scope, sees in (("read", {"public", "restricted-file"}),
-                        ("read-alliance", {"public", "restricted-file", "alliance"}),
-                        ("write", {"public", "restricted-file", "alliance", "staff", "embargoed", "withdrawn"})):
-        secret, _ = accounts.create_token(f"harvester-{scope}", [scope], by=SYSTEM)
+    for scopes, sees in ((["read"], {"public", "restricted-file"}),
+                         (["read-alliance"], {"public", "restricted-file", "alliance"}),
+                         (["write"], {"public", "restricted-file"}),
+                         (["read-staff"], {"public", "restricted-file", "alliance", "staff", "embargoed", "withdrawn"}),
+                         (["read-staff", "write"], {"public", "restricted-file", "alliance", "staff", "embargoed",
+                                                    "withdrawn"})):
+        secret, _ = accounts.create_token(f"harvester-{'+'.join(scopes)}", scopes, by=SYSTEM)
         client = site.test_client()
         headers = {"Authorization": f"Bearer {secret}"}
         shown = {case for case in CASES if client.get(f"/api/items/{item_id(case)}", headers=headers).status_code == 200}
-        assert shown == sees, scope
+        assert shown == sees, scopes
 
 
 def test_every_route_is_in_the_matrix(site):
@@ -376,3 +389,57 @@ def test_version_history_names_and_reasons_are_for_staff(site, client):
         assert "版本历史" in text or url.startswith("/api")
         for secret in secrets:
             assert (secret in text) == staff, (client.role, url, secret)
+
+
+def test_tokens_never_open_the_staff_area(site):
+    """A token of every scope is refused by every /admin route, whatever it asks, even sent with
+    the CSRF token of a signed-in reader's session."""
+    from repository.accounts import SCOPES
+    from tests.web.auth_helpers import csrf_token
+
+    secret, _ = site.extensions["fangzhi.accounts"].create_token("every-scope", list(SCOPES), by=SYSTEM)
+    client = site.test_client()
+    login(client, "researcher")
+    headers = {"Authorization": f"Bearer {secret}", "X-CSRFToken": csrf_token(client, "/")}
+    rules = [r for r in site.url_map.iter_rules() if r.rule.startswith("/admin")]
+    assert len(rules) > 10
+    for rule in rules:
+        url = rule.rule.replace("<any(disable, enable):action>", "disable")
+        for arg in rule.arguments:
+            url = url.replace(f"<{arg}>", item_id("public")).replace(f"<int:{arg}>", "1")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            response = client.open(url, method=method, headers=headers)
+            assert response.status_code == 403, (method, url, response.status_code)
+
+
+def test_token_writes_stay_within_what_the_token_reads(site):
+    """write creates and changes items, but only those its read scopes let it see."""
+    archive, accounts = site.extensions["fangzhi"], site.extensions["fangzhi.accounts"]
+    archive.create_collection({"id": "staff-only", "title": "内部", "visibility": "staff"}, user=SYSTEM)
+    archive.create_item(photo_item(id="tok-public"), user=SYSTEM)
+    archive.create_item(photo_item(id="tok-staff", visibility="staff", title={"zh": "内部记录"}), user=SYSTEM)
+    archive.create_item(photo_item(id="tok-private", visibility="private"), user=SYSTEM)
+    client = site.test_client()
+
+    def token(*scopes):
+        return {"Authorization": f"Bearer {accounts.create_token('+'.join(scopes), scopes, by=SYSTEM)[0]}"}
+
+    def patch(item, headers, **changes):
+        return client.patch(f"/api/items/{item}", json=changes or {"subjects": ["改"]},
+                            headers={**headers, "If-Match": f'"{archive.get_item(item, user=SYSTEM).version}"'})
+
+    write, write_staff, read_staff = token("write"), token("write", "read-staff"), token("read-staff")
+    assert client.post("/api/items", json={"kind": "photo", "title": "新"}, headers=write).status_code == 201
+    assert patch("tok-public", write).status_code == 200
+    for item in ("tok-staff", "tok-private", item_id("withdrawn")):
+        before = archive.get_item(item, user=SYSTEM).version
+        response = patch(item, write)
+        assert response.status_code == 404 and "内部记录" not in response.get_data(as_text=True), item
+        withdrawn = client.post(f"/api/items/{item}/withdraw", json={"reason": "x"}, headers=write)
+        assert withdrawn.status_code == 404, item
+        assert archive.get_item(item, user=SYSTEM).version == before, item
+    into = client.post("/api/items", json={"kind": "photo", "title": "新", "collections": ["staff-only"]}, headers=write)
+    assert into.status_code == 400 and "no collection staff-only" in into.json["message"] + str(into.json["problems"])
+    assert patch("tok-public", write, collections=["staff-only"]).status_code == 400
+    assert patch("tok-staff", write_staff).status_code == 200  # with read-staff, as an archivist
+    assert patch("tok-public", read_staff).status_code == 403  # reading is not writing

@@ -1,0 +1,113 @@
+"""Accounts below the web layer: the work a login costs, password guesses, token events, sessions."""
+import hashlib
+
+import pytest
+
+from repository.access import SYSTEM
+from repository.accounts import Accounts, LoginFailed, token_hash
+from storage.accounts import SQLiteAccountStore
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def accounts(tmp_path):
+    accounts = Accounts(SQLiteAccountStore(tmp_path / "accounts.sqlite3"))
+    for name in ("wang", "li", "zhao"):
+        accounts.add_user(name, PASSWORD, ["archivist"], by=SYSTEM)
+    return accounts
+
+
+@pytest.fixture
+def scrypt_calls(monkeypatch):
+    """How many password hashes each step computes (the work an attacker can time)."""
+    calls = []
+    real = hashlib.scrypt
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting)
+    return calls
+
+
+def test_a_failed_login_costs_one_hash_whatever_failed(accounts, scrypt_calls):
+    """No user name can be told apart by timing: unknown, wrong password, disabled or locked."""
+    accounts.set_disabled("li", True, by=SYSTEM)
+    for _ in range(accounts.max_failures):
+        with pytest.raises(LoginFailed):
+            accounts.authenticate("zhao", "wrong password")
+    assert accounts.store.login_failures("zhao", "")[1]  # waits now
+    for name in ("nobody", "wang", "li", "zhao"):
+        scrypt_calls.clear()
+        with pytest.raises(LoginFailed):
+            accounts.authenticate(name, "wrong password")
+        assert len(scrypt_calls) == 1, name
+    scrypt_calls.clear()
+    accounts.authenticate("wang", PASSWORD)
+    assert len(scrypt_calls) == 1
+
+
+def test_sessions_end_at_logout_after_their_lifetime_and_cannot_be_forged(accounts):
+    from datetime import timedelta
+
+    wang = accounts.store.get("wang")
+    here, there = accounts.start_session(wang), accounts.start_session(wang)
+    assert accounts.session_user(here).username == accounts.session_user(there).username == "wang"
+    accounts.end_session(here)
+    assert accounts.session_user(here) is None and accounts.session_user(there) is not None
+    for forged in (f"{wang.id}:{wang.session_version}", f"{wang.id}:{wang.session_version}:made-up",
+                   there.replace(f"{wang.id}:", f"{accounts.store.get('li').id}:", 1), "", "::"):
+        assert accounts.session_user(forged) is None, forged
+    digest = token_hash(there.rpartition(":")[2])
+    assert accounts.store.session_created(digest, wang.id)
+    accounts.session_lifetime = timedelta(0)
+    assert accounts.session_user(there) is None
+    accounts.start_session(wang)  # a login clears out sessions past their lifetime
+    assert accounts.store.session_created(digest, wang.id) is None
+
+
+def test_refused_tokens_are_counted_one_row_per_source_and_minute(accounts):
+    """A flood of made-up Bearer tokens (no login needed) cannot flood the audit log."""
+    for i in range(300):
+        assert accounts.token_user(f"fzt_made_up_{i}", ip="203.0.113.9") is None
+    accounts.token_user("fzt_other", ip="198.51.100.7")
+    refused = [e for e in accounts.store.events(limit=1000) if e["action"] == "token-refused"]
+    assert sorted((e["detail"], e["count"]) for e in refused) == [("from 198.51.100.7", 1), ("from 203.0.113.9", 300)]
+
+
+def test_token_use_is_recorded_once_a_minute(accounts, monkeypatch):
+    secret, _ = accounts.create_token("harvester", ["read"], by=SYSTEM)
+    saves = []
+    save_token = accounts.store.save_token
+    monkeypatch.setattr(accounts.store, "save_token", lambda t: saves.append(t) or save_token(t))
+    for _ in range(50):  # a harvester fetching tiles
+        assert accounts.token_user(secret, ip="192.0.2.1").name == "token:harvester"
+    assert len(saves) == 1 and saves[0].last_used
+    used = [e for e in accounts.store.events(limit=1000) if e["action"] == "token-use"]
+    assert [(e["user"], e["detail"]) for e in used] == [("token:harvester", "from 192.0.2.1")]
+
+
+def test_auth_events_are_paged_newest_first(accounts):
+    for i in range(25):
+        accounts.log("wang", "login", f"#{i}")
+    total = accounts.store.count_events()
+    first, second = accounts.store.events(limit=10), accounts.store.events(limit=10, offset=10)
+    assert [e["detail"] for e in first] == [f"#{i}" for i in range(24, 14, -1)]
+    assert [e["detail"] for e in second] == [f"#{i}" for i in range(14, 4, -1)]
+    assert total == len(accounts.store.events(limit=1000)) == 28  # with the three user-add events
+
+
+def test_an_accounts_file_from_before_counted_events_is_upgraded(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "accounts.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE auth_events (at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, "
+                   "detail TEXT NOT NULL)")
+        db.execute("INSERT INTO auth_events VALUES ('2025-01-01T00:00:00+00:00', 'wang', 'login', 'from x')")
+    accounts = Accounts(SQLiteAccountStore(path))
+    accounts.token_user("fzt_made_up", ip="x")
+    accounts.token_user("fzt_made_up", ip="x")
+    assert [(e["action"], e["count"]) for e in accounts.store.events()] == [("token-refused", 2), ("login", 1)]
