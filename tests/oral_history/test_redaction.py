@@ -122,3 +122,36 @@ def test_spans_end_at_the_recording():
     assert redaction.spans(interview, 12.0) == [[4.0, 12.0]]
     assert redaction.spans(interview, None) == []  # no duration: nothing to cut from yet
     assert redaction.redacted_name("access.webm") == "access.redacted.webm"
+
+
+def test_no_version_serves_a_passage_restricted_later(archive, tmp_path):
+    """Restrict passage A (4–6 s), then passage B (8–10 s) as well: no file of any version is given
+    to a reader if it sounds in B. The second set of redacted copies gets new file ids (an id is
+    never reused), and a past redacted copy, superseded, is for staff only."""
+    from repository.errors import PermissionDenied
+
+    work = tmp_path / "work"
+    _, item_id = ingest_recording(archive, tmp_path / "src", work)
+    a = [{"start": 0, "title": "童年"}, {"start": 4, "title": "甲", "restricted": True}, {"start": 6, "title": "运河"}]
+    save(archive, item_id, a, work)
+    b = save(archive, item_id, a + [{"start": 8, "title": "乙", "restricted": True}, {"start": 10, "title": "结尾"}],
+             work)
+    assert redaction.current_spans(b) == [[4.0, 6.0], [8.0, 10.0]]
+    readers = [ANONYMOUS] + [User(role, frozenset({role})) for role in ("researcher", "member", "curator")]
+    ids, served, superseded = {}, set(), set()
+    for version in range(1, archive.get_item(item_id, user=SYSTEM).version + 1):
+        for f in archive.get_item(item_id, user=SYSTEM, version=version).value.files:
+            assert ids.setdefault(f.id, (f.path, f.sha256)) == (f.path, f.sha256), f"file id {f.id} was reused"
+            for user in readers:
+                try:
+                    found = archive.open_file(item_id, f.id, user=user, version=version)
+                except PermissionDenied:
+                    continue
+                served.add((version, f.id))
+                if f.media_type.startswith("audio/"):
+                    assert rms(archive.storage.local_path(found.key), 8.2, 9.8) < 1, (version, f.id, f.path, user)
+            if f.tech.get("spans") == [[4.0, 6.0]]:
+                superseded.add((version, f.id))
+                assert archive.open_file(item_id, f.id, user=ARCHIVIST, version=version)  # staff keep the past
+    assert superseded and not served & superseded
+    assert {f.id for f in b.files if f.tech.get("redacted")} <= {fid for _, fid in served}  # the current copies
