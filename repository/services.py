@@ -21,7 +21,7 @@ from typing import BinaryIO, Callable, Iterable, Protocol
 from . import access
 from .access import User
 from .errors import Conflict, Gone, NotFound, PermissionDenied, ValidationError
-from .model import ID_RE, Collection, File, Item
+from .model import ACCESS_TECH, ID_RE, Collection, File, Item, tech_problems
 
 METADATA = "metadata.json"
 log = logging.getLogger(__name__)
@@ -508,18 +508,33 @@ EDITABLE_FILE_FIELDS = ("label", "sequence", "access", "tech")
 
 
 def _update_file_fields(files: list[dict], changes: list[dict]) -> list[dict]:
-    """Apply changes to files' label, sequence or access; the stored bytes never change here."""
+    """Apply changes to files' label, sequence, access or tech; the stored bytes never change here."""
     by_id = {f["id"]: dict(f) for f in files}
     for i, change in enumerate(changes):
         current = by_id.get(change.get("id")) if isinstance(change, dict) else None
         if current is None:
             raise ValidationError([(f"files[{i}].id", "names no file of this item (add files as uploads)")])
         for key, value in change.items():
-            if key in EDITABLE_FILE_FIELDS:
+            if key == "tech":
+                current[key] = _edited_tech(value, current.get("tech") or {}, f"files[{i}].tech")
+            elif key in EDITABLE_FILE_FIELDS:
                 current[key] = value
             elif value != current.get(key):
                 raise ValidationError([(f"files[{i}].{key}", "cannot be changed: only label, sequence, access and tech can")])
     return [by_id[f["id"]] for f in files]
+
+
+def _edited_tech(tech, old: dict, where: str) -> dict:
+    """A file's ``tech`` as edited: its typed facts checked, and the facts that decide access
+    (ACCESS_TECH) kept as they are (left out: kept; a different value: refused)."""
+    problems = tech_problems(tech, where)
+    if not problems:
+        problems = [(f"{where}.{key}", "cannot be changed: it decides who may hear or see the file, and only the "
+                                       "step that makes redacted copies sets it")
+                    for key in ACCESS_TECH if key in tech and tech[key] != old.get(key)]
+    if problems:
+        raise ValidationError(problems)
+    return {**tech, **{key: old[key] for key in ACCESS_TECH if key in old}}
 
 
 def _safe_name(name: str) -> str:
