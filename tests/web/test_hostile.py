@@ -133,9 +133,10 @@ def tech_photo(site):
     return "tech-photo"
 
 
-@pytest.mark.parametrize("tech, field", [({"width": "wide", "height": 720}, "width"), ({"width": 960, "height": 0}, "height"),
-                                         ({"width": 960.5, "height": 720}, "width"), ({"width": True}, "width"),
-                                         ({"duration": "long"}, "duration"), ({"duration": -1}, "duration"), ([1], "")])
+@pytest.mark.parametrize("tech, field", [
+    ({"width": "wide", "height": 720}, "width"), ({"width": 960, "height": 0}, "height"),
+    ({"width": 960.5, "height": 720}, "width"), ({"width": True}, "width"),
+    ({"duration": "long"}, "duration"), ({"duration": -1}, "duration"), ([1], "")])
 def test_bad_tech_values_are_refused_by_name(site, tech_photo, tech, field):
     client = site.test_client()
     r = patch_files(client, site, "tech-photo", [{"id": "f2", "tech": tech}])
