@@ -133,6 +133,15 @@ def tech_photo(site):
     return "tech-photo"
 
 
+def test_opening_the_interview_data_does_not_publish_restricted_passages(site, restricted_recording):
+    """The interview data's access is decided by the policy (it holds the restricted passages),
+    not by its editable access field."""
+    client, f = site.test_client(), restricted_recording["interview.json"]
+    assert patch_files(client, site, "tech-oh", [{"id": f.id, "access": None}]).status_code == 200
+    assert client.get(f"/items/tech-oh/files/{f.id}").status_code == 403
+    assert "秘密" not in client.get("/items/tech-oh").get_data(as_text=True)
+
+
 @pytest.mark.parametrize("tech, field", [
     ({"width": "wide", "height": 720}, "width"), ({"width": 960, "height": 0}, "height"),
     ({"width": 960.5, "height": 720}, "width"), ({"width": True}, "width"),
