@@ -1,11 +1,12 @@
 """Restricted passages silenced: redacted access copies of an interview's recording.
 
 When an interview has restricted segments, every access copy of the recording (and its waveform,
-or a video's poster) gets a redacted copy made with ffmpeg — the spans silenced
-(``volume=enable='between(t,A,B)':volume=0``) and, for video, the picture blacked — stored as a
-derivative of the recording with the same purpose and ``tech`` ``{"redacted": true, "spans":
-[[A, B], …]}``. The access policy (``repository.access.file_levels``) then keeps the recording
-and its full copies for staff, and gives everyone else the redacted ones.
+or a video's poster) gets a redacted copy made with ffmpeg from the original — the spans, widened
+by ``MARGIN``, silenced (``volume=enable='between(t,A,B)':volume=0`` on frames of 64 samples)
+and, for video, the picture blacked — stored as a derivative of the recording with the same
+purpose and ``tech`` ``{"redacted": true, "spans": [[A, B], …], "margin": MARGIN}``. The access
+policy (``repository.access.file_levels``) then keeps the recording and its full copies for
+staff, and gives everyone else the redacted ones.
 
 ``save`` is the one way to store an interview: it makes the redacted copies the new restricted
 spans need (before anything is written) and stores them with the interview in one version, so the
@@ -28,10 +29,7 @@ from .model import Interview, redaction_spans
 from .service import media_duration, recording, save_interview
 
 REDACTED_PURPOSES = ("access", "waveform", "poster")
-AUDIO = {"audio/webm": ("webm", {"c:a": "libopus", "b:a": "64k"}),
-         "audio/mp4": ("mp4", {"c:a": "aac", "b:a": "96k", "movflags": "+faststart"}),
-         "video/mp4": ("mp4", {"c:v": "libx264", "preset": "veryfast", "crf": 23, "pix_fmt": "yuv420p",
-                               "c:a": "aac", "b:a": "128k", "movflags": "+faststart"})}
+MARGIN = 0.1  # seconds silenced (and blacked) before and after each restricted span, for lossy encoders' frames
 
 
 def spans(interview: Interview | None, duration: float | None) -> list[list[float]]:
@@ -106,38 +104,44 @@ def _name(f: File) -> str:
 
 
 def redacted_copies(archive, item: Item, full: list[File], wanted: list[list[float]], work: Path) -> list[NewFile]:
-    """Redacted copies of the recording's access copies, waveform and poster (files in ``work``)."""
+    """Redacted copies of the recording's access copies, waveform and poster (files in ``work``).
+
+    Each access copy is encoded again from the original, as ingest made it (``av.access_copy``),
+    not from the lossy copy: decoding a copy (AAC's encoder delay, Opus's pre-skip) shifts its
+    timeline, so the silence would start late. The silenced spans are widened by ``MARGIN`` on
+    each side, for the spread of a lossy encoder's frames across the edge of a span."""
     from ingest.steps import av
 
-    enable = "+".join(f"between(t,{a},{b})" for a, b in wanted)
+    rec = recording(item)
+    if rec is None or not full:
+        return []
+    source = _local(archive, item, rec, work)
+    info = av.probe(source)
+    enable = "+".join(f"between(t,{max(0.0, a - MARGIN):.3f},{b + MARGIN:.3f})" for a, b in wanted)
     made, audio, video = [], None, None
     for f in sorted(full, key=lambda f: f.purpose != "access"):  # access copies first: the others come from them
         target = work / redacted_name(_name(f))
-        if f.purpose == "access" and f.media_type in AUDIO:
-            source = _local(archive, item, f, work)
-            fmt, options = AUDIO[f.media_type]
-            info = av.probe(source, formats=None)
-            options = dict(options)
+        if f.purpose == "access" and f.media_type in av.ACCESS_TYPES:
+            indexes, fmt, options = av.access_copy(f.media_type, info)
             if info["audio"]:
-                options["af"] = f"volume=enable='{enable}':volume=0"
-            if info["video"]:
-                options["vf"] = f"drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='{enable}'"
-            indexes = [s["index"] for s in (info["video"], info["audio"]) if s]
+                options["af"] = f"asetnsamples=n=64,volume=enable='{enable}':volume=0"  # small frames: exact edges
+            if "vf" in options:
+                options["vf"] += f",drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='{enable}'"
             av._encode(source, indexes, target, fmt, options)
-            if info["video"]:
-                video = video or (target, info["video"]["index"])
+            if "vf" in options:
+                video = video or target
             elif info["audio"]:
-                audio = audio or (target, info["audio"]["index"])
+                audio = audio or target
         elif f.purpose == "waveform" and audio:
-            av._waveform(audio[0], audio[1], target)
+            av._waveform(audio, 0, target)  # the copy's only stream
         elif f.purpose == "poster" and video:
-            av._encode(video[0], video[1], target, "image2", {"frames:v": 1, "q:v": 3, "update": 1, "c:v": "mjpeg"},
+            av._encode(video, 0, target, "image2", {"frames:v": 1, "q:v": 3, "update": 1, "c:v": "mjpeg"},
                        seek=f.tech.get("time") or 0)
         else:
             continue  # nothing to redact it from: the policy keeps the full one for staff
         made.append(NewFile(target.name, target, f.media_type, f.sequence, role="derivative", derived_from=f.derived_from,
                             purpose=f.purpose, label=f.label or None,
-                            tech={**f.tech, "redacted": True, "spans": wanted}))
+                            tech={**f.tech, "redacted": True, "spans": wanted, "margin": MARGIN}))
     return made
 
 

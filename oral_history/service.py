@@ -15,6 +15,7 @@ from repository import access
 from repository.access import User
 from repository.model import File, Item, best
 from repository.services import NewFile
+from search.documents import LEVELS, strictest
 
 from .model import Interview, public_view, redaction_spans, search_passages
 
@@ -84,15 +85,27 @@ def save_interview(archive, item_id: str, interview: Interview, *, user: User, e
                                remove_files=replaced + list(remove_files))
 
 
-def interview_search(archive, item: Item) -> tuple[list, dict[str, list[str]]]:
-    """The interview's search passages (cues and segments with their times) and its facet values
-    (interviewees, place of recording, languages and dialects)."""
+def hearing_level(item: Item) -> str | None:
+    """The least restriction (beyond the item's) under which the recording or an access copy of it
+    can be heard (``player.audible``): who may read its interview, as the exports and the page
+    decide. None: whoever may see the item."""
+    rec = recording(item)
+    if rec is None:
+        return "staff"  # no recording to hear: the interview is in interview.json alone
+    levels = [strictest(*access.file_levels(item, f)) for f in [rec, *item.derivatives(rec.id, "access")]]
+    return min(levels, key=lambda level: -1 if level is None else LEVELS.index(level))
+
+
+def interview_search(archive, item: Item) -> tuple[list, dict[str, list[str]], str | None]:
+    """The interview's search passages (cues and segments with their times), its facet values
+    (interviewees, interviewers, place of recording, languages and dialects) and the level they
+    are at: that of the recording (``hearing_level``), restricted words for staff."""
     interview = read_interview(archive, item)
     if interview is None:
-        return [], {}
-    rec = recording(item)
+        return [], {}, None
+    rec, level = recording(item), hearing_level(item)
     people = [best(a.name) for a in interview.interviewees]
     facets = {"interviewee": people, "person": people + [best(a.name) for a in interview.interviewers],
               "place_name": [best(interview.place.name)] if interview.place else [],
               "language": list(interview.languages)}
-    return search_passages(interview, file_id=rec.id if rec else None, access=rec.access if rec else None), facets
+    return search_passages(interview, file_id=rec.id if rec else None, access=level), facets, level

@@ -32,6 +32,8 @@ ROLE_LEVELS: dict[str, frozenset[str]] = {
 MANAGERS = frozenset({"admin", "archivist"})
 STAFF = frozenset({"admin", "archivist", "curator"})  # the roles of the staff area (/admin)
 EDITORS = MANAGERS | {"writer"}
+# An interview and the transcript files it was read from hold its restricted passages: staff only.
+STAFF_SUPPLEMENTS = ("interview", "transcript-source")
 
 
 @dataclass(frozen=True)
@@ -108,12 +110,15 @@ def file_levels(item, file) -> list[str | None]:
     Restricted passages (oral history): a recording whose interview has restricted segments is
     for staff, with all its derivatives, except its redacted copies (``tech.redacted``, the spans
     silenced), which keep the levels the recording would have without this rule. So is a
-    recording whose transcripts are not read yet (its interview may restrict passages)."""
+    recording whose transcripts are not read yet (its interview may restrict passages). The
+    interview data and its transcript sources are for staff whatever their own access says."""
     files, closed = _index(item)
     original = files.get(file.derived_from) if file.derived_from else None
     levels = [file.access, original.access if original else None]
     if (original or file).id in closed and not file.tech.get("redacted"):
         levels.append("staff")
+    if file.role == "supplement" and file.purpose in STAFF_SUPPLEMENTS:
+        levels.append("staff")  # whatever its own access says: readers get the interview's public view
     return levels
 
 

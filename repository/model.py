@@ -7,6 +7,7 @@ ValidationError naming each field ("creators[0].name: …").
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -36,6 +37,16 @@ _EDTF_DATE = (r"(?:\d{4}|\d{3}X|\d{2}XX)"
 EDTF_RE = re.compile(rf"^(?:{_EDTF_DATE}|(?:{_EDTF_DATE}|\.\.)?/(?:{_EDTF_DATE}|\.\.)?)$")
 
 LangMap = dict  # {"zh": "…", "en": "…"}: one string per language tag
+
+# A file's technical facts that decide who may see it (repository/access.py, oral_history): set
+# only by the steps that make redacted copies and store an interview, never by an edit.
+ACCESS_TECH = ("redacted", "spans", "redactions")
+# Technical facts readers rely on (IIIF sizes and durations, the player, pyramids), and their
+# types: (whole number?, smallest value). None means unknown. Other facts are free-form.
+TECH_TYPES = {"width": (True, 1), "height": (True, 1), "levels": (True, 1), "tile": (True, 1), "pages": (True, 0),
+              "orientation": (True, 1), "rotation": (True, -360), "channels": (True, 0), "sample_rate": (True, 0),
+              "bit_rate": (True, 0), "duration": (False, 0), "decoded_duration": (False, 0), "time": (False, 0),
+              "frame_rate": (False, 0)}
 
 
 def edtf_years(value: str) -> tuple[int, int] | None:
@@ -403,6 +414,22 @@ def _read_date(c: _Checker, value) -> dict:
         if key not in ("edtf", "display"):
             c.fail(f"date.{key}", "is not a field of a date (edtf, display)")
     return out
+
+
+def tech_problems(tech, where: str) -> list[tuple[str, str]]:
+    """What is wrong with a file's ``tech`` (an object; the facts of TECH_TYPES of their type)."""
+    if not isinstance(tech, dict):
+        return [(where, "must be an object")]
+    problems = []
+    for key, (whole, least) in TECH_TYPES.items():
+        value = tech.get(key)
+        if value is None:
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not number or (whole and not isinstance(value, int)) or value < least:
+            kind = "a whole number" if whole else "a number"
+            problems.append((f"{where}.{key}", f"must be {kind} of at least {least}, not {value!r}"))
+    return problems
 
 
 def _read_dict(c: _Checker, value, where: str) -> dict:

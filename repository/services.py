@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from typing import BinaryIO, Callable, Iterable, Protocol
 from . import access
 from .access import User
 from .errors import Conflict, Gone, NotFound, PermissionDenied, ValidationError
-from .model import ID_RE, Collection, File, Item
+from .model import ACCESS_TECH, ID_RE, Collection, File, Item, tech_problems
 
 METADATA = "metadata.json"
 log = logging.getLogger(__name__)
@@ -103,6 +104,11 @@ class Record:
     created: str
     updated: str
     inventory: dict | None = field(default=None, repr=False, compare=False)  # the object's, as read
+
+    @property
+    def latest(self) -> bool:
+        """Whether this is the item's latest version (as it was read)."""
+        return self.inventory is None or self.version == int(self.inventory["head"][1:])
 
 
 @dataclass
@@ -218,12 +224,13 @@ class Archive:
             missing = set(remove) - {f["id"] for f in data.get("files", [])}
             raise NotFound(f"item {data['id']} has no file {', '.join(sorted(missing))}")
         oid = item_object(data["id"])
+        used = self._used_file_ids(oid) if expected else set()
         try:
             with self.objects.new_version(oid, user=user.name, message=message, expected_head=expected) as v:
                 for path in removed_paths:
                     v.remove(path)
                 for new in new_files:
-                    files.append(self._store_file(v, new, files))
+                    files.append(self._store_file(v, new, files, used))
                 data["files"] = files
                 item = Item.from_dict(data)
                 v.put(METADATA, _json_bytes(item.to_dict()))
@@ -240,13 +247,17 @@ class Archive:
             except Exception:  # noqa: BLE001 - the commit must stand; the index is rebuildable
                 log.exception("updating derived state for item %s failed", item_id)
 
-    def _store_file(self, version, new: NewFile, existing: list[dict]) -> dict:
+    def _store_file(self, version, new: NewFile, existing: list[dict], used: set[str]) -> dict:
         name = _safe_name(new.name)
         path = {"original": f"originals/{name}", "supplement": f"supplements/{name}"}.get(
             new.role, f"derivatives/{new.derived_from}/{name}")
         if any(f["path"] == path for f in existing):
             raise ValidationError([(f"files/{name}", "a file with this name is already in the item")])
-        file_id = new.id or _file_id(name, existing)
+        taken = used | {f["id"] for f in existing}
+        if new.id in taken:
+            raise ValidationError([(f"files/{name}", f"file id {new.id} is already used in this item or one of "
+                                                     "its past versions: file ids are never reused")])
+        file_id = new.id or _file_id(taken)
         stored = version.put(path, new.stream)
         return File(
             id=file_id, path=path, media_type=new.media_type, size=stored.size, sha256=stored.sha256,
@@ -302,29 +313,45 @@ class Archive:
         file = record.value.file(file_id)
         if file is None:
             raise NotFound(f"item {item_id} has no file {file_id}")
-        if not self._may_open(user, record, file, item_id):
+        head = self._head_unless_latest(record)
+        if not self._may_open(user, record.value, file, head):
             raise PermissionDenied(f"file {file_id} of item {item_id} is restricted")
         return StoredFile(file, self.objects.content_key(item_object(item_id), file.path, record.version,
                                                          record.inventory),
-                          self._may_open(access.ANONYMOUS, record, file, item_id))
+                          self._may_open(access.ANONYMOUS, record.value, file, head))
 
-    def _may_open(self, user: User, record: Record, file: File, item_id: str) -> bool:
-        """The policy for this version's file and, for a past version, for the file as it is now
-        (a file restricted later stays restricted in the past; one removed since, for managers)."""
+    def _head_unless_latest(self, record: Record) -> Item | None:
+        """The item as it is now, when ``record`` is a past version of it (else None)."""
+        if record.latest:
+            return None
+        return self._load_item(record.value.id).value
+
+    def _may_open(self, user: User, item: Item, file: File, head: Item | None) -> bool:
+        """The policy for this version's file and, for a past version (``head``: the item now),
+        for what that file is now: the head's file with the same content and purpose, not the one
+        that happens to have the same id. A file restricted later stays restricted in the past; a
+        past file that is no longer in the item (a superseded redacted copy, a replaced
+        derivative, a removed file) is for managers only."""
         today = self.today()
-        if not access.can_view_file(user, record.value, file, today=today):
+        if not access.can_view_file(user, item, file, today=today):
             return False
-        if record.version == int(record.inventory["head"][1:]):
+        if head is None:
             return True
-        head = self._load_item(item_id)
-        now = head.value.file(file.id)
-        return (access.can_view_file(user, head.value, now, today=today) if now is not None
-                else access.can_manage(user))
+        now = [f for f in head.files if (f.sha256, f.role, f.purpose) == (file.sha256, file.role, file.purpose)]
+        if not now:
+            return access.can_manage(user)
+        return any(access.can_view_file(user, head, f, today=today) for f in now)
 
     def visible_files(self, item: Item, *, user: User) -> list[File]:
         """The item's files this user may see, originals first in page order."""
         ordered = item.originals + [f for f in item.files if f.role != "original"]
         return [f for f in ordered if access.can_view_file(user, item, f, today=self.today())]
+
+    def record_files(self, record: Record, *, user: User) -> list[File]:
+        """The files of a version read with ``get_item`` (the latest or a past one) that
+        ``open_file`` gives this user, in the order of ``visible_files``."""
+        head = self._head_unless_latest(record)
+        return [f for f in self.visible_files(record.value, user=user) if self._may_open(user, record.value, f, head)]
 
     def find_original(self, sha256: str) -> tuple[str, str] | None:
         """(item id, file id) of an original with these bytes already in the archive, if any."""
@@ -345,6 +372,10 @@ class Archive:
         if version is not None and not 1 <= version <= head:
             raise NotFound(f"{what} has no version {version} (latest is {head})")
         number = version or head
+        value = self._parse(oid, cls, inv, number)
+        return Record(value, number, inv["versions"]["v1"]["created"], inv["versions"][f"v{number}"]["created"], inv)
+
+    def _parse(self, oid: str, cls, inv: dict, number: int):
         state = inv["versions"][f"v{number}"]["state"]
         key = (cls, next(digest for digest, paths in state.items() if METADATA in paths))
         value = self._parsed.get(key)
@@ -355,7 +386,15 @@ class Archive:
                     self._parsed.pop(next(iter(self._parsed)), None)
                 except (RuntimeError, StopIteration):
                     break
-        return Record(value, number, inv["versions"]["v1"]["created"], inv["versions"][f"v{number}"]["created"], inv)
+        return value
+
+    def _used_file_ids(self, oid: str) -> set[str]:
+        """Every file id any version of the item has used. An id is never given to another file:
+        a past version's file must never be taken for a later file with the same id."""
+        if not self.objects.exists(oid):
+            return set()
+        inv = self.objects.inventory(oid)
+        return {f.id for n in range(1, int(inv["head"][1:]) + 1) for f in self._parse(oid, Item, inv, n).files}
 
     def _unused_id(self) -> str:
         while self.objects.exists(item_object(candidate := new_item_id())):
@@ -491,18 +530,33 @@ EDITABLE_FILE_FIELDS = ("label", "sequence", "access", "tech")
 
 
 def _update_file_fields(files: list[dict], changes: list[dict]) -> list[dict]:
-    """Apply changes to files' label, sequence or access; the stored bytes never change here."""
+    """Apply changes to files' label, sequence, access or tech; the stored bytes never change here."""
     by_id = {f["id"]: dict(f) for f in files}
     for i, change in enumerate(changes):
         current = by_id.get(change.get("id")) if isinstance(change, dict) else None
         if current is None:
             raise ValidationError([(f"files[{i}].id", "names no file of this item (add files as uploads)")])
         for key, value in change.items():
-            if key in EDITABLE_FILE_FIELDS:
+            if key == "tech":
+                current[key] = _edited_tech(value, current.get("tech") or {}, f"files[{i}].tech")
+            elif key in EDITABLE_FILE_FIELDS:
                 current[key] = value
             elif value != current.get(key):
                 raise ValidationError([(f"files[{i}].{key}", "cannot be changed: only label, sequence, access and tech can")])
     return [by_id[f["id"]] for f in files]
+
+
+def _edited_tech(tech, old: dict, where: str) -> dict:
+    """A file's ``tech`` as edited: its typed facts checked, and the facts that decide access
+    (ACCESS_TECH) kept as they are (left out: kept; a different value: refused)."""
+    problems = tech_problems(tech, where)
+    if not problems:
+        problems = [(f"{where}.{key}", "cannot be changed: it decides who may hear or see the file, and only the "
+                                       "step that makes redacted copies sets it")
+                    for key in ACCESS_TECH if key in tech and tech[key] != old.get(key)]
+    if problems:
+        raise ValidationError(problems)
+    return {**tech, **{key: old[key] for key in ACCESS_TECH if key in old}}
 
 
 def _safe_name(name: str) -> str:
@@ -513,10 +567,6 @@ def _safe_name(name: str) -> str:
     return base
 
 
-def _file_id(name: str, existing: list[dict]) -> str:
-    """A URL-safe id for a file, unique within the item: f1, f2, …"""
-    used = {f["id"] for f in existing}
-    n = len(existing) + 1
-    while f"f{n}" in used:
-        n += 1
-    return f"f{n}"
+def _file_id(used: set[str]) -> str:
+    """A URL-safe id for a file, never used before in the item: f1, f2, … after the highest."""
+    return f"f{1 + max((int(i[1:]) for i in used if re.fullmatch(r'f[0-9]{1,9}', i)), default=0)}"

@@ -18,6 +18,7 @@ from . import analysis
 from .index import TEXT_FIELDS
 
 LEVELS = ("alliance", "staff", "private")  # restrictions beyond the item, least to most strict
+CLEARANCES = ("public", *LEVELS)  # up to which level a user sees files restricted beyond their item
 DYNASTIES = {"明": (1368, 1644), "清": (1644, 1911), "民国": (1912, 1949), "中华人民共和国": (1949, 9999)}
 MAX_DECADES = 12  # a wider date range is not counted in every decade it spans
 MAX_REIGNS = 3   # … nor in every reign title
@@ -138,6 +139,22 @@ def item_documents(item: Item, passages: Iterable[Passage], *,
                        "time": p.time, "end": p.end},
         })
     return docs
+
+
+def with_facets(docs: list[dict], facets: dict[str, list[str]], level: str | None) -> list[dict]:
+    """``docs`` (``item_documents``) with facet values read from a file at ``level`` (None: as
+    visible as the item) added to the item's document. Values restricted beyond the item go into
+    a second item document, ``<id>@<level>``, for users cleared for that level; the first, without
+    them, is for everyone else (``hidden_from``, a clearance): every user finds one document per
+    item, so no facet, filter or count reveals the values to those who may not read them."""
+    item = docs[0]
+    full = {**item, **{name: list(dict.fromkeys([*item.get(name, []), *values])) for name, values in facets.items()}}
+    if level is None or full == item:
+        return [full, *docs[1:]]
+    cleared = CLEARANCES[CLEARANCES.index(level):]
+    item["hidden_from"] = list(cleared)
+    full.update(id=f"{item['id']}@{level}", hidden_from=[c for c in CLEARANCES if c not in cleared])
+    return [item, full, *docs[1:]]
 
 
 def item_passages(item: Item, read: Callable[[File], bytes]) -> list[Passage]:

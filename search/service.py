@@ -18,7 +18,7 @@ from repository.access import User
 from repository.model import Item
 
 from . import analysis, highlight
-from .documents import LEVELS, field_for, item_documents, item_passages
+from .documents import LEVELS, field_for, item_documents, item_passages, with_facets
 from .index import Bool, Facet, MatchAll, Node, Range, SearchIndex, Sort, Term, Terms
 from .query import Parsed, QueryError, build, dated_within, parse
 
@@ -74,12 +74,10 @@ class Search:
     def documents(self, item: Item) -> list[dict]:
         from oral_history.service import interview_search  # oral_history builds on search
 
-        spoken, facets = interview_search(self.archive, item)
+        spoken, facets, level = interview_search(self.archive, item)
         docs = item_documents(item, item_passages(item, self.archive.file_reader(item.id)) + spoken,
                               ancestors=self.archive.collection_ancestors, thumbnail=_thumbnail(item))
-        for field_name, values in facets.items():
-            docs[0][field_name] = list(dict.fromkeys([*docs[0].get(field_name, []), *values]))
-        return docs
+        return with_facets(docs, facets, level)
 
     def item_changed(self, item_id: str, item: Item | None) -> None:
         """An Archive listener: re-index one item after its new version is committed."""
@@ -153,9 +151,10 @@ class Search:
         today = int(self.today().strftime("%Y%m%d"))
         lifted = Bool(filter=(Term("visibility", "embargoed"), Range("embargo_until", 1, today)))
         visible = Bool(should=(Terms("visibility", levels), lifted))
+        hidden = (Term("hidden_from", clearance(user)),)  # the item's one document for this user (with_facets)
         if access.can_manage(user):
-            return visible
-        return Bool(filter=(visible,), must_not=(Range("withdrawn", 1, None),))
+            return Bool(filter=(visible,), must_not=hidden)
+        return Bool(filter=(visible,), must_not=(Range("withdrawn", 1, None), *hidden))
 
     def _text_fields(self, user: User) -> tuple[str, ...]:
         levels = access.visible_levels(user)
@@ -171,7 +170,7 @@ class Search:
             marked = highlight.mark(text, words) if name != "description" else highlight.snippet(text, words)
             if marked and "<mark>" in marked:
                 marks[name] = marked
-        return Hit(found.id, found.score, source["title"], source["kind"], source.get("date") or {},
+        return Hit(found.id.partition("@")[0], found.score, source["title"], source["kind"], source.get("date") or {},
                    thumb.get("file") if set(thumb.get("levels", [])) <= allowed else None, marks)
 
     def _add_passages(self, hits: list[Hit], parsed: Parsed, user: User) -> None:
@@ -192,6 +191,18 @@ class Search:
             if snippet:
                 hit.passages.append({"snippet": snippet, **{k: p.source.get(k) for k in
                                                             ("file_id", "page", "chapter", "time", "end")}})
+
+
+def clearance(user: User) -> str:
+    """The strictest of the file levels (search.documents.LEVELS) up to which the user sees all
+    ("public": none of them)."""
+    levels = access.visible_levels(user)
+    cleared = "public"
+    for level in LEVELS:
+        if level not in levels:
+            break
+        cleared = level
+    return cleared
 
 
 def _thumbnail(item: Item) -> dict | None:

@@ -39,11 +39,12 @@ def item_summary(item) -> dict:
 
 def item_json(record) -> dict:
     item = record.value
-    files = archive().visible_files(item, user=current_user())
+    files = archive().record_files(record, user=current_user())
+    past = None if record.latest else record.version
     return {**item.to_dict(), "version": record.version, "created": record.created, "updated": record.updated,
             "links": links(item.id),
-            "files": [{**f.__dict__, "url": url_for("public.file", item_id=item.id, file_id=f.id, _external=True)}
-                      for f in files],
+            "files": [{**f.__dict__, "url": url_for("public.file", item_id=item.id, file_id=f.id, version=past,
+                                                    _external=True)} for f in files],
             "restricted_files": len(item.files) - len(files)}
 
 

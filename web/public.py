@@ -59,7 +59,7 @@ def collection(collection_id):
 @bp.get("/items/<item_id>")
 def item(item_id):
     record = archive().get_item(item_id, user=current_user(), version=request.args.get("version", type=int))
-    files = archive().visible_files(record.value, user=current_user())
+    files = archive().record_files(record, user=current_user())  # of a past version: what open_file serves
     visible = {c.id: c for c in archive().list_collections(user=current_user())}
     history = archive().history(item_id, user=current_user())
     # The IIIF viewer shows the latest version's page images (its manifest is of the latest version).

@@ -33,6 +33,8 @@ from ingest.steps import Derivative, StepError, StepResult
 FORMATS = "wav,w64,aiff,flac,mp3,aac,ogg,mov,matroska,avi"
 
 MAX_HEIGHT = 720  # access video: at most this many pixels high, never upscaled
+INTERLACED = ("tt", "bb", "tb", "bt")  # ffprobe field orders of interlaced video
+ACCESS_TYPES = ("audio/webm", "audio/mp4", "video/mp4")  # the access copies made (``access_copy``)
 POSTER_MAX_WIDTH = 1280
 WAVEFORM_RATE = 8000  # Hz, mono, for the waveform peaks
 WAVEFORM_SAMPLES_PER_PIXEL = 160  # 50 peaks per second
@@ -115,7 +117,6 @@ def audio(original: Path, media_type: str, work: Path) -> StepResult:
     stream = info["audio"]
     if not stream:
         raise StepError("the file contains no audio stream")
-    channels = min(stream.get("channels") or 2, 2)  # access copies: mono stays mono, more → stereo
 
     peaks = work / "waveform.json"  # first: decoding the whole file also checks that it is readable
     if not peaks.exists():
@@ -124,11 +125,10 @@ def audio(original: Path, media_type: str, work: Path) -> StepResult:
     if not length:
         raise StepError("no audio could be decoded from the file")
     webm, m4a = work / "access.webm", work / "access.m4a"
-    jobs = [(webm, "webm", {"c:a": "libopus", "b:a": "64k", "ac": channels}),
-            (m4a, "mp4", {"c:a": "aac", "b:a": "96k", "ac": channels, "movflags": "+faststart"})]
+    jobs = [(webm, *access_copy("audio/webm", info)), (m4a, *access_copy("audio/mp4", info))]
     with ThreadPoolExecutor(2) as pool:  # the two encoders run side by side, one per core
-        for done in [pool.submit(_encode, original, stream["index"], target, container, options)
-                     for target, container, options in jobs if not target.exists()]:
+        for done in [pool.submit(_encode, original, indexes, target, container, options)
+                     for target, indexes, container, options in jobs if not target.exists()]:
             done.result()
 
     tech = {
@@ -234,14 +234,11 @@ def video(original: Path, media_type: str, work: Path) -> StepResult:
     if not stream:  # (image and text demuxers are not in FORMATS, so a still image never gets here)
         raise StepError("the file contains no video stream")
 
-    interlaced = stream["field_order"] in ("tt", "bb", "tb", "bt")
+    interlaced = stream["field_order"] in INTERLACED
     access = work / "access.mp4"
     if not access.exists():
-        filters = ("yadif," if interlaced else "") + f"scale=-2:'2*trunc(min({MAX_HEIGHT},ih)/2)',format=yuv420p"
-        options = {"c:v": "libx264", "preset": "veryfast", "crf": 23, "vf": filters, "movflags": "+faststart"}
-        if sound:
-            options.update({"c:a": "aac", "b:a": "128k", "ac": min(sound.get("channels") or 2, 2)})
-        _encode(original, [stream["index"]] + ([sound["index"]] if sound else []), access, "mp4", options)
+        indexes, container, options = access_copy("video/mp4", info)
+        _encode(original, indexes, access, container, options)
 
     poster = work / "poster.jpg"
     duration = info["duration"]
@@ -296,6 +293,24 @@ def _url(path) -> str:
 def _input(original: Path, **options):
     """The original as an ffmpeg input limited to local files and the accepted demuxers."""
     return ffmpeg.input(_url(original), protocol_whitelist="file", format_whitelist=FORMATS, **options)
+
+
+def access_copy(media_type: str, info: dict) -> tuple[list[int], str, dict]:
+    """How the access copy of type ``media_type`` (audio/webm, audio/mp4, video/mp4) is encoded
+    from an original (``info``: its ``probe``): the stream indexes, the container and ffmpeg's
+    options. Redacted copies (oral_history.redaction) are made the same way, from the original."""
+    sound, picture = info["audio"], info["video"]
+    channels = min((sound or {}).get("channels") or 2, 2)  # mono stays mono, more → stereo
+    if media_type == "video/mp4":
+        interlaced = picture["field_order"] in INTERLACED
+        options = {"c:v": "libx264", "preset": "veryfast", "crf": 23, "movflags": "+faststart",
+                   "vf": ("yadif," if interlaced else "") + f"scale=-2:'2*trunc(min({MAX_HEIGHT},ih)/2)',format=yuv420p"}
+        if sound:
+            options.update({"c:a": "aac", "b:a": "128k", "ac": channels})
+        return [picture["index"]] + ([sound["index"]] if sound else []), "mp4", options
+    container, options = {"audio/webm": ("webm", {"c:a": "libopus", "b:a": "64k"}),
+                          "audio/mp4": ("mp4", {"c:a": "aac", "b:a": "96k", "movflags": "+faststart"})}[media_type]
+    return [sound["index"]], container, {**options, "ac": channels}
 
 
 def _encode(original: Path, indexes, target: Path, fmt: str, options: dict, seek: float | None = None) -> None:

@@ -60,24 +60,44 @@ def save(archive, item_id, segments, work):
                           expected_version=record.version, why="索引", work=work).value
 
 
+def peak(path, start, end, rate=48000) -> int:
+    """The loudest sample (16-bit, mono) of the file's sound from ``start`` to ``end`` seconds,
+    the whole file decoded (no seeking: nothing shifts the times measured)."""
+    pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "s16le", "-ac", "1",
+                          "-ar", str(rate), "pipe:"], capture_output=True, check=True).stdout
+    samples = array.array("h", pcm[:len(pcm) // 2 * 2])
+    return max((abs(x) for x in samples[round(start * rate):round(end * rate)]), default=0)
+
+
+# two restricted spans that start and end between the frames of every codec: 2.5–4.25 s and 7.1–9.3 s
+TWO_SPANS = [{"start": 0, "title": "童年"}, {"start": 2.5, "title": "邻居", "restricted": True},
+             {"start": 4.25, "title": "运河"}, {"start": 7.1, "title": "家事", "restricted": True},
+             {"start": 9.3, "title": "结尾"}]
+
+
 @pytest.mark.parametrize("video", [False, True], ids=["audio", "video"])
 def test_redacted_copies_are_silent_in_the_span_and_only_they_are_public(archive, tmp_path, video):
     _, item_id = ingest_recording(archive, tmp_path / "src", tmp_path / "work", video=video)
-    item = save(archive, item_id, SEGMENTS, tmp_path / "work")
+    item = save(archive, item_id, TWO_SPANS, tmp_path / "work")
     rec = item.originals[0]
     redacted = [f for f in item.derivatives(rec.id) if f.tech.get("redacted")]
     full = [f for f in item.derivatives(rec.id) if not f.tech.get("redacted")]
     assert {f.purpose for f in redacted} == ({"access", "poster"} if video else {"access", "waveform"})
-    assert all(f.tech["spans"] == [[4.0, 8.0]] for f in redacted)
-    for f in redacted:
-        if f.purpose == "access":
-            path = path_of(archive, item_id, f)
-            assert rms(path, 4.4, 7.6) < 1 and rms(path, 1, 3.5) > 1000 and rms(path, 8.5, 11) > 1000
-            if video:
-                assert mean_luma(path, 6) < 20 < mean_luma(path, 2)
+    assert all(f.tech["spans"] == [[2.5, 4.25], [7.1, 9.3]] for f in redacted)
+    # every access copy has its redacted copy (AAC and Opus of a recording, a video's H.264/AAC) …
+    copies = [f for f in redacted if f.purpose == "access"]
+    assert sorted(_name(f) for f in copies) == sorted(redaction.redacted_name(_name(f)) for f in full
+                                                      if f.purpose == "access")
+    assert {f.media_type for f in copies} == ({"video/mp4"} if video else {"audio/webm", "audio/mp4"})
+    for f in copies:  # … silent from the first to the last moment of each span (no encoder delay), loud elsewhere
+        path = path_of(archive, item_id, f)
+        assert max(peak(path, a, b) for a, b in ((2.5, 4.25), (7.1, 9.3))) < 64, f.path
+        assert min(peak(path, a, b) for a, b in ((0.5, 2.3), (4.45, 6.9), (9.5, 11.5))) > 1000, f.path
+        if video:
+            assert max(mean_luma(path, t) for t in (2.5, 4.2, 7.1, 9.26)) < 20 < mean_luma(path, 1)
     for f in full:
         if f.purpose == "access":
-            assert rms(path_of(archive, item_id, f), 4.4, 7.6) > 1000  # staff hear everything
+            assert peak(path_of(archive, item_id, f), 2.5, 4.25) > 1000  # staff hear everything
     # the public gets the redacted copies only; staff get everything
     assert all(can_view_file(ANONYMOUS, item, f) for f in redacted)
     assert not any(can_view_file(ANONYMOUS, item, f) for f in [rec, *full])
@@ -85,6 +105,10 @@ def test_redacted_copies_are_silent_in_the_span_and_only_they_are_public(archive
     played = lambda user: {f.id for f in redaction.playable(archive.visible_files(item, user=user))}  # noqa: E731
     assert played(ANONYMOUS) == {f.id for f in redacted if f.purpose == "access"}
     assert played(ARCHIVIST) == {f.id for f in full if f.purpose == "access"}
+
+
+def _name(f):
+    return f.path.rsplit("/", 1)[-1]
 
 
 def test_copies_follow_the_restricted_spans_and_go_when_none_are_left(archive, tmp_path):
@@ -122,3 +146,36 @@ def test_spans_end_at_the_recording():
     assert redaction.spans(interview, 12.0) == [[4.0, 12.0]]
     assert redaction.spans(interview, None) == []  # no duration: nothing to cut from yet
     assert redaction.redacted_name("access.webm") == "access.redacted.webm"
+
+
+def test_no_version_serves_a_passage_restricted_later(archive, tmp_path):
+    """Restrict passage A (4–6 s), then passage B (8–10 s) as well: no file of any version is given
+    to a reader if it sounds in B. The second set of redacted copies gets new file ids (an id is
+    never reused), and a past redacted copy, superseded, is for staff only."""
+    from repository.errors import PermissionDenied
+
+    work = tmp_path / "work"
+    _, item_id = ingest_recording(archive, tmp_path / "src", work)
+    a = [{"start": 0, "title": "童年"}, {"start": 4, "title": "甲", "restricted": True}, {"start": 6, "title": "运河"}]
+    save(archive, item_id, a, work)
+    b = save(archive, item_id, a + [{"start": 8, "title": "乙", "restricted": True}, {"start": 10, "title": "结尾"}],
+             work)
+    assert redaction.current_spans(b) == [[4.0, 6.0], [8.0, 10.0]]
+    readers = [ANONYMOUS] + [User(role, frozenset({role})) for role in ("researcher", "member", "curator")]
+    ids, served, superseded = {}, set(), set()
+    for version in range(1, archive.get_item(item_id, user=SYSTEM).version + 1):
+        for f in archive.get_item(item_id, user=SYSTEM, version=version).value.files:
+            assert ids.setdefault(f.id, (f.path, f.sha256)) == (f.path, f.sha256), f"file id {f.id} was reused"
+            for user in readers:
+                try:
+                    found = archive.open_file(item_id, f.id, user=user, version=version)
+                except PermissionDenied:
+                    continue
+                served.add((version, f.id))
+                if f.media_type.startswith("audio/"):
+                    assert rms(archive.storage.local_path(found.key), 8.2, 9.8) < 1, (version, f.id, f.path, user)
+            if f.tech.get("spans") == [[4.0, 6.0]]:
+                superseded.add((version, f.id))
+                assert archive.open_file(item_id, f.id, user=ARCHIVIST, version=version)  # staff keep the past
+    assert superseded and not served & superseded
+    assert {f.id for f in b.files if f.tech.get("redacted")} <= {fid for _, fid in served}  # the current copies

@@ -32,8 +32,11 @@ def interview_item(archive):
     record = archive.create_item({"id": "oh1", "kind": "audio", "title": {"zh": "南长街口述"}},
                                  [NewFile("采访_张.wav", io.BytesIO(b"RIFF....WAVE"), "audio/wav", 1)], user=SYSTEM)
     vtt = NewFile("采访_张.vtt", io.BytesIO(b"WEBVTT\n"), "text/vtt")
+    # the copy oral_history.redaction makes (the restricted passage silenced): the public may hear the recording
+    quiet = NewFile("access.redacted.webm", b"quiet", "audio/webm", role="derivative", derived_from="f1",
+                    purpose="access", tech={"redacted": True, "spans": [[5.0, 10.0]]})
     save_interview(archive, "oh1", Interview.from_dict(INTERVIEW), user=SYSTEM, expected_version=record.version,
-                   sources=[vtt])
+                   sources=[vtt], add_files=[quiet])
     return archive, search
 
 

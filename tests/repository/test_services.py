@@ -256,3 +256,24 @@ def test_past_versions_close_with_the_item_and_its_files(archive):
     archive.update_item("v1", {"visibility": "private"}, expected_version=record.version, user=SYSTEM)
     with pytest.raises(NotFound):
         archive.get_item("v1", user=ANONYMOUS, version=1)
+
+
+def test_file_ids_are_never_reused(archive):
+    """A removed file's id is never given to another file (ids of every version count), so a past
+    version's file is never taken for a later one; a past file is judged by what it is now."""
+    from repository.access import ANONYMOUS, SYSTEM
+
+    record = archive.create_item({"id": "ids", "kind": "photo", "title": {"zh": "编号"}},
+                                 [NewFile("a.jpg", b"a", "image/jpeg", 1), NewFile("b.jpg", b"b", "image/jpeg", 2)],
+                                 user=SYSTEM)
+    record = archive.update_item("ids", {}, expected_version=record.version, user=SYSTEM, remove_files=["f2"])
+    record = archive.update_item("ids", {}, expected_version=record.version, user=SYSTEM,
+                                 add_files=[NewFile("c.jpg", b"c", "image/jpeg", 2)])
+    assert [f.id for f in record.value.files] == ["f1", "f3"]
+    with pytest.raises(PermissionDenied):  # b.jpg is gone: not mistaken for a later file
+        archive.open_file("ids", "f2", user=ANONYMOUS, version=1)
+    with pytest.raises(ValidationError, match="file id f2 is already used"):
+        archive.update_item("ids", {}, expected_version=record.version, user=SYSTEM,
+                            add_files=[NewFile("d.jpg", b"d", "image/jpeg", 3, id="f2")])
+    # the same content under its id today: served for the past version as for the latest
+    assert archive.open_file("ids", "f1", user=ANONYMOUS, version=1).public

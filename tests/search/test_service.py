@@ -125,6 +125,29 @@ def test_text_of_a_restricted_page_is_found_only_by_those_who_may_read_it(archiv
     assert (listed.hits[0].thumbnail is None) or may
 
 
+@pytest.mark.parametrize("access,role", list(product(["alliance", "staff", "private"], USERS)))
+def test_facets_read_from_a_restricted_recording_follow_it(archive, search, access, role):
+    """An interview's interviewee, interviewer, place and language are facet values at its
+    recording's level: counted and filtered on by those who may hear it only; the item, public,
+    is found once by everyone."""
+    from oral_history.model import Interview
+    from oral_history.service import save_interview
+
+    record = archive.create_item({"id": "oh", "kind": "audio", "title": {"zh": "公开的访谈"}},
+                                 [NewFile("a.wav", b"wav", "audio/wav", 1, access=access)], user=SYSTEM)
+    save_interview(archive, "oh", Interview.from_dict({
+        "interviewees": [{"name": {"zh": "受访人甲"}}], "interviewers": [{"name": {"zh": "采访人乙"}}],
+        "place": {"name": {"zh": "荡口"}}, "languages": ["wuu"]}), user=SYSTEM, expected_version=record.version)
+    may = role in SEES[access]
+    values = {"interviewee": "受访人甲", "person": "采访人乙", "place": "荡口", "language": "wuu"}
+    for text in ("访谈", ""):
+        found = search.search(text, user=USERS[role])
+        assert ids(found) == ["oh"] and found.total == 1 and sum(n for _, n in found.facets["kind"]) == 1
+        for facet, value in values.items():
+            assert (value in dict(found.facets[facet])) == may, facet
+            assert ids(search.search(text, user=USERS[role], filters={facet: [value]})) == (["oh"] if may else [])
+
+
 def test_one_change_reindexes_only_that_item_and_purge_removes_it(archive, search):
     archive.create_collection({"id": "c1", "title": "馆藏"}, user=SYSTEM)
     for n in range(3):

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from repository.access import SYSTEM
+from repository.services import NewFile
 from tests.helpers import photo_item
 from tests.web.auth_helpers import add_users, csrf_token, login
 
@@ -68,6 +69,103 @@ def test_fuzz_upload_metadata(site, metadata):
     no_server_error(client.post("/api/items", headers=headers, data={
         "metadata": json.dumps(metadata), "files": (io.BytesIO(b"\xff\xd8\xff\xe0" + b"x" * 20), "a.jpg")}))
     no_server_error(client.patch("/api/items/known", json=metadata, headers={**headers, "If-Match": '"1"'}))
+
+
+def patch_files(client, site, item_id, files):
+    archive = site.extensions["fangzhi"]
+    version = archive.get_item(item_id, user=SYSTEM).version
+    return client.patch(f"/api/items/{item_id}", json={"files": files},
+                        headers={"Authorization": f"Bearer {site.config['TOKEN']}", "If-Match": f'"{version}"'})
+
+
+@pytest.fixture(scope="module")
+def restricted_recording(site):
+    """A public recording with a restricted passage: its full copies staff-only, its redacted copy public."""
+    from oral_history.model import Interview
+    from oral_history.service import save_interview
+    from tests.iiif import builders
+    from tests.iiif.builders import derivative
+
+    archive = site.extensions["fangzhi"]
+    item = builders.audio(archive, "tech-oh")
+    save_interview(archive, "tech-oh", Interview.from_dict({"segments": [
+        {"start": 0, "title": "童年"}, {"start": 5, "title": "秘密", "restricted": True}]}), user=SYSTEM,
+        expected_version=archive.get_item("tech-oh", user=SYSTEM).version,
+        add_files=[derivative("f1", "access.redacted.webm", b"quiet", "audio/webm", "access", duration=20.0,
+                              redacted=True, spans=[[5, 20.0]])])
+    item = archive.get_item("tech-oh", user=SYSTEM).value
+    return {f.path.rsplit("/", 1)[-1]: f for f in item.files}
+
+
+@pytest.mark.parametrize("name, change", [
+    ("access.webm", {"redacted": True}),  # would make the full copy public
+    ("access.webm", {"redacted": True, "spans": [[5, 20.0]]}),
+    ("access.redacted.webm", {"spans": [[19, 20.0]]}),  # the copy would not be remade for the new spans
+    ("access.redacted.webm", {"redacted": False}),
+    ("interview.json", {"redactions": 0}),  # would open the recording
+])
+def test_access_deciding_tech_is_not_editable(site, restricted_recording, name, change):
+    client, f = site.test_client(), restricted_recording[name]
+    r = patch_files(client, site, "tech-oh", [{"id": f.id, "tech": {**f.tech, **change}}])
+    assert r.status_code == 400 and [p["field"] for p in r.json["problems"]] == [f"files[0].tech.{k}" for k in change]
+    assert "only the step that makes redacted copies" in r.json["problems"][0]["problem"]
+    full = restricted_recording["access.webm"]
+    assert client.get(f"/items/tech-oh/files/{full.id}").status_code == 403
+
+
+def test_tech_edits_keep_the_access_facts(site, restricted_recording):
+    client, f = site.test_client(), restricted_recording["access.redacted.webm"]
+    assert patch_files(client, site, "tech-oh", [{"id": f.id, "tech": {"duration": 19.5}}]).status_code == 200
+    item = site.extensions["fangzhi"].get_item("tech-oh", user=SYSTEM).value
+    assert item.file(f.id).tech == {"duration": 19.5, "redacted": True, "spans": [[5, 20.0]]}
+    assert client.get(f"/items/tech-oh/files/{f.id}").status_code == 200
+    assert client.get(f"/items/tech-oh/files/{restricted_recording['access.webm'].id}").status_code == 403
+
+
+@pytest.fixture(scope="module")
+def tech_photo(site):
+    """A photo with a real (tiny) pyramid, f2, so that every IIIF route reads it."""
+    from tests.iiif.builders import derivative, make
+    from tests.web.test_leaks import tiny_pyramid
+
+    make(site.extensions["fangzhi"], "tech-photo", "photo", [NewFile("scan.jpg", b"jpeg", "image/jpeg", 1)],
+         [derivative("f1", "pyramid.tif", tiny_pyramid(), "image/tiff", "pyramid", width=64, height=48)])
+    return "tech-photo"
+
+
+def test_opening_the_interview_data_does_not_publish_restricted_passages(site, restricted_recording):
+    """The interview data's access is decided by the policy (it holds the restricted passages),
+    not by its editable access field."""
+    client, f = site.test_client(), restricted_recording["interview.json"]
+    assert patch_files(client, site, "tech-oh", [{"id": f.id, "access": None}]).status_code == 200
+    assert client.get(f"/items/tech-oh/files/{f.id}").status_code == 403
+    assert "秘密" not in client.get("/items/tech-oh").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("tech, field", [
+    ({"width": "wide", "height": 720}, "width"), ({"width": 960, "height": 0}, "height"),
+    ({"width": 960.5, "height": 720}, "width"), ({"width": True}, "width"),
+    ({"duration": "long"}, "duration"), ({"duration": -1}, "duration"), ([1], "")])
+def test_bad_tech_values_are_refused_by_name(site, tech_photo, tech, field):
+    client = site.test_client()
+    r = patch_files(client, site, "tech-photo", [{"id": "f2", "tech": tech}])
+    assert r.status_code == 400, r.get_data(as_text=True)
+    assert [p["field"] for p in r.json["problems"]] == [f"files[0].tech" + (f".{field}" if field else "")]
+    assert client.get("/iiif/3/manifest/tech-photo").status_code == 200
+
+
+@FUZZ
+@given(tech=st.dictionaries(st.sampled_from(["width", "height", "duration", "levels", "tile", "redacted", "codec"]),
+                            JSONISH, max_size=4))
+def test_fuzz_tech_edits(site, restricted_recording, tech_photo, tech):
+    """Whatever technical metadata an edit sends, nothing answers 500 and no restricted copy opens."""
+    client = site.test_client()
+    for item_id, file_id in (("tech-photo", "f2"), ("tech-oh", restricted_recording["access.webm"].id)):
+        no_server_error(patch_files(client, site, item_id, [{"id": file_id, "tech": tech}]))
+        for url in (f"/iiif/3/manifest/{item_id}", f"/items/{item_id}", f"/api/items/{item_id}",
+                    f"/iiif/3/{item_id}/info.json"):
+            no_server_error(client.get(url))
+    assert client.get(f"/items/tech-oh/files/{restricted_recording['access.webm'].id}").status_code == 403
 
 
 # --- hostile files ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 A route added to the app must be listed in ROUTES (checked here) or in EXEMPT with a reason,
 or test_every_route_is_in_the_matrix fails.
 """
+import re
 import time
 from datetime import date, timedelta
 
@@ -233,6 +234,70 @@ def add_interview(archive, case, **fields):
         archive.withdraw_item(interview_id(case), user=SYSTEM, reason="test")
 
 
+# An interview whose second passage was restricted later (as oral_history.redaction.save does it: the
+# copies silencing passage A replaced by copies silencing A and B, in a later version).
+TWICE = "leak-twice-oh"
+B_AUDIBLE = b"passage B audible"
+
+
+def add_twice_restricted(archive):
+    from oral_history.model import Interview, redaction_spans
+    from oral_history.service import save_interview
+    from tests.iiif.builders import derivative
+
+    record = archive.create_item({"id": TWICE, "kind": "audio", "title": {"zh": "两次限制的访谈"}},
+                                 [NewFile("interview.wav", b"wav: " + B_AUDIBLE, "audio/wav", 1)], user=SYSTEM)
+    record = archive.update_item(TWICE, {}, expected_version=record.version, user=SYSTEM, add_files=[
+        derivative("f1", "access.webm", b"webm: " + B_AUDIBLE, "audio/webm", "access"),
+        derivative("f1", "access.m4a", b"m4a: " + B_AUDIBLE, "audio/mp4", "access")])
+    segments = [{"start": 0, "title": "童年"}, {"start": 5, "title": "甲", "restricted": True}, {"start": 7, "title": "乙"}]
+    for restricted in ({"甲"}, {"甲", "乙"}):
+        interview = Interview.from_dict({"segments": [{**s, "restricted": s["title"] in restricted} for s in segments]})
+        spans = [list(s) for s in redaction_spans(interview)]
+        made = [f.id for f in archive.get_item(TWICE, user=SYSTEM).value.files if f.tech.get("redacted")]
+        quiet = b"A silenced" if restricted == {"甲"} else b"A and B silenced"
+        record = save_interview(archive, TWICE, interview, user=SYSTEM, expected_version=record.version, remove_files=made,
+                                add_files=[derivative("f1", f"access.redacted.{ext}",
+                                                      quiet + (b", " + B_AUDIBLE if "乙" not in restricted else b"")
+                                                      + ext.encode(), media, "access", redacted=True, spans=spans)
+                                           for ext, media in (("webm", "audio/webm"), ("m4a", "audio/mp4"))])
+
+
+# Interviews of public items whose recording is restricted (or not): their interviewee, interviewer,
+# place and language are shown as facets and found by filters exactly to those who may hear the
+# recording (and so read the interview). case → (recording's access, restricted passage without
+# redacted copies, who may read the interview).
+FACET_CASES = {"open": (None, False, EVERYONE), "alliance": ("alliance", False, {"member", "curator", "archivist", "admin"}),
+               "staff": ("staff", False, STAFF_FILE), "closed": (None, True, STAFF_FILE)}
+FACET_LANGUAGES = {"open": "hak", "alliance": "nan", "staff": "gan", "closed": "hsn"}
+
+
+def facet_values(case) -> dict:
+    return {"interviewee": f"受访者{case}", "person": f"采访者{case}", "place": f"村庄{case}",
+            "language": FACET_LANGUAGES[case]}
+
+
+def add_facet_interview(archive, case):
+    from oral_history.model import Interview
+    from oral_history.service import save_interview
+    from tests.iiif.builders import derivative
+
+    item_id, (recording_access, closed, _) = f"leak-facets-{case}", FACET_CASES[case]
+    record = archive.create_item({"id": item_id, "kind": "audio", "title": {"zh": f"访谈面{case}"},
+                                  "subjects": [f"面{case}"]},
+                                 [NewFile("interview.wav", f"{case} wav".encode(), "audio/wav", 1, access=recording_access)],
+                                 user=SYSTEM)
+    record = archive.update_item(item_id, {}, expected_version=record.version, user=SYSTEM, add_files=[
+        derivative("f1", "access.webm", f"{case} webm".encode(), "audio/webm", "access", duration=10.0)])
+    names = facet_values(case)
+    interview = Interview.from_dict({
+        "interviewees": [{"name": {"zh": names["interviewee"]}}], "interviewers": [{"name": {"zh": names["person"]}}],
+        "place": {"name": {"zh": names["place"]}}, "languages": [names["language"]],
+        "transcripts": [{"language": names["language"], "cues": [{"start": 0, "end": 4, "text": "住在南长街。"}]}],
+        "segments": [{"start": 0, "title": "童年"}] + ([{"start": 5, "title": "秘密", "restricted": True}] if closed else [])})
+    save_interview(archive, item_id, interview, user=SYSTEM, expected_version=record.version)
+
+
 def interview_export(client, case, name):
     r = _status(client, f"/items/{interview_id(case)}/interview.{name}")
     if r.status_code != 200:
@@ -291,6 +356,9 @@ def site(tmp_path_factory):
     for case in CASES:  # first, so that the items of the cases are the newest (the home page shows 12)
         add_interview(archive, case, visibility=case if case in ("alliance", "staff", "embargoed", "private")
                       else "public", embargo_until=tomorrow if case == "embargoed" else None)
+    add_twice_restricted(archive)
+    for case in FACET_CASES:
+        add_facet_interview(archive, case)
     time.sleep(1.1)  # version times have whole seconds: make the cases' items strictly newer
     for case in CASES:
         visibility = case if case in ("alliance", "staff", "embargoed", "private") else "public"
@@ -339,6 +407,48 @@ def test_restricted_file(client):
     assert ("release-form.pdf" in client.get(f"/items/{item_id('restricted-file')}").get_data(as_text=True)) == allowed
     files = client.get(f"/api/items/{item_id('restricted-file')}").json["files"]
     assert ("f2" in {f["id"] for f in files}) == allowed
+
+
+def test_no_version_serves_a_passage_restricted_later(site, client):
+    """Every file of every version of an interview restricted twice, through the page, the API and
+    the file route: readers never get the copies in which the later passage can be heard, and the
+    version pages and the API list exactly the files the file route serves to the one asking."""
+    archive = site.extensions["fangzhi"]
+    head = archive.get_item(TWICE, user=SYSTEM).version
+    assert head >= 4
+    for version in range(1, head + 1):
+        served = set()
+        for f in archive.get_item(TWICE, user=SYSTEM, version=version).value.files:
+            r = client.get(f"/items/{TWICE}/files/{f.id}?version={version}")
+            assert r.status_code in (200, 403), (version, f.id, r.status_code)
+            if r.status_code == 200:
+                served.add(f.id)
+                assert client.role in STAFF_FILE or B_AUDIBLE not in r.data, (client.role, version, f.path)
+        page = client.get(f"/items/{TWICE}?version={version}").get_data(as_text=True)
+        linked = set(re.findall(rf"/items/{TWICE}/files/(\w+)\?version={version}", page))
+        listed = client.get(f"/api/items/{TWICE}?version={version}").json["files"]
+        assert linked == {f["id"] for f in listed} == served, (client.role, version)
+        for f in listed:  # the API's links open this version's files
+            assert client.get(f["url"].removeprefix("http://localhost")).status_code == 200, f["url"]
+
+
+@pytest.mark.parametrize("case", FACET_CASES)
+def test_interview_facets_follow_the_recording(client, case):
+    """Facet values read from an interview follow its recording's access, as its page and exports
+    do: shown, counted and filtered on for those who may hear it, and for nobody else."""
+    item, allowed = f"leak-facets-{case}", client.role in FACET_CASES[case][2]
+    assert (client.get(f"/items/{item}/interview.vtt").status_code == 200) == allowed
+    data = client.get(f"/api/search?subject=面{case}&per_page=10").json
+    assert [h["id"] for h in data["hits"]] == [item]  # the item itself is public
+    for facet, value in facet_values(case).items():
+        counted = {f["value"]: f["count"] for f in data["facets"][facet]}
+        assert (counted.get(value) == 1) == allowed and (value in counted) == allowed, (client.role, facet)
+        found = client.get(f"/api/search?{facet}={value}&per_page=10").json
+        assert [h["id"] for h in found["hits"]] == ([item] if allowed else []), (client.role, facet)
+        assert found["total"] == (1 if allowed else 0)
+        page = client.get(f"/search?{facet}={value}").get_data(as_text=True)
+        assert (f'href="/items/{item}"' in page) == allowed, (client.role, facet)
+        assert all(value not in s for s in client.get(f"/api/suggest?q={value[:3]}").json["suggestions"]) or allowed
 
 
 def test_token_scopes(site):
