@@ -21,7 +21,9 @@ import os
 import shutil
 import struct
 import threading
+import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -42,6 +44,11 @@ IN_MEMORY = 4_000_000  # images up to this many pixels are encoded in memory (Pi
 
 class ImagingError(Exception):
     """A pyramid could not be read or an image could not be made; the message names the file."""
+
+
+class Overloaded(Exception):
+    """An image was not made because it took longer than its time budget or too many others
+    were being made (the web layer answers 503 with Retry-After)."""
 
 
 # -- reading the TIFF structure (TIFF 6.0 §2; BigTIFF) ---------------------------------------
@@ -209,8 +216,9 @@ class Pyramid:
         return box[2:] == req.size and req.rotation.quarter_turns is not None \
             and self._tiles(level, *box) is not None
 
-    def render(self, req: ImageRequest) -> bytes:
-        """Region, then size, then mirroring and rotation, then quality, then format (§4.6)."""
+    def render(self, req: ImageRequest, deadline: float | None = None) -> bytes:
+        """Region, then size, then mirroring and rotation, then quality, then format (§4.6).
+        libvips stops computing when ``deadline`` (time.monotonic()) passes: Overloaded."""
         level = self.level_for(req.region[2], req.region[3], *req.size)
         lx, ly, lw, lh = self.level_box(level, req.region)
         out_w, out_h = req.size
@@ -236,13 +244,38 @@ class Pyramid:
             elif turns:
                 image = image.rot(f"d{turns * 90}")
             image = _quality(image, req.quality)
-            if image.width * image.height <= IN_MEMORY:
+            with _stopped_at(image, deadline):
+                if image.width * image.height > IN_MEMORY:
+                    return _encode(image, req)
                 pixels = np.frombuffer(image.write_to_memory(), np.uint8)
-                return _save(pixels.reshape(image.height, image.width, image.bands), req)
-            return _encode(image, req)
+            _check(deadline, req)
+            return _save(pixels.reshape(image.height, image.width, image.bands), req)
         except pyvips.Error as exc:
+            _check(deadline, req)
             raise ImagingError(f"the image {self.path.name} could not be rendered ({req.canonical}): "
                                f"{exc.message}") from exc
+
+
+@contextmanager
+def _stopped_at(image: pyvips.Image, deadline: float | None):
+    """libvips abandons computing ``image`` once ``deadline`` has passed: a timer kills it, and
+    the computation fails (libvips' "eval" progress signal is not emitted on every pipeline)."""
+    if deadline is None:
+        yield
+        return
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), image.set_kill, [True])
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        image.set_kill(False)  # (libvips' operation cache may hand the image out again)
+
+
+def _check(deadline: float | None, req: ImageRequest) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise Overloaded(f"the image {req.canonical} took longer than this server's time budget")
 
 
 def _quality(image: pyvips.Image, quality: str) -> pyvips.Image:

@@ -53,6 +53,9 @@ SETTINGS = [
     Setting("LOGIN_RATE_LIMIT", "10 per minute", "Login attempts allowed per client address (Flask-Limiter syntax)."),
     Setting("OHMS_SCHEMA", "", "Path of the OHMS XSD (ohms.xsd): OHMS files are validated against it on ingest and upload (empty: the reader's own checks only)."),
     Setting("SPEECH_RECOGNIZER", "", "Speech recognizer for draft transcripts, as module:Class (see oral_history/asr.py; empty: none)."),
+    Setting("IIIF_MAX_UPSCALE", 2.0, "How many times wider and higher than its region an IIIF image may be made (^ sizes): more is refused, ^max stops there."),
+    Setting("IIIF_RENDERS", 2, "IIIF images each web worker process renders at once with libvips (stored tiles, tile copies and cached images need no turn); a request waiting over a second gets 503 with Retry-After."),
+    Setting("IIIF_RENDER_SECONDS", 20, "Time budget of one IIIF image rendering, in seconds: a rendering unfinished by then is abandoned with 503 and Retry-After."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 
