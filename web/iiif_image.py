@@ -116,7 +116,7 @@ def info(identifier):
         "tiles": [{"width": lv.tile_width, "height": lv.tile_height, "scaleFactors": pyramid.scale_factors()}
                   for lv in pyramid.levels[:1] if lv.tile_width],
         "extraFormats": iiif.EXTRA_FORMATS, "extraQualities": iiif.EXTRA_QUALITIES,
-        "extraFeatures": iiif.EXTRA_FEATURES,
+        "extraFeatures": [f for f in iiif.EXTRA_FEATURES if f != "sizeUpscaling" or limits.max_upscale > 1],
     }
     response = Response(json.dumps(body, ensure_ascii=False), content_type=ctype, headers=headers)
     response.set_etag(etag)
