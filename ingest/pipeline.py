@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from oral_history import attach
+from oral_history import attach, formats
 from oral_history.timecodes import OralHistoryError
 from repository.access import SYSTEM, User
 from repository.errors import RepositoryError
@@ -31,7 +31,6 @@ from .sources import unique_names
 from .steps import Derivative, StepError, StepResult
 
 TEXT_KINDS = ("manuscript", "book")  # image pages of these kinds are OCR'd
-MAX_TRANSCRIPT = 64 << 20  # bytes: a transcript or OHMS file larger than this is refused
 
 
 @dataclass
@@ -57,7 +56,7 @@ def steps_for(media_type: str, limits: Limits = Limits()) -> list[tuple[str, Cal
     if media_type == "application/epub+zip":
         from .steps import documents
 
-        return [("epub", documents.epub)]
+        return [("epub", functools.partial(documents.epub, limits=limits))]
     if media_type in ("video/webm", "video/x-matroska"):  # also the containers of audio-only recordings
         return [("av", audio_or_video)]
     if media_type.startswith("audio/"):
@@ -138,8 +137,8 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> str | None:
         if extra.get("transcript"):  # a transcript or OHMS file: read (and checked) by the transcript step
             if os.path.getsize(path) == 0:
                 raise UploadRefused(Path(path).name, "the file is empty (0 bytes)")
-            if os.path.getsize(path) > MAX_TRANSCRIPT:
-                raise UploadRefused(Path(path).name, f"a transcript of more than {MAX_TRANSCRIPT >> 20} MiB")
+            if os.path.getsize(path) > formats.MAX_BYTES:
+                raise UploadRefused(Path(path).name, f"a transcript of more than {formats.MAX_BYTES >> 20} MiB")
             checked.append(attach.media_type(path))
             continue
         with open(path, "rb") as f:

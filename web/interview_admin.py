@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from ingest.safety import safe_filename
 from ingest.steps import StepError
-from oral_history import asr, attach, redaction
+from oral_history import asr, attach, formats, redaction
 from oral_history.model import Agent, Interview, Segment
 from oral_history.service import interview_file, media_duration, read_interview, recording
 from oral_history.timecodes import OralHistoryError, TranscriptError, clock, parse_clock
@@ -23,7 +23,6 @@ from .admin import require
 from .context import archive, current_user
 
 bp = Blueprint("interviews", __name__, url_prefix="/admin")
-MAX_TRANSCRIPT = 64 << 20  # bytes
 
 
 def _settings() -> dict:
@@ -74,8 +73,8 @@ def _change(action: str, item, interview: Interview) -> tuple[Interview, list[Ne
         name = safe_filename(upload.filename)
         if attach.recording_name(name) is None:
             raise ValidationError([(name, _("不是转录稿：请上传 .vtt、.srt、.txt 或 OHMS .xml 文件。"))])
-        data = upload.stream.read(MAX_TRANSCRIPT + 1)
-        if not data or len(data) > MAX_TRANSCRIPT:
+        data = upload.stream.read(formats.MAX_BYTES + 1)
+        if not data or len(data) > formats.MAX_BYTES:
             raise ValidationError([(name, _("文件为空或过大。"))])
         changed = attach.attach(interview, [(name, data)], duration=media_duration(item),
                                 ohms_schema=_settings()["OHMS_SCHEMA"] or None)

@@ -53,6 +53,7 @@ from ebooklib import epub as ebook
 from lxml import etree
 from PIL import Image
 
+from ingest.safety import Limits, UploadRefused, check_zip
 from . import Derivative, StepError, StepResult
 
 PAGE_LONG_EDGE = 2000  # pixels of a page image's long edge
@@ -60,6 +61,7 @@ TILE = 256
 JPEG_Q = 85
 THUMBNAIL_SIZE = 400  # pixels of the thumbnail's long edge
 MIN_PAGE_CHARS = 10  # fewer letters/digits than this on a page: no text layer, needs OCR
+MAX_PAGE_CHARS = 100_000  # a page's text layer is kept up to this many characters (a dense page has ~20 000)
 RESULT_VERSION = 1  # bump when the outputs change, so old records are redone
 
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -148,12 +150,17 @@ class _Outputs:
 # EPUB
 
 
-def epub(original: Path, media_type: str, work: Path) -> StepResult:
+def epub(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
     """Chapters' text, table of contents, cover and metadata suggestions of an EPUB book."""
     out = _Outputs(work, "epub")
     if (done := out.finished()) is not None:
         return done
     _check_epub_container(Path(original))
+    with open(original, "rb") as f:  # ebooklib reads the whole book into memory: bound it first
+        try:
+            check_zip(Path(original).name, f, label="EPUB", parsed=True, limits=limits)
+        except UploadRefused as exc:
+            raise StepError(exc.reason) from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -465,7 +472,8 @@ def _page_text(reader: pypdf.PdfReader, number: int) -> str:
         text = reader.pages[number - 1].extract_text() or ""
     except Exception:  # a damaged content stream: treat as no text layer, OCR will read the image
         return ""
-    return "\n".join(line.rstrip() for line in text.replace("\x00", "").strip().splitlines())
+    text = "\n".join(line.rstrip() for line in text.replace("\x00", "").strip().splitlines())
+    return text[:MAX_PAGE_CHARS]  # more is not a page's text but a content stream made to be large
 
 
 def _alnum_count(text: str) -> int:
