@@ -23,7 +23,6 @@ import struct
 import threading
 import time
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -34,6 +33,8 @@ import numpy as np
 from PIL import Image, ImageFont  # noqa: F401  (ImageFont before pyvips: see ingest/steps/image.py)
 import pyvips
 # isort: on
+
+from ingest.steps import stop_at
 
 from .image import ImageRequest, Rotation
 
@@ -244,7 +245,7 @@ class Pyramid:
             elif turns:
                 image = image.rot(f"d{turns * 90}")
             image = _quality(image, req.quality)
-            with _stopped_at(image, deadline):
+            with stop_at(image, deadline):
                 if image.width * image.height > IN_MEMORY:
                     return _encode(image, req)
                 pixels = np.frombuffer(image.write_to_memory(), np.uint8)
@@ -254,23 +255,6 @@ class Pyramid:
             _check(deadline, req)
             raise ImagingError(f"the image {self.path.name} could not be rendered ({req.canonical}): "
                                f"{exc.message}") from exc
-
-
-@contextmanager
-def _stopped_at(image: pyvips.Image, deadline: float | None):
-    """libvips abandons computing ``image`` once ``deadline`` has passed: a timer kills it, and
-    the computation fails (libvips' "eval" progress signal is not emitted on every pipeline)."""
-    if deadline is None:
-        yield
-        return
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), image.set_kill, [True])
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-        image.set_kill(False)  # (libvips' operation cache may hand the image out again)
 
 
 def _check(deadline: float | None, req: ImageRequest) -> None:

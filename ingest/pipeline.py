@@ -52,29 +52,30 @@ def steps_for(media_type: str, limits: Limits = Limits()) -> list[tuple[str, Cal
     if media_type == "application/pdf":
         from .steps import documents
 
-        return [("pdf", documents.pdf)]
+        return [("pdf", functools.partial(documents.pdf, limits=limits))]
     if media_type == "application/epub+zip":
         from .steps import documents
 
         return [("epub", functools.partial(documents.epub, limits=limits))]
     if media_type in ("video/webm", "video/x-matroska"):  # also the containers of audio-only recordings
-        return [("av", audio_or_video)]
+        return [("av", functools.partial(audio_or_video, limits=limits))]
     if media_type.startswith("audio/"):
         from .steps import av
 
-        return [("audio", av.audio)]
+        return [("audio", functools.partial(av.audio, limits=limits))]
     if media_type.startswith("video/"):
         from .steps import av
 
-        return [("video", av.video)]
+        return [("video", functools.partial(av.video, limits=limits))]
     return []
 
 
-def audio_or_video(original: Path, media_type: str, work: Path) -> StepResult:
+def audio_or_video(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
     """WebM and Matroska hold video or sound alone (browser and phone recordings of interviews)."""
     from .steps import av
 
-    return (av.video if av.probe(original).get("video") else av.audio)(original, media_type, work)
+    step = av.video if av.probe(original, timeout=limits.tool_timeout).get("video") else av.audio
+    return step(original, media_type, work, limits=limits)
 
 
 def expected_purposes(kind: str, media_type: str) -> set[str]:
@@ -246,7 +247,7 @@ def read_transcripts(ctx: Context, entry: Entry, stage: dict, *, why: str) -> No
     attach.from_item(interview, item)  # what the OHMS record did not say: interviewees, date, place …
     sources = [NewFile(name, data, attach.media_type(name)) for name, data in changed]  # fixed since stored
     redaction.save(ctx.archive, item.id, interview, user=ctx.user, expected_version=record.version, why=why,
-                   sources=sources, work=ctx.work / item.id)
+                   sources=sources, work=ctx.work / item.id, limits=ctx.limits)
 
 
 def ocr_outputs(kind: str, media_type: str, outputs: list[Derivative], work: Path) -> list[Derivative]:

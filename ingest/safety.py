@@ -78,6 +78,11 @@ class Limits:
     max_zip_ratio: int = 200
     max_zip_members: int = 20_000
     max_parsed_bytes: int = 256 * 1024**2  # an archive read whole into memory (EPUB, Excel)
+    # checked by the media steps from what ffprobe says, before anything is encoded
+    max_video_pixels: int = 4096 * 2160  # pixels of one video frame (DCI 4K)
+    max_media_seconds: float = 8 * 3600  # duration of a recording
+    tool_timeout: float = 600  # seconds one ffprobe/ffmpeg run may take …
+    tool_timeout_ratio: float = 2.0  # … plus this many per second of media for a decode or an encode
 
 
 # Unicode bidirectional embeddings/overrides/isolates (UAX #9): they make "gpj.exe" read "exe.jpg".

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from ingest.safety import safe_filename
 from ingest.steps import StepError
 from oral_history import asr, attach, formats, redaction
-from oral_history.model import Agent, Interview, Segment
+from oral_history.model import MAX_SEGMENTS, Agent, Interview, Segment
 from oral_history.service import interview_file, media_duration, read_interview, recording
 from oral_history.timecodes import OralHistoryError, TranscriptError, clock, parse_clock
 from repository.errors import Conflict, ValidationError
@@ -20,6 +20,7 @@ from repository.model import best
 from repository.services import NewFile
 
 from .admin import require
+from .bootstrap import build_limits
 from .context import archive, current_user
 
 bp = Blueprint("interviews", __name__, url_prefix="/admin")
@@ -45,7 +46,7 @@ def edit(item_id):
             redaction.save(archive(), item_id, changed, user=current_user(),
                            expected_version=request.form.get("version", type=int) or 0,
                            why=request.form.get("why", ""), sources=sources,
-                           work=Path(_settings()["DATA_DIR"]) / "work" / item_id)
+                           work=Path(_settings()["DATA_DIR"]) / "work" / item_id, limits=build_limits(_settings()))
             flash(_("已保存。"))
             return redirect(url_for("interviews.edit", item_id=item_id))
         except TranscriptError as exc:
@@ -121,7 +122,10 @@ def _edited(interview: Interview, form) -> Interview:
     changed.interviewers = _agents(interview.interviewers, form.get("interviewers", ""), "interviewer")
     changed.summary = {k: form.get(f"summary_{k}", "").strip() for k in ("zh", "en") if form.get(f"summary_{k}", "").strip()}
     segments, problems = [], []
-    for i in range(form.get("segments", type=int) or 0):
+    rows = form.get("segments", type=int) or 0
+    if rows > MAX_SEGMENTS + 1:  # (the form has a blank row for a new segment) the count is checked before the rows are read
+        raise ValidationError([("segments", _("片段太多：一次访谈最多 %(most)s 个片段。", most=f"{MAX_SEGMENTS:,}"))])
+    for i in range(rows):
         field = lambda name: form.get(f"segments-{i}-{name}", "").strip()  # noqa: E731
         if field("remove") or not (field("start") or field("title")):
             continue

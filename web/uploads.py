@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ingest.safety import Limits, inspect_upload, safe_filename
+from ingest.safety import inspect_upload, safe_filename
 from repository.services import NewFile
 
 
 def new_files(uploads, *, first_sequence: int = 1) -> list[NewFile]:
     """Check every upload (name, size, content) and return them in order; refuse all if one fails."""
-    limits = Limits(max_pixels=current_app.config["FANGZHI"]["MAX_PIXELS"])  # as ingest's (bootstrap)
+    from .bootstrap import build_limits
+
+    limits = build_limits(current_app.config["FANGZHI"])  # as ingest's
     files = []
     for n, upload in enumerate(u for u in uploads if u and u.filename):
         media_type = inspect_upload(upload.filename, upload.stream, limits=limits)

@@ -39,6 +39,7 @@ import json
 import os
 import posixpath
 import re
+import time
 import warnings
 import zipfile
 from datetime import date
@@ -54,7 +55,7 @@ from lxml import etree
 from PIL import Image
 
 from ingest.safety import Limits, UploadRefused, check_zip
-from . import Derivative, StepError, StepResult
+from . import Derivative, StepError, StepResult, stop_at
 
 PAGE_LONG_EDGE = 2000  # pixels of a page image's long edge
 TILE = 256
@@ -402,8 +403,9 @@ def _date_suggestion(value: str) -> dict:
 # PDF
 
 
-def pdf(original: Path, media_type: str, work: Path) -> StepResult:
-    """Page texts, tiled pyramidal page images (flagged for OCR when textless) and a thumbnail."""
+def pdf(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
+    """Page texts, tiled pyramidal page images (flagged for OCR when textless) and a thumbnail;
+    rendering a page (poppler, through libvips) may take ``limits.tool_timeout`` seconds."""
     out = _Outputs(work, "pdf")
     if (done := out.finished()) is not None:
         return done
@@ -423,7 +425,7 @@ def pdf(original: Path, media_type: str, work: Path) -> StepResult:
             name = f"p{number:04d}.tif"
             long_edge = _long_edge(reader, number)
             reader.resolved_objects.clear()  # pypdf caches every object read: keep one page's worth
-            width, height, levels = _render_page(out, Path(original), number, name, long_edge)
+            width, height, levels = _render_page(out, Path(original), number, name, long_edge, limits.tool_timeout)
             derivatives.append(Derivative(
                 name, out.work / name, "image/tiff", "pyramid", sequence=number,
                 tech={"width": width, "height": height, "levels": levels, "tile": TILE},
@@ -492,11 +494,13 @@ def _long_edge(reader: pypdf.PdfReader, number: int) -> float | None:
 
 
 def _render_page(out: _Outputs, original: Path, number: int, name: str,
-                 long_edge: float | None) -> tuple[int, int, int]:
+                 long_edge: float | None, timeout: float = Limits.tool_timeout) -> tuple[int, int, int]:
     """Render one page to a tiled pyramidal TIFF (kept if already finished); width, height, levels.
 
     The scale makes the page's long edge PAGE_LONG_EDGE pixels (poppler renders 1 point as
     1 pixel at scale 1); without a usable page box from pypdf, libvips' header says the size.
+    The page is rendered into memory first, stopped after ``timeout`` seconds (a page can be made
+    to take hours), then saved.
     """
     final = out.work / name
     try:
@@ -508,6 +512,15 @@ def _render_page(out: _Outputs, original: Path, number: int, name: str,
             image = pyvips.Image.pdfload(str(original), page=number - 1, scale=scale)
             if image.hasalpha():
                 image = image.flatten(background=[255, 255, 255])
+            deadline = time.monotonic() + timeout
+            try:
+                with stop_at(image, deadline):
+                    image = image.copy_memory()  # a page is at most 2000 × 2000 pixels: a few MB
+            except pyvips.Error:
+                if time.monotonic() > deadline:
+                    raise StepError(f"page {number} of the PDF was stopped after {timeout:g} s of rendering: the page "
+                                    f"is damaged or too demanding (the limit is the setting TOOL_TIMEOUT)") from None
+                raise
             image.tiffsave(str(out.temp(name)), tile=True, tile_width=TILE, tile_height=TILE,
                            pyramid=True, compression="jpeg", Q=JPEG_Q, strip=True)
             out.commit(name)

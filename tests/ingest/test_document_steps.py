@@ -275,6 +275,17 @@ def test_pdf_page_text_is_bounded(tmp_path):
     assert len(pages[0]["text"]) == MAX_PAGE_CHARS
 
 
+def test_pdf_page_rendering_is_stopped_at_its_time_limit(files, tmp_path):
+    """poppler can be made to take hours over one page: the page is rendered into memory under
+    a timer (TOOL_TIMEOUT), and a page past it fails the step by its number."""
+    from ingest.safety import Limits
+
+    with pytest.raises(StepError, match=r"page 1 of the PDF was stopped after 0 s of rendering"):
+        pdf(files["born"], "application/pdf", tmp_path / "stopped", limits=Limits(tool_timeout=0))
+    assert not list((tmp_path / "stopped").glob("p0001.tif"))
+    assert pdf(files["born"], "application/pdf", tmp_path / "made").tech["pages"] >= 1
+
+
 def encryption_xml(algorithm: str, uri: str) -> bytes:
     return (f'<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
             f'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData>'
