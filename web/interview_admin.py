@@ -123,8 +123,9 @@ def _edited(interview: Interview, form) -> Interview:
     changed.summary = {k: form.get(f"summary_{k}", "").strip() for k in ("zh", "en") if form.get(f"summary_{k}", "").strip()}
     segments, problems = [], []
     rows = form.get("segments", type=int) or 0
-    if rows > MAX_SEGMENTS + 1:  # (the form has a blank row for a new segment) the count is checked before the rows are read
-        raise ValidationError([("segments", _("片段太多：一次访谈最多 %(most)s 个片段。", most=f"{MAX_SEGMENTS:,}"))])
+    if rows > MAX_SEGMENTS + 1:  # checked before the rows are read (the form adds one blank row)
+        most = f"{MAX_SEGMENTS:,}"
+        raise ValidationError([("segments", _("片段太多：一次访谈最多 %(most)s 个片段。", most=most))])
     for i in range(rows):
         field = lambda name: form.get(f"segments-{i}-{name}", "").strip()  # noqa: E731
         if field("remove") or not (field("start") or field("title")):

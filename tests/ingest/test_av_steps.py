@@ -313,11 +313,12 @@ def test_every_tool_run_is_stopped_at_its_time_limit(tmp_path):
 
     stuck = tmp_path / "录音.wav"
     os.mkfifo(stuck)
-    for run, words in [(lambda: av.probe(stuck, timeout=0.5), "ffprobe was stopped after 0.5 s reading 录音.wav"),
-                       (lambda: av._encode(stuck, 0, tmp_path / "access.webm", "webm", {"c:a": "libopus"},
-                                           timeout=0.5), "ffmpeg was stopped after 0.5 s making access.webm from 录音.wav"),
-                       (lambda: av._waveform(stuck, 0, tmp_path / "waveform.json", timeout=0.5),
-                        "ffmpeg was stopped after 0.5 s making waveform.json from 录音.wav")]:
+    runs = [(lambda: av.probe(stuck, timeout=0.5), "ffprobe was stopped after 0.5 s reading 录音.wav"),
+            (lambda: av._encode(stuck, 0, tmp_path / "access.webm", "webm", {"c:a": "libopus"}, timeout=0.5),
+             "ffmpeg was stopped after 0.5 s making access.webm from 录音.wav"),
+            (lambda: av._waveform(stuck, 0, tmp_path / "waveform.json", timeout=0.5),
+             "ffmpeg was stopped after 0.5 s making waveform.json from 录音.wav")]
+    for run, words in runs:
         start = time.monotonic()
         with pytest.raises(StepError, match=words):
             run()
