@@ -13,6 +13,10 @@ words and single characters too); a term not found whole is looked for as its ji
 Only files the user may see give text (``presentation.visible``): a restricted page's text is
 never searched. Parameters this server does not implement (motivation, date, user) are reported
 in ``ignored`` (§4.2.4).
+
+Answers are bounded whatever the text: a paragraph or line longer than ``SEGMENT_CHARS`` is
+searched (and answered) in pieces of that length, a search keeps its first ``MAX_MATCHES``
+matches, and a 2.0 page highlights at most ``PAGE_MATCHES`` of them.
 """
 from __future__ import annotations
 
@@ -30,6 +34,9 @@ IGNORED = ("motivation", "date", "user")  # §4.1.1 parameters not implemented
 AROUND = 12  # characters of context before and after a match (TextQuoteSelector prefix/suffix)
 TERMS = 20  # autocomplete terms returned at most
 TEXT_FILES = ("chapters.json", "pages.json")
+SEGMENT_CHARS = 1000  # longer paragraphs and lines are searched in pieces of this many characters
+MAX_MATCHES = 5000  # matches a search keeps (in text order)
+PAGE_MATCHES = 1000  # highlighting annotations on one 2.0 page
 _ocr = _LRU(2048)  # OCR lines by the SHA-256 of their file: (text, box, character boxes)
 _folds = _LRU(100_000)  # folded text of a segment
 _words = _LRU(100_000)  # word counts of a segment
@@ -77,7 +84,9 @@ def has_text(files) -> bool:
 
 
 def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    """The non-empty lines of a text, those longer than SEGMENT_CHARS cut into pieces."""
+    lines = (line.strip() for line in text.splitlines())
+    return [line[i:i + SEGMENT_CHARS] for line in lines if line for i in range(0, len(line), SEGMENT_CHARS)]
 
 
 def segments(archive, item, links: Links, *, user) -> list[Segment]:
@@ -160,11 +169,13 @@ class Hit:
         return self.segment.text[self.end:self.end + AROUND]
 
 
-def find(query: str, segments: list[Segment]) -> list[Hit]:
-    """Every match of the query's terms, in text order; overlapping matches are merged."""
+def find(query: str, segments: list[Segment], *, most: int = MAX_MATCHES) -> list[Hit]:
+    """The first ``most`` matches of the query's terms, in text order; overlapping matches are merged."""
     wanted = terms(query, segments)
     hits = []
     for segment in segments:
+        if len(hits) >= most:
+            break
         text = _folded_cached(segment.text)
         spans = []
         for term in wanted:
@@ -179,7 +190,7 @@ def find(query: str, segments: list[Segment]) -> list[Hit]:
             else:
                 merged.append(span)
         hits += [Hit(segment, a, b) for a, b in merged]
-    return hits
+    return hits[:most]
 
 
 # --- Content Search 2.0 responses ----------------------------------------------------------------
@@ -217,7 +228,7 @@ def search_page(hits: list[Hit], *, service: str, query: str, page: int, size: i
     body["items"] = [{"id": s.id, "type": "Annotation", "motivation": "supplementing",
                       "body": {"type": "TextualBody", "value": s.text, "format": "text/plain"},
                       "target": s.target()} for s in shown]
-    highlights = [h for h in hits if h.segment in in_page]
+    highlights = [h for h in hits if h.segment in in_page][:PAGE_MATCHES]
     if highlights:
         body["annotations"] = [{"type": "AnnotationPage", "items": [
             {"id": f"{h.segment.id}/match/{h.start}-{h.end}", "type": "Annotation", "motivation": "highlighting",

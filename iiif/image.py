@@ -44,10 +44,13 @@ class NotImplementedFeature(ImageRequestError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Server-imposed size limits, as published in info.json (§5.2)."""
+    """Server-imposed size limits, as published in info.json (§5.2), applied to the image as
+    returned (after rotation); ``max_upscale``: how many times wider and higher than its region
+    an image may be made (§4.2 lets a server refuse upscaling it does not want to do)."""
     max_width: int
     max_height: int
     max_area: int
+    max_upscale: float = math.inf
 
 
 def _round(value: float) -> int:
@@ -132,10 +135,11 @@ class Size:
         kind = "wh" if width and height else "w" if width else "h"
         return cls(kind, upscale, width, height)
 
-    def resolve(self, rw: int, rh: int, limits: Limits) -> tuple[int, int]:
-        """The output width and height for a region of rw × rh pixels."""
+    def resolve(self, rw: int, rh: int, limits: Limits, rotation: Rotation | None = None) -> tuple[int, int]:
+        """The output width and height (before rotation) for a region of rw × rh pixels; the
+        limits bind the image as returned, after ``rotation``."""
         if self.kind == "max":
-            w, h = _fit(rw, rh, limits, 1.0 if not self.upscale else math.inf)
+            w, h = _fit(rw, rh, limits, 1.0 if not self.upscale else limits.max_upscale, rotation)
         elif self.kind == "pct":
             w, h = max(1, _round(rw * self.percent / 100)), max(1, _round(rh * self.percent / 100))
         elif self.kind == "w":
@@ -152,27 +156,58 @@ class Size:
         if not self.upscale and (w > rw or h > rh):
             raise ImageRequestError(f"size {w} × {h} is larger than the {rw} × {rh} region: "
                                     "upscaling needs the ^ prefix (§4.2)")
-        if w > limits.max_width or h > limits.max_height or w * h > limits.max_area:
-            raise ImageRequestError(f"size {w} × {h} is beyond this server's limits (maxWidth "
+        if w > limits.max_upscale * rw or h > limits.max_upscale * rh:
+            raise ImageRequestError(f"size {w} × {h} is more than {limits.max_upscale:g} times the {rw} × {rh} "
+                                    f"region: this server upscales at most {limits.max_upscale:g} times")
+        out_w, out_h = rotated(w, h, rotation)
+        if not _within(out_w, out_h, limits):
+            turned = f" ({out_w} × {out_h} once rotated)" if (out_w, out_h) != (w, h) else ""
+            raise ImageRequestError(f"size {w} × {h}{turned} is beyond this server's limits (maxWidth "
                                     f"{limits.max_width}, maxHeight {limits.max_height}, maxArea {limits.max_area})")
         return w, h
 
-    def canonical(self, w: int, h: int, rw: int, rh: int, limits: Limits) -> str:
+    def canonical(self, w: int, h: int, rw: int, rh: int, limits: Limits, rotation: Rotation | None = None) -> str:
         """§4.8: max, ^max, w,h or ^w,h."""
-        if (w, h) == _fit(rw, rh, limits, 1.0):
+        if (w, h) == _fit(rw, rh, limits, 1.0, rotation):
             return "max"
-        if self.upscale and (w, h) == _fit(rw, rh, limits, math.inf):
+        if self.upscale and (w, h) == _fit(rw, rh, limits, limits.max_upscale, rotation):
             return "^max"
         return f"{'^' if w > rw or h > rh else ''}{w},{h}"
 
 
-def _fit(rw: int, rh: int, limits: Limits, most: float) -> tuple[int, int]:
-    """The largest size of a rw × rh region within the limits, scaled by at most ``most``."""
-    scale = min(most, limits.max_width / rw, limits.max_height / rh, math.sqrt(limits.max_area / (rw * rh)))
+def _within(w: int, h: int, limits: Limits) -> bool:
+    return w <= limits.max_width and h <= limits.max_height and w * h <= limits.max_area
+
+
+def rotated(w: int, h: int, rotation: Rotation | None) -> tuple[int, int]:
+    """The size of a w × h image turned by ``rotation`` (§4.3: the bounding box of the turned
+    image, rounded up, so it is never less than what libvips makes)."""
+    bw, bh = _turned(w, h, rotation)
+    return math.ceil(bw - 1e-9), math.ceil(bh - 1e-9)
+
+
+def _turned(w: float, h: float, rotation: Rotation | None) -> tuple[float, float]:
+    turns = rotation.quarter_turns if rotation else 0
+    if turns is not None:
+        return (h, w) if turns % 2 else (w, h)
+    a = math.radians(rotation.degrees)
+    c, s = abs(math.cos(a)), abs(math.sin(a))
+    return w * c + h * s, w * s + h * c
+
+
+def _fit(rw: int, rh: int, limits: Limits, most: float, rotation: Rotation | None = None) -> tuple[int, int]:
+    """The largest size of a rw × rh region that is within the limits once rotated, scaled by at
+    most ``most``."""
+    bw, bh = _turned(rw, rh, rotation)
+    scale = min(most, limits.max_width / bw, limits.max_height / bh, math.sqrt(limits.max_area / (bw * bh)))
     if scale == 1.0:
         return rw, rh
-    return max(1, min(math.floor(rw * scale + 1e-9), limits.max_width)), \
-        max(1, min(math.floor(rh * scale + 1e-9), limits.max_height))
+    while True:  # the rotated box is rounded up: shrink by a pixel until it fits
+        w = max(1, min(math.floor(rw * scale + 1e-9), limits.max_width))
+        h = max(1, min(math.floor(rh * scale + 1e-9), limits.max_height))
+        if _within(*rotated(w, h, rotation), limits) or (w, h) == (1, 1):
+            return w, h
+        scale *= 1 - 1 / max(w, h)
 
 
 # -- §4.3 Rotation --------------------------------------------------------------------------
@@ -239,7 +274,7 @@ class ImageRequest:
         reg, sz, rot = Region.parse(region), Size.parse(size), Rotation.parse(rotation)
         q, f = parse_quality(quality), parse_format(fmt)
         box = reg.box(width, height)
-        out = sz.resolve(box[2], box[3], limits)
+        out = sz.resolve(box[2], box[3], limits, rot)
         region_text = "full" if box == (0, 0, width, height) else ",".join(map(str, box))
-        canonical = f"{region_text}/{sz.canonical(*out, box[2], box[3], limits)}/{rot.canonical}/{q}.{f}"
+        canonical = f"{region_text}/{sz.canonical(*out, box[2], box[3], limits, rot)}/{rot.canonical}/{q}.{f}"
         return cls(box, out, rot, q, f, canonical)

@@ -21,6 +21,7 @@ import os
 import shutil
 import struct
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ from PIL import Image, ImageFont  # noqa: F401  (ImageFont before pyvips: see in
 import pyvips
 # isort: on
 
+from ingest.steps import stop_at
+
 from .image import ImageRequest, Rotation
 
 QUALITY = 85  # JPEG/WebP quality: the same as the stored pyramid tiles (ingest.steps.image.QUALITY)
@@ -42,6 +45,11 @@ IN_MEMORY = 4_000_000  # images up to this many pixels are encoded in memory (Pi
 
 class ImagingError(Exception):
     """A pyramid could not be read or an image could not be made; the message names the file."""
+
+
+class Overloaded(Exception):
+    """An image was not made because it took longer than its time budget or too many others
+    were being made (the web layer answers 503 with Retry-After)."""
 
 
 # -- reading the TIFF structure (TIFF 6.0 §2; BigTIFF) ---------------------------------------
@@ -209,8 +217,9 @@ class Pyramid:
         return box[2:] == req.size and req.rotation.quarter_turns is not None \
             and self._tiles(level, *box) is not None
 
-    def render(self, req: ImageRequest) -> bytes:
-        """Region, then size, then mirroring and rotation, then quality, then format (§4.6)."""
+    def render(self, req: ImageRequest, deadline: float | None = None) -> bytes:
+        """Region, then size, then mirroring and rotation, then quality, then format (§4.6).
+        libvips stops computing when ``deadline`` (time.monotonic()) passes: Overloaded."""
         level = self.level_for(req.region[2], req.region[3], *req.size)
         lx, ly, lw, lh = self.level_box(level, req.region)
         out_w, out_h = req.size
@@ -236,13 +245,21 @@ class Pyramid:
             elif turns:
                 image = image.rot(f"d{turns * 90}")
             image = _quality(image, req.quality)
-            if image.width * image.height <= IN_MEMORY:
+            with stop_at(image, deadline):
+                if image.width * image.height > IN_MEMORY:
+                    return _encode(image, req)
                 pixels = np.frombuffer(image.write_to_memory(), np.uint8)
-                return _save(pixels.reshape(image.height, image.width, image.bands), req)
-            return _encode(image, req)
+            _check(deadline, req)
+            return _save(pixels.reshape(image.height, image.width, image.bands), req)
         except pyvips.Error as exc:
+            _check(deadline, req)
             raise ImagingError(f"the image {self.path.name} could not be rendered ({req.canonical}): "
                                f"{exc.message}") from exc
+
+
+def _check(deadline: float | None, req: ImageRequest) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise Overloaded(f"the image {req.canonical} took longer than this server's time budget")
 
 
 def _quality(image: pyvips.Image, quality: str) -> pyvips.Image:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from oral_history import attach
+from oral_history import attach, formats
 from oral_history.timecodes import OralHistoryError
 from repository.access import SYSTEM, User
 from repository.errors import RepositoryError
@@ -31,7 +31,6 @@ from .sources import unique_names
 from .steps import Derivative, StepError, StepResult
 
 TEXT_KINDS = ("manuscript", "book")  # image pages of these kinds are OCR'd
-MAX_TRANSCRIPT = 64 << 20  # bytes: a transcript or OHMS file larger than this is refused
 
 
 @dataclass
@@ -53,29 +52,30 @@ def steps_for(media_type: str, limits: Limits = Limits()) -> list[tuple[str, Cal
     if media_type == "application/pdf":
         from .steps import documents
 
-        return [("pdf", documents.pdf)]
+        return [("pdf", functools.partial(documents.pdf, limits=limits))]
     if media_type == "application/epub+zip":
         from .steps import documents
 
-        return [("epub", documents.epub)]
+        return [("epub", functools.partial(documents.epub, limits=limits))]
     if media_type in ("video/webm", "video/x-matroska"):  # also the containers of audio-only recordings
-        return [("av", audio_or_video)]
+        return [("av", functools.partial(audio_or_video, limits=limits))]
     if media_type.startswith("audio/"):
         from .steps import av
 
-        return [("audio", av.audio)]
+        return [("audio", functools.partial(av.audio, limits=limits))]
     if media_type.startswith("video/"):
         from .steps import av
 
-        return [("video", av.video)]
+        return [("video", functools.partial(av.video, limits=limits))]
     return []
 
 
-def audio_or_video(original: Path, media_type: str, work: Path) -> StepResult:
+def audio_or_video(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
     """WebM and Matroska hold video or sound alone (browser and phone recordings of interviews)."""
     from .steps import av
 
-    return (av.video if av.probe(original).get("video") else av.audio)(original, media_type, work)
+    step = av.video if av.probe(original, timeout=limits.tool_timeout).get("video") else av.audio
+    return step(original, media_type, work, limits=limits)
 
 
 def expected_purposes(kind: str, media_type: str) -> set[str]:
@@ -179,8 +179,8 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> tuple[str, str] 
         if extra.get("transcript"):  # a transcript or OHMS file: read (and checked) by the transcript step
             if os.path.getsize(path) == 0:
                 raise UploadRefused(Path(path).name, "the file is empty (0 bytes)")
-            if os.path.getsize(path) > MAX_TRANSCRIPT:
-                raise UploadRefused(Path(path).name, f"a transcript of more than {MAX_TRANSCRIPT >> 20} MiB")
+            if os.path.getsize(path) > formats.MAX_BYTES:
+                raise UploadRefused(Path(path).name, f"a transcript of more than {formats.MAX_BYTES >> 20} MiB")
             checked.append(attach.media_type(path))
             continue
         with open(path, "rb") as f:
@@ -288,7 +288,7 @@ def read_transcripts(ctx: Context, entry: Entry, stage: dict, *, why: str) -> No
     attach.from_item(interview, item)  # what the OHMS record did not say: interviewees, date, place …
     sources = [NewFile(name, data, attach.media_type(name)) for name, data in changed]  # fixed since stored
     redaction.save(ctx.archive, item.id, interview, user=ctx.user, expected_version=record.version, why=why,
-                   sources=sources, work=ctx.work / item.id)
+                   sources=sources, work=ctx.work / item.id, limits=ctx.limits)
 
 
 def ocr_outputs(kind: str, media_type: str, outputs: list[Derivative], work: Path) -> list[Derivative]:

@@ -15,9 +15,11 @@ from its name) or raises ``UploadRefused`` with a reason an archivist can act on
   every page of a TIFF; Pillow's own DecompressionBombError/Warning count as refusals too.
 - **zip bombs and zip slip** (ZIP and EPUB): more than ``max_zip_members`` members, contents
   expanding beyond ``max_unzipped_bytes``, a member over 1 MiB compressed more than
-  ``max_zip_ratio`` times, member names that are absolute or climb out with ".." (they would
-  be written outside the folder on extraction), and symbolic-link members. Nested archives
-  are fine: they are stored, not opened.
+  ``max_zip_ratio`` times, the whole archive expanding more than ``max_zip_ratio`` times its
+  size (many small members), member names that are absolute or climb out with ".." (they would
+  be written outside the folder on extraction), and symbolic-link members. An archive that is
+  read whole into memory to be used (an EPUB book, an Excel manifest: ``check_zip(parsed=True)``)
+  may expand to ``max_parsed_bytes`` only. Nested archives are fine: they are stored, not opened.
 - **damaged images and archives**: a JPEG/PNG/… whose header Pillow cannot read, a ZIP whose
   directory cannot be read.
 
@@ -75,6 +77,12 @@ class Limits:
     max_unzipped_bytes: int = 2 * 1024**3
     max_zip_ratio: int = 200
     max_zip_members: int = 20_000
+    max_parsed_bytes: int = 256 * 1024**2  # an archive read whole into memory (EPUB, Excel)
+    # checked by the media steps from what ffprobe says, before anything is encoded
+    max_video_pixels: int = 4096 * 2160  # pixels of one video frame (DCI 4K)
+    max_media_seconds: float = 8 * 3600  # duration of a recording
+    tool_timeout: float = 600  # seconds one ffprobe/ffmpeg run may take …
+    tool_timeout_ratio: float = 2.0  # … plus this many per second of media for a decode or an encode
 
 
 # Unicode bidirectional embeddings/overrides/isolates (UAX #9): they make "gpj.exe" read "exe.jpg".
@@ -239,8 +247,21 @@ def inspect_upload(name: str, stream: BinaryIO, *, declared_size: int | None = N
         if media_type in RASTER:
             _check_image(stream, media_type, limits, refuse)
         elif media_type in ("application/zip", "application/epub+zip"):
-            _check_zip(stream, size, media_type, limits, refuse)
+            _check_zip(stream, size, media_type, limits, refuse, parsed=media_type == "application/epub+zip")
         return media_type or "application/octet-stream"
+    finally:
+        stream.seek(0)
+
+
+def check_zip(name: str, stream: BinaryIO, *, label: str = "ZIP", parsed: bool = False,
+              limits: Limits = Limits()) -> None:
+    """The zip checks of ``inspect_upload`` on a seekable stream (e.g. an Excel manifest, with
+    ``parsed``: it is read into memory); raises UploadRefused."""
+    def refuse(reason):
+        raise UploadRefused(name, reason)
+
+    try:
+        _check_zip(stream, stream.seek(0, 2), label, limits, refuse, parsed=parsed)
     finally:
         stream.seek(0)
 
@@ -270,8 +291,8 @@ def _check_image(stream, media_type, limits, refuse):
                    f"{limits.max_pixels:,} pixels")
 
 
-def _check_zip(stream, size, media_type, limits, refuse):
-    label = "EPUB" if media_type == "application/epub+zip" else "ZIP"
+def _check_zip(stream, size, media_type, limits, refuse, parsed=False):
+    label = {"application/epub+zip": "EPUB", "application/zip": "ZIP"}.get(media_type, media_type)
     try:
         count, directory_bytes = _zip_directory(stream, size)
         # zipfile reads the whole central directory into memory: bound it before opening.
@@ -307,6 +328,12 @@ def _check_zip(stream, size, media_type, limits, refuse):
     if total > limits.max_unzipped_bytes:
         refuse(f"zip bomb: the archive expands to {_bytes(total)}, more than the limit of "
                f"{_bytes(limits.max_unzipped_bytes)}")
+    if total > MIB and total > limits.max_zip_ratio * max(size, 1):  # members each small, together a bomb
+        refuse(f"zip bomb: the {label} archive expands from {_bytes(size)} to {_bytes(total)}, more than "
+               f"{limits.max_zip_ratio} times")
+    if parsed and total > limits.max_parsed_bytes:
+        refuse(f"the {label} archive expands to {_bytes(total)}, more than the limit of "
+               f"{_bytes(limits.max_parsed_bytes)} for files read into memory")
 
 
 def _zip_directory(stream, size) -> tuple[int, int]:

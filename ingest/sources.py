@@ -39,9 +39,10 @@ from repository import vocab
 from repository.errors import ValidationError
 from repository.model import ID_RE, RIGHTS_RE, Item
 
-from .safety import HEAD, identify
+from .safety import HEAD, UploadRefused, check_zip, identify
 
 CHUNK = 1024 * 1024
+MAX_MANIFEST_BYTES = 64 << 20  # a manifest or an export's metadata.json is read whole into memory
 
 
 @dataclass
@@ -353,6 +354,7 @@ def _read_rows(manifest: Path) -> list[list[str]]:
         return _excel_rows(manifest)
     if manifest.suffix.lower() == ".xls":
         raise SourceError(f"{manifest}: old .xls workbooks cannot be read; save it as .xlsx or CSV")
+    _not_too_large(manifest)
     text = decode_text(manifest).lstrip("\ufeff")
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(",;\t", key=first.count)  # the header never holds ";" or "," itself
@@ -382,7 +384,19 @@ def decode_text(path: Path) -> str:
     raise SourceError(f"{path}: cannot tell the text encoding; save the file as UTF-8 (CSV UTF-8 in Excel)")
 
 
+def _not_too_large(path: Path) -> None:
+    size = path.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        raise SourceError(f"{path}: the file is {size:,} bytes, more than the limit of "
+                          f"{MAX_MANIFEST_BYTES:,} bytes for a manifest")
+
+
 def _excel_rows(path: Path) -> list[list[str]]:
+    try:  # a workbook is a zip of XML that openpyxl reads into memory: no bombs
+        with open(path, "rb") as f:
+            check_zip(path.name, f, label="Excel workbook", parsed=True)
+    except UploadRefused as exc:
+        raise SourceError(f"{path}: {exc.reason}") from None
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for damaged files
@@ -574,6 +588,7 @@ def _bag_reasons(bag: bagit.Bag | None, exc: bagit.BagValidationError) -> str:
 def _plan_export(data: Path, collection: str | None) -> list[PlannedItem]:
     """Items from the ``metadata.json`` an ``export_bag`` wrote."""
     where = data / "metadata.json"
+    _not_too_large(where)
     try:
         entries = json.loads(where.read_text(encoding="utf-8"))["items"]
         assert isinstance(entries, list)

@@ -25,6 +25,7 @@ EXTENSIONS = {".vtt": "webvtt", ".srt": "srt", ".txt": "text", ".text": "text", 
 # language tags recognised in a file name such as 采访_张.wuu.vtt
 NAME_LANGUAGES = {"zh", "zh-Hans", "zh-Hant", "cmn", "wuu", "yue", "nan", "hak", "en", "ja"}
 CHARS_PER_SECOND = 4  # speech rate for timing the last cue of a text without a known duration
+MAX_BYTES = 16 << 20  # a transcript or OHMS file is read whole into memory: larger ones are refused
 
 
 # --- encodings ----------------------------------------------------------------------------------
@@ -205,6 +206,9 @@ def read_transcript(name: str, data: bytes, *, duration: float | None = None, la
     holds ``format``; text formats add ``encoding``, OHMS the record's fields.
     Raises TranscriptError naming the file, line and problem.
     """
+    if len(data) > MAX_BYTES:
+        raise TranscriptError(name, None, f"is larger than {MAX_BYTES >> 20} MiB, the limit for a transcript "
+                                          "or OHMS file")
     fmt = detect_format(name, data)
     if fmt is None:
         raise TranscriptError(name, None, "is not a transcript Fangzhi can read: WebVTT (.vtt), SRT (.srt), "

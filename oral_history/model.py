@@ -21,6 +21,12 @@ from search.documents import Passage, strictest
 from .timecodes import DURATION_SLACK, clock
 
 TRANSCRIPT_KINDS = ("verbatim", "rendering")  # as spoken (e.g. 无锡话), or rendered in another language
+# Bounds on what an interview holds (every cue and segment is shown, searched, exported, and each
+# restricted segment is a span ffmpeg silences): an 8-hour interview has ~30 000 cues.
+MAX_TRANSCRIPTS = 20
+MAX_CUES = 50_000  # per transcript
+MAX_CUE_CHARS = 10_000
+MAX_SEGMENTS = 1_000
 URL_RE = re.compile(r"^https?://\S+$")
 
 
@@ -126,8 +132,12 @@ class Interview:
         (default: the interview's own)."""
         duration = self.duration if duration is None else duration
         found = []
-        for i, t in enumerate(self.transcripts):
+        if len(self.transcripts) > MAX_TRANSCRIPTS:
+            found.append(("transcripts", f"{len(self.transcripts)} transcripts: at most {MAX_TRANSCRIPTS}"))
+        for i, t in enumerate(self.transcripts[:MAX_TRANSCRIPTS]):
             found += transcript_problems(t, duration=duration, where=f"transcripts[{i}]")
+        if len(self.segments) > MAX_SEGMENTS:
+            return found + [("segments", f"{len(self.segments):,} segments: an interview has at most {MAX_SEGMENTS:,}")]
         previous = None
         for i, s in enumerate(self.segments):
             where = f"segments[{i}].start"
@@ -148,11 +158,15 @@ class Interview:
 
 def transcript_problems(t: Transcript, *, duration: float | None = None,
                         where: str = "transcript") -> list[tuple[str, str]]:
-    """(field, problem) pairs for a transcript's cue times."""
+    """(field, problem) pairs for a transcript's cue times, count and lengths."""
+    if len(t.cues) > MAX_CUES:
+        return [(f"{where}.cues", f"{len(t.cues):,} cues: a transcript has at most {MAX_CUES:,}")]
     found = []
     previous = None
     for j, cue in enumerate(t.cues):
         at = f"{where}.cues[{j}]"
+        if len(cue.text) > MAX_CUE_CHARS:
+            found.append((f"{at}.text", f"{len(cue.text):,} characters: a cue has at most {MAX_CUE_CHARS:,}"))
         if cue.end <= cue.start:
             found.append((f"{at}.end", f"{clock(cue.end)} is not after the start ({clock(cue.start)})"))
         if previous is not None:

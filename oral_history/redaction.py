@@ -20,6 +20,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path, PurePath
 
+from ingest.safety import Limits
 from repository.access import SYSTEM, User
 from repository.errors import Conflict
 from repository.model import File, Item
@@ -66,11 +67,11 @@ def playable(files: list[File]) -> list[File]:
 
 
 def save(archive, item_id: str, interview: Interview, *, user: User, expected_version: int, why: str = "",
-         sources: list[NewFile] = (), work: Path) -> object:
+         sources: list[NewFile] = (), work: Path, limits: Limits = Limits()) -> object:
     """Store ``interview`` (``service.save_interview``) with redacted copies of the recording
-    for its restricted spans, in one version; ``work`` is scratch space for ffmpeg. Raises
-    ValidationError (bad times), Conflict (stale version) or StepError (ffmpeg) before anything
-    is written."""
+    for its restricted spans, in one version; ``work`` is scratch space for ffmpeg (within
+    ``limits``' time limits). Raises ValidationError (bad times), Conflict (stale version) or
+    StepError (ffmpeg) before anything is written."""
     record = archive.get_item(item_id, user=user)
     if record.version != expected_version:
         raise Conflict(f"item {item_id} is at version {record.version}; your edit was made from "
@@ -92,7 +93,7 @@ def save(archive, item_id: str, interview: Interview, *, user: User, expected_ve
         add, remove = [], []
         if not up_to_date:
             remove = [f.id for f in made]
-            add = redacted_copies(archive, item, full, wanted, Path(tmp)) if wanted else []
+            add = redacted_copies(archive, item, full, wanted, Path(tmp), limits) if wanted else []
             for f in add:
                 f.stream = files.enter_context(open(f.stream, "rb"))
         return save_interview(archive, item_id, interview, user=user, expected_version=expected_version, why=why,
@@ -103,7 +104,8 @@ def _name(f: File) -> str:
     return f.path.rsplit("/", 1)[-1]
 
 
-def redacted_copies(archive, item: Item, full: list[File], wanted: list[list[float]], work: Path) -> list[NewFile]:
+def redacted_copies(archive, item: Item, full: list[File], wanted: list[list[float]], work: Path,
+                    limits: Limits = Limits()) -> list[NewFile]:
     """Redacted copies of the recording's access copies, waveform and poster (files in ``work``).
 
     Each access copy is encoded again from the original, as ingest made it (``av.access_copy``),
@@ -115,8 +117,9 @@ def redacted_copies(archive, item: Item, full: list[File], wanted: list[list[flo
     rec = recording(item)
     if rec is None or not full:
         return []
+    timeout = av.run_time(media_duration(item), limits)
     source = _local(archive, item, rec, work)
-    info = av.probe(source)
+    info = av.probe(source, timeout=limits.tool_timeout)
     enable = "+".join(f"between(t,{max(0.0, a - MARGIN):.3f},{b + MARGIN:.3f})" for a, b in wanted)
     made, audio, video = [], None, None
     for f in sorted(full, key=lambda f: f.purpose != "access"):  # access copies first: the others come from them
@@ -127,16 +130,16 @@ def redacted_copies(archive, item: Item, full: list[File], wanted: list[list[flo
                 options["af"] = f"asetnsamples=n=64,volume=enable='{enable}':volume=0"  # small frames: exact edges
             if "vf" in options:
                 options["vf"] += f",drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='{enable}'"
-            av._encode(source, indexes, target, fmt, options)
+            av._encode(source, indexes, target, fmt, options, timeout=timeout)
             if "vf" in options:
                 video = video or target
             elif info["audio"]:
                 audio = audio or target
         elif f.purpose == "waveform" and audio:
-            av._waveform(audio, 0, target)  # the copy's only stream
+            av._waveform(audio, 0, target, timeout=timeout)  # the copy's only stream
         elif f.purpose == "poster" and video:
             av._encode(video, 0, target, "image2", {"frames:v": 1, "q:v": 3, "update": 1, "c:v": "mjpeg"},
-                       seek=f.tech.get("time") or 0)
+                       seek=f.tech.get("time") or 0, timeout=limits.tool_timeout)
         else:
             continue  # nothing to redact it from: the policy keeps the full one for staff
         made.append(NewFile(target.name, target, f.media_type, f.sequence, role="derivative", derived_from=f.derived_from,

@@ -77,7 +77,6 @@ def build_ingest_context(settings: dict):
     """Everything an ingest worker needs; called once in each worker process."""
     from ingest.jobs import JobStore
     from ingest.pipeline import Context
-    from ingest.safety import Limits
 
     from PIL import Image
 
@@ -85,4 +84,13 @@ def build_ingest_context(settings: dict):
     warnings.simplefilter("error", Image.DecompressionBombWarning)  # and an error, which ingest refuses
     data = Path(settings["DATA_DIR"])
     return Context(build_archive(settings), JobStore(data / "jobs.sqlite3"), data / "work",
-                   limits=Limits(max_pixels=settings["MAX_PIXELS"]), ohms_schema=settings["OHMS_SCHEMA"] or None)
+                   limits=build_limits(settings), ohms_schema=settings["OHMS_SCHEMA"] or None)
+
+
+def build_limits(settings: dict):
+    """What ingest, uploads and the interview editor accept, and how long their tools may run."""
+    from ingest.safety import Limits
+
+    return Limits(max_pixels=settings["MAX_PIXELS"], max_video_pixels=settings["MAX_VIDEO_PIXELS"],
+                  max_media_seconds=settings["MAX_MEDIA_SECONDS"], tool_timeout=settings["TOOL_TIMEOUT"],
+                  tool_timeout_ratio=settings["TOOL_TIMEOUT_RATIO"])

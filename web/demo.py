@@ -92,14 +92,14 @@ def wav(path: Path, seconds: float = 2.0) -> Path:
     """A tone with pauses, standing in for a recorded voice."""
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
                     f"sine=frequency=220:beep_factor=3:duration={seconds}", "-ac", "1", "-ar", "22050", str(path)],
-                   check=True)
+                   check=True, timeout=120)  # (generated input: a few seconds)
     return path
 
 
 def mp4(path: Path, seconds: float = 2.0, size: str = "640x360") -> Path:
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}",
                     "-f", "lavfi", "-i", f"sine=duration={seconds}", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)], check=True)
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)], check=True, timeout=120)
     return path
 
 

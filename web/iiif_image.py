@@ -9,6 +9,10 @@ or 403 (signed in) for a restricted one.
 from __future__ import annotations
 
 import json
+import math
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
@@ -16,7 +20,7 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 from iiif import image as iiif
 from iiif import imaging
 from iiif.identifiers import open_image
-from iiif.imaging import DiskCache, ImagingError, Pyramid, local_pyramid, open_pyramid
+from iiif.imaging import DiskCache, ImagingError, Overloaded, Pyramid, local_pyramid, open_pyramid
 from repository.errors import RepositoryError
 
 from . import errors
@@ -31,7 +35,28 @@ MAX_AGE = 3600  # public images may be cached an hour (a later restriction reach
 
 def _limits() -> iiif.Limits:
     s = current_app.config["FANGZHI"]
-    return iiif.Limits(s["IIIF_MAX_WIDTH"], s["IIIF_MAX_HEIGHT"], s["IIIF_MAX_AREA"])
+    return iiif.Limits(s["IIIF_MAX_WIDTH"], s["IIIF_MAX_HEIGHT"], s["IIIF_MAX_AREA"], s["IIIF_MAX_UPSCALE"])
+
+
+RENDER_QUEUE_SECONDS = 1.0  # how long a render waits for a free slot before the 503
+
+
+@contextmanager
+def _render_slot():
+    """One of the IIIF_RENDERS slots of this process for an image rendered with libvips (stored
+    tiles, copies of decoded tiles and cached images need none), and its deadline; Overloaded
+    when none frees up soon."""
+    s = current_app.config["FANGZHI"]
+    slots = current_app.extensions.get("fangzhi.iiif_renders")
+    if slots is None:
+        slots = current_app.extensions.setdefault("fangzhi.iiif_renders",
+                                                  threading.BoundedSemaphore(s["IIIF_RENDERS"]))
+    if not slots.acquire(timeout=RENDER_QUEUE_SECONDS):
+        raise Overloaded("the image server is busy making other images")
+    try:
+        yield time.monotonic() + s["IIIF_RENDER_SECONDS"]
+    finally:
+        slots.release()
 
 
 def _caches() -> tuple[DiskCache, DiskCache]:
@@ -91,7 +116,7 @@ def info(identifier):
         "tiles": [{"width": lv.tile_width, "height": lv.tile_height, "scaleFactors": pyramid.scale_factors()}
                   for lv in pyramid.levels[:1] if lv.tile_width],
         "extraFormats": iiif.EXTRA_FORMATS, "extraQualities": iiif.EXTRA_QUALITIES,
-        "extraFeatures": iiif.EXTRA_FEATURES,
+        "extraFeatures": [f for f in iiif.EXTRA_FEATURES if f != "sizeUpscaling" or limits.max_upscale > 1],
     }
     response = Response(json.dumps(body, ensure_ascii=False), content_type=ctype, headers=headers)
     response.set_etag(etag)
@@ -121,10 +146,12 @@ def image(identifier, region, size, rotation, quality_format):
     if data is None:
         images, cheap = _caches()[0], pyramid.cheap(req)
         data = None if cheap else images.get(key)
-        if data is None:
+        if data is None and cheap:  # a copy of a few decoded tiles: made again quicker than read from disk
             data = pyramid.render(req)
-            if not cheap:  # a copy of a few decoded tiles is made again quicker than read from disk
-                images.put(key, data)
+        elif data is None:
+            with _render_slot() as deadline:
+                data = pyramid.render(req, deadline)
+            images.put(key, data)
     return Response(data, mimetype=iiif.FORMATS[req.format], headers=headers)
 
 
@@ -156,6 +183,13 @@ def repository_error(exc):
     if status == 403 and current_user().is_anonymous:  # may be seen after signing in
         return _error(401, str(exc), {"WWW-Authenticate": 'Bearer realm="fangzhi"'})
     return _error(status, str(exc))
+
+
+@bp.errorhandler(Overloaded)
+def overloaded(exc):
+    """503 with Retry-After (RFC 9110 §15.6.4, §10.2.3): not made now, may be asked again later."""
+    retry = math.ceil(current_app.config["FANGZHI"]["IIIF_RENDER_SECONDS"])
+    return _error(503, str(exc), {"Retry-After": str(retry), "Cache-Control": "no-store"})
 
 
 @bp.errorhandler(ImagingError)

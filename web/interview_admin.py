@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 
 from ingest.safety import safe_filename
 from ingest.steps import StepError
-from oral_history import asr, attach, redaction
-from oral_history.model import Agent, Interview, Segment
+from oral_history import asr, attach, formats, redaction
+from oral_history.model import MAX_SEGMENTS, Agent, Interview, Segment
 from oral_history.service import interview_file, media_duration, read_interview, recording
 from oral_history.timecodes import OralHistoryError, TranscriptError, clock, parse_clock
 from repository.errors import Conflict, ValidationError
@@ -21,11 +21,11 @@ from repository.services import NewFile
 
 from . import item_form
 from .admin import require
-from .uploads import upload_route
+from .bootstrap import build_limits
 from .context import archive, current_user
+from .uploads import upload_route
 
 bp = Blueprint("interviews", __name__, url_prefix="/admin")
-MAX_TRANSCRIPT = 64 << 20  # bytes
 
 
 def _settings() -> dict:
@@ -34,7 +34,7 @@ def _settings() -> dict:
 
 @bp.route("/items/<item_id>/interview", methods=["GET", "POST"])
 @require("admin", "archivist")
-@upload_route(max_bytes=MAX_TRANSCRIPT + 1024 * 1024)  # a transcript and the form
+@upload_route(max_bytes=formats.MAX_BYTES + 1024 * 1024)  # a transcript and the form
 def edit(item_id):
     record = archive().get_item(item_id, user=current_user())
     item = record.value
@@ -49,7 +49,7 @@ def edit(item_id):
             redaction.save(archive(), item_id, changed, user=current_user(),
                            expected_version=request.form.get("version", type=int) or 0,
                            why=request.form.get("why", ""), sources=sources,
-                           work=Path(_settings()["DATA_DIR"]) / "work" / item_id)
+                           work=Path(_settings()["DATA_DIR"]) / "work" / item_id, limits=build_limits(_settings()))
             flash(_("已保存。"))
             return redirect(url_for("interviews.edit", item_id=item_id))
         except TranscriptError as exc:
@@ -77,8 +77,8 @@ def _change(action: str, item, interview: Interview) -> tuple[Interview, list[Ne
         name = safe_filename(upload.filename)
         if attach.recording_name(name) is None:
             raise ValidationError([(name, _("不是转录稿：请上传 .vtt、.srt、.txt 或 OHMS .xml 文件。"))])
-        data = upload.stream.read(MAX_TRANSCRIPT + 1)
-        if not data or len(data) > MAX_TRANSCRIPT:
+        data = upload.stream.read(formats.MAX_BYTES + 1)
+        if not data or len(data) > formats.MAX_BYTES:
             raise ValidationError([(name, _("文件为空或过大。"))])
         changed = attach.attach(interview, [(name, data)], duration=media_duration(item),
                                 ohms_schema=_settings()["OHMS_SCHEMA"] or None)
@@ -126,7 +126,11 @@ def _edited(interview: Interview, form) -> Interview:
     changed.interviewers = _agents(interview.interviewers, form.get("interviewers", ""), "interviewer")
     changed.summary = item_form.langmap(form, "summary_", interview.summary)  # other languages stay
     segments, problems = [], []
-    for i in range(form.get("segments", type=int) or 0):
+    rows = form.get("segments", type=int) or 0
+    if rows > MAX_SEGMENTS + 1:  # checked before the rows are read (the form adds one blank row)
+        most = f"{MAX_SEGMENTS:,}"
+        raise ValidationError([("segments", _("片段太多：一次访谈最多 %(most)s 个片段。", most=most))])
+    for i in range(rows):
         field = lambda name: form.get(f"segments-{i}-{name}", "").strip()  # noqa: E731
         if field("remove") or not (field("start") or field("title")):
             continue

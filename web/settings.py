@@ -57,6 +57,13 @@ SETTINGS = [
     Setting("BASE_URL", "", "The archive's public address, e.g. https://archive.example.org: every absolute URL (IIIF ids, API links, media URLs) is built from it, never from the Host header (empty: from the request, within TRUSTED_HOSTS)."),
     Setting("TRUSTED_HOSTS", "", "Host names the archive answers to, comma-separated (.example.org: and its subdomains); other Host headers get HTTP 400. Empty: any with BASE_URL set, else localhost, 127.0.0.1 and [::1] only."),
     Setting("MAX_BODY_MB", 2, "Largest request body accepted, in MiB, except uploads from signed-in staff (MAX_UPLOAD_MB); larger ones get HTTP 413 unread."),
+    Setting("IIIF_MAX_UPSCALE", 2.0, "How many times wider and higher than its region an IIIF image may be made (^ sizes): more is refused, ^max stops there."),
+    Setting("IIIF_RENDERS", 2, "IIIF images each web worker process renders at once with libvips (stored tiles, tile copies and cached images need no turn); a request waiting over a second gets 503 with Retry-After."),
+    Setting("IIIF_RENDER_SECONDS", 20.0, "Time budget of one IIIF image rendering, in seconds: a rendering unfinished by then is abandoned with 503 and Retry-After."),
+    Setting("MAX_VIDEO_PIXELS", 8_847_360, "Largest video frame (width × height) ingest accepts, checked with ffprobe before encoding (default 4096 × 2160)."),
+    Setting("MAX_MEDIA_SECONDS", 28_800, "Longest audio or video recording ingest accepts, in seconds (default 8 hours)."),
+    Setting("TOOL_TIMEOUT", 600, "Seconds one run of an external tool (ffprobe, ffmpeg) may take; a decode or encode may take TOOL_TIMEOUT_RATIO more per second of media. A run past it is stopped and the file fails."),
+    Setting("TOOL_TIMEOUT_RATIO", 2.0, "Seconds a decode or encode may take per second of the recording, beyond TOOL_TIMEOUT."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

@@ -41,8 +41,11 @@ def body_limit() -> None:
 
 def new_files(uploads, *, first_sequence: int = 1) -> list[NewFile]:
     """Check every upload (name, size, content) and return them in order; refuse all if one fails."""
+    from .bootstrap import build_limits
+
+    limits = build_limits(current_app.config["FANGZHI"])  # as ingest's
     files = []
     for n, upload in enumerate(u for u in uploads if u and u.filename):
-        media_type = inspect_upload(upload.filename, upload.stream)
+        media_type = inspect_upload(upload.filename, upload.stream, limits=limits)
         files.append(NewFile(safe_filename(upload.filename), upload.stream, media_type, first_sequence + n))
     return files

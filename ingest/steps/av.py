@@ -7,7 +7,10 @@ complete, so an output that exists is finished and is returned as it is on the n
 
 Originals are opened as ``file:`` URLs with only the ``file`` protocol and the demuxers of
 :data:`FORMATS` allowed, so a hostile upload cannot make ffmpeg open a playlist, a network address
-or another file.
+or another file. What ffprobe says is checked against the limits (``ingest.safety.Limits``: frame
+size, duration, frame rate) before anything is encoded, and every ffprobe/ffmpeg run has a time
+limit (``tool_timeout``, plus ``tool_timeout_ratio`` seconds per second of media for a decode or
+encode); a run past it is stopped and the step fails saying which tool, output and file.
 
     audio(original, media_type, work)  → access.webm (Opus), access.m4a (AAC), waveform.json
     video(original, media_type, work)  → access.mp4 (H.264/AAC, ≤ 720 px high), poster.jpg
@@ -15,11 +18,13 @@ or another file.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 from array import array
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -27,7 +32,9 @@ from pathlib import Path
 
 import ffmpeg
 
+from ingest.safety import Limits
 from ingest.steps import Derivative, StepError, StepResult
+from oral_history.timecodes import clock
 
 # Demuxers accepted for originals (ffmpeg names; "mov" covers mp4/m4a, "matroska" covers webm).
 FORMATS = "wav,w64,aiff,flac,mp3,aac,ogg,mov,matroska,avi"
@@ -40,12 +47,13 @@ WAVEFORM_RATE = 8000  # Hz, mono, for the waveform peaks
 WAVEFORM_SAMPLES_PER_PIXEL = 160  # 50 peaks per second
 _CHUNK_PIXELS = 1024  # PCM read per chunk: 1024 pixels × 160 samples × 2 bytes = 320 KiB
 
+MAX_FRAME_RATE = 240  # frames per second (slow-motion phone video); more is refused
 _QUIET = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "error")
 
 
 # -- probe ------------------------------------------------------------------------------------
 
-def probe(path, formats: str | None = FORMATS) -> dict:
+def probe(path, formats: str | None = FORMATS, *, timeout: float = Limits.tool_timeout) -> dict:
     """Summarise ``ffprobe`` for ``path``; raise :class:`StepError` when it is not readable media.
 
     Returns ``{"format", "duration", "bit_rate", "size", "tags", "audio", "video"}``: ``audio``
@@ -53,15 +61,13 @@ def probe(path, formats: str | None = FORMATS) -> dict:
     art (or are ``None``); ``tags`` merges container and stream tags with lower-case keys.
     ``formats`` limits the demuxers ffprobe may use (``None``: any, for our own outputs).
     """
-    options = {"v": "error", "protocol_whitelist": "file"}
+    args = ["ffprobe", "-show_format", "-show_streams", "-of", "json", "-v", "error", "-protocol_whitelist", "file"]
     if formats:
-        options["format_whitelist"] = formats
+        args += ["-format_whitelist", formats]
     try:
-        raw = ffmpeg.probe(_url(path), **options)
-    except ffmpeg.Error as e:
+        raw = json.loads(_run(args + [_url(path)], timeout, f"reading {Path(path).name}"))
+    except _Failed as e:
         raise StepError(f"not a readable audio or video file: {_reason(e.stderr)}") from None
-    except FileNotFoundError:
-        raise StepError("ffprobe is not installed") from None
 
     fmt = raw.get("format", {})
     streams = raw.get("streams", [])
@@ -103,7 +109,7 @@ def probe(path, formats: str | None = FORMATS) -> dict:
 
 # -- audio ------------------------------------------------------------------------------------
 
-def audio(original: Path, media_type: str, work: Path) -> StepResult:
+def audio(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
     """Audio original (WAV, FLAC, MP3, M4A/AAC, OGG/Opus) → two access copies and a waveform.
 
     ``access.webm`` (Opus, 64 kb/s) and ``access.m4a`` (AAC-LC, 96 kb/s, for Safari) have role
@@ -113,21 +119,22 @@ def audio(original: Path, media_type: str, work: Path) -> StepResult:
     the file's tags. ``media_type`` is not needed: ffprobe reads the file itself.
     """
     work.mkdir(parents=True, exist_ok=True)
-    info = probe(original)
+    info = check(probe(original, timeout=limits.tool_timeout), limits)
     stream = info["audio"]
     if not stream:
         raise StepError("the file contains no audio stream")
+    timeout = run_time(info["duration"], limits)
 
     peaks = work / "waveform.json"  # first: decoding the whole file also checks that it is readable
     if not peaks.exists():
-        _waveform(original, stream["index"], peaks)
+        _waveform(original, stream["index"], peaks, timeout=timeout)
     length = _waveform_length(peaks)
     if not length:
         raise StepError("no audio could be decoded from the file")
     webm, m4a = work / "access.webm", work / "access.m4a"
     jobs = [(webm, *access_copy("audio/webm", info)), (m4a, *access_copy("audio/mp4", info))]
     with ThreadPoolExecutor(2) as pool:  # the two encoders run side by side, one per core
-        for done in [pool.submit(_encode, original, indexes, target, container, options)
+        for done in [pool.submit(_encode, original, indexes, target, container, options, timeout=timeout)
                      for target, indexes, container, options in jobs if not target.exists()]:
             done.result()
 
@@ -144,8 +151,8 @@ def audio(original: Path, media_type: str, work: Path) -> StepResult:
         tech["decoded_duration"] = decoded  # the file is damaged or truncated: this much could be played
     return StepResult(
         derivatives=[
-            Derivative("access.webm", webm, "audio/webm", "access", tech=_audio_tech(webm)),
-            Derivative("access.m4a", m4a, "audio/mp4", "access", tech=_audio_tech(m4a)),
+            Derivative("access.webm", webm, "audio/webm", "access", tech=_audio_tech(webm, limits)),
+            Derivative("access.m4a", m4a, "audio/mp4", "access", tech=_audio_tech(m4a, limits)),
             Derivative("waveform.json", peaks, "application/json", "waveform", tech={
                 "length": length, "sample_rate": WAVEFORM_RATE,
                 "samples_per_pixel": WAVEFORM_SAMPLES_PER_PIXEL}),
@@ -155,19 +162,20 @@ def audio(original: Path, media_type: str, work: Path) -> StepResult:
     )
 
 
-def _audio_tech(path: Path) -> dict:
+def _audio_tech(path: Path, limits: Limits) -> dict:
     """Duration, codec, bit rate, sample rate and channels of an access copy."""
-    info = probe(path, formats=None)
+    info = probe(path, formats=None, timeout=limits.tool_timeout)
     a = info["audio"] or {}
     return {"duration": info["duration"], "codec": a.get("codec"), "bit_rate": a.get("bit_rate") or info["bit_rate"],
             "sample_rate": a.get("sample_rate"), "channels": a.get("channels")}
 
 
-def _waveform(original: Path, index: int, target: Path) -> None:
+def _waveform(original: Path, index: int, target: Path, *, timeout: float) -> None:
     """Write audiowaveform-style JSON peaks, streaming 8 kHz mono s16le PCM from ffmpeg's stdout.
 
     Memory is one chunk of PCM plus the peaks (2 bytes per pixel: 100 bytes per second of audio).
-    ffmpeg's stderr goes to a temporary file, so it can never fill a pipe and stall the decoder.
+    ffmpeg's stderr goes to a temporary file, so it can never fill a pipe and stall the decoder;
+    ffmpeg is killed once it has run ``timeout`` seconds.
     """
     source = _input(original)
     args = (ffmpeg.output(source[str(index)], "pipe:", format="s16le", acodec="pcm_s16le", ac=1, ar=WAVEFORM_RATE)
@@ -179,6 +187,9 @@ def _waveform(original: Path, index: int, target: Path) -> None:
             proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
         except FileNotFoundError:
             raise StepError("ffmpeg is not installed") from None
+        stopped = threading.Event()
+        timer = threading.Timer(timeout, lambda: (stopped.set(), proc.kill()))
+        timer.start()
         try:
             while chunk := proc.stdout.read(_CHUNK_PIXELS * spp * 2):
                 samples = array("h", chunk[: len(chunk) // 2 * 2])
@@ -194,6 +205,10 @@ def _waveform(original: Path, index: int, target: Path) -> None:
             raise
         finally:
             proc.stdout.close()
+            timer.cancel()
+        if stopped.is_set():
+            proc.wait()
+            raise StepError(_stopped("ffmpeg", timeout, f"making {target.name} from {Path(original).name}"))
         if proc.wait() != 0:
             errors.seek(0)
             raise StepError(f"ffmpeg could not decode the audio: {_reason(errors.read())}")
@@ -219,7 +234,7 @@ def _waveform_length(path: Path) -> int:
 
 # -- video ------------------------------------------------------------------------------------
 
-def video(original: Path, media_type: str, work: Path) -> StepResult:
+def video(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
     """Video original (MP4, MOV, AVI, MKV, WebM) → ``access.mp4`` and ``poster.jpg``.
 
     The access copy is H.264 (libx264, veryfast, CRF 23, yuv420p) scaled down to at most 720 px
@@ -229,16 +244,17 @@ def video(original: Path, media_type: str, work: Path) -> StepResult:
     ffprobe summary.
     """
     work.mkdir(parents=True, exist_ok=True)
-    info = probe(original)
+    info = check(probe(original, timeout=limits.tool_timeout), limits)
     stream, sound = info["video"], info["audio"]
     if not stream:  # (image and text demuxers are not in FORMATS, so a still image never gets here)
         raise StepError("the file contains no video stream")
+    timeout = run_time(info["duration"], limits)
 
     interlaced = stream["field_order"] in INTERLACED
     access = work / "access.mp4"
     if not access.exists():
         indexes, container, options = access_copy("video/mp4", info)
-        _encode(original, indexes, access, container, options)
+        _encode(original, indexes, access, container, options, timeout=timeout)
 
     poster = work / "poster.jpg"
     duration = info["duration"]
@@ -248,13 +264,13 @@ def video(original: Path, media_type: str, work: Path) -> StepResult:
                    + f"scale='trunc(iw*sar/2)*2':ih,setsar=1,scale='min({POSTER_MAX_WIDTH},iw)':-2")
         options = {"frames:v": 1, "vf": filters, "q:v": 3, "update": 1, "c:v": "mjpeg"}
         try:
-            _encode(original, stream["index"], poster, "image2", options, seek=at)
+            _encode(original, stream["index"], poster, "image2", options, seek=at, timeout=limits.tool_timeout)
         except StepError:  # e.g. the duration was wrong and the seek went past the end
             at = 0.0
-            _encode(original, stream["index"], poster, "image2", options, seek=0)
+            _encode(original, stream["index"], poster, "image2", options, seek=0, timeout=limits.tool_timeout)
 
-    a = probe(access, formats=None)
-    p = probe(poster, formats=None)["video"] or {}
+    a = probe(access, formats=None, timeout=limits.tool_timeout)
+    p = probe(poster, formats=None, timeout=limits.tool_timeout)["video"] or {}
     tech = {
         "format": info["format"],
         "duration": duration,
@@ -281,6 +297,51 @@ def video(original: Path, media_type: str, work: Path) -> StepResult:
         tech=tech,
         metadata=_suggestions(info["tags"]),
     )
+
+
+# -- limits -----------------------------------------------------------------------------------
+
+def check(info: dict, limits: Limits) -> dict:
+    """``info`` (a probe) if the recording is within the limits, else StepError saying which."""
+    video, duration = info["video"], info["duration"]
+    if duration and duration > limits.max_media_seconds:
+        raise StepError(f"the recording lasts {clock(duration, always_ms=False)}, longer than the limit of "
+                        f"{clock(limits.max_media_seconds, always_ms=False)}")
+    if video and (video["width"] or 0) * (video["height"] or 0) > limits.max_video_pixels:
+        raise StepError(f"the video is {video['width']} × {video['height']} pixels a frame, more than the "
+                        f"limit of {limits.max_video_pixels:,} pixels")
+    if video and (video["frame_rate"] or 0) > MAX_FRAME_RATE:
+        raise StepError(f"the video has {video['frame_rate']:g} frames a second, more than {MAX_FRAME_RATE}")
+    return info
+
+
+def run_time(duration: float | None, limits: Limits) -> float:
+    """Seconds one decode or encode of a recording of ``duration`` seconds may take."""
+    return limits.tool_timeout + limits.tool_timeout_ratio * min(duration or 0, limits.max_media_seconds)
+
+
+class _Failed(Exception):
+    def __init__(self, stderr: bytes):
+        self.stderr = stderr
+
+
+def _run(args: list[str], timeout: float, what: str) -> bytes:
+    """Run ffmpeg or ffprobe (``args[0]``); its stdout. _Failed (with stderr) if it fails;
+    StepError if it is missing or still runs after ``timeout`` seconds (it is killed)."""
+    try:
+        done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    except FileNotFoundError:
+        raise StepError(f"{args[0]} is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise StepError(_stopped(args[0], timeout, what)) from None
+    if done.returncode != 0:
+        raise _Failed(done.stderr)
+    return done.stdout
+
+
+def _stopped(tool: str, timeout: float, what: str) -> str:
+    return (f"{tool} was stopped after {timeout:g} s {what}: the file is damaged or too demanding "
+            f"(the limit is the setting TOOL_TIMEOUT)")
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -313,19 +374,23 @@ def access_copy(media_type: str, info: dict) -> tuple[list[int], str, dict]:
     return [sound["index"]], container, {**options, "ac": channels}
 
 
-def _encode(original: Path, indexes, target: Path, fmt: str, options: dict, seek: float | None = None) -> None:
-    """Run one ffmpeg encode of the given stream indexes to ``target`` via ``target.part``."""
+def _encode(original: Path, indexes, target: Path, fmt: str, options: dict, seek: float | None = None, *,
+            timeout: float) -> None:
+    """Run one ffmpeg encode of the given stream indexes to ``target`` via ``target.part``,
+    for at most ``timeout`` seconds."""
     source = _input(original, **({"ss": seek} if seek is not None else {}))
     indexes = indexes if isinstance(indexes, list) else [indexes]
     part = target.with_name(target.name + ".part")
     stream = ffmpeg.output(*[source[str(i)] for i in indexes], _url(part), format=fmt, **options)
     try:
-        ffmpeg.run(stream.global_args(*_QUIET), quiet=True, overwrite_output=True)
-    except ffmpeg.Error as e:
+        _run(stream.global_args(*_QUIET).compile(overwrite_output=True), timeout,
+             f"making {target.name} from {Path(original).name}")
+    except _Failed as e:
         part.unlink(missing_ok=True)
         raise StepError(f"ffmpeg could not make {target.name}: {_reason(e.stderr)}") from None
-    except FileNotFoundError:
-        raise StepError("ffmpeg is not installed") from None
+    except StepError:
+        part.unlink(missing_ok=True)
+        raise
     if not part.exists() or part.stat().st_size == 0:
         part.unlink(missing_ok=True)
         raise StepError(f"ffmpeg could not make {target.name}: nothing could be decoded")

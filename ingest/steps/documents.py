@@ -39,6 +39,7 @@ import json
 import os
 import posixpath
 import re
+import time
 import warnings
 import zipfile
 from datetime import date
@@ -53,13 +54,15 @@ from ebooklib import epub as ebook
 from lxml import etree
 from PIL import Image
 
-from . import Derivative, StepError, StepResult
+from ingest.safety import Limits, UploadRefused, check_zip
+from . import Derivative, StepError, StepResult, stop_at
 
 PAGE_LONG_EDGE = 2000  # pixels of a page image's long edge
 TILE = 256
 JPEG_Q = 85
 THUMBNAIL_SIZE = 400  # pixels of the thumbnail's long edge
 MIN_PAGE_CHARS = 10  # fewer letters/digits than this on a page: no text layer, needs OCR
+MAX_PAGE_CHARS = 100_000  # a page's text layer is kept up to this many characters (a dense page has ~20 000)
 RESULT_VERSION = 1  # bump when the outputs change, so old records are redone
 
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -148,12 +151,17 @@ class _Outputs:
 # EPUB
 
 
-def epub(original: Path, media_type: str, work: Path) -> StepResult:
+def epub(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
     """Chapters' text, table of contents, cover and metadata suggestions of an EPUB book."""
     out = _Outputs(work, "epub")
     if (done := out.finished()) is not None:
         return done
     _check_epub_container(Path(original))
+    with open(original, "rb") as f:  # ebooklib reads the whole book into memory: bound it first
+        try:
+            check_zip(Path(original).name, f, label="EPUB", parsed=True, limits=limits)
+        except UploadRefused as exc:
+            raise StepError(exc.reason) from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -395,8 +403,9 @@ def _date_suggestion(value: str) -> dict:
 # PDF
 
 
-def pdf(original: Path, media_type: str, work: Path) -> StepResult:
-    """Page texts, tiled pyramidal page images (flagged for OCR when textless) and a thumbnail."""
+def pdf(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
+    """Page texts, tiled pyramidal page images (flagged for OCR when textless) and a thumbnail;
+    rendering a page (poppler, through libvips) may take ``limits.tool_timeout`` seconds."""
     out = _Outputs(work, "pdf")
     if (done := out.finished()) is not None:
         return done
@@ -416,7 +425,7 @@ def pdf(original: Path, media_type: str, work: Path) -> StepResult:
             name = f"p{number:04d}.tif"
             long_edge = _long_edge(reader, number)
             reader.resolved_objects.clear()  # pypdf caches every object read: keep one page's worth
-            width, height, levels = _render_page(out, Path(original), number, name, long_edge)
+            width, height, levels = _render_page(out, Path(original), number, name, long_edge, limits.tool_timeout)
             derivatives.append(Derivative(
                 name, out.work / name, "image/tiff", "pyramid", sequence=number,
                 tech={"width": width, "height": height, "levels": levels, "tile": TILE},
@@ -465,7 +474,8 @@ def _page_text(reader: pypdf.PdfReader, number: int) -> str:
         text = reader.pages[number - 1].extract_text() or ""
     except Exception:  # a damaged content stream: treat as no text layer, OCR will read the image
         return ""
-    return "\n".join(line.rstrip() for line in text.replace("\x00", "").strip().splitlines())
+    text = "\n".join(line.rstrip() for line in text.replace("\x00", "").strip().splitlines())
+    return text[:MAX_PAGE_CHARS]  # more is not a page's text but a content stream made to be large
 
 
 def _alnum_count(text: str) -> int:
@@ -484,11 +494,13 @@ def _long_edge(reader: pypdf.PdfReader, number: int) -> float | None:
 
 
 def _render_page(out: _Outputs, original: Path, number: int, name: str,
-                 long_edge: float | None) -> tuple[int, int, int]:
+                 long_edge: float | None, timeout: float = Limits.tool_timeout) -> tuple[int, int, int]:
     """Render one page to a tiled pyramidal TIFF (kept if already finished); width, height, levels.
 
     The scale makes the page's long edge PAGE_LONG_EDGE pixels (poppler renders 1 point as
     1 pixel at scale 1); without a usable page box from pypdf, libvips' header says the size.
+    The page is rendered into memory first, stopped after ``timeout`` seconds (a page can be made
+    to take hours), then saved.
     """
     final = out.work / name
     try:
@@ -500,6 +512,15 @@ def _render_page(out: _Outputs, original: Path, number: int, name: str,
             image = pyvips.Image.pdfload(str(original), page=number - 1, scale=scale)
             if image.hasalpha():
                 image = image.flatten(background=[255, 255, 255])
+            deadline = time.monotonic() + timeout
+            try:
+                with stop_at(image, deadline):
+                    image = image.copy_memory()  # a page is at most 2000 × 2000 pixels: a few MB
+            except pyvips.Error:
+                if time.monotonic() > deadline:
+                    raise StepError(f"page {number} of the PDF was stopped after {timeout:g} s of rendering: the page "
+                                    f"is damaged or too demanding (the limit is the setting TOOL_TIMEOUT)") from None
+                raise
             image.tiffsave(str(out.temp(name)), tile=True, tile_width=TILE, tile_height=TILE,
                            pyramid=True, compression="jpeg", Q=JPEG_Q, strip=True)
             out.commit(name)

@@ -171,3 +171,43 @@ def test_time_coded_cues():
 def test_overlapping_matches_are_merged():
     segment = Segment("https://example.org/a/1", "https://example.org/c/1", "天下第二泉")
     assert [(h.start, h.end) for h in find("第二 二泉", [segment])] == [(2, 5)]
+
+
+def test_answers_are_bounded_for_huge_texts(site):
+    """A book of long one-paragraph chapters (a 50 KB EPUB made 20 MiB of chapters; its search
+    took ~20 s and answered hundreds of MB): long paragraphs are searched in pieces, a search
+    keeps its first MAX_MATCHES matches, a page highlights PAGE_MATCHES at most."""
+    import json
+    import time
+
+    from iiif.content_search import MAX_MATCHES, PAGE_MATCHES, SEGMENT_CHARS
+    from repository.services import NewFile
+
+    text = "惠山泉水" * 50_000  # 200 000 characters in one paragraph
+    chapters = [{"n": n, "title": f"第{n}章", "href": f"c{n}.xhtml", "text": text} for n in range(1, 6)]
+    builders.make(site.extensions["fangzhi"], "epub-huge", "ebook",
+                  [NewFile("book.epub", b"epub", "application/epub+zip", 1)],
+                  [builders.derivative("f1", "chapters.json", json.dumps(chapters, ensure_ascii=False).encode(),
+                                       "application/json", "text")], language=["zh"])
+    client = site.test_client()
+    for url in ("/iiif/3/search/epub-huge?q=泉", "/iiif/3/search/epub-huge?q=惠山 水&page=3",
+                "/iiif/search/1/epub-huge?q=泉"):
+        start = time.monotonic()
+        r = client.get(url)
+        assert r.status_code == 200 and time.monotonic() - start < 2, url
+        assert len(r.data) < 1_000_000, (url, len(r.data))
+    page = client.get("/iiif/3/search/epub-huge?q=泉").json
+    assert page["items"] and all(len(i["body"]["value"]) <= SEGMENT_CHARS for i in page["items"])
+    assert len(page["annotations"][0]["items"]) <= PAGE_MATCHES
+    assert page["partOf"]["total"] <= MAX_MATCHES
+    assert client.get("/iiif/search/1/epub-huge?q=泉").json["within"]["total"] == MAX_MATCHES
+
+
+def test_matches_are_capped_per_search_and_per_page():
+    from iiif.content_search import MAX_MATCHES, PAGE_MATCHES
+
+    segments = [Segment(f"https://example.org/a/{n}", "https://example.org/c/1", "泉水" * 500) for n in range(20)]
+    hits = find("泉", segments)  # 500 matches a segment
+    assert len(hits) == MAX_MATCHES and hits[-1].segment == segments[MAX_MATCHES // 500 - 1]
+    page = search_page(hits, service="https://example.org/s", query="泉", page=1, size=20, ignore=[])
+    assert len(page["items"]) == MAX_MATCHES // 500 and len(page["annotations"][0]["items"]) == PAGE_MATCHES

@@ -71,6 +71,44 @@ def test_limits_shrink_max_and_refuse_larger_sizes():
             Size.parse(text).resolve(1000, 800, small)
 
 
+@pytest.mark.parametrize("region, size, rotation", [
+    ("0,0,1,1", "^max", "45"), ("full", "^max", "45"), ("full", "max", "45"), ("0,0,2,2", "^max", "33"),
+    ("pct:0,0,0.1,0.1", "^max", "45"), ("square", "^max", "10"), ("0,0,1000,1", "^max", "30"),
+    ("full", "max", "90"), ("full", "^max", "!270"), ("10,10,3,700", "^max", "0.5"),
+])
+def test_limits_bind_the_rotated_image(region, size, rotation):
+    """§5.2's maxWidth/maxHeight/maxArea hold for the image as returned: a rotated max shrinks so
+    its bounding box fits (a 1 × 1 region at ^max/45 made 10000 × 10000 pixels, twice maxArea)."""
+    from iiif.image import rotated
+
+    for limits in (LIMITS, Limits(4000, 3000, 5_000_000), Limits(10000, 10000, 50_000_000, 2.0)):
+        req = ImageRequest.parse(region, size, rotation, "default.png", width=1000, height=800, limits=limits)
+        w, h = rotated(*req.size, req.rotation)
+        assert w <= limits.max_width and h <= limits.max_height and w * h <= limits.max_area, (limits, req)
+    req = ImageRequest.parse("0,0,1,1", "^max", "45", "default.png", width=1000, height=800, limits=LIMITS)
+    assert req.size == (4999, 4999) and rotated(*req.size, req.rotation) == (7070, 7070)  # within maxArea 50 M
+    assert req.canonical == "0,0,1,1/^max/45/default.png"
+
+
+def test_explicit_sizes_are_refused_when_their_rotation_passes_the_limits():
+    assert Size.parse("7000,7000").resolve(8000, 8000, LIMITS) == (7000, 7000)  # 49 M pixels upright
+    with pytest.raises(ImageRequestError, match="once rotated"):
+        Size.parse("7000,7000").resolve(8000, 8000, LIMITS, Rotation(45))  # 9900 × 9900 turned
+    assert Size.parse("7000,7000").resolve(8000, 8000, LIMITS, Rotation(90)) == (7000, 7000)
+
+
+def test_upscaling_is_bounded_by_a_factor_of_the_region():
+    limits = Limits(10000, 10000, 50_000_000, 2.0)
+    assert Size.parse("^max").resolve(1, 1, limits) == (2, 2)
+    assert Size.parse("^max").resolve(500, 400, limits) == (1000, 800)
+    assert Size.parse("^200,").resolve(100, 100, limits) == (200, 200)
+    for text in ("^201,", "^,300", "^pct:250", "^7000,7000", "^!7000,7000"):
+        with pytest.raises(ImageRequestError, match="upscales at most 2 times"):
+            Size.parse(text).resolve(100, 100, limits)
+    assert canonical("0,0,1,1", "^max", limits=limits) == "0,0,1,1/^max/0/default.jpg"
+    assert canonical("0,0,1,1", "^2,2", limits=limits) == "0,0,1,1/^max/0/default.jpg"
+
+
 @pytest.mark.parametrize("text, degrees, mirror, canon", [
     ("0", 0, False, "0"), ("90", 90, False, "90"), ("!0", 0, True, "!0"), ("22.5", 22.5, False, "22.5"),
     ("22.50", 22.5, False, "22.5"), ("180.0", 180, False, "180"), ("360", 360, False, "360"),

@@ -106,6 +106,33 @@ def test_arbitrary_rotation(pyramid):
     assert jpg.mode == "RGB" and near(jpg.getpixel((2, 2)), (255, 255, 255))  # white corners in JPEG
 
 
+def test_rotated_images_stay_within_the_limits(pyramid):
+    """maxWidth/maxHeight/maxArea bind what libvips makes after rotating (the bounding box)."""
+    from iiif.image import rotated
+
+    limits = Limits(1200, 900, 600_000)
+    for rotation in ("45", "33", "10", "!200.5", "90", "359"):
+        req = ImageRequest.parse("full", "max", rotation, "default.jpg", width=W, height=H, limits=limits)
+        w, h = Image.open(io.BytesIO(pyramid.render(req))).size
+        assert w <= 1200 and h <= 900 and w * h <= 600_000, (rotation, w, h)
+        bound = rotated(*req.size, req.rotation)
+        assert bound[0] - 1 <= w <= bound[0] and bound[1] - 1 <= h <= bound[1], (rotation, (w, h), bound)
+
+
+def test_a_render_past_its_deadline_is_abandoned(pyramid):
+    import time
+
+    from iiif.imaging import Overloaded
+
+    for qf in ("default.png", "default.jpg"):  # encoded in memory (Pillow), streamed (libvips)
+        req = ImageRequest.parse("full", "^max", "45", qf, width=W, height=H, limits=LIMITS)
+        start = time.monotonic()
+        with pytest.raises(Overloaded, match="time budget"):  # qf
+            pyramid.render(req, deadline=start + 0.02)
+        assert time.monotonic() - start < 1.0
+    assert render(pyramid, size="100,").size == (100, 63)  # no deadline: made
+
+
 def test_qualities(pyramid):
     gray = render(pyramid, size="160,", qf="gray.jpg")
     assert gray.mode == "L" and abs(gray.getpixel((120, 75)) - gray.getpixel((40, 75))) > 20

@@ -45,13 +45,18 @@ VIDEO = {
     "silent.webm": (["-f", "lavfi", "-i", f"testsrc2=d={SECONDS}:s=320x180:r=25",
                      "-c:v", "libvpx", "-deadline", "realtime", "-b:v", "300k"], (320, 180), (320, 180)),
 }
+HOSTILE = {  # one 8192 × 8192 frame in 200 KB (4 s of them took 11–65 s to ingest); 1000 frames a second
+    "huge.mp4": (["-f", "lavfi", "-i", "color=c=black:s=8192x8192:d=1:r=1", "-c:v", "libx264", "-preset",
+                  "ultrafast", "-pix_fmt", "yuv420p"],),
+    "fast.mp4": (["-f", "lavfi", "-i", "testsrc2=d=0.5:s=64x64:r=1000", "-c:v", "libx264", "-preset", "ultrafast"],),
+}
 
 
 @pytest.fixture(scope="module")
 def media(tmp_path_factory):
     """Generate the named fixture on first use, then reuse it."""
     folder = tmp_path_factory.mktemp("av-media")
-    specs = {name: spec[0] for name, spec in {**AUDIO, **VIDEO}.items()}
+    specs = {name: spec[0] for name, spec in {**AUDIO, **VIDEO, **HOSTILE}.items()}
 
     def make(name):
         path = folder / name
@@ -273,3 +278,50 @@ def test_probe_summary(media):
     assert info["video"]["width"] == 1920 and info["video"]["frame_rate"] == 25
     assert info["audio"]["codec"] == "aac" and info["audio"]["sample_rate"] == 44100
     assert info["size"] == media("hd.mp4").stat().st_size
+
+
+# -- limits and time limits -------------------------------------------------------------------
+
+def test_recordings_beyond_the_limits_are_refused_before_encoding(media, tmp_path):
+    """What ffprobe says is checked first: frame size, duration, frame rate; nothing is encoded."""
+    import time
+
+    from ingest.safety import Limits
+
+    huge = media("huge.mp4")
+    assert huge.stat().st_size < 300_000
+    start = time.monotonic()
+    with pytest.raises(StepError, match=r"8192 × 8192 pixels a frame, more than the limit of 8,847,360 pixels"):
+        video(huge, "video/mp4", tmp_path / "huge")
+    assert time.monotonic() - start < 2 and not list((tmp_path / "huge").iterdir())
+    with pytest.raises(StepError, match=r"lasts 00:00:02, longer than the limit of 00:00:01"):
+        audio(media("tone.wav"), "audio/wav", tmp_path / "long", limits=Limits(max_media_seconds=1))
+    with pytest.raises(StepError, match=r"1000 frames a second, more than 240"):
+        video(media("fast.mp4"), "video/mp4", tmp_path / "fast")
+    with pytest.raises(StepError, match=r"320 × 240 pixels a frame, more than the limit of 1,000 pixels"):
+        video(media("small.mp4"), "video/mp4", tmp_path / "small", limits=Limits(max_video_pixels=1000))
+
+
+def test_every_tool_run_is_stopped_at_its_time_limit(tmp_path):
+    """A file ffmpeg never finishes reading (here a named pipe nobody writes to): ffprobe, an
+    encode and the waveform decode are each killed after their time limit, and the error names
+    the tool, the output and the file."""
+    import os
+    import time
+
+    from ingest.steps import av
+
+    stuck = tmp_path / "录音.wav"
+    os.mkfifo(stuck)
+    runs = [(lambda: av.probe(stuck, timeout=0.5), "ffprobe was stopped after 0.5 s reading 录音.wav"),
+            (lambda: av._encode(stuck, 0, tmp_path / "access.webm", "webm", {"c:a": "libopus"}, timeout=0.5),
+             "ffmpeg was stopped after 0.5 s making access.webm from 录音.wav"),
+            (lambda: av._waveform(stuck, 0, tmp_path / "waveform.json", timeout=0.5),
+             "ffmpeg was stopped after 0.5 s making waveform.json from 录音.wav")]
+    for run, words in runs:
+        start = time.monotonic()
+        with pytest.raises(StepError, match=words):
+            run()
+        assert time.monotonic() - start < 3
+    assert not list(tmp_path.glob("*.part")) and not (tmp_path / "access.webm").exists()
+    assert av.run_time(3600, av.Limits(tool_timeout=60, tool_timeout_ratio=2)) == 60 + 7200

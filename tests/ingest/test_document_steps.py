@@ -243,6 +243,49 @@ def test_broken_epub_is_refused(files, tmp_path, name, reason):
     assert not (tmp_path / "epub.result.json").exists()
 
 
+def test_epub_that_expands_too_far_is_refused_before_it_is_read(tmp_path):
+    """ebooklib reads the whole book into memory: the step itself bounds what it opens (a book
+    stored before the upload check, a derivatives rebuild)."""
+    from ingest.safety import Limits
+    from web import demo
+
+    bomb = demo.epub(tmp_path / "bomb.epub", "炸弹", [(f"第{n}章", "惠山泉水" * 87_000) for n in range(20)])
+    with pytest.raises(StepError, match="zip bomb: the EPUB archive expands from .* to 19.9 MB"):
+        epub(bomb, "application/epub+zip", tmp_path / "bomb")
+    book = build_epub(tmp_path / "book.epub")
+    with pytest.raises(StepError, match="for files read into memory"):
+        epub(book, "application/epub+zip", tmp_path / "small", limits=Limits(max_parsed_bytes=1000))
+    assert epub(book, "application/epub+zip", tmp_path / "book").tech["chapters"] == 3
+
+
+def test_pdf_page_text_is_bounded(tmp_path):
+    """A content stream made to be large (pypdf inflates streams up to 75 MB) gives at most
+    MAX_PAGE_CHARS characters of page text."""
+    from ingest.steps.documents import MAX_PAGE_CHARS
+
+    path = tmp_path / "long.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("Helvetica", 1)
+    for row in range(1200):
+        c.drawString(1, 1 + row * 0.6, "x" * 100)  # 120 000 characters on one page
+    c.showPage()
+    c.save()
+    result = pdf(path, "application/pdf", tmp_path / "work")
+    pages = json.loads(next(d.path for d in result.derivatives if d.name == "pages.json").read_text("utf-8"))
+    assert len(pages[0]["text"]) == MAX_PAGE_CHARS
+
+
+def test_pdf_page_rendering_is_stopped_at_its_time_limit(files, tmp_path):
+    """poppler can be made to take hours over one page: the page is rendered into memory under
+    a timer (TOOL_TIMEOUT), and a page past it fails the step by its number."""
+    from ingest.safety import Limits
+
+    with pytest.raises(StepError, match=r"page 1 of the PDF was stopped after 0 s of rendering"):
+        pdf(files["born"], "application/pdf", tmp_path / "stopped", limits=Limits(tool_timeout=0))
+    assert not list((tmp_path / "stopped").glob("p0001.tif"))
+    assert pdf(files["born"], "application/pdf", tmp_path / "made").tech["pages"] >= 1
+
+
 def encryption_xml(algorithm: str, uri: str) -> bytes:
     return (f'<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
             f'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData>'

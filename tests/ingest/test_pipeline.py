@@ -134,17 +134,26 @@ def test_bad_input_fails_per_file_and_the_batch_goes_on(tmp_path):
     Image.new("1", (20000, 20000)).save(source / "huge.png")  # 400 MP: over the pixel limit
     (source / "locked.pdf").write_bytes(encrypted_pdf(tmp_path))
     (source / "broken.epub").write_bytes(b"PK\x03\x04 not really a zip")
+    from web import demo  # hostile: chapters of just under 1 MiB (each below the per-member check), a giant frame
+    demo.epub(source / "chapters.epub", "炸弹", [(f"第{n}章", "惠山泉水" * 87_000) for n in range(20)])
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "color=s=8192x8192:d=1:r=1",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(source / "giant.mp4")],
+                   check=True, timeout=60)
     data = tmp_path / "data"
     out = fangzhi(data, "ingest", source)
     assert out.returncode == 1  # some entries failed
     failures = {m.group(1): m.group(2) for m in re.finditer(r"FAILED #\d+ (\S+): (.*)", out.stderr)}
-    assert set(failures) == {"truncated", "empty", "program", "huge", "locked", "broken"}, out.stderr
+    assert set(failures) == {"truncated", "empty", "program", "huge", "locked", "broken", "chapters", "giant"}, \
+        out.stderr
     assert "step check" in failures["truncated"] and "not a readable JPEG" in failures["truncated"]
     assert "the file is empty" in failures["empty"]
     assert "decompression bomb" in failures["huge"] and "pixels" in failures["huge"]
     assert "step pdf" in failures["locked"] and "password" in failures["locked"]
     assert "unsupported format" in failures["program"]
     assert "step check" in failures["broken"] and "ZIP" in failures["broken"]
+    assert "step check" in failures["chapters"] and "zip bomb: the EPUB archive expands" in failures["chapters"]
+    assert "step video file" in failures["giant"] and "giant.mp4" in failures["giant"]
+    assert "8192 × 8192 pixels a frame, more than the limit" in failures["giant"]
     assert "2 done" in out.stdout
     archive = archive_of(data)
     lying = next(i for i in archive.list_items(user=SYSTEM)[0] if i.label() == "lying")  # title: the file stem

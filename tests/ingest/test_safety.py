@@ -1,5 +1,7 @@
 """Hostile-upload defences. Every hostile file is generated here; nothing is downloaded."""
 import io
+import os
+import random
 import stat
 import struct
 import warnings
@@ -243,6 +245,46 @@ def test_epub_bomb_is_refused():
     bomb = epub_bytes(("OEBPS/zeros.xhtml", ZEROS_20MB))
     assert identify(bomb) == "application/epub+zip"
     assert "zip bomb" in refused("bomb.epub", bomb)
+
+
+MIB_OF_TEXT = "<p>" + "惠山泉水" * 87_000 + "</p>"  # just under 1 MiB: below the per-member check
+
+
+def test_many_small_members_that_together_are_a_bomb_are_refused():
+    """Members of at most 1 MiB each passed the per-member ratio check: a ~50 KB EPUB of 20 one-MiB
+    chapters, a ZIP of hundreds of one-MiB members. The archive as a whole may expand 200 times."""
+    book = epub_bytes(*[(f"EPUB/c{n}.xhtml", MIB_OF_TEXT) for n in range(20)])
+    assert len(book) < 100_000 and identify(book) == "application/epub+zip"
+    reason = refused("book.epub", book)
+    assert reason.startswith("zip bomb: the EPUB archive expands from") and "200 times" in reason
+    many = zip_bytes([(f"m{n}.bin", bytes(1024 * 1024)) for n in range(300)])
+    assert "zip bomb: the ZIP archive expands" in refused("many.zip", many)
+    ordinary = zip_bytes([(f"page{n}.txt", "".join(random.Random(n).choices("惠山泉水 运河\n", k=400_000)))
+                          for n in range(4)])  # ~4.5 MiB of text, a few times smaller
+    assert accepted("ordinary.zip", ordinary) == "application/zip"
+
+
+def test_files_read_into_memory_have_a_lower_limit():
+    """An EPUB is read whole into memory (ebooklib), so it may expand to max_parsed_bytes only;
+    a ZIP is only stored."""
+    noise = os.urandom(3 * 1024 * 1024)  # incompressible: no ratio to refuse
+    book, archive = epub_bytes(("EPUB/noise.bin", noise)), zip_bytes([("noise.bin", noise)])
+    limits = Limits(max_parsed_bytes=2 * 1024 * 1024)
+    reason = refused("book.epub", book, limits=limits)
+    assert "more than the limit of 2.0 MB for files read into memory" in reason
+    assert accepted("noise.zip", archive, limits=limits) == "application/zip"
+    assert accepted("book.epub", book) == "application/epub+zip"  # within the default 256 MiB
+
+
+def test_check_zip_checks_a_workbook_as_read_into_memory():
+    from ingest.safety import check_zip
+
+    workbook = zip_bytes([("xl/worksheets/sheet1.xml", ZEROS_20MB)])
+    with pytest.raises(UploadRefused, match="zip bomb: the archive member 'xl/worksheets/sheet1.xml'"):
+        check_zip("manifest.xlsx", io.BytesIO(workbook), label="Excel workbook", parsed=True)
+    with pytest.raises(UploadRefused, match="Excel workbook archive expands to .* for files read into memory"):
+        check_zip("manifest.xlsx", io.BytesIO(zip_bytes([("a.xml", os.urandom(3000))])), label="Excel workbook",
+                  parsed=True, limits=Limits(max_parsed_bytes=1000))
 
 
 @pytest.mark.parametrize("member", ["../../etc/passwd", "/etc/passwd", "a/../../b", "..\\..\\x.dll", "C:/x"])

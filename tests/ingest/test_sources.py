@@ -284,6 +284,27 @@ def test_unusable_manifests_raise_source_error(tmp_path):
         plan_manifest(tmp_path, tmp_path / "missing.csv")
 
 
+def test_manifests_read_into_memory_are_bounded(tmp_path, monkeypatch):
+    """A workbook is a zip of XML that openpyxl reads (a bomb is refused before it is opened); a
+    CSV manifest and an export's metadata.json are read whole (their size is bounded)."""
+    workbook = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(workbook, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        with zf.open("xl/worksheets/sheet1.xml", "w") as member:
+            for _ in range(20):
+                member.write(b"<row/>" * 174_763)  # 20 MiB of rows in a few KB
+    with pytest.raises(SourceError, match=r"bomb\.xlsx: zip bomb: the archive member 'xl/worksheets/sheet1\.xml'"):
+        plan_manifest(tmp_path, workbook)
+    monkeypatch.setattr(sources, "MAX_MANIFEST_BYTES", 1000)
+    big = write_csv(tmp_path / "big.csv", [["题名", "文件"]] + [["惠山", "a.jpg"]] * 200)
+    with pytest.raises(SourceError, match=r"big\.csv: the file is [\d,]+ bytes, more than the limit of 1,000 bytes"):
+        plan_manifest(tmp_path, big)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "metadata.json").write_text('{"items": [' + ", ".join(["{}"] * 500) + "]}")
+    with pytest.raises(SourceError, match=r"metadata\.json: the file is"):
+        sources._plan_export(tmp_path / "data", None)
+
+
 # --- the shipped templates -------------------------------------------------------------------
 
 def _example_files(root: Path):

@@ -201,3 +201,11 @@ def test_ohms_in_gb18030_with_or_without_a_declaration():
         transcripts, segments, meta = read_transcript("采访_张.xml", data)
         assert meta["title"] == "张阿婆口述：南长街的豆腐店" and segments[1].title == "磨豆腐"
         assert transcripts[0].cues[1].text.startswith("伲屋里向住勒南长街")
+
+
+def test_a_transcript_larger_than_the_limit_is_refused_before_it_is_decoded():
+    from oral_history.formats import MAX_BYTES, read_transcript
+
+    data = b"WEBVTT\n\n" + b"x" * MAX_BYTES
+    with pytest.raises(TranscriptError, match=r"huge\.vtt: is larger than 16 MiB"):
+        read_transcript("huge.vtt", data)

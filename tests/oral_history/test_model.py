@@ -176,3 +176,25 @@ def test_an_interview_without_restrictions_is_its_own_public_view():
     interview = Interview(duration=10, transcripts=[Transcript("zh", [Cue(0, 5, "惠山泥人")])], segments=[Segment(0, "泥人")])
     assert public_view(interview) == interview and redaction_spans(interview) == []
     assert [p.end for p in search_passages(interview)] == [5, 10]
+
+
+def test_counts_and_lengths_are_bounded():
+    """Every cue and segment is shown, searched and exported, and a restricted segment is a span
+    ffmpeg silences: an interview holds at most MAX_SEGMENTS segments, a transcript MAX_CUES
+    cues of at most MAX_CUE_CHARS characters, MAX_TRANSCRIPTS transcripts."""
+    from oral_history.model import MAX_CUE_CHARS, MAX_CUES, MAX_SEGMENTS, MAX_TRANSCRIPTS
+
+    cues = [Cue(i / 10, i / 10 + 0.05, "句") for i in range(MAX_CUES + 1)]
+    interview = Interview(transcripts=[Transcript("zh", cues)],
+                          segments=[Segment(start=i) for i in range(MAX_SEGMENTS + 1)])
+    assert interview.problems() == [
+        ("transcripts[0].cues", f"{MAX_CUES + 1:,} cues: a transcript has at most {MAX_CUES:,}"),
+        ("segments", f"{MAX_SEGMENTS + 1:,} segments: an interview has at most {MAX_SEGMENTS:,}")]
+    long = Interview(transcripts=[Transcript("zh", [Cue(0, 1, "话" * (MAX_CUE_CHARS + 1))])] * (MAX_TRANSCRIPTS + 1))
+    found = dict(long.problems())
+    assert found["transcripts"] == f"{MAX_TRANSCRIPTS + 1} transcripts: at most {MAX_TRANSCRIPTS}"
+    assert found["transcripts[0].cues[0].text"] == \
+        f"{MAX_CUE_CHARS + 1:,} characters: a cue has at most {MAX_CUE_CHARS:,}"
+    with pytest.raises(ValidationError):
+        interview.validate()
+    assert not Interview(transcripts=[Transcript("zh", cues[:MAX_CUES])], segments=[Segment(start=0)]).problems()

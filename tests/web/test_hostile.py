@@ -190,6 +190,17 @@ def zip_bomb(epub=False) -> bytes:
     return out.getvalue()
 
 
+def small_members_bomb(epub=True, members=20) -> bytes:
+    """Members of just under 1 MiB each (below the per-member check), a bomb together."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        if epub:
+            z.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        for n in range(members):
+            z.writestr(f"EPUB/c{n}.xhtml", "<p>" + "惠山泉水" * 87_000 + "</p>")
+    return out.getvalue()
+
+
 def zip_with_info(info_name: str) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
@@ -201,6 +212,8 @@ HOSTILE = {
     "decompression bomb": ("bomb.png", png_bomb(), "decompression bomb"),
     "zip bomb": ("bomb.zip", zip_bomb(), "zip bomb"),
     "epub bomb": ("bomb.epub", zip_bomb(epub=True), "zip bomb"),
+    "epub of small chapters": ("chapters.epub", small_members_bomb(), "zip bomb"),
+    "zip of small members": ("members.zip", small_members_bomb(epub=False, members=300), "zip bomb"),
     "zip slip": ("slip.zip", zip_with_info("../../etc/cron.d/x"), ".."),
     "path traversal name": ("../../../tmp/evil.jpg", b"\xff\xd8\xff\xe0" + b"0" * 100, "name"),
     "svg with script": ("logo.svg", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">'
@@ -540,3 +553,12 @@ def test_redirect_targets_stay_on_this_site(site, target):
 def test_redirect_to_a_page_of_this_site(site, target):
     for name, follow in redirects(site).items():
         assert follow(target).headers["Location"] == target, name
+
+
+def test_uploads_use_the_configured_pixel_limit(site, monkeypatch):
+    """FANGZHI_MAX_PIXELS bounds images uploaded through the web as it bounds ingest."""
+    monkeypatch.setitem(site.config["FANGZHI"], "MAX_PIXELS", 1000)
+    response = site.test_client().post("/api/items", headers={"Authorization": f"Bearer {site.config['TOKEN']}"},
+                                       data={"metadata": json.dumps({"kind": "photo", "title": "大"}),
+                                             "files": (io.BytesIO(png_bomb(100, 100)), "big.png")})
+    assert response.status_code == 400 and "more than the limit of 1,000 pixels" in response.json["message"]

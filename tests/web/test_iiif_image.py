@@ -290,3 +290,89 @@ def test_stored_tiles_are_sent_as_they_are(client, site):
     assert len(r.data) == tile + len(level.jpeg_tables) - 4
     img = decode(r)
     assert img.size == (256, 256) and near(img.getpixel((200, 10)), COLOURS["tr"])
+
+
+# -- resource exhaustion --------------------------------------------------------------------
+
+# Requests that made a few pixels into the largest image allowed, then rotated it past the limits
+# (0,0,1,1/^max/45 took ~15 s for 10000 × 10000 pixels); each region is new to the cache.
+NASTY = ["0,0,1,1/^max/45/default.png", "0,0,1,1/^max/0/default.png", "0,0,1,1/^max/45/default.jpg",
+         "0,0,2,2/^max/33/bitonal.png", "pct:0,0,0.1,0.1/^max/45/default.webp", "square/^max/10/gray.webp",
+         "full/^max/45/default.png", "full/max/45/default.png", "full/^max/0/default.png",
+         "0,0,1,1/^7000,7000/0/default.png", "0,0,1,1/^!7000,7000/45/default.png", "full/^7000,/0/default.png",
+         "3,5,7,2/^max/359/default.png", "full/^2200,/17/default.jpg", "full/^2201,/0/default.png"]
+
+
+@pytest.fixture(scope="module")
+def default_site(tmp_path_factory):
+    """An app with the default IIIF settings and one ordinary scan."""
+    from web import create_app
+
+    folder = tmp_path_factory.mktemp("iiif-defaults")
+    app = create_app({"DATA_DIR": str(folder / "data"), "SECRET_KEY": "t"})
+    ingest(app, [{"id": "iiif-scan", "files": {"scan": quadrants(folder / "scan.png")}}])
+    return app
+
+
+def test_hostile_image_requests_are_answered_quickly_within_the_limits(default_site):
+    import time
+
+    client, settings = default_site.test_client(), default_site.config["FANGZHI"]
+    worst = 0.0
+    for path in NASTY:
+        start = time.monotonic()
+        r = client.get(f"/iiif/3/iiif-scan/{path}")
+        took = time.monotonic() - start
+        worst = max(worst, took)
+        assert took < 2, (path, took)
+        assert r.status_code in (200, 400), (path, r.status_code)
+        if r.status_code == 200:
+            w, h = decode(r).size
+            assert w <= settings["IIIF_MAX_WIDTH"] and h <= settings["IIIF_MAX_HEIGHT"], path
+            assert w * h <= settings["IIIF_MAX_AREA"], (path, w, h)
+            # at most IIIF_MAX_UPSCALE times the image, turned (a turned w × h fits in (w + h)²)
+            assert max(w, h) <= settings["IIIF_MAX_UPSCALE"] * (W + H), (path, w, h)
+        else:
+            assert "limits" in r.json["message"] or "upscales at most 2 times" in r.json["message"], path
+    print(f"worst hostile IIIF request: {worst:.2f} s")
+
+
+def test_a_rendering_past_its_time_budget_answers_503(default_site, monkeypatch):
+    import time
+
+    monkeypatch.setitem(default_site.config["FANGZHI"], "IIIF_RENDER_SECONDS", 0.001)
+    client = default_site.test_client()
+    start = time.monotonic()
+    r = client.get("/iiif/3/iiif-scan/full/^max/31/default.png")
+    assert time.monotonic() - start < 2
+    assert r.status_code == 503 and r.headers["Retry-After"].isdigit() and "time budget" in r.json["message"]
+    assert r.headers["Access-Control-Allow-Origin"] == "*" and r.headers["Cache-Control"] == "no-store"
+    monkeypatch.setitem(default_site.config["FANGZHI"], "IIIF_RENDER_SECONDS", 20)
+    assert client.get("/iiif/3/iiif-scan/full/^max/31/default.png").status_code == 200  # nothing kept of it
+
+
+def test_concurrent_renderings_are_bounded(default_site):
+    """With every rendering slot of the process taken, a rendering waits a second, then gets 503;
+    stored tiles and cached images need no slot."""
+    import time
+
+    from web.iiif_image import _render_slot
+
+    client = default_site.test_client()
+    cached = client.get("/iiif/3/iiif-scan/full/500,/0/default.jpg")
+    assert cached.status_code == 200
+    with default_site.app_context():
+        slots = [_render_slot() for _ in range(default_site.config["FANGZHI"]["IIIF_RENDERS"])]
+        for slot in slots:
+            slot.__enter__()
+        try:
+            start = time.monotonic()
+            r = client.get("/iiif/3/iiif-scan/full/501,/0/default.jpg")
+            assert 0.9 < time.monotonic() - start < 3
+            assert r.status_code == 503 and r.headers["Retry-After"].isdigit() and "busy" in r.json["message"]
+            assert client.get("/iiif/3/iiif-scan/0,0,256,256/256,256/0/default.jpg").status_code == 200  # a tile
+            assert client.get("/iiif/3/iiif-scan/full/500,/0/default.jpg").data == cached.data  # from the cache
+        finally:
+            for slot in slots:
+                slot.__exit__(None, None, None)
+    assert client.get("/iiif/3/iiif-scan/full/501,/0/default.jpg").status_code == 200

@@ -189,3 +189,24 @@ def test_saving_the_interview_form_unchanged_changes_nothing(app, item_id, tmp_p
     after = archive.get_item(item_id, user=SYSTEM)
     assert read_interview(archive, after.value).to_dict() == Interview.from_dict(RICH).to_dict() | {"duration": 12.0}
     assert after.version == before.version  # nothing changed: no new version
+
+
+def test_segment_counts_are_bounded(app, item_id):
+    """The segment count a form claims is checked before its rows are read (10⁹ rows were looped
+    over), and an interview of more segments than MAX_SEGMENTS is refused; nothing is stored."""
+    import time
+
+    from oral_history.model import MAX_SEGMENTS
+
+    client = client_as(app, "archivist")
+    archive = app.extensions["fangzhi"]
+    version = archive.get_item(item_id, user=SYSTEM).version
+    start = time.monotonic()
+    response = post(client, item_id, action="save", segments=str(10**9))
+    assert time.monotonic() - start < 2
+    assert response.status_code == 400 and f"最多 {MAX_SEGMENTS:,} 个片段" in response.get_data(as_text=True)
+    rows = [(f"{i / 1000:.3f}", f"第{i}段", False) for i in range(MAX_SEGMENTS + 1)]
+    form = {"csrf_token": csrf_token(client, url(item_id)), "version": version, "action": "save", **segments(*rows)}
+    many = client.post(url(item_id), data=form)  # (the edit form is URL-encoded, as the page sends it)
+    assert many.status_code == 400 and f"an interview has at most {MAX_SEGMENTS:,}" in many.get_data(as_text=True)
+    assert archive.get_item(item_id, user=SYSTEM).version == version
