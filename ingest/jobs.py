@@ -91,6 +91,10 @@ class JobStore(SQLiteDatabase):
             return db.execute("UPDATE entries SET state='pending', updated=? WHERE job_id=? AND n=? AND state='failed' "
                               "AND COALESCE(step, '') != 'plan'", (_now(), job_id, n)).rowcount == 1
 
+    def claim_failed(self, job_id: str, n: int | None = None) -> list[int]:
+        """Claim the job's failed entries (or only entry ``n``) for a retry; the numbers claimed."""
+        return [e.n for e in self.entries(job_id, ("failed",)) if n in (None, e.n) and self.claim(job_id, e.n)]
+
     def unfinished(self, item_ids: list[str] | None = None) -> dict[str, Entry]:
         """The newest entry still failed or pending of each item (of ``item_ids``, else of all):
         an item stored by such an entry lacks derivatives or its interview (issue 11 #2).

@@ -27,7 +27,7 @@ from storage.base import StorageError
 
 from .jobs import Entry, JobStore
 from .safety import Limits, UploadRefused, inspect_upload
-from .sources import unique_names
+from .sources.common import unique_names
 from .steps import Derivative, StepError, StepResult
 
 TEXT_KINDS = ("manuscript", "book")  # image pages of these kinds are OCR'd
@@ -50,13 +50,13 @@ def steps_for(media_type: str, limits: Limits = Limits()) -> list[tuple[str, Cal
 
         return [("image", functools.partial(image.photo, max_pixels=limits.max_pixels))]
     if media_type == "application/pdf":
-        from .steps import documents
+        from .steps import pdf
 
-        return [("pdf", functools.partial(documents.pdf, limits=limits))]
+        return [("pdf", functools.partial(pdf.pdf, limits=limits))]
     if media_type == "application/epub+zip":
-        from .steps import documents
+        from .steps import epub
 
-        return [("epub", functools.partial(documents.epub, limits=limits))]
+        return [("epub", functools.partial(epub.epub, limits=limits))]
     if media_type in ("video/webm", "video/x-matroska"):  # also the containers of audio-only recordings
         return [("av", functools.partial(audio_or_video, limits=limits))]
     if media_type.startswith("audio/"):
@@ -88,7 +88,7 @@ def expected_purposes(kind: str, media_type: str) -> set[str]:
 
 
 def plan_job(ctx: Context, source: str, planned, *, options: dict | None = None) -> str:
-    """Record a job for planned items (ingest.sources.PlannedItem); every entry gets its item id now."""
+    """Record a job for planned items (ingest.sources.common.PlannedItem); every entry gets its item id now."""
     entries = []
     for n, p in enumerate(planned, 1):
         item_id = p.metadata.get("id") or new_item_id()

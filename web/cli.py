@@ -256,7 +256,8 @@ def ingest(obj, source, manifest, collection, resume, retry, workers):
     """Ingest a folder, a folder with a manifest, or a BagIt bag; or resume a job."""
     from ingest.pipeline import plan_job
     from ingest.runner import PoolRunner
-    from ingest.sources import SourceError, plan
+    from ingest.sources import plan
+    from ingest.sources.common import SourceError
 
     from .bootstrap import build_ingest_context
 
@@ -372,7 +373,7 @@ def derivatives_regenerate(obj, item_ids, everything):
 @click.pass_obj
 def export(obj, items, dest, collection):
     """Write a BagIt bag of ITEMS (or a --collection) with their metadata to DEST."""
-    from ingest.sources import export_bag
+    from ingest.sources.export import export_bag
 
     item_ids = list(items)
     if collection:

@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from ingest.pipeline import plan_job
-from ingest.sources import PlannedItem
+from ingest.sources.common import PlannedItem
 from repository.access import SYSTEM
 from repository.services import collection_object
 

@@ -15,7 +15,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from ingest.steps import StepError
-from ingest.steps.documents import MIN_PAGE_CHARS, PAGE_LONG_EDGE, epub, html_to_text, pdf
+from ingest.steps.epub import epub, html_to_text
+from ingest.steps.pdf import MIN_PAGE_CHARS, PAGE_LONG_EDGE, pdf
 
 # NotoSansCJK is a CFF (PostScript-outline) font, which reportlab cannot embed: the Chinese text
 # uses reportlab's built-in CID font, whose ToUnicode mapping lets pypdf extract it back.
@@ -261,7 +262,7 @@ def test_epub_that_expands_too_far_is_refused_before_it_is_read(tmp_path):
 def test_pdf_page_text_is_bounded(tmp_path):
     """A content stream made to be large (pypdf inflates streams up to 75 MB) gives at most
     MAX_PAGE_CHARS characters of page text."""
-    from ingest.steps.documents import MAX_PAGE_CHARS
+    from ingest.steps.pdf import MAX_PAGE_CHARS
 
     path = tmp_path / "long.pdf"
     c = canvas.Canvas(str(path), pagesize=A4)

@@ -258,7 +258,7 @@ def failing_image_step(monkeypatch):
 def test_reingesting_the_bytes_of_a_failed_entry_completes_its_item(tmp_path, monkeypatch):
     from ingest.jobs import JobStore
     from ingest.pipeline import Context, plan_job, process
-    from ingest.sources import plan_folder
+    from ingest.sources.folder import plan_folder
 
     data = tmp_path / "data"
     ctx = Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")
@@ -293,7 +293,7 @@ def test_a_reingest_that_brings_more_than_the_failed_item_names_it(tmp_path, mon
     """Files already in an unfinished item beside new ones: a duplicate that says how to complete it."""
     from ingest.jobs import JobStore
     from ingest.pipeline import Context, plan_job, process
-    from ingest.sources import PlannedItem
+    from ingest.sources.common import PlannedItem
 
     data = tmp_path / "data"
     ctx = Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")

@@ -12,13 +12,19 @@ import openpyxl
 import pytest
 from PIL import Image
 
-from ingest import sources
-from ingest.sources import SourceError, export_bag, plan, plan_bag, plan_folder, plan_manifest
+import ingest
+from ingest.sources import common, plan
+from ingest.sources.bag import plan_bag, plan_export
+from ingest.sources.common import SourceError, natural_key, unique_names
+from ingest.sources.export import export_bag
+from ingest.sources.folder import plan_folder
+from ingest.sources.manifest import COLUMNS, header_key, plan_manifest
+from ingest.sources.template import template_rows, write_template
 from repository.access import ANONYMOUS, SYSTEM
 from repository.errors import NotFound
 from repository.services import NewFile
 
-TEMPLATES = Path(sources.__file__).parent / "templates"
+TEMPLATES = Path(ingest.__file__).parent / "templates"
 
 
 # --- tiny real files -------------------------------------------------------------------------
@@ -80,13 +86,13 @@ def test_folder_pages_in_natural_order_hidden_files_skipped(tmp_path):
     assert volume.metadata == {"kind": "manuscript", "title": {"zh": "第2卷"}}
     assert volume.file_ids == [None] * 7 and volume.problems == []
     assert items[0].metadata == {"kind": "photo", "title": {"zh": "县前街"}}
-    assert sources.unique_names(volume.files) == [
+    assert unique_names(volume.files) == [
         "1.JPG", "2.jpg", "10.jpg", "A-1.jpg", "3.jpg", "9.jpg", "11.jpg"]
 
 
 def test_natural_key_numbers_by_value_case_insensitive():
     names = ["p10.tif", "P2.tif", "p1.tif", "第12页.tif", "第3页.tif", "b.tif", "A.tif"]
-    assert sorted(names, key=sources.natural_key) == [
+    assert sorted(names, key=natural_key) == [
         "A.tif", "b.tif", "p1.tif", "P2.tif", "p10.tif", "第3页.tif", "第12页.tif"]
 
 
@@ -207,8 +213,8 @@ def test_english_and_bilingual_headers_any_case_and_spacing(tmp_path):
                               "date": {"edtf": "195X"}, "places": [{"name": {"zh": "县前街"}}], "subjects": ["街景"]}
     assert second.metadata == {"kind": "audio", "title": {"en": "Oral history, side A"}}  # kind from content
     assert plan(tmp_path, manifest=manifest) == [first, second]
-    assert sources.header_key("题名/title") == sources.header_key("题名 title") == "title"
-    assert sources.header_key("英文题名/title_en") == "title_en"
+    assert header_key("题名/title") == header_key("题名 title") == "title"
+    assert header_key("英文题名/title_en") == "title_en"
 
 
 def test_excel_manifest(tmp_path):
@@ -295,14 +301,14 @@ def test_manifests_read_into_memory_are_bounded(tmp_path, monkeypatch):
                 member.write(b"<row/>" * 174_763)  # 20 MiB of rows in a few KB
     with pytest.raises(SourceError, match=r"bomb\.xlsx: zip bomb: the archive member 'xl/worksheets/sheet1\.xml'"):
         plan_manifest(tmp_path, workbook)
-    monkeypatch.setattr(sources, "MAX_MANIFEST_BYTES", 1000)
+    monkeypatch.setattr(common, "MAX_MANIFEST_BYTES", 1000)
     big = write_csv(tmp_path / "big.csv", [["题名", "文件"]] + [["惠山", "a.jpg"]] * 200)
     with pytest.raises(SourceError, match=r"big\.csv: the file is [\d,]+ bytes, more than the limit of 1,000 bytes"):
         plan_manifest(tmp_path, big)
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "metadata.json").write_text('{"items": [' + ", ".join(["{}"] * 500) + "]}")
     with pytest.raises(SourceError, match=r"metadata\.json: the file is"):
-        sources._plan_export(tmp_path / "data", None)
+        plan_export(tmp_path / "data", None)
 
 
 # --- the shipped templates -------------------------------------------------------------------
@@ -325,14 +331,14 @@ def test_shipped_templates_parse_without_problems(tmp_path, name):
 
 
 def test_shipped_templates_match_their_definition(tmp_path):
-    assert sources.write_template(tmp_path / "t.csv").read_bytes() == (TEMPLATES / "manifest-template.csv").read_bytes()
+    assert write_template(tmp_path / "t.csv").read_bytes() == (TEMPLATES / "manifest-template.csv").read_bytes()
     assert (TEMPLATES / "manifest-template.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     shipped = openpyxl.load_workbook(TEMPLATES / "manifest-template.xlsx").active
-    assert [[c or "" for c in row] for row in shipped.iter_rows(values_only=True)] == sources.template_rows()
-    first = sources.write_template(tmp_path / "1.xlsx").read_bytes()
-    assert sources.write_template(tmp_path / "2.xlsx").read_bytes() == first  # reproducible
+    assert [[c or "" for c in row] for row in shipped.iter_rows(values_only=True)] == template_rows()
+    first = write_template(tmp_path / "1.xlsx").read_bytes()
+    assert write_template(tmp_path / "2.xlsx").read_bytes() == first  # reproducible
     readme = (TEMPLATES / "README.md").read_text(encoding="utf-8")
-    assert all(f"`{zh}/{en}`" in readme for _, zh, en, *_ in sources.COLUMNS)
+    assert all(f"`{zh}/{en}`" in readme for _, zh, en, *_ in COLUMNS)
 
 
 # --- bags ------------------------------------------------------------------------------------

@@ -5,9 +5,10 @@ import re
 
 import pytest
 
-from ingest import sources
 from ingest.jobs import JobStore
 from ingest.pipeline import Context, plan_job, process
+from ingest.sources.folder import plan_folder
+from ingest.sources.manifest import plan_manifest
 from oral_history.model import Interview
 from oral_history.ohms import write_ohms
 from oral_history.service import read_interview
@@ -49,7 +50,7 @@ def test_a_folder_pairs_transcripts_with_their_recording(tmp_path):
     (tmp_path / "采访_张.zh.vtt").write_text(ZH, encoding="utf-8")
     (tmp_path / "采访_张.xml").write_bytes(ohms())
     (tmp_path / "notes.txt").write_text("无关的笔记")  # no recording of that name: an item of its own
-    planned = sources.plan_folder(tmp_path)
+    planned = plan_folder(tmp_path)
     assert [p.label for p in planned] == ["notes", "采访_张"]
     interview = planned[1]
     assert [f.name for f in interview.files] == ["采访_张.wav"]
@@ -62,7 +63,7 @@ def test_a_manifest_names_transcripts_in_its_transcript_column(tmp_path):
     (tmp_path / "a.vtt").write_text(WUU, encoding="utf-8")
     (tmp_path / "m.csv").write_text("题名,文件,转录\n采访,a.wav,a.vtt\n照片,p.jpg,a.vtt\n坏,a.wav,p.jpg\n",
                                     encoding="utf-8")
-    ok, photo, bad = sources.plan_manifest(tmp_path, tmp_path / "m.csv")
+    ok, photo, bad = plan_manifest(tmp_path, tmp_path / "m.csv")
     assert ok.transcripts == [tmp_path / "a.vtt"] and not ok.problems
     assert photo.problems == ["row 3, 转录: a transcript needs an audio or video recording in 文件"]
     assert bad.problems == ["row 4, 转录: p.jpg is not a transcript (.vtt .srt .txt or OHMS .xml)"]
@@ -73,7 +74,7 @@ def test_transcripts_and_index_become_one_interview_with_redacted_copies(ctx, tm
     for name, text in (("采访_张.wuu.vtt", WUU), ("采访_张.zh.vtt", ZH)):
         (tmp_path / name).write_text(text, encoding="utf-8")
     (tmp_path / "采访_张.xml").write_bytes(ohms())
-    planned = sources.plan_folder(tmp_path)
+    planned = plan_folder(tmp_path)
     planned[0].metadata["language"] = ["wuu", "zh"]
     _, states = ingest(ctx, planned)
     assert states == ["done"]
@@ -106,7 +107,7 @@ def test_transcripts_and_index_become_one_interview_with_redacted_copies(ctx, tm
 def test_bad_transcripts_fail_at_the_transcript_step_and_keep_the_recording(ctx, tmp_path, name, content, problem):
     fixtures.wav(tmp_path / "采访_张.wav", 2)
     (tmp_path / name).write_bytes(content)
-    job, states = ingest(ctx, sources.plan_folder(tmp_path))
+    job, states = ingest(ctx, plan_folder(tmp_path))
     entry = ctx.jobs.entry(job, 1)
     assert states == ["failed"] and entry.step == "transcript" and entry.file == str(tmp_path / name)
     assert re.search(problem, entry.reason), entry.reason
@@ -118,7 +119,7 @@ def test_bad_transcripts_fail_at_the_transcript_step_and_keep_the_recording(ctx,
 def test_ohms_failing_its_checks_names_the_line(ctx, tmp_path):
     fixtures.wav(tmp_path / "采访_张.wav", 2)
     (tmp_path / "采访_张.xml").write_bytes(ohms().replace(b"<time>2</time>", b"<time>0</time>"))
-    job, states = ingest(ctx, sources.plan_folder(tmp_path))
+    job, states = ingest(ctx, plan_folder(tmp_path))
     entry = ctx.jobs.entry(job, 1)
     assert states == ["failed"] and entry.step == "transcript"
     assert re.search(r"采访_张\.xml line \d+: index point starts at 00:00:00.000, not after", entry.reason)
@@ -151,7 +152,7 @@ def test_ohms_schema_setting_validates_ohms_files(ctx, tmp_path):
     ctx.ohms_schema = str(conformance("ohms/ohms.xsd"))
     fixtures.wav(tmp_path / "采访_张.wav", 4)
     (tmp_path / "采访_张.xml").write_bytes(ohms().replace(b"<title>", b"<bogus/><title>", 1))
-    job, states = ingest(ctx, sources.plan_folder(tmp_path))
+    job, states = ingest(ctx, plan_folder(tmp_path))
     entry = ctx.jobs.entry(job, 1)
     assert states == ["failed"] and re.search(r"采访_张\.xml line \d+: does not follow the OHMS XML schema", entry.reason)
     (tmp_path / "采访_张.xml").write_bytes(ohms())

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.jobs import JobStore
 from ingest.pipeline import Context, make_derivatives, plan_job, process
-from ingest.sources import plan_folder
+from ingest.sources.folder import plan_folder
 from oral_history import redaction
 from oral_history.model import Interview
 from repository.access import ANONYMOUS, SYSTEM, User, can_view_file

@@ -22,7 +22,7 @@ INTERVIEW = {
 def server(app, archive, tmp_path):
     from ingest.jobs import JobStore
     from ingest.pipeline import Context, plan_job, process
-    from ingest.sources import PlannedItem
+    from ingest.sources.common import PlannedItem
 
     ctx = Context(archive, JobStore(tmp_path / "jobs.sqlite3"), tmp_path / "work")
     planned = [PlannedItem("oh", [fixtures.wav(tmp_path / "采访.wav", 20)],

@@ -16,7 +16,7 @@ def items(archive, tmp_path):
     """A photo and a manuscript page, ingested through the real pipeline (pyramids, OCR)."""
     from ingest.jobs import JobStore
     from ingest.pipeline import Context, plan_job, process
-    from ingest.sources import PlannedItem
+    from ingest.sources.common import PlannedItem
     from web.demo import manuscript_page
 
     page = tmp_path / "page.png"

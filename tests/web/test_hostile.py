@@ -376,7 +376,7 @@ def test_upload_chunks_stream_to_disk_within_their_limits(default_site, tmp_path
     import tracemalloc
 
     from web import create_app
-    from web.ingest_views import CHUNK_LIMIT
+    from ingest.uploads import CHUNK_LIMIT
 
     client = default_site.test_client()
     upload, headers = start_chunked_upload(client)

@@ -36,7 +36,7 @@ def ingest(app, items: list[dict]) -> None:
     from ingest.jobs import JobStore
     from ingest.pipeline import Context, plan_job
     from ingest.runner import InlineRunner
-    from ingest.sources import plan_manifest
+    from ingest.sources.manifest import plan_manifest
 
     data = Path(app.config["FANGZHI"]["DATA_DIR"])
     source = data / "iiif-source"

@@ -91,7 +91,7 @@ def wait_for_job(client, job_url, deadline=180):
 def test_a_failed_entry_leaves_an_item_staff_see_as_incomplete_and_retry(app, staff, archive, tmp_path, monkeypatch):
     from ingest.jobs import JobStore
     from ingest.pipeline import Context, plan_job, process
-    from ingest.sources import plan_folder
+    from ingest.sources.folder import plan_folder
     from tests.ingest.test_pipeline import failing_image_step
 
     add_users(app, ["curator", "member"])

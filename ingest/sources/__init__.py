@@ -1,0 +1,35 @@
+"""Ingest sources: turn a donation on disk into a plan, a list of ``PlannedItem`` (``common``).
+
+Three kinds of source, one module each, chosen by ``plan()``:
+
+- **a folder** (``folder``): one item per file at the top level, one multi-page item per
+  subfolder (pages in natural order: ``2.tif`` before ``10.tif``). Kinds come from the files' first bytes.
+- **a manifest** (``manifest``: CSV or Excel, one row per item) describing files under a folder;
+  the columns are listed in ``COLUMNS`` and documented in ``ingest/templates/README.md``
+  (written by ``template``).
+- **a BagIt bag** (``bag``), verified checksum by checksum first; its payload is planned from the
+  ``metadata.json`` that ``export.export_bag`` writes, else a manifest, else as a folder.
+
+Planning never stores anything. A problem with one item (a missing file, a bad value) goes in
+that item's ``problems`` and the job marks it failed; a source that cannot be read at all
+raises ``SourceError``. Every path an item names stays inside the source folder: absolute paths,
+``..`` and symbolic links leading out are refused.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .bag import plan_bag
+from .common import PlannedItem
+from .folder import plan_folder
+from .manifest import plan_manifest
+
+
+def plan(source: Path, *, manifest: Path | None = None, collection: str | None = None) -> list[PlannedItem]:
+    """Plan ``source``: a bag if it holds bagit.txt, else by ``manifest`` if given, else as a folder."""
+    source = Path(source)
+    if (source / "bagit.txt").is_file():
+        return plan_bag(source, collection=collection)
+    if manifest is not None:
+        return plan_manifest(source, Path(manifest), collection=collection)
+    return plan_folder(source, collection=collection)

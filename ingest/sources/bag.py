@@ -1,0 +1,80 @@
+"""A BagIt bag as a source, verified checksum by checksum first; its payload is planned from the
+``metadata.json`` that ``export_bag`` writes (``ingest.sources.export``), else a manifest
+(``manifest.csv`` or ``manifest.xlsx``), else as a folder."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import bagit
+
+from .common import PlannedItem, SourceError, invalid, not_too_large, resolve
+from .folder import plan_folder
+from .manifest import plan_manifest
+
+
+def plan_bag(bag_dir: Path, *, collection: str | None = None) -> list[PlannedItem]:
+    """Verify a bag (every checksum), then plan its payload: metadata.json, a manifest, or a folder."""
+    bag_dir = Path(bag_dir).absolute()
+    bag = None
+    try:
+        bag = bagit.Bag(str(bag_dir))
+        bag.validate(fast=False)
+    except bagit.BagValidationError as exc:
+        raise SourceError(f"{bag_dir}: not a valid bag: {_bag_reasons(bag, exc)}") from exc
+    except (bagit.BagError, OSError, UnicodeError, ValueError) as exc:
+        raise SourceError(f"{bag_dir}: not a valid bag: {exc}") from exc
+    data = bag_dir / "data"
+    if (data / "metadata.json").is_file():
+        return plan_export(data, collection)
+    for name in ("manifest.csv", "manifest.xlsx"):
+        if (data / name).is_file():
+            return plan_manifest(data, data / name, collection=collection)
+    return plan_folder(data, collection=collection)
+
+
+def _bag_reasons(bag: bagit.Bag | None, exc: bagit.BagValidationError) -> str:
+    """Every file at fault. bagit stops at a wrong Payload-Oxum (file count and bytes) before
+    naming any file, so then its file checks are run here to say which files are wrong."""
+    details = list(exc.details)
+    if bag is not None and not details and exc.message.startswith("Payload-Oxum"):
+        for check in (bag._validate_completeness, lambda: bag._validate_entries(1)):
+            try:
+                check()
+            except bagit.BagValidationError as more:
+                details = list(more.details)
+                break
+    return "; ".join(str(d) for d in details) or exc.message
+
+
+def plan_export(data: Path, collection: str | None) -> list[PlannedItem]:
+    """Items from the ``metadata.json`` an ``export_bag`` wrote."""
+    where = data / "metadata.json"
+    not_too_large(where)
+    try:
+        entries = json.loads(where.read_text(encoding="utf-8"))["items"]
+        assert isinstance(entries, list)
+    except (ValueError, KeyError, TypeError, AssertionError) as exc:
+        raise SourceError(f"{where}: not an export's metadata.json ({exc or 'no list of items'})") from exc
+    items = []
+    for i, entry in enumerate(entries, 1):
+        entry = entry if isinstance(entry, dict) else {}
+        metadata = entry.get("metadata") if isinstance(entry.get("metadata"), dict) else {}
+        collections = metadata.get("collections") if isinstance(metadata.get("collections"), list) else []
+        if collection and collection not in collections:
+            metadata["collections"] = [*collections, collection]
+        files, problems = [], []
+        listed = entry.get("files") if isinstance(entry.get("files"), list) else []
+        for rel in listed:
+            found, problem = resolve(data, str(rel))
+            files += found
+            if problem:
+                problems.append(f"metadata.json item {i}, files: {problem}")
+        file_ids = list(entry.get("file_ids") or [None] * len(files))
+        fields = list(entry.get("file_fields") or [])
+        if len(file_ids) != len(files) or len(fields) not in (0, len(files)):
+            problems.append(f"metadata.json item {i}, file_ids: not one per file")
+        problems += [f"metadata.json item {i}, {f}: {p}" for f, p in invalid(metadata)]
+        label = metadata.get("id") or f"item {i}"
+        items.append(PlannedItem(str(label), files, metadata, file_ids, problems, fields))
+    return items
