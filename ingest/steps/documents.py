@@ -55,7 +55,9 @@ from lxml import etree
 from PIL import Image
 
 from ingest.safety import Limits, UploadRefused, check_zip
-from . import Derivative, StepError, StepResult, stop_at
+from media.tools import stop_at
+
+from . import Derivative, StepError, StepResult
 
 PAGE_LONG_EDGE = 2000  # pixels of a page image's long edge
 TILE = 256

@@ -44,7 +44,9 @@ class Recording:
 
 @pytest.fixture
 def search(archive):
-    found = Search(Recording(TantivyIndex(None)), archive, today=lambda: TODAY)
+    from oral_history.service import interview_search
+
+    found = Search(Recording(TantivyIndex(None)), archive, contributors=(interview_search,), today=lambda: TODAY)
     archive.today = lambda: TODAY
     archive.listeners.append(found.item_changed)
     return found
