@@ -14,10 +14,10 @@ from repository.model import best
 from repository.vocab import kind_label, language_label, rights_label
 from search.analysis import fold
 
-from . import VIEWER_CSP
 from .api import paging
 from .auth import safe_next
 from .context import archive, current_user, unfinished_ingest
+from .csp import VIEWER_CSP
 
 bp = Blueprint("public", __name__)
 
