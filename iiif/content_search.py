@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 from search.analysis import fold, tokens
 
-from .canvases import LRU, TEXT_FILES, Links, cue_id, cue_text, listening, name, plan, read_json, visible
+from .canvases import LRU, Links, cue_id, cue_text, listening, name, plan, read_json, visible
 
 CONTEXT2 = "http://iiif.io/api/search/2/context.json"
 CONTEXT1 = "http://iiif.io/api/search/1/context.json"
