@@ -10,7 +10,7 @@ lower case), so 無錫 finds 无锡; each space-separated term is found as a sub
 words and single characters too); a term not found whole is looked for as its jieba words
 (``search.analysis.tokens``).
 
-Only files the user may see give text (``presentation.visible``): a restricted page's text is
+Only files the user may see give text (``canvases.visible``): a restricted page's text is
 never searched. Parameters this server does not implement (motivation, date, user) are reported
 in ``ignored`` (§4.2.4).
 
@@ -26,20 +26,19 @@ from urllib.parse import urlencode
 
 from search.analysis import fold, tokens
 
-from .presentation import _LRU, Links, cue_id, cue_text, listening, name, plan, read_json, visible
+from .canvases import LRU, Links, cue_id, cue_text, listening, name, plan, read_json, visible
 
 CONTEXT2 = "http://iiif.io/api/search/2/context.json"
 CONTEXT1 = "http://iiif.io/api/search/1/context.json"
 IGNORED = ("motivation", "date", "user")  # §4.1.1 parameters not implemented
 AROUND = 12  # characters of context before and after a match (TextQuoteSelector prefix/suffix)
 TERMS = 20  # autocomplete terms returned at most
-TEXT_FILES = ("chapters.json", "pages.json")
 SEGMENT_CHARS = 1000  # longer paragraphs and lines are searched in pieces of this many characters
 MAX_MATCHES = 5000  # matches a search keeps (in text order)
 PAGE_MATCHES = 1000  # highlighting annotations on one 2.0 page
-_ocr = _LRU(2048)  # OCR lines by the SHA-256 of their file: (text, box, character boxes)
-_folds = _LRU(100_000)  # folded text of a segment
-_words = _LRU(100_000)  # word counts of a segment
+_ocr = LRU(2048)  # OCR lines by the SHA-256 of their file: (text, box, character boxes)
+_folds = LRU(100_000)  # folded text of a segment
+_words = LRU(100_000)  # word counts of a segment
 
 
 @dataclass(frozen=True)
@@ -72,15 +71,10 @@ def _num(value: float) -> str:
 
 def cue_segments(cues, *, base: str | None = None) -> list[Segment]:
     """Segments from time-coded text: ``cues`` are (canvas id, text, start, end) in seconds. A
-    cue's id ends with its start in milliseconds (``presentation.cue_id``), the same whether
+    cue's id ends with its start in milliseconds (``canvases.cue_id``), the same whether
     restricted cues are left out (the public view) or not."""
     return [Segment(cue_id(base or canvas, start), canvas, text, start=start, end=end)
             for canvas, text, start, end in cues]
-
-
-def has_text(files) -> bool:
-    """Whether any of these files gives searchable text (so the manifest advertises search)."""
-    return any(f.purpose == "ocr" or (f.purpose == "text" and name(f) in TEXT_FILES) for f in files)
 
 
 def _lines(text: str) -> list[str]:

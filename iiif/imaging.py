@@ -34,7 +34,7 @@ from PIL import Image, ImageFont  # noqa: F401  (ImageFont before pyvips: see in
 import pyvips
 # isort: on
 
-from ingest.steps import stop_at
+from media.tools import stop_at
 
 from .image import ImageRequest, Rotation
 

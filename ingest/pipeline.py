@@ -1,5 +1,6 @@
 """The ingest pipeline: check → store the originals (a version of their own) → the media steps →
-commit every derivative in one more version. Each entry of a job goes through it on its own, so
+commit every derivative in one more version → the after-steps features register (``Context.
+after_steps``: oral history's transcript step). Each entry of a job goes through it on its own, so
 the cost of ingesting an item never depends on the size of the archive.
 
 Nothing is lost on failure: originals are stored and checksummed before any processing; a step
@@ -16,10 +17,9 @@ import shutil
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from oral_history import attach, formats
-from oral_history.timecodes import OralHistoryError
 from repository.access import SYSTEM, User
 from repository.errors import RepositoryError
 from repository.services import Archive, NewFile, item_object, new_item_id
@@ -40,7 +40,19 @@ class Context:
     work: Path  # scratch space for step outputs, inside the data folder
     user: User = SYSTEM
     limits: Limits = field(default_factory=Limits)
-    ohms_schema: str | None = None  # path of ohms.xsd: OHMS files are validated against it (setting OHMS_SCHEMA)
+    after_steps: tuple[AfterStep, ...] = ()  # run in this order once an entry's derivatives are stored
+
+
+class AfterStep(Protocol):
+    """What a feature does with an entry once its item's originals and derivatives are stored
+    (oral history's "transcript" step: the interview, from the entry's transcript files). It
+    sets ``stage["step"]``/``stage["file"]`` to what it works on, is idempotent (a retry or a
+    resume runs it again) and raises one of its ``errors`` for bad input: the entry fails with
+    that message, at that step and file."""
+    name: str  # its part of the version's message ("ingest <job> #<n>: <name>")
+    errors: tuple[type[Exception], ...]
+
+    def __call__(self, ctx: Context, entry: Entry, stage: dict, *, why: str) -> None: ...
 
 
 def steps_for(media_type: str, limits: Limits = Limits()) -> list[tuple[str, Callable[..., StepResult]]]:
@@ -58,7 +70,9 @@ def steps_for(media_type: str, limits: Limits = Limits()) -> list[tuple[str, Cal
 
         return [("epub", functools.partial(epub.epub, limits=limits))]
     if media_type in ("video/webm", "video/x-matroska"):  # also the containers of audio-only recordings
-        return [("av", functools.partial(audio_or_video, limits=limits))]
+        from .steps import av
+
+        return [("av", functools.partial(av.audio_or_video, limits=limits))]
     if media_type.startswith("audio/"):
         from .steps import av
 
@@ -68,14 +82,6 @@ def steps_for(media_type: str, limits: Limits = Limits()) -> list[tuple[str, Cal
 
         return [("video", functools.partial(av.video, limits=limits))]
     return []
-
-
-def audio_or_video(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
-    """WebM and Matroska hold video or sound alone (browser and phone recordings of interviews)."""
-    from .steps import av
-
-    step = av.video if av.probe(original, timeout=limits.tool_timeout).get("video") else av.audio
-    return step(original, media_type, work, limits=limits)
 
 
 def expected_purposes(kind: str, media_type: str) -> set[str]:
@@ -118,8 +124,10 @@ def process(ctx: Context, job_id: str, n: int) -> str:
             if found:
                 return already_stored(ctx, entry, stage, found)
         make_derivatives(ctx, entry.item_id, stage, why=f"ingest {job_id} #{n}")
-        read_transcripts(ctx, entry, stage, why=f"ingest {job_id} #{n}: transcript")
-    except (StepError, UploadRefused, RepositoryError, StorageError, OSError, OralHistoryError) as exc:
+        for after in ctx.after_steps:
+            after(ctx, entry, stage, why=f"ingest {job_id} #{n}: {after.name}")
+    except (StepError, UploadRefused, RepositoryError, StorageError, OSError,
+            *(error for after in ctx.after_steps for error in after.errors)) as exc:
         ctx.jobs.mark(job_id, n, "failed", step=stage["step"], file=stage["file"], reason=str(exc))
         return "failed"
     notes = "; ".join(stage["notes"]) or None  # e.g. an extension that lies about the content
@@ -252,43 +260,6 @@ def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, repla
             f.stream = files.enter_context(open(f.stream, "rb"))
         ctx.archive.update_item(item_id, {**changes, "files": file_changes}, expected_version=record.version,
                                 user=ctx.user, why=why, add_files=new_files, remove_files=old)
-
-
-def read_transcripts(ctx: Context, entry: Entry, stage: dict, *, why: str) -> None:
-    """The "transcript" step: read the entry's transcript and OHMS files (now that the recording's
-    duration is known) into the item's interview, with redacted copies for its restricted
-    segments. The files are read from the source again, so a fixed file is used on a retry (and
-    replaces the stored one); without the source, the stored copies are read."""
-    from oral_history import redaction
-    from oral_history.model import Interview
-    from oral_history.service import media_duration, read_interview
-
-    paths = [p for p, extra in zip(entry.files, entry.file_fields) if extra.get("transcript")]
-    if not paths:
-        return
-    stage["step"] = "transcript"
-    record = ctx.archive.get_item(entry.item_id, user=SYSTEM)
-    item = record.value
-    stored = {f.path.rsplit("/", 1)[-1]: f for f in item.files if f.purpose == "transcript-source"}
-    files = []
-    for path in paths:
-        name = Path(path).name
-        stage["file"] = path
-        data = Path(path).read_bytes() if os.path.exists(path) else ctx.archive.file_reader(item.id)(stored[name])
-        files.append((name, data))
-    changed = [(name, data) for name, data in files
-               if name not in stored or stored[name].sha256 != hashlib.sha256(data).hexdigest()]
-    if not changed and read_interview(ctx.archive, item) is not None:
-        return  # stored by an earlier run that stopped before the job was told
-    interview = Interview(languages=list(item.language))  # the first language's transcript is the verbatim one
-    for path, (name, data) in zip(paths, files):
-        stage["file"] = path
-        interview = attach.attach(interview, [(name, data)], duration=media_duration(item), ohms_schema=ctx.ohms_schema)
-    stage["file"] = None
-    attach.from_item(interview, item)  # what the OHMS record did not say: interviewees, date, place …
-    sources = [NewFile(name, data, attach.media_type(name)) for name, data in changed]  # fixed since stored
-    redaction.save(ctx.archive, item.id, interview, user=ctx.user, expected_version=record.version, why=why,
-                   sources=sources, work=ctx.work / item.id, limits=ctx.limits)
 
 
 def ocr_outputs(kind: str, media_type: str, outputs: list[Derivative], work: Path) -> list[Derivative]:

@@ -41,6 +41,8 @@ from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
+from media import MediaLimits
+
 HEAD = 8192  # bytes read to identify a format
 MIB = 1024 * 1024
 
@@ -71,18 +73,14 @@ class UploadRefused(Exception):
 
 
 @dataclass(frozen=True)
-class Limits:
+class Limits(MediaLimits):
+    """What uploads may be; and, checked by the media steps (``MediaLimits``), recordings."""
     max_bytes: int = 4 * 1024**3
     max_pixels: int = 250_000_000
     max_unzipped_bytes: int = 2 * 1024**3
     max_zip_ratio: int = 200
     max_zip_members: int = 20_000
     max_parsed_bytes: int = 256 * 1024**2  # an archive read whole into memory (EPUB, Excel)
-    # checked by the media steps from what ffprobe says, before anything is encoded
-    max_video_pixels: int = 4096 * 2160  # pixels of one video frame (DCI 4K)
-    max_media_seconds: float = 8 * 3600  # duration of a recording
-    tool_timeout: float = 600  # seconds one ffprobe/ffmpeg run may take …
-    tool_timeout_ratio: float = 2.0  # … plus this many per second of media for a decode or an encode
 
 
 # Unicode bidirectional embeddings/overrides/isolates (UAX #9): they make "gpj.exe" read "exe.jpg".

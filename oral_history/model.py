@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from repository.errors import ValidationError
-from repository.model import LANG_RE, Agent, LangMap, Place, _Checker, _read_date
+from repository.model import LANG_RE, Agent, LangMap, Place, Checker, read_date
 from search.documents import Passage, strictest
 
 from .timecodes import DURATION_SLACK, clock
@@ -96,7 +96,7 @@ class Interview:
         problem. Times are checked against ``duration`` (the media's), else the interview's."""
         if not isinstance(data, dict):
             raise ValidationError([("interview", "must be a JSON object")])
-        c = _Checker()
+        c = Checker()
         _unknown(c, data, cls, "", "an interview")
         place = data.get("place")
         interview = cls(
@@ -104,7 +104,7 @@ class Interview:
                           for i, a in enumerate(c.items(data, "interviewees", "interviewees"))],
             interviewers=[Agent.read(c, a, f"interviewers[{i}]")
                           for i, a in enumerate(c.items(data, "interviewers", "interviewers"))],
-            date=_read_date(c, data.get("date")),
+            date=read_date(c, data.get("date")),
             place=Place.read(c, place, "place") if place not in (None, "", {}) else None,
             languages=c.strings(data, "languages", "languages"),
             duration=_time(c, data, "duration", "duration", required=False),
@@ -184,14 +184,14 @@ def transcript_problems(t: Transcript, *, duration: float | None = None,
 
 # --- reading dicts ------------------------------------------------------------------------------
 
-def _unknown(c: _Checker, data: dict, cls, where: str, what: str) -> None:
+def _unknown(c: Checker, data: dict, cls, where: str, what: str) -> None:
     known = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in known:
             c.fail(f"{where}{key}", f"is not a field of {what}")
 
 
-def _time(c: _Checker, data: dict, key: str, where: str, *, required=True) -> float | None:
+def _time(c: Checker, data: dict, key: str, where: str, *, required=True) -> float | None:
     value = data.get(key)
     if value is None:
         if required:
@@ -206,7 +206,7 @@ def _time(c: _Checker, data: dict, key: str, where: str, *, required=True) -> fl
     return round(float(value), 3)
 
 
-def _read_transcript(c: _Checker, data, where: str) -> Transcript | None:
+def _read_transcript(c: Checker, data, where: str) -> Transcript | None:
     if not isinstance(data, dict):
         c.fail(where, "must be an object with a language and cues")
         return None
@@ -235,7 +235,7 @@ def _read_transcript(c: _Checker, data, where: str) -> Transcript | None:
                       draft=draft is True)
 
 
-def _read_segment(c: _Checker, data, where: str) -> Segment | None:
+def _read_segment(c: Checker, data, where: str) -> Segment | None:
     if not isinstance(data, dict):
         c.fail(where, "must be an object with a start time")
         return None

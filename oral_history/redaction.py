@@ -20,7 +20,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path, PurePath
 
-from ingest.safety import Limits
+from media import MediaLimits
+from media.av import ACCESS_TYPES, access_copy, encode, poster, probe, waveform
 from repository.access import SYSTEM, User
 from repository.errors import Conflict
 from repository.model import File, Item
@@ -67,11 +68,11 @@ def playable(files: list[File]) -> list[File]:
 
 
 def save(archive, item_id: str, interview: Interview, *, user: User, expected_version: int, why: str = "",
-         sources: list[NewFile] = (), work: Path, limits: Limits = Limits()) -> object:
+         sources: list[NewFile] = (), work: Path, limits: MediaLimits = MediaLimits()) -> object:
     """Store ``interview`` (``service.save_interview``) with redacted copies of the recording
     for its restricted spans, in one version; ``work`` is scratch space for ffmpeg (within
     ``limits``' time limits). Raises ValidationError (bad times), Conflict (stale version) or
-    StepError (ffmpeg) before anything is written."""
+    MediaError (ffmpeg) before anything is written."""
     record = archive.get_item(item_id, user=user)
     if record.version != expected_version:
         raise Conflict(f"item {item_id} is at version {record.version}; your edit was made from "
@@ -105,41 +106,38 @@ def _name(f: File) -> str:
 
 
 def redacted_copies(archive, item: Item, full: list[File], wanted: list[list[float]], work: Path,
-                    limits: Limits = Limits()) -> list[NewFile]:
+                    limits: MediaLimits = MediaLimits()) -> list[NewFile]:
     """Redacted copies of the recording's access copies, waveform and poster (files in ``work``).
 
-    Each access copy is encoded again from the original, as ingest made it (``av.access_copy``),
+    Each access copy is encoded again from the original, as ingest made it (``access_copy``),
     not from the lossy copy: decoding a copy (AAC's encoder delay, Opus's pre-skip) shifts its
     timeline, so the silence would start late. The silenced spans are widened by ``MARGIN`` on
     each side, for the spread of a lossy encoder's frames across the edge of a span."""
-    from ingest.steps import av
-
     rec = recording(item)
     if rec is None or not full:
         return []
-    timeout = av.run_time(media_duration(item), limits)
+    timeout = limits.run_time(media_duration(item))
     source = _local(archive, item, rec, work)
-    info = av.probe(source, timeout=limits.tool_timeout)
+    info = probe(source, timeout=limits.tool_timeout)
     enable = "+".join(f"between(t,{max(0.0, a - MARGIN):.3f},{b + MARGIN:.3f})" for a, b in wanted)
     made, audio, video = [], None, None
     for f in sorted(full, key=lambda f: f.purpose != "access"):  # access copies first: the others come from them
         target = work / redacted_name(_name(f))
-        if f.purpose == "access" and f.media_type in av.ACCESS_TYPES:
-            indexes, fmt, options = av.access_copy(f.media_type, info)
+        if f.purpose == "access" and f.media_type in ACCESS_TYPES:
+            indexes, fmt, options = access_copy(f.media_type, info)
             if info["audio"]:
                 options["af"] = f"asetnsamples=n=64,volume=enable='{enable}':volume=0"  # small frames: exact edges
             if "vf" in options:
                 options["vf"] += f",drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='{enable}'"
-            av._encode(source, indexes, target, fmt, options, timeout=timeout)
+            encode(source, indexes, target, fmt, options, timeout=timeout)
             if "vf" in options:
                 video = video or target
             elif info["audio"]:
                 audio = audio or target
         elif f.purpose == "waveform" and audio:
-            av._waveform(audio, 0, target, timeout=timeout)  # the copy's only stream
+            waveform(audio, 0, target, timeout=timeout)  # the copy's only stream
         elif f.purpose == "poster" and video:
-            av._encode(video, 0, target, "image2", {"frames:v": 1, "q:v": 3, "update": 1, "c:v": "mjpeg"},
-                       seek=f.tech.get("time") or 0, timeout=limits.tool_timeout)
+            poster(video, 0, target, at=f.tech.get("time") or 0, timeout=limits.tool_timeout, fit=False)
         else:
             continue  # nothing to redact it from: the policy keeps the full one for staff
         made.append(NewFile(target.name, target, f.media_type, f.sequence, role="derivative", derived_from=f.derived_from,

@@ -15,7 +15,7 @@ from repository import access
 from repository.access import User
 from repository.model import File, Item, best
 from repository.services import NewFile
-from search.documents import LEVELS, strictest
+from search.documents import LEVELS, Contribution, strictest
 
 from .model import Interview, public_view, redaction_spans, search_passages
 
@@ -96,16 +96,17 @@ def hearing_level(item: Item) -> str | None:
     return min(levels, key=lambda level: -1 if level is None else LEVELS.index(level))
 
 
-def interview_search(archive, item: Item) -> tuple[list, dict[str, list[str]], str | None]:
-    """The interview's search passages (cues and segments with their times), its facet values
-    (interviewees, interviewers, place of recording, languages and dialects) and the level they
-    are at: that of the recording (``hearing_level``), restricted words for staff."""
+def interview_search(archive, item: Item) -> Contribution:
+    """The search contributor of oral history (``search.service.Search``): the interview's
+    passages (cues and segments with their times), its facet values (interviewees, interviewers,
+    place of recording, languages and dialects) and the level they are at: that of the recording
+    (``hearing_level``), restricted words for staff."""
     interview = read_interview(archive, item)
     if interview is None:
-        return [], {}, None
+        return Contribution()
     rec, level = recording(item), hearing_level(item)
     people = [best(a.name) for a in interview.interviewees]
     facets = {"interviewee": people, "person": people + [best(a.name) for a in interview.interviewers],
               "place_name": [best(interview.place.name)] if interview.place else [],
               "language": list(interview.languages)}
-    return search_passages(interview, file_id=rec.id if rec else None, access=level), facets, level
+    return Contribution(search_passages(interview, file_id=rec.id if rec else None, access=level), facets, level)

@@ -61,8 +61,9 @@ def edtf_years(value: str) -> tuple[int, int] | None:
     return years[0], years[1]
 
 
-class _Checker:
-    """Collects (field, problem) pairs while reading a dict."""
+class Checker:
+    """Collects (field, problem) pairs while reading a dict (records of this and other packages:
+    ``oral_history.model``)."""
 
     def __init__(self):
         self.problems: list[tuple[str, str]] = []
@@ -146,7 +147,7 @@ class Agent:
     id: str | None = None
 
     @classmethod
-    def read(cls, c: _Checker, data, where: str) -> Agent | None:
+    def read(cls, c: Checker, data, where: str) -> Agent | None:
         if isinstance(data, str):
             data = {"name": data}
         if not isinstance(data, dict):
@@ -175,7 +176,7 @@ class Place:
     coordinates: list[float] | None = None  # [latitude, longitude]
 
     @classmethod
-    def read(cls, c: _Checker, data, where: str) -> Place | None:
+    def read(cls, c: Checker, data, where: str) -> Place | None:
         if isinstance(data, str):
             data = {"name": data}
         if not isinstance(data, dict):
@@ -212,7 +213,7 @@ class File:
     tech: dict = field(default_factory=dict)  # technical metadata: width, height, duration, codec, exif …
 
     @classmethod
-    def read(cls, c: _Checker, data, where: str) -> File | None:
+    def read(cls, c: Checker, data, where: str) -> File | None:
         if not isinstance(data, dict):
             c.fail(where, "must be an object")
             return None
@@ -266,7 +267,7 @@ class Item:
     @classmethod
     def from_dict(cls, data: dict) -> Item:
         """Validate ``data`` and build an Item, or raise ValidationError listing every problem."""
-        c = _Checker()
+        c = Checker()
         if not isinstance(data, dict):
             raise ValidationError([("item", "must be a JSON object")])
         known = {f.name for f in dataclasses.fields(cls)}
@@ -281,7 +282,7 @@ class Item:
             creators=[Agent.read(c, a, f"creators[{i}]") for i, a in enumerate(c.items(data, "creators", "creators"))],
             contributors=[Agent.read(c, a, f"contributors[{i}]")
                           for i, a in enumerate(c.items(data, "contributors", "contributors"))],
-            date=_read_date(c, data.get("date")),
+            date=read_date(c, data.get("date")),
             places=[Place.read(c, p, f"places[{i}]") for i, p in enumerate(c.items(data, "places", "places"))],
             subjects=c.strings(data, "subjects", "subjects"),
             language=c.strings(data, "language", "language"),
@@ -346,7 +347,7 @@ class Collection:
 
     @classmethod
     def from_dict(cls, data: dict) -> Collection:
-        c = _Checker()
+        c = Checker()
         if not isinstance(data, dict):
             raise ValidationError([("collection", "must be a JSON object")])
         for key in data:
@@ -385,7 +386,8 @@ def best(langmap: LangMap, lang: str = "zh") -> str:
     return next(iter(langmap.values()))
 
 
-def _read_date(c: _Checker, value) -> dict:
+def read_date(c: Checker, value) -> dict:
+    """A record's ``date``: {"edtf": …, "display": …} (a bare string is the EDTF date)."""
     if value in (None, "", {}):
         return {}
     if isinstance(value, str):
@@ -432,7 +434,7 @@ def tech_problems(tech, where: str) -> list[tuple[str, str]]:
     return problems
 
 
-def _read_dict(c: _Checker, value, where: str) -> dict:
+def _read_dict(c: Checker, value, where: str) -> dict:
     if value in (None, {}):
         return {}
     if not isinstance(value, dict):
@@ -441,7 +443,7 @@ def _read_dict(c: _Checker, value, where: str) -> dict:
     return value
 
 
-def _read_iso_date(c: _Checker, value, where: str) -> str | None:
+def _read_iso_date(c: Checker, value, where: str) -> str | None:
     if value in (None, ""):
         return None
     try:

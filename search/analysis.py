@@ -152,7 +152,8 @@ def _parse_dictionary_line(line: str) -> tuple[str, str | None, str | None]:
     return word, freq, tag
 
 
-def _default() -> Segmenter:
+def default_segmenter() -> Segmenter:
+    """This process's segmenter (one dictionary for every index and query), made on first use."""
     global _segmenter
     if _segmenter is None:
         with _segmenter_lock:
@@ -163,14 +164,14 @@ def _default() -> Segmenter:
 
 def add_words(words: Iterable[str], *, freq: int | None = None, tag: str | None = None) -> None:
     """Add archivists' words to this process's dictionary (they then stay whole in tokens)."""
-    segmenter = _default()
+    segmenter = default_segmenter()
     for word in words:
         segmenter.add_word(word, freq, tag)
 
 
 def load_dictionary(path: Path | str) -> int:
     """Add a jieba-format word file (e.g. ``DATA_DIR/dictionary.txt``); returns the word count."""
-    return _default().load_dictionary(path)
+    return default_segmenter().load_dictionary(path)
 
 
 def tokens(text: str, *, mode: str = "index") -> list[str]:
@@ -179,7 +180,7 @@ def tokens(text: str, *, mode: str = "index") -> list[str]:
     ``mode="index"`` adds in-dictionary sub-words (jieba search mode: 无锡县 → 无锡, 无锡县);
     ``mode="query"`` is jieba's accurate mode.
     """
-    return [t for t in _default().cut(fold(text), mode=mode) if t.isalnum() or _is_word(t)]
+    return [t for t in default_segmenter().cut(fold(text), mode=mode) if t.isalnum() or _is_word(t)]
 
 
 def analyze(text: str, *, mode: str = "index") -> str:

@@ -9,7 +9,7 @@ engine counts every document in every field (equal BM25 statistics on every back
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from repository.model import File, Item, best, edtf_years
@@ -34,6 +34,16 @@ class Passage:
     time: float | None = None
     end: float | None = None
     access: str | None = None  # the strictest restriction of the file(s) it comes from
+
+
+@dataclass
+class Contribution:
+    """What a feature adds to an item's documents (the answer of a ``Search`` contributor, e.g.
+    oral history's interview): passages, and facet values read from a file at ``level`` (the
+    strictest restriction beyond the item; None: as visible as the item)."""
+    passages: list[Passage] = field(default_factory=list)
+    facets: dict[str, list[str]] = field(default_factory=dict)
+    level: str | None = None
 
 
 def strictest(*levels: str | None) -> str | None:
@@ -141,20 +151,31 @@ def item_documents(item: Item, passages: Iterable[Passage], *,
     return docs
 
 
-def with_facets(docs: list[dict], facets: dict[str, list[str]], level: str | None) -> list[dict]:
-    """``docs`` (``item_documents``) with facet values read from a file at ``level`` (None: as
-    visible as the item) added to the item's document. Values restricted beyond the item go into
-    a second item document, ``<id>@<level>``, for users cleared for that level; the first, without
-    them, is for everyone else (``hidden_from``, a clearance): every user finds one document per
-    item, so no facet, filter or count reveals the values to those who may not read them."""
+def with_facets(docs: list[dict], contributions: list[Contribution]) -> list[dict]:
+    """``docs`` (``item_documents``) with the facet values of ``contributions`` added to the item's
+    document. Values restricted beyond the item go into another item document, ``<id>@<level>``,
+    for the users cleared for that level (and each stricter level another, when contributions
+    differ); the first, without them, is for everyone else (``hidden_from``: the clearances it is
+    not for): every user finds one document per item, so no facet, filter or count reveals the
+    values to those who may not read them."""
     item = docs[0]
-    full = {**item, **{name: list(dict.fromkeys([*item.get(name, []), *values])) for name, values in facets.items()}}
-    if level is None or full == item:
-        return [full, *docs[1:]]
-    cleared = CLEARANCES[CLEARANCES.index(level):]
-    item["hidden_from"] = list(cleared)
-    full.update(id=f"{item['id']}@{level}", hidden_from=[c for c in CLEARANCES if c not in cleared])
-    return [item, full, *docs[1:]]
+    variants: list[tuple[dict, list[str]]] = []  # (document, the clearances it is for), least cleared first
+    for clearance in CLEARANCES:
+        doc = dict(item)
+        for c in contributions:
+            if c.level is None or CLEARANCES.index(c.level) <= CLEARANCES.index(clearance):
+                doc.update({name: list(dict.fromkeys([*doc.get(name, []), *values]))
+                            for name, values in c.facets.items()})
+        if variants and variants[-1][0] == doc:
+            variants[-1][1].append(clearance)
+        else:
+            variants.append((doc, [clearance]))
+    if len(variants) == 1:
+        return [variants[0][0], *docs[1:]]
+    out = [dict(doc, hidden_from=[c for c in CLEARANCES if c not in cleared]) for doc, cleared in variants]
+    for doc, (_, cleared) in zip(out[1:], variants[1:]):
+        doc["id"] = f"{item['id']}@{cleared[0]}"
+    return [*out, *docs[1:]]
 
 
 def item_passages(item: Item, read: Callable[[File], bytes]) -> list[Passage]:

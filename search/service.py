@@ -18,7 +18,7 @@ from repository.access import User
 from repository.model import Item
 
 from . import analysis, highlight
-from .documents import LEVELS, field_for, item_documents, item_passages, with_facets
+from .documents import LEVELS, Contribution, field_for, item_documents, item_passages, with_facets
 from .index import Bool, Facet, MatchAll, Node, Range, SearchIndex, Sort, Term, Terms
 from .query import Parsed, QueryError, build, dated_within, parse
 
@@ -63,21 +63,25 @@ class Results:
         return max(1, -(-min(self.total, MAX_RESULTS) // self.per_page))
 
 
-class Search:
-    """Indexes items of an Archive into a SearchIndex and searches them for a user."""
+Contributor = Callable[..., Contribution]  # (archive, item) → what a feature adds to the item's documents
 
-    def __init__(self, index: SearchIndex, archive, *, today: Callable[[], date] = date.today):
-        self.index, self.archive, self.today = index, archive, today
+
+class Search:
+    """Indexes items of an Archive into a SearchIndex and searches them for a user. Features add
+    to an item's documents through ``contributors`` (oral history: an interview's passages and
+    facets), registered where the search is built."""
+
+    def __init__(self, index: SearchIndex, archive, *, contributors: tuple[Contributor, ...] = (),
+                 today: Callable[[], date] = date.today):
+        self.index, self.archive, self.contributors, self.today = index, archive, tuple(contributors), today
 
     # --- keeping the index current --------------------------------------------------------------
 
     def documents(self, item: Item) -> list[dict]:
-        from oral_history.service import interview_search  # oral_history builds on search
-
-        spoken, facets, level = interview_search(self.archive, item)
-        docs = item_documents(item, item_passages(item, self.archive.file_reader(item.id)) + spoken,
-                              ancestors=self.archive.collection_ancestors, thumbnail=_thumbnail(item))
-        return with_facets(docs, facets, level)
+        added = [contribute(self.archive, item) for contribute in self.contributors]
+        passages = item_passages(item, self.archive.file_reader(item.id)) + [p for c in added for p in c.passages]
+        docs = item_documents(item, passages, ancestors=self.archive.collection_ancestors, thumbnail=_thumbnail(item))
+        return with_facets(docs, added)
 
     def item_changed(self, item_id: str, item: Item | None) -> None:
         """An Archive listener: re-index one item after its new version is committed."""

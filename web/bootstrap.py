@@ -60,7 +60,9 @@ def build_search(settings: dict, archive: Archive):
         index = ElasticsearchIndex(settings["ELASTICSEARCH_URL"], name=settings["ELASTICSEARCH_INDEX"])
     else:
         raise SystemExit(f"FANGZHI_SEARCH_BACKEND={settings['SEARCH_BACKEND']!r}: choose tantivy or elasticsearch")
-    return Search(index, archive)
+    from oral_history.service import interview_search
+
+    return Search(index, archive, contributors=(interview_search,))  # registered in the composition root
 
 
 def dictionary_path(settings: dict) -> Path:
@@ -83,8 +85,11 @@ def build_ingest_context(settings: dict):
     Image.MAX_IMAGE_PIXELS = settings["MAX_PIXELS"]  # Pillow's own bomb guard: the same limit as ours,
     warnings.simplefilter("error", Image.DecompressionBombWarning)  # and an error, which ingest refuses
     data = Path(settings["DATA_DIR"])
+    from oral_history.transcript_files import TranscriptStep
+
     return Context(build_archive(settings), JobStore(data / "jobs.sqlite3"), data / "work",
-                   limits=build_limits(settings), ohms_schema=settings["OHMS_SCHEMA"] or None)
+                   limits=build_limits(settings),  # the after-steps: registered in the composition root
+                   after_steps=(TranscriptStep(ohms_schema=settings["OHMS_SCHEMA"] or None),))
 
 
 def build_limits(settings: dict):

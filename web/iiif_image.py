@@ -42,7 +42,7 @@ RENDER_QUEUE_SECONDS = 1.0  # how long a render waits for a free slot before the
 
 
 @contextmanager
-def _render_slot():
+def render_slot():
     """One of the IIIF_RENDERS slots of this process for an image rendered with libvips (stored
     tiles, copies of decoded tiles and cached images need none), and its deadline; Overloaded
     when none frees up soon."""
@@ -149,7 +149,7 @@ def image(identifier, region, size, rotation, quality_format):
         if data is None and cheap:  # a copy of a few decoded tiles: made again quicker than read from disk
             data = pyramid.render(req)
         elif data is None:
-            with _render_slot() as deadline:
+            with render_slot() as deadline:
                 data = pyramid.render(req, deadline)
             images.put(key, data)
     return Response(data, mimetype=iiif.FORMATS[req.format], headers=headers)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, request, send_from_directory, url_for
 
-from iiif import content_search, discovery, presentation
+from iiif import canvases, content_search, discovery, presentation
 from repository.errors import ValidationError
 
 from .context import archive, current_user
@@ -21,8 +21,8 @@ def settings() -> dict:
     return current_app.config["FANGZHI"]
 
 
-def links() -> presentation.Links:
-    return presentation.Links(
+def links() -> canvases.Links:
+    return canvases.Links(
         base=request.url_root.rstrip("/"),
         file=lambda item_id, file_id: url_for("public.file", item_id=item_id, file_id=file_id, _external=True),
         record=lambda item_id: url_for("api.item", item_id=item_id, _external=True),

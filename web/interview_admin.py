@@ -10,14 +10,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 
 from ingest.safety import safe_filename
-from ingest.steps import StepError
-from oral_history import asr, attach, formats, redaction
+from media import MediaError
+from oral_history import asr, attach, formats, redaction, transcript_files
 from oral_history.model import MAX_SEGMENTS, Agent, Interview, Segment
 from oral_history.service import interview_file, media_duration, read_interview, recording
 from oral_history.timecodes import OralHistoryError, TranscriptError, clock, parse_clock
 from repository.errors import Conflict, ValidationError
 from repository.model import best
-from repository.services import NewFile
 
 from . import item_form
 from .admin import require
@@ -44,12 +43,15 @@ def edit(item_id):
     problems, status = [], 200
     if request.method == "POST":
         action = request.form.get("action", "save")
+        saving = dict(user=current_user(), expected_version=request.form.get("version", type=int) or 0,
+                      why=request.form.get("why", ""), work=Path(_settings()["DATA_DIR"]) / "work" / item_id,
+                      limits=build_limits(_settings()))
         try:
-            changed, sources = _change(action, item, interview)
-            redaction.save(archive(), item_id, changed, user=current_user(),
-                           expected_version=request.form.get("version", type=int) or 0,
-                           why=request.form.get("why", ""), sources=sources,
-                           work=Path(_settings()["DATA_DIR"]) / "work" / item_id, limits=build_limits(_settings()))
+            if action == "upload":
+                transcript_files.store(archive(), item, interview, [_upload()],
+                                       ohms_schema=_settings()["OHMS_SCHEMA"] or None, **saving)
+            else:
+                redaction.save(archive(), item_id, _change(action, item, interview), **saving)
             flash(_("已保存。"))
             return redirect(url_for("interviews.edit", item_id=item_id))
         except TranscriptError as exc:
@@ -58,7 +60,7 @@ def edit(item_id):
             problems, status = exc.problems, 400
         except Conflict as exc:
             problems, status = [(_("版本冲突"), str(exc))], 409
-        except (StepError, OralHistoryError) as exc:
+        except (MediaError, OralHistoryError) as exc:
             problems, status = [(action, str(exc))], 400
     files = [f for f in item.files if f.purpose == "transcript-source"]
     return render_template("admin/interview.html", item=item, version=record.version, interview=interview,
@@ -68,25 +70,25 @@ def edit(item_id):
                            recognizer=bool(_settings()["SPEECH_RECOGNIZER"])), status
 
 
-def _change(action: str, item, interview: Interview) -> tuple[Interview, list[NewFile]]:
-    """The interview as the form changes it, and the transcript files to store with it."""
-    if action == "upload":
-        upload = request.files.get("transcript")
-        if not upload or not upload.filename:
-            raise ValidationError([("transcript", _("请选择一个转录稿或 OHMS 文件。"))])
-        name = safe_filename(upload.filename)
-        if attach.recording_name(name) is None:
-            raise ValidationError([(name, _("不是转录稿：请上传 .vtt、.srt、.txt 或 OHMS .xml 文件。"))])
-        data = upload.stream.read(formats.MAX_BYTES + 1)
-        if not data or len(data) > formats.MAX_BYTES:
-            raise ValidationError([(name, _("文件为空或过大。"))])
-        changed = attach.attach(interview, [(name, data)], duration=media_duration(item),
-                                ohms_schema=_settings()["OHMS_SCHEMA"] or None)
-        attach.from_item(changed, item)
-        return changed, [NewFile(name, data, attach.media_type(name))]
+def _upload() -> tuple[str, bytes]:
+    """The uploaded transcript or OHMS file: (its name, its bytes)."""
+    upload = request.files.get("transcript")
+    if not upload or not upload.filename:
+        raise ValidationError([("transcript", _("请选择一个转录稿或 OHMS 文件。"))])
+    name = safe_filename(upload.filename)
+    if attach.recording_name(name) is None:
+        raise ValidationError([(name, _("不是转录稿：请上传 .vtt、.srt、.txt 或 OHMS .xml 文件。"))])
+    data = upload.stream.read(formats.MAX_BYTES + 1)
+    if not data or len(data) > formats.MAX_BYTES:
+        raise ValidationError([(name, _("文件为空或过大。"))])
+    return name, data
+
+
+def _change(action: str, item, interview: Interview) -> Interview:
+    """The interview as the form changes it."""
     if action == "draft":
-        return _draft(item, interview), []
-    return _edited(interview, request.form), []
+        return _draft(item, interview)
+    return _edited(interview, request.form)
 
 
 def _draft(item, interview: Interview) -> Interview:

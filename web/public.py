@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import (Blueprint, Response, abort, make_response, redirect, render_template, request, send_file,
                    stream_with_context, url_for)
 
-from iiif import presentation
+from iiif import canvases
 from oral_history import player
 from oral_history.ohms import write_ohms
 from oral_history.webvtt import export_webvtt
@@ -14,10 +14,10 @@ from repository.model import best
 from repository.vocab import kind_label, language_label, rights_label
 from search.analysis import fold
 
-from . import VIEWER_CSP
 from .api import paging
 from .auth import safe_next
 from .context import archive, current_user, unfinished_ingest
+from .csp import VIEWER_CSP
 
 bp = Blueprint("public", __name__)
 
@@ -64,7 +64,7 @@ def item(item_id):
     history = archive().history(item_id, user=current_user())
     # The IIIF viewer shows the latest version's page images (its manifest is of the latest version).
     viewer = record.version == len(history) and any(
-        f.purpose == "pyramid" for f in presentation.visible(archive(), record.value, user=current_user()))
+        f.purpose == "pyramid" for f in canvases.visible(archive(), record.value, user=current_user()))
     # The player and the interview (as this user may read it) on the latest version's page.
     av = player.player(archive(), record.value, user=current_user()) if record.version == len(history) else None
     start_at = request.args.get("t", type=float)

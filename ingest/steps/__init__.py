@@ -8,9 +8,6 @@ the outputs as derivatives in one new version of the item.
 """
 from __future__ import annotations
 
-import threading
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,24 +17,6 @@ import PIL.ImageFont  # noqa: F401,E402  isort:skip
 
 class StepError(Exception):
     """A step failed; the message says why in plain words (the pipeline adds file and step)."""
-
-
-@contextmanager
-def stop_at(image, deadline: float | None):
-    """libvips abandons computing ``image`` (a pyvips.Image) once ``deadline`` (time.monotonic())
-    has passed: a timer kills it and the computation fails with pyvips.Error. (libvips' "eval"
-    progress signal is not emitted on every pipeline, so it cannot be relied on for this.)"""
-    if deadline is None:
-        yield
-        return
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), image.set_kill, [True])
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-        image.set_kill(False)  # (libvips' operation cache may hand the image out again)
 
 
 @dataclass

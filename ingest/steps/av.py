@@ -1,114 +1,49 @@
-"""Audio and video steps: ffprobe metadata, web access copies, a waveform and a poster frame.
+"""Audio and video steps: ffprobe metadata, web access copies, a waveform and a poster frame,
+made with ``media.av`` (ffmpeg/ffprobe subprocesses with time limits).
 
-All media work happens in ffmpeg/ffprobe subprocesses (commands built with ffmpeg-python); Python
-never holds media in memory: encoders write files, and the waveform reads decoded PCM from
-ffmpeg's stdout in fixed-size chunks. Every output is written as ``<name>.part`` and renamed when
-complete, so an output that exists is finished and is returned as it is on the next call.
-
-Originals are opened as ``file:`` URLs with only the ``file`` protocol and the demuxers of
-:data:`FORMATS` allowed, so a hostile upload cannot make ffmpeg open a playlist, a network address
-or another file. What ffprobe says is checked against the limits (``ingest.safety.Limits``: frame
-size, duration, frame rate) before anything is encoded, and every ffprobe/ffmpeg run has a time
-limit (``tool_timeout``, plus ``tool_timeout_ratio`` seconds per second of media for a decode or
-encode); a run past it is stopped and the step fails saying which tool, output and file.
+What ffprobe says is checked against the limits (``ingest.safety.Limits``: frame size, duration,
+frame rate) before anything is encoded, and every ffprobe/ffmpeg run has a time limit
+(``tool_timeout``, plus ``tool_timeout_ratio`` seconds per second of media for a decode or
+encode: ``MediaLimits.run_time``); a run past it is stopped and the step fails saying which
+tool, output and file. An output that exists in ``work`` is finished and is returned as it is
+on the next call.
 
     audio(original, media_type, work)  → access.webm (Opus), access.m4a (AAC), waveform.json
     video(original, media_type, work)  → access.mp4 (H.264/AAC, ≤ 720 px high), poster.jpg
-    probe(path)                         → a compact summary of ffprobe's output
+    audio_or_video(…)                   → either, by what the file holds (WebM, Matroska)
 """
 from __future__ import annotations
 
-import json
-import os
+import functools
 import re
-import subprocess
-import sys
-import tempfile
-import threading
-from array import array
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
-import ffmpeg
-
 from ingest.safety import Limits
 from ingest.steps import Derivative, StepError, StepResult
+from media import MediaError
+from media.av import (INTERLACED, WAVEFORM_RATE, WAVEFORM_SAMPLES_PER_PIXEL, access_copy, encode, poster, probe,
+                      waveform, waveform_length)
 from oral_history.timecodes import clock
 
-# Demuxers accepted for originals (ffmpeg names; "mov" covers mp4/m4a, "matroska" covers webm).
-FORMATS = "wav,w64,aiff,flac,mp3,aac,ogg,mov,matroska,avi"
-
-MAX_HEIGHT = 720  # access video: at most this many pixels high, never upscaled
-INTERLACED = ("tt", "bb", "tb", "bt")  # ffprobe field orders of interlaced video
-ACCESS_TYPES = ("audio/webm", "audio/mp4", "video/mp4")  # the access copies made (``access_copy``)
-POSTER_MAX_WIDTH = 1280
-WAVEFORM_RATE = 8000  # Hz, mono, for the waveform peaks
-WAVEFORM_SAMPLES_PER_PIXEL = 160  # 50 peaks per second
-_CHUNK_PIXELS = 1024  # PCM read per chunk: 1024 pixels × 160 samples × 2 bytes = 320 KiB
-
 MAX_FRAME_RATE = 240  # frames per second (slow-motion phone video); more is refused
-_QUIET = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "error")
 
 
-# -- probe ------------------------------------------------------------------------------------
-
-def probe(path, formats: str | None = FORMATS, *, timeout: float = Limits.tool_timeout) -> dict:
-    """Summarise ``ffprobe`` for ``path``; raise :class:`StepError` when it is not readable media.
-
-    Returns ``{"format", "duration", "bit_rate", "size", "tags", "audio", "video"}``: ``audio``
-    and ``video`` describe the first audio stream and the first video stream that is not cover
-    art (or are ``None``); ``tags`` merges container and stream tags with lower-case keys.
-    ``formats`` limits the demuxers ffprobe may use (``None``: any, for our own outputs).
-    """
-    args = ["ffprobe", "-show_format", "-show_streams", "-of", "json", "-v", "error", "-protocol_whitelist", "file"]
-    if formats:
-        args += ["-format_whitelist", formats]
-    try:
-        raw = json.loads(_run(args + [_url(path)], timeout, f"reading {Path(path).name}"))
-    except _Failed as e:
-        raise StepError(f"not a readable audio or video file: {_reason(e.stderr)}") from None
-
-    fmt = raw.get("format", {})
-    streams = raw.get("streams", [])
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
-    video = next((s for s in streams if s.get("codec_type") == "video"
-                  and not s.get("disposition", {}).get("attached_pic")), None)
-    tags = {}
-    for source in [fmt] + [s for s in (audio, video) if s]:
-        for key, value in source.get("tags", {}).items():
-            tags.setdefault(key.lower(), value)
-    return {
-        "format": fmt.get("format_name"),
-        "duration": _number(fmt.get("duration"), float) or _number((audio or video or {}).get("duration"), float),
-        "bit_rate": _number(fmt.get("bit_rate"), int),
-        "size": _number(fmt.get("size"), int),
-        "tags": tags,
-        "audio": audio and {
-            "index": audio["index"],
-            "codec": audio.get("codec_name"),
-            "profile": audio.get("profile"),
-            "sample_rate": _number(audio.get("sample_rate"), int),
-            "channels": audio.get("channels"),
-            "bit_rate": _number(audio.get("bit_rate"), int),
-            "duration": _number(audio.get("duration"), float),
-        },
-        "video": video and {
-            "index": video["index"],
-            "codec": video.get("codec_name"),
-            "width": video.get("width"),
-            "height": video.get("height"),
-            "frame_rate": _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
-            "pix_fmt": video.get("pix_fmt"),
-            "field_order": video.get("field_order"),
-            "rotation": _rotation(video),
-            "duration": _number(video.get("duration"), float),
-        },
-    }
+def _step(run):
+    """A media tool's failure fails the step (StepError, with the tool's message)."""
+    @functools.wraps(run)
+    def step(*args, **kwargs) -> StepResult:
+        try:
+            return run(*args, **kwargs)
+        except MediaError as exc:
+            raise StepError(str(exc)) from exc
+    return step
 
 
 # -- audio ------------------------------------------------------------------------------------
 
+@_step
 def audio(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
     """Audio original (WAV, FLAC, MP3, M4A/AAC, OGG/Opus) → two access copies and a waveform.
 
@@ -123,18 +58,18 @@ def audio(original: Path, media_type: str, work: Path, *, limits: Limits = Limit
     stream = info["audio"]
     if not stream:
         raise StepError("the file contains no audio stream")
-    timeout = run_time(info["duration"], limits)
+    timeout = limits.run_time(info["duration"])
 
     peaks = work / "waveform.json"  # first: decoding the whole file also checks that it is readable
     if not peaks.exists():
-        _waveform(original, stream["index"], peaks, timeout=timeout)
-    length = _waveform_length(peaks)
+        waveform(original, stream["index"], peaks, timeout=timeout)
+    length = waveform_length(peaks)
     if not length:
         raise StepError("no audio could be decoded from the file")
     webm, m4a = work / "access.webm", work / "access.m4a"
     jobs = [(webm, *access_copy("audio/webm", info)), (m4a, *access_copy("audio/mp4", info))]
     with ThreadPoolExecutor(2) as pool:  # the two encoders run side by side, one per core
-        for done in [pool.submit(_encode, original, indexes, target, container, options, timeout=timeout)
+        for done in [pool.submit(encode, original, indexes, target, container, options, timeout=timeout)
                      for target, indexes, container, options in jobs if not target.exists()]:
             done.result()
 
@@ -170,70 +105,9 @@ def _audio_tech(path: Path, limits: Limits) -> dict:
             "sample_rate": a.get("sample_rate"), "channels": a.get("channels")}
 
 
-def _waveform(original: Path, index: int, target: Path, *, timeout: float) -> None:
-    """Write audiowaveform-style JSON peaks, streaming 8 kHz mono s16le PCM from ffmpeg's stdout.
-
-    Memory is one chunk of PCM plus the peaks (2 bytes per pixel: 100 bytes per second of audio).
-    ffmpeg's stderr goes to a temporary file, so it can never fill a pipe and stall the decoder;
-    ffmpeg is killed once it has run ``timeout`` seconds.
-    """
-    source = _input(original)
-    args = (ffmpeg.output(source[str(index)], "pipe:", format="s16le", acodec="pcm_s16le", ac=1, ar=WAVEFORM_RATE)
-            .global_args(*_QUIET).compile())
-    spp = WAVEFORM_SAMPLES_PER_PIXEL
-    peaks = array("b")
-    with tempfile.TemporaryFile() as errors:
-        try:
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
-        except FileNotFoundError:
-            raise StepError("ffmpeg is not installed") from None
-        stopped = threading.Event()
-        timer = threading.Timer(timeout, lambda: (stopped.set(), proc.kill()))
-        timer.start()
-        try:
-            while chunk := proc.stdout.read(_CHUNK_PIXELS * spp * 2):
-                samples = array("h", chunk[: len(chunk) // 2 * 2])
-                if sys.byteorder == "big":
-                    samples.byteswap()
-                for start in range(0, len(samples), spp):
-                    block = samples[start:start + spp]
-                    peaks.append(min(block) >> 8)
-                    peaks.append(max(block) >> 8)
-        except BaseException:  # interrupted: stop ffmpeg rather than leave it running
-            proc.kill()
-            proc.wait()
-            raise
-        finally:
-            proc.stdout.close()
-            timer.cancel()
-        if stopped.is_set():
-            proc.wait()
-            raise StepError(_stopped("ffmpeg", timeout, f"making {target.name} from {Path(original).name}"))
-        if proc.wait() != 0:
-            errors.seek(0)
-            raise StepError(f"ffmpeg could not decode the audio: {_reason(errors.read())}")
-    if not peaks:
-        raise StepError("no audio could be decoded from the file")
-
-    part = target.with_name(target.name + ".part")
-    with open(part, "w", encoding="ascii") as out:
-        out.write(f'{{"version": 2, "channels": 1, "sample_rate": {WAVEFORM_RATE}, "samples_per_pixel": {spp}, '
-                  f'"bits": 8, "length": {len(peaks) // 2}, "data": [')
-        for start in range(0, len(peaks), 65536):
-            out.write(("," if start else "") + ",".join(map(str, peaks[start:start + 65536])))
-        out.write("]}\n")
-    os.replace(part, target)
-
-
-def _waveform_length(path: Path) -> int:
-    """The ``length`` field of a waveform file (read from its small header, not the whole file)."""
-    with open(path, encoding="ascii") as f:
-        match = re.search(r'"length": (\d+)', f.read(256))
-    return int(match.group(1)) if match else 0
-
-
 # -- video ------------------------------------------------------------------------------------
 
+@_step
 def video(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
     """Video original (MP4, MOV, AVI, MKV, WebM) → ``access.mp4`` and ``poster.jpg``.
 
@@ -248,29 +122,26 @@ def video(original: Path, media_type: str, work: Path, *, limits: Limits = Limit
     stream, sound = info["video"], info["audio"]
     if not stream:  # (image and text demuxers are not in FORMATS, so a still image never gets here)
         raise StepError("the file contains no video stream")
-    timeout = run_time(info["duration"], limits)
+    timeout = limits.run_time(info["duration"])
 
     interlaced = stream["field_order"] in INTERLACED
     access = work / "access.mp4"
     if not access.exists():
         indexes, container, options = access_copy("video/mp4", info)
-        _encode(original, indexes, access, container, options, timeout=timeout)
+        encode(original, indexes, access, container, options, timeout=timeout)
 
-    poster = work / "poster.jpg"
+    still = work / "poster.jpg"
     duration = info["duration"]
     at = round(duration * 0.1, 3) if duration else 1.0
-    if not poster.exists():
-        filters = (("yadif," if interlaced else "")
-                   + f"scale='trunc(iw*sar/2)*2':ih,setsar=1,scale='min({POSTER_MAX_WIDTH},iw)':-2")
-        options = {"frames:v": 1, "vf": filters, "q:v": 3, "update": 1, "c:v": "mjpeg"}
+    if not still.exists():
         try:
-            _encode(original, stream["index"], poster, "image2", options, seek=at, timeout=limits.tool_timeout)
-        except StepError:  # e.g. the duration was wrong and the seek went past the end
+            poster(original, stream["index"], still, at=at, timeout=limits.tool_timeout, interlaced=interlaced)
+        except MediaError:  # e.g. the duration was wrong and the seek went past the end
             at = 0.0
-            _encode(original, stream["index"], poster, "image2", options, seek=0, timeout=limits.tool_timeout)
+            poster(original, stream["index"], still, at=0, timeout=limits.tool_timeout, interlaced=interlaced)
 
     a = probe(access, formats=None, timeout=limits.tool_timeout)
-    p = probe(poster, formats=None, timeout=limits.tool_timeout)["video"] or {}
+    p = probe(still, formats=None, timeout=limits.tool_timeout)["video"] or {}
     tech = {
         "format": info["format"],
         "duration": duration,
@@ -291,12 +162,19 @@ def video(original: Path, media_type: str, work: Path, *, limits: Limits = Limit
                 "duration": a["duration"], "width": a["video"]["width"], "height": a["video"]["height"],
                 "frame_rate": a["video"]["frame_rate"], "codec": a["video"]["codec"],
                 "audio_codec": a["audio"] and a["audio"]["codec"], "bit_rate": a["bit_rate"]}),
-            Derivative("poster.jpg", poster, "image/jpeg", "poster", tech={
+            Derivative("poster.jpg", still, "image/jpeg", "poster", tech={
                 "width": p.get("width"), "height": p.get("height"), "time": at}),
         ],
         tech=tech,
         metadata=_suggestions(info["tags"]),
     )
+
+
+@_step
+def audio_or_video(original: Path, media_type: str, work: Path, *, limits: Limits = Limits()) -> StepResult:
+    """WebM and Matroska hold video or sound alone (browser and phone recordings of interviews)."""
+    step = video if probe(original, timeout=limits.tool_timeout).get("video") else audio
+    return step(original, media_type, work, limits=limits)
 
 
 # -- limits -----------------------------------------------------------------------------------
@@ -315,127 +193,8 @@ def check(info: dict, limits: Limits) -> dict:
     return info
 
 
-def run_time(duration: float | None, limits: Limits) -> float:
-    """Seconds one decode or encode of a recording of ``duration`` seconds may take."""
-    return limits.tool_timeout + limits.tool_timeout_ratio * min(duration or 0, limits.max_media_seconds)
 
-
-class _Failed(Exception):
-    def __init__(self, stderr: bytes):
-        self.stderr = stderr
-
-
-def _run(args: list[str], timeout: float, what: str) -> bytes:
-    """Run ffmpeg or ffprobe (``args[0]``); its stdout. _Failed (with stderr) if it fails;
-    StepError if it is missing or still runs after ``timeout`` seconds (it is killed)."""
-    try:
-        done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
-    except FileNotFoundError:
-        raise StepError(f"{args[0]} is not installed") from None
-    except subprocess.TimeoutExpired:
-        raise StepError(_stopped(args[0], timeout, what)) from None
-    if done.returncode != 0:
-        raise _Failed(done.stderr)
-    return done.stdout
-
-
-def _stopped(tool: str, timeout: float, what: str) -> str:
-    return (f"{tool} was stopped after {timeout:g} s {what}: the file is damaged or too demanding "
-            f"(the limit is the setting TOOL_TIMEOUT)")
-
-
-# -- helpers ----------------------------------------------------------------------------------
-
-def _url(path) -> str:
-    """An absolute ``file:`` URL, so no file name is read as an option or another protocol."""
-    return "file:" + str(Path(path).absolute())
-
-
-def _input(original: Path, **options):
-    """The original as an ffmpeg input limited to local files and the accepted demuxers."""
-    return ffmpeg.input(_url(original), protocol_whitelist="file", format_whitelist=FORMATS, **options)
-
-
-def access_copy(media_type: str, info: dict) -> tuple[list[int], str, dict]:
-    """How the access copy of type ``media_type`` (audio/webm, audio/mp4, video/mp4) is encoded
-    from an original (``info``: its ``probe``): the stream indexes, the container and ffmpeg's
-    options. Redacted copies (oral_history.redaction) are made the same way, from the original."""
-    sound, picture = info["audio"], info["video"]
-    channels = min((sound or {}).get("channels") or 2, 2)  # mono stays mono, more → stereo
-    if media_type == "video/mp4":
-        interlaced = picture["field_order"] in INTERLACED
-        options = {"c:v": "libx264", "preset": "veryfast", "crf": 23, "movflags": "+faststart",
-                   "vf": ("yadif," if interlaced else "") + f"scale=-2:'2*trunc(min({MAX_HEIGHT},ih)/2)',format=yuv420p"}
-        if sound:
-            options.update({"c:a": "aac", "b:a": "128k", "ac": channels})
-        return [picture["index"]] + ([sound["index"]] if sound else []), "mp4", options
-    container, options = {"audio/webm": ("webm", {"c:a": "libopus", "b:a": "64k"}),
-                          "audio/mp4": ("mp4", {"c:a": "aac", "b:a": "96k", "movflags": "+faststart"})}[media_type]
-    return [sound["index"]], container, {**options, "ac": channels}
-
-
-def _encode(original: Path, indexes, target: Path, fmt: str, options: dict, seek: float | None = None, *,
-            timeout: float) -> None:
-    """Run one ffmpeg encode of the given stream indexes to ``target`` via ``target.part``,
-    for at most ``timeout`` seconds."""
-    source = _input(original, **({"ss": seek} if seek is not None else {}))
-    indexes = indexes if isinstance(indexes, list) else [indexes]
-    part = target.with_name(target.name + ".part")
-    stream = ffmpeg.output(*[source[str(i)] for i in indexes], _url(part), format=fmt, **options)
-    try:
-        _run(stream.global_args(*_QUIET).compile(overwrite_output=True), timeout,
-             f"making {target.name} from {Path(original).name}")
-    except _Failed as e:
-        part.unlink(missing_ok=True)
-        raise StepError(f"ffmpeg could not make {target.name}: {_reason(e.stderr)}") from None
-    except StepError:
-        part.unlink(missing_ok=True)
-        raise
-    if not part.exists() or part.stat().st_size == 0:
-        part.unlink(missing_ok=True)
-        raise StepError(f"ffmpeg could not make {target.name}: nothing could be decoded")
-    os.replace(part, target)
-
-
-def _reason(stderr: bytes | None) -> str:
-    """ffmpeg's last stderr line, after the line before it (usually the specific cause).
-
-    The file URL and the ``[demuxer @ 0x…]`` prefixes are removed: the pipeline names the file.
-    """
-    lines = []
-    for line in (stderr or b"").decode("utf-8", "replace").splitlines():
-        line = re.sub(r"^file:/.*?: ", "", re.sub(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", line.strip()))
-        if line and line not in lines[-1:]:
-            lines.append(line)
-    if any("not on whitelist" in line for line in lines):
-        return "this container format is not accepted"
-    return "; ".join(lines[-2:]) or "unknown error"
-
-
-def _number(value, kind):
-    """``kind(value)``, or None for missing or "N/A" values."""
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _rate(value: str | None) -> float | None:
-    """A frame rate "30000/1001" → 29.97 (None for "0/0")."""
-    num, _, den = (value or "").partition("/")
-    try:
-        return round(int(num) / int(den or 1), 3) or None
-    except (ValueError, ZeroDivisionError):
-        return None
-
-
-def _rotation(stream: dict) -> int:
-    """ffprobe's display rotation in degrees (phone videos; ffmpeg turns the picture upright)."""
-    for side in stream.get("side_data_list", []):
-        if "rotation" in side:
-            return int(side["rotation"])
-    return 0
-
+# -- suggestions ------------------------------------------------------------------------------
 
 def _suggestions(tags: dict) -> dict:
     """Item fields suggested by the file's own tags: a title, and a date from an explicit date tag.

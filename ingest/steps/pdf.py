@@ -25,7 +25,9 @@ import pypdf
 import pyvips
 
 from ingest.safety import Limits
-from . import Derivative, StepError, StepResult, stop_at
+from media.tools import stop_at
+
+from . import Derivative, StepError, StepResult
 from .common import LANG_RE, Outputs, date_suggestion, reason
 
 PAGE_LONG_EDGE = 2000  # pixels of a page image's long edge

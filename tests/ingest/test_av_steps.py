@@ -7,7 +7,9 @@ import subprocess
 import pytest
 
 from ingest.steps import StepError
-from ingest.steps.av import POSTER_MAX_WIDTH, WAVEFORM_RATE, WAVEFORM_SAMPLES_PER_PIXEL, audio, probe, video
+from ingest.steps.av import audio, video
+from media import MediaError, MediaLimits
+from media.av import POSTER_MAX_WIDTH, WAVEFORM_RATE, WAVEFORM_SAMPLES_PER_PIXEL, encode, probe, waveform
 
 pytestmark = pytest.mark.skipif(not (shutil.which("ffmpeg") and shutil.which("ffprobe")),
                                 reason="ffmpeg/ffprobe not installed")
@@ -309,19 +311,17 @@ def test_every_tool_run_is_stopped_at_its_time_limit(tmp_path):
     import os
     import time
 
-    from ingest.steps import av
-
     stuck = tmp_path / "录音.wav"
     os.mkfifo(stuck)
-    runs = [(lambda: av.probe(stuck, timeout=0.5), "ffprobe was stopped after 0.5 s reading 录音.wav"),
-            (lambda: av._encode(stuck, 0, tmp_path / "access.webm", "webm", {"c:a": "libopus"}, timeout=0.5),
+    runs = [(lambda: probe(stuck, timeout=0.5), "ffprobe was stopped after 0.5 s reading 录音.wav"),
+            (lambda: encode(stuck, 0, tmp_path / "access.webm", "webm", {"c:a": "libopus"}, timeout=0.5),
              "ffmpeg was stopped after 0.5 s making access.webm from 录音.wav"),
-            (lambda: av._waveform(stuck, 0, tmp_path / "waveform.json", timeout=0.5),
+            (lambda: waveform(stuck, 0, tmp_path / "waveform.json", timeout=0.5),
              "ffmpeg was stopped after 0.5 s making waveform.json from 录音.wav")]
     for run, words in runs:
         start = time.monotonic()
-        with pytest.raises(StepError, match=words):
+        with pytest.raises(MediaError, match=words):
             run()
         assert time.monotonic() - start < 3
     assert not list(tmp_path.glob("*.part")) and not (tmp_path / "access.webm").exists()
-    assert av.run_time(3600, av.Limits(tool_timeout=60, tool_timeout_ratio=2)) == 60 + 7200
+    assert MediaLimits(tool_timeout=60, tool_timeout_ratio=2).run_time(3600) == 60 + 7200

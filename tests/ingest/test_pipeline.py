@@ -312,3 +312,68 @@ def test_a_reingest_that_brings_more_than_the_failed_item_names_it(tmp_path, mon
     assert f"fangzhi ingest --resume {job} --retry" in reason
     assert process(ctx, job, 1) == "done"  # the retry completes it
     assert ctx.jobs.unfinished() == {}
+
+
+# --- after-steps: how a feature plugs into ingest (oral history's transcript step) ---------------
+
+def test_after_steps_run_once_the_derivatives_are_stored_and_their_errors_fail_the_entry(tmp_path):
+    """Each after-step of the context runs, in order, after the derivative version is stored; an
+    error it declares fails the entry at its step and file, and a retry runs it again."""
+    from ingest.jobs import JobStore
+    from ingest.pipeline import Context, plan_job, process
+    from ingest.sources import plan_folder
+
+    class Refused(Exception):
+        pass
+
+    class Noting:
+        errors = (Refused,)
+
+        def __init__(self, name, calls):
+            self.name, self.calls = name, calls
+
+        def __call__(self, ctx, entry, stage, *, why):
+            item = ctx.archive.load_item(entry.item_id)
+            self.calls.append((self.name, why, sorted(f.purpose for f in item.files if f.role == "derivative")))
+            stage["step"], stage["file"] = self.name, entry.files[0]
+            if self.name == "second" and len(self.calls) == 2:
+                raise Refused("the feature refused it")
+
+    calls = []
+    data, box = tmp_path / "data", tmp_path / "box"
+    box.mkdir()
+    fixtures.jpeg(box / "scan.jpg", seed=5)
+    ctx = Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work",
+                  after_steps=(Noting("first", calls), Noting("second", calls)))
+    job = plan_job(ctx, "box", plan_folder(box))
+    assert process(ctx, job, 1) == "failed"
+    entry = ctx.jobs.entry(job, 1)
+    assert (entry.step, entry.file, entry.reason) == ("second", str(box / "scan.jpg"), "the feature refused it")
+    assert calls == [("first", f"ingest {job} #1: first", ["pyramid", "thumbnail"]),
+                     ("second", f"ingest {job} #1: second", ["pyramid", "thumbnail"])]
+    assert process(ctx, job, 1) == "done"  # the retry: the media steps have nothing left to do
+    assert [name for name, _, _ in calls] == ["first", "second", "first", "second"]
+
+
+def test_without_the_transcript_step_transcript_files_are_only_kept(tmp_path):
+    """The interview is oral history's after-step: a context without it stores the files and
+    makes no interview (the CLI and the web app register it where the context is built)."""
+    from ingest.jobs import JobStore
+    from ingest.pipeline import Context, plan_job, process
+    from ingest.sources import plan_folder
+    from oral_history.service import read_interview
+    from web.bootstrap import build_ingest_context
+    from web.settings import load
+
+    box = tmp_path / "box"
+    box.mkdir()
+    fixtures.wav(box / "采访.wav", 2)
+    (box / "采访.vtt").write_text("WEBVTT\n\n00:00:00.500 --> 00:00:01.500\n第一句\n", encoding="utf-8")
+    bare = Context(archive_of(tmp_path / "a"), JobStore(tmp_path / "a" / "jobs.sqlite3"), tmp_path / "a" / "work")
+    wired = build_ingest_context(load({"DATA_DIR": str(tmp_path / "b")}, environ={}))
+    assert [step.name for step in wired.after_steps] == ["transcript"]
+    for ctx, interviews in ((bare, 0), (wired, 1)):
+        assert process(ctx, plan_job(ctx, "box", plan_folder(box)), 1) == "done"
+        item = ctx.archive.list_items(user=SYSTEM)[0][0]
+        assert [f.purpose for f in item.files if f.role == "supplement"].count("transcript-source") == 1
+        assert (read_interview(ctx.archive, item) is not None) == bool(interviews)

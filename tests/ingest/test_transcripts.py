@@ -12,6 +12,7 @@ from ingest.sources.manifest import plan_manifest
 from oral_history.model import Interview
 from oral_history.ohms import write_ohms
 from oral_history.service import read_interview
+from oral_history.transcript_files import TranscriptStep
 from repository.access import SYSTEM
 from tests.helpers import conformance
 from tests.ingest import fixtures
@@ -35,7 +36,7 @@ def ohms(**fields) -> bytes:
 @pytest.fixture
 def ctx(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
-    return Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")
+    return Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work", after_steps=(TranscriptStep(),))
 
 
 def ingest(ctx, planned):
@@ -149,7 +150,7 @@ def test_retry_after_fixing_the_file_completes_the_interview(tmp_path):
 
 @pytest.mark.conformance
 def test_ohms_schema_setting_validates_ohms_files(ctx, tmp_path):
-    ctx.ohms_schema = str(conformance("ohms/ohms.xsd"))
+    ctx.after_steps = (TranscriptStep(ohms_schema=str(conformance("ohms/ohms.xsd"))),)
     fixtures.wav(tmp_path / "采访_张.wav", 4)
     (tmp_path / "采访_张.xml").write_bytes(ohms().replace(b"<title>", b"<bogus/><title>", 1))
     job, states = ingest(ctx, plan_folder(tmp_path))

@@ -148,7 +148,7 @@ def test_user_dictionary_does_not_degrade_general_segmentation():
 @pytest.mark.parametrize("mode", ["query", "index"])
 def test_rjieba_equals_jieba_on_the_local_corpus(mode):
     # The module uses rjieba; this proves it gives Python jieba's tokens for the same dictionary.
-    assert analysis._default().engine == "rjieba"
+    assert analysis.default_segmenter().engine == "rjieba"
     reference, fast = Segmenter(engine="jieba"), Segmenter(engine="rjieba")
     for text in (LOCAL_CORPUS, GENERAL_TEXT):
         assert _segment_all(fast, text, mode) == _segment_all(reference, text, mode)

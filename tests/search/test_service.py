@@ -44,7 +44,9 @@ class Recording:
 
 @pytest.fixture
 def search(archive):
-    found = Search(Recording(TantivyIndex(None)), archive, today=lambda: TODAY)
+    from oral_history.service import interview_search
+
+    found = Search(Recording(TantivyIndex(None)), archive, contributors=(interview_search,), today=lambda: TODAY)
     archive.today = lambda: TODAY
     archive.listeners.append(found.item_changed)
     return found
@@ -146,6 +148,30 @@ def test_facets_read_from_a_restricted_recording_follow_it(archive, search, acce
         for facet, value in values.items():
             assert (value in dict(found.facets[facet])) == may, facet
             assert ids(search.search(text, user=USERS[role], filters={facet: [value]})) == (["oh"] if may else [])
+
+
+@pytest.mark.parametrize("role", USERS)
+def test_contributors_add_passages_and_facets_each_at_its_level(archive, role):
+    """Features add to an item's documents through contributors (oral history: an interview):
+    passages and facet values, each contribution at its own level. With values at two levels the
+    item is still found once by everyone, who count only the values they may read."""
+    from search.documents import Contribution, Passage
+
+    contributors = (
+        lambda archive, item: Contribution([Passage("运河边的码头", access="alliance")], {"place_name": ["南长街"]},
+                                           "alliance"),
+        lambda archive, item: Contribution(facets={"person": ["张阿婆"]}, level="staff"),
+        lambda archive, item: Contribution(facets={"subject_name": ["运河"]}))
+    search = Search(TantivyIndex(None), archive, contributors=contributors, today=lambda: TODAY)
+    archive.listeners.append(search.item_changed)
+    add(archive, "c1", "公开的记录")
+    user = USERS[role]
+    found = search.search("", user=user)
+    assert ids(found) == ["c1"] and found.total == 1 and sum(n for _, n in found.facets["kind"]) == 1
+    assert dict(found.facets["subject"]) == {"运河": 1}  # as visible as the item: for everyone
+    assert ("南长街" in dict(found.facets["place"])) == (role in SEES["alliance"])
+    assert ("张阿婆" in dict(found.facets["person"])) == (role in SEES["staff"])
+    assert ids(search.search("码头", user=user)) == (["c1"] if role in SEES["alliance"] else [])
 
 
 def test_one_change_reindexes_only_that_item_and_purge_removes_it(archive, search):

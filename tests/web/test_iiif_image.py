@@ -356,13 +356,13 @@ def test_concurrent_renderings_are_bounded(default_site):
     stored tiles and cached images need no slot."""
     import time
 
-    from web.iiif_image import _render_slot
+    from web.iiif_image import render_slot
 
     client = default_site.test_client()
     cached = client.get("/iiif/3/iiif-scan/full/500,/0/default.jpg")
     assert cached.status_code == 200
     with default_site.app_context():
-        slots = [_render_slot() for _ in range(default_site.config["FANGZHI"]["IIIF_RENDERS"])]
+        slots = [render_slot() for _ in range(default_site.config["FANGZHI"]["IIIF_RENDERS"])]
         for slot in slots:
             slot.__enter__()
         try:
