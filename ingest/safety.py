@@ -41,6 +41,8 @@ from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
+from .errors import IngestError
+
 HEAD = 8192  # bytes read to identify a format
 MIB = 1024 * 1024
 
@@ -61,7 +63,7 @@ RASTER = {
 MAX_TIFF_PAGES = 10_000
 
 
-class UploadRefused(Exception):
+class UploadRefused(IngestError):
     """An upload was refused; ``reason`` says why in plain words."""
 
     def __init__(self, name: str, reason: str):

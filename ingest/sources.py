@@ -39,6 +39,7 @@ from repository import vocab
 from repository.errors import ValidationError
 from repository.model import ID_RE, RIGHTS_RE, Item
 
+from .errors import IngestError
 from .safety import HEAD, UploadRefused, check_zip, identify
 
 CHUNK = 1024 * 1024
@@ -56,7 +57,7 @@ class PlannedItem:
     transcripts: list[Path] = field(default_factory=list)  # transcript/OHMS files of an interview (supplements)
 
 
-class SourceError(Exception):
+class SourceError(IngestError):
     """The whole source is unusable (invalid bag, unreadable manifest); the message names file and reason."""
 
 
@@ -662,7 +663,7 @@ def _export_item(archive, item, dest: Path, user) -> dict:
         stored = archive.open_file(item.id, file.id, user=user)
         rel = f"files/{item.id}/{file.path.rsplit('/', 1)[-1]}"
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        with archive.storage.open(stored.key) as src, open(dest / rel, "wb") as out:
+        with stored.open() as src, open(dest / rel, "wb") as out:
             shutil.copyfileobj(src, out, CHUNK)
         paths.append(rel)
         ids.append(file.id)
