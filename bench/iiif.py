@@ -97,7 +97,7 @@ def ingest_scan(data: Path, scan: Path) -> tuple[str, Path]:
     item = archive.get_item("bench-scan", user=SYSTEM).value
     pyramid = item.derivatives("scan", "pyramid")[0]
     stored = archive.open_file("bench-scan", pyramid.id, user=SYSTEM)
-    return image_identifier("bench-scan", pyramid), Path(archive.storage.local_path(stored.key))
+    return image_identifier("bench-scan", pyramid), stored.on_disk()
 
 
 # -- the servers ----------------------------------------------------------------------------

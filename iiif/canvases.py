@@ -89,9 +89,7 @@ _parsed = LRU(128)  # parsed derivative files by SHA-256: their content never ch
 def read_json(archive, item_id: str, file: File, *, user, cache: bool = True):
     """A JSON derivative, read through ``open_file`` (the access policy) unless already parsed."""
     def read():
-        found = archive.open_file(item_id, file.id, user=user)
-        with archive.storage.open(found.key) as f:
-            return json.loads(f.read())
+        return json.loads(archive.open_file(item_id, file.id, user=user).read())
     return _parsed.get_or_make(file.sha256, read) if cache else read()
 
 

@@ -16,7 +16,6 @@ Items never public appear nowhere.
 """
 from __future__ import annotations
 
-import json
 import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
@@ -64,16 +63,7 @@ def _state(archive, item_id: str, version: int, at: str) -> State | None:
 
 def _purges(archive) -> dict[tuple[str, str], bool]:
     """(object id, time) of each purge → whether the item was public until then."""
-    cache = _states.setdefault(archive, {})
-    out = {}
-    for key in archive.storage.list("audit/purges/"):
-        if ("purge", key) not in cache:
-            with archive.storage.open(key) as f:
-                record = json.loads(f.read())
-            cache[("purge", key)] = ((record["object_id"], record["at"]), bool(record.get("public")))
-        where, public = cache[("purge", key)]
-        out[where] = public
-    return out
+    return {(record["object_id"], record["at"]): bool(record.get("public")) for record in archive.purge_records()}
 
 
 def activities(archive, manifest_url) -> list[dict]:

@@ -12,6 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from .errors import IIIFError
+
 CONTEXT = "http://iiif.io/api/image/3/context.json"
 PROTOCOL = "http://iiif.io/api/image"
 PROFILE = "level2"
@@ -32,7 +34,7 @@ _SIZE_RE = re.compile(rf"^(\^)?(?:(max)|pct:({_NUMBER})|(!)?(\d+)?,(\d+)?)$")
 _ROTATION_RE = re.compile(rf"^(!)?({_NUMBER})$")
 
 
-class ImageRequestError(Exception):
+class ImageRequestError(IIIFError):
     """A request the image server refuses; ``status`` is the HTTP status (§7.1)."""
     status = 400
 

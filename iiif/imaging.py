@@ -36,6 +36,7 @@ import pyvips
 
 from media.tools import stop_at
 
+from .errors import IIIFError
 from .image import ImageRequest, Rotation
 
 QUALITY = 85  # JPEG/WebP quality: the same as the stored pyramid tiles (ingest.steps.image.QUALITY)
@@ -43,11 +44,11 @@ OPEN_PYRAMIDS = 16  # pyramids each worker keeps open
 IN_MEMORY = 4_000_000  # images up to this many pixels are encoded in memory (Pillow); larger ones stream
 
 
-class ImagingError(Exception):
+class ImagingError(IIIFError):
     """A pyramid could not be read or an image could not be made; the message names the file."""
 
 
-class Overloaded(Exception):
+class Overloaded(IIIFError):
     """An image was not made because it took longer than its time budget or too many others
     were being made (the web layer answers 503 with Retry-After)."""
 
@@ -333,8 +334,8 @@ _open_lock = threading.Lock()
 
 
 def open_pyramid(key: str, locate: Callable[[], Path]) -> Pyramid:
-    """The open pyramid stored under ``key``, kept per worker process (a stored file never
-    changes); ``locate()`` gives its file path when it is not open yet."""
+    """The open pyramid whose content ``key`` names (its digest), kept per worker process (stored
+    content never changes); ``locate()`` gives its file path when it is not open yet."""
     with _open_lock:
         pyramid = _open.get(key)
         if pyramid is not None:
@@ -441,14 +442,15 @@ class DiskCache:
                 yield entry.path, st.st_size, st.st_mtime
 
 
-def local_pyramid(storage, key: str, sha256: str, sources: DiskCache) -> Path:
-    """A file path of a stored pyramid: the storage's own (local disk) or a cached copy (S3),
-    since libvips reads files."""
-    path = storage.local_path(key)
+def local_pyramid(stored, sources: DiskCache) -> Path:
+    """A file path of a stored pyramid (a ``StoredFile``): the stored file itself (local disk) or
+    a copy kept in ``sources`` (S3), since libvips reads files."""
+    path = stored.on_disk()
     if path is not None:
-        return Path(path)
+        return path
+    sha256 = stored.file.sha256
     copy = sources.path(sha256, ".tif")
     if not copy.exists():
-        with storage.open(key) as stream:
+        with stored.open() as stream:
             copy = sources.put_stream(sha256, stream, ".tif")
     return copy

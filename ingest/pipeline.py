@@ -25,10 +25,11 @@ from repository.errors import RepositoryError
 from repository.services import Archive, NewFile, item_object, new_item_id
 from storage.base import StorageError
 
+from .errors import IngestError
 from .jobs import Entry, JobStore
 from .safety import Limits, UploadRefused, inspect_upload
 from .sources.common import unique_names
-from .steps import Derivative, StepError, StepResult
+from .steps import Derivative, StepResult
 
 TEXT_KINDS = ("manuscript", "book")  # image pages of these kinds are OCR'd
 
@@ -126,7 +127,7 @@ def process(ctx: Context, job_id: str, n: int) -> str:
         make_derivatives(ctx, entry.item_id, stage, why=f"ingest {job_id} #{n}")
         for after in ctx.after_steps:
             after(ctx, entry, stage, why=f"ingest {job_id} #{n}: {after.name}")
-    except (StepError, UploadRefused, RepositoryError, StorageError, OSError,
+    except (IngestError, RepositoryError, StorageError, OSError,
             *(error for after in ctx.after_steps for error in after.errors)) as exc:
         ctx.jobs.mark(job_id, n, "failed", step=stage["step"], file=stage["file"], reason=str(exc))
         return "failed"
@@ -237,19 +238,19 @@ def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, repla
         stage["file"] = original.path
         work = ctx.work / item_id / original.id
         work.mkdir(parents=True, exist_ok=True)
-        source = local_copy(ctx, item_id, original, work)
         tech = {}
-        for name, step in steps:
-            stage["step"] = name
-            result = step(source, original.media_type, work / name)
-            tech.update(result.tech)
-            for key, value in result.metadata.items():
-                suggestions.setdefault(key, value)
-            outputs = result.derivatives
-            stage["step"] = "ocr"
-            outputs += ocr_outputs(item.kind, original.media_type, outputs, work / "ocr")
-            new_files += [NewFile(d.name, d.path, d.media_type, d.sequence, role="derivative",
-                                  derived_from=original.id, purpose=d.role, tech=d.tech) for d in outputs]
+        with ctx.archive.open_file(item_id, original.id, user=SYSTEM).local_path(dir=work) as source:
+            for name, step in steps:
+                stage["step"] = name
+                result = step(source, original.media_type, work / name)
+                tech.update(result.tech)
+                for key, value in result.metadata.items():
+                    suggestions.setdefault(key, value)
+                outputs = result.derivatives
+                stage["step"] = "ocr"
+                outputs += ocr_outputs(item.kind, original.media_type, outputs, work / "ocr")
+                new_files += [NewFile(d.name, d.path, d.media_type, d.sequence, role="derivative",
+                                      derived_from=original.id, purpose=d.role, tech=d.tech) for d in outputs]
         file_changes.append({"id": original.id, "tech": tech})
     if not new_files and not old:
         return
@@ -286,27 +287,9 @@ def ocr_outputs(kind: str, media_type: str, outputs: list[Derivative], work: Pat
     return made
 
 
-def local_copy(ctx: Context, item_id: str, original, work: Path) -> Path:
-    """A file path of the original for the media tools: the stored file itself on local disk,
-    else a copy in the work folder (S3)."""
-    found = ctx.archive.open_file(item_id, original.id, user=SYSTEM)
-    path = ctx.archive.storage.local_path(found.key)
-    if path is not None:
-        return path
-    copy = work / ("original" + Path(original.path).suffix)
-    if not copy.exists() or copy.stat().st_size != original.size:
-        with ctx.archive.storage.open(found.key) as src:
-            _write_atomic(copy, src)
-    return copy
-
-
-def _write_atomic(path: Path, data) -> None:
+def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as out:
-        if isinstance(data, bytes):
-            out.write(data)
-        else:
-            shutil.copyfileobj(data, out, 1 << 20)
+    tmp.write_bytes(data)
     tmp.replace(path)
 
 

@@ -4,15 +4,11 @@ a distributed task queue whose workers call ``pipeline.process`` the same way.""
 from __future__ import annotations
 
 import multiprocessing
-from typing import Callable, Iterable, Protocol
+from typing import Callable
 
 from . import pipeline
 
 Task = tuple[str, int]  # (job id, entry number)
-
-
-class Runner(Protocol):
-    def run(self, tasks: Iterable[Task], progress: Callable[[str], None] = lambda state: None) -> None: ...
 
 
 class InlineRunner:

@@ -42,6 +42,7 @@ from typing import BinaryIO
 from PIL import Image, UnidentifiedImageError
 
 from media import MediaLimits
+from .errors import IngestError
 
 HEAD = 8192  # bytes read to identify a format
 MIB = 1024 * 1024
@@ -63,7 +64,7 @@ RASTER = {
 MAX_TIFF_PAGES = 10_000
 
 
-class UploadRefused(Exception):
+class UploadRefused(IngestError):
     """An upload was refused; ``reason`` says why in plain words."""
 
     def __init__(self, name: str, reason: str):

@@ -15,6 +15,7 @@ from typing import Iterable
 
 from repository.errors import ValidationError
 
+from .errors import IngestError
 from .pipeline import Context, plan_job
 from .safety import MIB, safe_filename
 from .sources.common import PlannedItem
@@ -23,11 +24,11 @@ from .sources.folder import transcripts_beside
 CHUNK_LIMIT = 16 * 1024 * 1024  # the browser sends 8 MiB chunks
 
 
-class UnknownUpload(LookupError):
+class UnknownUpload(IngestError):
     """No upload has this id."""
 
 
-class OffsetConflict(Exception):
+class OffsetConflict(IngestError):
     """A chunk sent for another offset than the size received so far (``size``)."""
 
     def __init__(self, size: int):
@@ -35,7 +36,7 @@ class OffsetConflict(Exception):
         self.size = size
 
 
-class ChunkTooLarge(Exception):
+class ChunkTooLarge(IngestError):
     """A chunk over CHUNK_LIMIT, or one that would make its file larger than allowed. The body's
     pieces may raise it too (the web server's own limit); the file is then left as it was."""
 

@@ -15,7 +15,6 @@ public copy never lags behind the index; copies for spans no longer restricted a
 from __future__ import annotations
 
 import math
-import shutil
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path, PurePath
@@ -58,13 +57,6 @@ def current_spans(item: Item) -> list[list[float]] | None:
     rec = recording(item)
     made = [f for f in item.derivatives(rec.id) if f.tech.get("redacted")] if rec else []
     return made[0].tech.get("spans") if made else None
-
-
-def playable(files: list[File]) -> list[File]:
-    """Of the access copies a user may see, those to play: the full ones when visible (staff),
-    else the redacted ones."""
-    full = [f for f in files if f.purpose == "access" and not f.tech.get("redacted")]
-    return full or [f for f in files if f.purpose == "access"]
 
 
 def save(archive, item_id: str, interview: Interview, *, user: User, expected_version: int, why: str = "",
@@ -116,8 +108,14 @@ def redacted_copies(archive, item: Item, full: list[File], wanted: list[list[flo
     rec = recording(item)
     if rec is None or not full:
         return []
+    with archive.open_file(item.id, rec.id, user=SYSTEM).local_path(dir=work) as source:
+        return _redacted(source, item, full, wanted, work, limits)
+
+
+def _redacted(source: Path, item: Item, full: list[File], wanted: list[list[float]], work: Path,
+              limits: MediaLimits) -> list[NewFile]:
+    """``redacted_copies`` from the recording's file at ``source``."""
     timeout = limits.run_time(media_duration(item))
-    source = _local(archive, item, rec, work)
     info = probe(source, timeout=limits.tool_timeout)
     enable = "+".join(f"between(t,{max(0.0, a - MARGIN):.3f},{b + MARGIN:.3f})" for a, b in wanted)
     made, audio, video = [], None, None
@@ -144,15 +142,3 @@ def redacted_copies(archive, item: Item, full: list[File], wanted: list[list[flo
                             purpose=f.purpose, label=f.label or None,
                             tech={**f.tech, "redacted": True, "spans": wanted, "margin": MARGIN}))
     return made
-
-
-def _local(archive, item: Item, f: File, work: Path) -> Path:
-    """A file path of a stored file: the stored file itself on local disk, else a copy (S3)."""
-    found = archive.open_file(item.id, f.id, user=SYSTEM)
-    path = archive.storage.local_path(found.key)
-    if path is not None:
-        return Path(path)
-    copy = work / f"source-{f.id}{PurePath(f.path).suffix}"
-    with archive.storage.open(found.key) as src, open(copy, "wb") as out:
-        shutil.copyfileobj(src, out, 1 << 20)
-    return copy

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import secrets
+import shutil
+import tempfile
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
-from typing import BinaryIO, Callable, Iterable, Protocol
+from pathlib import Path, PurePath
+from typing import BinaryIO, Callable, Iterable, Iterator, Protocol
 
 from . import access
 from .access import User
@@ -26,6 +31,8 @@ from .model import ACCESS_TECH, ID_RE, Collection, File, Item, tech_problems
 METADATA = "metadata.json"
 log = logging.getLogger(__name__)
 PARSED_CACHE = 512  # parsed records kept per process, keyed by their content digest
+PURGES = "audit/purges/"  # outside the OCFL root: one record per purge, with the object's history
+COPY_CHUNK = 1 << 20
 ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate")
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
@@ -111,11 +118,51 @@ class Record:
         return self.inventory is None or self.version == int(self.inventory["head"][1:])
 
 
-@dataclass
+@dataclass(frozen=True)
 class StoredFile:
+    """A file ``Archive.open_file`` let a user open (the access decision is made): its bytes
+    through ``open``, ``read``, ``read_range`` and ``local_path``. Where they are stored stays
+    inside the archive."""
     file: File
-    key: str  # storage key of its bytes
     public: bool  # anonymous readers may see it too (so shared caches may keep it)
+    _storage: object = field(repr=False)
+    _key: str = field(repr=False)
+
+    def open(self) -> BinaryIO:
+        """A readable stream of the bytes (use it as a context manager)."""
+        return self._storage.open(self._key)
+
+    def read(self) -> bytes:
+        with self.open() as f:
+            return f.read()
+
+    def read_range(self, start: int, length: int) -> bytes:
+        """Up to ``length`` bytes from byte ``start``."""
+        return self._storage.read_range(self._key, start, length)
+
+    def on_disk(self) -> Path | None:
+        """The stored file itself where the storage keeps it on a local disk, else None (S3)."""
+        path = self._storage.local_path(self._key)
+        return None if path is None else Path(path)
+
+    @contextmanager
+    def local_path(self, *, dir: str | os.PathLike | None = None) -> Iterator[Path]:
+        """A real file path of the bytes, for tools that read files (ffmpeg, libvips, a speech
+        recogniser), never to be written to: the stored file itself on local disk, else a
+        temporary copy in ``dir`` (default: the system's temporary folder), removed after use."""
+        path = self.on_disk()
+        if path is not None:
+            yield path
+            return
+        if dir is not None:
+            Path(dir).mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(suffix=PurePath(self.file.path).suffix, dir=dir)
+        try:
+            with os.fdopen(fd, "wb") as out, self.open() as source:
+                shutil.copyfileobj(source, out, COPY_CHUNK)
+            yield Path(name)
+        finally:
+            Path(name).unlink(missing_ok=True)
 
 
 class Archive:
@@ -129,6 +176,7 @@ class Archive:
         # the commit stands and `fangzhi index rebuild` repairs the index.
         self.listeners: list[Callable[[str, Item | None], None]] = []
         self._parsed: dict[tuple, Item | Collection] = {}  # by metadata.json digest: never stale
+        self._purges: dict[str, dict] = {}  # purge records by key: written once, never changed
 
     # --- items: writing ----------------------------------------------------------------
 
@@ -209,7 +257,7 @@ class Archive:
         # Whether anonymous readers could see it until now: Change Discovery then publishes a Delete.
         public = access.can_view_item(access.ANONYMOUS, self._load_item(item_id).value, today=self.today())
         # Record first (with the object's history): a purge that fails halfway is still accounted for.
-        self.storage.put(f"audit/purges/{event['at'].replace(':', '')}-{secrets.token_hex(4)}.json",
+        self.storage.put(f"{PURGES}{event['at'].replace(':', '')}-{secrets.token_hex(4)}.json",
                          json.dumps({**event, "public": public, "history": history}, ensure_ascii=False).encode())
         self.objects.purge(oid)
         self.catalog.delete(oid)
@@ -225,20 +273,27 @@ class Archive:
             raise NotFound(f"item {data['id']} has no file {', '.join(sorted(missing))}")
         oid = item_object(data["id"])
         used = self._used_file_ids(oid) if expected else set()
-        try:
-            with self.objects.new_version(oid, user=user.name, message=message, expected_head=expected) as v:
-                for path in removed_paths:
-                    v.remove(path)
-                for new in new_files:
-                    files.append(self._store_file(v, new, files, used))
-                data["files"] = files
-                item = Item.from_dict(data)
-                v.put(METADATA, _json_bytes(item.to_dict()))
-        except self.objects.Conflict as exc:
-            raise Conflict(str(exc)) from exc
+        with self._new_version(oid, user=user, message=message, expected=expected) as v:
+            for path in removed_paths:
+                v.remove(path)
+            for new in new_files:
+                files.append(self._store_file(v, new, files, used))
+            data["files"] = files
+            item = Item.from_dict(data)
+            v.put(METADATA, _json_bytes(item.to_dict()))
         record = self._index(oid, item)
         self._notify(item.id, item)
         return record
+
+    @contextmanager
+    def _new_version(self, oid: str, *, user: User, message: str, expected: int):
+        """The object store's version writer, for every write: a head that moved on since the
+        caller read it is the repository's Conflict (a stale edit), whatever the backend."""
+        try:
+            with self.objects.new_version(oid, user=user.name, message=message, expected_head=expected) as v:
+                yield v
+        except self.objects.Conflict as exc:
+            raise Conflict(str(exc)) from exc
 
     def _notify(self, item_id: str, item: Item | None) -> None:
         for listener in self.listeners:
@@ -316,9 +371,8 @@ class Archive:
         head = self._head_unless_latest(record)
         if not self._may_open(user, record.value, file, head):
             raise PermissionDenied(f"file {file_id} of item {item_id} is restricted")
-        return StoredFile(file, self.objects.content_key(item_object(item_id), file.path, record.version,
-                                                         record.inventory),
-                          self._may_open(access.ANONYMOUS, record.value, file, head))
+        return StoredFile(file, self._may_open(access.ANONYMOUS, record.value, file, head), self.storage,
+                          self.objects.content_key(item_object(item_id), file.path, record.version, record.inventory))
 
     def _head_unless_latest(self, record: Record) -> Item | None:
         """The item as it is now, when ``record`` is a past version of it (else None)."""
@@ -433,7 +487,7 @@ class Archive:
 
     def _write_collection(self, col: Collection, *, user: User, message: str, expected: int) -> Record:
         oid = collection_object(col.id)
-        with self.objects.new_version(oid, user=user.name, message=message, expected_head=expected) as v:
+        with self._new_version(oid, user=user, message=message, expected=expected) as v:
             v.put(METADATA, _json_bytes(col.to_dict()))
         return self._index(oid, col)
 
@@ -465,8 +519,8 @@ class Archive:
         inventory = self.objects.inventory(oid)
 
         def read(file: File) -> bytes:
-            with self.storage.open(self.objects.content_key(oid, file.path, None, inventory)) as f:
-                return f.read()
+            return StoredFile(file, False, self.storage,
+                              self.objects.content_key(oid, file.path, None, inventory)).read()
         return read
 
     def item_ids(self) -> list[str]:
@@ -505,12 +559,22 @@ class Archive:
             for event in self._events(oid, versions):
                 self.catalog.add_event(event)
             progress(count, len(object_ids))
-        for key in self.storage.list("audit/purges/"):
-            with self.storage.open(key) as f:
-                purge = json.loads(f.read())
-            for event in purge.pop("history", []) + [purge]:
+        for purge in self.purge_records():
+            for event in [*purge.get("history", []), {k: v for k, v in purge.items() if k != "history"}]:
                 self.catalog.add_event(event)
         return len(object_ids)
+
+    def purge_records(self) -> list[dict]:
+        """Every purge record, oldest first: the purge's audit event, whether anonymous readers could
+        see the item until then (``public``) and the purged object's version history (``history``).
+        Each is read from storage once (a record is never changed); callers must not change them."""
+        records = []
+        for key in sorted(self.storage.list(PURGES)):
+            if key not in self._purges:
+                with self.storage.open(key) as f:
+                    self._purges[key] = json.loads(f.read())
+            records.append(self._purges[key])
+        return records
 
 
 def _require_manager(user: User, what: str) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol, Union
 
+from .errors import SearchError
+
 # --- the fields ------------------------------------------------------------------------------
 
 # Text fields hold space-separated tokens made by search/analysis.py; engines split them on
@@ -37,7 +39,6 @@ INTEGER_FIELDS = (
     "withdrawn", "page", "time_ms",
     "date_sort", "date_newest",  # oldest first: first year; newest first: minus the last year; undated: 99999
 )
-SORT_FIELDS = ("title_sort", "date_sort", "date_newest")  # title_sort: a keyword, pinyin of the title + id
 # "source" (stored, not indexed): the JSON dict the service shows with a hit.
 
 
@@ -162,7 +163,7 @@ class Hits:
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
-class SearchIndexError(Exception):
+class SearchIndexError(SearchError):
     """The index cannot be used (unreachable server, corrupt directory…); names the backend."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from repository.model import EDTF_RE, edtf_years
 
 from . import analysis
+from .errors import SearchError
 from .index import Bool, Boost, MatchAll, Node, Phrase, Range, Term
 
 FIELD_ALIASES = {"title": "title", "题名": "title", "标题": "title", "creator": "creator", "作者": "creator",
@@ -34,7 +35,7 @@ PHRASE_BONUS = 1.5  # extra for the tokens of one word found adjacent
 _TOKEN = re.compile(r'(-?)(?:([^\s:："“”「」]+)[:：])?(?:"([^"]*)"?|“([^”]*)”?|「([^」]*)」?|([^\s"“”「」]+))')
 
 
-class QueryError(ValueError):
+class QueryError(SearchError, ValueError):
     """A query that cannot be understood, with what to change."""
 
 

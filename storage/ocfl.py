@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import BinaryIO, Iterator
 
-from .base import CHUNK, Storage, StorageError, StorageNotFound, as_stream
+from .base import Storage, StorageError, StorageNotFound, as_stream
 
 OBJECT_NAMASTE = "0=ocfl_object_1.1"
 ROOT_NAMASTE = "0=ocfl_1.1"
@@ -68,13 +68,6 @@ class HashingReader:
         self.sha256.update(data)
         self.size += len(data)
         return data
-
-
-def hash_stream(stream: BinaryIO, algorithm: str = "sha512") -> str:
-    h = hashlib.new(algorithm)
-    while chunk := stream.read(CHUNK):
-        h.update(chunk)
-    return h.hexdigest()
 
 
 def _dumps(obj) -> bytes:

@@ -4,11 +4,9 @@ import uuid
 
 import pytest
 
-from repository.services import Archive
 from storage import LocalStorage
-from storage.catalog import SQLiteCatalog
-from storage.ocfl import OcflRoot
 from storage.s3 import S3Storage
+from tests.helpers import archive_on
 from tests.services import start_elasticsearch, start_seaweedfs
 
 
@@ -47,7 +45,4 @@ def s3_storage(s3_server):
 @pytest.fixture
 def archive(tmp_path):
     """Repository services on a local OCFL root and SQLite catalog in a temp folder."""
-    storage = LocalStorage(tmp_path / "storage")
-    objects = OcflRoot(storage)
-    objects.init()
-    return Archive(objects, SQLiteCatalog(tmp_path / "catalog.sqlite3"), storage)
+    return archive_on(LocalStorage(tmp_path / "storage"), tmp_path)

@@ -53,6 +53,17 @@ class FailingStream(io.RawIOBase):
         return chunk
 
 
+def archive_on(storage, folder: Path):
+    """Repository services on ``storage`` (an OCFL root in it) with a SQLite catalog in ``folder``."""
+    from repository.services import Archive
+    from storage.catalog import SQLiteCatalog
+    from storage.ocfl import OcflRoot
+
+    objects = OcflRoot(storage)
+    objects.init()
+    return Archive(objects, SQLiteCatalog(Path(folder) / "catalog.sqlite3"), storage)
+
+
 def photo_item(**fields) -> dict:
     data = {"kind": "photo", "title": {"zh": "惠山古镇", "en": "Huishan old town"},
             "rights": "http://rightsstatements.org/vocab/NoC-OKLR/1.0/"}

@@ -2,9 +2,9 @@
 URI redirect. Views stay thin: the identifier is resolved through the access policy
 (iiif.identifiers), parameters are parsed by iiif.image, pixels are made by iiif.imaging.
 
-Every response carries CORS headers (§7.3), and errors are mapped here, once, to what the Image
-API asks for: 400/501 for requests (§7.1), 404 for an unknown or hidden image, 401 (anonymous)
-or 403 (signed in) for a restricted one.
+Every response carries CORS headers (§7.3), and errors are answered here, once, as the Image API
+asks, with the status web/errors.py gives each kind: 400/501 for requests (§7.1), 404 for an
+unknown or hidden image, 401 (anonymous) or 403 (signed in) for a restricted one.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 from iiif import image as iiif
 from iiif import imaging
 from iiif.identifiers import open_image
-from iiif.imaging import DiskCache, ImagingError, Overloaded, Pyramid, local_pyramid, open_pyramid
+from iiif.errors import IIIFError
+from iiif.imaging import DiskCache, Overloaded, Pyramid, local_pyramid, open_pyramid
 from repository.errors import RepositoryError
 
 from . import errors
@@ -79,8 +80,7 @@ def _caches() -> tuple[DiskCache, DiskCache]:
 def _open(identifier: str):
     """The stored pyramid of an identifier the user may see, and the pyramid opened."""
     stored, sources = open_image(archive(), identifier, user=current_user()), _caches()[1]
-    return stored, open_pyramid(stored.key, lambda: local_pyramid(archive().storage, stored.key,
-                                                                   stored.file.sha256, sources))
+    return stored, open_pyramid(stored.file.sha256, lambda: local_pyramid(stored, sources))
 
 
 def _cache_control(public: bool) -> str:
@@ -172,27 +172,15 @@ def _error(status: int, message: str, headers=None):
     return Response(body, status=status, content_type="application/json", headers=headers or {})
 
 
-@bp.errorhandler(iiif.ImageRequestError)
-def request_error(exc):
-    return _error(exc.status, str(exc))
-
-
 @bp.errorhandler(RepositoryError)
-def repository_error(exc):
-    status = next(code for cls, code in errors.STATUS if isinstance(exc, cls))
+@bp.errorhandler(IIIFError)
+def error(exc):
+    status, headers = errors.status(exc), {}
     if status == 403 and current_user().is_anonymous:  # may be seen after signing in
-        return _error(401, str(exc), {"WWW-Authenticate": 'Bearer realm="fangzhi"'})
-    return _error(status, str(exc))
-
-
-@bp.errorhandler(Overloaded)
-def overloaded(exc):
-    """503 with Retry-After (RFC 9110 §15.6.4, §10.2.3): not made now, may be asked again later."""
-    retry = math.ceil(current_app.config["FANGZHI"]["IIIF_RENDER_SECONDS"])
-    return _error(503, str(exc), {"Retry-After": str(retry), "Cache-Control": "no-store"})
-
-
-@bp.errorhandler(ImagingError)
-def imaging_error(exc):
-    current_app.logger.exception("IIIF image failed")
-    return _error(500, str(exc))
+        status, headers = 401, {"WWW-Authenticate": 'Bearer realm="fangzhi"'}
+    elif isinstance(exc, Overloaded):  # RFC 9110 §15.6.4, §10.2.3: not made now, may be asked again later
+        retry = math.ceil(current_app.config["FANGZHI"]["IIIF_RENDER_SECONDS"])
+        headers = {"Retry-After": str(retry), "Cache-Control": "no-store"}
+    elif status == 500:
+        current_app.logger.exception("IIIF image failed")
+    return _error(status, str(exc), headers)

@@ -98,13 +98,12 @@ def _draft(item, interview: Interview) -> Interview:
         abort(404)
     if interview.transcripts:
         raise ValidationError([("transcripts", _("已有转录稿；草稿只为没有转录稿的访谈生成。"))])
-    rec = recording(item)
-    path = archive().storage.local_path(archive().open_file(item.id, rec.id, user=current_user()).key)
-    if path is None:
-        raise ValidationError([("recording", "draft transcripts need local storage (see oral_history/asr.py)")])
+    stored = archive().open_file(item.id, recording(item).id, user=current_user())
     language = (interview.languages or item.language or ["zh"])[0]
     changed = Interview.from_dict(interview.to_dict())
-    changed.transcripts.append(asr.draft_transcript(recognizer, path, language=language, duration=media_duration(item)))
+    with stored.local_path(dir=Path(_settings()["DATA_DIR"]) / "work") as path:
+        changed.transcripts.append(asr.draft_transcript(recognizer, path, language=language,
+                                                        duration=media_duration(item)))
     changed.languages = list(dict.fromkeys(changed.languages + [language]))
     return changed
 

@@ -82,13 +82,12 @@ def item(item_id):
 @bp.get("/items/<item_id>/files/<file_id>")
 def file(item_id, file_id):
     found = archive().open_file(item_id, file_id, user=current_user(), version=request.args.get("version", type=int))
-    storage, stored = archive().storage, found.file
-    path = storage.local_path(found.key)
+    stored, path = found.file, found.on_disk()
     if path is not None:  # send_file answers Range and conditional requests
         response = send_file(path, mimetype=stored.media_type, download_name=stored.path.rsplit("/", 1)[-1],
                              etag=stored.sha256, conditional=True)
     else:
-        stream = storage.open(found.key)
+        stream = found.open()
         response = Response(stream_with_context(iter(lambda: stream.read(1 << 20), b"")),
                             mimetype=stored.media_type, headers={"Content-Length": str(stored.size)})
         response.set_etag(stored.sha256)

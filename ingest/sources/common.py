@@ -11,6 +11,7 @@ from pathlib import Path, PurePath, PureWindowsPath
 from repository.errors import ValidationError
 from repository.model import Item
 
+from ..errors import IngestError
 from ..safety import HEAD, identify
 
 MAX_MANIFEST_BYTES = 64 << 20  # a manifest or an export's metadata.json is read whole into memory
@@ -27,7 +28,7 @@ class PlannedItem:
     transcripts: list[Path] = field(default_factory=list)  # transcript/OHMS files of an interview (supplements)
 
 
-class SourceError(Exception):
+class SourceError(IngestError):
     """The whole source is unusable (invalid bag, unreadable manifest); the message names file and reason."""
 
 

@@ -55,7 +55,7 @@ def _export_item(archive, item, dest: Path, user) -> dict:
         stored = archive.open_file(item.id, file.id, user=user)
         rel = f"files/{item.id}/{file.path.rsplit('/', 1)[-1]}"
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        with archive.storage.open(stored.key) as src, open(dest / rel, "wb") as out:
+        with stored.open() as src, open(dest / rel, "wb") as out:
             shutil.copyfileobj(src, out, CHUNK)
         paths.append(rel)
         ids.append(file.id)

@@ -14,8 +14,10 @@ from pathlib import Path
 # libvips 8.14 breaks Pillow's text rendering when pyvips is loaded first: load Pillow's first.
 import PIL.ImageFont  # noqa: F401,E402  isort:skip
 
+from ..errors import IngestError  # noqa: E402
 
-class StepError(Exception):
+
+class StepError(IngestError):
     """A step failed; the message says why in plain words (the pipeline adds file and step)."""
 
 

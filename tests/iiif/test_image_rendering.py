@@ -9,6 +9,9 @@ from PIL import Image
 from iiif.image import ImageRequest, Limits
 from iiif.imaging import DiskCache, Pyramid, local_pyramid, read_levels
 from ingest.steps.image import photo
+from repository.access import SYSTEM
+from repository.services import NewFile
+from tests.helpers import archive_on, photo_item
 
 LIMITS = Limits(10000, 10000, 50_000_000)
 RED, GREEN, BLUE, YELLOW = (220, 30, 30), (30, 200, 30), (30, 30, 220), (230, 220, 40)
@@ -190,12 +193,16 @@ def test_disk_cache_stays_within_its_size(tmp_path):
 
 
 def test_pyramids_in_s3_are_copied_once(s3_storage, pyramid, tmp_path):
-    """libvips reads files: a pyramid kept in S3 is copied into the sources cache, once."""
-    key = "ocfl/item/v2/content/derivatives/scan/pyramid.tif"
-    s3_storage.put(key, pyramid.path.read_bytes())
+    """libvips reads files: a pyramid kept in S3 is copied into the sources cache, once, from the
+    stored file the archive gives."""
+    archive = archive_on(s3_storage, tmp_path)
+    item = archive.create_item(photo_item(), [NewFile("scan.tif", pyramid.path.read_bytes(), "image/tiff")],
+                               user=SYSTEM).value
+    stored = archive.open_file(item.id, item.files[0].id, user=SYSTEM)
     sources = DiskCache(tmp_path / "sources", 10**9)
-    path = local_pyramid(s3_storage, key, "ab" * 32, sources)
-    assert path.is_relative_to(tmp_path) and path.read_bytes() == pyramid.path.read_bytes()
-    s3_storage.delete(key)
-    assert local_pyramid(s3_storage, key, "ab" * 32, sources) == path  # no second download
+    path = local_pyramid(stored, sources)
+    assert path.is_relative_to(tmp_path / "sources") and path.read_bytes() == pyramid.path.read_bytes()
+    for key in list(s3_storage.list("ocfl/")):
+        s3_storage.delete(key)
+    assert local_pyramid(stored, sources) == path  # no second download
     assert Pyramid(path).levels == pyramid.levels

@@ -84,8 +84,7 @@ def test_ocr_text_is_stored_for_search(ingested):
     archive = archive_of(data)
     manuscript = items["锡山乡土志"]
     (text,) = manuscript.derivatives(manuscript.originals[0].id, "text")
-    with archive.storage.open(archive.open_file(manuscript.id, text.id, user=SYSTEM).key) as f:
-        recognised = f.read().decode()
+    recognised = archive.open_file(manuscript.id, text.id, user=SYSTEM).read().decode()
     assert sum(c in recognised for c in "锡山在县城西惠山之东麓") >= 8
 
 

@@ -430,7 +430,7 @@ def test_export_then_plan_round_trip(archive, tmp_path):
         originals = item.originals
         assert p.file_ids == [f.id for f in originals]
         assert [f.read_bytes() for f in p.files] == [
-            archive.storage.open(archive.open_file(item.id, f.id, user=SYSTEM).key).read() for f in originals]
+            archive.open_file(item.id, f.id, user=SYSTEM).read() for f in originals]
         assert [f.relative_to(bag / "data" / "files" / item.id).as_posix() for f in p.files] == [
             f.path.removeprefix("originals/") for f in originals]
     assert planned[0].file_fields == [{}, {"label": {"zh": "背面"}}, {"access": "private"}]

@@ -1,6 +1,5 @@
 """Repository services over a real local OCFL root (validated with ocfl-py) and SQLite catalog."""
 import hashlib
-import json
 
 import pytest
 
@@ -25,7 +24,7 @@ def test_create_stores_original_with_checksum(archive):
     f = item.files[0]
     assert (f.path, f.size, f.sha256) == ("originals/惠山.jpg", 10, hashlib.sha256(b"jpeg bytes").hexdigest())
     found = archive.open_file(item.id, f.id, user=ANONYMOUS)
-    with archive.storage.open(found.key) as stream:
+    with found.open() as stream:
         assert stream.read() == b"jpeg bytes"
     assert_ocfl_valid(ROOT(archive))
 
@@ -153,9 +152,9 @@ def test_purge_is_admin_only_and_recorded(archive):
         archive.get_item(item_id, user=ADMIN)
     (purge,) = [e for e in archive.catalog.events() if e["action"] == "purge"]
     assert (purge["user"], purge["object_id"], purge["message"]) == ("admin", f"item:{item_id}", "ingested by mistake")
-    (record,) = list(archive.storage.list("audit/purges/"))
-    with archive.storage.open(record) as f:
-        assert json.loads(f.read())["object_id"] == f"item:{item_id}"
+    (record,) = archive.purge_records()
+    assert (record["object_id"], record["public"], [e["action"] for e in record["history"]]) == (
+        f"item:{item_id}", True, ["create"])
     assert_ocfl_valid(ROOT(archive))
 
 
@@ -199,6 +198,31 @@ def test_collections_nest_and_refuse_loops(archive):
     with pytest.raises(NotFound):
         archive.get_collection("photos", user=ANONYMOUS)
     assert archive.list_collections(user=ANONYMOUS, parent="root") == []
+
+
+@pytest.mark.parametrize("write", ["update", "create"])
+def test_a_collection_written_meanwhile_is_a_conflict(archive, monkeypatch, write):
+    """Another writer commits between the archive's version check and its write: the object store
+    refuses, and the archive says Conflict (409), as for items, not a storage failure (503)."""
+    if write == "update":
+        archive.create_collection({"id": "c", "title": "甲"}, user=ARCHIVIST)
+    new_version = archive.objects.new_version
+
+    def racing(oid, **kwargs):
+        monkeypatch.setattr(archive.objects, "new_version", new_version)
+        if write == "update":
+            archive.update_collection("c", {"title": "乙"}, expected_version=1, user=ADMIN)
+        else:
+            archive.create_collection({"id": "c", "title": "乙"}, user=ADMIN)
+        return new_version(oid, **kwargs)
+
+    monkeypatch.setattr(archive.objects, "new_version", racing)
+    with pytest.raises(Conflict, match="collection:c is at version"):
+        if write == "update":
+            archive.update_collection("c", {"title": "丙"}, expected_version=1, user=ARCHIVIST)
+        else:
+            archive.create_collection({"id": "c", "title": "丙"}, user=ARCHIVIST)
+    assert archive.get_collection("c", user=ADMIN).value.title == {"zh": "乙"}
 
 
 def test_rebuild_recreates_the_catalog_from_storage(archive, tmp_path):

@@ -1,23 +1,33 @@
-"""The OCFL object layer, validated by ocfl-py, including interrupted writes."""
+"""The OCFL object layer, validated by ocfl-py, including interrupted writes: on local disk and
+in memory."""
 import hashlib
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
 
-from storage import LocalStorage
+from storage import LocalStorage, MemoryStorage
 from storage.ocfl import ObjectNotFound, OcflError, OcflRoot, VersionConflict, object_path
 from tests.helpers import FailingStream, assert_ocfl_valid
 
 
-@pytest.fixture
-def root(tmp_path):
-    r = OcflRoot(LocalStorage(tmp_path))
+@pytest.fixture(params=["local", "memory"])
+def root(request, tmp_path):
+    r = OcflRoot(LocalStorage(tmp_path) if request.param == "local" else MemoryStorage())
     r.init()
     return r
 
 
-def ocfl_dir(root):
-    return root.storage.root / "ocfl"
+def assert_valid(root):
+    """ocfl-py's verdict on the storage root: the local folder, or the keys in memory written out."""
+    if isinstance(root.storage, LocalStorage):
+        return assert_ocfl_valid(root.storage.root / "ocfl")
+    with tempfile.TemporaryDirectory() as folder:
+        for key in root.storage.list("ocfl/"):
+            (Path(folder) / key).parent.mkdir(parents=True, exist_ok=True)
+            (Path(folder) / key).write_bytes(root.storage.read_range(key, 0, root.storage.size(key)))
+        assert_ocfl_valid(Path(folder) / "ocfl")
 
 
 def test_object_path_follows_extension_0003():
@@ -42,7 +52,7 @@ def test_versions_state_and_validation(root):
     assert [(v.number, v.user, v.message) for v in root.versions("item:a")] == [
         (1, "wang", "create"), (2, "li", "update: remove scan")]
     assert list(root.list_objects()) == ["item:a"]
-    assert_ocfl_valid(ocfl_dir(root))
+    assert_valid(root)
 
 
 def test_conflict_writes_nothing(root):
@@ -65,7 +75,7 @@ def test_failure_midway_removes_partial_version(root):
     with pytest.raises(Exception, match="connection lost"):
         root.commit("item:a", {"ok.bin": b"fine", "bad.bin": FailingStream(b"x" * 1000)}, user="u", message="m")
     assert sorted(root.storage.list("ocfl/")) == before
-    assert_ocfl_valid(ocfl_dir(root))
+    assert_valid(root)
 
 
 def test_crash_before_root_inventory_is_cleaned_up_by_next_write(root):
@@ -77,7 +87,7 @@ def test_crash_before_root_inventory_is_cleaned_up_by_next_write(root):
     root.commit("item:a", {"m": b"2"}, user="u", message="m", expected_head=1)
     with root.open("item:a", "m") as f:
         assert f.read() == b"2"
-    assert_ocfl_valid(ocfl_dir(root))
+    assert_valid(root)
 
 
 def test_crash_between_inventory_and_sidecar_is_recovered(root):
@@ -87,11 +97,11 @@ def test_crash_between_inventory_and_sidecar_is_recovered(root):
     # the root inventory was rewritten but its sidecar is stale/torn
     root.storage.put(f"{base}/inventory.json.sha512", b"0000  inventory.json\n")
     assert root.inventory("item:a")["head"] == "v2"
-    assert_ocfl_valid(ocfl_dir(root))
+    assert_valid(root)
     # a torn root inventory: the newest complete version wins
     root.storage.put(f"{base}/inventory.json", b'{"id": "item:a", "head": "v')
     assert root.inventory("item:a")["head"] == "v2"
-    assert_ocfl_valid(ocfl_dir(root))
+    assert_valid(root)
 
 
 def test_unrecoverable_object_says_so(root):
@@ -110,13 +120,14 @@ def test_purge(root):
     assert not root.exists("item:a") and list(root.list_objects()) == ["item:b"]
     with pytest.raises(ObjectNotFound):
         root.purge("item:a")
-    assert_ocfl_valid(ocfl_dir(root))
+    assert_valid(root)
 
 
 def test_inventory_is_well_formed_json(root):
     root.commit("item:a", {"m": b"1"}, user="u", message="m")
-    raw = (ocfl_dir(root) / object_path("item:a") / "inventory.json").read_bytes()
-    sidecar = (ocfl_dir(root) / object_path("item:a") / "inventory.json.sha512").read_text()
+    base = "ocfl/" + object_path("item:a")
+    with root.storage.open(f"{base}/inventory.json") as f, root.storage.open(f"{base}/inventory.json.sha512") as g:
+        raw, sidecar = f.read(), g.read().decode()
     assert sidecar == f"{hashlib.sha512(raw).hexdigest()}  inventory.json\n"
     inv = json.loads(raw)
     assert inv["type"] == "https://ocfl.io/1.1/spec/#inventory" and inv["digestAlgorithm"] == "sha512"

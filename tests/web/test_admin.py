@@ -176,3 +176,28 @@ def test_a_bad_field_is_named_and_the_form_keeps_what_was_sent(staff, archive):
     assert response.status_code == 400 and "places[0].coordinates" in html and "creators[0].name" in html
     assert 'value="北纬31度"' in html and 'value="惠山"' in html and 'value="photographer"' in html
     assert archive.get_item(item_id, user=SYSTEM).version == 1
+
+
+@pytest.mark.parametrize("route", ["page", "api"])
+def test_a_version_conflict_from_storage_is_a_409_on_pages_and_api(app, staff, archive, monkeypatch, route):
+    """Every conflict answers 409, whichever layer reports it: the object store's own (a backend
+    conflict a service lets through answered 503 "storage not available" before)."""
+    from storage.ocfl import VersionConflict
+
+    item_id = new_item(staff).headers["Location"].rsplit("/", 1)[-1]
+
+    def moved_on(*args, **kwargs):
+        raise VersionConflict(f"item:{item_id}", 1, 2)
+
+    monkeypatch.setattr(archive, "update_item", moved_on)
+    if route == "page":
+        form = {"kind": "photo", "title_zh": "梁溪旧影（修订）", "visibility": "public", "version": "1",
+                "csrf_token": csrf_token(staff, f"/admin/items/{item_id}/edit")}
+        response = staff.post(f"/admin/items/{item_id}/edit", data=form)
+        assert response.status_code == 409 and "内容已被他人修改" in response.get_data(as_text=True)
+    else:
+        secret, _ = app.extensions["fangzhi.accounts"].create_token("t", ["write"], by=SYSTEM)
+        response = app.test_client().patch(f"/api/items/{item_id}", json={"subjects": ["桥"]},
+                                           headers={"Authorization": f"Bearer {secret}", "If-Match": '"1"'})
+        assert response.status_code == 409 and response.json["error"] == "VersionConflict"
+        assert "at version 2" in response.json["message"]

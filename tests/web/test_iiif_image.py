@@ -284,7 +284,7 @@ def test_stored_tiles_are_sent_as_they_are(client, site):
     assert r.status_code == 200
     archive = site.extensions["fangzhi"]
     stored = archive.open_file("iiif-photo", pyramid_id(site, "iiif-photo", "scan"), user=SYSTEM)
-    pyramid = open_pyramid(stored.key, lambda: archive.storage.local_path(stored.key))
+    pyramid = open_pyramid(stored.file.sha256, stored.on_disk)
     level = pyramid.levels[1]
     tile = level.counts[1]  # tile (1, 0) of level 1 (550 × 350): full size 512…1023
     assert len(r.data) == tile + len(level.jpeg_tables) - 4
