@@ -25,7 +25,6 @@ import http.client
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile

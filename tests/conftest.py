@@ -4,11 +4,9 @@ import uuid
 
 import pytest
 
-from repository.services import Archive
-from storage import LocalStorage
-from storage.catalog import SQLiteCatalog
-from storage.ocfl import OcflRoot
+from search.tantivy_index import TantivyIndex
 from storage.s3 import S3Storage
+from tests.helpers import build_on
 from tests.services import start_elasticsearch, start_seaweedfs
 
 
@@ -45,9 +43,13 @@ def s3_storage(s3_server):
 
 
 @pytest.fixture
-def archive(tmp_path):
-    """Repository services on a local OCFL root and SQLite catalog in a temp folder."""
-    storage = LocalStorage(tmp_path / "storage")
-    objects = OcflRoot(storage)
-    objects.init()
-    return Archive(objects, SQLiteCatalog(tmp_path / "catalog.sqlite3"), storage)
+def fangzhi(tmp_path):
+    """Every service on a temp data folder, from the composition root: the search index in
+    memory, ingest tasks run in this process."""
+    return build_on(tmp_path, index=TantivyIndex(None), inline=True)
+
+
+@pytest.fixture
+def archive(fangzhi):
+    """The archive on a local OCFL root and SQLite catalog in a temp folder."""
+    return fangzhi.archive

@@ -14,7 +14,7 @@ from repository.services import item_object
 
 from . import item_form
 from .admin import form_context, require
-from .context import archive, current_user
+from .context import archive, current_user, fangzhi
 from .context import jobs as job_store
 from .uploads import MIB, upload_limit, upload_route
 
@@ -27,11 +27,7 @@ def _uploads() -> Path:
 
 
 def _context():
-    from .bootstrap import build_ingest_context
-
-    ctx = build_ingest_context(current_app.config["FANGZHI"])
-    ctx.user = current_user()
-    return ctx
+    return fangzhi().ingest_context(current_user())
 
 
 def _upload_dir(upload_id: str) -> Path:
@@ -108,22 +104,16 @@ def finish_upload(upload_id):
                           transcripts=transcripts)
     ctx = _context()
     job_id = plan_job(ctx, f"web upload {upload_id}", [planned])
-    start_job(current_app.config["FANGZHI"], job_id)
+    start_job(job_id)
     return redirect(url_for("ingest.job", job_id=job_id), 303)
 
 
-def start_job(settings: dict, job_id: str, entries: list[int] | None = None) -> threading.Thread:
+def start_job(job_id: str, entries: list[int] | None = None) -> threading.Thread:
     """Run a job's pending entries (or only ``entries``) with the worker pool, in the background."""
-    from ingest.jobs import JobStore
-    from ingest.runner import PoolRunner
-
-    from .bootstrap import build_ingest_context
-
     if entries is None:
-        entries = [e.n for e in JobStore(Path(settings["DATA_DIR"]) / "jobs.sqlite3").entries(job_id, ("pending",))]
+        entries = [e.n for e in job_store().entries(job_id, ("pending",))]
     tasks = [(job_id, n) for n in entries]
-    runner = PoolRunner(build_ingest_context, settings, processes=settings["INGEST_WORKERS"])
-    thread = threading.Thread(target=runner.run, args=(tasks,), daemon=True, name=f"ingest-{job_id}")
+    thread = threading.Thread(target=fangzhi().runner.run, args=(tasks,), daemon=True, name=f"ingest-{job_id}")
     thread.start()
     return thread
 
@@ -157,5 +147,5 @@ def retry(job_id):
     wanted = request.form.get("entry", type=int)
     claimed = [e.n for e in store.entries(job_id, ("failed",)) if wanted in (None, e.n) and store.claim(job_id, e.n)]
     if claimed:
-        start_job(current_app.config["FANGZHI"], job_id, claimed)
+        start_job(job_id, claimed)
     return redirect(url_for("ingest.job", job_id=job_id), 303)

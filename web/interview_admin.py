@@ -4,7 +4,6 @@ copy: every save goes through ``oral_history.redaction.save``), and, with a spee
 configured, make a draft transcript."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -21,8 +20,7 @@ from repository.services import NewFile
 
 from . import item_form
 from .admin import require
-from .bootstrap import build_limits
-from .context import archive, current_user
+from .context import archive, current_user, fangzhi
 from .uploads import upload_route
 
 bp = Blueprint("interviews", __name__, url_prefix="/admin")
@@ -49,7 +47,7 @@ def edit(item_id):
             redaction.save(archive(), item_id, changed, user=current_user(),
                            expected_version=request.form.get("version", type=int) or 0,
                            why=request.form.get("why", ""), sources=sources,
-                           work=Path(_settings()["DATA_DIR"]) / "work" / item_id, limits=build_limits(_settings()))
+                           work=fangzhi().work_dir / item_id, limits=fangzhi().limits)
             flash(_("已保存。"))
             return redirect(url_for("interviews.edit", item_id=item_id))
         except TranscriptError as exc:
@@ -91,7 +89,7 @@ def _change(action: str, item, interview: Interview) -> tuple[Interview, list[Ne
 
 def _draft(item, interview: Interview) -> Interview:
     """A draft transcript from the configured speech recognizer (the archivist corrects it)."""
-    recognizer = asr.load_recognizer(_settings()["SPEECH_RECOGNIZER"])
+    recognizer = fangzhi().recognizer
     if recognizer is None:
         abort(404)
     if interview.transcripts:

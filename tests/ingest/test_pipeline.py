@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from repository.access import SYSTEM
-from tests.helpers import assert_ocfl_valid
+from tests.helpers import assert_ocfl_valid, build_on
 from tests.ingest import fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,10 +26,7 @@ def fangzhi(data_dir, *args, wait=True):
 
 
 def archive_of(data_dir):
-    from web.bootstrap import build_archive
-    from web.settings import load
-
-    return build_archive(load({"DATA_DIR": str(data_dir)}, environ={}))
+    return build_on(data_dir).archive
 
 
 @pytest.fixture(scope="module")
@@ -256,12 +253,11 @@ def failing_image_step(monkeypatch):
 
 
 def test_reingesting_the_bytes_of_a_failed_entry_completes_its_item(tmp_path, monkeypatch):
-    from ingest.jobs import JobStore
-    from ingest.pipeline import Context, plan_job, process
+    from ingest.pipeline import plan_job, process
     from ingest.sources import plan_folder
 
     data = tmp_path / "data"
-    ctx = Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")
+    ctx = build_on(data).ingest_context()
     first, second = tmp_path / "box1", tmp_path / "box2"
     for folder in (first, second):
         folder.mkdir()
@@ -291,12 +287,11 @@ def test_reingesting_the_bytes_of_a_failed_entry_completes_its_item(tmp_path, mo
 
 def test_a_reingest_that_brings_more_than_the_failed_item_names_it(tmp_path, monkeypatch):
     """Files already in an unfinished item beside new ones: a duplicate that says how to complete it."""
-    from ingest.jobs import JobStore
-    from ingest.pipeline import Context, plan_job, process
+    from ingest.pipeline import plan_job, process
     from ingest.sources import PlannedItem
 
     data = tmp_path / "data"
-    ctx = Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")
+    ctx = build_on(data).ingest_context()
     page1, page2 = fixtures.jpeg(tmp_path / "p1.jpg", seed=1), fixtures.jpeg(tmp_path / "p2.jpg", seed=2)
     planned = lambda files: PlannedItem(label="家书", files=files, metadata={"kind": "manuscript", "title": "家书"},  # noqa: E731
                                         file_ids=[None] * len(files), problems=[])

@@ -6,13 +6,12 @@ import re
 import pytest
 
 from ingest import sources
-from ingest.jobs import JobStore
-from ingest.pipeline import Context, plan_job, process
+from ingest.pipeline import plan_job, process
 from oral_history.model import Interview
 from oral_history.ohms import write_ohms
 from oral_history.service import read_interview
 from repository.access import SYSTEM
-from tests.helpers import conformance
+from tests.helpers import build_on, conformance
 from tests.ingest import fixtures
 from tests.ingest.test_pipeline import fangzhi, archive_of
 
@@ -34,7 +33,7 @@ def ohms(**fields) -> bytes:
 @pytest.fixture
 def ctx(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
-    return Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")
+    return build_on(data).ingest_context()
 
 
 def ingest(ctx, planned):
