@@ -9,6 +9,7 @@ step to ingest (see ``_features``).
 """
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,6 +35,8 @@ from storage.catalog import SQLiteCatalog
 from storage.ocfl import OcflRoot
 
 from . import settings as settings_table
+
+log = logging.getLogger("fangzhi")
 
 
 @dataclass
@@ -102,6 +105,9 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
         analysis.load_dictionary(dictionary_path(settings))
     search = Search(index if index is not None else _index(settings), archive)
     archive.listeners.append(search.item_changed)  # the index follows every committed change
+    if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
+        log.warning("the search index's fields have changed: rebuilding it from storage")
+        search.rebuild()
     accounts = Accounts(SQLiteAccountStore(data / "accounts.sqlite3"), max_failures=settings["LOGIN_ATTEMPTS"],
                         lockout=timedelta(minutes=settings["LOCKOUT_MINUTES"]))
     limits = Limits(max_pixels=settings["MAX_PIXELS"], max_video_pixels=settings["MAX_VIDEO_PIXELS"],

@@ -1,4 +1,4 @@
-"""Shared fixtures. The S3 ones run a real SeaweedFS, the Elasticsearch one noida-db (tests/services.py),
+"""Shared fixtures. The S3 ones run a real SeaweedFS, the Elasticsearch one noida-db (tests/servers.py),
 for the whole session."""
 import uuid
 
@@ -7,7 +7,7 @@ import pytest
 from search.tantivy_index import TantivyIndex
 from storage.s3 import S3Storage
 from tests.helpers import build_on
-from tests.services import start_elasticsearch, start_seaweedfs
+from tests.servers import start_elasticsearch, start_seaweedfs
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,6 @@
 """The composition root: every backend and service built once, and handed to every entry point."""
+import shutil
+
 import pytest
 
 from fangzhi import bootstrap
@@ -58,3 +60,16 @@ def test_worker_processes_build_their_own_services(tmp_path):
     settings = load({"DATA_DIR": str(tmp_path)}, environ={})
     ctx = bootstrap.worker_context(settings)
     assert ctx.work == tmp_path / "work" and ctx.jobs.path == tmp_path / "jobs.sqlite3"
+
+
+def test_an_index_of_older_fields_is_rebuilt_from_storage(tmp_path):
+    """After an upgrade that changes the search fields the index opens empty; the services
+    rebuild it from storage, so readers still find everything."""
+    build_on(tmp_path).archive.create_item(photo_item(id="p1", title={"zh": "惠山泥人"}), user=SYSTEM)
+    (tmp_path / "index" / "fields-000000000000").mkdir()  # as an older layout left it
+    for folder in (tmp_path / "index").glob("fields-*"):
+        if folder.name != "fields-000000000000":
+            shutil.rmtree(folder)
+    fangzhi = build_on(tmp_path)
+    assert [h.item_id for h in fangzhi.search.search("泥人", user=SYSTEM).hits] == ["p1"]
+    assert [f.name for f in (tmp_path / "index").glob("fields-*")] == [fangzhi.search.index.folder.name]

@@ -557,7 +557,10 @@ def test_redirect_to_a_page_of_this_site(site, target):
 
 def test_uploads_use_the_configured_pixel_limit(site, monkeypatch):
     """FANGZHI_MAX_PIXELS bounds images uploaded through the web as it bounds ingest."""
-    monkeypatch.setitem(site.config["FANGZHI"], "MAX_PIXELS", 1000)
+    import dataclasses
+
+    services = site.extensions["fangzhi"]  # the limits built from FANGZHI_MAX_PIXELS, as ingest has them
+    monkeypatch.setattr(services, "limits", dataclasses.replace(services.limits, max_pixels=1000))
     response = site.test_client().post("/api/items", headers={"Authorization": f"Bearer {site.config['TOKEN']}"},
                                        data={"metadata": json.dumps({"kind": "photo", "title": "大"}),
                                              "files": (io.BytesIO(png_bomb(100, 100)), "big.png")})
