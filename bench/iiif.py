@@ -86,14 +86,19 @@ def make_scan(path: Path, seed: int = 8) -> Path:
 
 def ingest_scan(data: Path, scan: Path) -> tuple[str, Path]:
     """Ingest the scan through the pipeline; return its IIIF identifier and its pyramid's path."""
+    from fangzhi.bootstrap import build
+    from fangzhi.settings import load
     from iiif.identifiers import image_identifier
+    from ingest.pipeline import plan_job
+    from ingest.sources.common import PlannedItem
     from repository.access import SYSTEM
-    from tests.web.test_iiif_image import ingest
-    from web import create_app
 
-    app = create_app({"DATA_DIR": str(data), "SECRET_KEY": "bench"})
-    ingest(app, [{"id": "bench-scan", "files": {"scan": scan}}])
-    archive = app.extensions["fangzhi"]
+    fangzhi = build(load({"DATA_DIR": str(data)}, environ={}), inline=True)
+    ctx = fangzhi.ingest_context()
+    planned = PlannedItem("bench-scan", [scan], {"id": "bench-scan", "kind": "photo", "title": {"zh": "基准扫描"},
+                                                 "visibility": "public"}, ["scan"], [])
+    fangzhi.runner.run([(plan_job(ctx, "bench", [planned]), 1)])
+    archive = fangzhi.archive
     item = archive.get_item("bench-scan", user=SYSTEM).value
     pyramid = item.derivatives("scan", "pyramid")[0]
     stored = archive.open_file("bench-scan", pyramid.id, user=SYSTEM)

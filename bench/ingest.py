@@ -111,10 +111,10 @@ def scans_section(tmp: Path, args) -> None:
 def fill(data: Path, count: int) -> None:
     """Add metadata-only items until the archive holds ``count`` items."""
     from repository.access import SYSTEM
-    from web.bootstrap import build_archive
-    from web.settings import load
+    from fangzhi.bootstrap import build
+    from fangzhi.settings import load
 
-    archive = build_archive(load({"DATA_DIR": str(data)}, environ={}))
+    archive = build(load({"DATA_DIR": str(data)}, environ={})).archive
     have = archive.list_items(user=SYSTEM, limit=1)[1]
     for n in range(have, count):
         archive.create_item({"kind": "object", "title": {"zh": f"填充藏品 {n}"}}, user=SYSTEM)

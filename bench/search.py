@@ -242,7 +242,7 @@ def main() -> int:
 
 def elasticsearch(docs: list[dict], n: int, qs: list[str], data: Path) -> None:
     from search.elasticsearch_index import ElasticsearchIndex
-    from tests.services import start_noida
+    from tests.servers import start_noida
 
     url = os.environ.get("FANGZHI_ELASTICSEARCH_URL")
     server = None if url else start_noida(data / "noida")

@@ -4,7 +4,7 @@
 
 Writes N MiB of random data to a temp dir, then times (best of a few runs) a plain
 ``shutil.copyfile`` and a plain chunked file read as the baselines, LocalStorage put/read, and
-S3Storage put/read against a SeaweedFS started for the run (tests/services.py). Each line gives
+S3Storage put/read against a SeaweedFS started for the run (tests/servers.py). Each line gives
 MB/s (10^6 bytes per second) and the ratio to the baseline. LocalStorage fsyncs every put and the
 plain copy does not, so the local write ratio includes the price of durability.
 """
@@ -27,7 +27,7 @@ from storage.fixity import audit  # noqa: E402
 from storage.local import LocalStorage  # noqa: E402
 from storage.ocfl import OcflRoot  # noqa: E402
 from storage.s3 import S3Storage  # noqa: E402
-from tests.services import start_seaweedfs  # noqa: E402
+from tests.servers import start_seaweedfs  # noqa: E402
 
 REPEAT = 3
 KEY = "bench/data.bin"

@@ -59,9 +59,11 @@ class TantivyIndex:
         self.schema = _schema()
         self._lock = threading.Lock()
         # One subfolder per field layout: after an upgrade that changes the fields the index
-        # opens empty (until it is rebuilt) instead of failing; a rebuild removes older layouts.
+        # opens empty instead of failing, ``outdated`` (the composition root then rebuilds it from
+        # storage); a rebuild removes older layouts.
         layout = repr((SCHEMA_VERSION, TEXT_FIELDS, KEYWORD_FIELDS, INTEGER_FIELDS)).encode()
         self.folder = self.path / f"fields-{hashlib.sha256(layout).hexdigest()[:12]}" if self.path else None
+        self.outdated = bool(self.folder and not self.folder.exists() and any(self.path.glob("fields-*")))
         try:
             if self.folder is None:
                 self._index = tantivy.Index(self.schema)

@@ -1,13 +1,13 @@
-"""Shared fixtures. The S3 ones run a real SeaweedFS, the Elasticsearch one noida-db (tests/services.py),
+"""Shared fixtures. The S3 ones run a real SeaweedFS, the Elasticsearch one noida-db (tests/servers.py),
 for the whole session."""
 import uuid
 
 import pytest
 
-from storage import LocalStorage
+from search.tantivy_index import TantivyIndex
 from storage.s3 import S3Storage
-from tests.helpers import archive_on
-from tests.services import start_elasticsearch, start_seaweedfs
+from tests.helpers import build_on
+from tests.servers import start_elasticsearch, start_seaweedfs
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +43,13 @@ def s3_storage(s3_server):
 
 
 @pytest.fixture
-def archive(tmp_path):
-    """Repository services on a local OCFL root and SQLite catalog in a temp folder."""
-    return archive_on(LocalStorage(tmp_path / "storage"), tmp_path)
+def fangzhi(tmp_path):
+    """Every service on a temp data folder, from the composition root: the search index in
+    memory, ingest tasks run in this process."""
+    return build_on(tmp_path, index=TantivyIndex(None), inline=True)
+
+
+@pytest.fixture
+def archive(fangzhi):
+    """The archive on a local OCFL root and SQLite catalog in a temp folder."""
+    return fangzhi.archive

@@ -15,6 +15,15 @@ from werkzeug.serving import make_server
 CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 
 
+def build_on(data_dir: Path, **overrides):
+    """Every service on ``data_dir``, built by the composition root from the default settings
+    (no FANGZHI_* variables); ``overrides`` replace backends (fangzhi.bootstrap.build)."""
+    from fangzhi.bootstrap import build
+    from fangzhi.settings import load
+
+    return build(load({"DATA_DIR": str(data_dir)}, environ={}), **overrides)
+
+
 def conformance(relative: str) -> Path:
     """A file from ../shared/conformance: skipped with a message where absent, a failure in CI."""
     path = CONFORMANCE / relative
@@ -51,17 +60,6 @@ class FailingStream(io.RawIOBase):
         if not chunk:
             raise OSError("connection lost while uploading")
         return chunk
-
-
-def archive_on(storage, folder: Path):
-    """Repository services on ``storage`` (an OCFL root in it) with a SQLite catalog in ``folder``."""
-    from repository.services import Archive
-    from storage.catalog import SQLiteCatalog
-    from storage.ocfl import OcflRoot
-
-    objects = OcflRoot(storage)
-    objects.init()
-    return Archive(objects, SQLiteCatalog(Path(folder) / "catalog.sqlite3"), storage)
 
 
 def photo_item(**fields) -> dict:

@@ -144,3 +144,33 @@ def test_the_checks_see_function_level_imports_and_private_names(tmp_path):
     assert cycles(edges) == ["a.x → b.y → a.x", "b.z → b.y → b.z"]
     assert private == ["b/y.py:1 imports _hidden from a.x"]
     assert "tests.test_a" in edges and edges["tests.test_a"] == set()  # users are checked, not graphed
+
+
+BACKENDS = {"LocalStorage", "S3Storage", "MemoryStorage", "OcflRoot", "SQLiteCatalog", "SQLiteAccountStore",
+            "TantivyIndex", "ElasticsearchIndex", "JobStore", "PoolRunner", "InlineRunner", "Accounts",
+            "Archive", "Search", "ImageServer", "Uploads"}
+
+
+def builders(root: Path) -> dict[str, set[str]]:
+    """Backend or service class → the package modules that construct one."""
+    found = {}
+    for module, path in module_files(root).items():
+        if module.split(".")[0] in USERS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Attribute) and func.attr == "from_settings":  # ImageServer.from_settings(…)
+                    func = func.value
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+                if called in BACKENDS:
+                    found.setdefault(called, set()).add(module)
+    return found
+
+
+def test_only_the_composition_root_builds_backends_and_services():
+    """Every backend and service is built by fangzhi.bootstrap, once per process; no view, helper
+    or feature builds one (the ingest pages once rebuilt storage and a search index per request)."""
+    built = builders(ROOT)
+    assert {"LocalStorage", "Archive", "Search", "JobStore", "PoolRunner", "ImageServer"} <= set(built)
+    assert {name: modules for name, modules in built.items() if modules != {"fangzhi.bootstrap"}} == {}

@@ -10,21 +10,25 @@ from flask import Flask, Request, abort, g, request
 from flask_babel import Babel
 from flask_babel import gettext as _
 
+from fangzhi import bootstrap
+from fangzhi import settings as settings_table
+
 from . import address
-from . import settings as settings_module
 from .csp import CSP
 
 LOCALES = ("zh", "en")
 
 
-def create_app(config: dict | None = None) -> Flask:
-    """Build the app. ``config`` overrides settings (names as in web.settings, without FANGZHI_)."""
-    from .bootstrap import build_accounts, build_services
-
-    settings = settings_module.load(config)
-    data_dir = Path(settings["DATA_DIR"]).resolve()
+def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None = None) -> Flask:
+    """Build the app on ``fangzhi`` (the services made by fangzhi.bootstrap.build), or on services
+    built from the settings, ``config`` overriding them (names as in fangzhi.settings, without FANGZHI_)."""
+    if fangzhi is None:
+        settings = settings_table.load(config)
+        settings["DATA_DIR"] = str(Path(settings["DATA_DIR"]).resolve())
+        fangzhi = bootstrap.build(settings)
+    settings = fangzhi.settings
+    data_dir = Path(settings["DATA_DIR"])
     (data_dir / "uploads").mkdir(parents=True, exist_ok=True)
-    settings["DATA_DIR"] = str(data_dir)
     app = Flask(__name__)
     app.request_class = _upload_request_class(data_dir / "uploads")
     app.config.update(
@@ -38,11 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.json.ensure_ascii = False
     app.wsgi_app = address.wrap(app.wsgi_app, settings)
-    app.extensions["fangzhi"], app.extensions["fangzhi.search"] = build_services(settings)
-    app.extensions["fangzhi.accounts"] = build_accounts(settings)
-    from ingest.jobs import JobStore
-
-    app.extensions["fangzhi.jobs"] = JobStore(data_dir / "jobs.sqlite3")
+    app.extensions["fangzhi"] = fangzhi
     Babel(app, locale_selector=_locale)
 
     from . import admin, api, auth, errors, ingest_views, public, search_views

@@ -40,7 +40,7 @@ def start_session(account: Account) -> None:
 
 
 def accounts() -> Accounts:
-    return current_app.extensions["fangzhi.accounts"]
+    return current_app.extensions["fangzhi"].accounts
 
 
 def init_app(app) -> None:

@@ -14,32 +14,33 @@ from storage.base import StorageError
 
 
 class Context:
+    """The command's services, built by the composition root when a command first needs them."""
+
     def __init__(self):
-        from .settings import load
+        from fangzhi.settings import load
 
         self.settings = load()
-        self._archive = self._search = self._accounts = None
+        self._fangzhi = None
+
+    @property
+    def fangzhi(self):
+        if self._fangzhi is None:
+            from fangzhi.bootstrap import build
+
+            self._fangzhi = build(self.settings)
+        return self._fangzhi
 
     @property
     def archive(self):
-        if self._archive is None:
-            from .bootstrap import build_services
-
-            self._archive, self._search = build_services(self.settings)
-        return self._archive
+        return self.fangzhi.archive
 
     @property
     def search(self):
-        self.archive  # noqa: B018 - built together
-        return self._search
+        return self.fangzhi.search
 
     @property
     def accounts(self):
-        if self._accounts is None:
-            from .bootstrap import build_accounts
-
-            self._accounts = build_accounts(self.settings)
-        return self._accounts
+        return self.fangzhi.accounts
 
 
 class Group(click.Group):
@@ -63,12 +64,13 @@ def main(ctx):
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (FANGZHI_HOST).")
 @click.option("--port", default=None, type=int, help="Port to listen on (FANGZHI_PORT).")
-def serve(host, port):
+@click.pass_obj
+def serve(obj, host, port):
     """Serve the web site and API (development server; see README for production)."""
     from . import create_app
 
-    app = create_app()
-    settings = app.config["FANGZHI"]
+    app = create_app(fangzhi=obj.fangzhi)
+    settings = obj.settings
     app.run(host=host or settings["HOST"], port=port or settings["PORT"], threaded=True)
 
 
@@ -78,12 +80,7 @@ def demo(obj):
     """Create the demo collection (idempotent)."""
     from .demo import create_demo
 
-    from ingest.runner import PoolRunner
-
-    from .bootstrap import build_ingest_context
-
-    runner = PoolRunner(build_ingest_context, obj.settings, processes=obj.settings["INGEST_WORKERS"])
-    created = create_demo(build_ingest_context(obj.settings), runner, library=obj.settings["LIBRARY_NAME"])
+    created = create_demo(obj.fangzhi.ingest_context(), obj.fangzhi.runner, library=obj.settings["LIBRARY_NAME"])
     click.echo(f"demo: {created} items created" if created else "demo: already present")
     if not any(a.has_role("admin") for a in (u.as_user() for u in obj.accounts.store.all())):
         password = secrets.token_urlsafe(12)
@@ -187,17 +184,13 @@ def dictionary_load(obj, path):
 @click.pass_obj
 def dictionary_list(obj):
     """The archivists' words."""
-    from .bootstrap import dictionary_path
-
-    path = dictionary_path(obj.settings)
+    path = obj.fangzhi.dictionary
     if path.exists():
         click.echo(path.read_text(encoding="utf-8"), nl=False)
 
 
 def _add_words(obj, entries: list[str]) -> None:
-    from .bootstrap import dictionary_path
-
-    path = dictionary_path(obj.settings)
+    path = obj.fangzhi.dictionary
     path.parent.mkdir(parents=True, exist_ok=True)
     known = set(path.read_text(encoding="utf-8").split("\n")) if path.exists() else set()
     new = [e for e in dict.fromkeys(" ".join(e.split()) for e in entries) if e not in known]
@@ -255,13 +248,12 @@ def fixity(obj, digest):
 def ingest(obj, source, manifest, collection, resume, retry, workers):
     """Ingest a folder, a folder with a manifest, or a BagIt bag; or resume a job."""
     from ingest.pipeline import plan_job
-    from ingest.runner import PoolRunner
     from ingest.sources import plan
     from ingest.sources.common import SourceError
 
-    from .bootstrap import build_ingest_context
-
-    ctx = build_ingest_context(obj.settings)
+    if workers:
+        obj.settings["INGEST_WORKERS"] = workers  # before the services are built
+    ctx = obj.fangzhi.ingest_context()
     if resume:
         job_id = resume
         if ctx.jobs.job(job_id) is None:
@@ -278,9 +270,8 @@ def ingest(obj, source, manifest, collection, resume, retry, workers):
         click.echo(f"job {job_id}: {len(planned)} items planned")
     states = ("pending", "failed") if retry else ("pending",)
     tasks = [(job_id, e.n) for e in ctx.jobs.entries(job_id, states)]
-    runner = PoolRunner(build_ingest_context, obj.settings, processes=workers or obj.settings["INGEST_WORKERS"])
     with click.progressbar(length=len(tasks), label=f"ingest {job_id}", show_pos=True) as bar:
-        runner.run(tasks, progress=lambda state: bar.update(1))
+        obj.fangzhi.runner.run(tasks, progress=lambda state: bar.update(1))
     report_job(ctx.jobs, job_id)
 
 
@@ -304,10 +295,7 @@ def report_job(jobs, job_id: str) -> None:
 def jobs(ctx):
     """List ingest jobs (newest first)."""
     if ctx.invoked_subcommand is None:
-        from ingest.jobs import JobStore
-
-        store = JobStore(Path(ctx.obj.settings["DATA_DIR"]) / "jobs.sqlite3")
-        for job in store.jobs():
+        for job in ctx.obj.fangzhi.jobs.jobs():
             counts = " ".join(f"{k}={v}" for k, v in sorted(job.counts.items()))
             click.echo(f"{job.id}  {job.created}  {job.user:<10} {counts}  {job.source}")
 
@@ -317,9 +305,7 @@ def jobs(ctx):
 @click.pass_obj
 def jobs_show(obj, job_id):
     """Every entry of a job with its state; failures name the step, file and reason."""
-    from ingest.jobs import JobStore
-
-    store = JobStore(Path(obj.settings["DATA_DIR"]) / "jobs.sqlite3")
+    store = obj.fangzhi.jobs
     if store.job(job_id) is None:
         raise click.ClickException(f"no job {job_id}")
     for e in store.entries(job_id):
@@ -353,9 +339,7 @@ def derivatives_regenerate(obj, item_ids, everything):
     """Rebuild derivatives from the originals (a new version per item)."""
     from ingest.pipeline import make_derivatives
 
-    from .bootstrap import build_ingest_context
-
-    ctx = build_ingest_context(obj.settings)
+    ctx = obj.fangzhi.ingest_context()
     if everything:
         item_ids = [i.id for i in ctx.archive.list_items(user=SYSTEM, limit=10**9)[0]]
     if not item_ids:

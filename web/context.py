@@ -3,22 +3,28 @@ from __future__ import annotations
 
 from flask import current_app
 
+from fangzhi.bootstrap import Fangzhi
+from ingest.jobs import JobStore
 from repository.access import User
 from repository.services import Archive, item_object
+from search.service import Search
 
 
-def archive() -> Archive:
+def fangzhi() -> Fangzhi:
+    """This app's services and backends, built once by the composition root (fangzhi.bootstrap)."""
     return current_app.extensions["fangzhi"]
 
 
-def search():
-    """The search service (search.service.Search)."""
-    return current_app.extensions["fangzhi.search"]
+def archive() -> Archive:
+    return fangzhi().archive
 
 
-def jobs():
-    """The ingest job store (ingest.jobs.JobStore)."""
-    return current_app.extensions["fangzhi.jobs"]
+def search() -> Search:
+    return fangzhi().search
+
+
+def jobs() -> JobStore:
+    return fangzhi().jobs
 
 
 def unfinished_ingest(item_ids: list[str] | None) -> dict:

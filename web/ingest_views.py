@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ingest.uploads import CHUNK_LIMIT, ChunkTooLarge, OffsetConflict, Uploads, UnknownUpload
@@ -12,23 +11,19 @@ from repository.services import item_object
 
 from . import item_form
 from .admin import form_context, require
-from .context import archive, current_user
+from .context import archive, current_user, fangzhi
 from .context import jobs as job_store
-from .uploads import MIB, upload_limit, upload_route
+from .uploads import MIB, upload_route
 
 bp = Blueprint("ingest", __name__, url_prefix="/admin")
 
 
 def _uploads() -> Uploads:
-    return Uploads(Path(current_app.config["FANGZHI"]["DATA_DIR"]) / "uploads", max_file_bytes=upload_limit())
+    return fangzhi().uploads
 
 
 def _context():
-    from .bootstrap import build_ingest_context
-
-    ctx = build_ingest_context(current_app.config["FANGZHI"])
-    ctx.user = current_user()
-    return ctx
+    return fangzhi().ingest_context(current_user())
 
 
 def _body():
@@ -80,22 +75,16 @@ def finish_upload(upload_id):
         job_id = _uploads().finish(_context(), upload_id, metadata, label=request.form.get("title_zh"))
     except UnknownUpload:
         abort(404)
-    start_job(current_app.config["FANGZHI"], job_id)
+    start_job(job_id)
     return redirect(url_for("ingest.job", job_id=job_id), 303)
 
 
-def start_job(settings: dict, job_id: str, entries: list[int] | None = None) -> threading.Thread:
+def start_job(job_id: str, entries: list[int] | None = None) -> threading.Thread:
     """Run a job's pending entries (or only ``entries``) with the worker pool, in the background."""
-    from ingest.jobs import JobStore
-    from ingest.runner import PoolRunner
-
-    from .bootstrap import build_ingest_context
-
     if entries is None:
-        entries = [e.n for e in JobStore(Path(settings["DATA_DIR"]) / "jobs.sqlite3").entries(job_id, ("pending",))]
+        entries = [e.n for e in job_store().entries(job_id, ("pending",))]
     tasks = [(job_id, n) for n in entries]
-    runner = PoolRunner(build_ingest_context, settings, processes=settings["INGEST_WORKERS"])
-    thread = threading.Thread(target=runner.run, args=(tasks,), daemon=True, name=f"ingest-{job_id}")
+    thread = threading.Thread(target=fangzhi().runner.run, args=(tasks,), daemon=True, name=f"ingest-{job_id}")
     thread.start()
     return thread
 
@@ -128,5 +117,5 @@ def retry(job_id):
         abort(404)
     claimed = store.claim_failed(job_id, request.form.get("entry", type=int))
     if claimed:
-        start_job(current_app.config["FANGZHI"], job_id, claimed)
+        start_job(job_id, claimed)
     return redirect(url_for("ingest.job", job_id=job_id), 303)

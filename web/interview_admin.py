@@ -4,7 +4,6 @@ copy: every save goes through ``oral_history.redaction.save``), and, with a spee
 configured, make a draft transcript."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,8 +19,7 @@ from repository.model import best
 
 from . import item_form
 from .admin import require
-from .bootstrap import build_limits
-from .context import archive, current_user
+from .context import archive, current_user, fangzhi
 from .uploads import upload_route
 
 bp = Blueprint("interviews", __name__, url_prefix="/admin")
@@ -44,8 +42,8 @@ def edit(item_id):
     if request.method == "POST":
         action = request.form.get("action", "save")
         saving = dict(user=current_user(), expected_version=request.form.get("version", type=int) or 0,
-                      why=request.form.get("why", ""), work=Path(_settings()["DATA_DIR"]) / "work" / item_id,
-                      limits=build_limits(_settings()))
+                      why=request.form.get("why", ""), work=fangzhi().work_dir / item_id,
+                      limits=fangzhi().limits)
         try:
             if action == "upload":
                 transcript_files.store(archive(), item, interview, [_upload()],
@@ -93,7 +91,7 @@ def _change(action: str, item, interview: Interview) -> Interview:
 
 def _draft(item, interview: Interview) -> Interview:
     """A draft transcript from the configured speech recognizer (the archivist corrects it)."""
-    recognizer = asr.load_recognizer(_settings()["SPEECH_RECOGNIZER"])
+    recognizer = fangzhi().recognizer
     if recognizer is None:
         abort(404)
     if interview.transcripts:
@@ -101,7 +99,7 @@ def _draft(item, interview: Interview) -> Interview:
     stored = archive().open_file(item.id, recording(item).id, user=current_user())
     language = (interview.languages or item.language or ["zh"])[0]
     changed = Interview.from_dict(interview.to_dict())
-    with stored.local_path(dir=Path(_settings()["DATA_DIR"]) / "work") as path:
+    with stored.local_path(dir=fangzhi().work_dir) as path:
         changed.transcripts.append(asr.draft_transcript(recognizer, path, language=language,
                                                         duration=media_duration(item)))
     changed.languages = list(dict.fromkeys(changed.languages + [language]))

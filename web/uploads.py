@@ -41,9 +41,7 @@ def body_limit() -> None:
 
 def new_files(uploads, *, first_sequence: int = 1) -> list[NewFile]:
     """Check every upload (name, size, content) and return them in order; refuse all if one fails."""
-    from .bootstrap import build_limits
-
-    limits = build_limits(current_app.config["FANGZHI"])  # as ingest's
+    limits = current_app.extensions["fangzhi"].limits  # as ingest's
     files = []
     for n, upload in enumerate(u for u in uploads if u and u.filename):
         media_type = inspect_upload(upload.filename, upload.stream, limits=limits)

@@ -15,7 +15,7 @@ def site(tmp_path_factory):
 
     app = create_app({"DATA_DIR": str(tmp_path_factory.mktemp("search")), "SECRET_KEY": "t",
                       "IIIF_SEARCH_PAGE_SIZE": 2, "LOGIN_RATE_LIMIT": "1000 per minute"})
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     builders.manuscript(archive)
     builders.manuscript(archive, "ms-restricted", restricted_page=2)
     builders.manuscript(archive, "ms-staff", visibility="staff")
@@ -185,7 +185,7 @@ def test_answers_are_bounded_for_huge_texts(site):
 
     text = "惠山泉水" * 50_000  # 200 000 characters in one paragraph
     chapters = [{"n": n, "title": f"第{n}章", "href": f"c{n}.xhtml", "text": text} for n in range(1, 6)]
-    builders.make(site.extensions["fangzhi"], "epub-huge", "ebook",
+    builders.make(site.extensions["fangzhi"].archive, "epub-huge", "ebook",
                   [NewFile("book.epub", b"epub", "application/epub+zip", 1)],
                   [builders.derivative("f1", "chapters.json", json.dumps(chapters, ensure_ascii=False).encode(),
                                        "application/json", "text")], language=["zh"])

@@ -20,7 +20,7 @@ def app(tmp_path):
 
 @pytest.fixture
 def archive(app):
-    return app.extensions["fangzhi"]
+    return app.extensions["fangzhi"].archive
 
 
 def harvest(client) -> list[dict]:

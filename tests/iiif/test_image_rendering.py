@@ -11,7 +11,8 @@ from iiif.imaging import DiskCache, Pyramid, local_pyramid, read_levels
 from ingest.steps.image import photo
 from repository.access import SYSTEM
 from repository.services import NewFile
-from tests.helpers import archive_on, photo_item
+from search.tantivy_index import TantivyIndex
+from tests.helpers import build_on, photo_item
 
 LIMITS = Limits(10000, 10000, 50_000_000)
 RED, GREEN, BLUE, YELLOW = (220, 30, 30), (30, 200, 30), (30, 30, 220), (230, 220, 40)
@@ -195,7 +196,7 @@ def test_disk_cache_stays_within_its_size(tmp_path):
 def test_pyramids_in_s3_are_copied_once(s3_storage, pyramid, tmp_path):
     """libvips reads files: a pyramid kept in S3 is copied into the sources cache, once, from the
     stored file the archive gives."""
-    archive = archive_on(s3_storage, tmp_path)
+    archive = build_on(tmp_path, storage=s3_storage, index=TantivyIndex(None)).archive
     item = archive.create_item(photo_item(), [NewFile("scan.tif", pyramid.path.read_bytes(), "image/tiff")],
                                user=SYSTEM).value
     stored = archive.open_file(item.id, item.files[0].id, user=SYSTEM)

@@ -35,7 +35,7 @@ def site(tmp_path_factory):
     app = create_app({"DATA_DIR": str(tmp_path_factory.mktemp("prezi")), "SECRET_KEY": "t",
                       "IIIF_PROVIDER": "测试图书馆", "IIIF_PROVIDER_EN": "Test Library",
                       "LOGIN_RATE_LIMIT": "1000 per minute"})
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     archive.create_collection({"id": "town", "title": {"zh": "古镇", "en": "Old town"},
                                "description": {"zh": "古镇旧影"}}, user=SYSTEM)
     archive.create_collection({"id": "halls", "parent": "town", "title": {"zh": "祠堂"},
@@ -155,7 +155,7 @@ def test_pdf_pages(client):
 
 
 def test_restricted_page_is_left_out_for_those_who_may_not_see_it(site):
-    item = site.extensions["fangzhi"].get_item("ms-restricted", user=SYSTEM).value
+    item = site.extensions["fangzhi"].archive.get_item("ms-restricted", user=SYSTEM).value
     hidden = [f.id for f in item.derivatives("f2")]  # pyramid, thumbnail, OCR and text of page 2
     anonymous = get(site.test_client(), "/iiif/3/manifest/ms-restricted")
     assert [c["id"].rsplit("/", 1)[1] for c in anonymous["items"]] == ["f1", "f3"]
@@ -220,7 +220,7 @@ def test_viewer_only_where_there_are_page_images(client):
 
 
 def test_viewing_direction_is_validated(site):
-    archive = site.extensions["fangzhi"]
+    archive = site.extensions["fangzhi"].archive
     with pytest.raises(ValidationError) as err:
         builders.photo(archive, "bad-direction", viewing_direction="upside-down")
     assert err.value.problems[0][0] == "viewing_direction"

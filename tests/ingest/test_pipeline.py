@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from repository.access import SYSTEM
-from tests.helpers import assert_ocfl_valid
+from tests.helpers import assert_ocfl_valid, build_on
 from tests.ingest import fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,10 +26,7 @@ def fangzhi(data_dir, *args, wait=True):
 
 
 def archive_of(data_dir):
-    from web.bootstrap import build_archive
-    from web.settings import load
-
-    return build_archive(load({"DATA_DIR": str(data_dir)}, environ={}))
+    return build_on(data_dir).archive
 
 
 @pytest.fixture(scope="module")
@@ -255,12 +252,11 @@ def failing_image_step(monkeypatch):
 
 
 def test_reingesting_the_bytes_of_a_failed_entry_completes_its_item(tmp_path, monkeypatch):
-    from ingest.jobs import JobStore
-    from ingest.pipeline import Context, plan_job, process
+    from ingest.pipeline import plan_job, process
     from ingest.sources.folder import plan_folder
 
     data = tmp_path / "data"
-    ctx = Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")
+    ctx = build_on(data).ingest_context()
     first, second = tmp_path / "box1", tmp_path / "box2"
     for folder in (first, second):
         folder.mkdir()
@@ -290,12 +286,11 @@ def test_reingesting_the_bytes_of_a_failed_entry_completes_its_item(tmp_path, mo
 
 def test_a_reingest_that_brings_more_than_the_failed_item_names_it(tmp_path, monkeypatch):
     """Files already in an unfinished item beside new ones: a duplicate that says how to complete it."""
-    from ingest.jobs import JobStore
-    from ingest.pipeline import Context, plan_job, process
+    from ingest.pipeline import plan_job, process
     from ingest.sources.common import PlannedItem
 
     data = tmp_path / "data"
-    ctx = Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")
+    ctx = build_on(data).ingest_context()
     page1, page2 = fixtures.jpeg(tmp_path / "p1.jpg", seed=1), fixtures.jpeg(tmp_path / "p2.jpg", seed=2)
     planned = lambda files: PlannedItem(label="家书", files=files, metadata={"kind": "manuscript", "title": "家书"},  # noqa: E731
                                         file_ids=[None] * len(files), problems=[])
@@ -318,9 +313,8 @@ def test_a_reingest_that_brings_more_than_the_failed_item_names_it(tmp_path, mon
 def test_after_steps_run_once_the_derivatives_are_stored_and_their_errors_fail_the_entry(tmp_path):
     """Each after-step of the context runs, in order, after the derivative version is stored; an
     error it declares fails the entry at its step and file, and a retry runs it again."""
-    from ingest.jobs import JobStore
-    from ingest.pipeline import Context, plan_job, process
-    from ingest.sources import plan_folder
+    from ingest.pipeline import plan_job, process
+    from ingest.sources.folder import plan_folder
 
     class Refused(Exception):
         pass
@@ -342,8 +336,8 @@ def test_after_steps_run_once_the_derivatives_are_stored_and_their_errors_fail_t
     data, box = tmp_path / "data", tmp_path / "box"
     box.mkdir()
     fixtures.jpeg(box / "scan.jpg", seed=5)
-    ctx = Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work",
-                  after_steps=(Noting("first", calls), Noting("second", calls)))
+    ctx = build_on(data).ingest_context()
+    ctx.after_steps = (Noting("first", calls), Noting("second", calls))
     job = plan_job(ctx, "box", plan_folder(box))
     assert process(ctx, job, 1) == "failed"
     entry = ctx.jobs.entry(job, 1)
@@ -356,20 +350,18 @@ def test_after_steps_run_once_the_derivatives_are_stored_and_their_errors_fail_t
 
 def test_without_the_transcript_step_transcript_files_are_only_kept(tmp_path):
     """The interview is oral history's after-step: a context without it stores the files and
-    makes no interview (the CLI and the web app register it where the context is built)."""
-    from ingest.jobs import JobStore
-    from ingest.pipeline import Context, plan_job, process
-    from ingest.sources import plan_folder
+    makes no interview (the composition root registers it: fangzhi.bootstrap)."""
+    from ingest.pipeline import plan_job, process
+    from ingest.sources.folder import plan_folder
     from oral_history.service import read_interview
-    from web.bootstrap import build_ingest_context
-    from web.settings import load
 
     box = tmp_path / "box"
     box.mkdir()
     fixtures.wav(box / "采访.wav", 2)
     (box / "采访.vtt").write_text("WEBVTT\n\n00:00:00.500 --> 00:00:01.500\n第一句\n", encoding="utf-8")
-    bare = Context(archive_of(tmp_path / "a"), JobStore(tmp_path / "a" / "jobs.sqlite3"), tmp_path / "a" / "work")
-    wired = build_ingest_context(load({"DATA_DIR": str(tmp_path / "b")}, environ={}))
+    bare = build_on(tmp_path / "a").ingest_context()
+    bare.after_steps = ()
+    wired = build_on(tmp_path / "b").ingest_context()
     assert [step.name for step in wired.after_steps] == ["transcript"]
     for ctx, interviews in ((bare, 0), (wired, 1)):
         assert process(ctx, plan_job(ctx, "box", plan_folder(box)), 1) == "done"

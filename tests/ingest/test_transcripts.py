@@ -5,8 +5,7 @@ import re
 
 import pytest
 
-from ingest.jobs import JobStore
-from ingest.pipeline import Context, plan_job, process
+from ingest.pipeline import plan_job, process
 from ingest.sources.folder import plan_folder
 from ingest.sources.manifest import plan_manifest
 from oral_history.model import Interview
@@ -14,7 +13,7 @@ from oral_history.ohms import write_ohms
 from oral_history.service import read_interview
 from oral_history.transcript_files import TranscriptStep
 from repository.access import SYSTEM
-from tests.helpers import conformance
+from tests.helpers import build_on, conformance
 from tests.ingest import fixtures
 from tests.ingest.test_pipeline import fangzhi, archive_of
 
@@ -36,7 +35,7 @@ def ohms(**fields) -> bytes:
 @pytest.fixture
 def ctx(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
-    return Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work", after_steps=(TranscriptStep(),))
+    return build_on(data).ingest_context()
 
 
 def ingest(ctx, planned):

@@ -6,8 +6,7 @@ import subprocess
 
 import pytest
 
-from ingest.jobs import JobStore
-from ingest.pipeline import Context, make_derivatives, plan_job, process
+from ingest.pipeline import make_derivatives, plan_job, process
 from ingest.sources.folder import plan_folder
 from oral_history import player, redaction
 from oral_history.model import Interview
@@ -40,14 +39,14 @@ def mean_luma(path, at) -> float:
     return sum(frame) / max(1, len(frame))
 
 
-def ingest_recording(archive, folder, work, *, video=False, visibility="public"):
+def ingest_recording(fangzhi, folder, *, video=False, visibility="public"):
     folder.mkdir(parents=True, exist_ok=True)
     tone(folder / ("采访.mp4" if video else "采访.wav"), video=video)
     planned = plan_folder(folder)
     planned[0].metadata["visibility"] = visibility
-    ctx = Context(archive, JobStore(work / "jobs.sqlite3"), work)
+    ctx = fangzhi.ingest_context()
     assert process(ctx, plan_job(ctx, "t", planned), 1) == "done"
-    return ctx, archive.list_items(user=SYSTEM)[0][0].id
+    return ctx, ctx.archive.list_items(user=SYSTEM)[0][0].id
 
 
 def path_of(archive, item_id, f):
@@ -76,8 +75,8 @@ TWO_SPANS = [{"start": 0, "title": "童年"}, {"start": 2.5, "title": "邻居", 
 
 
 @pytest.mark.parametrize("video", [False, True], ids=["audio", "video"])
-def test_redacted_copies_are_silent_in_the_span_and_only_they_are_public(archive, tmp_path, video):
-    _, item_id = ingest_recording(archive, tmp_path / "src", tmp_path / "work", video=video)
+def test_redacted_copies_are_silent_in_the_span_and_only_they_are_public(fangzhi, archive, tmp_path, video):
+    _, item_id = ingest_recording(fangzhi, tmp_path / "src", video=video)
     item = save(archive, item_id, TWO_SPANS, tmp_path / "work")
     rec = item.originals[0]
     redacted = [f for f in item.derivatives(rec.id) if f.tech.get("redacted")]
@@ -112,9 +111,9 @@ def _name(f):
     return f.path.rsplit("/", 1)[-1]
 
 
-def test_copies_follow_the_restricted_spans_and_go_when_none_are_left(archive, tmp_path):
+def test_copies_follow_the_restricted_spans_and_go_when_none_are_left(fangzhi, archive, tmp_path):
     work = tmp_path / "work"
-    ctx, item_id = ingest_recording(archive, tmp_path / "src", work)
+    ctx, item_id = ingest_recording(fangzhi, tmp_path / "src")
     item = save(archive, item_id, SEGMENTS, work)
     first = {f.id for f in item.files if f.tech.get("redacted")}
     same = save(archive, item_id, [{**s, "title": s["title"] + "（修订）"} for s in SEGMENTS], work)
@@ -133,8 +132,8 @@ def test_copies_follow_the_restricted_spans_and_go_when_none_are_left(archive, t
     assert all(can_view_file(ANONYMOUS, opened, f) for f in opened.files if f.role != "supplement")
 
 
-def test_a_stale_save_makes_nothing(archive, tmp_path):
-    _, item_id = ingest_recording(archive, tmp_path / "src", tmp_path / "work")
+def test_a_stale_save_makes_nothing(fangzhi, archive, tmp_path):
+    _, item_id = ingest_recording(fangzhi, tmp_path / "src")
     version = archive.get_item(item_id, user=SYSTEM).version
     with pytest.raises(Conflict, match="Reload it"):
         redaction.save(archive, item_id, Interview.from_dict({"segments": SEGMENTS}), user=ARCHIVIST,
@@ -149,14 +148,14 @@ def test_spans_end_at_the_recording():
     assert redaction.redacted_name("access.webm") == "access.redacted.webm"
 
 
-def test_no_version_serves_a_passage_restricted_later(archive, tmp_path):
+def test_no_version_serves_a_passage_restricted_later(fangzhi, archive, tmp_path):
     """Restrict passage A (4–6 s), then passage B (8–10 s) as well: no file of any version is given
     to a reader if it sounds in B. The second set of redacted copies gets new file ids (an id is
     never reused), and a past redacted copy, superseded, is for staff only."""
     from repository.errors import PermissionDenied
 
     work = tmp_path / "work"
-    _, item_id = ingest_recording(archive, tmp_path / "src", work)
+    _, item_id = ingest_recording(fangzhi, tmp_path / "src")
     a = [{"start": 0, "title": "童年"}, {"start": 4, "title": "甲", "restricted": True}, {"start": 6, "title": "运河"}]
     save(archive, item_id, a, work)
     b = save(archive, item_id, a + [{"start": 8, "title": "乙", "restricted": True}, {"start": 10, "title": "结尾"}],

@@ -7,9 +7,7 @@ from repository.access import ANONYMOUS, SYSTEM, User
 from repository.errors import ValidationError
 from repository.services import NewFile
 from oral_history.model import Interview
-from oral_history.service import interview_file, interview_search, load_interview, save_interview
-from search.service import Search
-from search.tantivy_index import TantivyIndex
+from oral_history.service import interview_file, load_interview, save_interview
 
 ARCHIVIST = User("a", frozenset({"archivist"}))
 INTERVIEW = {
@@ -26,9 +24,8 @@ INTERVIEW = {
 
 
 @pytest.fixture
-def interview_item(archive):
-    search = Search(TantivyIndex(None), archive, contributors=(interview_search,))
-    archive.listeners.append(search.item_changed)
+def interview_item(fangzhi):
+    archive, search = fangzhi.archive, fangzhi.search
     record = archive.create_item({"id": "oh1", "kind": "audio", "title": {"zh": "南长街口述"}},
                                  [NewFile("采访_张.wav", io.BytesIO(b"RIFF....WAVE"), "audio/wav", 1)], user=SYSTEM)
     vtt = NewFile("采访_张.vtt", io.BytesIO(b"WEBVTT\n"), "text/vtt")

@@ -9,7 +9,8 @@ import pytest
 from repository.access import ANONYMOUS
 from repository.services import NewFile
 from storage import LocalStorage, MemoryStorage
-from tests.helpers import archive_on, photo_item
+from search.tantivy_index import TantivyIndex
+from tests.helpers import build_on, photo_item
 from tests.repository.conftest import ARCHIVIST
 
 DATA = bytes(range(256)) * 64  # 16 KiB, every byte value
@@ -19,7 +20,7 @@ DATA = bytes(range(256)) * 64  # 16 KiB, every byte value
 def archive(request, tmp_path):
     storage = {"local": lambda: LocalStorage(tmp_path / "storage"), "memory": MemoryStorage,
                "s3": lambda: request.getfixturevalue("s3_storage")}[request.param]()
-    return archive_on(storage, tmp_path)
+    return build_on(tmp_path, storage=storage, index=TantivyIndex(None)).archive
 
 
 def stored(archive):

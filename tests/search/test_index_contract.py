@@ -15,7 +15,7 @@ from search.index import (
     Term, Terms,
 )
 from search.tantivy_index import TantivyIndex
-from tests.services import _free_ports
+from tests.servers import _free_ports
 
 
 def open_elasticsearch(url: str) -> ElasticsearchIndex:

@@ -5,13 +5,14 @@ from repository.access import ANONYMOUS, SYSTEM
 from repository.errors import Conflict
 from repository.services import NewFile
 from storage.fixity import audit
+from search.tantivy_index import TantivyIndex
 from storage.ocfl import object_path
-from tests.helpers import FailingStream, archive_on, photo_item
+from tests.helpers import FailingStream, build_on, photo_item
 
 
 @pytest.fixture
 def archive(s3_storage, tmp_path):
-    return archive_on(s3_storage, tmp_path)
+    return build_on(tmp_path, storage=s3_storage, index=TantivyIndex(None)).archive
 
 
 def test_item_lifecycle_on_s3(archive, tmp_path):
@@ -49,7 +50,7 @@ def test_site_serves_files_from_s3(s3_server, tmp_path):
     app = create_app({"DATA_DIR": str(tmp_path), "STORAGE": "s3", "S3_ENDPOINT": s3_server.endpoint,
                       "S3_BUCKET": "site-test", "S3_ACCESS_KEY": s3_server.access_key,
                       "S3_SECRET_KEY": s3_server.secret_key})
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     item = archive.create_item(photo_item(), [NewFile("p.jpg", b"x" * 3_000_000, "image/jpeg")], user=SYSTEM).value
     response = app.test_client().get(f"/items/{item.id}/files/f1")
     assert response.status_code == 200 and response.data == b"x" * 3_000_000

@@ -17,6 +17,6 @@ def login(client, username, password=PASSWORD):
 def add_users(app, roles=("admin", "archivist", "curator", "member", "researcher")):
     from repository.access import SYSTEM
 
-    accounts = app.extensions["fangzhi.accounts"]
+    accounts = app.extensions["fangzhi"].accounts
     for role in roles:
         accounts.add_user(role, PASSWORD, [role], by=SYSTEM)

@@ -19,7 +19,7 @@ def client(app):
 
 @pytest.fixture
 def archive(app):
-    return app.extensions["fangzhi"]
+    return app.extensions["fangzhi"].archive
 
 
 @pytest.fixture

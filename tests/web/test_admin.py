@@ -196,7 +196,7 @@ def test_a_version_conflict_from_storage_is_a_409_on_pages_and_api(app, staff, a
         response = staff.post(f"/admin/items/{item_id}/edit", data=form)
         assert response.status_code == 409 and "内容已被他人修改" in response.get_data(as_text=True)
     else:
-        secret, _ = app.extensions["fangzhi.accounts"].create_token("t", ["write"], by=SYSTEM)
+        secret, _ = app.extensions["fangzhi"].accounts.create_token("t", ["write"], by=SYSTEM)
         response = app.test_client().patch(f"/api/items/{item_id}", json={"subjects": ["桥"]},
                                            headers={"Authorization": f"Bearer {secret}", "If-Match": '"1"'})
         assert response.status_code == 409 and response.json["error"] == "VersionConflict"

@@ -19,7 +19,7 @@ def app(tmp_path):
 
 @pytest.fixture
 def accounts(app):
-    return app.extensions["fangzhi.accounts"]
+    return app.extensions["fangzhi"].accounts
 
 
 def test_password_is_hashed_with_scrypt(accounts):
@@ -136,7 +136,7 @@ def test_behind_the_proxy_each_reader_has_their_own_limit_and_address(tmp_path):
     attacker = client_at(app, "198.51.100.7", proxied=True)
     assert [login(attacker, "nobody", "y" * 10).status_code for _ in range(4)] == [401, 401, 401, 429]
     assert login(client_at(app, "203.0.113.5", proxied=True), "member").status_code == 302
-    details = {(e["action"], e["detail"]) for e in app.extensions["fangzhi.accounts"].store.events()}
+    details = {(e["action"], e["detail"]) for e in app.extensions["fangzhi"].accounts.store.events()}
     assert ("login", "from 203.0.113.5") in details and ("login-failed", "unknown user from 198.51.100.7") in details
     direct = create_app({"DATA_DIR": str(tmp_path / "b"), "SECRET_KEY": "t", "LOGIN_RATE_LIMIT": "3 per minute"})
     codes = [login(client_at(direct, f"198.51.100.{n}", proxied=True), "nobody", "y" * 10).status_code
@@ -244,7 +244,7 @@ def test_admin_manages_users_and_roles(client, accounts):
 
 
 def test_tokens_created_shown_once_stored_hashed_and_revoked(app, client, accounts):
-    app.extensions["fangzhi"].create_item(photo_item(id="alliance-1", visibility="alliance"), user=SYSTEM)
+    app.extensions["fangzhi"].archive.create_item(photo_item(id="alliance-1", visibility="alliance"), user=SYSTEM)
     login(client, "admin")
     token = csrf_token(client, "/admin/tokens")
     page = client.post("/admin/tokens", data={"name": "江阴市图书馆", "scopes": ["read-alliance"], "csrf_token": token})
@@ -289,7 +289,7 @@ def test_no_stack_traces(app, client, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("secret internals /etc/fangzhi")
 
-    monkeypatch.setattr(app.extensions["fangzhi"], "list_items", boom)
+    monkeypatch.setattr(app.extensions["fangzhi"].archive, "list_items", boom)
     for url in ("/", "/api/items"):
         response = client.get(url)
         assert response.status_code == 500
@@ -298,7 +298,7 @@ def test_no_stack_traces(app, client, monkeypatch):
 
 
 def test_audit_page_shows_changes_and_logins(app, client):
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     archive.create_item(photo_item(id="a-1"), user=SYSTEM, why="donation from 张家")
     login(client, "archivist")
     html = client.get("/admin/audit").get_data(as_text=True)
@@ -318,7 +318,7 @@ def test_bogus_bearer_tokens_do_not_flood_the_audit_log(app, client, accounts):
 def test_audit_log_pages_reach_the_oldest_event(app, client, accounts):
     for i in range(60):
         accounts.log("someone", "login-failed", f"attempt #{i}")
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     for i in range(30):  # in the same second or two: pages must still neither repeat nor skip one
         archive.create_item(photo_item(id=f"paged-{i}"), user=SYSTEM)
     login(client, "archivist")

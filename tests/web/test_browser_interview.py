@@ -20,11 +20,10 @@ INTERVIEW = {
 
 @pytest.fixture
 def server(app, archive, tmp_path):
-    from ingest.jobs import JobStore
-    from ingest.pipeline import Context, plan_job, process
+    from ingest.pipeline import plan_job, process
     from ingest.sources.common import PlannedItem
 
-    ctx = Context(archive, JobStore(tmp_path / "jobs.sqlite3"), tmp_path / "work")
+    ctx = app.extensions["fangzhi"].ingest_context()
     planned = [PlannedItem("oh", [fixtures.wav(tmp_path / "采访.wav", 20)],
                            {"id": "oh", "kind": "audio", "title": {"zh": "南长街口述"}, "visibility": "public"},
                            [None], [])]

@@ -12,16 +12,15 @@ MIRADOR = Path(__file__).resolve().parents[2] / "node_modules" / "mirador" / "di
 
 
 @pytest.fixture
-def items(archive, tmp_path):
+def items(app, tmp_path):
     """A photo and a manuscript page, ingested through the real pipeline (pyramids, OCR)."""
-    from ingest.jobs import JobStore
-    from ingest.pipeline import Context, plan_job, process
+    from ingest.pipeline import plan_job, process
     from ingest.sources.common import PlannedItem
     from web.demo import manuscript_page
 
     page = tmp_path / "page.png"
     page.write_bytes(manuscript_page("运河绕城而过商船往来米市布码头皆在于此", 1))
-    ctx = Context(archive, JobStore(tmp_path / "jobs.sqlite3"), tmp_path / "work")
+    ctx = app.extensions["fangzhi"].ingest_context()
     planned = [
         PlannedItem("photo", [fixtures.jpeg(tmp_path / "惠山.jpg", size=(1600, 1200))],
                     {"id": "photo", "kind": "photo", "title": {"zh": "惠山"}, "visibility": "public"}, [None], []),

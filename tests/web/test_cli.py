@@ -51,7 +51,7 @@ def test_demo_interview_has_transcripts_and_an_index_with_a_silenced_passage(dem
     from repository.access import ANONYMOUS, SYSTEM
     from web import create_app
 
-    archive = create_app({"DATA_DIR": str(demo_dir)}).extensions["fangzhi"]
+    archive = create_app({"DATA_DIR": str(demo_dir)}).extensions["fangzhi"].archive
     item = next(i for i in archive.list_items(user=SYSTEM, limit=100)[0] if i.kind == "audio")
     interview = read_interview(archive, item)
     assert [(t.language, t.kind) for t in interview.transcripts] == [("wuu", "verbatim"), ("zh", "rendering")]
@@ -118,7 +118,7 @@ def test_audit_command(demo_dir, tmp_path):
     from repository.access import SYSTEM
     from web import create_app
 
-    archive = create_app({"DATA_DIR": str(demo_dir)}).extensions["fangzhi"]
+    archive = create_app({"DATA_DIR": str(demo_dir)}).extensions["fangzhi"].archive
     item = archive.list_items(user=SYSTEM)[0][0]
     version = archive.get_item(item.id, user=SYSTEM).version
     archive.update_item(item.id, {"subjects": ["桥"]}, expected_version=version, user=SYSTEM, why="补充主题")

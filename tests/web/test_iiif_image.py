@@ -33,8 +33,7 @@ def quadrants(path: Path, size=(W, H), mark: int = 0) -> Path:
 def ingest(app, items: list[dict]) -> None:
     """Ingest items through the real pipeline from a CSV manifest (which sets item and file ids).
     Each item: {"id", "files": {file id: path}, optional "visibility" (default public)}."""
-    from ingest.jobs import JobStore
-    from ingest.pipeline import Context, plan_job
+    from ingest.pipeline import plan_job
     from ingest.runner import InlineRunner
     from ingest.sources.manifest import plan_manifest
 
@@ -56,7 +55,7 @@ def ingest(app, items: list[dict]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     (source / "manifest.csv").write_text(manifest.getvalue(), encoding="utf-8")
-    ctx = Context(app.extensions["fangzhi"], JobStore(data / "jobs.sqlite3"), data / "work")
+    ctx = app.extensions["fangzhi"].ingest_context()
     planned = plan_manifest(source, source / "manifest.csv")
     assert not [p.problems for p in planned if p.problems]
     job = plan_job(ctx, "iiif test", planned)
@@ -78,7 +77,7 @@ def site(tmp_path_factory):
                  {"id": "iiif-book", "kind": "book", "files": {"p1": scans[1], "p2": pages[0]}},
                  {"id": "iiif-staff", "visibility": "staff", "files": {"scan": scans[2]}},
                  {"id": "iiif-restricted", "files": {"open": scans[3], "closed": pages[1]}}])
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     version = archive.get_item("iiif-restricted", user=SYSTEM).version
     archive.update_item("iiif-restricted", {"files": [{"id": "closed", "access": "staff"}]},
                         expected_version=version, user=SYSTEM)
@@ -92,7 +91,7 @@ def client(site):
 
 
 def pyramid_id(app, item_id, original_id):
-    item = app.extensions["fangzhi"].get_item(item_id, user=SYSTEM).value
+    item = app.extensions["fangzhi"].archive.get_item(item_id, user=SYSTEM).value
     return item.derivatives(original_id, "pyramid")[0].id
 
 
@@ -107,7 +106,7 @@ def near(pixel, colour, tolerance=12):
 # -- identifiers ----------------------------------------------------------------------------
 
 def test_identifiers_resolve_through_the_access_policy(site):
-    archive = site.extensions["fangzhi"]
+    archive = site.extensions["fangzhi"].archive
     item, pyramid = resolve(archive, "iiif-book", user=ANONYMOUS)  # bare item id: the first page
     assert item.id == "iiif-book" and pyramid.purpose == "pyramid" and pyramid.derived_from == "p1"
     assert resolve(archive, "iiif-book~p2", user=ANONYMOUS)[1].derived_from == "p2"  # an original's id
@@ -265,7 +264,7 @@ def test_generated_images_are_cached_on_disk(client, site):
     from iiif.imaging import DiskCache
 
     first = client.get("/iiif/3/iiif-photo/10,10,300,300/100,/90/gray.jpg")  # scaled: worth keeping
-    cache = site.extensions["fangzhi.iiif_caches"][0]
+    cache = site.extensions["fangzhi"].images.images
     assert isinstance(cache, DiskCache) and cache.folder.is_relative_to(site.config["FANGZHI"]["DATA_DIR"])
     key = first.headers["ETag"].strip('"')
     assert cache.path(key).read_bytes() == first.data
@@ -282,7 +281,7 @@ def test_stored_tiles_are_sent_as_they_are(client, site):
 
     r = client.get("/iiif/3/iiif-photo/512,0,512,512/256,256/0/default.jpg")
     assert r.status_code == 200
-    archive = site.extensions["fangzhi"]
+    archive = site.extensions["fangzhi"].archive
     stored = archive.open_file("iiif-photo", pyramid_id(site, "iiif-photo", "scan"), user=SYSTEM)
     pyramid = open_pyramid(stored.file.sha256, stored.on_disk)
     level = pyramid.levels[1]
@@ -340,14 +339,14 @@ def test_hostile_image_requests_are_answered_quickly_within_the_limits(default_s
 def test_a_rendering_past_its_time_budget_answers_503(default_site, monkeypatch):
     import time
 
-    monkeypatch.setitem(default_site.config["FANGZHI"], "IIIF_RENDER_SECONDS", 0.001)
+    monkeypatch.setattr(default_site.extensions["fangzhi"].images, "render_seconds", 0.001)
     client = default_site.test_client()
     start = time.monotonic()
     r = client.get("/iiif/3/iiif-scan/full/^max/31/default.png")
     assert time.monotonic() - start < 2
     assert r.status_code == 503 and r.headers["Retry-After"].isdigit() and "time budget" in r.json["message"]
     assert r.headers["Access-Control-Allow-Origin"] == "*" and r.headers["Cache-Control"] == "no-store"
-    monkeypatch.setitem(default_site.config["FANGZHI"], "IIIF_RENDER_SECONDS", 20)
+    monkeypatch.setattr(default_site.extensions["fangzhi"].images, "render_seconds", 20)
     assert client.get("/iiif/3/iiif-scan/full/^max/31/default.png").status_code == 200  # nothing kept of it
 
 
@@ -356,23 +355,21 @@ def test_concurrent_renderings_are_bounded(default_site):
     stored tiles and cached images need no slot."""
     import time
 
-    from web.iiif_image import render_slot
-
+    server = default_site.extensions["fangzhi"].images
     client = default_site.test_client()
     cached = client.get("/iiif/3/iiif-scan/full/500,/0/default.jpg")
     assert cached.status_code == 200
-    with default_site.app_context():
-        slots = [render_slot() for _ in range(default_site.config["FANGZHI"]["IIIF_RENDERS"])]
+    slots = [server.render_slot() for _ in range(default_site.config["FANGZHI"]["IIIF_RENDERS"])]
+    for slot in slots:
+        slot.__enter__()
+    try:
+        start = time.monotonic()
+        r = client.get("/iiif/3/iiif-scan/full/501,/0/default.jpg")
+        assert 0.9 < time.monotonic() - start < 3
+        assert r.status_code == 503 and r.headers["Retry-After"].isdigit() and "busy" in r.json["message"]
+        assert client.get("/iiif/3/iiif-scan/0,0,256,256/256,256/0/default.jpg").status_code == 200  # a tile
+        assert client.get("/iiif/3/iiif-scan/full/500,/0/default.jpg").data == cached.data  # from the cache
+    finally:
         for slot in slots:
-            slot.__enter__()
-        try:
-            start = time.monotonic()
-            r = client.get("/iiif/3/iiif-scan/full/501,/0/default.jpg")
-            assert 0.9 < time.monotonic() - start < 3
-            assert r.status_code == 503 and r.headers["Retry-After"].isdigit() and "busy" in r.json["message"]
-            assert client.get("/iiif/3/iiif-scan/0,0,256,256/256,256/0/default.jpg").status_code == 200  # a tile
-            assert client.get("/iiif/3/iiif-scan/full/500,/0/default.jpg").data == cached.data  # from the cache
-        finally:
-            for slot in slots:
-                slot.__exit__(None, None, None)
+            slot.__exit__(None, None, None)
     assert client.get("/iiif/3/iiif-scan/full/501,/0/default.jpg").status_code == 200

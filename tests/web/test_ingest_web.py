@@ -1,7 +1,6 @@
 """Staff ingest in the browser's way: chunked, resumable upload, then a background job."""
 import re
 import time
-from pathlib import Path
 
 import pytest
 
@@ -89,8 +88,7 @@ def wait_for_job(client, job_url, deadline=180):
 
 
 def test_a_failed_entry_leaves_an_item_staff_see_as_incomplete_and_retry(app, staff, archive, tmp_path, monkeypatch):
-    from ingest.jobs import JobStore
-    from ingest.pipeline import Context, plan_job, process
+    from ingest.pipeline import plan_job, process
     from ingest.sources.folder import plan_folder
     from tests.ingest.test_pipeline import failing_image_step
 
@@ -98,8 +96,7 @@ def test_a_failed_entry_leaves_an_item_staff_see_as_incomplete_and_retry(app, st
     source = tmp_path / "box"
     source.mkdir()
     fixtures.jpeg(source / "scan.jpg", seed=7)
-    data = Path(app.config["FANGZHI"]["DATA_DIR"])
-    ctx = Context(archive, JobStore(data / "jobs.sqlite3"), data / "work")
+    ctx = app.extensions["fangzhi"].ingest_context()
     planned = plan_folder(source)
     planned[0].metadata["visibility"] = "public"
     with monkeypatch.context() as m:

@@ -45,7 +45,7 @@ def site(tmp_path_factory):
 
     app = create_app({"DATA_DIR": str(tmp_path_factory.mktemp("interview")), "SECRET_KEY": "t",
                       "LOGIN_RATE_LIMIT": "1000 per minute"})
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     record = archive.create_item({"id": "oh1", "kind": "audio", "title": {"zh": "南长街口述"}, "visibility": "public"},
                                  [NewFile("采访_张.wav", b"RIFF....WAVE", "audio/wav", 1, tech={"duration": 20.0})],
                                  user=SYSTEM)
@@ -80,7 +80,7 @@ def client(request, site):
 
 
 def file_id(site, name):
-    item = site.extensions["fangzhi"].get_item("oh1", user=SYSTEM).value
+    item = site.extensions["fangzhi"].archive.get_item("oh1", user=SYSTEM).value
     return next(f.id for f in item.files if f.path.endswith("/" + name))
 
 

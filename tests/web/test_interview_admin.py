@@ -33,7 +33,7 @@ def app(tmp_path):
 @pytest.fixture
 def item_id(app, tmp_path):
     add_users(app)
-    _, item_id = ingest_recording(app.extensions["fangzhi"], tmp_path / "src", tmp_path / "data" / "work")
+    _, item_id = ingest_recording(app.extensions["fangzhi"], tmp_path / "src")
     return item_id
 
 
@@ -49,7 +49,7 @@ def url(item_id):
 
 
 def post(client, item_id, **data):
-    archive = client.application.extensions["fangzhi"]
+    archive = client.application.extensions["fangzhi"].archive
     form = {"csrf_token": csrf_token(client, url(item_id)), "version": archive.get_item(item_id, user=SYSTEM).version,
             **data}
     return client.post(url(item_id), data=form, content_type="multipart/form-data")
@@ -80,7 +80,7 @@ def test_interview_page_is_for_managers_only(app, item_id):
 
 def test_a_bad_upload_names_file_and_line_and_stores_nothing(app, item_id):
     client = client_as(app, "archivist")
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     version = archive.get_item(item_id, user=SYSTEM).version
     response = post(client, item_id, action="upload", transcript=(io.BytesIO(OVERLAP.encode()), "采访.vtt"))
     assert response.status_code == 400
@@ -92,7 +92,7 @@ def test_a_bad_upload_names_file_and_line_and_stores_nothing(app, item_id):
 
 def test_upload_edit_and_restrict_a_segment(app, item_id):
     client = client_as(app, "archivist")
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     assert post(client, item_id, action="upload", why="转录",
                 transcript=(io.BytesIO(VTT.encode()), "采访.wuu.vtt")).status_code == 302
     item = archive.get_item(item_id, user=SYSTEM).value
@@ -129,7 +129,7 @@ def test_upload_edit_and_restrict_a_segment(app, item_id):
 
 def test_a_stale_form_is_a_conflict_and_bad_times_are_named(app, item_id):
     client = client_as(app, "archivist")
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     version = archive.get_item(item_id, user=SYSTEM).version
     token = csrf_token(client, url(item_id))
     form = {"csrf_token": token, "action": "save", **segments(("0", "童年", False))}
@@ -148,7 +148,7 @@ def test_draft_transcript_from_the_configured_recognizer(app, item_id):
     client = client_as(app, "archivist")
     assert "生成转录草稿" in client.get(url(item_id)).get_data(as_text=True)
     assert post(client, item_id, action="draft").status_code == 302
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     transcript = read_interview(archive, archive.get_item(item_id, user=SYSTEM).value).transcripts[0]
     assert transcript.draft and transcript.cues[0].text == "自动识别的一句"
     assert "生成转录草稿" not in client.get(url(item_id)).get_data(as_text=True)
@@ -178,7 +178,7 @@ def test_saving_the_interview_form_unchanged_changes_nothing(app, item_id, tmp_p
     from oral_history.model import Interview
     from tests.web import forms
 
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     record = archive.get_item(item_id, user=SYSTEM)
     redaction.save(archive, item_id, Interview.from_dict(RICH), user=SYSTEM, expected_version=record.version,
                    work=tmp_path / "work")
@@ -199,7 +199,7 @@ def test_segment_counts_are_bounded(app, item_id):
     from oral_history.model import MAX_SEGMENTS
 
     client = client_as(app, "archivist")
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     version = archive.get_item(item_id, user=SYSTEM).version
     start = time.monotonic()
     response = post(client, item_id, action="save", segments=str(10**9))

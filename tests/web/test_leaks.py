@@ -350,7 +350,7 @@ def site(tmp_path_factory):
 
     app = create_app({"DATA_DIR": str(tmp_path_factory.mktemp("leaks")), "SECRET_KEY": "t",
                       "LOGIN_RATE_LIMIT": "1000 per minute"})
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     archive.create_collection({"id": "leaks", "title": "泄露测试馆藏"}, user=SYSTEM)
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
     for case in CASES:  # first, so that the items of the cases are the newest (the home page shows 12)
@@ -383,7 +383,7 @@ def client(request, site):
     client = site.test_client()
     if request.param in TOKENS:
         scopes, client.role = TOKENS[request.param]
-        secret, _ = site.extensions["fangzhi.accounts"].create_token(request.param, scopes, by=SYSTEM)
+        secret, _ = site.extensions["fangzhi"].accounts.create_token(request.param, scopes, by=SYSTEM)
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
     else:
         if request.param != "anonymous":
@@ -413,7 +413,7 @@ def test_no_version_serves_a_passage_restricted_later(site, client):
     """Every file of every version of an interview restricted twice, through the page, the API and
     the file route: readers never get the copies in which the later passage can be heard, and the
     version pages and the API list exactly the files the file route serves to the one asking."""
-    archive = site.extensions["fangzhi"]
+    archive = site.extensions["fangzhi"].archive
     head = archive.get_item(TWICE, user=SYSTEM).version
     assert head >= 4
     for version in range(1, head + 1):
@@ -453,7 +453,7 @@ def test_interview_facets_follow_the_recording(client, case):
 
 def test_token_scopes(site):
     """Harvesters' tokens: read sees public, read-alliance sees alliance, neither sees staff."""
-    accounts = site.extensions["fangzhi.accounts"]
+    accounts = site.extensions["fangzhi"].accounts
     for scopes, sees in ((["read"], {"public", "restricted-file"}),
                          (["read-alliance"], {"public", "restricted-file", "alliance"}),
                          (["write"], {"public", "restricted-file"}),
@@ -482,7 +482,7 @@ def test_version_history_names_and_reasons_are_for_staff(site, client):
     in the API."""
     from repository.access import User
 
-    archive = site.extensions["fangzhi"]
+    archive = site.extensions["fangzhi"].archive
     if not archive.objects.exists("item:leak-history"):
         editor = User("馆员王小明", frozenset({"archivist"}))
         made = archive.create_item(photo_item(id="leak-history", title={"zh": "版本历史"}), user=editor,
@@ -507,7 +507,7 @@ def test_tokens_never_open_the_staff_area(site):
     from repository.accounts import SCOPES
     from tests.web.auth_helpers import csrf_token
 
-    secret, _ = site.extensions["fangzhi.accounts"].create_token("every-scope", list(SCOPES), by=SYSTEM)
+    secret, _ = site.extensions["fangzhi"].accounts.create_token("every-scope", list(SCOPES), by=SYSTEM)
     client = site.test_client()
     login(client, "researcher")
     headers = {"Authorization": f"Bearer {secret}", "X-CSRFToken": csrf_token(client, "/")}
@@ -524,7 +524,7 @@ def test_tokens_never_open_the_staff_area(site):
 
 def test_token_writes_stay_within_what_the_token_reads(site):
     """write creates and changes items, but only those its read scopes let it see."""
-    archive, accounts = site.extensions["fangzhi"], site.extensions["fangzhi.accounts"]
+    archive, accounts = site.extensions["fangzhi"].archive, site.extensions["fangzhi"].accounts
     archive.create_collection({"id": "staff-only", "title": "内部", "visibility": "staff"}, user=SYSTEM)
     archive.create_item(photo_item(id="tok-public"), user=SYSTEM)
     archive.create_item(photo_item(id="tok-staff", visibility="staff", title={"zh": "内部记录"}), user=SYSTEM)

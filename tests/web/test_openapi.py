@@ -15,13 +15,13 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 def make_app(tmp_path_factory):
     app = create_app({"DATA_DIR": str(tmp_path_factory.mktemp("openapi")), "SECRET_KEY": "t"})
-    archive = app.extensions["fangzhi"]
+    archive = app.extensions["fangzhi"].archive
     archive.create_collection({"id": "photos", "title": "照片"}, user=SYSTEM)
     for n, vis in enumerate(("public", "alliance", "public")):
         archive.create_item(photo_item(id=f"item-{n}", visibility=vis, collections=["photos"]),
                             [NewFile("a.jpg", b"jpeg", "image/jpeg", 1)], user=SYSTEM)
     archive.withdraw_item("item-2", user=SYSTEM, reason="test")
-    secret, _ = app.extensions["fangzhi.accounts"].create_token("schemathesis", ["write"], by=SYSTEM)
+    secret, _ = app.extensions["fangzhi"].accounts.create_token("schemathesis", ["write"], by=SYSTEM)
     app.config["TEST_TOKEN"] = secret
     return app
 

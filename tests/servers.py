@@ -33,6 +33,17 @@ PORT_FLAGS = ("-master.port", "-master.port.grpc", "-volume.port", "-volume.port
               "-filer.port", "-filer.port.grpc", "-s3.port", "-s3.port.grpc")
 
 
+
+def stop_group(process: subprocess.Popen) -> None:
+    """End a server's whole process group: SIGTERM, then SIGKILL after STOP_GRACE seconds."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
 @dataclass
 class SeaweedFS:
     """An S3 endpoint for tests; ``process`` is None when it points at an external server."""
@@ -47,13 +58,7 @@ class SeaweedFS:
         """Stop the server (its whole process group) and remove the sockets it left in /tmp."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process)
         # weed also listens on Unix sockets named /tmp/seaweedfs-<role>-<port>.sock.
         for port in self.ports:
             for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
@@ -177,13 +182,8 @@ class ElasticsearchServer:
 
     def stop(self) -> None:
         """Stop noida-db (its whole process group)."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process is not None:
+            stop_group(self.process)
 
 
 def start_elasticsearch(workdir: Path) -> ElasticsearchServer:

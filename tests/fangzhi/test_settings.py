@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from web import settings
+from fangzhi import settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

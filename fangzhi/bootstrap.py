@@ -1,0 +1,179 @@
+"""The composition root: every backend and service of a process, built once from settings.
+
+The Flask app (web.create_app), the `fangzhi` command, ingest worker processes, benchmarks and
+tests all receive one ``Fangzhi`` made by ``build``; nothing else constructs a backend. Tests
+replace single backends through ``build``'s keyword arguments (e.g. ``storage=MemoryStorage()``,
+``index=TantivyIndex()`` in memory). Features plug in here, not by importing one another:
+oral history contributes interview passages and facets to search documents and the transcript
+step to ingest (``_contributors``, ``_after_steps``).
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+
+from iiif.server import ImageServer
+from ingest.jobs import JobStore
+from ingest.pipeline import Context
+from ingest.runner import InlineRunner, PoolRunner
+from ingest.safety import Limits
+from ingest.uploads import Uploads
+from oral_history import asr
+from oral_history.service import interview_search
+from oral_history.transcript_files import TranscriptStep
+from repository.access import SYSTEM, User
+from repository.accounts import Accounts
+from repository.services import Archive
+from search import analysis
+from search.index import SearchIndex
+from search.service import Search
+from storage import LocalStorage
+from storage.accounts import SQLiteAccountStore
+from storage.base import Storage
+from storage.catalog import SQLiteCatalog
+from storage.ocfl import OcflRoot
+
+from . import settings as settings_table
+
+log = logging.getLogger("fangzhi")
+
+
+@dataclass
+class Fangzhi:
+    """The services of one process and the backends under them."""
+
+    settings: dict
+    storage: Storage
+    objects: OcflRoot
+    catalog: SQLiteCatalog
+    archive: Archive
+    search: Search
+    accounts: Accounts
+    jobs: JobStore
+    limits: Limits  # what ingest, uploads and the interview editor accept, how long tools may run
+    images: ImageServer
+    uploads: Uploads  # the browser's chunked uploads, under DATA_DIR/uploads
+    after_steps: tuple  # what features do after ingest has stored an item's derivatives
+    inline: bool = False  # ingest tasks run in this process (tests), not in a pool of workers
+    _runner: object = field(default=None, repr=False)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.settings["DATA_DIR"])
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
+
+    @property
+    def dictionary(self) -> Path:
+        return dictionary_path(self.settings)
+
+    def ingest_context(self, user: User = SYSTEM) -> Context:
+        """What the ingest pipeline needs, acting as ``user``."""
+        return Context(self.archive, self.jobs, self.work_dir, user=user, limits=self.limits,
+                       after_steps=self.after_steps)
+
+    @property
+    def runner(self) -> PoolRunner | InlineRunner:
+        """Where ingest tasks run: a pool of worker processes (INGEST_WORKERS), each building its
+        own services from the same settings (``worker_context``)."""
+        if self._runner is None:
+            self._runner = (InlineRunner(self.ingest_context()) if self.inline else
+                            PoolRunner(worker_context, self.settings, processes=self.settings["INGEST_WORKERS"]))
+        return self._runner
+
+    @cached_property
+    def recognizer(self) -> asr.SpeechRecognizer | None:
+        """The speech recognizer for draft transcripts (setting SPEECH_RECOGNIZER), loaded once."""
+        return asr.load_recognizer(self.settings["SPEECH_RECOGNIZER"])
+
+
+def build(settings: dict | None = None, *, storage: Storage | None = None, index: SearchIndex | None = None,
+          inline: bool = False) -> Fangzhi:
+    """Every backend and service from ``settings`` (a dict from fangzhi.settings.load; None: the
+    defaults and FANGZHI_* variables). ``storage`` and ``index`` replace the configured backends."""
+    settings = settings if settings is not None else settings_table.load()
+    data = Path(settings["DATA_DIR"])
+    data.mkdir(parents=True, exist_ok=True)
+    _guard_images(settings)
+    storage = storage if storage is not None else _storage(settings)
+    objects = OcflRoot(storage)
+    objects.init()
+    catalog = SQLiteCatalog(data / "catalog.sqlite3")
+    archive = Archive(objects, catalog, storage)
+    if dictionary_path(settings).exists():
+        analysis.load_dictionary(dictionary_path(settings))
+    search = Search(index if index is not None else _index(settings), archive, contributors=_contributors())
+    archive.listeners.append(search.item_changed)  # the index follows every committed change
+    if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
+        log.warning("the search index's fields have changed: rebuilding it from storage")
+        search.rebuild()
+    accounts = Accounts(SQLiteAccountStore(data / "accounts.sqlite3"), max_failures=settings["LOGIN_ATTEMPTS"],
+                        lockout=timedelta(minutes=settings["LOCKOUT_MINUTES"]))
+    limits = Limits(max_pixels=settings["MAX_PIXELS"], max_video_pixels=settings["MAX_VIDEO_PIXELS"],
+                    max_media_seconds=settings["MAX_MEDIA_SECONDS"], tool_timeout=settings["TOOL_TIMEOUT"],
+                    tool_timeout_ratio=settings["TOOL_TIMEOUT_RATIO"])
+    images = ImageServer.from_settings(settings, data / "cache" / "iiif")
+    return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
+                   limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
+                   _after_steps(settings), inline=inline)
+
+
+# --- how features plug in ---------------------------------------------------------------------
+
+def _contributors() -> tuple:
+    """What features add to an item's search documents (search.documents.Contribution)."""
+    return (interview_search,)  # oral history: an interview's passages and facets, at its recording's level
+
+
+def _after_steps(settings: dict) -> tuple:
+    """What features do in ingest once an item's derivatives are stored (ingest.pipeline.AfterStep)."""
+    return (TranscriptStep(ohms_schema=settings["OHMS_SCHEMA"] or None),)  # oral history: transcripts → interview
+
+
+def dictionary_path(settings: dict) -> Path:
+    """Archivists' extra words for the segmenter (setting DICTIONARY)."""
+    return Path(settings["DICTIONARY"] or Path(settings["DATA_DIR"]) / "dictionary.txt")
+
+
+def worker_context(settings: dict) -> Context:
+    """An ingest worker process's context: its own services, built once when the worker starts."""
+    return build(settings).ingest_context()
+
+
+def _storage(settings: dict) -> Storage:
+    if settings["STORAGE"] == "local":
+        return LocalStorage(Path(settings["DATA_DIR"]) / "storage")
+    if settings["STORAGE"] == "s3":
+        from storage.s3 import S3Storage  # boto3 loads only when asked for
+
+        return S3Storage(settings["S3_BUCKET"], endpoint_url=settings["S3_ENDPOINT"] or None,
+                         region=settings["S3_REGION"], access_key=settings["S3_ACCESS_KEY"] or None,
+                         secret_key=settings["S3_SECRET_KEY"] or None, prefix=settings["S3_PREFIX"],
+                         create_bucket=True)
+    raise SystemExit(f"FANGZHI_STORAGE={settings['STORAGE']!r}: choose local or s3")
+
+
+def _index(settings: dict) -> SearchIndex:
+    if settings["SEARCH_BACKEND"] == "tantivy":
+        from search.tantivy_index import TantivyIndex
+
+        return TantivyIndex(Path(settings["DATA_DIR"]) / "index")
+    if settings["SEARCH_BACKEND"] == "elasticsearch":
+        from search.elasticsearch_index import ElasticsearchIndex  # the client loads only when asked for
+
+        return ElasticsearchIndex(settings["ELASTICSEARCH_URL"], name=settings["ELASTICSEARCH_INDEX"])
+    raise SystemExit(f"FANGZHI_SEARCH_BACKEND={settings['SEARCH_BACKEND']!r}: choose tantivy or elasticsearch")
+
+
+def _guard_images(settings: dict) -> None:
+    """Pillow's own bomb guard: the same pixel limit as ingest's, and an error, which ingest refuses."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = settings["MAX_PIXELS"]
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
