@@ -24,6 +24,16 @@ KINDS = {
     "object": ("实物", "Object"),
 }
 
+VISIBILITIES = {
+    "public": ("公开", "Public"), "alliance": ("联盟成员", "Alliance members"), "staff": ("仅馆员", "Staff only"),
+    "embargoed": ("限期开放", "Embargoed"), "private": ("不公开", "Private"),
+}
+
+JOB_STATES = {  # an ingest job entry's state (ingest.jobs)
+    "pending": ("待处理", "pending"), "done": ("完成", "done"), "duplicate": ("重复", "duplicate"),
+    "failed": ("失败", "failed"),
+}
+
 
 LANGUAGES = {
     "zh": ("中文", "Chinese"), "zh-Hans": ("简体中文", "Chinese (Simplified)"), "zh-Hant": ("繁体中文", "Chinese (Traditional)"),
@@ -49,3 +59,11 @@ def rights_label(uri: str | None, lang: str = "zh") -> str:
 
 def kind_label(kind: str, lang: str = "zh") -> str:
     return KINDS.get(kind, (kind, kind))[0 if lang == "zh" else 1]
+
+
+def visibility_label(visibility: str, lang: str = "zh") -> str:
+    return VISIBILITIES.get(visibility, (visibility, visibility))[0 if lang == "zh" else 1]
+
+
+def state_label(state: str, lang: str = "zh") -> str:
+    return JOB_STATES.get(state, (state, state))[0 if lang == "zh" else 1]

@@ -11,7 +11,7 @@ from oral_history.webvtt import export_webvtt
 from repository.access import is_staff
 from repository.errors import NotFound
 from repository.model import best
-from repository.vocab import kind_label, language_label, rights_label
+from repository.vocab import kind_label, language_label, rights_label, state_label, visibility_label
 from search.analysis import fold
 
 from .api import paging
@@ -24,6 +24,8 @@ bp = Blueprint("public", __name__)
 
 bp.add_app_template_global(rights_label, "rights")
 bp.add_app_template_global(kind_label)
+bp.add_app_template_global(visibility_label)
+bp.add_app_template_global(state_label)
 bp.add_app_template_global(language_label)
 WEB_IMAGES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 bp.add_app_template_global(WEB_IMAGES, "web_images")

@@ -32,7 +32,7 @@ def test_upload_in_the_browser(server, browser, archive, tmp_path):
     page.set_input_files("#files", [str(p) for p in scans])
     page.click("#upload-form button[type=submit]")
     page.wait_for_url("**/admin/jobs/*", timeout=60_000)
-    page.wait_for_selector("td:text-is('done')", timeout=180_000)  # the page refreshes until the job ends
+    page.wait_for_selector("td:text-is('完成')", timeout=180_000)  # the page refreshes until the job ends
     assert not errors, errors
     (item,) = archive.list_items(user=SYSTEM)[0]
     assert item.title == {"zh": "浏览器上传的家书"} and len(item.originals) == 2

@@ -52,7 +52,7 @@ def test_chunked_upload_becomes_an_item(staff, archive, tmp_path):
         if 'http-equiv="refresh"' not in page:
             break
         time.sleep(1)
-    assert re.search(r"<td>done</td>", page), page
+    assert re.search(r"<td>完成</td>", page), page
     (item,) = archive.list_items(user=SYSTEM)[0]
     assert item.title == {"zh": "张氏家书"} and [f.path for f in item.originals] == [
         "originals/第1页.jpg", "originals/第2页.jpg"]
@@ -120,15 +120,18 @@ def test_a_failed_entry_leaves_an_item_staff_see_as_incomplete_and_retry(app, st
     # the staff list's filter
     listed = staff.get("/admin/items?incomplete=1").get_data(as_text=True)
     assert f"/items/{item_id}" in listed and "image" in listed
+    assert "未完成: 失败" in listed and "公开" in listed and ">public<" not in listed  # states and levels in words
     other = archive.create_item({"kind": "photo", "title": "完整的藏品"}, user=SYSTEM).value.id
     assert f"/items/{other}" not in listed and f"/items/{other}" in staff.get("/admin/items").get_data(as_text=True)
     job_page = staff.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
     assert f'href="/items/{item_id}"' in job_page and "已存原件，未完成" in job_page
+    assert "失败 1" in job_page and "<td>失败" in job_page
+    assert "failed 1" in staff.get(f"/admin/jobs/{job_id}?lang=en").get_data(as_text=True)
 
     # retried from the job page (this entry alone): the item is completed from its stored original
     done = staff.post(f"/admin/jobs/{job_id}/retry", data={"entry": "1", "csrf_token": staff.token})
     assert done.status_code == 303
-    assert re.search(r"<td>done</td>", wait_for_job(staff, done.headers["Location"]))
+    assert re.search(r"<td>完成</td>", wait_for_job(staff, done.headers["Location"]))
     item = archive.get_item(item_id, user=SYSTEM).value
     assert {"pyramid", "thumbnail"} <= {f.purpose for f in item.derivatives(item.originals[0].id)}
     assert banner not in staff.get(f"/items/{item_id}").get_data(as_text=True)
