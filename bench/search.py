@@ -242,12 +242,13 @@ def main() -> int:
 
 def elasticsearch(docs: list[dict], n: int, qs: list[str], data: Path) -> None:
     from search.elasticsearch_index import ElasticsearchIndex
-    from tests.servers import start_noida
+    from tests.servers import start_elasticsearch
 
     url = os.environ.get("FANGZHI_ELASTICSEARCH_URL")
-    server = None if url else start_noida(data / "noida")
+    (data / "noida").mkdir(exist_ok=True)
+    server = start_elasticsearch(data / "noida")  # that cluster when set, else a noida-db for the run
     try:
-        index = ElasticsearchIndex(url or server.url, name="bench-search")
+        index = ElasticsearchIndex(server.url, name="bench-search")
         subset = [d for d in docs if int(d["item_id"][1:]) < n]
         start = time.perf_counter()
         index.rebuild(iter(subset))
@@ -258,8 +259,7 @@ def elasticsearch(docs: list[dict], n: int, qs: list[str], data: Path) -> None:
         print(f"elasticsearch ({'cluster' if url else 'noida-db'}): {len(subset)} documents in {took:.0f} s = "
               f"{len(subset) / took:.0f} docs/s; query p50 {p50:.1f} ms, p95 {p95:.1f} ms")
     finally:
-        if server:
-            server.stop()
+        server.stop()
 
 
 if __name__ == "__main__":
