@@ -98,6 +98,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     """Every backend and service from ``settings`` (a dict from fangzhi.settings.load; None: the
     defaults and FANGZHI_* variables). ``storage`` and ``index`` replace the configured backends."""
     settings = settings if settings is not None else settings_table.load()
+    settings = {**settings, "DATA_DIR": str(Path(settings["DATA_DIR"]).resolve())}  # one folder, whatever the cwd later
     data = Path(settings["DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
     _guard_images(settings)

@@ -23,9 +23,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     """Build the app on ``fangzhi`` (the services made by fangzhi.bootstrap.build), or on services
     built from the settings, ``config`` overriding them (names as in fangzhi.settings, without FANGZHI_)."""
     if fangzhi is None:
-        settings = settings_table.load(config)
-        settings["DATA_DIR"] = str(Path(settings["DATA_DIR"]).resolve())
-        fangzhi = bootstrap.build(settings)
+        fangzhi = bootstrap.build(settings_table.load(config))
     settings = fangzhi.settings
     data_dir = Path(settings["DATA_DIR"])
     (data_dir / "uploads").mkdir(parents=True, exist_ok=True)
