@@ -52,9 +52,6 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual.hex(), digest)
 
 
-# Checked when there is no account's hash to check (no password matches it): made once, beforehand.
-_DUMMY_HASH = hash_password(secrets.token_hex(16))
-
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -114,6 +111,8 @@ class Accounts:
     max_failures: int = 5  # failures in a row from one address before it waits
     lockout: timedelta = field(default_factory=lambda: timedelta(minutes=15))  # the longest wait
     session_lifetime: timedelta = field(default_factory=lambda: timedelta(days=31))  # Flask's cookie lifetime
+    # checked when the user name is unknown: every failed login costs one hash (no names found by timing)
+    _dummy_hash: str = field(default_factory=lambda: hash_password(secrets.token_hex(16)), repr=False)
 
     # --- users ---------------------------------------------------------------------------
 
@@ -187,7 +186,7 @@ class Accounts:
         key = username[:65]  # no account's name is longer (USERNAME_RE): a long one is kept no bigger
         failures, locked_until = self.store.login_failures(key, ip)
         # One hash whatever fails (unknown, locked, disabled): user names cannot be found by timing.
-        right = check_password(password, account.password_hash if account else _DUMMY_HASH)
+        right = check_password(password, account.password_hash if account else self._dummy_hash)
         if locked_until and locked_until > _now().isoformat():
             self.log(username, f"{action}-locked", f"from {ip}")
             raise failed
