@@ -203,7 +203,8 @@ def read_transcript(name: str, data: bytes, *, duration: float | None = None, la
     ``duration`` (seconds, the recording's) bounds every time; ``language`` is the transcript's
     language when the file does not say (default: a tag in the name, else "zh"); with
     ``ohms_schema`` (the path of ``ohms.xsd``) OHMS files are validated first. Metadata always
-    holds ``format``; text formats add ``encoding``, OHMS the record's fields.
+    holds ``format``; text formats add ``encoding``, OHMS the record's fields; ``warnings``
+    lists what was skipped ("name line N: problem"), when anything was.
     Raises TranscriptError naming the file, line and problem.
     """
     if len(data) > MAX_BYTES:
@@ -219,7 +220,10 @@ def read_transcript(name: str, data: bytes, *, duration: float | None = None, la
     language = language or language_from_name(name) or "zh"
     meta: dict = {"format": fmt, "encoding": encoding}
     if fmt == "webvtt":
-        transcript, header = read_webvtt(name, text, language=language, duration=duration)
+        warnings: list[str] = []
+        transcript, header = read_webvtt(name, text, language=language, duration=duration, warnings=warnings)
+        if warnings:
+            meta["warnings"] = warnings
         if header:
             meta["header"] = header
     elif fmt == "srt":

@@ -169,13 +169,9 @@ def transcript_problems(t: Transcript, *, duration: float | None = None,
             found.append((f"{at}.text", f"{len(cue.text):,} characters: a cue has at most {MAX_CUE_CHARS:,}"))
         if cue.end <= cue.start:
             found.append((f"{at}.end", f"{clock(cue.end)} is not after the start ({clock(cue.start)})"))
-        if previous is not None:
-            if cue.start < previous.start:
-                found.append((f"{at}.start", f"{clock(cue.start)} is before the previous cue's start "
-                                             f"({clock(previous.start)}): cues must be in time order"))
-            elif cue.start < previous.end:
-                found.append((f"{at}.start", f"{clock(cue.start)} is before the previous cue ends "
-                                             f"({clock(previous.end)}): cues must not overlap"))
+        if previous is not None and cue.start < previous.start:  # overlapping cues are fine (WebVTT §4.1)
+            found.append((f"{at}.start", f"{clock(cue.start)} is before the previous cue's start "
+                                         f"({clock(previous.start)}): cues must be in time order"))
         if duration is not None and cue.end > duration + DURATION_SLACK:
             found.append((f"{at}.end", f"{clock(cue.end)} is after the end of the recording ({clock(duration)})"))
         previous = cue

@@ -87,22 +87,18 @@ class Timed:
 
 
 def check_order(name: str, timed: list[Timed], duration: float | None, *, what: str = "cue") -> None:
-    """Cues in time order, not overlapping, ending after they start and within the recording;
-    else a TranscriptError on the offending cue's line."""
+    """Cues in time order (start times never decrease; cues may overlap, W3C WebVTT §4.1 "cue
+    timings"), ending after they start and within the recording; else a TranscriptError on the
+    offending cue's line."""
     previous = None
     for t in timed:
         if t.end <= t.start:
             raise TranscriptError(name, t.line, f"{what} ends at {clock(t.end)}, "
                                                 f"not after it starts ({clock(t.start)})")
-        if previous:
-            if t.start < previous.start:
-                raise TranscriptError(name, t.line, f"{what} starts at {clock(t.start)}, before the previous {what} "
-                                                    f"(line {previous.line}, {clock(previous.start)}): "
-                                                    f"{what}s must be in time order")
-            if t.start < previous.end:
-                raise TranscriptError(name, t.line, f"{what} starts at {clock(t.start)}, before the previous {what} "
-                                                    f"(line {previous.line}) ends at {clock(previous.end)}: "
-                                                    f"{what}s must not overlap")
+        if previous and t.start < previous.start:
+            raise TranscriptError(name, t.line, f"{what} starts at {clock(t.start)}, before the previous {what} "
+                                                f"(line {previous.line}, {clock(previous.start)}): "
+                                                f"{what}s must be in time order")
         if duration is not None and t.end > duration + DURATION_SLACK:
             raise TranscriptError(name, t.line, f"{what} ends at {clock(t.end)}, after the end of the recording "
                                                 f"({clock(duration)})")
