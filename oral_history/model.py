@@ -37,6 +37,7 @@ class Cue:
     end: float
     text: str
     speaker: str | None = None
+    settings: str = ""  # WebVTT cue settings as read (W3C WebVTT §4.1), e.g. "align:start line:0"
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Transcript:
     label: LangMap = field(default_factory=dict)  # {"zh": "无锡话逐字稿"}
     kind: str = "verbatim"
     draft: bool = False  # made by speech recognition, not yet corrected by an archivist
+    blocks: list[str] = field(default_factory=list)  # WebVTT STYLE and REGION blocks as read, for export
 
 
 @dataclass
@@ -219,16 +221,24 @@ def _read_transcript(c: Checker, data, where: str) -> Transcript | None:
         if not isinstance(text, str):
             c.fail(f"{at}.text", "must be text")
             text = ""
+        settings = c.text(cue, "settings", f"{at}.settings") or ""
+        if "-->" in settings or "\n" in settings:
+            c.fail(f"{at}.settings", "WebVTT cue settings are one line without '-->'")
+            settings = ""
         cues.append(Cue(_time(c, cue, "start", f"{at}.start"), _time(c, cue, "end", f"{at}.end"),
-                        text.strip(), c.text(cue, "speaker", f"{at}.speaker")))
+                        text.strip(), c.text(cue, "speaker", f"{at}.speaker"), settings))
     if any(cue.start is None or cue.end is None for cue in cues):
         cues = []  # already reported; keep the time checks from tripping over None
     draft = data.get("draft", False)
     if not isinstance(draft, bool):
         c.fail(f"{where}.draft", "must be true or false")
+    blocks = [b for b in c.items(data, "blocks", f"{where}.blocks")
+              if isinstance(b, str) and re.match(r"(STYLE|REGION)[ \t]*\n", b) and "-->" not in b and "\n\n" not in b]
+    if len(blocks) != len(data.get("blocks") or []):
+        c.fail(f"{where}.blocks", "must be WebVTT STYLE or REGION blocks (no blank line, no '-->')")
     return Transcript(language=language, cues=cues, label=c.langmap(data, "label", f"{where}.label"),
                       kind=c.text(data, "kind", f"{where}.kind", choices=TRANSCRIPT_KINDS) or "verbatim",
-                      draft=draft is True)
+                      draft=draft is True, blocks=blocks)
 
 
 def _read_segment(c: Checker, data, where: str) -> Segment | None:

@@ -3,8 +3,8 @@
 Reading follows the standard's parsing algorithm (§6), so a file imports with the cues a
 browser plays: overlapping cues are kept, a cue a browser drops is skipped with a warning
 naming the file, line and reason, and only a file without the ``WEBVTT`` signature is refused.
-Cue settings are ignored; NOTE, STYLE and REGION blocks are skipped; voice spans
-``<v 张阿婆>…</v>`` give the speaker.
+Cue settings and the STYLE and REGION blocks are kept as written and written back; NOTE
+blocks are skipped; voice spans ``<v 张阿婆>…</v>`` give the speaker.
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float |
         i += 1
     language = header.get("language") or language
 
-    cues, starts, seen_cue = [], [], False
+    cues, starts, seen_cue, kept = [], [], False, []
     while i < len(lines):  # §6.1 step 12, the block loop
         if not lines[i]:
             i += 1
@@ -69,6 +69,8 @@ def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float |
             if buffer and re.match(r"(STYLE|REGION)[ \t]*$", buffer[0]):
                 if seen_cue:  # §6.1 step 12.3: only before the first cue
                     warn(begin_at, f"{buffer[0].strip()} block after the first cue ignored (browsers ignore it too)")
+                elif len(buffer) > 1:
+                    kept.append("\n".join(buffer))
                 continue
             if re.match(r"NOTE([ \t]|$)", first):
                 continue
@@ -83,7 +85,7 @@ def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float |
             continue
         line, raw = timing
         try:
-            start, end = _timings(raw)
+            start, end, settings = _timings(raw)
         except BadTiming as exc:
             warn(line, f"cue skipped: bad timing line {raw.strip()[:60]!r} ({exc})")
             continue
@@ -99,10 +101,10 @@ def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float |
                        f"{clock(starts[-1][1])}): put in time order, as a browser does")
         speaker, words = cue_text(buffer)
         starts.append((line, start))
-        cues.append(Cue(start, end, words, speaker))
+        cues.append(Cue(start, end, words, speaker, settings))
     # HTML "text track cue order": by start time, then in file order (a stable sort)
     cues.sort(key=lambda cue: cue.start)
-    return Transcript(language=language, cues=cues), header
+    return Transcript(language=language, cues=cues, blocks=kept), header
 
 
 def _block(lines: list[str], i: int) -> tuple[int, int, tuple[int, str] | None, list[str]]:
@@ -125,9 +127,9 @@ def _block(lines: list[str], i: int) -> tuple[int, int, tuple[int, str] | None, 
     return first, i, timing, buffer
 
 
-def _timings(raw: str) -> tuple[float, float]:
-    """§6.3 "collect WebVTT cue timings and settings": (start, end); settings after them are
-    read by browsers and ignored here. Raises BadTiming saying why."""
+def _timings(raw: str) -> tuple[float, float, str]:
+    """§6.3 "collect WebVTT cue timings and settings": (start, end, the settings as written,
+    single-spaced). Raises BadTiming saying why."""
     pos = len(raw) - len(raw.lstrip(SPACE))
     start, pos = _timestamp(raw, pos, "start")
     pos += len(raw[pos:]) - len(raw[pos:].lstrip(SPACE))
@@ -135,8 +137,8 @@ def _timings(raw: str) -> tuple[float, float]:
         raise BadTiming("expected '-->' after the start time" + (" (use -->)" if ARROWISH.search(raw) else ""))
     pos += 3
     pos += len(raw[pos:]) - len(raw[pos:].lstrip(SPACE))
-    end, _ = _timestamp(raw, pos, "end")
-    return start, end
+    end, pos = _timestamp(raw, pos, "end")
+    return start, end, " ".join(raw[pos:].split())
 
 
 def _timestamp(raw: str, pos: int, which: str) -> tuple[float, int]:
@@ -214,15 +216,19 @@ def _escape(text: str) -> str:
 
 
 def write_webvtt(transcript: Transcript) -> str:
-    """The transcript as WebVTT: one cue per Cue, the speaker as a voice span."""
+    """The transcript as WebVTT: its STYLE and REGION blocks, then one cue per Cue with its
+    settings, the speaker as a voice span."""
     out = ["WEBVTT", ""]
+    for block in transcript.blocks:
+        out += [block, ""]
     for cue in transcript.cues:
         text = "\n".join(line.strip() for line in cue.text.split("\n") if line.strip())  # no blank line in a cue
         if cue.speaker:
             text = f"<v {_escape(cue.speaker)}>{_escape(text)}"
         else:
             text = _escape(text)
-        out += [f"{clock(cue.start)} --> {clock(cue.end)}", *([text] if text else []), ""]
+        timing = f"{clock(cue.start)} --> {clock(cue.end)}" + (f" {cue.settings}" if cue.settings else "")
+        out += [timing, *([text] if text else []), ""]
     return "\n".join(out)
 
 

@@ -21,18 +21,19 @@ def error(text: str, **kw) -> TranscriptError:
     return exc.value
 
 
-def test_reads_speakers_dialect_and_skips_notes_styles_and_settings():
+def test_reads_speakers_dialect_skips_notes_and_keeps_styles_and_settings():
     transcript, header = read_webvtt("采访_张.vtt", (FIXTURES / "采访_张.vtt").read_text("utf-8"))
     assert header == {"language": "wuu"}
     assert transcript.language == "wuu"  # the Language: header wins over the default
     assert transcript.cues == [
-        Cue(0.0, 4.5, "阿婆，倷小辰光住勒啥地方？", "采访者"),
+        Cue(0.0, 4.5, "阿婆，倷小辰光住勒啥地方？", "采访者", "align:start line:90%"),
         Cue(4.5, 12.0, "伲屋里向住勒南长街，清名桥旁边。\n开一爿豆腐店。", "张阿婆"),
         # <v.soft …> classes, <i> and &amp; are markup, not words
         Cue(12.0, 20.25, "夜里三点钟就要起来磨豆腐，交关辛苦 & 冷。", "张阿婆"),
         # a second voice in one cue keeps its words, named
         Cue(20.25, 25.0, "后来呢？\n张阿婆：后首来店关脱哉。", "采访者"),
     ]
+    assert transcript.blocks == ['STYLE\n::cue(v[voice="张阿婆"]) { color: yellow }']
 
 
 def test_hours_minutes_and_crlf_line_endings():

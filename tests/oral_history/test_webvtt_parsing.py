@@ -107,3 +107,29 @@ def test_read_transcript_reports_the_warnings():
     assert [c.text for c in transcript.cues] == ["ok"]
     assert meta["warnings"] == CASES["sixty-seconds"][2]
     assert "warnings" not in read_transcript(NAME, CASES["overlapping"][0].encode())[2]
+
+
+OVERLAPPING = ("WEBVTT\n\nREGION\nid:left\nwidth:40%\n\nSTYLE\n::cue(v[voice=\"乙\"]) { color: cyan }\n\n"
+               "00:01.000 --> 00:05.000 region:left align:start\n<v 甲>我先讲\n\n"
+               "00:02.000 --> 00:04.000 position:80% size:30%\n<v 乙>我也讲\n\n"
+               "00:02.000 --> 00:04.000 vertical:rl line:0\n<v 丙>同时\n")
+
+
+def test_overlapping_cues_settings_and_blocks_survive_webvtt_and_ohms_export_and_reimport():
+    from oral_history.model import Interview
+    from oral_history.ohms import read_ohms, write_ohms
+    from oral_history.webvtt import write_webvtt
+
+    first, _ = read_webvtt(NAME, OVERLAPPING, warnings=(found := []))
+    assert not found
+    assert [(c.start, c.end, c.speaker, c.settings) for c in first.cues] == [
+        (1.0, 5.0, "甲", "region:left align:start"), (2.0, 4.0, "乙", "position:80% size:30%"),
+        (2.0, 4.0, "丙", "vertical:rl line:0")]
+    assert first.blocks == ["REGION\nid:left\nwidth:40%", 'STYLE\n::cue(v[voice="乙"]) { color: cyan }']
+    again, _ = read_webvtt(NAME, write_webvtt(first), language=first.language)
+    assert again == first
+    interview = Interview(languages=["zh"], transcripts=[first])
+    assert Interview.from_dict(interview.to_dict()) == interview  # stored and read back
+    transcripts, _, meta = read_ohms("wpt.xml", write_ohms(interview))
+    assert "warnings" not in meta
+    assert transcripts[0].cues == first.cues and transcripts[0].blocks == first.blocks
