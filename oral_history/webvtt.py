@@ -129,7 +129,7 @@ def _block(lines: list[str], i: int) -> tuple[int, int, tuple[int, str] | None, 
 
 def _timings(raw: str) -> tuple[float, float, str]:
     """§6.3 "collect WebVTT cue timings and settings": (start, end, the settings as written,
-    single-spaced). Raises BadTiming saying why."""
+    single-spaced, without what a browser ignores). Raises BadTiming saying why."""
     pos = len(raw) - len(raw.lstrip(SPACE))
     start, pos = _timestamp(raw, pos, "start")
     pos += len(raw[pos:]) - len(raw[pos:].lstrip(SPACE))
@@ -138,7 +138,8 @@ def _timings(raw: str) -> tuple[float, float, str]:
     pos += 3
     pos += len(raw[pos:]) - len(raw[pos:].lstrip(SPACE))
     end, pos = _timestamp(raw, pos, "end")
-    return start, end, " ".join(raw[pos:].split())
+    # §6.3 "parse the WebVTT cue settings": a setting without a colon inside it is ignored
+    return start, end, " ".join(w for w in raw[pos:].split() if ":" in w.strip(":"))
 
 
 def _timestamp(raw: str, pos: int, which: str) -> tuple[float, int]:

@@ -41,6 +41,7 @@ CASES = {
     "leading-whitespace": ("WEBVTT\n\n \t00:00.000 --> 00:01.000\nx\n", [(0.0, 1.0, "x")], []),
     "settings": ("WEBVTT\n\n00:00.000 --> 00:01.000 align:start line:0 position:10% size:50% vertical:rl\nx\n",
                  [(0.0, 1.0, "x")], []),
+    "settings-junk-ignored": ("WEBVTT\n\n00:00.000 --> 00:01.000 --> x :a b: align:end\nx\n", [(0.0, 1.0, "x")], []),
     "hours-one-digit": ("WEBVTT\n\n0:00:01.000 --> 0:00:02.000\nx\n", [(1.0, 2.0, "x")], []),  # §6.3 step 4
     "hours-three-digits": ("WEBVTT\n\n100:00:00.000 --> 100:00:01.000\nx\n", [(360000.0, 360001.0, "x")], []),
     "identifier": ("WEBVTT\n\nid 1\n00:00.000 --> 00:01.000\nx\n", [(0.0, 1.0, "x")], []),
@@ -113,6 +114,11 @@ OVERLAPPING = ("WEBVTT\n\nREGION\nid:left\nwidth:40%\n\nSTYLE\n::cue(v[voice=\"�
                "00:01.000 --> 00:05.000 region:left align:start\n<v 甲>我先讲\n\n"
                "00:02.000 --> 00:04.000 position:80% size:30%\n<v 乙>我也讲\n\n"
                "00:02.000 --> 00:04.000 vertical:rl line:0\n<v 丙>同时\n")
+
+
+def test_settings_a_browser_ignores_are_dropped():
+    transcript, _ = read_webvtt(NAME, CASES["settings-junk-ignored"][0])
+    assert transcript.cues[0].settings == "align:end"
 
 
 def test_overlapping_cues_settings_and_blocks_survive_webvtt_and_ohms_export_and_reimport():
