@@ -74,7 +74,7 @@ def load_recognizer(spec: str | None, *, setting: str = SETTING) -> SpeechRecogn
 def draft_transcript(recognizer: SpeechRecognizer, audio_path: Path | str, *, language: str,
                      duration: float | None = None) -> Transcript:
     """Run the recogniser and return its transcript marked as a draft, after checking its
-    cues (in order, not overlapping, within ``duration``)."""
+    cues (in time order, within ``duration``)."""
     result = recognizer.transcribe(Path(audio_path), language=language)
     if not isinstance(result, Transcript):
         raise RecognizerError(f"the speech recognizer returned {type(result).__name__}, not a Transcript")

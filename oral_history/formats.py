@@ -17,7 +17,7 @@ from repository.model import LANG_RE
 
 from .model import Cue, Segment, Transcript
 from .ohms import NS, language_tag, read_ohms
-from .timecodes import Timed, TranscriptError, check_order, clock, parse_clock, seconds, split_speaker, to_ms
+from .timecodes import DURATION_SLACK, TranscriptError, clock, parse_clock, seconds, split_speaker, to_ms
 from .webvtt import ARROWISH, LINE_BREAK, LOOKS_TIMED, TAG, blocks, read_webvtt
 
 FORMATS = ("webvtt", "srt", "text", "ohms")
@@ -100,41 +100,75 @@ def language_from_name(name: str) -> str | None:
 
 # --- SRT ----------------------------------------------------------------------------------------
 
-SRT_TIME = re.compile(r"^(\d{1,3}):([0-5]\d):([0-5]\d)[,.](\d{1,3})$")
+# SubRip as subtitle tools write it: hours optional, a comma or a full stop before 1-3 digits of
+# milliseconds (or none)
+SRT_TIME = re.compile(r"^(?:(\d{1,3}):)?([0-5]\d):([0-5]\d)(?:[,.](\d{1,3}))?$")
 SRT_TAG = re.compile(r"\{\\[^}]*\}")  # {\an8}-style positioning left by subtitle editors
 
 
-def read_srt(name: str, text: str, *, language: str = "zh", duration: float | None = None) -> Transcript:
-    """A Transcript from SubRip: numbered blocks of ``hh:mm:ss,ttt --> hh:mm:ss,ttt`` and text;
-    formatting tags are dropped and a "张阿婆：" prefix names the speaker."""
+def read_srt(name: str, text: str, *, language: str = "zh", duration: float | None = None,
+             warnings: list[str] | None = None) -> Transcript:
+    """A Transcript from SubRip: blocks of ``hh:mm:ss,ttt --> hh:mm:ss,ttt`` and text; formatting
+    tags are dropped and a "张阿婆：" prefix names the speaker. Read as leniently as players do:
+    sequence numbers may be missing or wrong, blank lines may be doubled or split a subtitle's
+    text, times may use a full stop; a subtitle with a bad timing line or that ends before it
+    starts is skipped and subtitles out of order are sorted, each with a warning
+    "name line N: problem" appended to ``warnings``."""
+    found = warnings if warnings is not None else []
+    warn = lambda line, problem: found.append(f"{name} line {line}: {problem}")  # noqa: E731
     lines = LINE_BREAK.split(text.lstrip("\ufeff"))
-    timed, cues = [], []
+    cues, starts, previous = [], [], None  # previous: the subtitle text after a blank line continues
     for start, block in blocks(lines, 0):
-        k = 1 if block[0].strip().isdigit() else 0
+        k = 1 if block[0].strip().isdigit() else 0  # the sequence number, whatever it says
         if k == 1 and len(block) < 2:
-            raise TranscriptError(name, start + 1, f"subtitle {block[0].strip()} has no timing line")
+            continue  # a number before a doubled blank line
         raw, line = block[k].strip(), start + k + 1
         m = re.match(r"^(\S+)[ \t]*-->[ \t]*(\S+)", raw)
+        if not m and k == 0 and "-->" not in raw and not LOOKS_TIMED.match(raw):
+            if previous is None:
+                warn(line, f"text outside a subtitle ignored: {raw[:40]!r}")
+            else:  # a blank line inside a subtitle's text
+                previous.text = "\n".join(w for w in [previous.text, *_srt_words(block)] if w)
+            continue
+        previous = None
         if not m:
-            if k == 0 and not LOOKS_TIMED.match(raw):
-                raise TranscriptError(name, line, f"text outside a subtitle: {raw[:40]!r} (is a blank line misplaced?)")
             hint = "use -->" if ARROWISH.search(raw) else "expected start --> end, e.g. 00:00:01,000 --> 00:00:04,000"
-            raise TranscriptError(name, line, f"bad timing line {raw!r} ({hint})")
-        begin, end = (_srt_time(name, line, m[g], which) for g, which in ((1, "start"), (2, "end")))
-        words = [SRT_TAG.sub("", TAG.sub("", w)).strip() for w in block[k + 1:]]
+            warn(line, f"subtitle skipped: bad timing line {raw!r} ({hint})")
+            continue
+        times = [_srt_time(m[g]) for g in (1, 2)]
+        if None in times:
+            which, bad = next((w, m[g]) for w, g, t in (("start", 1, times[0]), ("end", 2, times[1])) if t is None)
+            warn(line, f"subtitle skipped: bad {which} time {bad!r} (use hh:mm:ss,ttt)")
+            continue
+        begin, end = times
+        if end <= begin:
+            warn(line, f"subtitle skipped: it ends at {clock(end)}, not after it starts ({clock(begin)})")
+            continue
+        if duration is not None and end > duration + DURATION_SLACK:
+            raise TranscriptError(name, line, f"subtitle ends at {clock(end)}, after the end of the recording "
+                                              f"({clock(duration)})")
+        if starts and begin < starts[-1][1]:
+            warn(line, f"subtitle starts at {clock(begin)}, before the previous subtitle (line {starts[-1][0]}, "
+                       f"{clock(starts[-1][1])}): put in time order")
+        words = _srt_words(block[k + 1:])
         speaker, first = split_speaker(words[0]) if words else (None, "")
-        timed.append(Timed(line, begin, end))
-        cues.append(Cue(begin, end, "\n".join(w for w in [first, *words[1:]] if w), speaker))
-    check_order(name, timed, duration, what="subtitle")
+        starts.append((line, begin))
+        previous = Cue(begin, end, "\n".join(w for w in [first, *words[1:]] if w), speaker)
+        cues.append(previous)
+    cues.sort(key=lambda cue: cue.start)
     return Transcript(language=language, cues=cues)
 
 
-def _srt_time(name: str, line: int, text: str, which: str) -> float:
+def _srt_words(lines: list[str]) -> list[str]:
+    return [SRT_TAG.sub("", TAG.sub("", w)).strip() for w in lines]
+
+
+def _srt_time(text: str) -> float | None:
     m = SRT_TIME.match(text)
     if not m:
-        raise TranscriptError(name, line, f"bad {which} time {text!r} (use hh:mm:ss,ttt)")
-    h, mi, s = int(m[1]), int(m[2]), int(m[3])
-    return seconds(((h * 60 + mi) * 60 + s) * 1000 + int(m[4].ljust(3, "0")))
+        return None
+    h, mi, s = int(m[1] or 0), int(m[2]), int(m[3])
+    return seconds(((h * 60 + mi) * 60 + s) * 1000 + int((m[4] or "0").ljust(3, "0")))
 
 
 # --- text with [hh:mm:ss] timecodes -------------------------------------------------------------
@@ -203,7 +237,8 @@ def read_transcript(name: str, data: bytes, *, duration: float | None = None, la
     ``duration`` (seconds, the recording's) bounds every time; ``language`` is the transcript's
     language when the file does not say (default: a tag in the name, else "zh"); with
     ``ohms_schema`` (the path of ``ohms.xsd``) OHMS files are validated first. Metadata always
-    holds ``format``; text formats add ``encoding``, OHMS the record's fields.
+    holds ``format``; text formats add ``encoding``, OHMS the record's fields; ``warnings``
+    lists what was skipped ("name line N: problem"), when anything was.
     Raises TranscriptError naming the file, line and problem.
     """
     if len(data) > MAX_BYTES:
@@ -219,11 +254,17 @@ def read_transcript(name: str, data: bytes, *, duration: float | None = None, la
     language = language or language_from_name(name) or "zh"
     meta: dict = {"format": fmt, "encoding": encoding}
     if fmt == "webvtt":
-        transcript, header = read_webvtt(name, text, language=language, duration=duration)
+        warnings: list[str] = []
+        transcript, header = read_webvtt(name, text, language=language, duration=duration, warnings=warnings)
+        if warnings:
+            meta["warnings"] = warnings
         if header:
             meta["header"] = header
     elif fmt == "srt":
-        transcript = read_srt(name, text, language=language, duration=duration)
+        warnings = []
+        transcript = read_srt(name, text, language=language, duration=duration, warnings=warnings)
+        if warnings:
+            meta["warnings"] = warnings
     else:
         transcript = read_timecoded_text(name, text, language=language, duration=duration)
     if not LANG_RE.match(transcript.language):

@@ -37,6 +37,7 @@ class Cue:
     end: float
     text: str
     speaker: str | None = None
+    settings: str = ""  # WebVTT cue settings as read (W3C WebVTT §4.1), e.g. "align:start line:0"
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Transcript:
     label: LangMap = field(default_factory=dict)  # {"zh": "无锡话逐字稿"}
     kind: str = "verbatim"
     draft: bool = False  # made by speech recognition, not yet corrected by an archivist
+    blocks: list[str] = field(default_factory=list)  # WebVTT STYLE and REGION blocks as read, for export
 
 
 @dataclass
@@ -169,13 +171,9 @@ def transcript_problems(t: Transcript, *, duration: float | None = None,
             found.append((f"{at}.text", f"{len(cue.text):,} characters: a cue has at most {MAX_CUE_CHARS:,}"))
         if cue.end <= cue.start:
             found.append((f"{at}.end", f"{clock(cue.end)} is not after the start ({clock(cue.start)})"))
-        if previous is not None:
-            if cue.start < previous.start:
-                found.append((f"{at}.start", f"{clock(cue.start)} is before the previous cue's start "
-                                             f"({clock(previous.start)}): cues must be in time order"))
-            elif cue.start < previous.end:
-                found.append((f"{at}.start", f"{clock(cue.start)} is before the previous cue ends "
-                                             f"({clock(previous.end)}): cues must not overlap"))
+        if previous is not None and cue.start < previous.start:  # overlapping cues are fine (WebVTT §4.1)
+            found.append((f"{at}.start", f"{clock(cue.start)} is before the previous cue's start "
+                                         f"({clock(previous.start)}): cues must be in time order"))
         if duration is not None and cue.end > duration + DURATION_SLACK:
             found.append((f"{at}.end", f"{clock(cue.end)} is after the end of the recording ({clock(duration)})"))
         previous = cue
@@ -223,16 +221,24 @@ def _read_transcript(c: Checker, data, where: str) -> Transcript | None:
         if not isinstance(text, str):
             c.fail(f"{at}.text", "must be text")
             text = ""
+        settings = c.text(cue, "settings", f"{at}.settings") or ""
+        if "-->" in settings or "\n" in settings:
+            c.fail(f"{at}.settings", "WebVTT cue settings are one line without '-->'")
+            settings = ""
         cues.append(Cue(_time(c, cue, "start", f"{at}.start"), _time(c, cue, "end", f"{at}.end"),
-                        text.strip(), c.text(cue, "speaker", f"{at}.speaker")))
+                        text.strip(), c.text(cue, "speaker", f"{at}.speaker"), settings))
     if any(cue.start is None or cue.end is None for cue in cues):
         cues = []  # already reported; keep the time checks from tripping over None
     draft = data.get("draft", False)
     if not isinstance(draft, bool):
         c.fail(f"{where}.draft", "must be true or false")
+    blocks = [b for b in c.items(data, "blocks", f"{where}.blocks")
+              if isinstance(b, str) and re.match(r"(STYLE|REGION)[ \t]*\n", b) and "-->" not in b and "\n\n" not in b]
+    if len(blocks) != len(data.get("blocks") or []):
+        c.fail(f"{where}.blocks", "must be WebVTT STYLE or REGION blocks (no blank line, no '-->')")
     return Transcript(language=language, cues=cues, label=c.langmap(data, "label", f"{where}.label"),
                       kind=c.text(data, "kind", f"{where}.kind", choices=TRANSCRIPT_KINDS) or "verbatim",
-                      draft=draft is True)
+                      draft=draft is True, blocks=blocks)
 
 
 def _read_segment(c: Checker, data, where: str) -> Segment | None:

@@ -123,12 +123,12 @@ def read_ohms(name: str, data: bytes, *, duration: float | None = None,
             s.restricted = to_ms(s.start) in starts
     language = language_tag(_text(record, "language"), "zh")
     alt_language = language_tag(_text(record, "transcript_alt_lang"), "en")
-    transcripts = []
+    transcripts, warnings = [], []
     for suffix, lang, kind in (("", language, "verbatim"), ("_alt", alt_language, "rendering")):
         vtt = _children(record, f"vtt_transcript{suffix}")
         legacy = _children(record, f"transcript{suffix}")
         if vtt and (vtt[0].text or "").strip():
-            transcripts.append(_embedded_vtt(name, vtt[0], lang, kind, duration))
+            transcripts.append(_embedded_vtt(name, vtt[0], lang, kind, duration, warnings))
         elif legacy and (legacy[0].text or "").strip():
             sync = _children(record, f"sync{suffix}")
             if sync and (sync[0].text or "").strip():
@@ -138,6 +138,8 @@ def read_ohms(name: str, data: bytes, *, duration: float | None = None,
             else:
                 meta[f"unsynced_transcript{suffix}"] = legacy[0].text.strip()
     meta["languages"] = list(dict.fromkeys([t.language for t in transcripts] or [language]))
+    if warnings:
+        meta["warnings"] = warnings  # cues skipped in an embedded WebVTT transcript
     return transcripts, segments, meta
 
 
@@ -224,11 +226,12 @@ def _link(name: str, el) -> Hyperlink:
     return Hyperlink(url, _text(el, "hyperlink_text"))
 
 
-def _embedded_vtt(name, el, language, kind, duration) -> Transcript:
+def _embedded_vtt(name, el, language, kind, duration, warnings: list[str]) -> Transcript:
     text = el.text
     body = text.lstrip()
     first_line = el.sourceline + text[:len(text) - len(body)].count("\n")
-    transcript, _ = read_webvtt(name, body, language=language, duration=duration, first_line=first_line)
+    transcript, _ = read_webvtt(name, body, language=language, duration=duration, first_line=first_line,
+                                warnings=warnings)
     transcript.kind = kind
     return transcript
 

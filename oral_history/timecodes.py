@@ -7,7 +7,6 @@ problem in words an archivist can act on.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 DURATION_SLACK = 0.5  # seconds a time may pass the media's measured duration (rounding by encoders)
 
@@ -76,34 +75,3 @@ def split_speaker(line: str) -> tuple[str | None, str]:
     if not m:
         return None, line.strip()
     return m[1], line[m.end():].strip()
-
-
-@dataclass
-class Timed:
-    """A cue as a reader found it: the line its timing is on, for error messages."""
-    line: int
-    start: float
-    end: float
-
-
-def check_order(name: str, timed: list[Timed], duration: float | None, *, what: str = "cue") -> None:
-    """Cues in time order, not overlapping, ending after they start and within the recording;
-    else a TranscriptError on the offending cue's line."""
-    previous = None
-    for t in timed:
-        if t.end <= t.start:
-            raise TranscriptError(name, t.line, f"{what} ends at {clock(t.end)}, "
-                                                f"not after it starts ({clock(t.start)})")
-        if previous:
-            if t.start < previous.start:
-                raise TranscriptError(name, t.line, f"{what} starts at {clock(t.start)}, before the previous {what} "
-                                                    f"(line {previous.line}, {clock(previous.start)}): "
-                                                    f"{what}s must be in time order")
-            if t.start < previous.end:
-                raise TranscriptError(name, t.line, f"{what} starts at {clock(t.start)}, before the previous {what} "
-                                                    f"(line {previous.line}) ends at {clock(previous.end)}: "
-                                                    f"{what}s must not overlap")
-        if duration is not None and t.end > duration + DURATION_SLACK:
-            raise TranscriptError(name, t.line, f"{what} ends at {clock(t.end)}, after the end of the recording "
-                                                f"({clock(duration)})")
-        previous = t

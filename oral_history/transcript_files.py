@@ -22,16 +22,18 @@ from .timecodes import OralHistoryError
 
 def store(archive, item: Item, interview: Interview, files: list[tuple[str, bytes]], *,
           changed: list[tuple[str, bytes]] | None = None, ohms_schema: str | None = None,
-          reading: Callable[[int | None], None] = lambda n: None, **saving):
+          reading: Callable[[int | None], None] = lambda n: None, warnings: list[str] | None = None, **saving):
     """Attach ``files`` ((name, bytes) pairs) to ``interview`` one by one (``reading(n)`` is told
-    which, then None), fill its empty fields from the item's record, and store it with ``changed``
+    which, then None; what they skipped is appended to ``warnings``), fill its empty fields from
+    the item's record, and store it with ``changed``
     (default: all the files) as its sources: ``redaction.save(…, **saving)`` (user,
     expected_version, why, work, limits). Raises TranscriptError naming the file, the line and
     the problem, before anything is stored."""
     duration = media_duration(item)
     for n, (name, data) in enumerate(files):
         reading(n)
-        interview = attach.attach(interview, [(name, data)], duration=duration, ohms_schema=ohms_schema)
+        interview = attach.attach(interview, [(name, data)], duration=duration, ohms_schema=ohms_schema,
+                                  warnings=warnings)
     reading(None)
     attach.from_item(interview, item)  # what the files did not say: interviewees, date, place …
     sources = [NewFile(name, data, attach.media_type(name)) for name, data in (files if changed is None else changed)]
@@ -41,7 +43,8 @@ def store(archive, item: Item, interview: Interview, files: list[tuple[str, byte
 class TranscriptStep:
     """The ingest after-step "transcript" (``ingest.pipeline.AfterStep``): the entry's transcript
     and OHMS files, read now that the recording's duration is known, make the item's interview,
-    with redacted copies for its restricted segments. The files are read from the source again,
+    with redacted copies for its restricted segments; cues the files' readers skipped are the
+    entry's notes (its reason once done). The files are read from the source again,
     so a fixed file is used on a retry (and replaces the stored one); without the source, the
     stored copies are read."""
     name = "transcript"
@@ -71,4 +74,5 @@ class TranscriptStep:
         # the first language's transcript is the verbatim one
         store(ctx.archive, item, Interview(languages=list(item.language)), files, changed=changed,
               ohms_schema=self.ohms_schema, reading=lambda n: stage.update(file=None if n is None else paths[n]),
+              warnings=stage["notes"],  # skipped cues: the entry is done, its reason lists them
               user=ctx.user, expected_version=record.version, why=why, work=ctx.work / item.id, limits=ctx.limits)

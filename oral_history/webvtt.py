@@ -1,9 +1,10 @@
 """WebVTT (W3C WebVTT, Candidate Recommendation 2019) read and write, for transcripts.
 
-Reading is stricter than a browser's parser, because an archivist fixing a file needs to know
-what is wrong and where: a missing ``WEBVTT`` header, a malformed arrow or timestamp,
-out-of-order or overlapping cues are errors naming the line. Cue settings are ignored; NOTE,
-STYLE and REGION blocks are skipped; voice spans ``<v 张阿婆>…</v>`` give the speaker.
+Reading follows the standard's parsing algorithm (§6), so a file imports with the cues a
+browser plays: overlapping cues are kept, a cue a browser drops is skipped with a warning
+naming the file, line and reason, and only a file without the ``WEBVTT`` signature is refused.
+Cue settings and the STYLE and REGION blocks are kept as written and written back; NOTE
+blocks are skipped; voice spans ``<v 张阿婆>…</v>`` give the speaker.
 """
 from __future__ import annotations
 
@@ -11,66 +12,167 @@ import html
 import re
 
 from .model import Cue, Interview, Transcript, public_view
-from .timecodes import OralHistoryError, Timed, TranscriptError, check_order, clock, seconds
+from .timecodes import DURATION_SLACK, OralHistoryError, TranscriptError, clock, seconds
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # §4.1: a WebVTT line terminator is CRLF, LF or CR
-# §4.1 WebVTT timestamp: optional hours (two or more digits), minutes and seconds 00-59, and
-# exactly three digits of milliseconds after a full stop.
-TIMESTAMP = re.compile(r"^(?:(\d{2,}):)?([0-5]\d):([0-5]\d)\.(\d{3})$")
-TIMING = re.compile(r"^(\S+)[ \t]*-->[ \t]*(\S+)(?:[ \t]+.*)?$")  # §4.1 cue timings; settings ignored
 LOOKS_TIMED = re.compile(r"^\s*\d+:\d")
 ARROWISH = re.compile(r"\d\s*(?:-+|=+|—|–|→)>?\s*\d")
 # §4.2.2 voice span start tag: "<v" with optional classes, whitespace, then the annotation (the name)
 VOICE = re.compile(r"<v(?:\.[^\s>]*)*[ \t\f]+([^>\n]*)>|</v>")
 TAG = re.compile(r"<[^>\n]*>")  # other spans (c, i, b, u, ruby, rt, lang) and inner timestamps
+SPACE = " \t\n\f\r"  # §6.1 (ASCII whitespace around "-->" and between cue settings)
+DIGITS = re.compile(r"[0-9]+")
+
+
+class BadTiming(ValueError):
+    """A cue timing line the §6.3 algorithm fails on: the browser drops the cue."""
 
 
 def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float | None = None,
-                first_line: int = 1) -> tuple[Transcript, dict]:
+                first_line: int = 1, warnings: list[str] | None = None) -> tuple[Transcript, dict]:
     """A Transcript from WebVTT text and the header's ``Key: value`` lines (lower-case keys).
 
-    ``first_line`` is the line number of the text's first line, for a VTT embedded in another
-    file (OHMS ``vtt_transcript``). A ``Language:`` header overrides ``language``.
+    Parsed by the W3C "WebVTT file parsing" algorithm (§6.1): every cue a browser keeps is kept;
+    a cue it drops (bad timing line) is skipped, as are cues that end before they start (never
+    shown), each with a warning "name line N: problem" appended to ``warnings``. Only a file
+    without the ``WEBVTT`` signature is refused. ``first_line`` is the line number of the text's
+    first line, for a VTT embedded in another file (OHMS ``vtt_transcript``). A ``Language:``
+    header overrides ``language``.
     """
-    lines = LINE_BREAK.split(text.lstrip("\ufeff"))
+    found = warnings if warnings is not None else []
     at = lambda i: i + first_line  # noqa: E731 — index → line number
+    warn = lambda i, problem: found.append(f"{name} line {at(i)}: {problem}")  # noqa: E731
+    # §6.1 steps 1-2: NULs become U+FFFD, CRLF and CR become LF (one BOM is dropped by decoding)
+    lines = LINE_BREAK.split(text.removeprefix("\ufeff").replace("\0", "\ufffd"))
 
-    # §4.1: the file starts with "WEBVTT", alone or followed by a space or tab and any text
+    # §6.1 steps 3-5: "WEBVTT", then nothing, a space, a tab or a line terminator
     if not (lines[0] == "WEBVTT" or lines[0].startswith(("WEBVTT ", "WEBVTT\t"))):
         raise TranscriptError(name, at(0), f"missing WEBVTT header: the first line must be WEBVTT "
                                            f"(found {lines[0][:40]!r})")
-    header = {}
-    i = 1
-    while i < len(lines) and lines[i].strip():
-        if "-->" in lines[i]:
-            raise TranscriptError(name, at(i), "a blank line must separate the WEBVTT header from the first cue")
+    # §6.1 step 9: the header block ends at an empty line or before a line holding "-->"
+    header, i = {}, 1
+    while i < len(lines) and lines[i] and "-->" not in lines[i]:
         key, sep, value = lines[i].partition(":")
         if sep:
             header[key.strip().lower()] = value.strip()
         i += 1
     language = header.get("language") or language
 
-    timed, cues = [], []
-    for start, block in blocks(lines, i):
-        first = block[0]
-        # §4.1: NOTE comment blocks, STYLE and REGION blocks are not cues
-        if re.match(r"^(NOTE|STYLE|REGION)([ \t]|$)", first):
+    cues, starts, seen_cue, kept = [], [], False, []
+    while i < len(lines):  # §6.1 step 12, the block loop
+        if not lines[i]:
+            i += 1
             continue
-        k = 0 if "-->" in first or LOOKS_TIMED.match(first) else 1  # an optional cue identifier first
-        if k == 1 and (len(block) < 2 or not ("-->" in block[1] or LOOKS_TIMED.match(block[1]))):
-            raise TranscriptError(name, at(start), f"text outside a cue: {first[:40]!r} (a cue needs a timing "
-                                                   f"line 'start --> end'; is a blank line misplaced?)")
-        line = at(start + k)
-        begin, end = _timing(name, line, block[k])
-        for j, payload in enumerate(block[k + 1:], start + k + 1):
-            if "-->" in payload:  # §4.1: cue payload must not contain "-->"
-                raise TranscriptError(name, at(j), "cue text cannot contain '-->' (is a blank line missing "
-                                                   "before this cue?)")
-        speaker, words = cue_text(block[k + 1:])
-        timed.append(Timed(line, begin, end))
-        cues.append(Cue(begin, end, words, speaker))
-    check_order(name, timed, duration)
-    return Transcript(language=language, cues=cues), header
+        begin_at, i, timing, buffer = _block(lines, i)
+        first = lines[begin_at]
+        if timing is None:
+            if buffer and re.match(r"(STYLE|REGION)[ \t]*$", buffer[0]):
+                if seen_cue:  # §6.1 step 12.3: only before the first cue
+                    warn(begin_at, f"{buffer[0].strip()} block after the first cue ignored (browsers ignore it too)")
+                elif len(buffer) > 1:
+                    kept.append("\n".join(buffer))
+                continue
+            if re.match(r"NOTE([ \t]|$)", first):
+                continue
+            timed = [j for j, text in enumerate(buffer[:2]) if LOOKS_TIMED.match(text)]
+            if timed:  # a timing line without "-->": the browser sees no cue
+                raw = buffer[timed[0]].strip()
+                warn(begin_at + timed[0], f"cue skipped: bad timing line {raw[:60]!r} (no '-->'"
+                                          + ("; use -->)" if ARROWISH.search(raw) else ")"))
+            else:
+                warn(begin_at, f"text outside a cue ignored: {first[:40]!r} (a cue needs a timing line "
+                               f"'start --> end' first or after its identifier)")
+            continue
+        line, raw = timing
+        try:
+            start, end, settings = _timings(raw)
+        except BadTiming as exc:
+            warn(line, f"cue skipped: bad timing line {raw.strip()[:60]!r} ({exc})")
+            continue
+        seen_cue = True
+        if end <= start:  # kept by the parser but never shown: not a cue an archive can hold
+            warn(line, f"cue skipped: it ends at {clock(end)}, not after it starts ({clock(start)})")
+            continue
+        if duration is not None and end > duration + DURATION_SLACK:
+            raise TranscriptError(name, at(line), f"cue ends at {clock(end)}, after the end of the recording "
+                                                  f"({clock(duration)})")
+        if starts and start < starts[-1][1]:
+            warn(line, f"cue starts at {clock(start)}, before the previous cue (line {at(starts[-1][0])}, "
+                       f"{clock(starts[-1][1])}): put in time order, as a browser does")
+        speaker, words = cue_text(buffer)
+        starts.append((line, start))
+        cues.append(Cue(start, end, words, speaker, settings))
+    # HTML "text track cue order": by start time, then in file order (a stable sort)
+    cues.sort(key=lambda cue: cue.start)
+    return Transcript(language=language, cues=cues, blocks=kept), header
+
+
+def _block(lines: list[str], i: int) -> tuple[int, int, tuple[int, str] | None, list[str]]:
+    """§6.1 "collect a WebVTT block" from line ``i`` (in header not set): (first line, next line,
+    (index, text) of the timing line or None, the payload or the block's lines)."""
+    first, count, buffer, timing = i, 0, [], None
+    while i < len(lines):
+        line = lines[i]
+        count += 1
+        if "-->" in line:
+            if count == 1 or (count == 2 and timing is None):
+                timing, buffer = (i, line), []  # a cue identifier before it is not kept
+                i += 1
+                continue
+            break  # the line starts the next block
+        if not line:
+            break
+        buffer.append(line)
+        i += 1
+    return first, i, timing, buffer
+
+
+def _timings(raw: str) -> tuple[float, float, str]:
+    """§6.3 "collect WebVTT cue timings and settings": (start, end, the settings as written,
+    single-spaced, without what a browser ignores). Raises BadTiming saying why."""
+    pos = len(raw) - len(raw.lstrip(SPACE))
+    start, pos = _timestamp(raw, pos, "start")
+    pos += len(raw[pos:]) - len(raw[pos:].lstrip(SPACE))
+    if not raw.startswith("-->", pos):
+        raise BadTiming("expected '-->' after the start time" + (" (use -->)" if ARROWISH.search(raw) else ""))
+    pos += 3
+    pos += len(raw[pos:]) - len(raw[pos:].lstrip(SPACE))
+    end, pos = _timestamp(raw, pos, "end")
+    # §6.3 "parse the WebVTT cue settings": a setting without a colon inside it is ignored
+    return start, end, " ".join(w for w in raw[pos:].split() if ":" in w.strip(":"))
+
+
+def _timestamp(raw: str, pos: int, which: str) -> tuple[float, int]:
+    """§6.3 "collect a WebVTT timestamp" at ``pos``: (seconds, position after it)."""
+    def number(at: int, size: int | None) -> tuple[str, int]:
+        m = DIGITS.match(raw, at)
+        if not m or (size and len(m[0]) != size):
+            got = repr(m[0]) if m else "nothing"
+            raise BadTiming(f"bad {which} time: expected {size or 'some'} digit{'s' if size != 1 else ''}"
+                            f" at {raw[pos:at] + '…' if at > pos else 'its start'}, found {got}")
+        return m[0], m.end()
+
+    def sep(at: int, char: str) -> int:
+        if raw[at:at + 1] != char:
+            hint = (" (WebVTT puts a full stop before the milliseconds)" if raw[at:at + 1] == "," else
+                    " (a first number that is not two digits from 00 to 59 is hours: hh:mm:ss.ttt)"
+                    if char == ":" and hours else "")
+            raise BadTiming(f"bad {which} time {raw[pos:at + 1]!r}: expected {char!r}{hint}")
+        return at + 1
+
+    hours = False
+
+    first, at = number(pos, None)
+    hours = len(first) != 2 or int(first) > 59
+    second, at = number(sep(at, ":"), 2)
+    if hours or raw[at:at + 1] == ":":
+        third, at = number(sep(at, ":"), 2)
+    else:
+        first, second, third = "0", first, second
+    ms, at = number(sep(at, "."), 3)
+    if int(second) > 59 or int(third) > 59:
+        raise BadTiming(f"bad {which} time {raw[pos:at]!r}: minutes and seconds run from 00 to 59")
+    return seconds(((int(first) * 60 + int(second)) * 60 + int(third)) * 1000 + int(ms)), at
 
 
 def blocks(lines: list[str], i: int):
@@ -85,25 +187,6 @@ def blocks(lines: list[str], i: int):
         elif block:
             yield first, block
             block = []
-
-
-def _timing(name: str, line: int, raw: str) -> tuple[float, float]:
-    m = TIMING.match(raw.strip())
-    if not m:
-        hint = ("use -->" if "-->" not in raw and ARROWISH.search(raw)
-                else "expected start --> end, e.g. 00:01.000 --> 00:04.000")
-        raise TranscriptError(name, line, f"bad timing line {raw.strip()!r} ({hint})")
-    return _timestamp(name, line, m[1], "start"), _timestamp(name, line, m[2], "end")
-
-
-def _timestamp(name: str, line: int, text: str, which: str) -> float:
-    m = TIMESTAMP.match(text)
-    if not m:
-        hint = ("WebVTT puts a full stop before the milliseconds: " + text.replace(",", ".")
-                if "," in text else "use mm:ss.ttt or hh:mm:ss.ttt")
-        raise TranscriptError(name, line, f"bad {which} time {text!r} ({hint})")
-    hours, minutes, secs, ms = (int(g or 0) for g in m.groups())
-    return seconds(((hours * 60 + minutes) * 60 + secs) * 1000 + ms)
 
 
 def cue_text(lines: list[str]) -> tuple[str | None, str]:
@@ -134,15 +217,19 @@ def _escape(text: str) -> str:
 
 
 def write_webvtt(transcript: Transcript) -> str:
-    """The transcript as WebVTT: one cue per Cue, the speaker as a voice span."""
+    """The transcript as WebVTT: its STYLE and REGION blocks, then one cue per Cue with its
+    settings, the speaker as a voice span."""
     out = ["WEBVTT", ""]
+    for block in transcript.blocks:
+        out += [block, ""]
     for cue in transcript.cues:
         text = "\n".join(line.strip() for line in cue.text.split("\n") if line.strip())  # no blank line in a cue
         if cue.speaker:
             text = f"<v {_escape(cue.speaker)}>{_escape(text)}"
         else:
             text = _escape(text)
-        out += [f"{clock(cue.start)} --> {clock(cue.end)}", *([text] if text else []), ""]
+        timing = f"{clock(cue.start)} --> {clock(cue.end)}" + (f" {cue.settings}" if cue.settings else "")
+        out += [timing, *([text] if text else []), ""]
     return "\n".join(out)
 
 

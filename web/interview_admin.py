@@ -44,13 +44,16 @@ def edit(item_id):
         saving = dict(user=current_user(), expected_version=request.form.get("version", type=int) or 0,
                       why=request.form.get("why", ""), work=fangzhi().work_dir / item_id,
                       limits=fangzhi().limits)
+        warnings: list[str] = []
         try:
             if action == "upload":
-                transcript_files.store(archive(), item, interview, [_upload()],
+                transcript_files.store(archive(), item, interview, [_upload()], warnings=warnings,
                                        ohms_schema=_settings()["OHMS_SCHEMA"] or None, **saving)
             else:
                 redaction.save(archive(), item_id, _change(action, item, interview), **saving)
             flash(_("已保存。"))
+            for warning in warnings:  # cues the reader skipped, as a browser would
+                flash(_("已跳过：%(warning)s", warning=warning))
             return redirect(url_for("interviews.edit", item_id=item_id))
         except TranscriptError as exc:
             problems, status = [(f"{exc.name} line {line}" if line else exc.name, p) for line, p in exc.problems], 400

@@ -54,18 +54,57 @@ def test_reads_srt_with_speakers_and_without_formatting():
     ]
 
 
-@pytest.mark.parametrize("text, line, problem", [
-    ("1\n00:00:01,000 -> 00:00:02,000\n嗯\n", 2, "bad timing line '00:00:01,000 -> 00:00:02,000' (use -->)"),
-    ("1\n00:00:01 --> 00:00:02,000\n嗯\n", 2, "bad start time '00:00:01' (use hh:mm:ss,ttt)"),
-    ("1\n\n2\n00:00:01,000 --> 00:00:02,000\n嗯\n", 1, "subtitle 1 has no timing line"),
-    ("1\n00:00:03,000 --> 00:00:04,000\n甲\n\n2\n00:00:01,000 --> 00:00:02,000\n乙\n", 6,
-     "subtitle starts at 00:00:01.000, before the previous subtitle (line 2, 00:00:03.000)"),
-    ("1\n00:00:01,000 --> 00:00:04,000\n甲\n\n2\n00:00:03,000 --> 00:00:05,000\n乙\n", 6, "must not overlap"),
-    ("1\n00:00:01,000 --> 00:00:02,000\n甲\n乙\n\n丙\n", 6, "text outside a subtitle: '丙'"),
+def srt(text: str, **kw):
+    found: list[str] = []
+    cues = read_srt("a.srt", text, warnings=found, **kw).cues
+    return [(c.start, c.end, c.text) for c in cues], found
+
+
+@pytest.mark.parametrize("text", [
+    "1\n00:00:01,000 --> 00:00:02,500\n甲\n\n2\n00:00:03,000 --> 00:00:04,000\n乙\n",
+    "1\n00:00:01.000 --> 00:00:02.500\n甲\n\n2\n00:00:03.000 --> 00:00:04.000\n乙\n",  # full stops
+    "00:00:01,000 --> 00:00:02,500\n甲\n\n00:00:03,000 --> 00:00:04,000\n乙\n",  # no sequence numbers
+    "7\n00:00:01,000 --> 00:00:02,500\n甲\n\n7\n00:00:03,000 --> 00:00:04,000\n乙\n",  # wrong ones
+    "\n\n1\n00:00:01,000 --> 00:00:02,500\n甲\n\n\n\n2\n\n00:00:03,000 --> 00:00:04,000\n乙\n\n\n",  # extra blanks
+    "\ufeff1\r\n00:00:01,000 --> 00:00:02,500\r\n甲\r\n\r\n2\r\n00:00:03,000 --> 00:00:04,000\r\n乙\r\n",  # BOM, CRLF
+    "1\n00:01,000 --> 00:02,5\n甲\n\n2\n00:00:03 --> 00:00:04\n乙\n",  # no hours, short or no milliseconds
 ])
-def test_srt_errors_name_the_line(text, line, problem):
-    exc = fails(read_srt, "a.srt", text)
-    assert exc.line == line and problem in exc.problem
+def test_srt_as_subtitle_tools_write_it(text):
+    assert srt(text) == ([(1.0, 2.5, "甲"), (3.0, 4.0, "乙")], [])
+
+
+def test_srt_through_read_transcript_with_bom_and_warnings():
+    data = "\ufeff1\r\n00:00:01,000 --> 00:00:02,000\r\n甲\r\n\r\n2\r\n00:00:03,000 -> 00:00:04,000\r\n乙\r\n"
+    (t,), _, meta = read_transcript("a.srt", data.encode("utf-8-sig"))
+    assert [c.text for c in t.cues] == ["甲"]
+    assert meta["warnings"] == ["a.srt line 6: subtitle skipped: bad timing line '00:00:03,000 -> 00:00:04,000' "
+                                "(use -->)"]
+
+
+def test_srt_overlaps_and_a_blank_line_inside_a_subtitle_are_kept():
+    assert srt("1\n00:00:01,000 --> 00:00:04,000\n甲\n\n第二行\n\n2\n00:00:03,000 --> 00:00:05,000\n乙\n") == (
+        [(1.0, 4.0, "甲\n第二行"), (3.0, 5.0, "乙")], [])
+
+
+@pytest.mark.parametrize("text, cues, warning", [
+    ("1\n00:00:01,000 -> 00:00:02,000\n嗯\n", [], "line 2: subtitle skipped: bad timing line "
+                                                  "'00:00:01,000 -> 00:00:02,000' (use -->)"),
+    ("1\n00:00:61,000 --> 00:00:62,000\n嗯\n", [], "line 2: subtitle skipped: bad start time '00:00:61,000' "
+                                                    "(use hh:mm:ss,ttt)"),
+    ("1\n00:00:02,000 --> 00:00:01,000\n嗯\n", [], "line 2: subtitle skipped: it ends at 00:00:01.000, not after "
+                                                    "it starts (00:00:02.000)"),
+    ("1\n00:00:03,000 --> 00:00:04,000\n甲\n\n2\n00:00:01,000 --> 00:00:02,000\n乙\n",
+     [(1.0, 2.0, "乙"), (3.0, 4.0, "甲")],
+     "line 6: subtitle starts at 00:00:01.000, before the previous subtitle (line 2, 00:00:03.000): put in time order"),
+    ("丙\n\n1\n00:00:01,000 --> 00:00:02,000\n甲\n", [(1.0, 2.0, "甲")], "line 1: text outside a subtitle ignored: '丙'"),
+])
+def test_a_bad_subtitle_is_skipped_with_a_warning(text, cues, warning):
+    assert srt(text) == (cues, ["a.srt " + warning])
+
+
+def test_srt_beyond_the_recording_is_refused():
+    exc = fails(read_srt, "a.srt", "1\n00:00:01,000 --> 00:00:09,000\n嗯\n", duration=4)
+    assert (exc.line, exc.problem) == (2, "subtitle ends at 00:00:09.000, after the end of the recording (00:00:04.000)")
 
 
 # --- timecoded text -----------------------------------------------------------------------------

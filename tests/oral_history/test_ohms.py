@@ -144,15 +144,27 @@ def test_language_tags():
     ("<gps>31.564, 120.307</gps>", "<gps>131.564, 120.307</gps>", 27, "bad GPS point"),
     ("<hyperlink>https://zh.wikipedia.org", "<hyperlink>javascript:alert(1)", 32,
      "hyperlink 'javascript:alert(1)/wiki/清名桥' is not an http(s) address"),
-    ("00:04.500 --> 00:12.000\n&lt;v 张阿婆", "00:04.500 -> 00:12.000\n&lt;v 张阿婆", 56,
-     "bad timing line '00:04.500 -> 00:12.000' (use -->)"),  # the line inside the XML file
-    ("<v 张阿婆>我们家", "</v>\n00:01.000 --> 00:02.000\n<v 张阿婆>我们家", 73, "cue text cannot contain '-->'"),
     ("</title>", "</titel>", 7, "not well-formed XML: Opening and ending tag mismatch"),
 ])
 def test_errors_name_the_line_in_the_xml_file(old, new, line, problem):
     exc = fails(replace(CURRENT, old, new))
     assert exc.line == line and exc.problem.startswith(problem)
     assert str(exc).startswith(f"采访_张.xml line {line}: ")
+
+
+@pytest.mark.parametrize("old, new, warning", [
+    ("00:04.500 --> 00:12.000\n&lt;v 张阿婆", "00:04.500 -> 00:12.000\n&lt;v 张阿婆",
+     "采访_张.xml line 56: cue skipped: bad timing line '00:04.500 -> 00:12.000' (no '-->'; use -->)"),  # the XML file's line
+    ("00:04.500 --> 00:12.000\n&lt;v 张阿婆", "00:04.500 --> 00:60.000\n&lt;v 张阿婆",
+     "采访_张.xml line 56: cue skipped: bad timing line '00:04.500 --> 00:60.000' (bad end time '00:60.000': "
+     "minutes and seconds run from 00 to 59)"),
+])
+def test_a_bad_cue_in_the_embedded_webvtt_is_skipped_with_a_warning(old, new, warning):
+    good = read_ohms("采访_张.xml", CURRENT)
+    transcripts, _, meta = read_ohms("采访_张.xml", replace(CURRENT, old, new))
+    assert meta["warnings"] == [warning]
+    assert "warnings" not in good[2]
+    assert len(transcripts[0].cues) == len(good[0][0].cues) - 1
 
 
 def test_times_beyond_the_recording():

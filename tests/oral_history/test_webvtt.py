@@ -1,5 +1,5 @@
-"""WebVTT: reading a real-looking Wuxi-dialect transcript, writing it back, and every error
-naming its line."""
+"""WebVTT: reading a real-looking Wuxi-dialect transcript, writing it back, and every skipped
+cue's warning naming its line (browser-parsing cases are in test_webvtt_parsing.py)."""
 from pathlib import Path
 
 import pytest
@@ -21,18 +21,19 @@ def error(text: str, **kw) -> TranscriptError:
     return exc.value
 
 
-def test_reads_speakers_dialect_and_skips_notes_styles_and_settings():
+def test_reads_speakers_dialect_skips_notes_and_keeps_styles_and_settings():
     transcript, header = read_webvtt("采访_张.vtt", (FIXTURES / "采访_张.vtt").read_text("utf-8"))
     assert header == {"language": "wuu"}
     assert transcript.language == "wuu"  # the Language: header wins over the default
     assert transcript.cues == [
-        Cue(0.0, 4.5, "阿婆，倷小辰光住勒啥地方？", "采访者"),
+        Cue(0.0, 4.5, "阿婆，倷小辰光住勒啥地方？", "采访者", "align:start line:90%"),
         Cue(4.5, 12.0, "伲屋里向住勒南长街，清名桥旁边。\n开一爿豆腐店。", "张阿婆"),
         # <v.soft …> classes, <i> and &amp; are markup, not words
         Cue(12.0, 20.25, "夜里三点钟就要起来磨豆腐，交关辛苦 & 冷。", "张阿婆"),
         # a second voice in one cue keeps its words, named
         Cue(20.25, 25.0, "后来呢？\n张阿婆：后首来店关脱哉。", "采访者"),
     ]
+    assert transcript.blocks == ['STYLE\n::cue(v[voice="张阿婆"]) { color: yellow }']
 
 
 def test_hours_minutes_and_crlf_line_endings():
@@ -63,39 +64,44 @@ def test_fixture_round_trips_through_the_writer():
     assert again == first
 
 
-@pytest.mark.parametrize("text, line, problem", [
-    ("", 1, "missing WEBVTT header"),
-    ("WEBVTT-ish\n\n00:01.000 --> 00:02.000\n嗯\n", 1, "missing WEBVTT header"),
-    ("\n\nWEBVTT\n", 1, "missing WEBVTT header"),
-    ("WEBVTT\n00:01.000 --> 00:02.000\n嗯\n", 2, "a blank line must separate the WEBVTT header"),
-    ("WEBVTT\n\n1\n00:01.000 -> 00:02.000\n嗯\n", 4, "bad timing line '00:01.000 -> 00:02.000' (use -->)"),
-    ("WEBVTT\n\n00:01.000 => 00:02.000\n嗯\n", 3, "(use -->)"),
-    ("WEBVTT\n\n00:01.000 — 00:02.000\n嗯\n", 3, "(use -->)"),
-    ("WEBVTT\n\n00:01.000 00:02.000\n嗯\n", 3, "bad timing line"),
-    ("WEBVTT\n\n00:00:01,000 --> 00:00:02,000\n嗯\n", 3,
-     "bad start time '00:00:01,000' (WebVTT puts a full stop before the milliseconds: 00:00:01.000)"),
-    ("WEBVTT\n\n0:01.000 --> 00:02.000\n嗯\n", 3, "bad start time '0:01.000' (use mm:ss.ttt or hh:mm:ss.ttt)"),
-    ("WEBVTT\n\n00:01.000 --> 00:61.000\n嗯\n", 3, "bad end time '00:61.000'"),
-    ("WEBVTT\n\n00:01.00 --> 00:02.000\n嗯\n", 3, "bad start time '00:01.00'"),
-    ("WEBVTT\n\n00:05.000 --> 00:02.000\n嗯\n", 3, "cue ends at 00:00:02.000, not after it starts (00:00:05.000)"),
-    ("WEBVTT\n\n00:01.000 --> 00:02.000\n嗯\n00:02.000 --> 00:03.000\n啊\n", 5, "cue text cannot contain '-->'"),
-    ("WEBVTT\n\n00:01.000 --> 00:02.000\n嗯\n\n阿婆讲\n", 6, "text outside a cue: '阿婆讲'"),
-    ("WEBVTT\n\n00:05.000 --> 00:06.000\n后\n\n00:01.000 --> 00:02.000\n前\n", 6,
-     "cue starts at 00:00:01.000, before the previous cue (line 3, 00:00:05.000): cues must be in time order"),
-    ("WEBVTT\n\n00:01.000 --> 00:05.000\n甲\n\n00:04.000 --> 00:06.000\n乙\n", 6,
-     "cue starts at 00:00:04.000, before the previous cue (line 3) ends at 00:00:05.000: cues must not overlap"),
-])
-def test_errors_name_line_and_problem(text, line, problem):
+def warnings_of(text: str, **kw) -> tuple[list[Cue], list[str]]:
+    found: list[str] = []
+    return read(text, warnings=found, **kw).cues, found
+
+
+@pytest.mark.parametrize("text", ["", "WEBVTT-ish\n\n00:01.000 --> 00:02.000\n嗯\n", "\n\nWEBVTT\n", "webvtt\n"])
+def test_only_a_file_without_the_signature_is_refused(text):
     exc = error(text)
-    assert exc.line == line
-    assert problem in exc.problem
-    assert str(exc).startswith(f"采访_张.vtt line {line}: ")
+    assert exc.line == 1 and "missing WEBVTT header" in exc.problem
+    assert str(exc).startswith("采访_张.vtt line 1: ")
+
+
+@pytest.mark.parametrize("text, line, problem", [
+    ("WEBVTT\n\n1\n00:01.000 -> 00:02.000\n嗯\n", 4,
+     "cue skipped: bad timing line '00:01.000 -> 00:02.000' (no '-->'; use -->)"),
+    ("WEBVTT\n\n00:01.000 => 00:02.000\n嗯\n", 3, "; use -->)"),
+    ("WEBVTT\n\n00:01.000 — 00:02.000\n嗯\n", 3, "; use -->)"),
+    ("WEBVTT\n\n00:00:01,000 --> 00:00:02,000\n嗯\n", 3, "(WebVTT puts a full stop before the milliseconds)"),
+    ("WEBVTT\n\n0:01.000 --> 00:02.000\n嗯\n", 3, "is hours: hh:mm:ss.ttt"),
+    ("WEBVTT\n\n00:01.000 --> 00:61.000\n嗯\n", 3, "bad end time '00:61.000': minutes and seconds run from 00 to 59"),
+    ("WEBVTT\n\n00:01.00 --> 00:02.000\n嗯\n", 3, "bad start time: expected 3 digits at 00:01.…, found '00'"),
+    ("WEBVTT\n\n00:05.000 --> 00:02.000\n嗯\n", 3, "cue skipped: it ends at 00:00:02.000, not after it starts "
+                                                     "(00:00:05.000)"),
+    ("WEBVTT\n\n00:01.000 --> 00:02.000\n嗯\n\n阿婆讲\n", 6, "text outside a cue ignored: '阿婆讲'"),
+])
+def test_a_bad_cue_is_skipped_with_a_warning_naming_line_and_problem(text, line, problem):
+    cues, found = warnings_of(text)
+    assert len(found) == 1 and problem in found[0], found
+    assert found[0].startswith(f"采访_张.vtt line {line}: ")
+    assert cues == ([Cue(1.0, 2.0, "嗯")] if "阿婆讲" in text else [])
 
 
 def test_the_message_reads_like_the_brief():
-    exc = error("WEBVTT\n\n" + "\n".join(f"00:0{i}.000 --> 00:0{i}.500\n句{i}\n" for i in range(3))
-                + "\n00:05.000 -> 00:06.000\n坏\n")
-    assert str(exc) == "采访_张.vtt line 12: bad timing line '00:05.000 -> 00:06.000' (use -->)"
+    cues, found = warnings_of("WEBVTT\n\n" + "\n".join(f"00:0{i}.000 --> 00:0{i}.500\n句{i}\n" for i in range(3))
+                              + "\n00:05.000 -> 00:06.000\n坏\n")
+    assert [c.text for c in cues] == ["句0", "句1", "句2"]
+    assert found == ["采访_张.vtt line 12: cue skipped: bad timing line '00:05.000 -> 00:06.000' "
+                     "(no '-->'; use -->)"]
 
 
 def test_times_beyond_the_recording():
@@ -106,8 +112,8 @@ def test_times_beyond_the_recording():
 
 
 def test_embedded_line_numbers_are_offset():
-    exc = error("WEBVTT\n\n00:01.000 -> 00:02.000\n嗯\n", first_line=40)
-    assert exc.line == 42
+    _, found = warnings_of("WEBVTT\n\n00:01.000 -> 00:02.000\n嗯\n", first_line=40)
+    assert found[0].startswith("采访_张.vtt line 42: ")
 
 
 def test_touching_cues_and_empty_payloads_are_fine():

@@ -105,3 +105,23 @@ def test_search_tabs_and_copy_link_on_a_phone(server, browser):
     page.wait_for_selector(".moment a")
     assert page.locator(".moment a").get_attribute("href").endswith("/items/oh?t=7")
     assert not page.problems, page.problems
+
+
+def test_overlapping_cues_are_both_highlighted(server, archive, browser):
+    data = {**INTERVIEW, "transcripts": [dict(INTERVIEW["transcripts"][0]), INTERVIEW["transcripts"][1]]}
+    data["transcripts"][0]["cues"] = [*data["transcripts"][0]["cues"][:2],
+                                      {"start": 7.0, "end": 8.5, "text": "茶馆店里人交关多。", "speaker": "采访者"},
+                                      *data["transcripts"][0]["cues"][2:]]  # speaking at once, 7–8.5 s
+    record = archive.get_item("oh", user=SYSTEM)
+    save_interview(archive, "oh", Interview.from_dict(data), user=SYSTEM, expected_version=record.version)
+    page = open_page(browser, f"{server}/items/oh?t=7", viewport={"width": 1280, "height": 900})
+    playing = "Array.from(document.querySelectorAll('#transcript-1 .cue.current .text'), e => e.textContent.trim())"
+    count = "n => document.querySelectorAll('#transcript-1 .cue.current').length === n"  # a function: no eval (CSP)
+    page.evaluate("document.querySelector('audio').pause(); document.querySelector('audio').currentTime = 7.5")
+    page.wait_for_function(count, arg=2, timeout=10_000)
+    assert page.evaluate(f"() => {playing}") == ["隔壁是爿茶馆店。", "茶馆店里人交关多。"]
+    assert page.locator("#transcript-1 .cue[aria-current=true]").count() == 2
+    page.evaluate("document.querySelector('audio').currentTime = 8.7")  # the second has ended
+    page.wait_for_function(count, arg=1, timeout=10_000)
+    assert page.evaluate(f"() => {playing}") == ["隔壁是爿茶馆店。"]
+    assert not page.problems, page.problems

@@ -82,12 +82,27 @@ def test_a_bad_upload_names_file_and_line_and_stores_nothing(app, item_id):
     client = client_as(app, "archivist")
     archive = app.extensions["fangzhi"].archive
     version = archive.get_item(item_id, user=SYSTEM).version
-    response = post(client, item_id, action="upload", transcript=(io.BytesIO(OVERLAP.encode()), "采访.vtt"))
+    response = post(client, item_id, action="upload", transcript=(io.BytesIO(b"WEBVT\n\n" + OVERLAP.encode()), "采访.vtt"))
     assert response.status_code == 400
-    assert re.search(r"采访\.vtt line 6</code>: .*must not overlap", response.get_data(as_text=True))
+    assert re.search(r"采访\.vtt line 1</code>: missing WEBVTT header", response.get_data(as_text=True))
     wrong = post(client, item_id, action="upload", transcript=(io.BytesIO(b"\x89PNG...."), "scan.png"))
     assert wrong.status_code == 400 and "scan.png" in wrong.get_data(as_text=True)
     assert archive.get_item(item_id, user=SYSTEM).version == version
+
+
+@pytest.mark.parametrize("language, notice", [("zh", "已跳过："), ("en", "Skipped: ")])
+def test_overlapping_cues_are_stored_and_a_skipped_cue_is_a_notice(app, item_id, language, notice):
+    client = client_as(app, "archivist")
+    client.set_cookie("lang", language)
+    text = OVERLAP + "\n00:00:00.500 --> 00:00:60.000\n坏\n"
+    response = post(client, item_id, action="upload", why="转录", transcript=(io.BytesIO(text.encode()), "采访.vtt"))
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert (f"{notice}采访.vtt line 9: cue skipped: bad timing line &#39;00:00:00.500 --&gt; 00:00:60.000&#39; "
+            f"(bad end time &#39;00:00:60.000&#39;: minutes and seconds run from 00 to 59)") in page
+    archive = app.extensions["fangzhi"].archive
+    cues = read_interview(archive, archive.get_item(item_id, user=SYSTEM).value).transcripts[0].cues
+    assert [(c.start, c.end) for c in cues] == [(0.5, 2.5), (2.0, 3.0)]
 
 
 def test_upload_edit_and_restrict_a_segment(app, item_id):

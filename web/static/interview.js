@@ -1,5 +1,5 @@
 // The player of an audio or video item (web/templates/interview.html): its waveform (click or
-// arrow keys to seek), the transcript synced to playback (the current cue highlighted and
+// arrow keys to seek), the transcript synced to playback (the current cues highlighted and
 // scrolled into view), cues and segments that seek when clicked, ?t=seconds to start at a
 // moment and a button copying a link to the current one, search within the interview
 // (simplified and traditional alike, through the server's folding map), and language tabs
@@ -64,18 +64,22 @@
     return found >= 0 && t < list[found].end ? list[found] : null;
   }
 
-  var current = null, currentSegment = null;
+  // every cue playing at t: cues may overlap (two people speaking at once), so all are marked
+  function playing(list, t) {
+    return list.filter(function (cue) { return cue.start <= t && t < cue.end; });
+  }
+
+  var current = [], currentSegment = null;
   function mark(t) {
-    var cue = at(cues, t);
-    if (cue !== current) {
-      if (current) { current.el.classList.remove("current"); current.el.removeAttribute("aria-current"); }
-      current = cue;
-      if (cue) {
-        cue.el.classList.add("current");
-        cue.el.setAttribute("aria-current", "true");
-        scrollInto(panel, cue.el);
-      }
-    }
+    var now = playing(cues, t);
+    current.forEach(function (cue) {
+      if (now.indexOf(cue) < 0) { cue.el.classList.remove("current"); cue.el.removeAttribute("aria-current"); }
+    });
+    now.forEach(function (cue) {
+      if (current.indexOf(cue) < 0) { cue.el.classList.add("current"); cue.el.setAttribute("aria-current", "true"); }
+    });
+    if (now.length && now[0] !== current[0]) scrollInto(panel, now[0].el);
+    current = now;
     var seg = at(segments, t);
     if (seg !== currentSegment) {
       if (currentSegment) currentSegment.el.classList.remove("current");
@@ -110,7 +114,7 @@
       });
       panel = document.getElementById(tab.getAttribute("aria-controls"));
       if (focus) tab.focus();
-      current = null;
+      current = [];
       root.querySelectorAll(".cue.current").forEach(function (el) {
         el.classList.remove("current"); el.removeAttribute("aria-current");
       });
