@@ -120,13 +120,16 @@ def process(ctx: Context, job_id: str, n: int) -> str:
         return entry.state
     stage = {"step": "check", "file": None, "notes": []}
     try:
-        if not ctx.archive.objects.exists(item_object(entry.item_id)):
+        resumed = ctx.archive.objects.exists(item_object(entry.item_id))
+        if not resumed:
             found = store_originals(ctx, entry, stage)
             if found:
                 return already_stored(ctx, entry, stage, found)
         make_derivatives(ctx, entry.item_id, stage, why=f"ingest {job_id} #{n}")
         for after in ctx.after_steps:
             after(ctx, entry, stage, why=f"ingest {job_id} #{n}: {after.name}")
+        if resumed:  # an earlier run may have died between a commit and the catalog and index updates
+            ctx.archive.refresh(entry.item_id)
     except (IngestError, RepositoryError, StorageError, OSError,
             *(error for after in ctx.after_steps for error in after.errors)) as exc:
         ctx.jobs.mark(job_id, n, "failed", step=stage["step"], file=stage["file"], reason=str(exc))
