@@ -220,6 +220,7 @@ class Provider:
             raise OAIError("badArgument", "set is not a setSpec (e.g. parent:child)")
         if args.get("identifier") == "":
             raise OAIError("badArgument", "identifier is empty")
+        _window(args.get("from"), args.get("until"), datetime.now(timezone.utc))  # illegal dates: badArgument
         return verb, args
 
     def _error(self, root, error: OAIError) -> None:
