@@ -153,6 +153,8 @@ def stamp(when: datetime) -> str:
 
 def _to_stamp(at: str) -> str:
     """An ISO time from storage (…Z or +00:00, maybe with fractions) as a seconds datestamp."""
+    if SECOND.match(at):
+        return at
     return stamp(datetime.fromisoformat(at.replace("Z", "+00:00")))
 
 
@@ -163,6 +165,7 @@ class Provider:
                  token_hours: float = 24):
         self.archive, self.name, self.admin_email = archive, name, admin_email
         self.page_size, self.token_seconds = max(1, page_size), int(token_hours * 3600)
+        self._headers: dict[str, tuple] = {}  # level → (what they were made from, headers)
 
     # --- the request -------------------------------------------------------------------------
 
@@ -285,8 +288,7 @@ class Provider:
         else:
             query = {"p": self._format(args["metadataPrefix"]), "s": args.get("set"), "c": 0, "k": None,
                      **_window(args.get("from"), args.get("until"), harvest.now)}
-        found = [h for h in self.headers(harvest)
-                 if query["f"] <= h.datestamp <= query["u"] and _in_set(h, query["s"])]
+        found = [h for h in self.headers(harvest) if query["f"] <= h.datestamp <= query["u"] and _in_set(h, query["s"])]
         start = bisect.bisect_right([h.key for h in found], tuple(query["k"])) if query["k"] else 0
         page = found[start:start + self.page_size]
         if not page:
@@ -333,10 +335,21 @@ class Provider:
     # --- records -----------------------------------------------------------------------------
 
     def headers(self, harvest: Harvest) -> list[Header]:
-        """Every record this harvester may know of, live or deleted, ordered by (datestamp, id)."""
+        """Every record this harvester may know of, live or deleted, ordered by (datestamp, id);
+        made again only when what they are made of changed: the items (``items_stamp``), purges,
+        collections, unfinished ingests or the day (embargoes)."""
+        specs = {col.id: spec for spec, col in self._collections(harvest).items()}
+        made_from = (self.archive.catalog.items_stamp(), len(self.archive.purge_records()), self.archive.today(),
+                     tuple(sorted(specs.items())), harvest.unfinished)
+        cached = self._headers.get(harvest.level)
+        if cached is None or cached[0] != made_from:
+            headers = self._make_headers(harvest, specs)
+            cached = self._headers[harvest.level] = (made_from, headers)
+        return cached[1]
+
+    def _make_headers(self, harvest: Harvest, specs: dict[str, str]) -> list[Header]:
         user, today = harvest.user, self.archive.today()
         levels = access.visible_levels(user)
-        specs = {col.id: spec for spec, col in self._collections(harvest).items()}
         found: dict[str, Header] = {}
 
         def sets(kind, collections) -> tuple[str, ...]:

@@ -126,6 +126,12 @@ class SQLiteCatalog(SQLiteDatabase):
         return [{**dict(r), "withdrawn": bool(r["withdrawn"]), "collections": (r["collections"] or "").split()}
                 for r in rows]
 
+    def items_stamp(self) -> tuple:
+        """(count, sum of versions, newest update) of the items: every create, update and purge
+        changes the first two together with the purge records, so answers derived from
+        ``item_states`` can be kept until it changes."""
+        return tuple(self._db().execute("SELECT count(*), total(version), max(updated) FROM items").fetchone())
+
     def find_original(self, sha256: str) -> tuple[str, str] | None:
         row = self._db().execute("SELECT item_id, file_id FROM originals WHERE sha256 = ? ORDER BY item_id LIMIT 1",
                                  (sha256,)).fetchone()

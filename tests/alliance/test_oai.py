@@ -570,3 +570,21 @@ def test_sickle_harvests_everything_through_resumption(app, schema, token):
             assert {h.identifier.rsplit(":", 1)[1] for h in headers} == {f"book{n}" for n in range(1, 7)} | {"photo1"}
             assert {s.setSpec for s in sickle.ListSets()} >= {"gaz", "gaz:xs", "kind:photo"}
             assert {f.metadataPrefix for f in sickle.ListMetadataFormats()} == {"oai_dc", "mods"}
+
+
+def test_hostile_requests_get_protocol_errors_quickly(app, schema):
+    client = app.test_client()
+    started = time.monotonic()
+    many = "&".join(f"a{n}=1" for n in range(2000))
+    assert error(get(client, f"verb=ListRecords&metadataPrefix=oai_dc&{many}", schema)) == "badArgument"
+    assert error(get(client, "verb=GetRecord&metadataPrefix=oai_dc&identifier=" + "x" * 200_000, schema)) == \
+        "idDoesNotExist"
+    assert error(get(client, "verb=ListRecords&metadataPrefix=oai_dc&set=" + "a:" * 20_000 + "a", schema)) == \
+        "noRecordsMatch"
+    for bad in ("0000-01-01", "2020-02-30", "99999-01-01", "2020-01-01T25:00:00Z", "２０２０-01-01"):
+        assert error(get(client, f"verb=ListRecords&metadataPrefix=oai_dc&from={quote(bad)}", schema)) == "badArgument"
+    assert error(get(client, "verb=ListRecords&metadataPrefix=oai_dc&identifier=oai:localhost:photo1", schema)) == \
+        "badArgument"
+    assert time.monotonic() - started < 10
+    big = client.post("/oai", data={"verb": "Identify", "x": "y" * (3 << 20)})
+    assert big.status_code == 413  # MAX_BODY_MB, refused unread
