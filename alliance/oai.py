@@ -64,8 +64,11 @@ VERBS = {
 SET_SPEC = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$")
 PREFIX = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+$")
 XML_TEXT = re.compile("^[\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*$")
-DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+SECOND = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+# identifierType is xs:anyURI: checked by the same validator (libxml2) that checks answers
+_URI = etree.XMLSchema(etree.XML('<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+                                 '<xs:element name="u" type="xs:anyURI"/></xs:schema>'))
 MAX_TOKEN = 1024  # characters: ours are ~250; longer ones are refused unread
 KIND_SET = "kind"  # the parent set of the kinds (a collection with this id is not a set of its own)
 
@@ -221,8 +224,8 @@ class Provider:
             raise OAIError("badArgument", "metadataPrefix has an illegal syntax")
         if "set" in args and not SET_SPEC.match(args["set"]):
             raise OAIError("badArgument", "set is not a setSpec (e.g. parent:child)")
-        if args.get("identifier") == "":
-            raise OAIError("badArgument", "identifier is empty")
+        if "identifier" in args and not _is_uri(args["identifier"]):
+            raise OAIError("badArgument", "identifier is not a URI (oai:<repository>:<item id>)")
         _window(args.get("from"), args.get("until"), datetime.now(timezone.utc))  # illegal dates: badArgument
         return verb, args
 
@@ -420,7 +423,11 @@ class Provider:
         self._header(node, header, harvest)
         if header.deleted:
             return
-        item = self.archive.get_item(header.item_id, user=harvest.user).value  # the policy, again
+        try:
+            item = self.archive.get_item(header.item_id, user=harvest.user).value  # the policy, again
+        except RepositoryError:  # restricted, withdrawn or purged since the headers were made
+            node[0].set("status", "deleted")
+            return
         files = self.archive.visible_files(item, user=harvest.user)
         in_sets = {c.id: c for c in collections.values()}
         context = Context(identifier=f"oai:{harvest.repository_id}:{item.id}", datestamp=header.datestamp,
@@ -432,7 +439,13 @@ class Provider:
 
 
 def _serialise(root) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="UTF-8")
+
+
+def _is_uri(value: str) -> bool:
+    node = etree.Element("u")
+    node.text = value
+    return bool(value) and _URI.validate(node)
 
 
 def _sign(body: bytes, secret: bytes) -> bytes:

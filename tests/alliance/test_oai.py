@@ -202,6 +202,10 @@ ANSWERS = {
     "verb=ListRecords&metadataPrefix=oai%20dc": "badArgument",
     "verb=ListRecords&metadataPrefix=oai_dc&resumptionToken=x": "badArgument",  # exclusive (§3.5)
     "verb=ListRecords&metadataPrefix=oai_dc&set=%00": "badArgument",
+    "verb=GetRecord&metadataPrefix=oai_dc&identifier=%25%25": "badArgument",  # identifierType is anyURI
+    "verb=GetRecord&metadataPrefix=oai_dc&identifier=%23a%23": "badArgument",
+    "verb=ListMetadataFormats&identifier=http://x:y:z": "badArgument",
+    "verb=GetRecord&metadataPrefix=oai_dc&identifier=": "badArgument",
     "verb=ListRecords&resumptionToken=x": "badResumptionToken",
     "verb=ListIdentifiers&resumptionToken=" + "A" * 100_000: "badResumptionToken",
     "verb=ListSets&resumptionToken=x": "badResumptionToken",
@@ -588,3 +592,27 @@ def test_hostile_requests_get_protocol_errors_quickly(app, schema):
     assert time.monotonic() - started < 10
     big = client.post("/oai", data={"verb": "Identify", "x": "y" * (3 << 20)})
     assert big.status_code == 413  # MAX_BODY_MB, refused unread
+
+
+def test_any_arguments_get_a_valid_answer(app, schema):
+    """Property: whatever a client sends (known and unknown names, any text, repeated), the
+    answer is 200 and valid against the XSDs — no echo of what the schema cannot carry."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    names = st.sampled_from(["verb", "identifier", "metadataPrefix", "from", "until", "set", "resumptionToken", "x"])
+    values = st.one_of(st.sampled_from(["ListRecords", "ListIdentifiers", "GetRecord", "ListSets", "Identify",
+                                        "ListMetadataFormats", "oai_dc", "mods", "gaz", "kind:photo", "2026-01-01",
+                                        "2026-01-01T00:00:00Z", f"oai:{REPO}:photo1"]),
+                       st.text(max_size=40))
+    client = app.test_client()
+
+    @given(st.lists(st.tuples(names, values), max_size=6))
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def run(pairs):
+        query = "&".join(f"{quote(n)}={quote(v)}" for n, v in pairs)
+        doc = get(client, query, schema)
+        # §3.6: the request's arguments are echoed unless they were the error
+        assert (doc.find(f"{OAI}request").attrib == {}) == (error(doc) in ("badVerb", "badArgument"))
+
+    run()
