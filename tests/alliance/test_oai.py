@@ -616,3 +616,24 @@ def test_any_arguments_get_a_valid_answer(app, schema):
         assert (doc.find(f"{OAI}request").attrib == {}) == (error(doc) in ("badVerb", "badArgument"))
 
     run()
+
+
+def test_seen_levels_are_every_versions_levels(archive):
+    """Archive.seen_levels: whom some version of an item was shown to (deleted records, purge records)."""
+    make_item(archive, "a")
+    change(archive, "a", visibility="alliance")
+    change(archive, "a", visibility="staff")
+    assert archive.seen_levels("a") == {"public", "alliance", "staff"}
+    make_item(archive, "w", "alliance")
+    archive.withdraw_item("w", user=SYSTEM, reason="x")
+    archive.reinstate_item("w", user=SYSTEM)
+    change(archive, "w", visibility="private")
+    assert archive.seen_levels("w") == {"alliance", "private"}  # the withdrawn version: nobody's
+    make_item(archive, "e", "embargoed", embargo_until=TOMORROW)
+    change(archive, "e", visibility="staff")  # before the embargo ended: never public
+    assert archive.seen_levels("e") == {"embargoed", "staff"}
+    make_item(archive, "l", "embargoed", embargo_until=YESTERDAY)
+    assert archive.seen_levels("l") == {"public"}
+    archive.purge_item("a", user=SYSTEM, reason="x")
+    record = next(r for r in archive.purge_records() if r["object_id"] == "item:a")
+    assert (record["seen"], record["kind"], record["collections"]) == (["alliance", "public", "staff"], "book", [])
