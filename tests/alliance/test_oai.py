@@ -637,3 +637,34 @@ def test_seen_levels_are_every_versions_levels(archive):
     archive.purge_item("a", user=SYSTEM, reason="x")
     record = next(r for r in archive.purge_records() if r["object_id"] == "item:a")
     assert (record["seen"], record["kind"], record["collections"]) == (["alliance", "public", "staff"], "book", [])
+
+
+def test_sickle_harvests_the_demo_collection(tmp_path, schema):
+    """The demo collection (web/demo.py) as a member library would publish it: sickle gets every
+    public item in both formats through resumption (2 a page); each page validates."""
+    from sickle import Sickle
+
+    from tests.web.test_admin import demo_records
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "t", "OAI_PAGE_SIZE": 2})
+    archive = app.extensions["fangzhi"].archive
+    archive.create_collection({"id": "demo", "title": {"zh": "示例馆藏", "en": "Demo collection"}}, user=SYSTEM)
+    for cid in ("demo-photos", "demo-manuscripts", "demo-oral-history"):
+        archive.create_collection({"id": cid, "parent": "demo", "title": {"zh": cid}}, user=SYSTEM)
+    made = [archive.create_item(data, files, user=SYSTEM).value for data, files in demo_records(tmp_path / "demo")]
+    public = {i.id for i in made if i.visibility == "public"}
+    assert len(public) == len(made) - 1  # the staff-only letter
+    for prefix in ("oai_dc", "mods"):
+        headers, pages = harvest(app.test_client(), schema, f"verb=ListRecords&metadataPrefix={prefix}")
+        assert set(headers) == public and pages == -(-len(public) // 2)
+    with serving(app) as url:
+        sickle = Sickle(f"{url}/oai", max_retries=0)
+        for prefix in ("oai_dc", "mods"):
+            records = {r.header.identifier.rsplit(":", 1)[1]: r for r in sickle.ListRecords(metadataPrefix=prefix)}
+            assert set(records) == public
+        sets = {h.identifier.rsplit(":", 1)[1] for h in sickle.ListIdentifiers(metadataPrefix="mods", set="demo")}
+        assert sets == public  # every demo item is in demo or one of its sub-collections
+        manuscript = next(i for i in made if "DEMO-M001" in i.identifiers)
+        mods = sickle.GetRecord(identifier=f"oai:{url.removeprefix('http://')}:{manuscript.id}", metadataPrefix="mods")
+        assert mods.metadata["namePart"][:1] == ["秦毓钧"] and "1920/1929" in mods.metadata["dateCreated"]
