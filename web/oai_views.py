@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, g, request, url_for
 
 from alliance import oai as protocol
 
-from .context import current_user, oai, unfinished_ingest
+from .context import current_user, jobs, oai
 
 bp = Blueprint("oai", __name__)
 
@@ -31,7 +31,7 @@ def endpoint():
         # with BASE_URL set, the request's host is BASE_URL's (web.address): never a client's choice
         repository_id=settings["OAI_REPOSITORY_IDENTIFIER"] or request.host.lower(),
         secret=current_app.config["SECRET_KEY"].encode(), links=links(),
-        unfinished=frozenset(unfinished_ingest(None)))
+        unfinished=frozenset(jobs().unfinished()))  # ids only: items never stored are in no list anyway
     response = Response(oai().respond(pairs, harvest), content_type="text/xml; charset=utf-8")
     response.headers["Cache-Control"] = "no-cache"
     return response
