@@ -243,8 +243,8 @@ class Provider:
         email = self.admin_email or f"archive@{host if '.' in host else host + '.localdomain'}"
         for name, value in (("repositoryName", self.name), ("baseURL", harvest.base_url), ("protocolVersion", "2.0"),
                             ("adminEmail", email), ("earliestDatestamp", earliest),
-                            ("deletedRecord", "persistent"), ("granularity", GRANULARITY)):
-            etree.SubElement(node, f"{{{NS}}}{name}").text = value
+                            ("deletedRecord", "persistent"), ("granularity", GRANULARITY), ("compression", "gzip")):
+            etree.SubElement(node, f"{{{NS}}}{name}").text = value  # gzip: §3.1.3, web.oai_views
 
     def ListMetadataFormats(self, root, args, harvest):
         if "identifier" in args:

@@ -2,6 +2,8 @@
 §3.1.1.2); every answer, errors included, is 200 text/xml (§3.1.2.1)."""
 from __future__ import annotations
 
+import gzip
+
 from flask import Blueprint, Response, current_app, g, request, url_for
 
 from alliance import oai as protocol
@@ -32,6 +34,12 @@ def endpoint():
         repository_id=settings["OAI_REPOSITORY_IDENTIFIER"] or request.host.lower(),
         secret=current_app.config["SECRET_KEY"].encode(), links=links(),
         unfinished=frozenset(jobs().unfinished()))  # ids only: items never stored are in no list anyway
-    response = Response(oai().respond(pairs, harvest), content_type="text/xml; charset=utf-8")
+    body = oai().respond(pairs, harvest)
+    response = Response(content_type="text/xml; charset=utf-8")
+    if "gzip" in request.accept_encodings:  # §3.1.3: the compression Identify announces
+        body = gzip.compress(body, compresslevel=5)
+        response.headers["Content-Encoding"] = "gzip"
+    response.set_data(body)
+    response.vary.add("Accept-Encoding")
     response.headers["Cache-Control"] = "no-cache"
     return response

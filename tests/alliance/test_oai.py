@@ -246,8 +246,19 @@ def test_post_form_is_answered_like_get(app, schema):
     assert error(validate(schema, repeated.data)) == "badVerb"
 
 
+def test_answers_are_gzipped_when_asked(app, schema):
+    import gzip
+
+    plain = app.test_client().get("/oai?verb=ListRecords&metadataPrefix=mods")
+    packed = app.test_client().get("/oai?verb=ListRecords&metadataPrefix=mods", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
+    assert ids(validate(schema, gzip.decompress(packed.data))) == ids(validate(schema, plain.data))
+    assert len(packed.data) < len(plain.data) / 3
+
+
 def test_identify(app, schema):
     doc = get(app.test_client(), "verb=Identify", schema).find(f"{OAI}Identify")
+    assert doc.findtext(f"{OAI}compression") == "gzip"
     assert doc.findtext(f"{OAI}deletedRecord") == "persistent"
     assert doc.findtext(f"{OAI}granularity") == "YYYY-MM-DDThh:mm:ssZ"
     assert doc.findtext(f"{OAI}baseURL") == "http://localhost/oai"
