@@ -520,6 +520,20 @@ def test_an_item_restricted_later_is_deleted_for_its_harvesters(tmp_path, schema
     assert split(harvest(client, schema, "verb=ListIdentifiers&metadataPrefix=oai_dc")[0]) == (set(), {"x"})
 
 
+def test_a_collection_named_kind_is_no_set(tmp_path, schema):
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "t"})
+    archive = app.extensions["fangzhi"].archive
+    archive.create_collection({"id": "kind", "title": "类型馆藏"}, user=SYSTEM)
+    archive.create_collection({"id": "photo", "title": "照片馆藏", "parent": "kind"}, user=SYSTEM)
+    make_item(archive, "b", collections=["photo"])
+    specs = [s.text for s in get(app.test_client(), "verb=ListSets", schema).iter(f"{OAI}setSpec")]
+    assert len(specs) == len(set(specs)) and specs.count("kind:photo") == 1
+    doc = get(app.test_client(), "verb=ListIdentifiers&metadataPrefix=oai_dc&set=kind:photo", schema)
+    assert error(doc) == "noRecordsMatch"  # b is a book, whatever its collection is called
+
+
 def test_an_ended_embargo_dates_the_record_by_its_end(tmp_path, schema):
     """An embargo ending makes a record appear: its datestamp is that day, so incremental
     harvests from before it see it (§2.7.1)."""
