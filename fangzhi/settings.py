@@ -64,6 +64,10 @@ SETTINGS = [
     Setting("MAX_MEDIA_SECONDS", 28_800, "Longest audio or video recording ingest accepts, in seconds (default 8 hours)."),
     Setting("TOOL_TIMEOUT", 600, "Seconds one run of an external tool (ffprobe, ffmpeg) may take; a decode or encode may take TOOL_TIMEOUT_RATIO more per second of media. A run past it is stopped and the file fails."),
     Setting("TOOL_TIMEOUT_RATIO", 2.0, "Seconds a decode or encode may take per second of the recording, beyond TOOL_TIMEOUT."),
+    Setting("OAI_PAGE_SIZE", 100, "Records (or headers) per OAI-PMH ListRecords/ListIdentifiers answer; the rest follow with a resumptionToken."),
+    Setting("OAI_TOKEN_HOURS", 24.0, "Hours an OAI-PMH resumptionToken stays valid (its expirationDate); tokens are signed with SECRET_KEY, so they survive restarts."),
+    Setting("OAI_REPOSITORY_IDENTIFIER", "", "The repositoryIdentifier of OAI-PMH identifiers (oai:<it>:<item id>); empty: the host of BASE_URL (else of the request). Set it (or BASE_URL) before harvesters come: identifiers must not change."),
+    Setting("OAI_ADMIN_EMAIL", "", "The adminEmail an OAI-PMH Identify answer gives harvesters (empty: archive@ the repository's host name)."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from alliance.oai import Provider
 from fangzhi.bootstrap import Fangzhi
 from ingest.jobs import JobStore
 from repository.access import User
@@ -21,6 +22,10 @@ def archive() -> Archive:
 
 def search() -> Search:
     return fangzhi().search
+
+
+def oai() -> Provider:
+    return fangzhi().oai
 
 
 def jobs() -> JobStore:
