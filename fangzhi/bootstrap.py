@@ -21,6 +21,7 @@ from ingest.jobs import JobStore
 from ingest.pipeline import Context
 from ingest.runner import InlineRunner, PoolRunner
 from ingest.safety import Limits
+from ingest.steps import ocr
 from ingest.uploads import Uploads
 from oral_history import asr
 from oral_history.service import interview_search
@@ -102,6 +103,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     data = Path(settings["DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
     _guard_images(settings)
+    ocr.configure(engine=settings["OCR_ENGINE"], low_confidence=settings["OCR_LOW_CONFIDENCE"],
+                  workers=settings["INGEST_WORKERS"])  # onnxruntime threads: the cores shared among workers
     storage = storage if storage is not None else _storage(settings)
     objects = OcflRoot(storage)
     objects.init()

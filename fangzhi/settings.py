@@ -64,6 +64,8 @@ SETTINGS = [
     Setting("MAX_MEDIA_SECONDS", 28_800, "Longest audio or video recording ingest accepts, in seconds (default 8 hours)."),
     Setting("TOOL_TIMEOUT", 600, "Seconds one run of an external tool (ffprobe, ffmpeg) may take; a decode or encode may take TOOL_TIMEOUT_RATIO more per second of media. A run past it is stopped and the file fails."),
     Setting("TOOL_TIMEOUT_RATIO", 2.0, "Seconds a decode or encode may take per second of the recording, beyond TOOL_TIMEOUT."),
+    Setting("OCR_ENGINE", "pp-ocrv6", "OCR engine for page images: pp-ocrv6 (PP-OCRv6 small, shipped in the rapidocr wheel), pp-ocrv4 (the former engine, if rapidocr-onnxruntime is installed), or module:Class (see ingest/steps/ocr_engine.py)."),
+    Setting("OCR_LOW_CONFIDENCE", 0.8, "Recognised characters with a confidence below this (0–1) are marked uncertain in ocr.json, for review."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

@@ -166,7 +166,7 @@ def test_ocr_step_writes_json_and_text_once(tmp_path):
     assert (text.name, text.role, text.media_type, text.path) == ("text.txt", "text", "text/plain",
                                                                   work / "text.txt")
     stored = json.loads(data.path.read_text(encoding="utf-8"))
-    assert set(stored) == {"width", "height", "lines", "text"}
+    assert set(stored) == {"width", "height", "engine", "low_confidence", "lines", "text"}
     assert text.path.read_text(encoding="utf-8") == stored["text"] and "图书馆" in stored["text"]
     assert data.tech["lines"] == 3
 
@@ -178,7 +178,8 @@ def test_ocr_step_writes_json_and_text_once(tmp_path):
 
 def test_blank_page_has_no_text(tmp_path):
     Image.new("RGB", (600, 800), (245, 240, 230)).save(tmp_path / "blank.png")
-    assert recognize(tmp_path / "blank.png") == {"width": 600, "height": 800, "lines": [], "text": ""}
+    assert recognize(tmp_path / "blank.png") == {"width": 600, "height": 800, "engine": "PP-OCRv6 small",
+                                                 "low_confidence": 0.8, "lines": [], "text": ""}
 
 
 def test_damaged_image_is_a_step_error(tmp_path):
