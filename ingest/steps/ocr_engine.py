@@ -92,7 +92,8 @@ def _ctc_readings(preds: np.ndarray, characters: list[str], widths: list[float])
     """Greedy CTC decoding (PaddleOCR's: index 0 is the blank, repeats collapse) of a batch, with
     each character's probability and the position of its time step along the line.
     ``widths``: each line's share of the padded batch width (0–1)."""
-    best, prob = preds.argmax(axis=2), preds.max(axis=2)
+    best = preds.argmax(axis=2)
+    prob = np.take_along_axis(preds, best[..., None], axis=2)[..., 0]  # one pass over the classes, not two
     steps = preds.shape[1]
     out = []
     for row, share in zip(range(len(best)), widths):
@@ -118,11 +119,12 @@ class PPOCRv6:
     def __init__(self, threads: int = 1):
         import logging
 
-        logging.getLogger("RapidOCR").setLevel(logging.WARNING)  # not a line per model loaded
         from rapidocr.ch_ppocr_det import TextDetector
         from rapidocr.ch_ppocr_rec import TextRecognizer
         from rapidocr.main import DEFAULT_CFG_PATH
         from rapidocr.utils.parse_parameters import ParseParams
+
+        logging.getLogger("RapidOCR").setLevel(logging.WARNING)  # not a line per model loaded
 
         cfg = ParseParams.load(DEFAULT_CFG_PATH)
         ort = cfg.EngineConfig.onnxruntime
@@ -134,6 +136,8 @@ class PPOCRv6:
             section.model_path, section.engine_cfg = str(self.model_files[task]), ort
         self._det, self._rec = TextDetector(cfg.Det), TextRecognizer(cfg.Rec)
         self._characters = self._rec.postprocess_op.character
+        self.threads = threads
+        self.sessions = (self._det.session.session, self._rec.session.session)  # onnxruntime's
 
     @staticmethod
     def bundled(name: str) -> Path:
