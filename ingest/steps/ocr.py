@@ -99,11 +99,19 @@ def ocr(original: Path, media_type: str, work: Path) -> StepResult:
         result = recognize(original)
         _write_atomic(target, json.dumps(result, ensure_ascii=False).encode("utf-8"))
         _write_atomic(text, result["text"].encode("utf-8"))
-    counts = {"lines": len(result["lines"]), "characters": sum(len(line["text"]) for line in result["lines"])}
+    counts = summary(result)
     return StepResult(derivatives=[
         Derivative("ocr.json", target, "application/json", "ocr", tech=counts),
         Derivative("text.txt", text, "text/plain", "text", tech=counts),
     ])
+
+
+def summary(result: dict) -> dict:
+    """What a page's OCR comes to, for the derivative's technical metadata: lines, characters,
+    and how many characters are marked uncertain (pages to review first)."""
+    lines = result["lines"]
+    return {"lines": len(lines), "characters": sum(len(line["text"]) for line in lines),
+            "uncertain": sum(line.get("uncertain", 0) for line in lines)}
 
 
 def recognize(image: Path, *, max_pixels: int = MAX_PIXELS, using: Engine | None = None,

@@ -176,7 +176,8 @@ def test_ocr_step_writes_json_and_text_once(tmp_path):
     stored = json.loads(data.path.read_text(encoding="utf-8"))
     assert set(stored) == {"width", "height", "engine", "low_confidence", "lines", "text"}
     assert text.path.read_text(encoding="utf-8") == stored["text"] and "图书馆" in stored["text"]
-    assert data.tech["lines"] == 3
+    assert data.tech["lines"] == 3 and data.tech["characters"] == len(stored["text"].replace("\n", ""))
+    assert data.tech["uncertain"] == sum(c["uncertain"] for line in stored["lines"] for c in line["chars"])
 
     stamps = [d.path.stat().st_mtime_ns for d in result.derivatives]
     again = ocr(tmp_path / "rows.png", "image/png", work)
