@@ -103,8 +103,11 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     data = Path(settings["DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
     _guard_images(settings)
-    ocr.configure(engine=settings["OCR_ENGINE"], low_confidence=settings["OCR_LOW_CONFIDENCE"],
-                  workers=settings["INGEST_WORKERS"])  # onnxruntime threads: the cores shared among workers
+    try:  # onnxruntime threads: the cores shared among the workers
+        ocr.configure(engine=settings["OCR_ENGINE"], low_confidence=settings["OCR_LOW_CONFIDENCE"],
+                      workers=settings["INGEST_WORKERS"])
+    except ValueError as exc:
+        raise SystemExit(f"FANGZHI_{exc}") from None
     storage = storage if storage is not None else _storage(settings)
     objects = OcflRoot(storage)
     objects.init()

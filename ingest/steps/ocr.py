@@ -14,7 +14,7 @@ How a page is read:
 2. The detector finds text lines as quadrilaterals, on a copy of at most 1024 px (PaddleOCR's
    default is 960; time and memory grow with the area: ~400 MB at 1600 px, ~700 MB at 2500 px).
    Measured on the pages of bench/ocr.py, and on a dense aged page of 30 px characters on 2100 px
-   (14 px at detection), 1024 px finds the same lines as 1600 px in half the time. Lines are
+   (14 px at detection), 1024 px reads as well as 1600 px, detecting in half the time. Lines are
    then cut out of the 2500 px working image for recognition, where character detail matters.
 3. A line box much taller than wide (height ≥ 1.5 × width) is a vertical line: a column of
    traditional text read top to bottom. Its crop is turned 90° counter-clockwise, so the first
@@ -69,7 +69,7 @@ def configure(*, engine: str | None = None, low_confidence: float | None = None,
         new["engine"] = engine
     if low_confidence is not None:
         if not 0 <= low_confidence <= 1:
-            raise StepError(f"OCR_LOW_CONFIDENCE={low_confidence!r} must be between 0 and 1")
+            raise ValueError(f"OCR_LOW_CONFIDENCE={low_confidence!r}: a confidence between 0 and 1")
         new["low_confidence"] = low_confidence
     if workers is not None:
         new["threads"] = threads_per_worker(workers)

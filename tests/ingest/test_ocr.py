@@ -264,9 +264,9 @@ def test_a_blotted_character_is_marked_uncertain(tmp_path):
 def test_character_boxes_sit_on_the_characters(horizontal):
     _, drawn, result = horizontal
     f = font(SANS, 40)
-    for line, row, (x, _, _, _) in zip(result["lines"], ROWS, drawn):
-        if line["text"] != row:
-            continue
+    exact = [(line, row) for line, row in zip(result["lines"], ROWS) if line["text"] == row]
+    assert len(exact) >= 2, result["text"]
+    for line, row in exact:
         # where each character was drawn: the advance of the text before it
         starts = [60 + f.getlength(row[:i]) for i in range(len(row) + 1)]
         for i, char in enumerate(line["chars"]):
@@ -366,3 +366,9 @@ class NotAnEngine:
 def test_a_wrong_engine_setting_is_named(spec, message):
     with pytest.raises(StepError, match=re.escape(message)):
         load_engine(spec, threads=1)
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1])
+def test_a_confidence_threshold_outside_0_to_1_stops_the_start(tmp_path, value):
+    with pytest.raises(SystemExit, match=re.escape(f"FANGZHI_OCR_LOW_CONFIDENCE={value!r}: a confidence between 0 and 1")):
+        build(load({"DATA_DIR": str(tmp_path), "OCR_LOW_CONFIDENCE": value}, environ={}))
