@@ -84,6 +84,9 @@ def engine() -> Engine:
     global _engine
     with _engine_lock:
         if _engine is None:
+            import cv2
+
+            cv2.setNumThreads(_config["threads"])  # OpenCV's pool too (resizing, warping lines) shares the cores
             _engine = load_engine(_config["engine"], threads=_config["threads"])
     return _engine
 

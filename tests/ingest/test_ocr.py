@@ -9,6 +9,7 @@ import os
 import re
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -339,6 +340,7 @@ def test_another_engine_drops_in_by_setting(tmp_path):
         engine = current_engine()
         assert isinstance(engine, SquareEngine) and isinstance(engine, Engine)
         assert engine.threads == threads_per_worker(fangzhi.settings["INGEST_WORKERS"])
+        assert cv2.getNumThreads() == engine.threads
         result = recognize(tmp_path / "page.png")
         assert engine.seen == [(40, 400, 3)]  # the line cut out of the page, as the engine found it
         assert result["engine"] == "square" and result["low_confidence"] == 0.6
