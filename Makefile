@@ -16,6 +16,7 @@ bench: install-test
 	$(BIN)/python bench/storage.py
 	bash scripts/install-system.sh --bench
 	$(BIN)/python bench/iiif.py
+	$(BIN)/python bench/ocr.py
 
 install: system $(VENV)/.installed translations viewer
 install-test: system $(VENV)/.installed-test translations viewer

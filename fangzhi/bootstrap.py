@@ -22,6 +22,7 @@ from ingest.jobs import JobStore
 from ingest.pipeline import Context
 from ingest.runner import InlineRunner, PoolRunner
 from ingest.safety import Limits
+from ingest.steps import ocr
 from ingest.uploads import Uploads
 from oral_history import asr
 from oral_history.service import interview_search
@@ -110,6 +111,11 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     data = Path(settings["DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
     _guard_images(settings)
+    try:  # onnxruntime threads: the cores shared among the workers
+        ocr.configure(engine=settings["OCR_ENGINE"], low_confidence=settings["OCR_LOW_CONFIDENCE"],
+                      workers=settings["INGEST_WORKERS"])
+    except ValueError as exc:
+        raise SystemExit(f"FANGZHI_{exc}") from None
     storage = storage if storage is not None else _storage(settings)
     objects = OcflRoot(storage)
     objects.init()

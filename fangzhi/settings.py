@@ -68,6 +68,8 @@ SETTINGS = [
     Setting("OAI_TOKEN_HOURS", 24.0, "Hours an OAI-PMH resumptionToken stays valid (its expirationDate); tokens are signed with SECRET_KEY, so they survive restarts."),
     Setting("OAI_REPOSITORY_IDENTIFIER", "", "The repositoryIdentifier of OAI-PMH identifiers (oai:<it>:<item id>); empty: the host of BASE_URL (else of the request). Set it (or BASE_URL) before harvesters come: identifiers must not change."),
     Setting("OAI_ADMIN_EMAIL", "", "The adminEmail an OAI-PMH Identify answer gives harvesters (empty: archive@ the repository's host name)."),
+    Setting("OCR_ENGINE", "pp-ocrv6", "OCR engine for page images: pp-ocrv6 (PP-OCRv6 small, shipped in the rapidocr wheel), pp-ocrv4 (the former engine, if rapidocr-onnxruntime is installed), or module:Class (see ingest/steps/ocr_engine.py)."),
+    Setting("OCR_LOW_CONFIDENCE", 0.8, "Recognised characters with a confidence below this (0–1) are marked uncertain in ocr.json, for review."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

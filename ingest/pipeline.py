@@ -285,8 +285,11 @@ def ocr_outputs(kind: str, media_type: str, outputs: list[Derivative], work: Pat
             result = ocr.recognize(page.path)
             _write_atomic(target, json.dumps(result, ensure_ascii=False).encode())
             _write_atomic(text, result["text"].encode())
-        made += [Derivative(target.name, target, "application/json", "ocr", page.sequence),
-                 Derivative(text.name, text, "text/plain", "text", page.sequence)]
+        else:
+            result = json.loads(target.read_text(encoding="utf-8"))
+        counts = ocr.summary(result)
+        made += [Derivative(target.name, target, "application/json", "ocr", page.sequence, tech=counts),
+                 Derivative(text.name, text, "text/plain", "text", page.sequence, tech=counts)]
     return made
 
 

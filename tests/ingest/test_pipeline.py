@@ -1,4 +1,5 @@
 """Ingest end to end: sources → jobs → originals → media steps → derivatives, and bad input."""
+import json
 import os
 import re
 import signal
@@ -83,6 +84,12 @@ def test_ocr_text_is_stored_for_search(ingested):
     (text,) = manuscript.derivatives(manuscript.originals[0].id, "text")
     recognised = archive.open_file(manuscript.id, text.id, user=SYSTEM).read().decode()
     assert sum(c in recognised for c in "锡山在县城西惠山之东麓") >= 8
+    (ocr,) = manuscript.derivatives(manuscript.originals[0].id, "ocr")
+    stored = json.loads(archive.open_file(manuscript.id, ocr.id, user=SYSTEM).read())
+    assert stored["engine"] == "PP-OCRv6 small" and stored["text"] == recognised
+    chars = [c for line in stored["lines"] for c in line["chars"]]
+    assert ocr.tech == {"lines": len(stored["lines"]), "characters": len(chars),
+                        "uncertain": sum(c["uncertain"] for c in chars)}  # pages to review, at a glance
 
 
 def test_reingesting_the_same_files_reports_duplicates(ingested, tmp_path):
