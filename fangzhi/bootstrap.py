@@ -16,6 +16,7 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
+from alliance.members import Members
 from iiif.server import ImageServer
 from ingest.jobs import JobStore
 from ingest.pipeline import Context
@@ -60,6 +61,7 @@ class Fangzhi:
     after_steps: tuple  # what features do after ingest has stored an item's derivatives
     inline: bool = False  # ingest tasks run in this process (tests), not in a pool of workers
     _runner: object = field(default=None, repr=False)
+    members: Members | None = None  # the alliance's member libraries and their harvest status
 
     @property
     def data_dir(self) -> Path:
@@ -122,7 +124,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
-                   _after_steps(settings), inline=inline)
+                   _after_steps(settings), inline=inline, members=Members(data / "alliance.sqlite3"))
 
 
 # --- how features plug in ---------------------------------------------------------------------

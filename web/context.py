@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from alliance.members import Members
 from fangzhi.bootstrap import Fangzhi
 from ingest.jobs import JobStore
 from repository.access import User
@@ -21,6 +22,11 @@ def archive() -> Archive:
 
 def search() -> Search:
     return fangzhi().search
+
+
+def members() -> Members:
+    """The alliance's member libraries (alliance.members)."""
+    return fangzhi().members
 
 
 def jobs() -> JobStore:
