@@ -16,6 +16,7 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
+from alliance.federated import Federation
 from alliance.members import Members
 from iiif.server import ImageServer
 from ingest.jobs import JobStore
@@ -88,6 +89,11 @@ class Fangzhi:
             self._runner = (InlineRunner(self.ingest_context()) if self.inline else
                             PoolRunner(worker_context, self.settings, processes=self.settings["INGEST_WORKERS"]))
         return self._runner
+
+    @cached_property
+    def federation(self) -> Federation:
+        """Live search of this archive and every member library at once (ALLIANCE_TIMEOUT_SECONDS)."""
+        return Federation(self.search, self.members, timeout=self.settings["ALLIANCE_TIMEOUT_SECONDS"])
 
     @cached_property
     def recognizer(self) -> asr.SpeechRecognizer | None:
