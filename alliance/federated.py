@@ -37,6 +37,8 @@ DEPTH = MAX_PER_PAGE  # each source's top hits that are fused (one page of a mem
 MAX_ANSWER_BYTES = 4 << 20  # a member's answer larger than this is refused
 MAX_TEXT = 1000  # characters kept of any string a member sends
 MAX_FACET_VALUES = 50
+MAX_COLLECTIONS = 500
+COLLECTIONS_SECONDS = 60.0  # how long a member's list of collections is kept for the portal
 # Facets counted across members (values that mean the same at every member; collection ids do not).
 MERGED_FACETS = ("library", "kind", "decade", "era", "place", "person", "interviewee", "subject", "language", "rights")
 _MARK = re.compile(r"(</?mark>)")
@@ -71,6 +73,7 @@ class Answer:
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     reason: str = ""
     skipped: int = 0  # hits refused as malformed
+    collections: list[dict] = field(default_factory=list)  # {id, title, description, parent, url}
 
     def label(self, lang: str) -> str:
         return self.label_en if lang.startswith("en") else self.label_zh
@@ -135,6 +138,7 @@ class Federation:
     def __init__(self, search: Search, members, *, timeout: float, max_bytes: int = MAX_ANSWER_BYTES):
         self.local, self.members, self.timeout, self.max_bytes = search, members, timeout, max_bytes
         self.http = urllib3.PoolManager(maxsize=4, retries=False, block=False)
+        self._collections: dict[tuple, tuple[float, Answer]] = {}
 
     def search(self, text: str = "", *, user: User, filters: dict[str, list[str]] | None = None,
                years: tuple[int, int] | None = None, sort: str | None = None, page: int = 1,
@@ -148,7 +152,7 @@ class Federation:
         sort = sort if sort in SORTS else ("relevance" if not parsed.empty else "date")
         asked = [m for m in self.members.list() if m.api_url]
         shared = "alliance" in access.visible_levels(user)  # the policy: may this reader see alliance material?
-        pending = self._ask_all(asked, _params(text, filters, years, sort), shared)
+        pending = self._ask_all(asked, "/api/search", _params(text, filters, years, sort), shared, parse_answer)
         started = time.monotonic()
         try:
             local = self.local.search(text, user=user, filters=filters, years=years, sort=sort, page=1,
@@ -164,7 +168,24 @@ class Federation:
 
     # --- asking the members -----------------------------------------------------------------------
 
-    def _ask_all(self, asked, params: dict, shared: bool):
+    def collections(self, members, *, user: User) -> dict[str, Answer]:
+        """Each member's collections (GET {api_url}/api/collections), as this reader may see them
+        (the same token rule as searches), asked at once; kept COLLECTIONS_SECONDS."""
+        shared = "alliance" in access.visible_levels(user)
+        now, found, asked = time.monotonic(), {}, []
+        for m in members:
+            kept = self._collections.get((m.name, m.api_url, shared))
+            if kept and now - kept[0] < COLLECTIONS_SECONDS:
+                found[m.name] = kept[1]
+            elif m.api_url:
+                asked.append(m)
+        for answer in self._ask_all(asked, "/api/collections", {}, shared, parse_collections)():
+            found[answer.member] = answer
+            member = next(m for m in asked if m.name == answer.member)
+            self._collections[(member.name, member.api_url, shared)] = (now, answer)
+        return found
+
+    def _ask_all(self, asked, path: str, params: dict, shared: bool, parse):
         """Ask every member at once; returns the function that waits for their answers (until the
         timeout, no longer) while this thread searches the local index."""
         if not asked:
@@ -172,7 +193,7 @@ class Federation:
         pool = ThreadPoolExecutor(max_workers=min(16, len(asked)), thread_name_prefix="alliance")
         started = time.monotonic()
         deadline = started + self.timeout
-        futures = {pool.submit(self.ask, m, params, shared, deadline): m for m in asked}
+        futures = {pool.submit(self.ask, m, path, params, shared, deadline, parse): m for m in asked}
         pool.shutdown(wait=False)  # the threads end with their requests (each bounded by the deadline)
 
         def answers() -> list[Answer]:
@@ -182,17 +203,18 @@ class Federation:
                     for future, member in futures.items()]
         return answers
 
-    def ask(self, member, params: dict, shared: bool, deadline: float) -> Answer:
-        """One member's answer, never raising: ok, timeout or failed with the reason."""
+    def ask(self, member, path: str, params: dict, shared: bool, deadline: float, parse) -> Answer:
+        """One member's answer to ``path``, never raising: ok (``parse(member, data)``), timeout or
+        failed with the reason. The token is sent only when ``shared``."""
         started = time.monotonic()
-        url = f"{member.api_url}/api/search?{urlencode(params, doseq=True)}"
+        url = f"{member.api_url}{path}" + (f"?{urlencode(params, doseq=True)}" if params else "")
         headers = {"Accept": "application/json", "User-Agent": "Fangzhi-alliance"}
         if shared and member.token:
             headers["Authorization"] = f"Bearer {member.token}"
         try:
             body = self._get(url, headers, deadline)
             data = json.loads(body)
-            answer = parse_answer(member, data)
+            answer = parse(member, data)
         except TimeoutError as exc:
             return _answer(member, "timeout", time.monotonic() - started, str(exc))
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -335,6 +357,25 @@ def parse_answer(member, data) -> Answer:
                             and 0 <= v["count"] <= total]
     return Answer(member.name, member.label_zh, member.label_en, "ok", 0.0, min(total, 10**9), hits, facets,
                   skipped=skipped)
+
+
+def parse_collections(member, data) -> Answer:
+    """A member's /api/collections answer: its collections with titles, parents and page links."""
+    if not isinstance(data, dict) or not isinstance(data.get("collections"), list):
+        raise ValueError("not a list of collections")
+    found, skipped = [], 0
+    for c in data["collections"][:MAX_COLLECTIONS]:
+        try:
+            if not isinstance(c, dict) or not isinstance(c.get("id"), str) or not c["id"]:
+                raise ValueError("a collection without an id")
+            links = c.get("links") if isinstance(c.get("links"), dict) else {}
+            found.append({"id": _text(c["id"], 200), "title": _langmap(c.get("title") or {}),
+                          "description": _langmap(c.get("description") or {}),
+                          "parent": _text(c.get("parent"), 200) or None, "url": _url(links.get("html"))})
+        except ValueError:
+            skipped += 1
+    return Answer(member.name, member.label_zh, member.label_en, "ok", 0.0, len(found), skipped=skipped,
+                  collections=found)
 
 
 # --- fusion -----------------------------------------------------------------------------------------
