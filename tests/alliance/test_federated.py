@@ -33,8 +33,13 @@ def alliance(tmp_path_factory):
     add(west, "w3", "运河内部", visibility="staff")
     for n in range(1, 4):
         add(north, f"n{n}", f"运河桥梁{n}", kind="book" if n == 3 else "photo")
+    west.archive.create_collection({"id": "canal", "title": {"zh": "运河档案", "en": "Canal records"}}, user=SYSTEM)
+    west.archive.create_collection({"id": "docks", "title": "码头", "parent": "canal"}, user=SYSTEM)
+    west.archive.create_collection({"id": "shared", "title": "联盟专藏", "visibility": "alliance"}, user=SYSTEM)
+    west.archive.create_collection({"id": "inner", "title": "内部专藏", "visibility": "staff"}, user=SYSTEM)
     for member in (west, north):
         east.fangzhi.members.add(member.member(member.token("read-alliance")))
+    east.fangzhi.members.update_status("west", last_success="2026-12-01T10:00:00Z", records=3)
     add_users(east.app)
     yield east, west, north
     for i in (east, west, north):
@@ -178,6 +183,47 @@ def test_a_slow_member_times_out_and_the_others_answer(tmp_path):
         instances.stop(portal)
 
 
+def test_portal_lists_the_members_zh_first_then_en(alliance):
+    east, west, north = alliance
+    client = east.app.test_client()
+    html = client.get("/alliance").get_data(as_text=True)
+    assert "地方文献联盟" in html and 'action="/search"' in html and 'name="scope" value="alliance"' in html
+    assert html.index("西区图书馆") < html.index("West Library")  # the reader's language first
+    assert 'href="/alliance/west"' in html and 'href="/alliance/north"' in html and "东区图书馆" in html
+    west_card = html.split('href="/alliance/west"')[1].split("</li>")[0]
+    assert "专题馆藏 2 个" in west_card and "上次采集：2026-12-01T10:00:00Z，3 条记录" in west_card
+    assert "尚未采集" in html.split('href="/alliance/north"')[1].split("</li>")[0]
+    english = client.get("/alliance?lang=en").get_data(as_text=True)
+    assert english.index("West Library") < english.index("西区图书馆") and "2 collections" in english
+    assert client.get("/alliance/nowhere").status_code == 404
+
+
+def test_a_members_page_lists_its_collections_as_the_reader_may_see_them(alliance):
+    east, west, north = alliance
+    anonymous = east.app.test_client().get("/alliance/west").get_data(as_text=True)
+    assert f'href="{west.url}/collections/canal"' in anonymous and "运河档案" in anonymous
+    assert anonymous.index("运河档案") < anonymous.index("码头")  # nested under its parent
+    assert "联盟专藏" not in anonymous and "内部专藏" not in anonymous
+    member = east.app.test_client()
+    login(member, "member")
+    html = member.get("/alliance/west").get_data(as_text=True)
+    assert "联盟专藏" in html and "内部专藏" not in html
+    assert "Canal records" in member.get("/alliance/west?lang=en").get_data(as_text=True)
+
+
+def test_portal_names_a_member_that_does_not_answer(tmp_path):
+    portal = instances.start(tmp_path, "portal", "总馆")
+    gone = instances.start(tmp_path, "gone", "停馆")
+    try:
+        portal.fangzhi.members.add(gone.member())
+        instances.stop(gone)
+        assert "专题馆藏暂不可知（成员馆未应答）" in portal.app.test_client().get("/alliance").get_data(as_text=True)
+        page = portal.app.test_client().get("/alliance/gone")
+        assert page.status_code == 200 and "该馆暂未应答" in page.get_data(as_text=True)
+    finally:
+        instances.stop(portal)
+
+
 # --- a hostile member ---------------------------------------------------------------------------
 
 XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>'
@@ -205,6 +251,10 @@ def hostile_app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/html")])
         return [b"<html>hi</html>"]
     start_response("200 OK", [("Content-Type", "application/json")])
+    if environ["PATH_INFO"].endswith("/api/collections"):
+        return [json.dumps({"collections": [{"id": "c1", "title": {"zh": f"专藏{XSS}"}, "description": XSS,
+                                             "links": {"html": "javascript:alert(6)"}}, {"title": "no id"}]}
+                           if path == "xss" else {"collections": "nonsense"}).encode()]
     if path == "notjson":
         return [b"{not json"]
     if path == "deep":
@@ -246,6 +296,11 @@ def test_a_hostile_member_cannot_inject_html_or_break_the_page(tmp_path):
                             ("huge", "larger than")):
             assert status[name]["status"] == "failed" and words in status[name]["reason"], (name, status[name])
         assert "部分成员馆未能应答" in html
+        for url in ("/alliance", "/alliance/xss", "/alliance/shape"):
+            page = client.get(url).get_data(as_text=True)
+            assert "<script>alert" not in page and "javascript:" not in page and "<img src=x" not in page, url
+        assert "专藏&lt;script&gt;" in client.get("/alliance/xss").get_data(as_text=True)
+        assert "专题馆藏 1 个" in client.get("/alliance").get_data(as_text=True)
     finally:
         server.shutdown()
         instances.stop(portal)
