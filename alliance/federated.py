@@ -270,7 +270,8 @@ def _answer(member, status: str, seconds: float, reason: str) -> Answer:
 
 def _reason(exc: Exception) -> str:
     inner = getattr(exc, "reason", None) or exc
-    return f"{type(inner).__name__}: {str(inner)[:200]}"
+    message = str(inner).split("): ", 1)[-1]  # urllib3 puts the connection (host, port) first
+    return f"{type(inner).__name__}: {message[:200]}"
 
 
 # --- a member's answer is untrusted input ----------------------------------------------------------

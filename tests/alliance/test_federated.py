@@ -191,7 +191,7 @@ def test_portal_lists_the_members_zh_first_then_en(alliance):
     assert html.index("西区图书馆") < html.index("West Library")  # the reader's language first
     assert 'href="/alliance/west"' in html and 'href="/alliance/north"' in html and "东区图书馆" in html
     west_card = html.split('href="/alliance/west"')[1].split("</li>")[0]
-    assert "专题馆藏 2 个" in west_card and "上次采集：2026-12-01T10:00:00Z，3 条记录" in west_card
+    assert "专题馆藏 2 个" in west_card and "上次采集：2026-12-01 10:00:00 UTC，3 条记录" in west_card
     assert "尚未采集" in html.split('href="/alliance/north"')[1].split("</li>")[0]
     english = client.get("/alliance?lang=en").get_data(as_text=True)
     assert english.index("West Library") < english.index("西区图书馆") and "2 collections" in english
