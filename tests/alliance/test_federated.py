@@ -1,5 +1,7 @@
 """Live federated search (alliance.federated, /search?scope=alliance, /api/search?scope=alliance)
 against real Fangzhi instances on loopback (tests/alliance/instances.py), and a hostile member."""
+import functools
+import gzip
 import json
 import threading
 import time
@@ -242,11 +244,19 @@ HOSTILE = {
 }
 
 
+@functools.cache
+def bomb() -> bytes:
+    return gzip.compress(b'{"total": 0, "hits": ["' + b"x" * (64 << 20), compresslevel=9)
+
+
 def hostile_app(environ, start_response):
     path = environ["PATH_INFO"].split("/")[1]
     if path == "redirect":
         start_response("302 Found", [("Location", "http://127.0.0.1:1/elsewhere")])
         return [b""]
+    if path == "gzip":  # a compression bomb: 64 MiB of JSON-ish bytes in a small body
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Encoding", "gzip")])
+        return [bomb()]
     if path == "html":
         start_response("200 OK", [("Content-Type", "text/html")])
         return [b"<html>hi</html>"]
@@ -271,7 +281,7 @@ def test_a_hostile_member_cannot_inject_html_or_break_the_page(tmp_path):
     base = f"http://127.0.0.1:{server.server_port}"
     try:
         add(portal, "p1", "惠山泥人")
-        names = ("xss", "shape", "total", "redirect", "html", "notjson", "deep", "huge")
+        names = ("xss", "shape", "total", "redirect", "html", "notjson", "deep", "huge", "gzip")
         for name in names:
             portal.fangzhi.members.add(Member(name, f"{base}/{name}/oai", token="fzt_secret", label_zh=f"馆{name}"))
         client = portal.app.test_client()
@@ -293,7 +303,7 @@ def test_a_hostile_member_cannot_inject_html_or_break_the_page(tmp_path):
         assert {f["value"] for f in data["facets"]["library"]} == {XSS, "总馆"}  # JSON; escaped on the page
         for name, words in (("shape", "not a search answer"), ("total", "total"), ("redirect", "HTTP 302"),
                             ("html", "not JSON"), ("notjson", "unusable"), ("deep", "unusable"),
-                            ("huge", "larger than")):
+                            ("huge", "larger than"), ("gzip", "larger than")):
             assert status[name]["status"] == "failed" and words in status[name]["reason"], (name, status[name])
         assert "部分成员馆未能应答" in html
         for url in ("/alliance", "/alliance/xss", "/alliance/shape"):
