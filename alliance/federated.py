@@ -26,6 +26,8 @@ from markupsafe import Markup, escape
 
 from repository import access
 from repository.access import User
+from repository.model import EDTF_RE, edtf_years
+from search import analysis
 from search.query import build, parse
 from search.service import FACETS, MAX_PER_PAGE, SORTS, Hit, Search
 
@@ -164,7 +166,7 @@ class Federation:
         counts = merge_facets([local.facets] + [a.facets for a in answers if a.status == "ok"])
         total = local.total + sum(a.total for a in answers if a.status == "ok")
         return AllianceResults(text, page, per_page, sort, local.filters, local.years, total,
-                               fuse(local.hits, answers), counts, answers, round(local_seconds, 3))
+                               ordered(fuse(local.hits, answers), sort), counts, answers, round(local_seconds, 3))
 
     # --- asking the members -----------------------------------------------------------------------
 
@@ -412,6 +414,30 @@ def fuse(local: list[Hit], answers: list[Answer]) -> list[Entry]:
                 where[k] = entry
     order = {id(e): n for n, e in enumerate(entries)}  # ties: in the order the sources were read
     return sorted(entries, key=lambda e: (-e.score, order[id(e)]))
+
+
+def ordered(entries: list[Entry], sort: str) -> list[Entry]:
+    """The fused list in the reader's order: relevance keeps the fusion's; a date or title sort
+    orders every source's hits by the same key this archive's index uses (search.documents:
+    first year oldest first, last year newest first, undated last; pinyin of the title), ties
+    keeping the fusion's order."""
+    if sort == "relevance":
+        return entries
+
+    def shown(e: Entry):
+        return e.remote or e.local
+
+    def key(e: Entry):
+        hit = shown(e)
+        if sort == "title":
+            title = hit.title.get("zh") or next(iter(hit.title.values()), "") if hit.title else ""
+            return ((analysis.pinyin(title) or [""])[0],)
+        edtf = hit.date.get("edtf", "")
+        years = edtf_years(edtf) if EDTF_RE.match(edtf) else None  # a member's date is checked first
+        if not years:
+            return (1, 0)
+        return (0, years[0]) if sort == "date" else (0, -years[1])
+    return sorted(entries, key=key)  # stable: ties keep the fusion's order
 
 
 def merge_facets(counts: list[dict[str, list[tuple[str, int]]]], size: int = 20) -> dict[str, list[tuple[str, int]]]:

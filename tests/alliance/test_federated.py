@@ -114,6 +114,28 @@ def test_alliance_material_crosses_only_to_members(alliance):
     assert ("west", "w3") not in found(admin) and ("west", "w2") in found(admin)
 
 
+def test_date_and_title_sorts_order_every_sources_hits(alliance):
+    east, west, north = alliance
+    east.archive.create_item(photo_item(id="e-dated", title={"zh": "运河地图"}, date={"edtf": "1911"},
+                                        holding_library=east.library), user=SYSTEM)
+    west.archive.create_item(photo_item(id="w-dated", title={"zh": "运河契约"}, date={"edtf": "1890/1899"},
+                                        holding_library=west.library), user=SYSTEM)
+    north.archive.create_item(photo_item(id="n-dated", title={"zh": "运河船票"}, date={"edtf": "1936"},
+                                         holding_library=north.library), user=SYSTEM)
+    try:
+        client = east.app.test_client()
+        oldest = ids(client.get("/api/search?scope=alliance&q=运河&sort=date&per_page=50").json)
+        assert oldest[:3] == [("west", "w-dated"), ("local", "e-dated"), ("north", "n-dated")]
+        newest = ids(client.get("/api/search?scope=alliance&q=运河&sort=-date&per_page=50").json)
+        assert newest[:3] == [("north", "n-dated"), ("local", "e-dated"), ("west", "w-dated")]
+        titles = client.get("/api/search?scope=alliance&q=运河&sort=title&per_page=50").json["hits"]
+        keys = [h["title"]["zh"] for h in titles]
+        assert keys.index("运河船票") < keys.index("运河地图") < keys.index("运河契约")  # chuan < di < qi
+    finally:
+        for instance, item in ((east, "e-dated"), (west, "w-dated"), (north, "n-dated")):
+            instance.archive.purge_item(item, user=SYSTEM, reason="test")
+
+
 def test_paging_runs_through_the_fused_list(alliance):
     east = alliance[0]
     client = east.app.test_client()
