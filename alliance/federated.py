@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ MAX_ANSWER_BYTES = 4 << 20  # a member's answer larger than this is refused
 MAX_TEXT = 1000  # characters kept of any string a member sends
 MAX_FACET_VALUES = 50
 MAX_COLLECTIONS = 500
-COLLECTIONS_SECONDS = 60.0  # how long a member's list of collections is kept for the portal
+COLLECTIONS_SECONDS = 60.0
+SEARCHES = 8  # alliance searches a process sends out at once: one request to every member each  # how long a member's list of collections is kept for the portal
 # Facets counted across members (values that mean the same at every member; collection ids do not).
 MERGED_FACETS = ("library", "kind", "decade", "era", "place", "person", "interviewee", "subject", "language", "rights")
 _MARK = re.compile(r"(</?mark>)")
@@ -140,6 +142,7 @@ class Federation:
     def __init__(self, search: Search, members, *, timeout: float, max_bytes: int = MAX_ANSWER_BYTES):
         self.local, self.members, self.timeout, self.max_bytes = search, members, timeout, max_bytes
         self.http = urllib3.PoolManager(maxsize=4, retries=False, block=False)
+        self.slots = threading.BoundedSemaphore(SEARCHES)  # readers cannot make us flood the members
         self._collections: dict[tuple, tuple[float, Answer]] = {}
 
     def search(self, text: str = "", *, user: User, filters: dict[str, list[str]] | None = None,
@@ -154,14 +157,24 @@ class Federation:
         sort = sort if sort in SORTS else ("relevance" if not parsed.empty else "date")
         asked = [m for m in self.members.list() if m.api_url]
         shared = "alliance" in access.visible_levels(user)  # the policy: may this reader see alliance material?
-        pending = self._ask_all(asked, "/api/search", _params(text, filters, years, sort), shared, parse_answer)
+        if asked and self.slots.acquire(timeout=1.0):
+            pending = self._ask_all(asked, "/api/search", _params(text, filters, years, sort), shared, parse_answer)
+        else:  # too many at once: this library's results, and the members named as not asked
+            pending, asked = None, [_answer(m, "failed", 0.0, "busy: too many alliance searches at once, "
+                                                             "try again in a moment") for m in asked]
         started = time.monotonic()
         try:
             local = self.local.search(text, user=user, filters=filters, years=years, sort=sort, page=1,
                                       per_page=DEPTH, facets=list(MERGED_FACETS))
         finally:
             local_seconds = time.monotonic() - started
-            answers = pending()
+            if pending is None:
+                answers = asked
+            else:
+                try:
+                    answers = pending()
+                finally:
+                    self.slots.release()
         page, per_page = max(1, page), max(1, min(per_page, MAX_PER_PAGE))
         counts = merge_facets([local.facets] + [a.facets for a in answers if a.status == "ok"])
         total = local.total + sum(a.total for a in answers if a.status == "ok")

@@ -248,6 +248,31 @@ def test_portal_names_a_member_that_does_not_answer(tmp_path):
         instances.stop(portal)
 
 
+def test_alliance_searches_at_once_are_bounded(tmp_path):
+    """Readers cannot make the portal flood its members: past the searches allowed at once, members
+    are not asked and are named as busy; this library's results still come."""
+    portal = instances.start(tmp_path, "portal", "总馆", ALLIANCE_TIMEOUT_SECONDS=3.0)
+    slow = instances.start(tmp_path, "slow", "慢馆")
+    try:
+        add(portal, "p1", "惠山泥人")
+        portal.fangzhi.members.add(slow.member())
+        portal.fangzhi.federation.slots = threading.BoundedSemaphore(1)
+        slow.hold()
+        first = threading.Thread(target=lambda: portal.app.test_client().get("/api/search?scope=alliance&q=惠山"))
+        first.start()
+        assert slow.waiting.wait(10)
+        data = portal.app.test_client().get("/api/search?scope=alliance&q=惠山").json
+        assert data["members"][0]["status"] == "failed" and "busy" in data["members"][0]["reason"]
+        assert ids(data) == [("local", "p1")]
+        slow.release()
+        first.join(10)
+        again = portal.app.test_client().get("/api/search?scope=alliance&q=惠山").json
+        assert again["members"][0]["status"] == "ok"  # the slot was given back
+    finally:
+        instances.stop(slow)
+        instances.stop(portal)
+
+
 # --- a hostile member ---------------------------------------------------------------------------
 
 XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>'
