@@ -12,6 +12,7 @@ hostile member only fails itself.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -189,6 +190,27 @@ class Harvester:
 
     def __init__(self, members: Members, store: HarvestStore, union, limits: Limits, discovery=None):
         self.members, self.store, self.union, self.limits, self.discovery = members, store, union, limits, discovery
+        self._running = threading.Lock()  # one harvest at a time in a process (the admin page's button)
+
+    def start(self, names: list[str] | tuple = ()) -> threading.Thread | None:
+        """Harvest in a background thread (the admin page); None when a harvest is running already."""
+        if not self._running.acquire(blocking=False):
+            return None
+
+        def work():
+            try:
+                self.harvest(names)
+            except Exception:
+                log.exception("alliance: the harvest failed")
+            finally:
+                self._running.release()
+        thread = threading.Thread(target=work, name="alliance-harvest", daemon=True)
+        thread.start()
+        return thread
+
+    @property
+    def running(self) -> bool:
+        return self._running.locked()
 
     def harvest(self, names: list[str] | tuple = ()) -> list[Outcome]:
         """Harvest ``names`` (default every member) in parallel; NotFound for an unknown name."""

@@ -71,7 +71,7 @@ def api():
         "query": results.query, "total": results.total, "page": results.page, "per_page": results.per_page,
         "sort": results.sort, "filters": results.filters,
         "next": url_for("search.api", **{**args, "page": results.page + 1}, _external=True) if more else None,
-        "hits": [{
+        "hits": [_remote_hit(h) if h.remote else {
             "id": h.item_id, "score": round(h.score, 4), "title": h.title, "kind": h.kind, "date": h.date,
             "thumbnail": url_for("public.file", item_id=h.item_id, file_id=h.thumbnail, _external=True)
             if h.thumbnail else None,
@@ -82,6 +82,15 @@ def api():
         } for h in results.hits],
         "facets": {name: [{"value": v, "count": c} for v, c in values] for name, values in results.facets.items()},
     }
+
+
+def _remote_hit(h) -> dict:
+    """A work of the union catalogue: held by the alliance members in ``holdings``."""
+    first = h.holdings[0]
+    return {"id": h.item_id, "score": round(h.score, 4), "title": h.title, "kind": h.kind, "date": h.date,
+            "thumbnail": first.get("thumbnail"), "highlights": {k: str(v) for k, v in h.highlights.items()},
+            "passages": [], "remote": True, "holdings": h.holdings,
+            "links": {"html": first.get("link"), "manifest": first.get("manifest")}}
 
 
 @bp.get("/api/suggest")
