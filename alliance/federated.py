@@ -397,10 +397,10 @@ def parse_collections(member, data) -> Answer:
 # --- fusion -----------------------------------------------------------------------------------------
 
 def local_keys(hit: Hit) -> set:
-    """The records a local hit stands for: ("", id) for this library's item; (member, id) for each
-    holding of a harvested record (its ``holdings``, when the union catalogue gives them)."""
-    holdings = getattr(hit, "holdings", None) or []
-    keys = {(h["member"], h["id"]) for h in holdings if h.get("member") and h.get("id")}
+    """The records a local hit stands for: ("", id) for this library's item; (member, item id) for
+    each holding of a work of the union catalogue (a Fangzhi member's OAI identifier is
+    ``oai:<repository>:<item id>``, the id its live answers give)."""
+    keys = {(h["member"], h["oai_id"].rsplit(":", 1)[-1]) for h in hit.holdings if h.get("member") and h.get("oai_id")}
     return keys or {("", hit.item_id)}
 
 

@@ -27,7 +27,7 @@ SETTINGS = [
     Setting("SECRET_KEY", "", "Secret for signing sessions; empty: generated once and kept in DATA_DIR/secret_key."),
     Setting("DEFAULT_LOCALE", "zh", "Interface language when the reader has not chosen one: zh or en."),
     Setting("SITE_NAME", "方志 · 地方文献数字档案", "Name shown in the page header."),
-    Setting("LIBRARY_NAME", "区图书馆", "Holding library named on the demo collection's records."),
+    Setting("LIBRARY_NAME", "区图书馆", "This library's name: the holding library of the demo records and, in search's library facet, of local items that name none."),
     Setting("PAGE_SIZE", 24, "Items per page in lists and the API (the API allows up to 100)."),
     Setting("IIIF_PROVIDER", "区图书馆", "The library publishing the archive: the provider named in IIIF manifests and collections."),
     Setting("IIIF_PROVIDER_EN", "District Library", "The provider's name in English (empty: Chinese only)."),
@@ -64,6 +64,13 @@ SETTINGS = [
     Setting("MAX_MEDIA_SECONDS", 28_800, "Longest audio or video recording ingest accepts, in seconds (default 8 hours)."),
     Setting("TOOL_TIMEOUT", 600, "Seconds one run of an external tool (ffprobe, ffmpeg) may take; a decode or encode may take TOOL_TIMEOUT_RATIO more per second of media. A run past it is stopped and the file fails."),
     Setting("TOOL_TIMEOUT_RATIO", 2.0, "Seconds a decode or encode may take per second of the recording, beyond TOOL_TIMEOUT."),
+    Setting("ALLIANCE_TIMEOUT", 30.0, "Seconds one request to an alliance member (OAI-PMH page, Change Discovery page) may take, answer included; a slower member fails on its own."),
+    Setting("ALLIANCE_ATTEMPTS", 3, "Tries of a member request that failed on the network, timed out or got HTTP 5xx/429, waiting 1, 2, 4 … seconds between them."),
+    Setting("ALLIANCE_MAX_RESPONSE_MB", 32, "Largest answer read from an alliance member, in MiB; a larger one is refused."),
+    Setting("ALLIANCE_MAX_RECORD_KB", 1024, "Largest single harvested record, in KiB; a larger one is skipped and named in the member's status."),
+    Setting("ALLIANCE_MAX_PAGES", 10000, "Most pages (resumption tokens, Change Discovery pages) one harvest of a member follows."),
+    Setting("ALLIANCE_OVERLAP_SECONDS", 60, "An incremental harvest asks for records from the last harvest's responseDate minus this, so records changed meanwhile are not missed."),
+    Setting("ALLIANCE_PARALLEL", 4, "Alliance members harvested at once (each in its own thread)."),
     Setting("ALLIANCE_TIMEOUT_SECONDS", 5.0, "Seconds a member library has to answer a live alliance search (scope=alliance); members not done by then are named as timed out and the others' results are shown."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}

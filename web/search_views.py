@@ -86,9 +86,18 @@ def api():
         "query": results.query, "total": results.total, "page": results.page, "per_page": results.per_page,
         "sort": results.sort, "filters": results.filters,
         "next": url_for("search.api", **{**args, "page": results.page + 1}, _external=True) if more else None,
-        "hits": [_hit_json(h) for h in results.hits],
+        "hits": [_remote_hit(h) if h.remote else _hit_json(h) for h in results.hits],
         "facets": {name: [{"value": v, "count": c} for v, c in values] for name, values in results.facets.items()},
     }
+
+
+def _remote_hit(h) -> dict:
+    """A work of the union catalogue: held by the alliance members in ``holdings``."""
+    first = h.holdings[0]
+    return {"id": h.item_id, "score": round(h.score, 4), "title": h.title, "kind": h.kind, "date": h.date,
+            "thumbnail": first.get("thumbnail"), "highlights": {k: str(v) for k, v in h.highlights.items()},
+            "passages": [], "remote": True, "holdings": h.holdings,
+            "links": {"html": first.get("link"), "manifest": first.get("manifest")}}
 
 
 def _hit_json(h) -> dict:
@@ -115,6 +124,8 @@ def alliance_json(results, args) -> dict:
                    "thumbnail": r.thumbnail, "highlights": {k: str(v) for k, v in r.highlights.items()},
                    "passages": [{"snippet": str(p["snippet"]), "url": p["url"]} for p in r.passages],
                    "links": {"html": r.url}}
+        elif e.local.remote:  # a record harvested from members (the union catalogue)
+            hit = {**_remote_hit(e.local), "member": e.local.holdings[0].get("member")}
         else:
             hit = {**_hit_json(e.local), "member": None}
         return {**hit, "score": round(e.score, 6), "sources": [s or "local" for s in e.sources]}

@@ -365,11 +365,8 @@ def test_a_hostile_member_cannot_inject_html_or_break_the_page(tmp_path):
 
 # --- fusion ------------------------------------------------------------------------------------------
 
-def _local(item_id, holdings=None):
-    hit = Hit(item_id, 1.0, {"zh": item_id}, "photo", {}, None)
-    if holdings:
-        hit.holdings = holdings
-    return hit
+def _local(item_id, holdings=()):
+    return Hit(item_id, 1.0, {"zh": item_id}, "photo", {}, None, holdings=list(holdings))
 
 
 def _remote(member, item_id):
@@ -380,7 +377,7 @@ def test_reciprocal_rank_fusion_and_dedupe_by_member_and_id():
     a = Answer("west", "西", "West", "ok", 0.1, 3, [_remote("west", "w1"), _remote("west", "w2"), _remote("west", "w3")])
     b = Answer("north", "北", "North", "ok", 0.1, 1, [_remote("north", "n1")])
     gone = Answer("south", "南", "South", "timeout", 1.0)
-    local = [_local("e1"), _local("h1", holdings=[{"member": "west", "id": "w2"}])]  # h1: west's w2, harvested
+    local = [_local("e1"), _local("h1", holdings=[{"member": "west", "oai_id": "oai:west.example.org:w2"}])]  # harvested
     fused = fuse(local, [a, b, gone])
     scores = {tuple(sorted(e.keys))[0]: e.score for e in fused}
     assert scores[("", "e1")] == pytest.approx(1 / (K + 1))
