@@ -31,6 +31,7 @@ from .records import NS, OAI, BadResponse, HarvestError, N_, parse_xml
 
 log = logging.getLogger("fangzhi.alliance")
 USER_AGENT = "Fangzhi-harvester/1 (OAI-PMH 2.0)"
+WRITERS = 8  # records of a page written to storage at once
 
 
 @dataclass(frozen=True)
@@ -256,26 +257,26 @@ class Harvester:
         granularity = "".join(identify.xpath("oai:Identify/oai:granularity/text()", namespaces=NS)).strip()
         since = member.harvest_from
         response_date, public = None, set()
-        for page in list_records(member, None, since, self.limits, skipped):  # what anyone may see
-            response_date = response_date or page.response_date
-            for oai_id, deleted, xml in page.records:
-                if deleted:
-                    self.store.delete(member.name, oai_id)
-                    outcome.deleted += 1
-                else:
-                    self.store.put(member.name, oai_id, "public", xml)
-                    public.add(oai_id)
-                    outcome.changed += 1
-        if member.token:  # what the member shows only to alliance libraries
-            for page in list_records(member, member.token, since, self.limits, skipped):
-                for oai_id, deleted, xml in page.records:
-                    if oai_id in public:
-                        continue
+        with ThreadPoolExecutor(WRITERS, thread_name_prefix=f"harvest-{member.name}") as writers:
+            def keep(records: list[tuple[str, bool, bytes]], visibility: str) -> None:
+                """A page's records into storage, written in parallel (each write is synced)."""
+                def one(record):
+                    oai_id, deleted, xml = record
                     if deleted:
                         self.store.delete(member.name, oai_id)
                     else:
-                        self.store.put(member.name, oai_id, "alliance", xml)
-                        outcome.changed += 1
+                        self.store.put(member.name, oai_id, visibility, xml)
+                list(writers.map(one, records))
+                outcome.deleted += sum(1 for r in records if r[1] and visibility == "public")
+                outcome.changed += sum(1 for r in records if not r[1])
+
+            for page in list_records(member, None, since, self.limits, skipped):  # what anyone may see
+                response_date = response_date or page.response_date
+                keep(page.records, "public")
+                public.update(oai_id for oai_id, deleted, _ in page.records if not deleted)
+            if member.token:  # what the member shows only to alliance libraries
+                for page in list_records(member, member.token, since, self.limits, skipped):
+                    keep([r for r in page.records if r[0] not in public], "alliance")
         return _from_value(response_date, self.limits.overlap, granularity) if response_date else None
 
 

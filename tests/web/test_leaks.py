@@ -395,6 +395,8 @@ EXEMPT = {
     "iiif_presentation.top_collection": "collections only (visibility of collections: tests/iiif/test_presentation)",
     "iiif_presentation.mirador": "the viewer's script",
     "alliance.portal": "member names and counts of collections (tests/alliance/test_federated.py::test_portal_*)",
+    "iiif_presentation.alliance_collection": "members' manifests from their public Change Discovery (tests/alliance/test_discovery.py)",
+    "admin.alliance": "admin only: the alliance's members and harvests (tests/alliance)",
 }
 
 
