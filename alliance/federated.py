@@ -110,7 +110,7 @@ class AllianceResults:
     sort: str
     filters: dict[str, list[str]]
     years: tuple[int, int] | None
-    total: int  # the sum of the totals each source reported (a record held twice counts twice)
+    total: int  # the sum of the totals each source reported, less the records found in several lists
     fused: list[Entry]  # the whole fused list, best first
     facets: dict[str, list[tuple[str, int]]]
     answers: list[Answer]  # one per member asked
@@ -177,9 +177,11 @@ class Federation:
                     self.slots.release()
         page, per_page = max(1, page), max(1, min(per_page, MAX_PER_PAGE))
         counts = merge_facets([local.facets] + [a.facets for a in answers if a.status == "ok"])
-        total = local.total + sum(a.total for a in answers if a.status == "ok")
+        fused = fuse(local.hits, answers)
+        found_twice = sum(len(e.ranks) - 1 for e in fused)  # one record in several lists is counted once
+        total = local.total + sum(a.total for a in answers if a.status == "ok") - found_twice
         return AllianceResults(text, page, per_page, sort, local.filters, local.years, total,
-                               ordered(fuse(local.hits, answers), sort), counts, answers, round(local_seconds, 3))
+                               ordered(fused, sort), counts, answers, round(local_seconds, 3))
 
     # --- asking the members -----------------------------------------------------------------------
 

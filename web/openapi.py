@@ -101,7 +101,8 @@ MEMBER_ANSWER = {"type": "object", "required": ["name", "label", "status", "seco
 ALLIANCE_RESULTS = {"type": "object", "required": ["scope", "query", "total", "page", "per_page", "hits", "facets",
                                                    "members", "next"],
                     "properties": {**SEARCH_RESULTS["properties"], "scope": {"const": "alliance"},
-                                   "total": {"type": "integer", "description": "the sum of each source's total"},
+                                   "total": {"type": "integer", "description": "the sum of each source's total, less the records "
+                                                                            "found in more than one list"},
                                    "hits": {"type": "array", "items": ALLIANCE_HIT},
                                    "local": {"type": "object", "properties": {"seconds": {"type": "number"}}},
                                    "members": {"type": "array", "items": MEMBER_ANSWER}}}

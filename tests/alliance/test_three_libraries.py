@@ -81,6 +81,7 @@ def test_a_duplicate_group_across_two_members(libraries):
     # live, both members' own hits are that same work: one entry, found by this index and both members
     data = east.app.test_client().get("/api/search?scope=alliance&q=钱穆").json
     assert len(data["hits"]) == 1 and data["hits"][0]["sources"] == ["local", "north", "west"]
+    assert data["total"] == 1  # found by three sources, counted once
 
 
 def test_alliance_material_is_for_members_only(libraries):
