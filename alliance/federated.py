@@ -41,8 +41,8 @@ MAX_ANSWER_BYTES = 4 << 20  # a member's answer larger than this is refused
 MAX_TEXT = 1000  # characters kept of any string a member sends
 MAX_FACET_VALUES = 50
 MAX_COLLECTIONS = 500
-COLLECTIONS_SECONDS = 60.0
-SEARCHES = 8  # alliance searches a process sends out at once: one request to every member each  # how long a member's list of collections is kept for the portal
+COLLECTIONS_SECONDS = 60.0  # how long a member's list of collections is kept for the portal
+SEARCHES = 8  # alliance searches a process sends out at once (each one request to every member)
 # Facets counted across members (values that mean the same at every member; collection ids do not).
 MERGED_FACETS = ("library", "kind", "decade", "era", "place", "person", "interviewee", "subject", "language", "rights")
 _MARK = re.compile(r"(</?mark>)")
@@ -253,8 +253,9 @@ class Federation:
                                      timeout=urllib3.Timeout(connect=remaining, read=remaining))
         try:
             if response.status != 200:
-                raise ValueError(f"HTTP {response.status}" + (" (redirects are not followed)"
-                                                             if 300 <= response.status < 400 else ""))
+                hint = (" (redirects are not followed)" if 300 <= response.status < 400 else
+                        " (the member refused this library's token)" if response.status in (401, 403) else "")
+                raise ValueError(f"HTTP {response.status}{hint}")
             if "json" not in (response.headers.get("Content-Type") or ""):
                 raise ValueError(f"not JSON but {response.headers.get('Content-Type')!r}")
             declared = response.headers.get("Content-Length")
@@ -268,9 +269,11 @@ class Federation:
                 if time.monotonic() > deadline:
                     raise TimeoutError("the answer was still arriving when the time was up")
                 chunks.append(chunk)
-            return b"".join(chunks)
-        finally:
-            response.release_conn()
+        except BaseException:
+            response.close()  # what is left unread is not read, and the connection is not reused
+            raise
+        response.release_conn()
+        return b"".join(chunks)
 
 
 def _params(text: str, filters: dict, years, sort: str) -> dict:

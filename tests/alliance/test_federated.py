@@ -136,6 +136,22 @@ def test_date_and_title_sorts_order_every_sources_hits(alliance):
             instance.archive.purge_item(item, user=SYSTEM, reason="test")
 
 
+def test_a_refused_token_is_named(alliance):
+    """A member that no longer accepts our token fails with that reason, for the readers we send
+    it for; anonymous readers (no token sent) still get its public answer."""
+    east, west, north = alliance
+    east.fangzhi.members.add(Member("revoked", f"{west.url}/oai", token="fzt_revoked", label_zh="旧令牌馆"))
+    try:
+        member = east.app.test_client()
+        login(member, "member")
+        status = {m["name"]: m for m in member.get("/api/search?scope=alliance&q=运河").json["members"]}
+        assert status["revoked"]["status"] == "failed" and "refused this library's token" in status["revoked"]["reason"]
+        anonymous = east.app.test_client().get("/api/search?scope=alliance&q=运河").json["members"]
+        assert {m["name"]: m["status"] for m in anonymous}["revoked"] == "ok"
+    finally:
+        east.fangzhi.members.remove("revoked")
+
+
 def test_paging_runs_through_the_fused_list(alliance):
     east = alliance[0]
     client = east.app.test_client()
