@@ -39,6 +39,7 @@ def libraries(tmp_path_factory):
     for member in (west, north):
         east.fangzhi.members.add(member.member(member.token("read-alliance")))
     add_users(east.app)
+    time.sleep(1.1)  # datestamps have whole seconds, `from` is inclusive: the records are older than the harvest
     outcomes = {o.member: o for o in east.fangzhi.harvester.harvest()}
     yield east, west, north, outcomes
     for i in (east, west, north):
