@@ -118,9 +118,9 @@ def read_record(record: etree._Element, member: str, visibility: str) -> RemoteR
         r.rights = (_texts(meta, f"{d}rights/text()") or [""])[0]
         ids = _texts(meta, f"{d}identifier/text()")
         urls = [u for u in _texts(meta, f"{d}relation/text()|{d}source/text()") if _is_url(u)]
-    urls = [*(i for i in ids if _is_url(i)), *urls]
-    r.identifiers = [i for i in ids if not _is_url(i)]
+    urls = [u for u in [*ids, *urls] if _is_url(u)]  # links go on pages: http(s) only, never javascript: or data:
+    r.identifiers = [i for i in ids if not _is_url(i)]  # indexed and compared, never shown as links
     r.manifest = next((u for u in urls if _is_manifest(u)), None)
-    r.thumbnail = r.thumbnail or next((u for u in urls if _is_image(u)), None)
+    r.thumbnail = r.thumbnail if r.thumbnail and _is_url(r.thumbnail) else next((u for u in urls if _is_image(u)), None)
     r.link = next((u for u in urls if not _is_manifest(u) and not _is_image(u)), None)
     return r
