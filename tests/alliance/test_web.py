@@ -116,3 +116,13 @@ def test_search_page_shows_titles_in_the_readers_language(app):
     app.extensions["fangzhi"].archive.create_item(photo_item(id="local1"), user=SYSTEM)
     page = app.test_client().get("/search?q=惠山&lang=en").get_data(as_text=True)
     assert "Huishan old town" in page
+
+
+@pytest.mark.parametrize("scopes, sees", [(["read"], False), (["write"], False), (["read-alliance"], True),
+                                          (["read-staff"], True)])
+def test_token_scopes_and_a_members_alliance_records(app, harvested, scopes, sees):
+    from repository.access import SYSTEM
+
+    secret, _ = app.extensions["fangzhi"].accounts.create_token("t", scopes, by=SYSTEM)
+    answer = app.test_client().get("/api/search?q=某乙", headers={"Authorization": f"Bearer {secret}"}).json
+    assert (answer["total"] == 1) == sees and ("内部族谱" in str(answer)) == sees

@@ -341,6 +341,9 @@ EXEMPT = {
     "ingest.job": "staff only: test_ingest_web",
     "iiif_presentation.top_collection": "collections only (visibility of collections: tests/iiif/test_presentation)",
     "iiif_presentation.mirador": "the viewer's script",
+    "admin.alliance": "admin only: tests/alliance/test_web.py::test_admin_page_lists_members_with_status_in_the_readers_language",
+    "iiif_presentation.alliance_collection": "alliance members' manifests from their public Change Discovery streams, "
+                                            "no local item: tests/alliance/test_discovery.py",
 }
 
 
