@@ -125,10 +125,10 @@ class Page:
 
 
 def list_records(member: Member, token: str | None, since: str | None, limits: Limits,
-                 skipped: list[str]) -> Iterator[Page]:
-    """The pages of ListRecords (from ``since``), following resumption tokens; records over the
-    size cap are left out and named in ``skipped``."""
-    params = {"verb": "ListRecords", "metadataPrefix": limits.metadata_prefix, **({"from": since} if since else {})}
+                 skipped: list[str], prefix: str = "oai_dc") -> Iterator[Page]:
+    """The pages of ListRecords in ``prefix`` (from ``since``), following resumption tokens;
+    records over the size cap are left out and named in ``skipped``."""
+    params = {"verb": "ListRecords", "metadataPrefix": prefix, **({"from": since} if since else {})}
     seen: set[str] = set()
     for _ in range(limits.max_pages):
         root = oai_request(member, params, token, limits)
@@ -255,6 +255,9 @@ class Harvester:
     def _records(self, member: Member, outcome: Outcome, skipped: list[str]) -> str | None:
         identify = oai_request(member, {"verb": "Identify"}, None, self.limits)
         granularity = "".join(identify.xpath("oai:Identify/oai:granularity/text()", namespaces=NS)).strip()
+        formats = oai_request(member, {"verb": "ListMetadataFormats"}, None, self.limits)
+        offered = {p.strip() for p in formats.xpath("//oai:metadataPrefix/text()", namespaces=NS)}
+        prefix = "mods" if "mods" in offered else self.limits.metadata_prefix  # MODS says more: roles, thumbnails
         since = member.harvest_from
         response_date, public = None, set()
         with ThreadPoolExecutor(WRITERS, thread_name_prefix=f"harvest-{member.name}") as writers:
@@ -270,12 +273,12 @@ class Harvester:
                 outcome.deleted += sum(1 for r in records if r[1] and visibility == "public")
                 outcome.changed += sum(1 for r in records if not r[1])
 
-            for page in list_records(member, None, since, self.limits, skipped):  # what anyone may see
+            for page in list_records(member, None, since, self.limits, skipped, prefix):  # what anyone may see
                 response_date = response_date or page.response_date
                 keep(page.records, "public")
                 public.update(oai_id for oai_id, deleted, _ in page.records if not deleted)
             if member.token:  # what the member shows only to alliance libraries
-                for page in list_records(member, member.token, since, self.limits, skipped):
+                for page in list_records(member, member.token, since, self.limits, skipped, prefix):
                     keep([r for r in page.records if r[0] not in public], "alliance")
         return _from_value(response_date, self.limits.overlap, granularity) if response_date else None
 
