@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from lxml import etree
 
@@ -72,6 +72,22 @@ def fetch(url: str, params: dict, token: str | None, limits: Limits, *, accept: 
     raise AssertionError("unreachable")
 
 
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Redirects stay on http(s), and our token never follows one to another site."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new, old = urlsplit(newurl), urlsplit(req.full_url)
+        if new.scheme not in ("http", "https"):
+            raise HarvestError(N_("重定向到不允许的地址：%(url)s"), url=newurl[:200])
+        redirected = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if redirected is not None and (new.scheme, new.netloc) != (old.scheme, old.netloc):
+            redirected.remove_header("Authorization")
+        return redirected
+
+
+_OPENER = urllib.request.build_opener(_Redirects)
+
+
 def _get(address: str, token: str | None, limits: Limits, accept: str) -> bytes:
     headers = {"User-Agent": USER_AGENT, "Accept": accept}
     if token:
@@ -79,7 +95,7 @@ def _get(address: str, token: str | None, limits: Limits, accept: str) -> bytes:
     deadline = time.monotonic() + limits.timeout
     timeout_error = HarvestError(N_("%(seconds)s 秒内没有应答：%(url)s"), seconds=limits.timeout, url=address)
     try:
-        with urllib.request.urlopen(urllib.request.Request(address, headers=headers), timeout=limits.timeout) as resp:
+        with _OPENER.open(urllib.request.Request(address, headers=headers), timeout=limits.timeout) as resp:
             declared = resp.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > limits.max_response:
                 raise _too_big(limits)
