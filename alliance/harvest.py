@@ -236,9 +236,10 @@ class Harvester:
             return []
         with ThreadPoolExecutor(min(self.limits.parallel, len(chosen)), thread_name_prefix="harvest") as pool:
             outcomes = list(pool.map(self.harvest_member, chosen))
-        self.union.refresh()
+        records = list(self.union.records())
+        self.union.refresh(records)
         if self.discovery is not None:
-            self.discovery.label(self.union.records())
+            self.discovery.label(records)
         return outcomes
 
     def harvest_member(self, member: Member) -> Outcome:
