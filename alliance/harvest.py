@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from lxml import etree
 
@@ -72,6 +72,22 @@ def fetch(url: str, params: dict, token: str | None, limits: Limits, *, accept: 
     raise AssertionError("unreachable")
 
 
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Redirects stay on http(s), and our token never follows one to another site."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new, old = urlsplit(newurl), urlsplit(req.full_url)
+        if new.scheme not in ("http", "https"):
+            raise HarvestError(N_("重定向到不允许的地址：%(url)s"), url=newurl[:200])
+        redirected = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if redirected is not None and (new.scheme, new.netloc) != (old.scheme, old.netloc):
+            redirected.remove_header("Authorization")
+        return redirected
+
+
+_OPENER = urllib.request.build_opener(_Redirects)
+
+
 def _get(address: str, token: str | None, limits: Limits, accept: str) -> bytes:
     headers = {"User-Agent": USER_AGENT, "Accept": accept}
     if token:
@@ -79,7 +95,7 @@ def _get(address: str, token: str | None, limits: Limits, accept: str) -> bytes:
     deadline = time.monotonic() + limits.timeout
     timeout_error = HarvestError(N_("%(seconds)s 秒内没有应答：%(url)s"), seconds=limits.timeout, url=address)
     try:
-        with urllib.request.urlopen(urllib.request.Request(address, headers=headers), timeout=limits.timeout) as resp:
+        with _OPENER.open(urllib.request.Request(address, headers=headers), timeout=limits.timeout) as resp:
             declared = resp.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > limits.max_response:
                 raise _too_big(limits)
@@ -125,10 +141,10 @@ class Page:
 
 
 def list_records(member: Member, token: str | None, since: str | None, limits: Limits,
-                 skipped: list[str]) -> Iterator[Page]:
-    """The pages of ListRecords (from ``since``), following resumption tokens; records over the
-    size cap are left out and named in ``skipped``."""
-    params = {"verb": "ListRecords", "metadataPrefix": limits.metadata_prefix, **({"from": since} if since else {})}
+                 skipped: list[str], prefix: str = "oai_dc") -> Iterator[Page]:
+    """The pages of ListRecords in ``prefix`` (from ``since``), following resumption tokens;
+    records over the size cap are left out and named in ``skipped``."""
+    params = {"verb": "ListRecords", "metadataPrefix": prefix, **({"from": since} if since else {})}
     seen: set[str] = set()
     for _ in range(limits.max_pages):
         root = oai_request(member, params, token, limits)
@@ -220,9 +236,10 @@ class Harvester:
             return []
         with ThreadPoolExecutor(min(self.limits.parallel, len(chosen)), thread_name_prefix="harvest") as pool:
             outcomes = list(pool.map(self.harvest_member, chosen))
-        self.union.refresh()
+        records = list(self.union.records())
+        self.union.refresh(records)
         if self.discovery is not None:
-            self.discovery.label(self.union.records())
+            self.discovery.label(records)
         return outcomes
 
     def harvest_member(self, member: Member) -> Outcome:
@@ -255,6 +272,9 @@ class Harvester:
     def _records(self, member: Member, outcome: Outcome, skipped: list[str]) -> str | None:
         identify = oai_request(member, {"verb": "Identify"}, None, self.limits)
         granularity = "".join(identify.xpath("oai:Identify/oai:granularity/text()", namespaces=NS)).strip()
+        formats = oai_request(member, {"verb": "ListMetadataFormats"}, None, self.limits)
+        offered = {p.strip() for p in formats.xpath("//oai:metadataPrefix/text()", namespaces=NS)}
+        prefix = "mods" if "mods" in offered else self.limits.metadata_prefix  # MODS says more: roles, thumbnails
         since = member.harvest_from
         response_date, public = None, set()
         with ThreadPoolExecutor(WRITERS, thread_name_prefix=f"harvest-{member.name}") as writers:
@@ -270,12 +290,12 @@ class Harvester:
                 outcome.deleted += sum(1 for r in records if r[1] and visibility == "public")
                 outcome.changed += sum(1 for r in records if not r[1])
 
-            for page in list_records(member, None, since, self.limits, skipped):  # what anyone may see
+            for page in list_records(member, None, since, self.limits, skipped, prefix):  # what anyone may see
                 response_date = response_date or page.response_date
                 keep(page.records, "public")
                 public.update(oai_id for oai_id, deleted, _ in page.records if not deleted)
             if member.token:  # what the member shows only to alliance libraries
-                for page in list_records(member, member.token, since, self.limits, skipped):
+                for page in list_records(member, member.token, since, self.limits, skipped, prefix):
                     keep([r for r in page.records if r[0] not in public], "alliance")
         return _from_value(response_date, self.limits.overlap, granularity) if response_date else None
 

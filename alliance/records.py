@@ -69,6 +69,32 @@ def parse_xml(data: bytes) -> etree._Element:
     return root
 
 
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+# Fangzhi's kinds from DCMI types (dc:type) and MODS typeOfResource, so the kind facet joins local and remote
+DC_KINDS = {"stillimage": "photo", "image": "photo", "text": "book", "sound": "audio", "movingimage": "video",
+            "physicalobject": "object"}
+MODS_KINDS = {"still image": "photo", "text": "book", "sound recording": "audio", "sound recording-musical": "audio",
+              "sound recording-nonmusical": "audio", "moving image": "video", "three dimensional object": "object",
+              "cartographic": "photo"}
+KINDS = ("photo", "manuscript", "book", "audio", "video", "ebook", "object")
+
+
+def _kind(value: str, table: dict) -> str:
+    folded = value.strip().lower()
+    return folded if folded in KINDS else table.get(folded.replace(" ", "") if table is DC_KINDS else folded, value)
+
+
+def _langs(meta, path: str) -> dict:
+    """language → the first text of that language (xml:lang on the element or its parent; none: zh)."""
+    found = {}
+    for node in meta.xpath(path, namespaces=NS):
+        text = (node.text or "").strip()
+        lang = (node.get(XML_LANG) or node.getparent().get("lang") or node.getparent().get(XML_LANG) or "zh").split("-")[0]
+        if text:
+            found.setdefault(lang, text)
+    return found
+
+
 def _texts(meta, path: str) -> list[str]:
     return list(dict.fromkeys(t.strip() for t in meta.xpath(path, namespaces=NS) if t and t.strip()))
 
@@ -102,7 +128,10 @@ def read_record(record: etree._Element, member: str, visibility: str) -> RemoteR
         r.description = _texts(meta, f"{m}mods:abstract/text()|{m}mods:note/text()")
         r.date = (_texts(meta, f"{m}mods:originInfo/mods:dateCreated/text()|{m}mods:originInfo/mods:dateIssued/text()")
                   or [""])[0]
-        r.kind = (_texts(meta, f"{m}mods:genre/text()|{m}mods:typeOfResource/text()") or [""])[0]
+        r.title_lang = _langs(meta, f"{m}mods:titleInfo/mods:title")
+        resource = meta.xpath(f"{m}mods:typeOfResource", namespaces=NS)
+        r.kind = ("manuscript" if resource and resource[0].get("manuscript") == "yes" else
+                  _kind((_texts(meta, f"{m}mods:genre/text()|{m}mods:typeOfResource/text()") or [""])[0], MODS_KINDS))
         r.language = _texts(meta, f"{m}mods:language/mods:languageTerm/text()")
         r.rights = (_texts(meta, f"{m}mods:accessCondition/@xlink:href|{m}mods:accessCondition/text()".replace(
             "@xlink:href", "@*[local-name()='href']")) or [""])[0]
@@ -114,13 +143,14 @@ def read_record(record: etree._Element, member: str, visibility: str) -> RemoteR
         r.title, r.creator = _texts(meta, f"{d}title/text()"), _texts(meta, f"{d}creator/text()|{d}contributor/text()")
         r.subject, r.description = _texts(meta, f"{d}subject/text()"), _texts(meta, f"{d}description/text()")
         r.place, r.language = _texts(meta, f"{d}coverage/text()"), _texts(meta, f"{d}language/text()")
-        r.date, r.kind = (_texts(meta, f"{d}date/text()") or [""])[0], (_texts(meta, f"{d}type/text()") or [""])[0]
+        r.title_lang = _langs(meta, f"{d}title")
+        r.date, r.kind = (_texts(meta, f"{d}date/text()") or [""])[0], _kind((_texts(meta, f"{d}type/text()") or [""])[0], DC_KINDS)
         r.rights = (_texts(meta, f"{d}rights/text()") or [""])[0]
         ids = _texts(meta, f"{d}identifier/text()")
         urls = [u for u in _texts(meta, f"{d}relation/text()|{d}source/text()") if _is_url(u)]
-    urls = [*(i for i in ids if _is_url(i)), *urls]
-    r.identifiers = [i for i in ids if not _is_url(i)]
+    urls = [u for u in [*ids, *urls] if _is_url(u)]  # links go on pages: http(s) only, never javascript: or data:
+    r.identifiers = [i for i in ids if not _is_url(i)]  # indexed and compared, never shown as links
     r.manifest = next((u for u in urls if _is_manifest(u)), None)
-    r.thumbnail = r.thumbnail or next((u for u in urls if _is_image(u)), None)
+    r.thumbnail = r.thumbnail if r.thumbnail and _is_url(r.thumbnail) else next((u for u in urls if _is_image(u)), None)
     r.link = next((u for u in urls if not _is_manifest(u) and not _is_image(u)), None)
     return r

@@ -119,15 +119,16 @@ class UnionCatalogue:
             r.library, r.library_en = labels[member].label_zh, labels[member].label_en
             yield r
 
-    def documents(self) -> Iterator[dict]:
-        for holdings in group(list(self.records())):
+    def documents(self, records: list[RemoteRecord] | None = None) -> Iterator[dict]:
+        for holdings in group(list(self.records()) if records is None else records):
             first = holdings[0]
             key = hashlib.sha256(f"{first.member}\n{first.oai_id}".encode()).hexdigest()[:24]
             yield from remote_documents(key, holdings)
 
-    def refresh(self) -> int:
-        """Index the union catalogue again, at once (one change of the index); the document count."""
-        docs = list(self.documents())
+    def refresh(self, records: list[RemoteRecord] | None = None) -> int:
+        """Index the union catalogue (of ``records``, default all stored) again, at once (one
+        change of the index); the document count."""
+        docs = list(self.documents(records))
         if docs:
             self.search.index.replace(UNION, docs)
         else:

@@ -73,6 +73,11 @@ def provider(answers: list[bytes], size: int):
         params = dict(parse_qsl(environ.get("QUERY_STRING", "")))
         if params.get("verb") == "Identify":
             body = IDENTIFY
+        elif params.get("verb") == "ListMetadataFormats":
+            body = (HEAD + "<ListMetadataFormats><metadataFormat><metadataPrefix>oai_dc</metadataPrefix><schema>"
+                    "http://www.openarchives.org/OAI/2.0/oai_dc.xsd</schema><metadataNamespace>"
+                    "http://www.openarchives.org/OAI/2.0/oai_dc/</metadataNamespace></metadataFormat>"
+                    "</ListMetadataFormats></OAI-PMH>").encode()
         else:
             body = answers[int(params.get("resumptionToken", "p0")[1:]) // size]
         start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])

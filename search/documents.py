@@ -218,6 +218,7 @@ class RemoteRecord:
     visibility: str  # "public": the member shows it to anyone; "alliance": only to member libraries
     datestamp: str = ""
     title: list[str] = field(default_factory=list)
+    title_lang: dict = field(default_factory=dict)  # language → title, where the record says (xml:lang)
     creator: list[str] = field(default_factory=list)
     subject: list[str] = field(default_factory=list)
     description: list[str] = field(default_factory=list)
@@ -284,7 +285,7 @@ def _remote_document(holdings: list[RemoteRecord], visibility: str) -> dict:
         "date_sort": years[0] if years else 99999, "date_newest": -years[1] if years else 99999,
         "title_sort": f"{(analysis.pinyin(title) or [''])[0]} remote {first.member} {first.oai_id}",
         "suggest": list(dict.fromkeys(analysis.fold(s) for s in [title, *people, *places, *subjects] if s)),
-        "source": {"title": {"zh": title}, "kind": first.kind, "date": {"display": first.date} if first.date else {},
+        "source": {"title": first.title_lang or {"zh": title}, "kind": first.kind, "date": {"display": first.date} if first.date else {},
                    "fields": raw, "thumbnail": None,
                    "holdings": [{"member": h.member, "library": {"zh": h.library, "en": h.library_en or h.library},
                                  "title": (h.title or [h.oai_id])[0], "link": h.link, "manifest": h.manifest,

@@ -74,7 +74,13 @@ SEARCH_HIT = {"type": "object", "required": ["id", "score", "title", "kind", "hi
                              "kind": {"type": "string"}, "date": {"type": "object"},
                              "thumbnail": {"type": ["string", "null"]},
                              "highlights": {"type": "object", "additionalProperties": {"type": "string"}},
-                             "passages": {"type": "array", "items": PASSAGE}, "links": LINKS}}
+                             "passages": {"type": "array", "items": PASSAGE}, "links": LINKS,
+                             "remote": {"type": "boolean", "description": "a work of the alliance's union catalogue"},
+                             "holdings": {"type": "array", "description": "the alliance members holding it", "items": {
+                                 "type": "object", "required": ["member", "library", "title"], "properties": {
+                                     "member": {"type": "string"}, "library": LANGMAP, "title": {"type": "string"},
+                                     "link": {"type": ["string", "null"]}, "manifest": {"type": ["string", "null"]},
+                                     "thumbnail": {"type": ["string", "null"]}, "oai_id": {"type": "string"}}}}}}
 FACET_NAMES = ["kind", "collection", "decade", "era", "place", "person", "interviewee", "subject", "language", "library", "rights"]
 SEARCH_RESULTS = {"type": "object", "required": ["query", "total", "page", "per_page", "sort", "hits", "facets", "next"],
                   "properties": {

@@ -97,7 +97,7 @@ def _remote_hit(h) -> dict:
     return {"id": h.item_id, "score": round(h.score, 4), "title": h.title, "kind": h.kind, "date": h.date,
             "thumbnail": first.get("thumbnail"), "highlights": {k: str(v) for k, v in h.highlights.items()},
             "passages": [], "remote": True, "holdings": h.holdings,
-            "links": {"html": first.get("link"), "manifest": first.get("manifest")}}
+            "links": {k: v for k, v in (("html", first.get("link")), ("iiif_manifest", first.get("manifest"))) if v}}
 
 
 def _hit_json(h) -> dict:

@@ -207,3 +207,36 @@ def test_a_third_record_never_joins_works_whose_isbns_disagree():
     c = RemoteRecord("c", "3", "public", title=["梁溪诗钞"], creator=["顾光旭"], date="1795")  # no ISBN: matches both
     groups = sorted(sorted(r.member for r in g) for g in group([a, b, c]))
     assert groups == [["a", "c"], ["b"]]
+
+
+def test_our_token_never_follows_a_redirect_to_another_site(fz):
+    """urllib forwards every header on a redirect, Authorization too: a member (or whoever can make
+    it redirect) would receive the token we hold for it."""
+    seen = []
+    source = Source(token="secret-token")
+    fill(source, 1)
+    inner = pyoai_app(source)
+
+    def recording(environ, start_response):
+        seen.append(environ.get("HTTP_AUTHORIZATION"))
+        return inner(environ, start_response)
+
+    with serving(recording) as elsewhere:
+        def redirecting(environ, start_response):
+            query = environ.get("QUERY_STRING", "")
+            start_response("302 Found", [("Location", f"{elsewhere}/cgi/oai2?{query}")])
+            return [b""]
+        with serving(redirecting) as url:
+            fz.members.add(Member("moved", f"{url}/cgi/oai2", token="secret-token"))
+            [outcome] = fz.harvester.harvest()
+    assert outcome.ok and seen and "Bearer secret-token" not in seen
+
+
+def test_a_redirect_off_http_is_refused(fz):
+    def to_file(environ, start_response):
+        start_response("302 Found", [("Location", "file:///etc/passwd")])
+        return [b""]
+    with serving(to_file) as url:
+        fz.members.add(Member("files", f"{url}/cgi/oai2"))
+        [outcome] = fz.harvester.harvest()
+    assert not outcome.ok and "HTTP 状态 302" in error_text(outcome.error) and not fz.members.get("files").records

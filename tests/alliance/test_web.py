@@ -83,7 +83,12 @@ def test_remote_records_in_search_page_and_api(app, harvested):
     assert "East District Library" in en and "Held by:" in en
     api = client.get("/api/search?q=惠山古镇").json
     [hit] = api["hits"]
-    assert hit["remote"] and hit["links"]["html"] == "http://east.example.org/items/1"
+    assert hit["remote"] and hit["links"] == {"html": "http://east.example.org/items/1",
+                                              "iiif_manifest": "http://east.example.org/iiif/3/manifest/1"}
+    from web.openapi import SEARCH_RESULTS
+    import jsonschema
+
+    jsonschema.validate(api, SEARCH_RESULTS)  # the API's own description holds for remote hits
     assert hit["holdings"][0]["library"] == {"zh": "东区图书馆", "en": "East District Library"}
     assert {"value": "东区图书馆", "count": 1} in api["facets"]["library"]
 
@@ -96,7 +101,12 @@ def test_a_members_alliance_records_never_reach_anonymous_readers(app, harvested
     member = app.test_client()
     login(member, "member")
     assert "内部族谱稿本" in member.get("/search?q=某乙").get_data(as_text=True)
-    assert member.get("/api/search?q=").json["total"] == 2
+    answer = member.get("/api/search?q=").json
+    assert answer["total"] == 2
+    from web.openapi import SEARCH_RESULTS
+    import jsonschema
+
+    jsonschema.validate(answer, SEARCH_RESULTS)  # a remote record without any link has none in links
 
 
 def test_local_items_carry_this_library_as_holding_library(app, harvested):
@@ -116,3 +126,13 @@ def test_search_page_shows_titles_in_the_readers_language(app):
     app.extensions["fangzhi"].archive.create_item(photo_item(id="local1"), user=SYSTEM)
     page = app.test_client().get("/search?q=惠山&lang=en").get_data(as_text=True)
     assert "Huishan old town" in page
+
+
+@pytest.mark.parametrize("scopes, sees", [(["read"], False), (["write"], False), (["read-alliance"], True),
+                                          (["read-staff"], True)])
+def test_token_scopes_and_a_members_alliance_records(app, harvested, scopes, sees):
+    from repository.access import SYSTEM
+
+    secret, _ = app.extensions["fangzhi"].accounts.create_token("t", scopes, by=SYSTEM)
+    answer = app.test_client().get("/api/search?q=某乙", headers={"Authorization": f"Bearer {secret}"}).json
+    assert (answer["total"] == 1) == sees and ("内部族谱" in str(answer)) == sees
