@@ -70,7 +70,7 @@ SECOND = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
 _URI = etree.XMLSchema(etree.XML('<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
                                  '<xs:element name="u" type="xs:anyURI"/></xs:schema>'))
 MAX_TOKEN = 1024  # characters: ours are ~250; longer ones are refused unread
-KIND_SET = "kind"  # the parent set of the kinds (a collection with this id is not a set of its own)
+KIND_SET = "kind"  # the parent set of the kinds: a collection with this id (and its sub-collections) is no set
 
 _seen = weakref.WeakKeyDictionary()  # archive → {(item id, version, updated): levels any version had}
 
@@ -243,8 +243,8 @@ class Provider:
         email = self.admin_email or f"archive@{host if '.' in host else host + '.localdomain'}"
         for name, value in (("repositoryName", self.name), ("baseURL", harvest.base_url), ("protocolVersion", "2.0"),
                             ("adminEmail", email), ("earliestDatestamp", earliest),
-                            ("deletedRecord", "persistent"), ("granularity", GRANULARITY)):
-            etree.SubElement(node, f"{{{NS}}}{name}").text = value
+                            ("deletedRecord", "persistent"), ("granularity", GRANULARITY), ("compression", "gzip")):
+            etree.SubElement(node, f"{{{NS}}}{name}").text = value  # gzip: §3.1.3, web.oai_views
 
     def ListMetadataFormats(self, root, args, harvest):
         if "identifier" in args:
@@ -260,10 +260,10 @@ class Provider:
             raise OAIError("badResumptionToken", "ListSets answers are complete: this repository gave no token")
         node = etree.SubElement(root, f"{{{NS}}}ListSets")
         collections = self._collections(harvest)
-        sets = [(spec, col.title, col.description) for spec, col in collections.items() if spec != KIND_SET]
+        sets = [(spec, col.title, col.description) for spec, col in collections.items()]
         sets.append((KIND_SET, {"zh": "类型", "en": "Kinds"}, {}))
         sets += [(f"{KIND_SET}:{kind}", {"zh": zh, "en": en}, {}) for kind, (zh, en) in KINDS.items()]
-        for spec, title, description in sorted(sets):
+        for spec, title, description in sorted(sets, key=lambda s: s[0]):
             entry = etree.SubElement(node, f"{{{NS}}}set")
             etree.SubElement(entry, f"{{{NS}}}setSpec").text = spec
             etree.SubElement(entry, f"{{{NS}}}setName").text = best(title)
@@ -396,8 +396,9 @@ class Provider:
             while parent and parent in visible and parent not in chain:
                 chain.append(parent)
                 parent = visible[parent].parent
-            if not parent:
-                out[":".join(reversed(chain))] = col
+            spec = ":".join(reversed(chain))
+            if not parent and spec.split(":")[0] != KIND_SET:  # "kind" is the kinds' set, not a collection's
+                out[spec] = col
         return out
 
     def _find(self, identifier: str, harvest: Harvest) -> Header:

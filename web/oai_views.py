@@ -2,11 +2,13 @@
 §3.1.1.2); every answer, errors included, is 200 text/xml (§3.1.2.1)."""
 from __future__ import annotations
 
+import gzip
+
 from flask import Blueprint, Response, current_app, g, request, url_for
 
 from alliance import oai as protocol
 
-from .context import current_user, oai, unfinished_ingest
+from .context import current_user, jobs, oai
 
 bp = Blueprint("oai", __name__)
 
@@ -31,7 +33,13 @@ def endpoint():
         # with BASE_URL set, the request's host is BASE_URL's (web.address): never a client's choice
         repository_id=settings["OAI_REPOSITORY_IDENTIFIER"] or request.host.lower(),
         secret=current_app.config["SECRET_KEY"].encode(), links=links(),
-        unfinished=frozenset(unfinished_ingest(None)))
-    response = Response(oai().respond(pairs, harvest), content_type="text/xml; charset=utf-8")
+        unfinished=frozenset(jobs().unfinished()))  # ids only: items never stored are in no list anyway
+    body = oai().respond(pairs, harvest)
+    response = Response(content_type="text/xml; charset=utf-8")
+    if "gzip" in request.accept_encodings:  # §3.1.3: the compression Identify announces
+        body = gzip.compress(body, compresslevel=5)
+        response.headers["Content-Encoding"] = "gzip"
+    response.set_data(body)
+    response.vary.add("Accept-Encoding")
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -246,8 +246,19 @@ def test_post_form_is_answered_like_get(app, schema):
     assert error(validate(schema, repeated.data)) == "badVerb"
 
 
+def test_answers_are_gzipped_when_asked(app, schema):
+    import gzip
+
+    plain = app.test_client().get("/oai?verb=ListRecords&metadataPrefix=mods")
+    packed = app.test_client().get("/oai?verb=ListRecords&metadataPrefix=mods", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
+    assert ids(validate(schema, gzip.decompress(packed.data))) == ids(validate(schema, plain.data))
+    assert len(packed.data) < len(plain.data) / 3
+
+
 def test_identify(app, schema):
     doc = get(app.test_client(), "verb=Identify", schema).find(f"{OAI}Identify")
+    assert doc.findtext(f"{OAI}compression") == "gzip"
     assert doc.findtext(f"{OAI}deletedRecord") == "persistent"
     assert doc.findtext(f"{OAI}granularity") == "YYYY-MM-DDThh:mm:ssZ"
     assert doc.findtext(f"{OAI}baseURL") == "http://localhost/oai"
@@ -507,6 +518,20 @@ def test_an_item_restricted_later_is_deleted_for_its_harvesters(tmp_path, schema
     archive.purge_item("x", user=SYSTEM, reason="x")
     assert split(harvest(client, schema, "verb=ListIdentifiers&metadataPrefix=oai_dc", **auth)[0]) == (set(), {"x"})
     assert split(harvest(client, schema, "verb=ListIdentifiers&metadataPrefix=oai_dc")[0]) == (set(), {"x"})
+
+
+def test_a_collection_named_kind_is_no_set(tmp_path, schema):
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "t"})
+    archive = app.extensions["fangzhi"].archive
+    archive.create_collection({"id": "kind", "title": "类型馆藏"}, user=SYSTEM)
+    archive.create_collection({"id": "photo", "title": "照片馆藏", "parent": "kind"}, user=SYSTEM)
+    make_item(archive, "b", collections=["photo"])
+    specs = [s.text for s in get(app.test_client(), "verb=ListSets", schema).iter(f"{OAI}setSpec")]
+    assert len(specs) == len(set(specs)) and specs.count("kind:photo") == 1
+    doc = get(app.test_client(), "verb=ListIdentifiers&metadataPrefix=oai_dc&set=kind:photo", schema)
+    assert error(doc) == "noRecordsMatch"  # b is a book, whatever its collection is called
 
 
 def test_an_ended_embargo_dates_the_record_by_its_end(tmp_path, schema):
