@@ -16,7 +16,12 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
+from alliance.discovery import Discovery
+from alliance.federated import Federation
+from alliance.harvest import Harvester, Limits as HarvestLimits
+from alliance.members import Members
 from alliance.oai import Provider
+from alliance.union import UnionCatalogue
 from iiif.server import ImageServer
 from ingest.jobs import JobStore
 from ingest.pipeline import Context
@@ -37,6 +42,7 @@ from storage import LocalStorage
 from storage.accounts import SQLiteAccountStore
 from storage.base import Storage
 from storage.catalog import SQLiteCatalog
+from storage.harvested import HarvestStore
 from storage.ocfl import OcflRoot
 
 from . import settings as settings_table
@@ -62,6 +68,8 @@ class Fangzhi:
     after_steps: tuple  # what features do after ingest has stored an item's derivatives
     inline: bool = False  # ingest tasks run in this process (tests), not in a pool of workers
     _runner: object = field(default=None, repr=False)
+    members: Members | None = None  # the alliance's member libraries and their harvest status
+    harvester: Harvester | None = None  # harvests them into the union catalogue (.union) and IIIF (.discovery)
 
     @property
     def data_dir(self) -> Path:
@@ -88,6 +96,11 @@ class Fangzhi:
             self._runner = (InlineRunner(self.ingest_context()) if self.inline else
                             PoolRunner(worker_context, self.settings, processes=self.settings["INGEST_WORKERS"]))
         return self._runner
+
+    @cached_property
+    def federation(self) -> Federation:
+        """Live search of this archive and every member library at once (ALLIANCE_TIMEOUT_SECONDS)."""
+        return Federation(self.search, self.members, timeout=self.settings["ALLIANCE_TIMEOUT_SECONDS"])
 
     @cached_property
     def recognizer(self) -> asr.SpeechRecognizer | None:
@@ -123,7 +136,14 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     archive = Archive(objects, catalog, storage)
     if dictionary_path(settings).exists():
         analysis.load_dictionary(dictionary_path(settings))
-    search = Search(index if index is not None else _index(settings), archive, contributors=_contributors())
+    search = Search(index if index is not None else _index(settings), archive, contributors=_contributors(),
+                    library=settings["LIBRARY_NAME"])
+    members = Members(data / "alliance.sqlite3")
+    harvested = HarvestStore(storage)
+    union = UnionCatalogue(harvested, members, search)
+    search.sources.append(union.documents)  # the union catalogue is indexed again on every rebuild
+    harvester = Harvester(members, harvested, union, HarvestLimits.from_settings(settings),
+                          discovery=Discovery(harvested, members))
     archive.listeners.append(search.item_changed)  # the index follows every committed change
     if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
         log.warning("the search index's fields have changed: rebuilding it from storage")
@@ -136,7 +156,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
-                   _after_steps(settings), inline=inline)
+                   _after_steps(settings), inline=inline, members=members, harvester=harvester)
 
 
 # --- how features plug in ---------------------------------------------------------------------

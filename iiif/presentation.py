@@ -317,3 +317,14 @@ def top_collection(archive, links: Links, publisher: Publisher, *, user) -> dict
     built = Collection(id=links.collection("top"), label=lm(publisher.name), provider=provider(publisher),
                        items=items)
     return json.loads(built.json())
+
+
+def alliance_collection(url: str, label: dict, members: list[tuple[dict, str | None, list[dict]]],
+                        publisher: Publisher) -> dict:
+    """The alliance's Collection (§5.2): the manifests its members publish (Change Discovery), each
+    ``members`` entry (label, homepage, [{id, label}]); a manifest's label, when its record gave
+    none, is its member's name."""
+    items = [ManifestRef(id=m["id"], label=lm(m.get("label") or member_label))
+             for member_label, _, manifests in members for m in manifests]
+    built = Collection(id=url, label=lm(label), provider=provider(publisher), items=items)
+    return json.loads(built.json())

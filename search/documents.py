@@ -9,6 +9,7 @@ engine counts every document in every field (equal BM25 statistics on every back
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -97,8 +98,9 @@ def _yyyymmdd(iso: str | None) -> int:
 
 def item_documents(item: Item, passages: Iterable[Passage], *,
                    ancestors: Callable[[str], list[str]] = lambda cid: [],
-                   thumbnail: dict | None = None) -> list[dict]:
-    """The item's document followed by one document per passage."""
+                   thumbnail: dict | None = None, library: str = "") -> list[dict]:
+    """The item's document followed by one document per passage (``library``: the holding
+    library when the item names none)."""
     passages = [p for p in passages if p.text.strip()]
     years = _years(item)
     people = _names(item.creators) + _names(item.contributors)
@@ -130,7 +132,7 @@ def item_documents(item: Item, passages: Iterable[Passage], *,
         "place_name": [best(p.name) for p in item.places],
         "person": [best(a.name) for a in [*item.creators, *item.contributors]],
         "subject_name": list(item.subjects),
-        "language": list(item.language), "library": item.holding_library or "", "rights": item.rights or "",
+        "language": list(item.language), "library": item.holding_library or library, "rights": item.rights or "",
         "year_start": years[0] if years else 0, "year_end": years[1] if years else 0,
         "date_sort": years[0] if years else 99999, "date_newest": -years[1] if years else 99999,
         "title_sort": f"{(analysis.pinyin(title) or [''])[0]} {item.id}",
@@ -201,3 +203,91 @@ def item_passages(item: Item, read: Callable[[File], bytes]) -> list[Passage]:
                 passages.append(Passage(data.decode("utf-8", "replace"), original.id,
                                         page=original.sequence, access=access))
     return passages
+
+
+# --- remote records: the alliance's union catalogue -------------------------------------------
+
+UNION = "alliance:union"  # the item_id all remote documents share: the union catalogue is replaced at once
+
+
+@dataclass
+class RemoteRecord:
+    """A record harvested from an alliance member (alliance.records reads it from OAI-PMH)."""
+    member: str
+    oai_id: str
+    visibility: str  # "public": the member shows it to anyone; "alliance": only to member libraries
+    datestamp: str = ""
+    title: list[str] = field(default_factory=list)
+    title_lang: dict = field(default_factory=dict)  # language → title, where the record says (xml:lang)
+    creator: list[str] = field(default_factory=list)
+    subject: list[str] = field(default_factory=list)
+    description: list[str] = field(default_factory=list)
+    place: list[str] = field(default_factory=list)
+    date: str = ""
+    kind: str = ""
+    language: list[str] = field(default_factory=list)
+    rights: str = ""
+    identifiers: list[str] = field(default_factory=list)  # not links: ISBN, call numbers …
+    link: str | None = None  # the member's page for the item
+    manifest: str | None = None  # its IIIF manifest
+    thumbnail: str | None = None
+    library: str = ""  # the member's name (zh), the holding library facet
+    library_en: str = ""
+
+
+def _remote_years(date: str) -> tuple[int, int] | None:
+    if not date:
+        return None
+    return edtf_years(date) if re.fullmatch(r"[0-9X?~%/.-]+", date) else analysis.era_years(date)
+
+
+def remote_documents(key: str, holdings: list[RemoteRecord]) -> list[dict]:
+    """The documents of one work held by one or more members (a duplicate group, ``key``): one per
+    clearance that sees different holdings. Anyone cleared for ``alliance`` sees every holding;
+    everyone else only the holdings the members show anonymously (``hidden_from``, as in
+    ``with_facets``), so an anonymous reader never finds, counts or reads a member's alliance record."""
+    public = [h for h in holdings if h.visibility == "public"]
+    both = bool(public) and len(public) < len(holdings)
+    variants = [(public, "public", [c for c in CLEARANCES if c != "public"] if both else [])] if public else []
+    if len(public) < len(holdings):
+        variants.append((holdings, "alliance", ["public"] if both else []))
+    docs = []
+    for seen, visibility, hidden in variants:
+        doc = _remote_document(seen, visibility)
+        doc["id"] = f"remote:{key}" + ("" if visibility == "public" or not public else "@alliance")
+        doc["hidden_from"] = hidden
+        docs.append(doc)
+    return docs
+
+
+def _remote_document(holdings: list[RemoteRecord], visibility: str) -> dict:
+    first = holdings[0]
+    years = next((y for y in map(_remote_years, (h.date for h in holdings)) if y), None)
+    people = [n for h in holdings for n in h.creator]
+    places = [n for h in holdings for n in h.place]
+    subjects = list(dict.fromkeys(s for h in holdings for s in h.subject))
+    title = (first.title or [first.oai_id])[0]
+    raw = {"title": title, "description": (first.description or [""])[0], "creator": "、".join(first.creator),
+           "place": "、".join(first.place), "subject": "、".join(first.subject)}
+    return {
+        "visibility": visibility, "embargo_until": 0, "withdrawn": 0, "item_id": UNION, "type": "item",
+        "title": _tokens(*(t for h in holdings for t in h.title)),
+        "creator": _tokens(*people), "place": _tokens(*places), "subject": _tokens(*subjects),
+        "description": _tokens(*(d for h in holdings for d in h.description)),
+        "identifier": _tokens(*(i for h in holdings for i in h.identifiers)),
+        "pinyin": " ".join(["_", *analysis.pinyin_tokens(people + places)]),
+        **{name: "_" for name in (field_for(level) for level in (None, *LEVELS))},
+        "kind": first.kind, "decade": decades(years), "era": eras(years),
+        "place_name": list(dict.fromkeys(places)), "person": list(dict.fromkeys(people)), "subject_name": subjects,
+        "language": list(dict.fromkeys(lang for h in holdings for lang in h.language)),
+        "library": list(dict.fromkeys(h.library for h in holdings)), "rights": first.rights,
+        "year_start": years[0] if years else 0, "year_end": years[1] if years else 0,
+        "date_sort": years[0] if years else 99999, "date_newest": -years[1] if years else 99999,
+        "title_sort": f"{(analysis.pinyin(title) or [''])[0]} remote {first.member} {first.oai_id}",
+        "suggest": list(dict.fromkeys(analysis.fold(s) for s in [title, *people, *places, *subjects] if s)),
+        "source": {"title": first.title_lang or {"zh": title}, "kind": first.kind, "date": {"display": first.date} if first.date else {},
+                   "fields": raw, "thumbnail": None,
+                   "holdings": [{"member": h.member, "library": {"zh": h.library, "en": h.library_en or h.library},
+                                 "title": (h.title or [h.oai_id])[0], "link": h.link, "manifest": h.manifest,
+                                 "thumbnail": h.thumbnail, "oai_id": h.oai_id} for h in holdings]},
+    }

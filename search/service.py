@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from markupsafe import Markup
 
@@ -44,6 +44,13 @@ class Hit:
     thumbnail: str | None  # file id, only when the user may see it
     highlights: dict[str, Markup] = field(default_factory=dict)  # title, description, creator …
     passages: list[dict] = field(default_factory=list)  # {snippet, page, chapter, time, file_id}
+    # A remote record (the alliance's union catalogue): every member holding the work that the
+    # user may see, {member, library {zh, en}, title, link, manifest, thumbnail, oai_id}
+    holdings: list[dict] = field(default_factory=list)
+
+    @property
+    def remote(self) -> bool:
+        return bool(self.holdings)
 
 
 @dataclass
@@ -69,18 +76,23 @@ Contributor = Callable[..., Contribution]  # (archive, item) → what a feature 
 class Search:
     """Indexes items of an Archive into a SearchIndex and searches them for a user. Features add
     to an item's documents through ``contributors`` (oral history: an interview's passages and
-    facets), registered where the search is built."""
+    facets), registered where the search is built. ``sources`` give the documents kept outside the
+    archive (the alliance's union catalogue), indexed again on rebuild; ``library`` is this
+    library's name, the holding library of local items that name none."""
 
     def __init__(self, index: SearchIndex, archive, *, contributors: tuple[Contributor, ...] = (),
+                 sources: tuple[Callable[[], Iterable[dict]], ...] = (), library: str = "",
                  today: Callable[[], date] = date.today):
         self.index, self.archive, self.contributors, self.today = index, archive, tuple(contributors), today
+        self.sources, self.library = list(sources), library
 
     # --- keeping the index current --------------------------------------------------------------
 
     def documents(self, item: Item) -> list[dict]:
         added = [contribute(self.archive, item) for contribute in self.contributors]
         passages = item_passages(item, self.archive.file_reader(item.id)) + [p for c in added for p in c.passages]
-        docs = item_documents(item, passages, ancestors=self.archive.collection_ancestors, thumbnail=_thumbnail(item))
+        docs = item_documents(item, passages, ancestors=self.archive.collection_ancestors, thumbnail=_thumbnail(item),
+                              library=self.library)
         return with_facets(docs, added)
 
     def item_changed(self, item_id: str, item: Item | None) -> None:
@@ -99,6 +111,8 @@ class Search:
             for n, item_id in enumerate(ids, 1):
                 yield from self.documents(self.archive.load_item(item_id))
                 progress(n, len(ids))
+            for source in self.sources:
+                yield from source()
         self.index.rebuild(all_documents())
         # Changes committed meanwhile may have gone to the index being replaced (Elasticsearch
         # swaps an alias at the end): index those items again.
@@ -175,7 +189,8 @@ class Search:
             if marked and "<mark>" in marked:
                 marks[name] = marked
         return Hit(found.id.partition("@")[0], found.score, source["title"], source["kind"], source.get("date") or {},
-                   thumb.get("file") if set(thumb.get("levels", [])) <= allowed else None, marks)
+                   thumb.get("file") if set(thumb.get("levels", [])) <= allowed else None, marks,
+                   holdings=source.get("holdings") or [])
 
     def _add_passages(self, hits: list[Hit], parsed: Parsed, user: User) -> None:
         words = parsed.words()

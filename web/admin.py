@@ -15,7 +15,7 @@ from repository.vocab import RIGHTS
 from . import item_form
 from .auth import accounts
 from .api import paging
-from .context import archive, current_user, unfinished_ingest
+from .context import archive, current_user, fangzhi, members, unfinished_ingest
 from .uploads import new_files, upload_route
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -95,6 +95,62 @@ def tokens():
 def revoke(token_id):
     accounts().revoke_token(token_id, by=current_user())
     return redirect(url_for("admin.tokens"))
+
+
+@bp.route("/alliance", methods=["GET", "POST"])
+@require("admin")
+def alliance():
+    """The alliance's members, how their harvests went, a harvest button, adding a member."""
+    from alliance.members import Member
+    from repository.errors import Conflict
+
+    problems = []
+    if request.method == "POST":
+        form = request.form
+        try:
+            members().add(Member(form.get("name", "").strip(), form.get("oai_url", "").strip(),
+                                 api_url=form.get("api_url", "").strip() or None, token=form.get("token", "").strip(),
+                                 label_zh=form.get("label_zh", "").strip(), label_en=form.get("label_en", "").strip()))
+            flash(_("已添加成员馆。"))
+            return redirect(url_for("admin.alliance"))
+        except ValidationError as exc:
+            problems = exc.problems
+        except Conflict:
+            problems = [("name", _("已有同名的成员馆。"))]
+    return render_template("admin/alliance.html", members=members().list(), problems=problems,
+                           running=fangzhi().harvester.running), 400 if problems else 200
+
+
+@bp.post("/alliance/harvest")
+@require("admin")
+def alliance_harvest():
+    names = [n for n in request.form.getlist("member") if n]
+    for name in names:
+        members().get(name)  # NotFound: 404
+    if fangzhi().harvester.start(names) is None:
+        flash(_("已有采集正在进行，请稍后再试。"))
+    else:
+        flash(_("已开始采集，稍后刷新本页查看结果。"))
+    return redirect(url_for("admin.alliance"))
+
+
+@bp.post("/alliance/<name>/remove")
+@require("admin")
+def alliance_remove(name):
+    from alliance.harvest import remove_member
+
+    h = fangzhi().harvester
+    remove_member(h.members, h.store, h.union, name)
+    flash(_("已移除成员馆及其采集的记录。"))
+    return redirect(url_for("admin.alliance"))
+
+
+@bp.app_template_filter("harvest_error")
+def harvest_error(stored: str | None) -> str:
+    """A stored harvest error in the reader's language."""
+    from alliance.records import error_text
+
+    return error_text(stored, _)
 
 
 @bp.get("/audit")

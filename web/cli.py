@@ -105,7 +105,7 @@ def rebuild(obj):
     count = _with_progress("rebuilding catalog", obj.archive.rebuild)
     click.echo(f"rebuilt the catalog from {count} objects")
     count = _with_progress("rebuilding search index", obj.search.rebuild)
-    click.echo(f"rebuilt the search index from {count} items")
+    click.echo(f"rebuilt the search index from {count} items and the alliance's harvested records")
 
 
 @main.group()
@@ -470,6 +470,80 @@ def token_list(obj):
 def token_revoke(obj, token_id):
     obj.accounts.revoke_token(token_id, by=SYSTEM)
     click.echo(f"revoked token {token_id}")
+
+
+@main.group()
+def alliance():
+    """The alliance of libraries: members whose catalogues this archive harvests."""
+
+
+@alliance.command("add")
+@click.argument("name")
+@click.option("--oai", "oai_url", required=True, help="The member's OAI-PMH base URL (a Fangzhi member: https://…/oai).")
+@click.option("--api", "api_url", default=None, help="The member's Fangzhi address, for live search and IIIF "
+              "Change Discovery (default: the OAI URL without /oai; none for other repositories).")
+@click.option("--token", default=None, help="The token the member gave us (scope read-alliance on their side).")
+@click.option("--label-zh", default="", help="The member's name in Chinese (default: NAME).")
+@click.option("--label-en", default="", help="The member's name in English.")
+@click.pass_obj
+def alliance_add(obj, name, oai_url, api_url, token, label_zh, label_en):
+    """Register a member library; `fangzhi alliance harvest NAME` then reads its catalogue."""
+    from alliance.members import Member
+
+    m = obj.fangzhi.members.add(Member(name, oai_url, api_url=api_url, token=token, label_zh=label_zh,
+                                       label_en=label_en))
+    click.echo(f"added member {m.name}: OAI-PMH {m.oai_url}" + (f", Fangzhi {m.api_url}" if m.api_url else ""))
+
+
+@alliance.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the members and their status as JSON (no tokens).")
+@click.pass_obj
+def alliance_list(obj, as_json):
+    """The members and how their last harvest went."""
+    members = obj.fangzhi.members.list()
+    if as_json:
+        click.echo(json.dumps([{**m.public, "error": _english(m.error) or None, "has_token": bool(m.token)}
+                               for m in members], ensure_ascii=False, indent=2))
+        return
+    for m in members:
+        click.echo(f"{m.name:<16} {m.label_zh} / {m.label_en}  {m.oai_url}{'  (token)' if m.token else ''}")
+        click.echo(f"{'':<16} records {m.records}, last success {m.last_success or 'never'}, "
+                   f"last attempt {m.last_attempt or 'never'}" + (f", error: {_english(m.error)}" if m.error else ""))
+
+
+@alliance.command("remove")
+@click.argument("name")
+@click.pass_obj
+def alliance_remove(obj, name):
+    """Take a member out of the alliance, with its harvested records."""
+    from alliance.harvest import remove_member
+
+    h = obj.fangzhi.harvester
+    remove_member(h.members, h.store, h.union, name)
+    click.echo(f"removed member {name}")
+
+
+@alliance.command("harvest")
+@click.argument("names", nargs=-1)
+@click.pass_obj
+def alliance_harvest(obj, names):
+    """Harvest the members (default: all) in parallel; exit 1 if any failed."""
+    outcomes = obj.fangzhi.harvester.harvest(list(names))
+    for o in outcomes:
+        state = "ok" if o.ok else "FAILED"
+        click.echo(f"{o.member:<16} {state:<6} {o.records} records ({o.changed} new or changed, {o.deleted} deleted) "
+                   f"in {o.seconds:.1f} s" + (f": {_english(o.error)}" if o.error else ""))
+    if any(not o.ok for o in outcomes):
+        sys.exit(1)
+
+
+def _english(error: str | None) -> str:
+    """A stored harvest error in English (the command line's language)."""
+    from babel.support import Translations
+
+    from alliance.records import error_text
+
+    return error_text(error, Translations.load(Path(__file__).parent / "translations", ["en"]).gettext)
 
 
 if __name__ == "__main__":

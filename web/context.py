@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from alliance.members import Members
 from alliance.oai import Provider
 from fangzhi.bootstrap import Fangzhi
 from ingest.jobs import JobStore
@@ -22,6 +23,11 @@ def archive() -> Archive:
 
 def search() -> Search:
     return fangzhi().search
+
+
+def members() -> Members:
+    """The alliance's member libraries (alliance.members)."""
+    return fangzhi().members
 
 
 def oai() -> Provider:

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, request, send_from_directory, u
 from iiif import canvases, content_search, discovery, presentation
 from repository.errors import ValidationError
 
-from .context import archive, current_user
+from .context import archive, current_user, fangzhi
 
 bp = Blueprint("iiif_presentation", __name__)
 PRESENTATION = 'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"'
@@ -63,6 +63,17 @@ def manifest(item_id):
 @bp.get("/iiif/3/collection/top")
 def top_collection():
     return answer(presentation.top_collection(archive(), links(), publisher(), user=current_user()), PRESENTATION)
+
+
+@bp.get("/iiif/3/collection/alliance")
+def alliance_collection():
+    """The alliance members' public manifests, read from their Change Discovery streams at each
+    harvest (alliance.discovery): one Collection a viewer opens (Mirador's catalogue)."""
+    members = [(m.label_zh if not m.label_en else {"zh": m.label_zh, "en": m.label_en}, m.api_url, manifests)
+               for m, manifests in fangzhi().harvester.discovery.collection_members()]
+    label = {"zh": f"{publisher().name['zh']}联盟馆藏", "en": "Alliance collections"}
+    return answer(presentation.alliance_collection(url_for("iiif_presentation.alliance_collection", _external=True),
+                                                   label, members, publisher()), PRESENTATION)
 
 
 @bp.get("/iiif/3/collection/<collection_id>")
