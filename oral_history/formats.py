@@ -14,6 +14,7 @@ from pathlib import PurePath
 import charset_normalizer
 
 from repository.model import LANG_RE
+from repository.notices import Notice, part
 
 from .model import Cue, Segment, Transcript
 from .ohms import NS, language_tag, read_ohms
@@ -107,15 +108,15 @@ SRT_TAG = re.compile(r"\{\\[^}]*\}")  # {\an8}-style positioning left by subtitl
 
 
 def read_srt(name: str, text: str, *, language: str = "zh", duration: float | None = None,
-             warnings: list[str] | None = None) -> Transcript:
+             warnings: list[Notice] | None = None) -> Transcript:
     """A Transcript from SubRip: blocks of ``hh:mm:ss,ttt --> hh:mm:ss,ttt`` and text; formatting
     tags are dropped and a "张阿婆：" prefix names the speaker. Read as leniently as players do:
     sequence numbers may be missing or wrong, blank lines may be doubled or split a subtitle's
     text, times may use a full stop; a subtitle with a bad timing line or that ends before it
-    starts is skipped and subtitles out of order are sorted, each with a warning
-    "name line N: problem" appended to ``warnings``."""
+    starts is skipped and subtitles out of order are sorted, each with a warning (a ``Notice``)
+    appended to ``warnings``."""
     found = warnings if warnings is not None else []
-    warn = lambda line, problem: found.append(f"{name} line {line}: {problem}")  # noqa: E731
+    warn = lambda line, code, **args: found.append(Notice(name, line, code, args))  # noqa: E731
     lines = LINE_BREAK.split(text.lstrip("\ufeff"))
     cues, starts, previous = [], [], None  # previous: the subtitle text after a blank line continues
     for start, block in blocks(lines, 0):
@@ -126,30 +127,29 @@ def read_srt(name: str, text: str, *, language: str = "zh", duration: float | No
         m = re.match(r"^(\S+)[ \t]*-->[ \t]*(\S+)", raw)
         if not m and k == 0 and "-->" not in raw and not LOOKS_TIMED.match(raw):
             if previous is None:
-                warn(line, f"text outside a subtitle ignored: {raw[:40]!r}")
+                warn(line, "srt.text_outside", text=raw[:40])
             else:  # a blank line inside a subtitle's text
                 previous.text = "\n".join(w for w in [previous.text, *_srt_words(block)] if w)
             continue
         previous = None
         if not m:
-            hint = "use -->" if ARROWISH.search(raw) else "expected start --> end, e.g. 00:00:01,000 --> 00:00:04,000"
-            warn(line, f"subtitle skipped: bad timing line {raw!r} ({hint})")
+            warn(line, "srt.bad_timing_use" if ARROWISH.search(raw) else "srt.bad_timing", raw=raw[:60])
             continue
         times = [_srt_time(m[g]) for g in (1, 2)]
         if None in times:
             which, bad = next((w, m[g]) for w, g, t in (("start", 1, times[0]), ("end", 2, times[1])) if t is None)
-            warn(line, f"subtitle skipped: bad {which} time {bad!r} (use hh:mm:ss,ttt)")
+            warn(line, "srt.bad_time", which=part(f"term.{which}"), time=bad[:30])
             continue
         begin, end = times
         if end <= begin:
-            warn(line, f"subtitle skipped: it ends at {clock(end)}, not after it starts ({clock(begin)})")
+            warn(line, "srt.end_before_start", start=clock(begin), end=clock(end))
             continue
         if duration is not None and end > duration + DURATION_SLACK:
             raise TranscriptError(name, line, f"subtitle ends at {clock(end)}, after the end of the recording "
                                               f"({clock(duration)})")
         if starts and begin < starts[-1][1]:
-            warn(line, f"subtitle starts at {clock(begin)}, before the previous subtitle (line {starts[-1][0]}, "
-                       f"{clock(starts[-1][1])}): put in time order")
+            warn(line, "srt.out_of_order", start=clock(begin), previous_line=starts[-1][0],
+                 previous=clock(starts[-1][1]))
         words = _srt_words(block[k + 1:])
         speaker, first = split_speaker(words[0]) if words else (None, "")
         starts.append((line, begin))
@@ -238,7 +238,7 @@ def read_transcript(name: str, data: bytes, *, duration: float | None = None, la
     language when the file does not say (default: a tag in the name, else "zh"); with
     ``ohms_schema`` (the path of ``ohms.xsd``) OHMS files are validated first. Metadata always
     holds ``format``; text formats add ``encoding``, OHMS the record's fields; ``warnings``
-    lists what was skipped ("name line N: problem"), when anything was.
+    lists what was skipped or changed (``Notice``s), when anything was.
     Raises TranscriptError naming the file, line and problem.
     """
     if len(data) > MAX_BYTES:
@@ -254,7 +254,7 @@ def read_transcript(name: str, data: bytes, *, duration: float | None = None, la
     language = language or language_from_name(name) or "zh"
     meta: dict = {"format": fmt, "encoding": encoding}
     if fmt == "webvtt":
-        warnings: list[str] = []
+        warnings: list[Notice] = []
         transcript, header = read_webvtt(name, text, language=language, duration=duration, warnings=warnings)
         if warnings:
             meta["warnings"] = warnings

@@ -17,7 +17,7 @@ from oral_history.timecodes import OralHistoryError, TranscriptError, clock, par
 from repository.errors import Conflict, ValidationError
 from repository.model import best
 
-from . import item_form
+from . import item_form, notices
 from .admin import require
 from .context import archive, current_user, fangzhi
 from .uploads import upload_route
@@ -44,7 +44,7 @@ def edit(item_id):
         saving = dict(user=current_user(), expected_version=request.form.get("version", type=int) or 0,
                       why=request.form.get("why", ""), work=fangzhi().work_dir / item_id,
                       limits=fangzhi().limits)
-        warnings: list[str] = []
+        warnings: list = []  # Notices
         try:
             if action == "upload":
                 transcript_files.store(archive(), item, interview, [_upload()], warnings=warnings,
@@ -52,8 +52,8 @@ def edit(item_id):
             else:
                 redaction.save(archive(), item_id, _change(action, item, interview), **saving)
             flash(_("已保存。"))
-            for warning in warnings:  # cues the reader skipped, as a browser would
-                flash(_("已跳过：%(warning)s", warning=warning))
+            for warning in warnings:  # what the reader skipped (as a browser would) or changed
+                flash(_("注意：%(warning)s", warning=notices.render(warning)))
             return redirect(url_for("interviews.edit", item_id=item_id))
         except TranscriptError as exc:
             problems, status = [(f"{exc.name} line {line}" if line else exc.name, p) for line, p in exc.problems], 400

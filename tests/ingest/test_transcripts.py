@@ -13,7 +13,8 @@ from oral_history.ohms import write_ohms
 from oral_history.service import read_interview
 from oral_history.transcript_files import TranscriptStep
 from repository.access import SYSTEM
-from tests.helpers import build_on, conformance
+from web.notices import render
+from tests.helpers import build_on, conformance, english
 from tests.ingest import fixtures
 from tests.ingest.test_pipeline import fangzhi, archive_of
 
@@ -120,8 +121,9 @@ def test_overlapping_cues_are_kept_and_a_bad_cue_is_skipped_with_a_note(ctx, tmp
     job, states = ingest(ctx, plan_folder(tmp_path))
     entry = ctx.jobs.entry(job, 1)
     assert states == ["done"]
-    assert entry.reason.endswith("; 采访_张.vtt line 9: cue skipped: bad timing line '00:00:00.500 -> "
-                                 "00:00:01.500' (no '-->'; use -->)")  # after the fixture's WAV type note
+    assert english(entry.notes)[-1] == ("采访_张.vtt line 9: cue skipped: bad timing line '00:00:00.500 -> "
+                                        "00:00:01.500' (no '-->'; use -->)")  # after the fixture's WAV type note
+    assert render(entry.notes[-1], "zh") == "采访_张.vtt 第 9 行：已跳过字幕：时间行“00:00:00.500 -> 00:00:01.500”有误（没有“-->”；请用 -->）"
     interview = read_interview(ctx.archive, ctx.archive.get_item(entry.item_id, user=SYSTEM).value)
     assert [(c.start, c.end, c.text) for c in interview.transcripts[0].cues] == [
         (0.5, 2.5, "第一句"), (2.0, 3.0, "第二句")]

@@ -7,6 +7,7 @@ import pytest
 from oral_history.model import Cue, Interview, Segment, Transcript
 from oral_history.timecodes import OralHistoryError, TranscriptError
 from oral_history.webvtt import cue_text, export_webvtt, read_webvtt, write_webvtt
+from tests.helpers import english
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
@@ -65,8 +66,8 @@ def test_fixture_round_trips_through_the_writer():
 
 
 def warnings_of(text: str, **kw) -> tuple[list[Cue], list[str]]:
-    found: list[str] = []
-    return read(text, warnings=found, **kw).cues, found
+    found: list = []
+    return read(text, warnings=found, **kw).cues, english(found)
 
 
 @pytest.mark.parametrize("text", ["", "WEBVTT-ish\n\n00:01.000 --> 00:02.000\n嗯\n", "\n\nWEBVTT\n", "webvtt\n"])
