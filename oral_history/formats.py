@@ -118,7 +118,7 @@ def read_srt(name: str, text: str, *, language: str = "zh", duration: float | No
     found = warnings if warnings is not None else []
     warn = lambda line, code, **args: found.append(Notice(name, line, code, args))  # noqa: E731
     lines = LINE_BREAK.split(text.lstrip("\ufeff"))
-    cues, starts, previous = [], [], None  # previous: the subtitle text after a blank line continues
+    cues, starts, previous, late = [], [], None, 0  # previous: the subtitle text after a blank line continues
     for start, block in blocks(lines, 0):
         k = 1 if block[0].strip().isdigit() else 0  # the sequence number, whatever it says
         if k == 1 and len(block) < 2:
@@ -144,9 +144,13 @@ def read_srt(name: str, text: str, *, language: str = "zh", duration: float | No
         if end <= begin:
             warn(line, "srt.end_before_start", start=clock(begin), end=clock(end))
             continue
-        if duration is not None and end > duration + DURATION_SLACK:
-            raise TranscriptError(name, line, f"subtitle ends at {clock(end)}, after the end of the recording "
-                                              f"({clock(duration)})")
+        if duration is not None and end > duration + DURATION_SLACK:  # as in read_webvtt
+            if begin >= duration:
+                warn(line, "srt.after_end", start=clock(begin), end=clock(duration))
+                late += 1
+                continue
+            warn(line, "srt.clipped", end=clock(end), duration=clock(duration))
+            end = duration
         if starts and begin < starts[-1][1]:
             warn(line, "srt.out_of_order", start=clock(begin), previous_line=starts[-1][0],
                  previous=clock(starts[-1][1]))
@@ -155,6 +159,9 @@ def read_srt(name: str, text: str, *, language: str = "zh", duration: float | No
         starts.append((line, begin))
         previous = Cue(begin, end, "\n".join(w for w in [first, *words[1:]] if w), speaker)
         cues.append(previous)
+    if late and not cues:
+        raise TranscriptError(name, None, f"every subtitle starts after the end of the recording ({clock(duration)}): "
+                                          "is this the transcript of this recording?")
     cues.sort(key=lambda cue: cue.start)
     return Transcript(language=language, cues=cues)
 
@@ -173,11 +180,16 @@ def _srt_time(text: str) -> float | None:
 
 # --- text with [hh:mm:ss] timecodes -------------------------------------------------------------
 
-def read_timecoded_text(name: str, text: str, *, language: str = "zh",
-                        duration: float | None = None) -> Transcript:
+def read_timecoded_text(name: str, text: str, *, language: str = "zh", duration: float | None = None,
+                        warnings: list[Notice] | None = None) -> Transcript:
     """A Transcript from text with ``[hh:mm:ss]`` or ``[mm:ss]`` timecodes, each starting a cue
     that lasts until the next (the last until ``duration``, else for as long as its words take
-    to say at about four characters a second). "张阿婆：" or "张阿婆:" names the speaker."""
+    to say at about four characters a second). "张阿婆：" or "张阿婆:" names the speaker.
+    A timecode that is bad, not after the one before or past the recording is ignored (its words
+    join the passage before), as is text before the first timecode, each with a warning
+    appended to ``warnings``; a text without a usable timecode is refused."""
+    found_notices = warnings if warnings is not None else []
+    warn = lambda line, code, **args: found_notices.append(Notice(name, line, code, args))  # noqa: E731
     text = LINE_BREAK.sub("\n", text.lstrip("\ufeff"))
     line_of = lambda pos: text.count("\n", 0, pos) + 1  # noqa: E731
     marks = list(TIMECODE.finditer(text))
@@ -185,27 +197,35 @@ def read_timecoded_text(name: str, text: str, *, language: str = "zh",
         raise TranscriptError(name, None, "has no [hh:mm:ss] timecodes")
     before = text[:marks[0].start()]
     if before.strip():
-        at = len(before) - len(before.lstrip())
-        raise TranscriptError(name, line_of(at), f"text before the first [hh:mm:ss] timecode: {before.strip()[:40]!r}")
-    found = []
+        warn(line_of(len(before) - len(before.lstrip())), "text.before_first", text=before.strip()[:40])
+    found: list[list] = []  # [line, start, chunks of words]
     for i, m in enumerate(marks):
         line = line_of(m.start())
+        chunk = text[m.end():marks[i + 1].start() if i + 1 < len(marks) else len(text)]
         start = parse_clock(m[1]) if m[1].count(":") <= 2 else None
         if start is None:
-            raise TranscriptError(name, line, f"bad timecode {m[0]!r} (use [hh:mm:ss] or [mm:ss])")
-        if found and start <= found[-1][1]:
-            raise TranscriptError(name, line, f"timecode {m[0]} is not after the previous one "
-                                              f"(line {found[-1][0]}, {clock(found[-1][1])}): timecodes must increase")
-        if duration is not None and start >= duration:
-            raise TranscriptError(name, line, f"timecode {m[0]} is after the end of the recording ({clock(duration)})")
-        chunk = text[m.end():marks[i + 1].start() if i + 1 < len(marks) else len(text)]
-        parts = [p.strip() for p in chunk.split("\n") if p.strip()]
+            warn(line, "text.bad_timecode", mark=m[0])
+        elif found and start <= found[-1][1]:
+            warn(line, "text.not_after", mark=m[0], previous_line=found[-1][0], previous=clock(found[-1][1]))
+        elif duration is not None and start >= duration:
+            warn(line, "text.after_end", mark=m[0], end=clock(duration))
+        else:
+            found.append([line, start, [chunk]])
+            continue
+        if found:
+            found[-1][2].append(chunk)
+    if not found:
+        raise TranscriptError(name, line_of(marks[0].start()), "has no usable [hh:mm:ss] timecode "
+                                                            "(use [hh:mm:ss] or [mm:ss])")
+    passages = []
+    for _, start, chunks in found:
+        parts = [p.strip() for p in "\n".join(chunks).split("\n") if p.strip()]
         speaker, first = split_speaker(parts[0]) if parts else (None, "")
-        found.append((line, start, speaker, "\n".join(p for p in [first, *parts[1:]] if p)))
+        passages.append((start, speaker, "\n".join(p for p in [first, *parts[1:]] if p)))
     cues = []
-    for i, (_, start, speaker, words) in enumerate(found):
-        if i + 1 < len(found):
-            end = found[i + 1][1]
+    for i, (start, speaker, words) in enumerate(passages):
+        if i + 1 < len(passages):
+            end = passages[i + 1][0]
         elif duration is not None:
             end = duration
         else:
@@ -253,20 +273,17 @@ def read_transcript(name: str, data: bytes, *, duration: float | None = None, la
     text, encoding = decode_text(name, data)
     language = language or language_from_name(name) or "zh"
     meta: dict = {"format": fmt, "encoding": encoding}
+    warnings: list[Notice] = []
     if fmt == "webvtt":
-        warnings: list[Notice] = []
         transcript, header = read_webvtt(name, text, language=language, duration=duration, warnings=warnings)
-        if warnings:
-            meta["warnings"] = warnings
         if header:
             meta["header"] = header
     elif fmt == "srt":
-        warnings = []
         transcript = read_srt(name, text, language=language, duration=duration, warnings=warnings)
-        if warnings:
-            meta["warnings"] = warnings
     else:
-        transcript = read_timecoded_text(name, text, language=language, duration=duration)
+        transcript = read_timecoded_text(name, text, language=language, duration=duration, warnings=warnings)
+    if warnings:
+        meta["warnings"] = warnings
     if not LANG_RE.match(transcript.language):
         transcript.language = language_tag(transcript.language, language)
     return [transcript], [], meta

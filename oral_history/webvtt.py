@@ -40,9 +40,9 @@ def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float |
     """A Transcript from WebVTT text and the header's ``Key: value`` lines (lower-case keys).
 
     Parsed by the W3C "WebVTT file parsing" algorithm (§6.1): every cue a browser keeps is kept;
-    a cue it drops (bad timing line) is skipped, as are cues that end before they start (never
-    shown), each with a warning (a ``Notice``: file, line, code) appended to ``warnings``. Only a file
-    without the ``WEBVTT`` signature is refused. ``first_line`` is the line number of the text's
+    a cue it drops (bad timing line) is skipped, as are cues that end before they start or start
+    after the end of the recording (never shown; one that ends after it ends with it), each with a warning (a ``Notice``: file, line, code) appended to ``warnings``. Only a file
+    without the ``WEBVTT`` signature, or whose every cue is past the recording, is refused. ``first_line`` is the line number of the text's
     first line, for a VTT embedded in another file (OHMS ``vtt_transcript``). A ``Language:``
     header overrides ``language``.
     """
@@ -65,7 +65,7 @@ def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float |
         i += 1
     language = header.get("language") or language
 
-    cues, starts, seen_cue, kept = [], [], False, []
+    cues, starts, seen_cue, kept, late = [], [], False, [], 0
     while i < len(lines):  # §6.1 step 12, the block loop
         if not lines[i]:
             i += 1
@@ -99,15 +99,22 @@ def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float |
         if end <= start:  # kept by the parser but never shown: not a cue an archive can hold
             warn(line, "vtt.end_before_start", start=clock(start), end=clock(end))
             continue
-        if duration is not None and end > duration + DURATION_SLACK:
-            raise TranscriptError(name, at(line), f"cue ends at {clock(end)}, after the end of the recording "
-                                                  f"({clock(duration)})")
+        if duration is not None and end > duration + DURATION_SLACK:  # a browser never shows what is past the end
+            if start >= duration:
+                warn(line, "vtt.after_end", start=clock(start), end=clock(duration))
+                late += 1
+                continue
+            warn(line, "vtt.clipped", end=clock(end), duration=clock(duration))
+            end = duration
         if starts and start < starts[-1][1]:
             warn(line, "vtt.out_of_order", start=clock(start), previous_line=at(starts[-1][0]),
                  previous=clock(starts[-1][1]))
         speaker, words = cue_text(buffer)
         starts.append((line, start))
         cues.append(Cue(start, end, words, speaker, settings))
+    if late and not cues:  # a browser would show nothing: the transcript of another recording
+        raise TranscriptError(name, None, f"every cue starts after the end of the recording ({clock(duration)}): "
+                                          "is this the transcript of this recording?")
     # HTML "text track cue order": by start time, then in file order (a stable sort)
     cues.sort(key=lambda cue: cue.start)
     return Transcript(language=language, cues=cues, blocks=kept), header

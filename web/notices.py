@@ -72,7 +72,11 @@ MESSAGES = {
     "ohms.sync_backwards": N_("%(at)s 的同步标记“%(mark)s”指向第 %(target)s 行，早于上一个标记的第 %(previous)s 行，已忽略"),
     "ohms.sync_past_end": N_("%(at)s 起的同步标记在录音结束（%(end)s）之后，已忽略"),
     "ohms.not_webvtt": N_("<%(tag)s> 中的转录稿不是 WebVTT（第一行应是 WEBVTT），未读入"),
-    "ohms.zero_duration": N_("<duration> 为“%(raw)s”，不是时长，已忽略"),
+    "ohms.bad_duration": N_("<duration> 为“%(raw)s”，不是时长，已忽略"),
+    "vtt.after_end": N_("已跳过字幕：它开始于 %(start)s，在录音结束（%(end)s）之后"),
+    "vtt.clipped": N_("字幕结束于 %(end)s，在录音结束（%(duration)s）之后：随录音结束"),
+    "srt.after_end": N_("已跳过字幕条：它开始于 %(start)s，在录音结束（%(end)s）之后"),
+    "srt.clipped": N_("字幕条结束于 %(end)s，在录音结束（%(duration)s）之后：随录音结束"),
     # ingest
     "ingest.type_differs": N_("文件名表明是 %(named)s，内容却是 %(found)s"),
 }

@@ -103,9 +103,15 @@ def test_a_bad_subtitle_is_skipped_with_a_warning(text, cues, warning):
     assert srt(text) == (cues, ["a.srt " + warning])
 
 
-def test_srt_beyond_the_recording_is_refused():
-    exc = fails(read_srt, "a.srt", "1\n00:00:01,000 --> 00:00:09,000\n嗯\n", duration=4)
-    assert (exc.line, exc.problem) == (2, "subtitle ends at 00:00:09.000, after the end of the recording (00:00:04.000)")
+def test_srt_beyond_the_recording():
+    text = "1\n00:00:01,000 --> 00:00:09,000\n嗯\n\n2\n00:00:05,000 --> 00:00:06,000\n后\n"
+    assert srt(text, duration=4) == ([(1.0, 4.0, "嗯")], [  # a player shows it until the end
+        "a.srt line 2: subtitle ends at 00:00:09.000, after the end of the recording (00:00:04.000): it ends with "
+        "the recording",
+        "a.srt line 6: subtitle skipped: it starts at 00:00:05.000, after the end of the recording (00:00:04.000)"])
+    exc = fails(read_srt, "a.srt", "1\n00:00:05,000 --> 00:00:09,000\n嗯\n", duration=4)
+    assert (exc.line, exc.problem) == (None, "every subtitle starts after the end of the recording (00:00:04.000): "
+                                             "is this the transcript of this recording?")
 
 
 # --- timecoded text -----------------------------------------------------------------------------
@@ -129,22 +135,37 @@ def test_inline_timecodes_split_a_paragraph():
     assert [(c.start, c.text, c.speaker) for c in t.cues] == [(0, "老早辰光", "张阿婆"), (60, "街上交关闹猛。", None)]
 
 
-@pytest.mark.parametrize("text, line, problem", [
-    ("无锡口述史\n\n[00:00:00] 甲\n", 1, "text before the first [hh:mm:ss] timecode: '无锡口述史'"),
-    ("[00:00:05] 甲\n[00:00:05] 乙\n", 2, "timecode [00:00:05] is not after the previous one (line 1, 00:00:05.000)"),
-    ("[00:00:05] 甲\n\n[00:00:01] 乙\n", 3, "timecodes must increase"),
-    ("[00:00:00] 甲\n[00:75:00] 乙\n", 2, "bad timecode '[00:75:00]' (use [hh:mm:ss] or [mm:ss])"),
-    ("[00:00:00] 甲\n[1:00:00:00] 乙\n", 2, "bad timecode"),
+def timecoded(text: str, **kw):
+    found: list = []
+    cues = read_timecoded_text("a.txt", text, warnings=found, **kw).cues
+    return [(c.start, c.end, c.text) for c in cues], english(found)
+
+
+@pytest.mark.parametrize("text, cues, warning", [
+    ("无锡口述史\n\n[00:00:00] 甲\n[00:00:02] 乙\n", [(0, 2, "甲"), (2, 3, "乙")],
+     "a.txt line 1: text before the first [hh:mm:ss] timecode ignored: '无锡口述史'"),
+    ("[00:00:00] 甲\n[00:00:00] 乙\n[00:00:02] 丙\n", [(0, 2, "甲\n乙"), (2, 3, "丙")],
+     "a.txt line 2: timecode [00:00:00] is not after the previous one (line 1, 00:00:00.000), ignored: the words "
+     "after it join the previous passage"),
+    ("[00:00:05] 甲\n\n[00:00:01] 乙\n", [(5, 6, "甲\n乙")], "a.txt line 3: timecode [00:00:01] is not after"),
+    ("[00:00:00] 甲\n[00:75:00] 乙\n[00:00:02] 丙\n", [(0, 2, "甲\n乙"), (2, 3, "丙")],
+     "a.txt line 2: bad timecode [00:75:00] ignored (use [hh:mm:ss] or [mm:ss]): the words after it join the "
+     "previous passage"),
+    ("[00:00:00] 甲\n[1:00:00:00] 乙\n", [(0, 1, "甲\n乙")], "a.txt line 2: bad timecode [1:00:00:00] ignored"),
 ])
-def test_timecoded_text_errors(text, line, problem):
-    exc = fails(read_timecoded_text, "a.txt", text)
-    assert exc.line == line and problem in exc.problem
+def test_a_bad_timecode_is_ignored_with_a_warning(text, cues, warning):
+    got, found = timecoded(text)
+    assert [(s, e, t) for s, e, t in got] == cues
+    assert len(found) == 1 and found[0].startswith(warning), found
 
 
 def test_timecoded_text_beyond_the_recording():
-    exc = fails(read_timecoded_text, "a.txt", SAMPLE, duration=4)
-    assert (exc.line, exc.problem) == (2, "timecode [00:00:05] is after the end of the recording (00:00:04.000)")
+    assert timecoded(SAMPLE, duration=4) == ([(0, 4, "伲屋里向住勒南长街。\n采访者：后首来呢？")], [
+        "a.txt line 2: timecode [00:00:05] is after the end of the recording (00:00:04.000), ignored: the words "
+        "after it join the previous passage"])
     assert fails(read_timecoded_text, "a.txt", "没有时间码").problem == "has no [hh:mm:ss] timecodes"
+    exc = fails(read_timecoded_text, "a.txt", "[00:99:00] 甲\n[00:98:00] 乙\n")
+    assert (exc.line, exc.problem) == (1, "has no usable [hh:mm:ss] timecode (use [hh:mm:ss] or [mm:ss])")
 
 
 # --- encodings ----------------------------------------------------------------------------------
