@@ -21,6 +21,7 @@ LOOKS_TIMED = re.compile(r"^\s*\d+:\d")
 ARROWISH = re.compile(r"\d\s*(?:-+|=+|—|–|→)>?\s*\d")
 # §4.2.2 voice span start tag: "<v" with optional classes, whitespace, then the annotation (the name)
 VOICE = re.compile(r"<v(?:\.[^\s>]*)*[ \t\f]+([^>\n]*)>|</v>")
+BREAK = re.compile(r"<br\s*/?>", re.I)
 TAG = re.compile(r"<[^>\n]*>")  # other spans (c, i, b, u, ruby, rt, lang) and inner timestamps
 SPACE = " \t\n\f\r"  # §6.1 (ASCII whitespace around "-->" and between cue settings)
 DIGITS = re.compile(r"[0-9]+")
@@ -209,7 +210,9 @@ def cue_text(lines: list[str]) -> tuple[str | None, str]:
     of any other voice are kept prefixed with "name：". Other tags are dropped, character
     references decoded (§4.2.2)."""
     speaker, voice, parts = None, None, []
-    text = "\n".join(line.strip() for line in lines)
+    # "<br>" is no WebVTT tag (a browser drops it) but OHMS writes it between paragraphs, as its
+    # viewer shows them: a line break
+    text = BREAK.sub("\n", "\n".join(line.strip() for line in lines))
     pos = 0
     for m in [*VOICE.finditer(text), None]:
         chunk = text[pos:m.start() if m else len(text)]
