@@ -50,7 +50,7 @@ def edit(item_id):
                 transcript_files.store(archive(), item, interview, [_upload()], warnings=warnings,
                                        ohms_schema=_settings()["OHMS_SCHEMA"] or None, **saving)
             else:
-                redaction.save(archive(), item_id, _change(action, item, interview), **saving)
+                redaction.save(archive(), item_id, _change(action, item, interview, warnings), **saving)
             flash(_("已保存。"))
             for warning in warnings:  # what the reader skipped (as a browser would) or changed
                 flash(_("注意：%(warning)s", warning=notices.render(warning)))
@@ -85,14 +85,14 @@ def _upload() -> tuple[str, bytes]:
     return name, data
 
 
-def _change(action: str, item, interview: Interview) -> Interview:
-    """The interview as the form changes it."""
+def _change(action: str, item, interview: Interview, warnings: list) -> Interview:
+    """The interview as the form changes it (what a draft left out: ``warnings``)."""
     if action == "draft":
-        return _draft(item, interview)
+        return _draft(item, interview, warnings)
     return _edited(interview, request.form)
 
 
-def _draft(item, interview: Interview) -> Interview:
+def _draft(item, interview: Interview, warnings: list) -> Interview:
     """A draft transcript from the configured speech recognizer (the archivist corrects it)."""
     recognizer = fangzhi().recognizer
     if recognizer is None:
@@ -104,7 +104,7 @@ def _draft(item, interview: Interview) -> Interview:
     changed = Interview.from_dict(interview.to_dict())
     with stored.local_path(dir=fangzhi().work_dir) as path:
         changed.transcripts.append(asr.draft_transcript(recognizer, path, language=language,
-                                                        duration=media_duration(item)))
+                                                        duration=media_duration(item), warnings=warnings))
     changed.languages = list(dict.fromkeys(changed.languages + [language]))
     return changed
 

@@ -77,6 +77,10 @@ MESSAGES = {
     "vtt.clipped": N_("字幕结束于 %(end)s，在录音结束（%(duration)s）之后：随录音结束"),
     "srt.after_end": N_("已跳过字幕条：它开始于 %(start)s，在录音结束（%(end)s）之后"),
     "srt.clipped": N_("字幕条结束于 %(end)s，在录音结束（%(duration)s）之后：随录音结束"),
+    "asr.end_before_start": N_("已跳过草稿第 %(n)s 条字幕：结束于 %(end)s，不晚于开始（%(start)s）"),
+    "asr.after_end": N_("已跳过草稿第 %(n)s 条字幕：它开始于 %(start)s，在录音结束（%(end)s）之后"),
+    "asr.clipped": N_("草稿第 %(n)s 条字幕结束于 %(end)s，在录音结束（%(duration)s）之后：随录音结束"),
+    "asr.out_of_order": N_("草稿第 %(n)s 条字幕开始于 %(start)s，早于上一条（%(previous)s）：已按时间排序"),
     # ingest
     "ingest.type_differs": N_("文件名表明是 %(named)s，内容却是 %(found)s"),
 }
