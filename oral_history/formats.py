@@ -26,14 +26,17 @@ EXTENSIONS = {".vtt": "webvtt", ".srt": "srt", ".txt": "text", ".text": "text", 
 # language tags recognised in a file name such as 采访_张.wuu.vtt
 NAME_LANGUAGES = {"zh", "zh-Hans", "zh-Hant", "cmn", "wuu", "yue", "nan", "hak", "en", "ja"}
 CHARS_PER_SECOND = 4  # speech rate for timing the last cue of a text without a known duration
+MAX_NOTICES = 5  # damaged lines named one by one; the others counted
 MAX_BYTES = 16 << 20  # a transcript or OHMS file is read whole into memory: larger ones are refused
 
 
 # --- encodings ----------------------------------------------------------------------------------
 
-def decode_text(name: str, data: bytes) -> tuple[str, str]:
+def decode_text(name: str, data: bytes, warnings: list[Notice] | None = None) -> tuple[str, str]:
     """(text, encoding) of a transcript file: a BOM decides (UTF-8, UTF-16, UTF-32); else UTF-8;
-    else GB18030 or Big5, whichever charset-normalizer finds coherent; else TranscriptError."""
+    else GB18030 or Big5, whichever charset-normalizer finds coherent; else TranscriptError.
+    A UTF-8 file with a few damaged bytes is decoded as browsers and players decode it (WebVTT
+    §6.1: "UTF-8 decode", each bad byte U+FFFD), each damaged line a warning in ``warnings``."""
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
                           (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
                           (codecs.BOM_UTF16_BE, "utf-16")):
@@ -48,13 +51,23 @@ def decode_text(name: str, data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError as exc:
         good = data[:exc.start].decode("utf-8")
         if sum(ord(ch) > 0x7F for ch in good) >= 8:  # clearly UTF-8 so far: a damaged byte, not GB18030
-            raise TranscriptError(name, good.count("\n") + 1, "bytes that are not UTF-8 in a UTF-8 file "
-                                                              "(damaged or mixed encodings)") from exc
+            return _text_only(name, _damaged_utf8(name, data, warnings)), "utf-8"
     match = charset_normalizer.from_bytes(data, cp_isolation=["gb18030", "big5"]).best()
     if match is None or match.chaos > 0.2:
         raise TranscriptError(name, None, "cannot tell the text encoding (not UTF-8, UTF-16, GB18030 or Big5); "
                               "save the file as UTF-8")
     return _text_only(name, str(match)), match.encoding
+
+
+def _damaged_utf8(name: str, data: bytes, warnings: list[Notice] | None) -> str:
+    text = data.decode("utf-8", "replace")
+    damaged = [n for n, line in enumerate(text.split("\n"), 1) if "\ufffd" in line]
+    for n in damaged[:MAX_NOTICES]:
+        (warnings if warnings is not None else []).append(Notice(name, n, "text.bad_bytes"))
+    if len(damaged) > MAX_NOTICES:
+        (warnings if warnings is not None else []).append(Notice(name, damaged[MAX_NOTICES], "text.bad_bytes_more",
+                                                                 {"count": len(damaged) - MAX_NOTICES}))
+    return text
 
 
 def _text_only(name: str, text: str) -> str:
@@ -235,7 +248,7 @@ def read_timecoded_text(name: str, text: str, *, language: str = "zh", duration:
     return Transcript(language=language, cues=cues)
 
 
-def _xml_bytes(name: str, data: bytes) -> bytes:
+def _xml_bytes(name: str, data: bytes, warnings: list[Notice]) -> bytes:
     """XML with a BOM or an encoding declaration goes to the parser as it is; XML without either
     must be UTF-8 (XML 1.0 §4.3.3), so GB18030 or Big5 saved without a declaration is decoded here."""
     if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or \
@@ -245,7 +258,7 @@ def _xml_bytes(name: str, data: bytes) -> bytes:
         data.decode("utf-8")
         return data
     except UnicodeDecodeError:
-        return decode_text(name, data)[0].encode("utf-8")
+        return decode_text(name, data, warnings)[0].encode("utf-8")
 
 
 # --- the entry point ----------------------------------------------------------------------------
@@ -269,11 +282,16 @@ def read_transcript(name: str, data: bytes, *, duration: float | None = None, la
         raise TranscriptError(name, None, "is not a transcript Fangzhi can read: WebVTT (.vtt), SRT (.srt), "
                                           "text with [hh:mm:ss] timecodes (.txt) or OHMS XML (.xml)")
     if fmt == "ohms":
-        return read_ohms(name, _xml_bytes(name, data), duration=duration, schema=ohms_schema)
-    text, encoding = decode_text(name, data)
+        damaged: list[Notice] = []
+        transcripts, segments, meta = read_ohms(name, _xml_bytes(name, data, damaged), duration=duration,
+                                                schema=ohms_schema)
+        if damaged:
+            meta["warnings"] = damaged + meta.get("warnings", [])
+        return transcripts, segments, meta
+    warnings: list[Notice] = []
+    text, encoding = decode_text(name, data, warnings)
     language = language or language_from_name(name) or "zh"
     meta: dict = {"format": fmt, "encoding": encoding}
-    warnings: list[Notice] = []
     if fmt == "webvtt":
         transcript, header = read_webvtt(name, text, language=language, duration=duration, warnings=warnings)
         if header:

@@ -43,8 +43,8 @@ def store(archive, item: Item, interview: Interview, files: list[tuple[str, byte
 class TranscriptStep:
     """The ingest after-step "transcript" (``ingest.pipeline.AfterStep``): the entry's transcript
     and OHMS files, read now that the recording's duration is known, make the item's interview,
-    with redacted copies for its restricted segments; cues the files' readers skipped are the
-    entry's notes (its reason once done). The files are read from the source again,
+    with redacted copies for its restricted segments; what the files' readers skipped are the
+    entry's notes (``Notice``s, shown on the job page in the reader's language). The files are read from the source again,
     so a fixed file is used on a retry (and replaces the stored one); without the source, the
     stored copies are read."""
     name = "transcript"

@@ -81,6 +81,8 @@ MESSAGES = {
     "asr.after_end": N_("已跳过草稿第 %(n)s 条字幕：它开始于 %(start)s，在录音结束（%(end)s）之后"),
     "asr.clipped": N_("草稿第 %(n)s 条字幕结束于 %(end)s，在录音结束（%(duration)s）之后：随录音结束"),
     "asr.out_of_order": N_("草稿第 %(n)s 条字幕开始于 %(start)s，早于上一条（%(previous)s）：已按时间排序"),
+    "text.bad_bytes": N_("有不是 UTF-8 的字节（文件损坏或混用了编码），已替换为“\ufffd”"),
+    "text.bad_bytes_more": N_("另有 %(count)s 行有不是 UTF-8 的字节，已替换为“\ufffd”"),
     # ingest
     "ingest.type_differs": N_("文件名表明是 %(named)s，内容却是 %(found)s"),
 }

@@ -100,8 +100,8 @@ def test_transcripts_and_index_become_one_interview_with_redacted_copies(ctx, tm
 
 @pytest.mark.parametrize("name,content,problem", [
     ("采访_张.vtt", b"WEBVTT\n\n00:00:05.500 --> 00:00:09.000\nA\n", r"every cue starts after the end of the recording"),
-    ("采访_张.txt", "[00:00:00] 张阿婆：伲小辰光住勒南长街。\n[00:00:01] 隔壁".encode() + b"\xff",
-     r"采访_张\.txt line 2: bytes that are not UTF-8"),
+    ("采访_张.txt", "[00:00:00] 张阿婆：伲小辰光住勒南长街。\n[00:00:01] 隔\x01壁".encode(),
+     r"采访_张\.txt line 2: holds control characters"),
 ])
 def test_bad_transcripts_fail_at_the_transcript_step_and_keep_the_recording(ctx, tmp_path, name, content, problem):
     fixtures.wav(tmp_path / "采访_张.wav", 2)

@@ -198,10 +198,24 @@ def test_undecodable_bytes_name_the_file():
     assert str(exc).startswith("采访_张.txt: cannot tell the text encoding")
 
 
-def test_a_damaged_byte_in_a_utf8_file_names_its_line():
+def test_a_damaged_byte_in_a_utf8_file_is_replaced_with_a_warning_naming_its_line():
+    """As a browser decodes WebVTT (§6.1 "UTF-8 decode") and players decode SRT: U+FFFD."""
     data = "[00:00:00] 张阿婆：伲屋里向住勒南长街。\n[00:00:05] 采访者：".encode() + b"\xff\xfe" + "呢？\n".encode()
-    exc = fails(decode_text, "a.txt", data)
-    assert (exc.line, exc.problem) == (2, "bytes that are not UTF-8 in a UTF-8 file (damaged or mixed encodings)")
+    (t,), _, meta = read_transcript("a.txt", data)
+    assert t.cues[1].text == "\ufffd\ufffd呢？" and meta["encoding"] == "utf-8"
+    assert english(meta["warnings"]) == ["a.txt line 2: bytes that are not UTF-8 (damaged or mixed encodings) "
+                                         "replaced with '\ufffd'"]
+    many = ("WEBVTT\n\nNOTE 南长街口述史：张阿婆\n\n"
+            + "".join(f"00:00:0{i}.000 --> 00:00:0{i}.500\n南长街\n\n" for i in range(8))).encode()
+    many = many.replace("街\n".encode(), "街".encode() + b"\xff\n")
+    (t,), _, meta = read_transcript("a.vtt", many)
+    assert len(t.cues) == 8 and english(meta["warnings"])[-1] == ("a.vtt line 21: 3 more lines with bytes that are "
+                                                                  "not UTF-8 replaced with '\ufffd'")
+    # XML without a declaration is read the same way (one that declares UTF-8 is the XML parser's: not well-formed)
+    ohms = (FIXTURES / "采访_张.xml").read_bytes().split(b"\n", 1)[1]
+    transcripts, _, meta = read_transcript("采访_张.xml", ohms.replace("豆腐店。".encode(), "豆腐店".encode() + b"\xff", 1))
+    assert len(transcripts) == 2 and english(meta["warnings"]) == [
+        "采访_张.xml line 22: bytes that are not UTF-8 (damaged or mixed encodings) replaced with '\ufffd'"]
 
 
 def test_binary_is_not_text():

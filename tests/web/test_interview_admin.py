@@ -109,6 +109,14 @@ def test_overlapping_cues_are_stored_and_a_skipped_cue_is_a_notice(app, item_id,
     assert [(c.start, c.end) for c in cues] == [(0.5, 2.5), (2.0, 3.0)]
 
 
+def test_a_hostile_line_in_a_notice_is_shown_as_text(app, item_id):
+    client = client_as(app, "archivist")
+    text = OVERLAP + "\n00:00:00.500 -> <img src=x onerror=alert(1)>%(file)s\n坏\n"
+    response = post(client, item_id, action="upload", why="转录", transcript=(io.BytesIO(text.encode()), "采访.vtt"))
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;%(file)s" in page
+
+
 def test_upload_edit_and_restrict_a_segment(app, item_id):
     client = client_as(app, "archivist")
     archive = app.extensions["fangzhi"].archive
