@@ -64,9 +64,9 @@ MESSAGES = {
     "ohms.point_after_end": N_("已跳过索引点：它开始于 %(start)s，在录音结束（%(end)s）之后"),
     "ohms.bad_gps": N_("GPS 点“%(raw)s”已忽略（应是以度表示的“纬度, 经度”）"),
     "ohms.bad_link": N_("链接“%(url)s”已忽略：不是 http(s) 地址"),
-    "ohms.bad_sync": N_("同步表“%(sync)s”有误（应以两个标记之间的分钟数开头，如“1:|13(3)|19(14)”）：转录稿未计时，"
-                        "另存备查"),
-    "ohms.unsynced": N_("<%(tag)s> 没有同步表：转录稿未计时，另存备查"),
+    "ohms.bad_sync": N_("同步表“%(sync)s”有误（应以两个标记之间的分钟数开头，如“1:|13(3)|19(14)”）："
+                        "转录稿没有时间，未读入（原文件照存）"),
+    "ohms.unsynced": N_("<%(tag)s> 没有同步表：转录稿没有时间，未读入（原文件照存）"),
     "ohms.sync_mark": N_("%(at)s 的同步标记“%(mark)s”有误，已忽略（应是“行(词)”，如 13(3)）"),
     "ohms.sync_past_text": N_("%(at)s 的同步标记“%(mark)s”指向第 %(target)s 行，超出转录稿末尾（共 %(lines)s 行），已忽略"),
     "ohms.sync_backwards": N_("%(at)s 的同步标记“%(mark)s”指向第 %(target)s 行，早于上一个标记的第 %(previous)s 行，已忽略"),
@@ -89,7 +89,8 @@ MESSAGES = {
 
 
 @functools.lru_cache(maxsize=4)
-def _catalog(lang: str) -> NullTranslations:
+def catalog(lang: str) -> NullTranslations:
+    """The interface's translations into ``lang`` (Chinese, the source language: none)."""
     if lang == "zh":
         return NullTranslations()
     return Translations.load(str(Path(__file__).with_name("translations")), [lang])
@@ -99,7 +100,7 @@ def render(notice: Notice | dict, lang: str | None = None) -> str:
     """The notice as a sentence "file line N: message" in ``lang`` (default: the request's
     interface language)."""
     notice = Notice.from_dict(notice) if isinstance(notice, dict) else notice
-    translations = _catalog(lang) if lang else get_translations()
+    translations = catalog(lang) if lang else get_translations()
     message = _message(notice.code, notice.args, translations)
     if notice.file is None:
         return message

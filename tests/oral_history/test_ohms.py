@@ -104,16 +104,17 @@ def test_a_given_duration_ends_the_legacy_transcript():
     assert transcripts[0].cues[-1].end == 100 and "后首来店关脱哉。" in transcripts[0].cues[-1].text
 
 
-def test_legacy_transcript_without_sync_is_kept_aside():
+def test_a_legacy_transcript_without_a_usable_sync_map_is_not_read_with_a_warning():
     data = replace(LEGACY, "<sync>1:|3(1)|7(2)</sync>", "")
     transcripts, segments, meta = read_ohms("legacy.xml", data)
     assert transcripts == [] and meta["unsynced_transcript"].startswith("张阿婆：伲屋里向住勒南长街。")
     assert len(segments) == 2  # the index is read all the same
-    assert english(meta["warnings"]) == ["legacy.xml line 21: <transcript> has no sync map: the transcript is kept "
-                                         "aside, untimed"]
+    assert english(meta["warnings"]) == ["legacy.xml line 21: <transcript> has no sync map: the transcript, without "
+                                         "times, is not read (the file is kept as it is)"]
     _, _, meta = read_ohms("legacy.xml", replace(LEGACY, "<sync>1:|3(1)|7(2)</sync>", "<sync>x:|3(1)</sync>"))
     assert english(meta["warnings"]) == ["legacy.xml line 9: bad sync map 'x:|3(1)' (it must start with the minutes "
-                                         "between marks, e.g. '1:|13(3)|19(14)'): the transcript is kept aside, untimed"]
+                                         "between marks, e.g. '1:|13(3)|19(14)'): the transcript, without times, is "
+                                         "not read (the file is kept as it is)"]
 
 
 @pytest.mark.parametrize("sync, marks", [

@@ -24,7 +24,7 @@ def test_every_notice_has_a_message_with_the_same_values_in_both_languages():
     English names the same values, so a notice always renders in either language."""
     import re
 
-    from web.notices import MESSAGES, _catalog
+    from web.notices import MESSAGES, catalog
 
     codes = set()
     for package in ("oral_history", "ingest", "repository"):
@@ -32,7 +32,7 @@ def test_every_notice_has_a_message_with_the_same_values_in_both_languages():
             codes |= set(re.findall(r'"((?:vtt|srt|text|ohms|timing|asr|ingest)\.[a-z_]+)"', path.read_text("utf-8")))
     codes -= {"text.txt"}  # a file name, not a code
     assert codes and not codes - set(MESSAGES), sorted(codes - set(MESSAGES))
-    english = _catalog("en")
+    english = catalog("en")
     for code, message in MESSAGES.items():
         names = sorted(re.findall(r"%\((\w+)\)s", message))
         assert english.gettext(message) != message or code.startswith("where."), code
