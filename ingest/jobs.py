@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -69,7 +70,11 @@ class JobStore(SQLiteDatabase):
         super().__init__(path, SCHEMA)
         with self._db() as db:
             if NOTES not in {row["name"] for row in db.execute("PRAGMA table_info(entries)")}:
-                db.execute(f"ALTER TABLE entries ADD COLUMN {NOTES} TEXT")
+                try:
+                    db.execute(f"ALTER TABLE entries ADD COLUMN {NOTES} TEXT")
+                except sqlite3.OperationalError as exc:  # another process (a worker) added it a moment ago
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def create(self, source: str, entries: list[Entry], *, user: str, options: dict | None = None) -> str:
         job_id = datetime.now(timezone.utc).strftime("j%Y%m%d-%H%M%S-") + secrets.token_hex(2)
