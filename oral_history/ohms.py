@@ -2,8 +2,9 @@
 
 Read: the current format — an ``<index>`` of ``<point>``s and the transcript embedded as WebVTT
 in ``<vtt_transcript>`` (``<vtt_transcript_alt>`` for a second language) — and the legacy one: a
-plain ``<transcript>`` with a ``<sync>`` map (see ``sync_marks``). Write: the current format,
-valid against ``ohms.xsd``. OHMS has no restricted flag, so ``write_ohms`` exports the public
+plain ``<transcript>`` with a ``<sync>`` map (see ``sync_marks``), from exports of any OHMS
+version; what cannot be read is left out with a warning by line (``read_ohms``). Write: the
+current format, valid against ``ohms.xsd``. OHMS has no restricted flag, so ``write_ohms`` exports the public
 view unless asked for the staff copy, which lists restricted segment starts in ``<user_notes>``
 ("fangzhi:restricted=600,1320") so a re-import keeps them restricted.
 """
@@ -17,7 +18,6 @@ from lxml import etree
 from lxml.builder import ElementMaker
 
 from repository.model import EDTF_RE, LANG_RE, best
-
 from repository.notices import Notice
 
 from .model import Cue, GpsPoint, Hyperlink, Interview, Segment, Transcript, public_view
