@@ -51,7 +51,7 @@ SETTINGS = [
     Setting("IIIF_MEMORY_MB", 64, "Decoded image tiles each web worker keeps in memory for the IIIF Image API, in MiB."),
     Setting("IIIF_CACHE_MB", 1024, "Size of the on-disk cache of generated IIIF images under DATA_DIR/cache/iiif, in MiB (0: none); the oldest go first."),
     Setting("LOGIN_RATE_LIMIT", "10 per minute", "Login attempts allowed per client address (Flask-Limiter syntax; behind a proxy set PROXY_HOPS)."),
-    Setting("OHMS_SCHEMA", "", "Path of the OHMS XSD (ohms.xsd): OHMS files are validated against it on ingest and upload (empty: the reader's own checks only)."),
+    Setting("OHMS_SCHEMA", "", "Path of the OHMS XSD (ohms.xsd): OHMS files are checked against it on ingest and upload, each problem a warning with its line (empty: the reader's own checks only)."),
     Setting("SPEECH_RECOGNIZER", "", "Speech recognizer for draft transcripts, as module:Class (see oral_history/asr.py; empty: none)."),
     Setting("PROXY_HOPS", 0, "Reverse proxies in front of Fangzhi whose X-Forwarded-For and X-Forwarded-Proto are trusted: 1 behind the documented nginx (0: none, the headers are ignored)."),
     Setting("BASE_URL", "", "The archive's public address, e.g. https://archive.example.org: every absolute URL (IIIF ids, API links, media URLs) is built from it, never from the Host header (empty: from the request, within TRUSTED_HOSTS)."),
