@@ -58,14 +58,17 @@ def _fold_normalized(text: str) -> str:
     if match is not None:
         # OpenCC's t2s dictionaries have only letters in their keys, so no phrase spans a line
         # break: converting just the lines with a character it changes gives the same text.
+        # Lines close together are converted in one call (traditional text has them on every line).
         parts, done = [], 0
         while match is not None:
             start = text.rfind("\n", done, match.start()) + 1 or done
-            end = text.find("\n", match.end())
-            end = len(text) if end < 0 else end
+            end = match.end()
+            while match is not None and match.start() - end < 2000:
+                end = text.find("\n", match.end())
+                end = len(text) if end < 0 else end
+                match = changing.search(text, end)
             parts += [text[done:start], converter.convert(text[start:end])]
             done = end
-            match = changing.search(text, end)
         text = "".join([*parts, text[done:]])
     if _VARIANT_CHARS.search(text):
         text = text.translate(VARIANTS)
