@@ -1,6 +1,6 @@
 """Search benchmark: segmentation speed, indexing throughput, query latency, index size, memory.
 
-    python bench/search.py [--docs 200000] [--queries 500] [--elasticsearch-docs 20000]
+    python bench/search.py [--docs 200000] [--queries 500] [--elasticsearch-docs 20000] [--data DIR]
 
 1. Segmentation: the project's analysis (rjieba + the local dictionary + OpenCC folding) over
    ~8 MB of generated text, in MB/s, as a ratio to plain jieba (``jieba.lcut_for_search``) on the
@@ -211,27 +211,37 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--elasticsearch-docs", type=int, default=0)
+    parser.add_argument("--data", type=Path, help="keep the index in DIR/index; when it is there (made by a run "
+                        "with the same --docs), time the queries on it without generating and indexing again")
     args = parser.parse_args()
     from search.tantivy_index import TantivyIndex
 
     rng = random.Random(11)
-    data = Path(tempfile.mkdtemp(prefix="fangzhi-bench-search-"))
+    data = args.data or Path(tempfile.mkdtemp(prefix="fangzhi-bench-search-"))
+    reuse = bool(args.data and (data / "index").exists())
+    docs: list[dict] = []
     try:
-        start = time.perf_counter()
-        docs = [d for item, passages in items(args.docs) for d in item_documents(item, passages)]
-        made = time.perf_counter() - start
-        words = Words.last
-        segmentation(words)
-        print(f"documents: {args.docs} items → {len(docs)} index documents in {made:.0f} s "
-              f"({args.docs / made:.0f} items/s, analysis included)", flush=True)
+        if reuse:
+            words = Words(random.Random(7))  # the words items() draws from
+            segmentation(words)
+            index = TantivyIndex(data / "index")
+            print(f"index: reused {data / 'index'} ({index.count()} documents)", flush=True)
+        else:
+            start = time.perf_counter()
+            docs = [d for item, passages in items(args.docs) for d in item_documents(item, passages)]
+            made = time.perf_counter() - start
+            words = Words.last
+            segmentation(words)
+            print(f"documents: {args.docs} items → {len(docs)} index documents in {made:.0f} s "
+                  f"({args.docs / made:.0f} items/s, analysis included)", flush=True)
 
-        index = TantivyIndex(data / "index")
-        start = time.perf_counter()
-        index.rebuild(iter(docs))
-        took = time.perf_counter() - start
-        size = sum(f.stat().st_size for f in (data / "index").rglob("*") if f.is_file()) / 1e6
-        print(f"tantivy: indexed {len(docs)} documents in {took:.0f} s = {len(docs) / took:.0f} docs/s "
-              f"({args.docs / took:.0f} items/s); index on disk {size:.0f} MB", flush=True)
+            index = TantivyIndex(data / "index")
+            start = time.perf_counter()
+            index.rebuild(iter(docs))
+            took = time.perf_counter() - start
+            size = sum(f.stat().st_size for f in (data / "index").rglob("*") if f.is_file()) / 1e6
+            print(f"tantivy: indexed {len(docs)} documents in {took:.0f} s = {len(docs) / took:.0f} docs/s "
+                  f"({args.docs / took:.0f} items/s); index on disk {size:.0f} MB", flush=True)
 
         search = Search(index, None)
         qs = queries(words, args.queries, rng)
@@ -263,10 +273,11 @@ def main() -> int:
                 server.terminate()
                 server.wait(timeout=30)
 
-        if args.elasticsearch_docs:
+        if args.elasticsearch_docs and docs:
             elasticsearch(docs, args.elasticsearch_docs, qs, data)
     finally:
-        shutil.rmtree(data, ignore_errors=True)
+        if not args.data:
+            shutil.rmtree(data, ignore_errors=True)
     return 0
 
 
