@@ -34,7 +34,6 @@ Q, Occur, Order = tantivy.Query, tantivy.Occur, tantivy.Order
 SCHEMA_VERSION = 1  # bump when _schema changes without the field lists changing
 HEAP_BYTES = 512_000_000  # a writer's indexing budget (used only while documents are buffered)
 FACET_BUCKETS = 2000  # values per facet taken from the aggregation; more: counted from the terms
-AGGREGATE_UP_TO = 10_000  # matches up to which facets are counted by one aggregation
 REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 
 
@@ -170,11 +169,11 @@ class TantivyIndex:
 
     @staticmethod
     def _facets(searcher, q, facets: dict[str, Facet], total: int) -> dict[str, list[tuple[str, int]]]:
-        """Exact counts: for few matches one terms aggregation over the fast fields (a facet with
-        more values than it returns, or an aggregation tantivy refuses, falls back); for many
-        (the aggregation's cost grows with them) the term dictionary, per value, within ``q``."""
+        """Exact counts: one terms aggregation over the fast fields; a facet with more values than
+        it returns, or an aggregation tantivy refuses, is counted from the term dictionary, per
+        value, within ``q`` (3× slower for 11 facets over 190k of 600k documents, 7× over 10k)."""
         found = {}
-        if facets and total <= AGGREGATE_UP_TO:
+        if facets and total:
             aggregations = {f"f{i}": {"terms": {"field": f.field, "size": FACET_BUCKETS, "segment_size": FACET_BUCKETS}}
                             for i, f in enumerate(facets.values()) if field_kind(f.field, "keyword")}
             with contextlib.suppress(ValueError):  # too many buckets
