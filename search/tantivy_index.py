@@ -192,7 +192,8 @@ class TantivyIndex:
     def _by_score(searcher, q, offset: int, limit: int) -> tuple[int, list]:
         """The total and the page by score, ties by id: fetch past the last score group the page
         touches, and order the tied groups on the page by their stored ids."""
-        end = fetch = offset + limit
+        end = offset + limit
+        fetch = end + 1  # one past the page: does its last score group go on?
         result = searcher.search(q, limit=fetch)
         total, found = result.count, result.hits
         while len(found) == fetch and found[-1][0] == found[end - 1][0]:
@@ -214,13 +215,16 @@ class TantivyIndex:
         """The total and the page by a fast field, ties by id: each value group on the page is
         searched again, restricted to that value and ordered by the ``id`` fast field."""
         end = offset + limit
-        result = searcher.search(q, limit=end, order_by_field=field, order=Order.Desc if descending else Order.Asc)
+        result = searcher.search(q, limit=end + 1, order_by_field=field,  # one past the page, as _by_score
+                                 order=Order.Desc if descending else Order.Asc)
         total, found = result.count, result.hits
         page, position = [], 0
         for value, group in itertools.groupby(found, key=lambda hit: hit[0]):
+            if position >= end:
+                break
             group = list(group)
             if position + len(group) > offset:
-                if len(group) == 1 and (position + 1 < len(found) or len(found) < end):  # complete
+                if len(group) == 1 and (position + 1 < len(found) or len(found) <= end):  # complete
                     page.append((0.0, group[0][1]))
                 else:
                     skip = max(0, offset - position)
