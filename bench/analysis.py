@@ -89,7 +89,9 @@ def main() -> int:
     else:
         print("no SIGHAN files (--sighan DIR or FANGZHI_SIGHAN_DIR): generated text instead")
         texts["generated"] = generated()
-    converter, _ = analysis._opencc()
+    import opencc
+
+    converter = opencc.OpenCC("t2s")
     analysis.tokens("预热")
     rjieba.cut_for_search("预热")
     try:
