@@ -21,7 +21,7 @@ RIGHTS = {
 KINDS = {
     "photo": ("照片", "Photograph"), "manuscript": ("手稿", "Manuscript"), "book": ("图书", "Book"),
     "audio": ("音频", "Audio"), "video": ("视频", "Video"), "ebook": ("电子书", "E-book"),
-    "object": ("实物", "Object"),
+    "object": ("实物", "Object"), "document": ("文档", "Document"), "dataset": ("数据", "Dataset"),
 }
 
 VISIBILITIES = {

@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
 from __future__ import annotations
 
+from repository.model import KINDS
+
 LANGMAP = {"type": "object", "additionalProperties": {"type": "string"},
            "description": "Text by language tag, e.g. {\"zh\": \"惠山\", \"en\": \"Huishan\"}"}
 ERROR = {"type": "object", "required": ["error", "message"], "properties": {
@@ -16,7 +18,7 @@ FILE = {"type": "object", "required": ["id", "path", "media_type", "size", "sha2
     "derived_from": {"type": ["string", "null"]}, "url": {"type": "string"}}}
 ITEM_FIELDS = {
     "id": {"type": "string"},
-    "kind": {"enum": ["photo", "manuscript", "book", "audio", "video", "ebook", "object"]},
+    "kind": {"enum": list(KINDS)},
     "title": LANGMAP, "description": LANGMAP,
     "creators": {"type": "array", "items": {"type": "object"}},
     "contributors": {"type": "array", "items": {"type": "object"}},
