@@ -19,6 +19,7 @@ from pathlib import Path
 from iiif.server import ImageServer
 from ingest.jobs import JobStore
 from ingest.pipeline import Context
+from ingest.pronom import format_search
 from ingest.runner import InlineRunner, PoolRunner
 from ingest.safety import Limits
 from ingest.uploads import Uploads
@@ -129,7 +130,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
 
 def _contributors() -> tuple:
     """What features add to an item's search documents (search.documents.Contribution)."""
-    return (interview_search,)  # oral history: an interview's passages and facets, at its recording's level
+    # oral history: an interview's passages and facets, at its recording's level; ingest: formats, for staff
+    return (interview_search, format_search)
 
 
 def _after_steps(settings: dict) -> tuple:

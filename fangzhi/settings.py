@@ -64,6 +64,7 @@ SETTINGS = [
     Setting("MAX_MEDIA_SECONDS", 28_800, "Longest audio or video recording ingest accepts, in seconds (default 8 hours)."),
     Setting("TOOL_TIMEOUT", 600, "Seconds one run of an external tool (ffprobe, ffmpeg) may take; a decode or encode may take TOOL_TIMEOUT_RATIO more per second of media. A run past it is stopped and the file fails."),
     Setting("TOOL_TIMEOUT_RATIO", 2.0, "Seconds a decode or encode may take per second of the recording, beyond TOOL_TIMEOUT."),
+    Setting("FIXITY_CYCLE_DAYS", 90, "`fangzhi fixity --schedule` (run nightly) checks a share of the archive each run so that every stored file is checked at least once in this many days."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

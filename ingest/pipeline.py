@@ -300,6 +300,29 @@ def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, repla
                                 user=ctx.user, why=why, add_files=new_files, remove_files=old, events=events)
 
 
+def identify_missing(ctx: Context, item_ids) -> int:
+    """PRONOM identification of the originals stored before it existed (or by another path): a
+    new version of each item with such originals, with its format identification events."""
+    count = 0
+    for item_id in item_ids:
+        record = ctx.archive.get_item(item_id, user=SYSTEM)
+        missing = [f for f in record.value.originals if "pronom" not in f.tech]
+        if not missing:
+            continue
+        changes, events = [], []
+        for original in missing:
+            work = ctx.work / item_id / original.id
+            with ctx.archive.open_file(item_id, original.id, user=SYSTEM).local_path(dir=work) as path:
+                tech, found = identification(str(path), original.media_type, ctx.user)
+            changes.append({"id": original.id, "tech": {**original.tech, **tech}})
+            events.append({**{k: v for k, v in found[1].items() if k != "path"}, "files": [original.id]})
+        shutil.rmtree(ctx.work / item_id, ignore_errors=True)
+        ctx.archive.update_item(item_id, {"files": changes}, expected_version=record.version, user=ctx.user,
+                                why="PRONOM format identification", events=events)
+        count += 1
+    return count
+
+
 @functools.lru_cache(maxsize=None)
 def step_tool(name: str) -> str:
     """The program (and version) a media step runs, for preservation events."""

@@ -16,6 +16,8 @@ import os
 import threading
 from functools import lru_cache
 
+from search.documents import Contribution
+
 SIGNATURES = "formats-v109.xml"  # the PRONOM signature file FIDO 1.6.1 ships (its default names an absent v104)
 _lock = threading.Lock()  # one FIDO instance per process, which keeps per-file state
 
@@ -51,3 +53,11 @@ def identify(path: str | os.PathLike) -> dict:
     element = matches[0][0]  # FIDO drops inferior matches (PRONOM priorities); the first is kept
     return {"puid": element.findtext("puid"), "format": element.findtext("name"),
             "version": element.findtext("version") or None, "basis": basis, "tool": name}
+
+
+def format_search(archive, item) -> Contribution:
+    """The search contributor of formats: the originals' PUIDs ("unidentified" for none) as the
+    staff-only facet "format" (search.service.STAFF_FACETS)."""
+    puids = [(f.tech.get("pronom") or {}).get("puid") or "unidentified" for f in item.originals
+             if f.tech.get("pronom") is not None]
+    return Contribution(facets={"format": list(dict.fromkeys(puids))} if puids else {}, level="staff")

@@ -70,6 +70,7 @@ OOXML = {  # ECMA-376 Part 2 (OPC): the main part names the document type
 }
 OLE = {"worddocument": "application/msword", "workbook": "application/vnd.ms-excel",
        "book": "application/vnd.ms-excel", "powerpoint document": "application/vnd.ms-powerpoint"}
+NAMED_TEXT = {"text/csv", "text/tab-separated-values", "text/markdown"}  # text types a name may choose
 OLE_MACROS = {"macros", "_vba_project_cur", "vba", "_vba_project"}
 
 # media type -> (Pillow format, name for messages); Pillow has no HEIC/HEIF decoder built in.
@@ -303,8 +304,8 @@ def text_type(head: bytes, name: str, *, complete: bool = True) -> str | None:
         return None
     if re.match(r"\s*<(\?xml[\s?]|[A-Za-z_][\w.:-]*[\s/>])", text.lstrip("\ufeff")):
         return "application/xml"
-    named = mimetypes.guess_type(name)[0] or ""
-    return named if named.startswith("text/") and named not in ACTIVE_TYPES else "text/plain"
+    named = mimetypes.guess_type(name)[0]
+    return named if named in NAMED_TEXT else "text/plain"  # never text/javascript, text/css: a name is not content
 
 
 def _zip_document(stream, head: bytes, refuse) -> str | None:

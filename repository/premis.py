@@ -31,6 +31,15 @@ NS = "http://www.loc.gov/premis/v3"
 VOCABULARY = "http://id.loc.gov/vocabulary/preservation/eventType"
 
 
+FIXITY_LOG = "audit/fixity/objects/"  # outside the OCFL root: each object's fixity checks (storage.fixity)
+
+
+def fixity_log_key(object_id: str) -> str:
+    """Where the fixity log keeps an object's checks ("item:x" → audit/fixity/objects/item/x.json)."""
+    kind, _, name = object_id.partition(":")
+    return f"{FIXITY_LOG}{kind}/{name}.json"
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -43,6 +52,12 @@ def event(type: str, detail: str, *, outcome: str = "success", outcome_detail: s
              ([{"role": "implementer", "name": user}] if user else [])
     return {"id": f"urn:uuid:{uuid.uuid4()}", "type": type, "at": at or now(), "detail": detail,
             "outcome": outcome, "outcome_detail": outcome_detail, "agents": agents, "files": list(files)}
+
+
+def premis_file(file) -> dict:
+    """What ``premis_xml`` says of a stored file (a repository.model.File)."""
+    return {"id": file.id, "path": file.path, "sha256": file.sha256, "size": file.size,
+            "media_type": file.media_type, "pronom": file.tech.get("pronom")}
 
 
 def premis_xml(object_id: str, files: list[dict], events: list[dict]) -> bytes:

@@ -25,6 +25,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator, Protocol
 
 from . import access, premis
 from .access import User
+from .premis import fixity_log_key
 from .errors import Conflict, Gone, NotFound, PermissionDenied, ValidationError
 from .model import ACCESS_TECH, ID_RE, Collection, File, Item, tech_problems
 
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 PARSED_CACHE = 512  # parsed records kept per process, keyed by their content digest
 PURGES = "audit/purges/"  # outside the OCFL root: one record per purge, with the object's history
 EVENTS = "events/"  # in an object: events/v<n>.json, the preservation events (repository.premis) of version n
-FIXITY_LOG = "audit/fixity/objects/"  # outside the OCFL root: <object id>.json, the object's fixity checks
 COPY_CHUNK = 1 << 20
 ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate")
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -41,12 +41,6 @@ _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower cas
 
 def item_object(item_id: str) -> str:
     return f"item:{item_id}"
-
-
-def fixity_log_key(object_id: str) -> str:
-    """Where the fixity log keeps an object's checks ("item:x" → audit/fixity/objects/item/x.json)."""
-    kind, _, name = object_id.partition(":")
-    return f"{FIXITY_LOG}{kind}/{name}.json"
 
 
 def collection_object(collection_id: str) -> str:
@@ -574,9 +568,10 @@ class Archive:
         if not access.is_staff(user):
             raise PermissionDenied("preservation events are for staff")
         oid = item_object(item_id)
-        events = []
+        events, hidden = [], set()
         if self.objects.exists(oid):
-            self.get_item(item_id, user=user)
+            item = self.get_item(item_id, user=user).value
+            hidden = {f.id for f in item.files} - {f.id for f in self.visible_files(item, user=user)}
             inv = self.objects.inventory(oid)
             state = inv["versions"][inv["head"]]["state"]
             for path in sorted((p for paths in state.values() for p in paths if p.startswith(EVENTS)),
@@ -588,7 +583,8 @@ class Archive:
                 events.append(premis.event("deletion", f"purged: {purge['message']}", user=purge["user"], at=purge["at"]))
         if not events and not self.objects.exists(oid):
             raise NotFound(f"no item {item_id}")
-        return sorted(events, key=lambda e: e["at"])
+        # an event of files restricted from this user only (a private file's, for an archivist) is left out
+        return sorted((e for e in events if not e.get("files") or set(e["files"]) - hidden), key=lambda e: e["at"])
 
     def fixity_events(self, object_id: str) -> list[dict]:
         """The object's fixity checks, from the fixity log (storage.fixity writes it)."""

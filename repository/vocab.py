@@ -34,6 +34,14 @@ JOB_STATES = {  # an ingest job entry's state (ingest.jobs)
     "failed": ("失败", "failed"),
 }
 
+EVENT_TYPES = {  # PREMIS event types (repository.premis.TYPES)
+    "ingestion": ("入藏", "Ingestion"), "message digest calculation": ("计算校验值", "Message digest calculation"),
+    "format identification": ("格式识别", "Format identification"), "virus check": ("安全检查", "Safety check"),
+    "creation": ("生成衍生文件", "Derivative creation"), "fixity check": ("固定性检查", "Fixity check"),
+    "migration": ("重新生成衍生文件", "Regeneration"), "deletion": ("彻底删除", "Purge"),
+}
+OUTCOMES = {"success": ("成功", "success"), "warning": ("注意", "warning"), "failure": ("失败", "failure")}
+
 
 LANGUAGES = {
     "zh": ("中文", "Chinese"), "zh-Hans": ("简体中文", "Chinese (Simplified)"), "zh-Hant": ("繁体中文", "Chinese (Traditional)"),
@@ -63,6 +71,14 @@ def kind_label(kind: str, lang: str = "zh") -> str:
 
 def visibility_label(visibility: str, lang: str = "zh") -> str:
     return VISIBILITIES.get(visibility, (visibility, visibility))[0 if lang == "zh" else 1]
+
+
+def event_label(kind: str, lang: str = "zh") -> str:
+    return EVENT_TYPES.get(kind, (kind, kind))[0 if lang == "zh" else 1]
+
+
+def outcome_label(outcome: str, lang: str = "zh") -> str:
+    return OUTCOMES.get(outcome, (outcome, outcome))[0 if lang == "zh" else 1]
 
 
 def state_label(state: str, lang: str = "zh") -> str:
