@@ -251,3 +251,74 @@ def _ole(streams: dict) -> bytes:
               + b"\0" * 6 + struct.pack("<LLLLLLLLL", 0, 1, 1, 0, 4096, end, 0, end, 0)
               + struct.pack("<L", 0) + struct.pack("<L", free) * 108)
     return header + struct.pack("<128L", *fat) + directory + body
+
+
+# -- preservation events -------------------------------------------------------------------------
+
+def test_preservation_events_are_kept_with_the_object_and_survive_a_rebuild(fangzhi, tmp_path):
+    from ingest.pipeline import make_derivatives
+    from repository.access import ANONYMOUS, User
+    from repository.errors import PermissionDenied
+    from storage.fixity import check
+
+    source = tmp_path / "donation"
+    source.mkdir()
+    (source / "回忆录.docx").write_bytes(docx_bytes(["荣巷老宅"]))
+    _, entries = ingest(fangzhi, source)
+    item_id = entries["回忆录.docx"].item_id
+    archive = fangzhi.archive
+    original = archive.load_item(item_id).originals[0]
+    events = archive.preservation_events(item_id, user=SYSTEM)
+    kinds = [e["type"] for e in events]
+    for kind in ("ingestion", "message digest calculation", "format identification", "virus check", "creation"):
+        assert kind in kinds, kind
+    identified = next(e for e in events if e["type"] == "format identification")
+    assert identified["files"] == [original.id] and "fmt/412" in identified["outcome_detail"]
+    assert identified["agents"][0] == {"role": "executing program", "name": "fido 1.6.1 (formats-v109)"}
+    digest = next(e for e in events if e["type"] == "message digest calculation")
+    assert digest["outcome_detail"] == f"sha256:{original.sha256}"
+    made = next(e for e in events if e["type"] == "creation")
+    assert made["agents"][0]["name"].startswith("lxml ") and made["outcome_detail"] == "text"
+
+    make_derivatives(fangzhi.ingest_context(), item_id, {}, why="regenerate derivatives", replace=True)
+    check(archive.objects, [f"item:{item_id}"])
+    archive.rebuild()  # the catalog is made again from storage: the events never depended on it
+    after = archive.preservation_events(item_id, user=SYSTEM)
+    assert [e["id"] for e in after[:len(events)]] == [e["id"] for e in events]  # kept with the object
+    assert [e["type"] for e in after[len(events):]] == ["migration", "fixity check"]
+    assert after[-1]["outcome"] == "success"
+
+    for reader in (ANONYMOUS, User("r", frozenset({"researcher"}))):
+        with pytest.raises(PermissionDenied):
+            archive.preservation_events(item_id, user=reader)
+    archive.purge_item(item_id, user=SYSTEM, reason="donor asked")
+    gone = archive.preservation_events(item_id, user=SYSTEM)
+    assert gone[-1]["type"] == "deletion" and "donor asked" in gone[-1]["detail"]
+
+
+def test_premis_xml_of_an_item_is_premis_3(fangzhi, tmp_path):
+    from lxml import etree
+
+    from ingest.sources.export import export_bag
+    from repository.access import User
+    from tests.helpers import conformance
+
+    source = tmp_path / "donation"
+    source.mkdir()
+    (source / "族谱.odt").write_bytes(odt_bytes(["华氏始迁祖"]))
+    _, entries = ingest(fangzhi, source)
+    item_id = entries["族谱.odt"].item_id
+    fangzhi.archive.update_item(item_id, {"visibility": "public"}, expected_version=2, user=SYSTEM)
+    bag = export_bag(fangzhi.archive, [item_id], tmp_path / "bag", user=SYSTEM)
+    xml = etree.parse(str(bag / "data" / "premis" / f"{item_id}.xml"))
+    ns = {"p": "http://www.loc.gov/premis/v3"}
+    assert xml.getroot().get("version") == "3.0"
+    assert xml.xpath("//p:formatRegistryKey/text()", namespaces=ns)[0].startswith("fmt/")
+    types = xml.xpath("//p:event/p:eventType/@valueURI", namespaces=ns)
+    assert "http://id.loc.gov/vocabulary/preservation/eventType/ing" in types
+    assert {a for a in xml.xpath("//p:agent/p:agentName/text()", namespaces=ns)} >= {"fido 1.6.1 (formats-v109)"}
+    # a reader's export has no preservation events (they are for staff)
+    reader = export_bag(fangzhi.archive, [item_id], tmp_path / "reader-bag", user=User("r", frozenset({"researcher"})))
+    assert not (reader / "data" / "premis").exists()
+    schema = etree.XMLSchema(etree.parse(str(conformance("premis/premis-v3-0.xsd"))))
+    assert schema.validate(xml), schema.error_log
