@@ -235,7 +235,7 @@ def fixity(obj, digest, schedule, cycle_days):
     with click.progressbar(length=len(targets), label="checking fixity", show_pos=True) as bar:
         report = checks.check(objects, _counted(targets, bar), digest=digest, cycle_days=cycle if schedule else None)
     for problem in report.problems:
-        click.echo(f"FIXITY {problem.kind.upper()} {problem}", err=True)
+        click.echo(f"FIXITY FAILURE ({problem.kind}) {problem}", err=True)
     click.echo(report.summary())
     sys.exit(1 if report.problems else 0)
 

@@ -188,8 +188,8 @@ def test_fixity_schedule_reports_a_bit_flip_a_truncation_and_a_missing_file(tmp_
     out = fangzhi(data, "fixity", "--schedule", "--cycle-days", "1")
     assert out.returncode == 1, out.stdout + out.stderr
     lines = out.stderr.splitlines()
-    failed = [line for line in lines if line.startswith("FIXITY FAILED")]
-    missing = [line for line in lines if line.startswith("FIXITY MISSING")]
+    failed = [line for line in lines if line.startswith("FIXITY FAILURE (failed)")]
+    missing = [line for line in lines if line.startswith("FIXITY FAILURE (missing)")]
     assert len(failed) == 2 and len(missing) == 1
     assert any(flipped.name in line and "sha256 is" in line for line in failed)
     assert any(cut.name in line for line in failed) and lost.name in missing[0]
