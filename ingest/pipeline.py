@@ -190,9 +190,10 @@ def _holds_all(ctx: Context, item_id: str, entry: Entry) -> bool:
 
 
 def store_originals(ctx: Context, entry: Entry, stage: dict) -> tuple[str, str] | None:
-    """Check every file and store all originals as the item's first version. Returns (item id,
-    file id) of a file already in the archive (nothing is stored then)."""
-    checked, events, tech = [], [], {}
+    """Check and identify every file and store all originals as the item's first version. Returns
+    (item id, file id) of a file already in the archive when every original is (nothing is stored
+    then); an item of which only some files are already kept is stored whole, with a note."""
+    checked, events, tech, already = [], [], {}, []
     for path, extra in zip(entry.files, entry.file_fields, strict=True):
         stage["file"] = path
         if extra.get("transcript"):  # a transcript or OHMS file: read (and checked) by the transcript step
@@ -212,13 +213,21 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> tuple[str, str] 
             stage["notes"].append(f"{Path(path).name}: the name says {named}, the content is {media_type}")
         found = ctx.archive.find_original(sha256)
         if found:
-            return found
+            already.append((Path(path).name, found))
         checked.append(media_type)
+    originals_count = sum(not extra.get("transcript") for extra in entry.file_fields)
+    if already and len(already) == originals_count:  # nothing new: a duplicate (or an unfinished item's files)
+        return already[0][1]
+    for name, (item_id, file_id) in already:  # some pages are already kept: the others must be kept too
+        stage["notes"].append(f"{name}: the same file is also in item {item_id} (file {file_id})")
+    stored = list(zip(entry.files, checked, entry.file_fields, strict=True))
+    originals = [s for s in stored if not s[2].get("transcript")]
+    stage["step"] = "identify"
+    for path, media_type, _ in originals:
+        stage["file"] = path
         tech[path], more = identification(path, media_type, ctx.user)
         events += more
     stage["step"], stage["file"] = "store", None
-    stored = list(zip(entry.files, checked, entry.file_fields, strict=True))
-    originals = [s for s in stored if not s[2].get("transcript")]
     names = unique_names([Path(p) for p, _, _ in originals])  # vol1/0001.tif and vol2/0001.tif may meet
     with ExitStack() as files:
         news = [NewFile(name, files.enter_context(open(path, "rb")), media_type, seq, id=extra.get("id"),

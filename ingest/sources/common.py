@@ -80,8 +80,8 @@ def inside(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
 
 
-def pages(folder: Path, root: Path) -> tuple[list[Path], list[str]]:
-    """Every file under ``folder`` (hidden ones skipped) in natural order of relative path, and
+def pages(folder: Path, root: Path, *, keep_hidden: bool = False) -> tuple[list[Path], list[str]]:
+    """Every file under ``folder`` (hidden ones skipped unless ``keep_hidden``) in natural order of relative path, and
     problems for links leading out of ``root`` and for things that are not files."""
     found, problems, seen = [], [], set()
 
@@ -98,7 +98,7 @@ def pages(folder: Path, root: Path) -> tuple[list[Path], list[str]]:
         for name in names:
             p = d / name
             rel = p.relative_to(root).as_posix()
-            if is_hidden(name):
+            if is_hidden(name) and not keep_hidden:
                 continue
             if not inside(p, root):
                 problems.append(f"{rel}: a symbolic link leading outside the source folder")
