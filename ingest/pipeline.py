@@ -216,8 +216,9 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> tuple[str, str] 
             already.append((Path(path).name, found))
         checked.append(media_type)
     originals_count = sum(not extra.get("transcript") for extra in entry.file_fields)
-    if already and len(already) == originals_count:  # nothing new: a duplicate (or an unfinished item's files)
-        return already[0][1]
+    unfinished = ctx.jobs.unfinished([found[0] for _, found in already]) if already else {}
+    if already and (len(already) == originals_count or unfinished):  # nothing new, or an unfinished item's
+        return next((found for _, found in already if found[0] in unfinished), already[0][1])  # files: see already_stored
     for name, (item_id, file_id) in already:  # some pages are already kept: the others must be kept too
         stage["notes"].append(f"{name}: the same file is also in item {item_id} (file {file_id})")
     stored = list(zip(entry.files, checked, entry.file_fields, strict=True))

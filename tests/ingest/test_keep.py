@@ -322,3 +322,21 @@ def test_premis_xml_of_an_item_is_premis_3(fangzhi, tmp_path):
     assert not (reader / "data" / "premis").exists()
     schema = etree.XMLSchema(etree.parse(str(conformance("premis/premis-v3-0.xsd"))))
     assert schema.validate(xml), schema.error_log
+
+
+def test_an_item_with_some_files_already_kept_is_stored_whole(fangzhi, tmp_path):
+    """A donation's folder holding a file already in the archive beside new ones: every file of it
+    is kept (the new ones are not lost as a "duplicate"), with a note naming the earlier item."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    (first / "信.txt").write_bytes("惠山泉水".encode() * 20)
+    _, done = ingest(fangzhi, first)
+    earlier = done["信.txt"].item_id
+    (second / "box").mkdir(parents=True)
+    (second / "box" / "信.txt").write_bytes((first / "信.txt").read_bytes())
+    (second / "box" / "表.csv").write_bytes("姓名\n华阿大\n".encode())
+    _, entries = ingest(fangzhi, second)
+    entry = next(iter(entries.values()))
+    assert entry.state == "done" and f"the same file is also in item {earlier}" in entry.reason
+    kept = fangzhi.archive.load_item(entry.item_id)
+    assert sorted(f.path for f in kept.originals) == ["originals/信.txt", "originals/表.csv"]
