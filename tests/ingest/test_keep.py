@@ -340,3 +340,22 @@ def test_an_item_with_some_files_already_kept_is_stored_whole(fangzhi, tmp_path)
     assert entry.state == "done" and f"the same file is also in item {earlier}" in entry.reason
     kept = fangzhi.archive.load_item(entry.item_id)
     assert sorted(f.path for f in kept.originals) == ["originals/信.txt", "originals/表.csv"]
+
+
+def test_originals_stored_without_identification_are_identified_later(fangzhi):
+    """Files stored by a path that does not identify them (the API, the item form, an archive
+    older than identification): `fangzhi formats --identify` adds it, with its event."""
+    from ingest.pipeline import identify_missing
+    from repository.services import NewFile
+
+    record = fangzhi.archive.create_item({"kind": "document", "title": "信"}, [
+        NewFile("letter.docx", docx_bytes(["荣巷"]), DOCX)], user=SYSTEM)
+    item_id = record.value.id
+    assert "pronom" not in fangzhi.archive.load_item(item_id).originals[0].tech
+    assert identify_missing(fangzhi.ingest_context(), [item_id]) == 1
+    original = fangzhi.archive.load_item(item_id).originals[0]
+    assert original.tech["pronom"]["puid"] == "fmt/412"
+    events = fangzhi.archive.preservation_events(item_id, user=SYSTEM)
+    assert events[-1]["type"] == "format identification" and events[-1]["files"] == [original.id]
+    assert identify_missing(fangzhi.ingest_context(), [item_id]) == 0  # nothing left: no new version
+    assert fangzhi.archive.get_item(item_id, user=SYSTEM).version == 2
