@@ -292,7 +292,8 @@ def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, repla
                 outputs += ocr_outputs(item.kind, original.media_type, outputs, work / "ocr")
                 new_files += [NewFile(d.name, d.path, d.media_type, d.sequence, role="derivative",
                                       derived_from=original.id, purpose=d.role, tech=d.tech) for d in outputs]
-        file_changes.append({"id": original.id, "tech": {**original.tech, **tech}})
+        kept = {k: original.tech[k] for k in ("pronom",) if k in original.tech}  # not the steps' to make again
+        file_changes.append({"id": original.id, "tech": {**kept, **tech}})
         purposes = sorted({f.purpose for f in new_files[made:]})
         events.append(premis.event("migration" if replace else "creation",
                                    f"derivatives made again from the original ({why})" if replace
