@@ -247,19 +247,12 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> tuple[str, str] 
 
 
 def identification(path: str, media_type: str, user: User) -> tuple[dict, list[dict]]:
-    """An original's PRONOM identification (its ``tech["pronom"]``) and the events of its checks:
-    the safety check it passed (``inspect_upload``) and the format identification."""
-    found = pronom.identify(path)
-    outcome = (f"{found['puid']} {found['format']}" + (f" {found['version']}" if found["version"] else "")
-               + f" (by {found['basis']}); media type {media_type}") if found["puid"] else \
-        f"no PRONOM signature matched; media type {media_type} (by its first bytes)"
-    return {"pronom": found}, [
+    """An original's PRONOM identification (its ``tech["pronom"]``: the archive records the format
+    identification event as it stores the file) and the event of the safety check it passed."""
+    return {"pronom": pronom.identify(path)}, [
         premis.event("virus check", "Fangzhi safety checks: file name, size, active content (scripts, "
                      "macros), decompression and zip bombs", program="Fangzhi ingest.safety", user=user.name,
-                     outcome_detail="passed") | {"path": path},
-        premis.event("format identification", "PRONOM format identification", program=found["tool"],
-                     user=user.name, outcome="success" if found["puid"] else "warning",
-                     outcome_detail=outcome) | {"path": path}]
+                     outcome_detail="passed") | {"path": path}]
 
 
 def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, replace: bool = False) -> None:
@@ -324,9 +317,9 @@ def identify_missing(ctx: Context, item_ids) -> int:
         for original in missing:
             work = ctx.work / item_id / original.id
             with ctx.archive.open_file(item_id, original.id, user=SYSTEM).local_path(dir=work) as path:
-                tech, found = identification(str(path), original.media_type, ctx.user)
-            changes.append({"id": original.id, "tech": {**original.tech, **tech}})
-            events.append({**{k: v for k, v in found[1].items() if k != "path"}, "files": [original.id]})
+                found = pronom.identify(path)
+            changes.append({"id": original.id, "tech": {**original.tech, "pronom": found}})
+            events.append(premis.identification(found, original.media_type, user=ctx.user.name, files=[original.id]))
         shutil.rmtree(ctx.work / item_id, ignore_errors=True)
         ctx.archive.update_item(item_id, {"files": changes}, expected_version=record.version, user=ctx.user,
                                 why="PRONOM format identification", events=events)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile
 import threading
+from pathlib import PurePath
 from functools import lru_cache
 
 from search.documents import Contribution
@@ -53,6 +55,37 @@ def identify(path: str | os.PathLike) -> dict:
     element = matches[0][0]  # FIDO drops inferior matches (PRONOM priorities); the first is kept
     return {"puid": element.findtext("puid"), "format": element.findtext("name"),
             "version": element.findtext("version") or None, "basis": basis, "tool": name}
+
+
+BUFFER = 128 * 1024  # FIDO's: it matches the first and the last 128 KiB of a file
+CONTAINERS = ("application/zip", "application/x-ole-storage", "application/msword", "application/vnd.ms-",
+              "application/vnd.openxmlformats-", "application/vnd.oasis.opendocument.")
+MAX_CONTAINER_COPY = 256 << 20
+
+
+def identify_stream(stream, name: str, media_type: str) -> dict:
+    """``identify`` of a seekable stream (an upload) named ``name``, through a temporary file: a
+    whole copy of a ZIP or OLE2 document (up to MAX_CONTAINER_COPY: FIDO reads their parts), else
+    a sparse file holding only the first and last 128 KiB, all FIDO's signatures read."""
+    size = stream.seek(0, 2)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "upload" + PurePath(name).suffix[:16])
+        with open(path, "wb") as out:
+            stream.seek(0)
+            if media_type.startswith(CONTAINERS) and size <= MAX_CONTAINER_COPY:
+                while chunk := stream.read(1 << 20):
+                    out.write(chunk)
+            else:
+                out.write(stream.read(BUFFER))
+                if size > 2 * BUFFER:
+                    stream.seek(size - BUFFER)
+                    out.seek(size - BUFFER)
+                    out.write(stream.read(BUFFER))
+                elif size > BUFFER:
+                    out.write(stream.read())
+                out.truncate(size)
+        stream.seek(0)
+        return identify(path)
 
 
 def format_search(archive, item) -> Contribution:

@@ -54,6 +54,17 @@ def event(type: str, detail: str, *, outcome: str = "success", outcome_detail: s
             "outcome": outcome, "outcome_detail": outcome_detail, "agents": agents, "files": list(files)}
 
 
+def identification(pronom: dict, media_type: str, *, user: str | None = None, files=()) -> dict:
+    """The format identification event of a file's ``tech["pronom"]`` (ingest.pronom.identify)."""
+    if pronom.get("puid"):
+        found = (f"{pronom['puid']} {pronom.get('format') or ''}" + (f" {pronom['version']}" if pronom.get("version") else "")
+                 + f" (by {pronom.get('basis')}); media type {media_type}")
+    else:
+        found = f"no PRONOM signature matched; media type {media_type} (by its first bytes)"
+    return event("format identification", "PRONOM format identification", program=pronom.get("tool"), user=user,
+                 outcome="success" if pronom.get("puid") else "warning", outcome_detail=found, files=files)
+
+
 def premis_file(file) -> dict:
     """What ``premis_xml`` says of a stored file (a repository.model.File)."""
     return {"id": file.id, "path": file.path, "sha256": file.sha256, "size": file.size,

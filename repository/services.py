@@ -290,6 +290,9 @@ class Archive:
                     events.append(premis.event("message digest calculation", "SHA-256 by Fangzhi, SHA-512 by "
                                                "the OCFL inventory, as the file was stored", user=user.name,
                                                outcome_detail=f"sha256:{files[-1]['sha256']}", files=[files[-1]["id"]]))
+                if new.role == "original" and (new.tech or {}).get("pronom"):  # identified before it was stored
+                    events.append(premis.identification(new.tech["pronom"], new.media_type, user=user.name,
+                                                        files=[files[-1]["id"]]))
             data["files"] = files
             item = Item.from_dict(data)
             v.put(METADATA, _json_bytes(item.to_dict()))

@@ -593,3 +593,21 @@ def test_kept_files_are_downloads_that_run_nothing(site):
     assert served.headers["Content-Security-Policy"].startswith("sandbox")
     script = client.get(f"/items/{item}/files/{files['run.js']['id']}")
     assert script.mimetype == "text/plain" and script.headers["X-Content-Type-Options"] == "nosniff"
+    archive = site.extensions["fangzhi"].archive  # identified as ingest identifies, with its events
+    stored = {f.path.rsplit("/", 1)[-1]: f for f in archive.load_item(item).originals}
+    assert stored["letter.xml"].tech["pronom"]["puid"] == "fmt/101"  # Extensible Markup Language
+    identified = [e for e in archive.preservation_events(item, user=SYSTEM) if e["type"] == "format identification"]
+    assert sorted(f for e in identified for f in e["files"]) == sorted(f.id for f in stored.values())
+
+
+def test_an_uploaded_office_document_is_identified_by_its_parts(site):
+    client = site.test_client()
+    created = client.post("/api/items", headers={"Authorization": f"Bearer {site.config['TOKEN']}"}, data={
+        "metadata": json.dumps({"kind": "document", "title": "信"}),
+        "files": [(io.BytesIO(docx_bytes(["荣巷"])), "letter.docx"),
+                  (io.BytesIO(b"%PDF-1.4\n" + b"\0" * 400_000 + b"\n%%EOF\n"), "big.dat")]})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    archive = site.extensions["fangzhi"].archive
+    stored = {f.path.rsplit("/", 1)[-1]: f for f in archive.load_item(created.json["id"]).originals}
+    assert stored["letter.docx"].tech["pronom"]["puid"] == "fmt/412"  # the container's parts were read
+    assert stored["big.dat"].tech["pronom"]["format"] == "Acrobat PDF 1.4 - Portable Document Format"  # head and tail
