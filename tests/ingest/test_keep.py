@@ -343,8 +343,8 @@ def test_an_item_with_some_files_already_kept_is_stored_whole(fangzhi, tmp_path)
 
 
 def test_originals_stored_without_identification_are_identified_later(fangzhi):
-    """Files stored by a path that does not identify them (the API, the item form, an archive
-    older than identification): `fangzhi formats --identify` adds it, with its event."""
+    """Files stored without identification (by an archive older than it, or a caller of the
+    archive that does not identify): `fangzhi formats --identify` adds it, with its event."""
     from ingest.pipeline import identify_missing
     from repository.services import NewFile
 
