@@ -25,6 +25,7 @@ from alliance.union import UnionCatalogue
 from iiif.server import ImageServer
 from ingest.jobs import JobStore
 from ingest.pipeline import Context
+from ingest.pronom import format_search
 from ingest.runner import InlineRunner, PoolRunner
 from ingest.safety import Limits
 from ingest.steps import ocr
@@ -99,8 +100,8 @@ class Fangzhi:
 
     @cached_property
     def federation(self) -> Federation:
-        """Live search of this archive and every member library at once (ALLIANCE_TIMEOUT_SECONDS)."""
-        return Federation(self.search, self.members, timeout=self.settings["ALLIANCE_TIMEOUT_SECONDS"])
+        """Live search of this archive and every member library at once (ALLIANCE_SEARCH_SECONDS)."""
+        return Federation(self.search, self.members, timeout=self.settings["ALLIANCE_SEARCH_SECONDS"])
 
     @cached_property
     def recognizer(self) -> asr.SpeechRecognizer | None:
@@ -163,7 +164,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
 
 def _contributors() -> tuple:
     """What features add to an item's search documents (search.documents.Contribution)."""
-    return (interview_search,)  # oral history: an interview's passages and facets, at its recording's level
+    # oral history: an interview's passages and facets, at its recording's level; ingest: formats, for staff
+    return (interview_search, format_search)
 
 
 def _after_steps(settings: dict) -> tuple:

@@ -71,13 +71,14 @@ SETTINGS = [
     Setting("ALLIANCE_MAX_PAGES", 10000, "Most pages (resumption tokens, Change Discovery pages) one harvest of a member follows."),
     Setting("ALLIANCE_OVERLAP_SECONDS", 60, "An incremental harvest asks for records from the last harvest's responseDate minus this, so records changed meanwhile are not missed."),
     Setting("ALLIANCE_PARALLEL", 4, "Alliance members harvested at once (each in its own thread)."),
-    Setting("ALLIANCE_TIMEOUT_SECONDS", 5.0, "Seconds a member library has to answer a live alliance search (scope=alliance); members not done by then are named as timed out and the others' results are shown."),
+    Setting("ALLIANCE_SEARCH_SECONDS", 5.0, "Seconds a member library has to answer a live alliance search (scope=alliance); members not done by then are named as timed out and the others' results are shown."),
     Setting("OAI_PAGE_SIZE", 100, "Records (or headers) per OAI-PMH ListRecords/ListIdentifiers answer; the rest follow with a resumptionToken."),
     Setting("OAI_TOKEN_HOURS", 24.0, "Hours an OAI-PMH resumptionToken stays valid (its expirationDate); tokens are signed with SECRET_KEY, so they survive restarts."),
     Setting("OAI_REPOSITORY_IDENTIFIER", "", "The repositoryIdentifier of OAI-PMH identifiers (oai:<it>:<item id>); empty: the host of BASE_URL (else of the request). Set it (or BASE_URL) before harvesters come: identifiers must not change."),
     Setting("OAI_ADMIN_EMAIL", "", "The adminEmail an OAI-PMH Identify answer gives harvesters (empty: archive@ the repository's host name)."),
     Setting("OCR_ENGINE", "pp-ocrv6", "OCR engine for page images: pp-ocrv6 (PP-OCRv6 small, shipped in the rapidocr wheel), pp-ocrv4 (the former engine, if rapidocr-onnxruntime is installed), or module:Class (see ingest/steps/ocr_engine.py)."),
     Setting("OCR_LOW_CONFIDENCE", 0.8, "Recognised characters with a confidence below this (0–1) are marked uncertain in ocr.json, for review."),
+    Setting("FIXITY_CYCLE_DAYS", 90, "`fangzhi fixity --schedule` (run nightly) checks a share of the archive each run so that every stored file is checked at least once in this many days."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from oral_history import attach, formats
+from repository import premis
 from repository.access import SYSTEM, User
 from repository.errors import RepositoryError
 from repository.notices import Notice
 from repository.services import Archive, NewFile, item_object, new_item_id
 from storage.base import StorageError
 
+from . import pronom
 from .errors import IngestError
 from .jobs import Entry, JobStore
 from .safety import Limits, UploadRefused, inspect_upload
@@ -83,16 +85,21 @@ def steps_for(media_type: str, limits: Limits = Limits()) -> list[tuple[str, Cal
         from .steps import av
 
         return [("video", functools.partial(av.video, limits=limits))]
-    return []
+    from .steps import text
+
+    return [("text", text.text)] if text.has_text(media_type) else []  # any other file: kept as it is
 
 
 def expected_purposes(kind: str, media_type: str) -> set[str]:
     """Derivatives every original of this kind and type must have (for `derivatives check`)."""
     if media_type.startswith("image/"):
         return {"pyramid", "thumbnail"} | ({"ocr", "text"} if kind in TEXT_KINDS else set())
+    from .steps import text
+
     return {"application/pdf": {"pyramid", "text"}, "application/epub+zip": {"text"}}.get(
         media_type, {"access", "waveform"} if media_type.startswith("audio/")
-        else {"access"} if media_type.startswith("video/") else set())  # (audio-only WebM has no poster)
+        else {"access"} if media_type.startswith("video/")  # (audio-only WebM has no poster)
+        else {"text"} if text.has_text(media_type) else set())
 
 
 def plan_job(ctx: Context, source: str, planned, *, options: dict | None = None) -> str:
@@ -185,9 +192,10 @@ def _holds_all(ctx: Context, item_id: str, entry: Entry) -> bool:
 
 
 def store_originals(ctx: Context, entry: Entry, stage: dict) -> tuple[str, str] | None:
-    """Check every file and store all originals as the item's first version. Returns (item id,
-    file id) of a file already in the archive (nothing is stored then)."""
-    checked = []
+    """Check and identify every file and store all originals as the item's first version. Returns
+    (item id, file id) of a file already in the archive when every original is (nothing is stored
+    then); an item of which only some files are already kept is stored whole, with a note."""
+    checked, events, tech, already = [], [], {}, []
     for path, extra in zip(entry.files, entry.file_fields, strict=True):
         stage["file"] = path
         if extra.get("transcript"):  # a transcript or OHMS file: read (and checked) by the transcript step
@@ -201,9 +209,6 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> tuple[str, str] 
             if os.fstat(f.fileno()).st_size == 0:
                 raise UploadRefused(Path(path).name, "the file is empty (0 bytes)")
             media_type = inspect_upload(Path(path).name, f, limits=ctx.limits)
-            if media_type == "application/octet-stream":
-                raise UploadRefused(Path(path).name, "unsupported format: the content is not a format Fangzhi "
-                                                     "can keep and show (images, PDF, EPUB, audio, video)")
             sha256 = hashlib.file_digest(f, "sha256").hexdigest()
         named = mimetypes.guess_type(path)[0]
         if named and named != media_type:
@@ -211,22 +216,46 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> tuple[str, str] 
                                                                                         "found": media_type}))
         found = ctx.archive.find_original(sha256)
         if found:
-            return found
+            already.append((Path(path).name, found))
         checked.append(media_type)
-    stage["step"], stage["file"] = "store", None
+    originals_count = sum(not extra.get("transcript") for extra in entry.file_fields)
+    unfinished = ctx.jobs.unfinished([found[0] for _, found in already]) if already else {}
+    if already and (len(already) == originals_count or unfinished):  # nothing new, or an unfinished item's
+        return next((found for _, found in already if found[0] in unfinished), already[0][1])  # files: see already_stored
+    for name, (item_id, file_id) in already:  # some pages are already kept: the others must be kept too
+        stage["notes"].append(f"{name}: the same file is also in item {item_id} (file {file_id})")
     stored = list(zip(entry.files, checked, entry.file_fields, strict=True))
     originals = [s for s in stored if not s[2].get("transcript")]
+    stage["step"] = "identify"
+    for path, media_type, _ in originals:
+        stage["file"] = path
+        tech[path], more = identification(path, media_type, ctx.user)
+        events += more
+    stage["step"], stage["file"] = "store", None
     names = unique_names([Path(p) for p, _, _ in originals])  # vol1/0001.tif and vol2/0001.tif may meet
     with ExitStack() as files:
         news = [NewFile(name, files.enter_context(open(path, "rb")), media_type, seq, id=extra.get("id"),
-                        label=extra.get("label"), access=extra.get("access"))
+                        label=extra.get("label"), access=extra.get("access"), tech=tech[path])
                 for seq, ((path, media_type, extra), name) in enumerate(zip(originals, names, strict=True), 1)]
         news += [NewFile(Path(path).name, files.enter_context(open(path, "rb")), media_type, role="supplement",
                          purpose="transcript-source", access="staff")
                  for path, media_type, extra in stored if extra.get("transcript")]
+        names = {path: new.name for (path, _, _), new in zip(originals, news)}
+        events = [{**{k: v for k, v in e.items() if k != "path"}, "file_name": names[e["path"]]} for e in events]
+        events.append(premis.event("ingestion", f"ingest job {entry.job_id} #{entry.n}: {entry.label}",
+                                   user=ctx.user.name, program="Fangzhi ingest"))
         ctx.archive.create_item({**entry.metadata, "id": entry.item_id}, news, user=ctx.user,
-                                why=f"ingest: {entry.label}")
+                                why=f"ingest: {entry.label}", events=events)
     return None
+
+
+def identification(path: str, media_type: str, user: User) -> tuple[dict, list[dict]]:
+    """An original's PRONOM identification (its ``tech["pronom"]``: the archive records the format
+    identification event as it stores the file) and the event of the safety check it passed."""
+    return {"pronom": pronom.identify(path)}, [
+        premis.event("virus check", "Fangzhi safety checks: file name, size, active content (scripts, "
+                     "macros), decompression and zip bombs", program="Fangzhi ingest.safety", user=user.name,
+                     outcome_detail="passed") | {"path": path}]
 
 
 def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, replace: bool = False) -> None:
@@ -234,7 +263,7 @@ def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, repla
     and store their outputs, with the technical metadata, in one new version."""
     record = ctx.archive.get_item(item_id, user=SYSTEM)
     item = record.value
-    new_files, file_changes, suggestions, old = [], [], {}, []
+    new_files, file_changes, suggestions, old, events = [], [], {}, [], []
     for original in item.originals:
         steps = steps_for(original.media_type, ctx.limits)
         existing = item.derivatives(original.id)
@@ -244,11 +273,13 @@ def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, repla
         stage["file"] = original.path
         work = ctx.work / item_id / original.id
         work.mkdir(parents=True, exist_ok=True)
-        tech = {}
+        tech, made, tools = {}, len(new_files), []
         with ctx.archive.open_file(item_id, original.id, user=SYSTEM).local_path(dir=work) as source:
             for name, step in steps:
                 stage["step"] = name
                 result = step(source, original.media_type, work / name)
+                tools += [step_tool(name)] + ([step_tool("ocr")] if any(d.needs_ocr for d in result.derivatives)
+                                             or (item.kind in TEXT_KINDS and name == "image") else [])
                 tech.update(result.tech)
                 for key, value in result.metadata.items():
                     suggestions.setdefault(key, value)
@@ -257,7 +288,14 @@ def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, repla
                 outputs += ocr_outputs(item.kind, original.media_type, outputs, work / "ocr")
                 new_files += [NewFile(d.name, d.path, d.media_type, d.sequence, role="derivative",
                                       derived_from=original.id, purpose=d.role, tech=d.tech) for d in outputs]
-        file_changes.append({"id": original.id, "tech": tech})
+        kept = {k: original.tech[k] for k in ("pronom",) if k in original.tech}  # not the steps' to make again
+        file_changes.append({"id": original.id, "tech": {**kept, **tech}})
+        purposes = sorted({f.purpose for f in new_files[made:]})
+        events.append(premis.event("migration" if replace else "creation",
+                                   f"derivatives made again from the original ({why})" if replace
+                                   else "access derivatives made from the original",
+                                   program=", ".join(dict.fromkeys(tools)), user=ctx.user.name,
+                                   outcome_detail=", ".join(purposes) or "none", files=[original.id]))
     if not new_files and not old:
         return
     stage["step"], stage["file"] = "commit", None
@@ -266,7 +304,52 @@ def make_derivatives(ctx: Context, item_id: str, stage: dict, *, why: str, repla
         for f in new_files:
             f.stream = files.enter_context(open(f.stream, "rb"))
         ctx.archive.update_item(item_id, {**changes, "files": file_changes}, expected_version=record.version,
-                                user=ctx.user, why=why, add_files=new_files, remove_files=old)
+                                user=ctx.user, why=why, add_files=new_files, remove_files=old, events=events)
+
+
+def identify_missing(ctx: Context, item_ids) -> int:
+    """PRONOM identification of the originals stored before it existed (or by another path): a
+    new version of each item with such originals, with its format identification events."""
+    count = 0
+    for item_id in item_ids:
+        record = ctx.archive.get_item(item_id, user=SYSTEM)
+        missing = [f for f in record.value.originals if "pronom" not in f.tech]
+        if not missing:
+            continue
+        changes, events = [], []
+        for original in missing:
+            work = ctx.work / item_id / original.id
+            with ctx.archive.open_file(item_id, original.id, user=SYSTEM).local_path(dir=work) as path:
+                found = pronom.identify(path)
+            changes.append({"id": original.id, "tech": {**original.tech, "pronom": found}})
+            events.append(premis.identification(found, original.media_type, user=ctx.user.name, files=[original.id]))
+        shutil.rmtree(ctx.work / item_id, ignore_errors=True)
+        ctx.archive.update_item(item_id, {"files": changes}, expected_version=record.version, user=ctx.user,
+                                why="PRONOM format identification", events=events)
+        count += 1
+    return count
+
+
+@functools.lru_cache(maxsize=None)
+def step_tool(name: str) -> str:
+    """The program (and version) a media step runs, for preservation events."""
+    from importlib.metadata import version
+
+    if name in ("image", "pdf"):
+        import pyvips
+
+        return f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}" + \
+            (f", pypdf {version('pypdf')}" if name == "pdf" else "")
+    if name in ("av", "audio", "video"):
+        import subprocess
+
+        try:  # "ffmpeg version 7.1.1-1 Copyright …"
+            return " ".join(subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True,
+                                           timeout=30).stdout.split()[:3]).replace(" version", "")
+        except (OSError, subprocess.SubprocessError):
+            return "ffmpeg"
+    packages = {"epub": "EbookLib", "ocr": "rapidocr-onnxruntime", "text": "lxml"}
+    return f"{packages[name]} {version(packages[name])}" if name in packages else name
 
 
 def ocr_outputs(kind: str, media_type: str, outputs: list[Derivative], work: Path) -> list[Derivative]:

@@ -23,7 +23,14 @@ from its name) or raises ``UploadRefused`` with a reason an archivist can act on
 - **damaged images and archives**: a JPEG/PNG/… whose header Pillow cannot read, a ZIP whose
   directory cannot be read.
 
-Unknown formats are accepted as "application/octet-stream": only dangerous ones are refused.
+- **macros** in office documents (OOXML ``vbaProject.bin``, macro-enabled OOXML types, ODF
+  ``Basic/`` and ``Scripts/``, OLE ``Macros``/``_VBA_PROJECT`` streams): they run code on the
+  computer of whoever opens the downloaded document.
+
+Every other file is accepted, whatever its format (an archive keeps what it is given): text (UTF-8,
+UTF-16, GB18030, Big5; by content, never by name) is "text/plain" (or the text type its name says,
+e.g. "text/csv"), XML "application/xml", office documents (OOXML, ODF, OLE) their own types,
+and unknown bytes "application/octet-stream".
 Only the head of the file, the image header (TIFF: each page header) and the zip central
 directory are read, so a 5 GB upload is checked in constant memory. Not checked here: damage
 inside compressed pixel data (found when derivatives are made) and PDF internals. Files are
@@ -31,6 +38,7 @@ still served with ``X-Content-Type-Options: nosniff`` by the web layer (polyglot
 """
 from __future__ import annotations
 
+import mimetypes
 import re
 import stat
 import struct
@@ -42,6 +50,9 @@ from typing import BinaryIO
 from PIL import Image, UnidentifiedImageError
 
 from media import MediaLimits
+from oral_history.formats import decode_text
+from oral_history.timecodes import OralHistoryError
+
 from .errors import IngestError
 
 HEAD = 8192  # bytes read to identify a format
@@ -50,6 +61,17 @@ MIB = 1024 * 1024
 ACTIVE_TYPES = {"image/svg+xml", "text/html", "application/xhtml+xml"}
 ACTIVE_SUFFIXES = (".svg", ".svgz", ".htm", ".html", ".shtml", ".xht", ".xhtml", ".mht", ".mhtml")
 ACTIVE_REASON = "SVG and HTML files are not accepted: they can carry scripts"
+MACRO_REASON = ("office documents with macros are not accepted: a macro runs code on the computer that opens "
+                "the document; save it without macros (e.g. as .docx, .xlsx or .odt) first")
+OOXML = {  # ECMA-376 Part 2 (OPC): the main part names the document type
+    "word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/presentation.xml": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+OLE = {"worddocument": "application/msword", "workbook": "application/vnd.ms-excel",
+       "book": "application/vnd.ms-excel", "powerpoint document": "application/vnd.ms-powerpoint"}
+NAMED_TEXT = {"text/csv", "text/tab-separated-values", "text/markdown"}  # text types a name may choose
+OLE_MACROS = {"macros", "_vba_project_cur", "vba", "_vba_project"}
 
 # media type -> (Pillow format, name for messages); Pillow has no HEIC/HEIF decoder built in.
 RASTER = {
@@ -158,12 +180,20 @@ def identify(head: bytes) -> str | None:
         return "video/webm" if _ebml_doctype(head) == b"webm" else "video/x-matroska"
     if head.startswith(b"ID3"):  # ID3v2 tag, normally before MPEG audio
         return "audio/mpeg"
-    if len(head) >= 3 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # MPEG frame sync
+    if len(head) >= 3 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and not _utf16_text(head):  # MPEG frame sync
         if head[1] & 0x06 == 0:  # layer bits 00: ADTS (ISO/IEC 13818-7)
             return "audio/aac"
         if head[1] & 0x18 != 0x08 and head[2] >> 4 != 0xF and head[2] & 0x0C != 0x0C:
             return "audio/mpeg"
     return _markup(head)
+
+
+def _utf16_text(head: bytes) -> bool:
+    """Whether a head starting FF FE (a UTF-16 byte order mark, or an MPEG Layer I frame) is text."""
+    if not head.startswith(b"\xff\xfe"):
+        return False
+    text = head[2:len(head) - len(head) % 2].decode("utf-16-le", "replace")
+    return not re.search(r"[\x00-\x08\x0b\x0e-\x1f\ufffd]", text[:-1])
 
 
 def _ebml_doctype(head: bytes) -> bytes | None:
@@ -239,7 +269,8 @@ def inspect_upload(name: str, stream: BinaryIO, *, declared_size: int | None = N
                 refuse(f"the file is too large: {_bytes(claimed)} is more than the limit of "
                        f"{_bytes(limits.max_bytes)}")
         stream.seek(0)
-        media_type = identify(stream.read(HEAD))
+        head = stream.read(HEAD)
+        media_type = identify(head)
         stream.seek(0)
         if media_type in ACTIVE_TYPES or name.lower().rstrip(". ").endswith(ACTIVE_SUFFIXES):
             refuse(ACTIVE_REASON)
@@ -247,9 +278,70 @@ def inspect_upload(name: str, stream: BinaryIO, *, declared_size: int | None = N
             _check_image(stream, media_type, limits, refuse)
         elif media_type in ("application/zip", "application/epub+zip"):
             _check_zip(stream, size, media_type, limits, refuse, parsed=media_type == "application/epub+zip")
+            if media_type == "application/zip":
+                media_type = _zip_document(stream, head, refuse) or media_type
+        elif head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2 compound file (MS-CFB §2.2)
+            media_type = _ole_document(stream, refuse)
+        elif media_type is None:
+            media_type = text_type(head, name, complete=size <= len(head))
         return media_type or "application/octet-stream"
     finally:
         stream.seek(0)
+
+
+def text_type(head: bytes, name: str, *, complete: bool = True) -> str | None:
+    """"application/xml" or a text type for bytes that read as text (``head``: the file's first
+    bytes; ``complete``: all of them), else None. The name chooses only among text types (CSV)."""
+    if not head:
+        return None
+    for cut in range(1 if complete else 4):  # a character cut off at the end of the head
+        try:
+            text, _ = decode_text(name, head[:len(head) - cut] if cut else head)
+            break
+        except OralHistoryError:
+            continue
+    else:
+        return None
+    if re.match(r"\s*<(\?xml[\s?]|[A-Za-z_][\w.:-]*[\s/>])", text.lstrip("\ufeff")):
+        return "application/xml"
+    named = mimetypes.guess_type(name)[0]
+    return named if named in NAMED_TEXT else "text/plain"  # never text/javascript, text/css: a name is not content
+
+
+def _zip_document(stream, head: bytes, refuse) -> str | None:
+    """An OOXML or ODF document's media type (macros refused), or None for another ZIP."""
+    with zipfile.ZipFile(stream) as archive:
+        names = {n.casefold(): n for n in archive.namelist()}
+    stream.seek(0)
+    if head[30:38] == b"mimetype":  # ODF 1.2 Part 3 §3.3: "mimetype" first, stored
+        size = struct.unpack_from("<L", head, 18)[0]
+        declared = head[38:38 + min(size, 100)].decode("ascii", "replace")
+        if declared.startswith("application/vnd.oasis.opendocument."):
+            # ODF macros: Basic/ (StarBasic) and Scripts/ (other languages), ODF 1.2 Part 3 §2.2
+            if any(n.startswith(("basic/", "scripts/")) and not n.endswith("/") for n in names):
+                refuse(MACRO_REASON)
+            return declared.strip()
+    if "[content_types].xml" in names:
+        if any(n.rsplit("/", 1)[-1] == "vbaproject.bin" for n in names):
+            refuse(MACRO_REASON)
+        return next((t for part, t in OOXML.items() if part in names), None)
+    return None
+
+
+def _ole_document(stream, refuse) -> str | None:
+    """A Word/Excel/PowerPoint 97-2003 file's media type (macros refused), from its streams."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(stream) as ole:
+            entries = {part.casefold() for path in ole.listdir(streams=True, storages=True) for part in path}
+    except Exception as exc:  # noqa: BLE001 - any parse failure: a damaged compound file
+        refuse(f"not a readable Office 97-2003 file: {exc}")
+    finally:
+        stream.seek(0)
+    if entries & OLE_MACROS:
+        refuse(MACRO_REASON)
+    return next((t for part, t in OLE.items() if part in entries), "application/x-ole-storage")
 
 
 def check_zip(name: str, stream: BinaryIO, *, label: str = "ZIP", parsed: bool = False,

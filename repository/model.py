@@ -14,7 +14,7 @@ from datetime import date
 
 from .errors import ValidationError
 
-KINDS = ("photo", "manuscript", "book", "audio", "video", "ebook", "object")
+KINDS = ("photo", "manuscript", "book", "audio", "video", "ebook", "object", "document", "dataset")
 VISIBILITIES = ("public", "alliance", "staff", "embargoed", "private")
 FILE_ACCESS = ("alliance", "staff", "private")  # a file may be restricted beyond its item
 FILE_ROLES = ("original", "derivative", "supplement")  # supplement: transcripts, index data, forms

@@ -23,8 +23,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path, PurePath
 from typing import BinaryIO, Callable, Iterable, Iterator, Protocol
 
-from . import access
+from . import access, premis
 from .access import User
+from .premis import fixity_log_key
 from .errors import Conflict, Gone, NotFound, PermissionDenied, ValidationError
 from .model import ACCESS_TECH, ID_RE, Collection, File, Item, tech_problems
 
@@ -32,6 +33,7 @@ METADATA = "metadata.json"
 log = logging.getLogger(__name__)
 PARSED_CACHE = 512  # parsed records kept per process, keyed by their content digest
 PURGES = "audit/purges/"  # outside the OCFL root: one record per purge, with the object's history
+EVENTS = "events/"  # in an object: events/v<n>.json, the preservation events (repository.premis) of version n
 COPY_CHUNK = 1 << 20
 ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate")
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -182,7 +184,8 @@ class Archive:
 
     # --- items: writing ----------------------------------------------------------------
 
-    def create_item(self, data: dict, files: Iterable[NewFile] = (), *, user: User, why: str = "") -> Record:
+    def create_item(self, data: dict, files: Iterable[NewFile] = (), *, user: User, why: str = "",
+                    events: Iterable[dict] = ()) -> Record:
         _require_manager(user, "add items")
         data = dict(data)
         for key, how in (("files", "upload them as files"), ("withdrawn", "withdraw the item after creating it")):
@@ -194,11 +197,14 @@ class Archive:
         if self.objects.exists(item_object(data["id"])):
             raise Conflict(f"an item with id {data['id']} already exists")
         self._check_collections(data.get("collections") or [], user)
-        return self._write_item(data, files, (), user=user, message=version_message("create", why), expected=0)
+        return self._write_item(data, files, (), user=user, message=version_message("create", why), expected=0,
+                                events=events)
 
     def update_item(self, item_id: str, changes: dict, *, expected_version: int, user: User,
-                    why: str = "", add_files: Iterable[NewFile] = (), remove_files: Iterable[str] = ()) -> Record:
-        """Apply ``changes`` (fields to replace) as a new version made from ``expected_version``."""
+                    why: str = "", add_files: Iterable[NewFile] = (), remove_files: Iterable[str] = (),
+                    events: Iterable[dict] = ()) -> Record:
+        """Apply ``changes`` (fields to replace) as a new version made from ``expected_version``;
+        ``events`` (repository.premis) are recorded with it (a file named by ``file_name``: a new file's name)."""
         _require_manager(user, "edit items")
         current = self._changeable(self._load_item(item_id), user, f"item {item_id}")
         if current.version != expected_version:
@@ -209,15 +215,15 @@ class Archive:
                 raise ValidationError([(key, "cannot be changed by an update")])
         data = {**current.value.to_dict(), **{k: v for k, v in changes.items() if k != "files"}}
         data["files"] = _update_file_fields(data["files"], changes.get("files") or [])
-        add_files, remove_files = list(add_files), list(remove_files)
-        if Item.from_dict(data) == current.value and not add_files and not remove_files:
+        add_files, remove_files, events = list(add_files), list(remove_files), list(events)
+        if Item.from_dict(data) == current.value and not add_files and not remove_files and not events:
             return current  # nothing changed: no new version (a form saved as it was)
         self._check_collections([c for c in data.get("collections") or [] if c not in current.value.collections], user)
         action = "update"
         if data.get("visibility", "public") != current.value.visibility:  # visible in the audit trail
             action = "publish" if data["visibility"] == "public" else "visibility"
         return self._write_item(data, add_files, remove_files, user=user,
-                                message=version_message(action, why), expected=expected_version)
+                                message=version_message(action, why), expected=expected_version, events=events)
 
     def withdraw_item(self, item_id: str, *, user: User, reason: str, expected_version: int | None = None) -> Record:
         """A tombstone version: the item disappears from public view; every version stays stored."""
@@ -271,7 +277,7 @@ class Archive:
         self._notify(item_id, None)
 
     def _write_item(self, data: dict, new_files: Iterable[NewFile], remove: Iterable[str], *,
-                    user: User, message: str, expected: int) -> Record:
+                    user: User, message: str, expected: int, events: Iterable[dict] = ()) -> Record:
         files = [f for f in data.get("files", []) if f["id"] not in set(remove)]
         removed_paths = [f["path"] for f in data.get("files", []) if f["id"] in set(remove)]
         if len(removed_paths) != len(set(remove)):
@@ -282,11 +288,25 @@ class Archive:
         with self._new_version(oid, user=user, message=message, expected=expected) as v:
             for path in removed_paths:
                 v.remove(path)
+            events, by_name = list(events), {}
             for new in new_files:
                 files.append(self._store_file(v, new, files, used))
+                by_name[new.name] = files[-1]["id"]
+                if new.role != "derivative":  # PREMIS: the digests the storage computed as it wrote the bytes
+                    events.append(premis.event("message digest calculation", "SHA-256 by Fangzhi, SHA-512 by "
+                                               "the OCFL inventory, as the file was stored", user=user.name,
+                                               outcome_detail=f"sha256:{files[-1]['sha256']}", files=[files[-1]["id"]]))
+                if new.role == "original" and (new.tech or {}).get("pronom"):  # identified before it was stored
+                    events.append(premis.identification(new.tech["pronom"], new.media_type, user=user.name,
+                                                        files=[files[-1]["id"]]))
             data["files"] = files
             item = Item.from_dict(data)
             v.put(METADATA, _json_bytes(item.to_dict()))
+            if events:
+                events = [{**{k: val for k, val in e.items() if k != "file_name"},
+                           "files": [*e.get("files", []), *([by_name[e["file_name"]]] if e.get("file_name") in by_name else [])]}
+                          for e in events]
+                v.put(f"{EVENTS}v{expected + 1}.json", _json_bytes(events))
         record = self._index(oid, item)
         self._notify(item.id, item)
         return record
@@ -562,6 +582,41 @@ class Archive:
             seen.append(collection_id)
             collection_id = self.objects.read_json(collection_object(collection_id), METADATA).get("parent")
         return seen
+
+    # --- preservation events -----------------------------------------------------------------
+
+    def preservation_events(self, item_id: str, *, user: User) -> list[dict]:
+        """The item's preservation events (repository.premis), oldest first, for staff only: those
+        stored with its versions, its fixity checks (the fixity log) and, for a purged item, its
+        deletion (the purge record)."""
+        if not access.is_staff(user):
+            raise PermissionDenied("preservation events are for staff")
+        oid = item_object(item_id)
+        events, hidden = [], set()
+        if self.objects.exists(oid):
+            item = self.get_item(item_id, user=user).value
+            hidden = {f.id for f in item.files} - {f.id for f in self.visible_files(item, user=user)}
+            inv = self.objects.inventory(oid)
+            state = inv["versions"][inv["head"]]["state"]
+            for path in sorted((p for paths in state.values() for p in paths if p.startswith(EVENTS)),
+                               key=lambda p: int(re.sub(r"\D", "", p) or 0)):
+                events += self.objects.read_json(oid, path, None, inv)
+        events += self.fixity_events(oid)
+        for purge in self.purge_records():
+            if purge["object_id"] == oid:
+                events.append(premis.event("deletion", f"purged: {purge['message']}", user=purge["user"], at=purge["at"]))
+        if not events and not self.objects.exists(oid):
+            raise NotFound(f"no item {item_id}")
+        # an event of files restricted from this user only (a private file's, for an archivist) is left out
+        return sorted((e for e in events if not e.get("files") or set(e["files"]) - hidden), key=lambda e: e["at"])
+
+    def fixity_events(self, object_id: str) -> list[dict]:
+        """The object's fixity checks, from the fixity log (storage.fixity writes it)."""
+        key = fixity_log_key(object_id)
+        if not self.storage.exists(key):
+            return []
+        with self.storage.open(key) as f:
+            return json.loads(f.read())
 
     # --- derived state ---------------------------------------------------------------------
 

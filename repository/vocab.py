@@ -21,7 +21,7 @@ RIGHTS = {
 KINDS = {
     "photo": ("照片", "Photograph"), "manuscript": ("手稿", "Manuscript"), "book": ("图书", "Book"),
     "audio": ("音频", "Audio"), "video": ("视频", "Video"), "ebook": ("电子书", "E-book"),
-    "object": ("实物", "Object"),
+    "object": ("实物", "Object"), "document": ("文档", "Document"), "dataset": ("数据", "Dataset"),
 }
 
 VISIBILITIES = {
@@ -33,6 +33,14 @@ JOB_STATES = {  # an ingest job entry's state (ingest.jobs)
     "pending": ("待处理", "pending"), "done": ("完成", "done"), "duplicate": ("重复", "duplicate"),
     "failed": ("失败", "failed"),
 }
+
+EVENT_TYPES = {  # PREMIS event types (repository.premis.TYPES)
+    "ingestion": ("入藏", "Ingestion"), "message digest calculation": ("计算校验值", "Message digest calculation"),
+    "format identification": ("格式识别", "Format identification"), "virus check": ("安全检查", "Safety check"),
+    "creation": ("生成衍生文件", "Derivative creation"), "fixity check": ("固定性检查", "Fixity check"),
+    "migration": ("重新生成衍生文件", "Regeneration"), "deletion": ("彻底删除", "Purge"),
+}
+OUTCOMES = {"success": ("成功", "success"), "warning": ("注意", "warning"), "failure": ("失败", "failure")}
 
 
 LANGUAGES = {
@@ -63,6 +71,14 @@ def kind_label(kind: str, lang: str = "zh") -> str:
 
 def visibility_label(visibility: str, lang: str = "zh") -> str:
     return VISIBILITIES.get(visibility, (visibility, visibility))[0 if lang == "zh" else 1]
+
+
+def event_label(kind: str, lang: str = "zh") -> str:
+    return EVENT_TYPES.get(kind, (kind, kind))[0 if lang == "zh" else 1]
+
+
+def outcome_label(outcome: str, lang: str = "zh") -> str:
+    return OUTCOMES.get(outcome, (outcome, outcome))[0 if lang == "zh" else 1]
 
 
 def state_label(state: str, lang: str = "zh") -> str:

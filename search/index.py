@@ -30,6 +30,7 @@ KEYWORD_FIELDS = (
     "id", "type", "item_id", "file_id", "kind", "collection", "decade", "era", "place_name",
     "person", "language", "library", "rights", "subject_name", "visibility", "file_access",
     "interviewee",  # oral history: who was interviewed
+    "format",  # PRONOM PUIDs of the originals (staff-only: ingest.pronom.format_search)
     "hidden_from",  # clearances (search.documents.CLEARANCES) an item's document is not for
     "suggest",  # folded titles, names, places and subjects, for autocompletion
 )

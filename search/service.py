@@ -18,7 +18,7 @@ from repository.access import User
 from repository.model import Item
 
 from . import analysis, highlight
-from .documents import LEVELS, Contribution, field_for, item_documents, item_passages, with_facets
+from .documents import CLEARANCES, LEVELS, Contribution, field_for, item_documents, item_passages, with_facets
 from .index import Bool, Facet, MatchAll, Node, Range, SearchIndex, Sort, Term, Terms
 from .query import Parsed, QueryError, build, dated_within, parse
 
@@ -26,7 +26,9 @@ from .query import Parsed, QueryError, build, dated_within, parse
 FACETS = {"kind": "kind", "collection": "collection", "decade": "decade", "era": "era",
           "place": "place_name", "person": "person", "interviewee": "interviewee", "subject": "subject_name",
           "language": "language",
-          "library": "library", "rights": "rights"}
+          "library": "library", "rights": "rights", "format": "format"}
+# Facets of staff-only facts (contributed at level "staff"): neither counted nor filtered for other users.
+STAFF_FACETS = {"format": "staff"}
 SORTS = {"relevance": Sort(), "date": Sort("date_sort"), "-date": Sort("date_newest"),
          "title": Sort("title_sort")}
 MAX_PER_PAGE = 100
@@ -132,7 +134,10 @@ class Search:
         """``facets``: the facet names to count (default all). Raises QueryError for a query that
         cannot be understood (it says what to change)."""
         parsed = parse(text)
-        filters = {k: [v for v in vs if v] for k, vs in (filters or {}).items() if k in FACETS}
+        cleared = CLEARANCES.index(clearance(user))
+        offered = {name: f for name, f in FACETS.items()
+                   if name not in STAFF_FACETS or cleared >= CLEARANCES.index(STAFF_FACETS[name])}
+        filters = {k: [v for v in vs if v] for k, vs in (filters or {}).items() if k in offered}
         filters = {k: vs for k, vs in filters.items() if vs}
         sort = sort if sort in SORTS else ("relevance" if not parsed.empty else "date")
         per_page = max(1, min(per_page, MAX_PER_PAGE))
@@ -146,7 +151,7 @@ class Search:
         if years:
             limits.append(dated_within(years))
         found = self.index.search(Bool(must=(scoring,), filter=tuple(limits)),
-                                  facets={name: Facet(f, facet_size) for name, f in FACETS.items()
+                                  facets={name: Facet(f, facet_size) for name, f in offered.items()
                                           if facets is None or name in facets},
                                   sort=SORTS[sort], offset=(page - 1) * per_page, limit=per_page)
         hits = [self._hit(h, user, parsed) for h in found.hits]

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
+# ../shared/conformance, or FANGZHI_CONFORMANCE_DIR (a copy elsewhere, e.g. on a developer's machine)
+CONFORMANCE = Path(os.environ.get("FANGZHI_CONFORMANCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "conformance")
 
 
 def build_on(data_dir: Path, **overrides):

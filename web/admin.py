@@ -197,6 +197,31 @@ def items():
                            unfinished=unfinished, incomplete=bool(request.args.get("incomplete")))
 
 
+@bp.get("/items/<item_id>/preservation")
+@require(*STAFF)
+def preservation(item_id):
+    """An item's technical metadata (PRONOM identification, digests) and preservation events."""
+    record = archive().get_item(item_id, user=current_user())
+    files = archive().visible_files(record.value, user=current_user())
+    events = archive().preservation_events(item_id, user=current_user())
+    names = {f.id: f.path.rsplit("/", 1)[-1] for f in record.value.files}
+    return render_template("admin/preservation.html", item=record.value, files=files, events=events, names=names,
+                           originals=[f for f in files if f.role == "original"])
+
+
+@bp.get("/items/<item_id>/premis.xml")
+@require(*STAFF)
+def premis(item_id):
+    """The item's preservation events as PREMIS 3 XML (as in a BagIt export)."""
+    from repository.premis import premis_file, premis_xml
+
+    record = archive().get_item(item_id, user=current_user())
+    files = [premis_file(f) for f in archive().visible_files(record.value, user=current_user()) if f.role == "original"]
+    body = premis_xml(item_id, files, archive().preservation_events(item_id, user=current_user()))
+    return body, 200, {"Content-Type": "application/xml; charset=utf-8",
+                       "Content-Disposition": f"attachment; filename={item_id}-premis.xml"}
+
+
 def form_context(**extra) -> dict:
     return {"kinds": KINDS, "visibilities": VISIBILITIES, "rights_options": RIGHTS, "agent_types": AGENT_TYPES,
             "file_access": FILE_ACCESS, "viewing_directions": VIEWING_DIRECTIONS,

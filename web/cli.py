@@ -221,19 +221,82 @@ def item_show(obj, item_id, version):
 @main.command()
 @click.option("--digest", type=click.Choice(["sha256", "sha512"]), default="sha256",
               help="Which recorded digest to check (sha512: the OCFL manifest).")
+@click.option("--schedule", is_flag=True,
+              help="Check only today's share, so every file is checked within FIXITY_CYCLE_DAYS (run it nightly).")
+@click.option("--cycle-days", type=click.IntRange(min=1), default=None, help="With --schedule: the cycle (FIXITY_CYCLE_DAYS).")
 @click.pass_obj
-def fixity(obj, digest):
-    """Re-hash every stored file; report every mismatch; exit 1 if any."""
-    from storage.fixity import audit, files_to_check
+def fixity(obj, digest, schedule, cycle_days):
+    """Re-hash stored files against the OCFL inventories; list every failed or missing file; exit 1 if any."""
+    from storage import fixity as checks
 
     objects = obj.archive.objects
-    checks = list(files_to_check(objects, digest))
-    with click.progressbar(length=len(checks), label="checking fixity", show_pos=True) as bar:
-        problems = audit(objects, checks, digest=digest, progress=lambda size: bar.update(1))
-    for problem in problems:
-        click.echo(f"FIXITY FAILURE {problem}", err=True)
-    click.echo(f"{len(checks)} files checked, {len(problems)} problems")
-    sys.exit(1 if problems else 0)
+    cycle = cycle_days or obj.settings["FIXITY_CYCLE_DAYS"]
+    targets = checks.due(objects, cycle_days=cycle) if schedule else list(objects.list_objects())
+    with click.progressbar(length=len(targets), label="checking fixity", show_pos=True) as bar:
+        report = checks.check(objects, _counted(targets, bar), digest=digest, cycle_days=cycle if schedule else None)
+    for problem in report.problems:
+        click.echo(f"FIXITY FAILURE ({problem.kind}) {problem}", err=True)
+    click.echo(report.summary())
+    sys.exit(1 if report.problems else 0)
+
+
+def _counted(items, bar):
+    for item in items:
+        yield item
+        bar.update(1)
+
+
+@main.command()
+@click.argument("item_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")
+@click.option("--premis", "as_premis", is_flag=True, help="Print the events as PREMIS 3 XML.")
+@click.pass_obj
+def events(obj, item_id, as_json, as_premis):
+    """An item's preservation events (PREMIS): ingestion, digests, format identification, safety
+    checks, derivatives, fixity checks, regeneration, purge."""
+    from repository.premis import premis_file, premis_xml
+
+    found = obj.archive.preservation_events(item_id, user=SYSTEM)
+    if as_premis:
+        item = obj.archive.load_item(item_id)
+        click.echo(premis_xml(item.id, [premis_file(f) for f in item.originals], found).decode(), nl=False)
+    elif as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        for e in found:
+            agents = ", ".join(a["name"] for a in e["agents"])
+            files = f" [{', '.join(e['files'])}]" if e.get("files") else ""
+            click.echo(f"{e['at']}  {e['type']:<27} {e['outcome']:<8} {e['outcome_detail'] or e['detail']}{files}"
+                       f"  ({agents})")
+
+
+@main.command()
+@click.option("--identify", is_flag=True, help="Identify the originals that have no PRONOM identification yet "
+                                               "(a new version of each such item).")
+@click.pass_obj
+def formats(obj, identify):
+    """Originals by PRONOM format (PUID), and every original no PRONOM signature identified."""
+    from ingest.pipeline import identify_missing
+
+    archive = obj.archive
+    if identify:
+        count = identify_missing(obj.fangzhi.ingest_context(), archive.item_ids())
+        click.echo(f"identified the originals of {count} items")
+    counts, unidentified = {}, []
+    for item_id in archive.item_ids():
+        for f in archive.load_item(item_id).originals:
+            found = f.tech.get("pronom") or {}
+            if found.get("puid"):
+                key = (found["puid"], found.get("format") or "", found.get("version") or "")
+                counts[key] = counts.get(key, 0) + 1
+            else:
+                unidentified.append((item_id, f, "not identified yet: fangzhi formats --identify" if not found
+                                     else "no PRONOM signature matched"))
+    for (puid, name, version), count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        click.echo(f"{count:>8}  {puid:<12} {name} {version}".rstrip())
+    click.echo(f"{sum(counts.values())} originals in {len(counts)} PRONOM formats, {len(unidentified)} unidentified")
+    for item_id, f, why in unidentified:
+        click.echo(f"UNIDENTIFIED {item_id} {f.id} {f.path} ({f.media_type}): {why}")
 
 
 @main.command()

@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
 from __future__ import annotations
 
+from repository.model import KINDS
+
 LANGMAP = {"type": "object", "additionalProperties": {"type": "string"},
            "description": "Text by language tag, e.g. {\"zh\": \"惠山\", \"en\": \"Huishan\"}"}
 ERROR = {"type": "object", "required": ["error", "message"], "properties": {
@@ -16,7 +18,7 @@ FILE = {"type": "object", "required": ["id", "path", "media_type", "size", "sha2
     "derived_from": {"type": ["string", "null"]}, "url": {"type": "string"}}}
 ITEM_FIELDS = {
     "id": {"type": "string"},
-    "kind": {"enum": ["photo", "manuscript", "book", "audio", "video", "ebook", "object"]},
+    "kind": {"enum": list(KINDS)},
     "title": LANGMAP, "description": LANGMAP,
     "creators": {"type": "array", "items": {"type": "object"}},
     "contributors": {"type": "array", "items": {"type": "object"}},
@@ -208,7 +210,7 @@ def document() -> dict:
                              "description": "comma-separated facet names to count (default: all)"},
                             {"name": "scope", "in": "query", "schema": {"enum": ["local", "alliance"]},
                              "description": "alliance: also every member library running Fangzhi, asked live in "
-                                            "parallel (each within ALLIANCE_TIMEOUT_SECONDS) and merged by "
+                                            "parallel (each within ALLIANCE_SEARCH_SECONDS) and merged by "
                                             "reciprocal-rank fusion; the answer names each member's status and "
                                             "time. Facets (library, kind, decade …) are sums of what each source "
                                             "reported; pages run through the fused list of each source's top 100."},

@@ -1,6 +1,8 @@
 """The public site: home, collections, item pages and file delivery. Views stay thin."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import (Blueprint, Response, abort, make_response, redirect, render_template, request, send_file,
                    stream_with_context, url_for)
 
@@ -11,7 +13,8 @@ from oral_history.webvtt import export_webvtt
 from repository.access import is_staff
 from repository.errors import NotFound
 from repository.model import best
-from repository.vocab import kind_label, language_label, rights_label, state_label, visibility_label
+from repository.vocab import (event_label, kind_label, language_label, outcome_label, rights_label, state_label,
+                              visibility_label)
 from search.analysis import fold
 
 from .api import paging
@@ -27,7 +30,11 @@ bp.add_app_template_global(kind_label)
 bp.add_app_template_global(visibility_label)
 bp.add_app_template_global(state_label)
 bp.add_app_template_global(language_label)
+bp.add_app_template_global(event_label)
+bp.add_app_template_global(outcome_label)
 WEB_IMAGES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+# Files a browser may show in the page's place (nosniff: as what they are); any other is a download.
+INLINE = ("image/", "audio/", "video/", "application/pdf", "text/plain", "text/vtt", "application/json")
 bp.add_app_template_global(WEB_IMAGES, "web_images")
 bp.add_app_template_global(player.stamp, "stamp")
 bp.add_app_template_filter(fold, "fold")
@@ -94,6 +101,10 @@ def file(item_id, file_id):
                             mimetype=stored.media_type, headers={"Content-Length": str(stored.size)})
         response.set_etag(stored.sha256)
         response.call_on_close(stream.close)
+    if not stored.media_type.startswith(INLINE):  # kept as given (XML, office files, unknown): a download,
+        # never a page of this site: XML can hold XHTML scripts, and a sandbox runs nothing even if opened
+        response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(stored.path.rsplit('/', 1)[-1])}"
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     # Public files may be cached but are revalidated (ETag) so a later restriction takes effect at once.
     response.headers["Cache-Control"] = "public, no-cache" if found.public else "private, no-store"
     return response

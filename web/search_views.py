@@ -58,7 +58,7 @@ def page():
 # facet → its heading (Chinese source; translated by the catalogue)
 FACET_LABELS = {"kind": _l("类型"), "collection": _l("专题馆藏"), "decade": _l("年代"), "era": _l("朝代与年号"),
                 "place": _l("地点"), "person": _l("人物"), "interviewee": _l("受访人"), "subject": _l("主题"), "language": _l("语言"),
-                "library": _l("收藏馆"), "rights": _l("权利")}
+                "library": _l("收藏馆"), "rights": _l("权利"), "format": _l("文件格式（馆员）")}
 
 
 @bp.app_template_global()

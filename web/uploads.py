@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from ingest.pronom import identify_stream
 from ingest.safety import inspect_upload, safe_filename
 from repository.access import MANAGERS
 from repository.services import NewFile
@@ -45,5 +46,6 @@ def new_files(uploads, *, first_sequence: int = 1) -> list[NewFile]:
     files = []
     for n, upload in enumerate(u for u in uploads if u and u.filename):
         media_type = inspect_upload(upload.filename, upload.stream, limits=limits)
-        files.append(NewFile(safe_filename(upload.filename), upload.stream, media_type, first_sequence + n))
+        tech = {"pronom": identify_stream(upload.stream, upload.filename, media_type)}  # PRONOM, as ingest does
+        files.append(NewFile(safe_filename(upload.filename), upload.stream, media_type, first_sequence + n, tech=tech))
     return files

@@ -28,8 +28,14 @@ from .manifest import plan_manifest
 def plan(source: Path, *, manifest: Path | None = None, collection: str | None = None) -> list[PlannedItem]:
     """Plan ``source``: a bag if it holds bagit.txt, else by ``manifest`` if given, else as a folder."""
     source = Path(source)
-    if (source / "bagit.txt").is_file():
+    if (source / "bagit.txt").is_file() or _bag_without_declaration(source):
         return plan_bag(source, collection=collection)
     if manifest is not None:
         return plan_manifest(source, Path(manifest), collection=collection)
     return plan_folder(source, collection=collection)
+
+
+def _bag_without_declaration(source: Path) -> bool:
+    """A payload folder and a payload manifest (RFC 8493 §2.1.3): a bag that lost its bagit.txt,
+    refused as a bag rather than ingested as a folder of tag files."""
+    return (source / "data").is_dir() and any(source.glob("manifest-*.txt"))

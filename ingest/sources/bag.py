@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import bagit
@@ -17,6 +18,9 @@ def plan_bag(bag_dir: Path, *, collection: str | None = None) -> list[PlannedIte
     """Verify a bag (every checksum), then plan its payload: metadata.json, a manifest, or a folder."""
     bag_dir = Path(bag_dir).absolute()
     bag = None
+    declaration = _declaration(bag_dir)
+    if declaration:
+        raise SourceError(f"{bag_dir}: not a valid bag: bagit.txt {declaration}")
     try:
         bag = bagit.Bag(str(bag_dir))
         bag.validate(fast=False)
@@ -30,7 +34,27 @@ def plan_bag(bag_dir: Path, *, collection: str | None = None) -> list[PlannedIte
     for name in ("manifest.csv", "manifest.xlsx"):
         if (data / name).is_file():
             return plan_manifest(data, data / name, collection=collection)
-    return plan_folder(data, collection=collection)
+    return plan_folder(data, collection=collection, keep_hidden=True)  # the payload is what the manifest lists
+
+
+# RFC 8493 §2.1.1: exactly two lines, "BagIt-Version: M.N" and "Tag-File-Character-Encoding: ENCODING"
+# (a colon right after each name, one space after it); bagit-python also reads looser forms.
+DECLARATION = re.compile(rb"BagIt-Version: [0-9]+\.[0-9]+(\r\n|\r|\n)Tag-File-Character-Encoding: [^\s]+(\r\n|\r|\n)?")
+
+
+def _declaration(bag_dir: Path) -> str | None:
+    """What is wrong with the bag declaration, or None (a missing one is reported by bagit)."""
+    try:
+        with open(bag_dir / "bagit.txt", "rb") as f:
+            data = f.read(1024)
+    except OSError:
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "must not start with a byte order mark"
+    if not DECLARATION.fullmatch(data):
+        return ('must be exactly the lines "BagIt-Version: M.N" and "Tag-File-Character-Encoding: ENCODING" '
+                "(no space before a colon, none at the end of a line)")
+    return None
 
 
 def _bag_reasons(bag: bagit.Bag | None, exc: bagit.BagValidationError) -> str:

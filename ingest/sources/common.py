@@ -12,9 +12,12 @@ from repository.errors import ValidationError
 from repository.model import Item
 
 from ..errors import IngestError
-from ..safety import HEAD, identify
+from ..safety import HEAD, UploadRefused, identify, inspect_upload
 
-MAX_MANIFEST_BYTES = 64 << 20  # a manifest or an export's metadata.json is read whole into memory
+MAX_MANIFEST_BYTES = 64 << 20
+DATASET_TYPES = {"text/csv", "text/tab-separated-values", "application/vnd.ms-excel",
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 "application/vnd.oasis.opendocument.spreadsheet"}  # a manifest or an export's metadata.json is read whole into memory
 
 
 @dataclass
@@ -77,8 +80,8 @@ def inside(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
 
 
-def pages(folder: Path, root: Path) -> tuple[list[Path], list[str]]:
-    """Every file under ``folder`` (hidden ones skipped) in natural order of relative path, and
+def pages(folder: Path, root: Path, *, keep_hidden: bool = False) -> tuple[list[Path], list[str]]:
+    """Every file under ``folder`` (hidden ones skipped unless ``keep_hidden``) in natural order of relative path, and
     problems for links leading out of ``root`` and for things that are not files."""
     found, problems, seen = [], [], set()
 
@@ -95,7 +98,7 @@ def pages(folder: Path, root: Path) -> tuple[list[Path], list[str]]:
         for name in names:
             p = d / name
             rel = p.relative_to(root).as_posix()
-            if is_hidden(name):
+            if is_hidden(name) and not keep_hidden:
                 continue
             if not inside(p, root):
                 problems.append(f"{rel}: a symbolic link leading outside the source folder")
@@ -147,16 +150,29 @@ def kind_of(media_type: str | None) -> str:
         return "book"
     if media_type == "application/epub+zip":
         return "ebook"
-    return media_type.split("/")[0] if media_type.startswith(("audio/", "video/")) else "object"
+    if media_type.startswith(("audio/", "video/")):
+        return media_type.split("/")[0]
+    if media_type in DATASET_TYPES:
+        return "dataset"
+    return "document"  # text, office documents, XML, archives, unknown bytes: kept and offered for download
 
 
 def media_kind(path: Path) -> str | None:
     """The kind ``path`` makes by its first bytes; None when it cannot be read."""
     try:
-        with open(path, "rb") as f:
-            return kind_of(identify(f.read(HEAD)))
+        return kind_of(media_type_of(path))
     except OSError:
         return None
+
+
+def media_type_of(path: Path) -> str | None:
+    """The media type of a file as ``inspect_upload`` finds it; for a file it would refuse, as its
+    first bytes say (the refusal is reported when the file is stored)."""
+    with open(path, "rb") as f:
+        try:
+            return inspect_upload(path.name, f)
+        except UploadRefused:
+            return identify(f.read(HEAD))
 
 
 def guess_kind(files: list[Path], multi: bool, problems: list[str]) -> str:
@@ -164,8 +180,7 @@ def guess_kind(files: list[Path], multi: bool, problems: list[str]) -> str:
     kinds = set()
     for path in files:
         try:
-            with open(path, "rb") as f:
-                kinds.add(kind_of(identify(f.read(HEAD))))
+            kinds.add(kind_of(media_type_of(path)))
         except OSError as exc:
             problems.append(f"{path.name}: cannot read the file ({exc.strerror})")
     if len(kinds) != 1:

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import bagit
 
+from repository import access
+from repository.premis import premis_file, premis_xml
+
 CHUNK = 1024 * 1024
 
 
 def export_bag(archive, item_ids: list[str], dest: Path, *, user) -> Path:
     """Write items as a BagIt bag at ``dest`` (new or empty): their originals under
-    ``data/files/<item id>/<name>`` and ``data/metadata.json``, with SHA-256 and SHA-512 manifests.
+    ``data/files/<item id>/<name>`` and ``data/metadata.json``, with SHA-256 and SHA-512 manifests;
+    for staff, each item's preservation events as PREMIS 3 XML in ``data/premis/<item id>.xml``.
 
     Only what ``user`` may see is exported: an item they may not see raises (NotFound, Gone)
     before anything is written, and files restricted from them are left out.
@@ -27,6 +31,13 @@ def export_bag(archive, item_ids: list[str], dest: Path, *, user) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     try:
         entries = [_export_item(archive, record.value, dest, user) for record in records]
+        if access.is_staff(user):  # preservation events are staff-only (Archive.preservation_events)
+            (dest / "premis").mkdir()
+            for record in records:
+                item = record.value
+                files = [premis_file(f) for f in archive.visible_files(item, user=user) if f.role == "original"]
+                (dest / "premis" / f"{item.id}.xml").write_bytes(
+                    premis_xml(item.id, files, archive.preservation_events(item.id, user=user)))
         (dest / "metadata.json").write_text(json.dumps({"items": entries}, ensure_ascii=False, indent=2),
                                             encoding="utf-8")
         libraries = sorted({r.value.holding_library for r in records if r.value.holding_library})

@@ -13,12 +13,13 @@ from .common import (PlannedItem, SourceError, guess_kind, inside, invalid, is_h
                      source_folder)
 
 
-def plan_folder(root: Path, *, collection: str | None = None) -> list[PlannedItem]:
-    """One item per top-level file, one multi-page item per subfolder (its files at any depth)."""
+def plan_folder(root: Path, *, collection: str | None = None, keep_hidden: bool = False) -> list[PlannedItem]:
+    """One item per top-level file, one multi-page item per subfolder (its files at any depth).
+    Hidden and system files (``is_hidden``) are left out unless ``keep_hidden`` (a bag's payload)."""
     root = source_folder(root)
     items = []
     try:
-        names = sorted((n for n in os.listdir(root) if not is_hidden(n)), key=natural_key)
+        names = sorted((n for n in os.listdir(root) if keep_hidden or not is_hidden(n)), key=natural_key)
     except OSError as exc:
         raise SourceError(f"{root}: cannot read the folder ({exc.strerror})") from exc
     attached = transcripts_beside([root / n for n in names if (root / n).is_file() and inside(root / n, root)])
@@ -31,7 +32,7 @@ def plan_folder(root: Path, *, collection: str | None = None) -> list[PlannedIte
         if not inside(path, root):
             files, multi, problems = [], False, [f"{name}: a symbolic link leading outside the source folder"]
         elif path.is_dir():
-            files, problems = pages(path, root)
+            files, problems = pages(path, root, keep_hidden=keep_hidden)
             inner = transcripts_beside(files)
             files = [f for f in files if not any(f in ts for ts in inner.values())]
             attached.update(inner)

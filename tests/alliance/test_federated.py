@@ -203,7 +203,7 @@ def test_a_member_stopped_in_the_middle_of_a_search(tmp_path):
 
 
 def test_a_slow_member_times_out_and_the_others_answer(tmp_path):
-    portal = instances.start(tmp_path, "portal", "总馆", ALLIANCE_TIMEOUT_SECONDS=1.0)
+    portal = instances.start(tmp_path, "portal", "总馆", ALLIANCE_SEARCH_SECONDS=1.0)
     slow = instances.start(tmp_path, "slow", "慢馆")
     try:
         add(portal, "p1", "惠山泥人")
@@ -267,7 +267,7 @@ def test_portal_names_a_member_that_does_not_answer(tmp_path):
 def test_alliance_searches_at_once_are_bounded(tmp_path):
     """Readers cannot make the portal flood its members: past the searches allowed at once, members
     are not asked and are named as busy; this library's results still come."""
-    portal = instances.start(tmp_path, "portal", "总馆", ALLIANCE_TIMEOUT_SECONDS=3.0)
+    portal = instances.start(tmp_path, "portal", "总馆", ALLIANCE_SEARCH_SECONDS=3.0)
     slow = instances.start(tmp_path, "slow", "慢馆")
     try:
         add(portal, "p1", "惠山泥人")

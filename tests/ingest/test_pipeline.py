@@ -146,19 +146,22 @@ def test_bad_input_fails_per_file_and_the_batch_goes_on(tmp_path):
     out = fangzhi(data, "ingest", source)
     assert out.returncode == 1  # some entries failed
     failures = {m.group(1): m.group(2) for m in re.finditer(r"FAILED #\d+ (\S+): (.*)", out.stderr)}
-    assert set(failures) == {"truncated", "empty", "program", "huge", "locked", "broken", "chapters", "giant"}, \
+    assert set(failures) == {"truncated", "empty", "huge", "locked", "broken", "chapters", "giant"}, \
         out.stderr
     assert "step check" in failures["truncated"] and "not a readable JPEG" in failures["truncated"]
     assert "the file is empty" in failures["empty"]
     assert "decompression bomb" in failures["huge"] and "pixels" in failures["huge"]
     assert "step pdf" in failures["locked"] and "password" in failures["locked"]
-    assert "unsupported format" in failures["program"]
     assert "step check" in failures["broken"] and "ZIP" in failures["broken"]
     assert "step check" in failures["chapters"] and "zip bomb: the EPUB archive expands" in failures["chapters"]
     assert "step video file" in failures["giant"] and "giant.mp4" in failures["giant"]
     assert "8192 × 8192 pixels a frame, more than the limit" in failures["giant"]
-    assert "2 done" in out.stdout
+    assert "3 done" in out.stdout  # program.exe among them: kept, as any file is
     archive = archive_of(data)
+    program = next(i for i in archive.list_items(user=SYSTEM)[0] if i.label() == "program")
+    assert program.kind == "document" and program.originals[0].media_type == "application/octet-stream"
+    assert archive.open_file(program.id, program.originals[0].id, user=SYSTEM).read() == \
+        (source / "program.exe").read_bytes()
     lying = next(i for i in archive.list_items(user=SYSTEM)[0] if i.label() == "lying")  # title: the file stem
     assert lying.originals[0].media_type == "image/jpeg"
     assert "NOTE" in out.stderr and "lying.png: the name says image/png, the content is image/jpeg" in out.stderr

@@ -186,7 +186,7 @@ def test_active_content_is_refused_by_name_too():
 def test_ordinary_xml_and_text_are_not_active_content():
     assert identify(b'<?xml version="1.0"?><TEI xmlns="http://www.tei-c.org/ns/1.0"/>') is None
     assert identify(b"<<<< not markup") is None
-    assert accepted("notes.txt", "方志 notes <svg> mentioned later".encode()) == "application/octet-stream"
+    assert accepted("notes.txt", "方志 notes <svg> mentioned later".encode()) == "text/plain"
 
 
 # -- decompression bombs --------------------------------------------------------------------

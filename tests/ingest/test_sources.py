@@ -113,7 +113,7 @@ def test_folder_kinds_come_from_content_not_names(tmp_path):
     kinds = {i.label: i.metadata["kind"] for i in plan_folder(src, collection="donation-2024")}
 
     assert kinds == {"album": "manuscript", "county-gazetteer": "book", "disguised": "book",
-                     "interview": "audio", "mixed": "object", "notes": "object", "novel": "ebook",
+                     "interview": "audio", "mixed": "object", "notes": "document", "novel": "ebook",
                      "photo": "photo", "scan": "photo", "tapes": "audio"}
     assert all(i.metadata["collections"] == ["donation-2024"] for i in plan_folder(src, collection="donation-2024"))
 
@@ -233,8 +233,8 @@ def test_excel_manifest(tmp_path):
     assert first.metadata == {"kind": "photo", "title": {"zh": "照片甲"}, "date": {"edtf": "1936"}}
     assert first.file_ids == ["front"] and first.problems == []
     assert second.metadata["date"] == {"edtf": "1958"}
-    assert second.problems == ["row 5, 类型: must be one of photo, manuscript, book, audio, video, ebook, object "
-                               "(got '卷轴')"]
+    assert second.problems == ["row 5, 类型: must be one of photo, manuscript, book, audio, video, ebook, object, "
+                               "document, dataset (got '卷轴')"]
 
 
 def test_row_problems_name_row_and_column(tmp_path):
@@ -257,7 +257,7 @@ def test_row_problems_name_row_and_column(tmp_path):
     assert problems[3] == ["row 5, 文件: /etc/passwd is an absolute path; give the path from the folder of the files"]
     assert problems[4][0].startswith("row 6, 文件: C:/Windows/win.ini is an absolute path")
     assert problems[5] == [
-        "row 7, 类型: must be one of photo, manuscript, book, audio, video, ebook, object (got 'scroll')",
+        "row 7, 类型: must be one of photo, manuscript, book, audio, video, ebook, object, document, dataset (got 'scroll')",
         "row 7, 日期: '民国二十五年' is not an EDTF date (e.g. 1936, 1936-05, 193X, 1911/1949, 1936?)",
         "row 7, 馆藏: 'bad id!' is not a collection id"]
     assert problems[6] == ["row 8, 文件标识符: 2 identifiers for 1 files", "row 8, 文件标识符: 'a' is used twice",
@@ -467,4 +467,4 @@ def test_export_metadata_with_unsafe_paths_is_refused_per_item(tmp_path):
     assert good.problems == [] and good.file_ids == [None]
     assert bad.problems == ["metadata.json item 2, files: ../../bagit.txt climbs out of the folder of the files with ..",
                             "metadata.json item 2, kind: must be one of photo, manuscript, book, audio, video, "
-                            "ebook, object (got 'scroll')"]
+                            "ebook, object, document, dataset (got 'scroll')"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.ocfl import object_path
 from tests.helpers import assert_ocfl_valid
 from tests.web.auth_helpers import login
 
@@ -155,3 +156,51 @@ def test_dictionary_words_then_index_rebuild(tmp_path, demo_dir):
     rebuilt = fangzhi(demo_dir, "index", "rebuild")
     assert rebuilt.returncode == 0 and "rebuilt the search index from" in rebuilt.stdout
     assert json.loads(fangzhi(demo_dir, "search", "--json", "惠山").stdout)["total"] >= 1
+
+
+def test_fixity_schedule_reports_a_bit_flip_a_truncation_and_a_missing_file(tmp_path):
+    """The counts and the list agree: every injected failure is in both, and the report never
+    says 0 failed while listing failures."""
+    from ingest.pipeline import plan_job
+    from ingest.sources import plan
+    from storage.fixity import files_to_check
+    from tests.helpers import build_on
+
+    data, source = tmp_path / "data", tmp_path / "donation"
+    source.mkdir()
+    for n in range(4):
+        (source / f"信{n}.txt").write_bytes(f"第{n}封信：惠山泉水。".encode() * 50)
+    fz = build_on(data, inline=True)
+    ctx = fz.ingest_context()
+    job = plan_job(ctx, str(source), plan(source))
+    fz.runner.run([(job, e.n) for e in ctx.jobs.entries(job)])
+    stored = {}
+    for object_id, path, _ in files_to_check(fz.objects):
+        if path.endswith(".txt") and "/originals/" in path:
+            stored[object_id] = Path(fz.objects.storage.local_path(fz.objects._key(object_path(object_id), path)))
+    assert len(stored) == 4
+    flipped, cut, lost, _ = [stored[k] for k in sorted(stored)]
+    data_ = bytearray(flipped.read_bytes())
+    data_[7] ^= 0x01
+    flipped.write_bytes(bytes(data_))
+    cut.write_bytes(cut.read_bytes()[:20])
+    lost.unlink()
+    out = fangzhi(data, "fixity", "--schedule", "--cycle-days", "1")
+    assert out.returncode == 1, out.stdout + out.stderr
+    lines = out.stderr.splitlines()
+    failed = [line for line in lines if line.startswith("FIXITY FAILURE (failed)")]
+    missing = [line for line in lines if line.startswith("FIXITY FAILURE (missing)")]
+    assert len(failed) == 2 and len(missing) == 1
+    assert any(flipped.name in line and "sha256 is" in line for line in failed)
+    assert any(cut.name in line for line in failed) and lost.name in missing[0]
+    summary = out.stdout.strip().splitlines()[-1]
+    counts = re.fullmatch(r"(\d+) files checked in 4 of 4 objects: (\d+) passed, 2 failed, 1 missing \(3 problems\)",
+                          summary)
+    assert counts and int(counts.group(1)) - int(counts.group(2)) == 3, summary
+    assert "0 failed" not in out.stdout + out.stderr
+    events = fangzhi(data, "events", sorted(stored)[1].split(":", 1)[1])
+    assert events.returncode == 0 and "fixity check" in events.stdout and "failure" in events.stdout
+    assert "format identification" in events.stdout and "x-fmt/111" in events.stdout
+    formats = fangzhi(data, "formats")
+    assert formats.returncode == 0 and re.search(r"\s4\s+x-fmt/111\s+Plain Text File", formats.stdout), formats.stdout
+    assert "4 originals in 1 PRONOM formats, 0 unidentified" in formats.stdout

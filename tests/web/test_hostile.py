@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from repository.access import SYSTEM
 from repository.services import NewFile
 from tests.helpers import photo_item
+from tests.ingest.test_keep import docx_bytes, odt_bytes
 from tests.web.auth_helpers import add_users, csrf_token, login
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -219,6 +220,9 @@ HOSTILE = {
     "svg with script": ("logo.svg", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">'
                                     b"<script>alert(1)</script></svg>", "scripts"),
     "html disguised as jpg": ("photo.jpg", b"<!DOCTYPE html><html><script>alert(1)</script>", "scripts"),
+    "word document with macros": ("letter.docx", docx_bytes(["信"], extra=[("word/vbaProject.bin", b"vba")]), "macros"),
+    "opendocument with macros": ("letter.odt", odt_bytes(["信"], extra=[("Basic/Standard/M.xml", b"<m/>")]), "macros"),
+    "docx zip bomb": ("bomb.docx", docx_bytes([], document=b"<w:document/>" + b" " * (300 << 20)), "zip bomb"),
 }
 
 
@@ -565,3 +569,45 @@ def test_uploads_use_the_configured_pixel_limit(site, monkeypatch):
                                        data={"metadata": json.dumps({"kind": "photo", "title": "大"}),
                                              "files": (io.BytesIO(png_bomb(100, 100)), "big.png")})
     assert response.status_code == 400 and "more than the limit of 1,000 pixels" in response.json["message"]
+
+
+def test_kept_files_are_downloads_that_run_nothing(site):
+    """XML may hold XHTML scripts and a name may say JavaScript: files with no viewer are sent as
+    attachments under a sandbox, and a name never makes a file a script or a stylesheet."""
+    client = site.test_client()
+    headers = {"Authorization": f"Bearer {site.config['TOKEN']}"}
+    xml = (b'<?xml version="1.0"?><letter xmlns:h="http://www.w3.org/1999/xhtml">'
+           b'<h:script>alert(document.cookie)</h:script>\xe6\x83\xa0\xe5\xb1\xb1</letter>')
+    created = client.post("/api/items", headers=headers, data={
+        "metadata": json.dumps({"kind": "document", "title": "信", "visibility": "public"}),
+        "files": [(io.BytesIO(xml), "letter.xml"), (io.BytesIO(b"alert(1)"), "run.js"),
+                  (io.BytesIO(b"body{}"), "look.css")]})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    files = {f["path"].rsplit("/", 1)[-1]: f for f in created.json["files"]}
+    assert files["letter.xml"]["media_type"] == "application/xml"
+    assert files["run.js"]["media_type"] == files["look.css"]["media_type"] == "text/plain"
+    item = created.json["id"]
+    served = client.get(f"/items/{item}/files/{files['letter.xml']['id']}")
+    assert served.status_code == 200 and served.data == xml
+    assert served.headers["Content-Disposition"].startswith("attachment;")
+    assert served.headers["Content-Security-Policy"].startswith("sandbox")
+    script = client.get(f"/items/{item}/files/{files['run.js']['id']}")
+    assert script.mimetype == "text/plain" and script.headers["X-Content-Type-Options"] == "nosniff"
+    archive = site.extensions["fangzhi"].archive  # identified as ingest identifies, with its events
+    stored = {f.path.rsplit("/", 1)[-1]: f for f in archive.load_item(item).originals}
+    assert stored["letter.xml"].tech["pronom"]["puid"] == "fmt/101"  # Extensible Markup Language
+    identified = [e for e in archive.preservation_events(item, user=SYSTEM) if e["type"] == "format identification"]
+    assert sorted(f for e in identified for f in e["files"]) == sorted(f.id for f in stored.values())
+
+
+def test_an_uploaded_office_document_is_identified_by_its_parts(site):
+    client = site.test_client()
+    created = client.post("/api/items", headers={"Authorization": f"Bearer {site.config['TOKEN']}"}, data={
+        "metadata": json.dumps({"kind": "document", "title": "信"}),
+        "files": [(io.BytesIO(docx_bytes(["荣巷"])), "letter.docx"),
+                  (io.BytesIO(b"%PDF-1.4\n" + b"\0" * 400_000 + b"\n%%EOF\n"), "big.dat")]})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    archive = site.extensions["fangzhi"].archive
+    stored = {f.path.rsplit("/", 1)[-1]: f for f in archive.load_item(created.json["id"]).originals}
+    assert stored["letter.docx"].tech["pronom"]["puid"] == "fmt/412"  # the container's parts were read
+    assert stored["big.dat"].tech["pronom"]["format"] == "Acrobat PDF 1.4 - Portable Document Format"  # head and tail

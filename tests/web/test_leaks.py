@@ -341,6 +341,7 @@ def alliance_member_page(client, case):
     return f"泄露馆藏{case}" in r.get_data(as_text=True)
 
 
+PRONOM = {"puid": "fmt/43", "format": "JPEG File Interchange Format", "version": "1.01", "basis": "signature"}
 PUBLIC_ONLY = {"iiif_presentation.changes", "iiif_presentation.changes_page"}
 CROSSES = {"alliance.member"}  # what crosses to another member: public, and alliance material for members
 def oai(client, case):
@@ -392,6 +393,8 @@ EXEMPT = {
     "api.openapi": "the API description",
     "ingest.upload_page": "staff only: test_ingest_web", "ingest.jobs": "staff only: test_ingest_web",
     "ingest.job": "staff only: test_ingest_web",
+    "admin.preservation": "staff who may see the item: test_preservation_pages_are_for_staff_who_may_see_the_item",
+    "admin.premis": "staff who may see the item: test_preservation_pages_are_for_staff_who_may_see_the_item",
     "iiif_presentation.top_collection": "collections only (visibility of collections: tests/iiif/test_presentation)",
     "iiif_presentation.mirador": "the viewer's script",
     "alliance.portal": "member names and counts of collections (tests/alliance/test_federated.py::test_portal_*)",
@@ -421,7 +424,7 @@ def site(tmp_path_factory):
     time.sleep(1.1)  # version times have whole seconds: make the cases' items strictly newer
     for case in CASES:
         visibility = case if case in ("alliance", "staff", "embargoed", "private") else "public"
-        files = [NewFile("scan.jpg", f"{case} scan".encode(), "image/jpeg", 1)]
+        files = [NewFile("scan.jpg", f"{case} scan".encode(), "image/jpeg", 1, tech={"pronom": PRONOM})]
         if case == "restricted-file":
             files.append(NewFile("release-form.pdf", b"signed consent", "application/pdf", 2, access="staff"))
         files.append(NewFile("pyramid.tif", tiny_pyramid(), "image/tiff", role="derivative",
@@ -625,3 +628,43 @@ def test_token_writes_stay_within_what_the_token_reads(site):
     assert patch("tok-public", write, collections=["staff-only"]).status_code == 400
     assert patch("tok-staff", write_staff).status_code == 200  # with read-staff, as an archivist
     assert patch("tok-public", read_staff).status_code == 403  # reading is not writing
+
+
+STAFF_AREA = {"curator", "archivist", "admin"}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_preservation_pages_are_for_staff_who_may_see_the_item(client, case):
+    """An item's preservation record (technical metadata, events, PREMIS XML) is for the staff
+    area's roles, and only for items they may see."""
+    token = "HTTP_AUTHORIZATION" in client.environ_base  # the staff area refuses every token
+    allowed = client.role in STAFF_AREA & CASES[case] and not token
+    for url in (f"/admin/items/{item_id(case)}/preservation", f"/admin/items/{item_id(case)}/premis.xml"):
+        r = client.get(url)
+        if allowed:
+            assert r.status_code == 200, (client.role, url)
+            assert item_id(case) in r.get_data(as_text=True)
+        else:
+            assert r.status_code == (302 if client.role == "anonymous" else 403 if token or client.role not in STAFF_AREA
+                                     else 410 if case == "withdrawn" else 404), (client.role, url, r.status_code)
+    if allowed:
+        page = client.get(f"/admin/items/{item_id(case)}/preservation").get_data(as_text=True)
+        assert "fmt/43" in page and "JPEG File Interchange Format" in page
+        restricted = client.get(f"/admin/items/{item_id('restricted-file')}/preservation").get_data(as_text=True)
+        assert ("release-form.pdf" in restricted) == (client.role in STAFF_FILE)
+
+
+def test_the_format_facet_is_for_staff_only(client):
+    """PRONOM formats are staff facts: counted and filtered on for those cleared for staff files,
+    and neither shown nor usable as a filter (no oracle) for anyone else."""
+    cleared = client.role in STAFF_FILE
+    everything = client.get("/api/search?per_page=100").json
+    assert ("format" in everything["facets"]) == cleared
+    found = client.get("/api/search?format=fmt/43&per_page=100").json
+    if cleared:
+        counted = {f["value"]: f["count"] for f in everything["facets"]["format"]}
+        assert counted.get("fmt/43") == found["total"] >= 1
+        assert {h["id"] for h in found["hits"]} >= {item_id("public"), item_id("staff")}
+    else:  # the filter is ignored, as an unknown parameter: the same answer as without it
+        assert found["total"] == everything["total"]
+    assert ("文件格式" in client.get("/search?q=泄露测试").get_data(as_text=True)) == cleared
