@@ -19,6 +19,7 @@ from pathlib import Path
 from alliance.discovery import Discovery
 from alliance.harvest import Harvester, Limits as HarvestLimits
 from alliance.members import Members
+from alliance.oai import Provider
 from alliance.union import UnionCatalogue
 from iiif.server import ImageServer
 from ingest.jobs import JobStore
@@ -98,6 +99,13 @@ class Fangzhi:
     def recognizer(self) -> asr.SpeechRecognizer | None:
         """The speech recognizer for draft transcripts (setting SPEECH_RECOGNIZER), loaded once."""
         return asr.load_recognizer(self.settings["SPEECH_RECOGNIZER"])
+
+    @cached_property
+    def oai(self) -> Provider:
+        """The OAI-PMH data provider (alliance.oai) on this archive."""
+        s = self.settings
+        return Provider(self.archive, name=s["SITE_NAME"], admin_email=s["OAI_ADMIN_EMAIL"],
+                        page_size=s["OAI_PAGE_SIZE"], token_hours=s["OAI_TOKEN_HOURS"])
 
 
 def build(settings: dict | None = None, *, storage: Storage | None = None, index: SearchIndex | None = None,

@@ -71,6 +71,10 @@ SETTINGS = [
     Setting("ALLIANCE_MAX_PAGES", 10000, "Most pages (resumption tokens, Change Discovery pages) one harvest of a member follows."),
     Setting("ALLIANCE_OVERLAP_SECONDS", 60, "An incremental harvest asks for records from the last harvest's responseDate minus this, so records changed meanwhile are not missed."),
     Setting("ALLIANCE_PARALLEL", 4, "Alliance members harvested at once (each in its own thread)."),
+    Setting("OAI_PAGE_SIZE", 100, "Records (or headers) per OAI-PMH ListRecords/ListIdentifiers answer; the rest follow with a resumptionToken."),
+    Setting("OAI_TOKEN_HOURS", 24.0, "Hours an OAI-PMH resumptionToken stays valid (its expirationDate); tokens are signed with SECRET_KEY, so they survive restarts."),
+    Setting("OAI_REPOSITORY_IDENTIFIER", "", "The repositoryIdentifier of OAI-PMH identifiers (oai:<it>:<item id>); empty: the host of BASE_URL (else of the request). Set it (or BASE_URL) before harvesters come: identifiers must not change."),
+    Setting("OAI_ADMIN_EMAIL", "", "The adminEmail an OAI-PMH Identify answer gives harvesters (empty: archive@ the repository's host name)."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

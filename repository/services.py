@@ -84,6 +84,8 @@ class Catalog(Protocol):  # implemented by storage.catalog.SQLiteCatalog
     def events(self, object_id: str | None = None, *, limit: int | None = None, offset: int = 0) -> list[dict]: ...
     def count_events(self, object_id: str | None = None) -> int: ...
     def find_original(self, sha256: str) -> tuple[str, str] | None: ...
+    def item_states(self) -> list[dict]: ...
+    def items_stamp(self) -> tuple: ...
     def clear(self) -> None: ...
 
 
@@ -255,10 +257,14 @@ class Archive:
         event = {"at": _now(), "user": user.name, "action": "purge", "object_id": oid,
                  "version": history[-1]["version"], "message": reason.strip()}
         # Whether anonymous readers could see it until now: Change Discovery then publishes a Delete.
-        public = access.can_view_item(access.ANONYMOUS, self._load_item(item_id).value, today=self.today())
+        head = self._load_item(item_id).value
+        public = access.can_view_item(access.ANONYMOUS, head, today=self.today())
+        # Who may have seen it (``seen``), its kind and collections: OAI-PMH's deleted records.
+        facts = {"public": public, "seen": sorted(self.seen_levels(item_id)), "kind": head.kind,
+                 "collections": head.collections}
         # Record first (with the object's history): a purge that fails halfway is still accounted for.
         self.storage.put(f"{PURGES}{event['at'].replace(':', '')}-{secrets.token_hex(4)}.json",
-                         json.dumps({**event, "public": public, "history": history}, ensure_ascii=False).encode())
+                         json.dumps({**event, **facts, "history": history}, ensure_ascii=False).encode())
         self.objects.purge(oid)
         self.catalog.delete(oid)
         self.catalog.add_event(event)
@@ -406,6 +412,21 @@ class Archive:
         ``open_file`` gives this user, in the order of ``visible_files``."""
         head = self._head_unless_latest(record)
         return [f for f in self.visible_files(record.value, user=user) if self._may_open(user, record.value, f, head)]
+
+    def seen_levels(self, item_id: str) -> frozenset[str]:
+        """The levels at which some version of the item could be seen (access.effective_level at
+        the start and end of each version; a withdrawn version at none): whom it was shown to."""
+        oid = item_object(item_id)
+        inv = self.objects.inventory(oid)
+        head = int(inv["head"][1:])
+        days = [date.fromisoformat(inv["versions"][f"v{n}"]["created"][:10]) for n in range(1, head + 1)]
+        levels = set()
+        for n in range(1, head + 1):
+            item = self._parse(oid, Item, inv, n)
+            if not item.withdrawn:
+                end = days[n] if n < head else self.today()
+                levels |= {access.effective_level(item.visibility, item.embargo_until, day) for day in (days[n - 1], end)}
+        return frozenset(levels)
 
     def find_original(self, sha256: str) -> tuple[str, str] | None:
         """(item id, file id) of an original with these bytes already in the archive, if any."""

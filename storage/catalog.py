@@ -116,6 +116,22 @@ class SQLiteCatalog(SQLiteDatabase):
         rows = self._db().execute(f"SELECT record FROM collections WHERE {where} ORDER BY id", params)
         return [Collection.from_dict(json.loads(r["record"])) for r in rows]
 
+    def item_states(self) -> list[dict]:
+        """Every item's id, kind, access facts (visibility, embargo_until, withdrawn), head version
+        and its time (updated), and collections (a list), by id: what OAI-PMH headers are made of."""
+        rows = self._db().execute(
+            "SELECT id, kind, visibility, embargo_until, withdrawn, version, updated, (SELECT group_concat("
+            "collection_id, ' ') FROM (SELECT collection_id FROM item_collections c WHERE c.item_id = items.id "
+            "ORDER BY position)) AS collections FROM items ORDER BY id")
+        return [{**dict(r), "withdrawn": bool(r["withdrawn"]), "collections": (r["collections"] or "").split()}
+                for r in rows]
+
+    def items_stamp(self) -> tuple:
+        """(count, sum of versions, newest update) of the items: every create, update and purge
+        changes the first two together with the purge records, so answers derived from
+        ``item_states`` can be kept until it changes."""
+        return tuple(self._db().execute("SELECT count(*), total(version), max(updated) FROM items").fetchone())
+
     def find_original(self, sha256: str) -> tuple[str, str] | None:
         row = self._db().execute("SELECT item_id, file_id FROM originals WHERE sha256 = ? ORDER BY item_id LIMIT 1",
                                  (sha256,)).fetchone()

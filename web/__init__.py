@@ -47,6 +47,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import iiif_image
     from . import iiif_presentation
     from . import interview_admin
+    from . import oai_views
     from . import uploads
 
     @app.before_request
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.before_request(uploads.body_limit)  # before CSRF protection reads a form
     auth.init_app(app)
     auth.csrf.exempt(api.bp)  # the API checks CSRF itself for session writes (api._writer)
+    auth.csrf.exempt(oai_views.bp)  # OAI-PMH reads only, and sessions harvest as anonymous (alliance.oai)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
@@ -67,6 +69,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(iiif_image.bp)
     app.register_blueprint(iiif_presentation.bp)
     app.register_blueprint(interview_admin.bp)
+    app.register_blueprint(oai_views.bp)
     errors.init_app(app)
 
     @app.get("/healthz")

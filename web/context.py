@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app
 
 from alliance.members import Members
+from alliance.oai import Provider
 from fangzhi.bootstrap import Fangzhi
 from ingest.jobs import JobStore
 from repository.access import User
@@ -27,6 +28,10 @@ def search() -> Search:
 def members() -> Members:
     """The alliance's member libraries (alliance.members)."""
     return fangzhi().members
+
+
+def oai() -> Provider:
+    return fangzhi().oai
 
 
 def jobs() -> JobStore:

@@ -48,6 +48,22 @@ COLLECTION = {"type": "object", "required": ["id", "title", "links"], "propertie
     "visibility": {"type": "string"}, "embargo_until": {"type": ["string", "null"]},
     "holding_library": {"type": ["string", "null"]}, "links": LINKS}}
 NEW_ITEM = {"type": "object", "required": ["kind", "title"], "properties": ITEM_FIELDS}
+OAI_PMH = {
+    "operationId": "oaiPmh", "summary": "OAI-PMH 2.0: Identify, ListMetadataFormats, ListSets, GetRecord, "
+                                        "ListIdentifiers, ListRecords (oai_dc, mods)",
+    "description": "The protocol's answers, errors included, are 200 text/xml (OAI-PMH 2.0 §3.1.2.1). Anonymous "
+                   "harvesters see public items; a Bearer token with read-alliance also alliance items. "
+                   "Identifiers are oai:<repositoryIdentifier>:<item id>; sets are collections (parent:child) "
+                   "and kind:<kind>; deleted records are persistent.",
+    "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}} for n in (
+        "verb", "identifier", "metadataPrefix", "from", "until", "set", "resumptionToken")],
+    "responses": {"200": {"description": "An OAI-PMH answer", "content": {"text/xml": {"schema": {"type": "string"}}}},
+                  "401": {"description": "An unknown or revoked Bearer token",
+                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                  "413": {"description": "A request body over MAX_BODY_MB",
+                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
+                                      "text/html": {"schema": {"type": "string"}}}}},
+}
 PASSAGE = {"type": "object", "required": ["snippet", "url"], "properties": {
     "snippet": {"type": "string", "description": "HTML: the text with the query's words in <mark>"},
     "file_id": {"type": ["string", "null"]}, "page": {"type": ["integer", "null"]},
@@ -185,6 +201,13 @@ def document() -> dict:
                         "responses": {"200": _json({"type": "object", "required": ["collections"], "properties": {
                             "collections": {"type": "array", "items": {"$ref": "#/components/schemas/Collection"}}}}),
                             **_errors(401, 503)}},
+            },
+            "/oai": {
+                "get": OAI_PMH,
+                "post": {**OAI_PMH, "operationId": "oaiPmhPost", "parameters": [],
+                         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+                             "schema": {"type": "object", "properties": {
+                                 p["name"]: p["schema"] for p in OAI_PMH["parameters"]}}}}}},
             },
             "/api/collections/{collection_id}": {
                 "get": {"operationId": "getCollection", "summary": "A collection with its sub-collections and items",

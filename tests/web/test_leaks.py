@@ -314,7 +314,30 @@ def interview_ohms(client, case):
     return interview_export(client, case, "xml")
 
 
+def oai(client, case):
+    """OAI-PMH: a record with metadata, in GetRecord and in the list. Harvesters see public
+    material, alliance tokens also alliance material (HARVESTERS); an item once public and then
+    withdrawn is a deleted header; the staff-only file of a public item is never linked."""
+    from lxml import etree
+
+    ns = {"o": "http://www.openarchives.org/OAI/2.0/"}
+    identifier = f"oai:localhost:{item_id(case)}"
+    record = etree.fromstring(_status(client, f"/oai?verb=GetRecord&metadataPrefix=mods&identifier={identifier}").data)
+    listed = etree.fromstring(_status(client, "/oai?verb=ListRecords&metadataPrefix=oai_dc").data)
+    headers = {h.findtext("o:identifier", namespaces=ns): h for h in listed.iterfind(".//o:header", ns)}
+    shown = record.find(".//o:metadata", ns) is not None
+    assert shown == (identifier in headers and headers[identifier].get("status") != "deleted")
+    if case == "withdrawn":  # persistent deleted records: it was public
+        assert record.find(".//o:header", ns).get("status") == "deleted" == headers[identifier].get("status")
+    elif not shown:
+        assert record.find("o:error", ns).get("code") == "idDoesNotExist" and identifier not in headers
+    text = etree.tostring(record).decode() + etree.tostring(listed).decode()
+    assert "release-form" not in text and "/files/f2" not in text and "application/pdf" not in text
+    return shown
+
+
 PUBLIC_ONLY = {"iiif_presentation.changes", "iiif_presentation.changes_page"}
+HARVESTERS = {"oai.endpoint"}  # public material; alliance material for alliance tokens, not sessions
 ROUTES = {
     "iiif_presentation.manifest": iiif_manifest, "iiif_presentation.collection": iiif_collection,
     "iiif_presentation.search": iiif_search, "iiif_presentation.search1": iiif_search1,
@@ -326,6 +349,7 @@ ROUTES = {
     "public.home": home_page, "public.collection": collection_page,
     "iiif_image.base": iiif_base, "iiif_image.info": iiif_info, "iiif_image.image": iiif_image,
     "public.interview_vtt": interview_vtt, "public.interview_ohms": interview_ohms,
+    "oai.endpoint": oai,
 }
 EXEMPT = {
     "static": "stylesheets only", "healthz": "no data", "public.set_language": "sets a cookie",
@@ -388,7 +412,9 @@ def client(request, site):
         scopes, client.role = TOKENS[request.param]
         secret, _ = site.extensions["fangzhi"].accounts.create_token(request.param, scopes, by=SYSTEM)
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+        client.token = True
     else:
+        client.token = False
         if request.param != "anonymous":
             assert login(client, request.param).status_code == 302
         client.role = request.param
@@ -399,6 +425,8 @@ def client(request, site):
 @pytest.mark.parametrize("case", CASES)
 def test_matrix(client, route, case):
     allowed = EVERYONE if case in ("public", "restricted-file") else set() if route in PUBLIC_ONLY else CASES[case]
+    if route in HARVESTERS and not (case == "alliance" and client.token):
+        allowed = allowed if case in ("public", "restricted-file") else set()
     assert ROUTES[route](client, case) == (client.role in allowed), (client.role, route, case)
 
 
