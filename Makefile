@@ -16,6 +16,10 @@ bench: install-test
 	$(BIN)/python bench/storage.py
 	bash scripts/install-system.sh --bench
 	$(BIN)/python bench/iiif.py
+	$(BIN)/python bench/ocr.py
+	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/alliance.py
 
 install: system $(VENV)/.installed translations viewer
 install-test: system $(VENV)/.installed-test translations viewer

@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from alliance.discovery import Discovery
+from alliance.federated import Federation
 from alliance.harvest import Harvester, Limits as HarvestLimits
 from alliance.members import Members
 from alliance.oai import Provider
@@ -26,6 +27,7 @@ from ingest.jobs import JobStore
 from ingest.pipeline import Context
 from ingest.runner import InlineRunner, PoolRunner
 from ingest.safety import Limits
+from ingest.steps import ocr
 from ingest.uploads import Uploads
 from oral_history import asr
 from oral_history.service import interview_search
@@ -96,6 +98,11 @@ class Fangzhi:
         return self._runner
 
     @cached_property
+    def federation(self) -> Federation:
+        """Live search of this archive and every member library at once (ALLIANCE_TIMEOUT_SECONDS)."""
+        return Federation(self.search, self.members, timeout=self.settings["ALLIANCE_TIMEOUT_SECONDS"])
+
+    @cached_property
     def recognizer(self) -> asr.SpeechRecognizer | None:
         """The speech recognizer for draft transcripts (setting SPEECH_RECOGNIZER), loaded once."""
         return asr.load_recognizer(self.settings["SPEECH_RECOGNIZER"])
@@ -117,6 +124,11 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     data = Path(settings["DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
     _guard_images(settings)
+    try:  # onnxruntime threads: the cores shared among the workers
+        ocr.configure(engine=settings["OCR_ENGINE"], low_confidence=settings["OCR_LOW_CONFIDENCE"],
+                      workers=settings["INGEST_WORKERS"])
+    except ValueError as exc:
+        raise SystemExit(f"FANGZHI_{exc}") from None
     storage = storage if storage is not None else _storage(settings)
     objects = OcflRoot(storage)
     objects.init()

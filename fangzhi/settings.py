@@ -51,7 +51,7 @@ SETTINGS = [
     Setting("IIIF_MEMORY_MB", 64, "Decoded image tiles each web worker keeps in memory for the IIIF Image API, in MiB."),
     Setting("IIIF_CACHE_MB", 1024, "Size of the on-disk cache of generated IIIF images under DATA_DIR/cache/iiif, in MiB (0: none); the oldest go first."),
     Setting("LOGIN_RATE_LIMIT", "10 per minute", "Login attempts allowed per client address (Flask-Limiter syntax; behind a proxy set PROXY_HOPS)."),
-    Setting("OHMS_SCHEMA", "", "Path of the OHMS XSD (ohms.xsd): OHMS files are validated against it on ingest and upload (empty: the reader's own checks only)."),
+    Setting("OHMS_SCHEMA", "", "Path of the OHMS XSD (ohms.xsd): OHMS files are checked against it on ingest and upload, each problem a warning with its line (empty: the reader's own checks only)."),
     Setting("SPEECH_RECOGNIZER", "", "Speech recognizer for draft transcripts, as module:Class (see oral_history/asr.py; empty: none)."),
     Setting("PROXY_HOPS", 0, "Reverse proxies in front of Fangzhi whose X-Forwarded-For and X-Forwarded-Proto are trusted: 1 behind the documented nginx (0: none, the headers are ignored)."),
     Setting("BASE_URL", "", "The archive's public address, e.g. https://archive.example.org: every absolute URL (IIIF ids, API links, media URLs) is built from it, never from the Host header (empty: from the request, within TRUSTED_HOSTS)."),
@@ -71,10 +71,13 @@ SETTINGS = [
     Setting("ALLIANCE_MAX_PAGES", 10000, "Most pages (resumption tokens, Change Discovery pages) one harvest of a member follows."),
     Setting("ALLIANCE_OVERLAP_SECONDS", 60, "An incremental harvest asks for records from the last harvest's responseDate minus this, so records changed meanwhile are not missed."),
     Setting("ALLIANCE_PARALLEL", 4, "Alliance members harvested at once (each in its own thread)."),
+    Setting("ALLIANCE_TIMEOUT_SECONDS", 5.0, "Seconds a member library has to answer a live alliance search (scope=alliance); members not done by then are named as timed out and the others' results are shown."),
     Setting("OAI_PAGE_SIZE", 100, "Records (or headers) per OAI-PMH ListRecords/ListIdentifiers answer; the rest follow with a resumptionToken."),
     Setting("OAI_TOKEN_HOURS", 24.0, "Hours an OAI-PMH resumptionToken stays valid (its expirationDate); tokens are signed with SECRET_KEY, so they survive restarts."),
     Setting("OAI_REPOSITORY_IDENTIFIER", "", "The repositoryIdentifier of OAI-PMH identifiers (oai:<it>:<item id>); empty: the host of BASE_URL (else of the request). Set it (or BASE_URL) before harvesters come: identifiers must not change."),
     Setting("OAI_ADMIN_EMAIL", "", "The adminEmail an OAI-PMH Identify answer gives harvesters (empty: archive@ the repository's host name)."),
+    Setting("OCR_ENGINE", "pp-ocrv6", "OCR engine for page images: pp-ocrv6 (PP-OCRv6 small, shipped in the rapidocr wheel), pp-ocrv4 (the former engine, if rapidocr-onnxruntime is installed), or module:Class (see ingest/steps/ocr_engine.py)."),
+    Setting("OCR_LOW_CONFIDENCE", 0.8, "Recognised characters with a confidence below this (0–1) are marked uncertain in ocr.json, for review."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

@@ -1,6 +1,7 @@
 """Ingest jobs: every batch is a job with one entry per planned item and its state.
 
-An entry is pending, done, duplicate or failed (with the step, the file and the reason). The
+An entry is pending, done, duplicate or failed (with the step, the file and the reason), and
+holds the notices of what its steps skipped or changed (``repository.notices``, as data). The
 item id of every entry is fixed when the job is planned, so a job interrupted at any point
 (even by SIGKILL) resumes without making any item twice.
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+import sqlite3
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,6 +30,7 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE INDEX IF NOT EXISTS entries_by_item ON entries(item_id);
 """
+NOTES = "notes"  # a column added after the first release: databases without it gain it when opened
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Entry:
     step: str | None = None
     file: str | None = None
     reason: str | None = None
+    notes: list[dict] = field(default_factory=list)  # Notice dicts: shown in the reader's language
 
 
 @dataclass
@@ -64,25 +68,36 @@ class JobStore(SQLiteDatabase):
 
     def __init__(self, path: str | Path):
         super().__init__(path, SCHEMA)
+        with self._db() as db:
+            if NOTES not in {row["name"] for row in db.execute("PRAGMA table_info(entries)")}:
+                try:
+                    db.execute(f"ALTER TABLE entries ADD COLUMN {NOTES} TEXT")
+                except sqlite3.OperationalError as exc:  # another process (a worker) added it a moment ago
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def create(self, source: str, entries: list[Entry], *, user: str, options: dict | None = None) -> str:
         job_id = datetime.now(timezone.utc).strftime("j%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         with self._db() as db:
             db.execute("INSERT INTO jobs VALUES (?,?,?,?,?)",
                        (job_id, _now(), source, user, json.dumps(options or {}, ensure_ascii=False)))
-            db.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
+            db.executemany("INSERT INTO entries (job_id, n, label, item_id, files, file_fields, metadata, state, "
+                           "step, file, reason, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
                 (job_id, e.n, e.label, e.item_id, json.dumps(e.files, ensure_ascii=False), json.dumps(e.file_fields, ensure_ascii=False),
                  json.dumps(e.metadata, ensure_ascii=False), e.state, e.step, e.file, e.reason, _now())
                 for e in entries])
         return job_id
 
     def mark(self, job_id: str, n: int, state: str, *, step: str | None = None, file: str | None = None,
-             reason: str | None = None, item_id: str | None = None) -> None:
-        """Record an entry's new state (and, when it completed another entry's item, that item)."""
+             reason: str | None = None, item_id: str | None = None, notes: list | None = None) -> None:
+        """Record an entry's new state (and, when it completed another entry's item, that item)
+        with its ``notes`` (``Notice``s)."""
         assert state in STATES
+        kept = json.dumps([n.to_dict() for n in notes], ensure_ascii=False) if notes else None
         with self._db() as db:
-            db.execute("UPDATE entries SET state=?, step=?, file=?, reason=?, updated=?, item_id=COALESCE(?, item_id) "
-                       "WHERE job_id=? AND n=?", (state, step, file, reason, _now(), item_id, job_id, n))
+            db.execute("UPDATE entries SET state=?, step=?, file=?, reason=?, notes=?, updated=?, "
+                       "item_id=COALESCE(?, item_id) WHERE job_id=? AND n=?",
+                       (state, step, file, reason, kept, _now(), item_id, job_id, n))
 
     def claim(self, job_id: str, n: int) -> bool:
         """Make a failed entry pending again for a retry; False if it is not failed (any more):
@@ -138,4 +153,4 @@ class JobStore(SQLiteDatabase):
     def _entry(row) -> Entry:
         return Entry(row["job_id"], row["n"], row["label"], row["item_id"], json.loads(row["files"]),
                      json.loads(row["file_fields"]), json.loads(row["metadata"]), row["state"], row["step"],
-                     row["file"], row["reason"])
+                     row["file"], row["reason"], json.loads(row[NOTES] or "[]"))

@@ -22,6 +22,7 @@ from typing import Callable, Protocol
 from oral_history import attach, formats
 from repository.access import SYSTEM, User
 from repository.errors import RepositoryError
+from repository.notices import Notice
 from repository.services import Archive, NewFile, item_object, new_item_id
 from storage.base import StorageError
 
@@ -120,19 +121,23 @@ def process(ctx: Context, job_id: str, n: int) -> str:
         return entry.state
     stage = {"step": "check", "file": None, "notes": []}
     try:
-        if not ctx.archive.objects.exists(item_object(entry.item_id)):
+        resumed = ctx.archive.objects.exists(item_object(entry.item_id))
+        if not resumed:
             found = store_originals(ctx, entry, stage)
             if found:
                 return already_stored(ctx, entry, stage, found)
         make_derivatives(ctx, entry.item_id, stage, why=f"ingest {job_id} #{n}")
         for after in ctx.after_steps:
             after(ctx, entry, stage, why=f"ingest {job_id} #{n}: {after.name}")
+        if resumed:  # an earlier run may have died between a commit and the catalog and index updates
+            ctx.archive.refresh(entry.item_id)
     except (IngestError, RepositoryError, StorageError, OSError,
             *(error for after in ctx.after_steps for error in after.errors)) as exc:
-        ctx.jobs.mark(job_id, n, "failed", step=stage["step"], file=stage["file"], reason=str(exc))
+        ctx.jobs.mark(job_id, n, "failed", step=stage["step"], file=stage["file"], reason=str(exc),
+                      notes=stage["notes"])
         return "failed"
-    notes = "; ".join(stage["notes"]) or None  # e.g. an extension that lies about the content
-    ctx.jobs.mark(job_id, n, "done", step="check" if notes else None, reason=notes)
+    notes = stage["notes"]  # Notices: e.g. an extension that lies about the content, skipped cues
+    ctx.jobs.mark(job_id, n, "done", step="check" if notes else None, notes=notes)
     ctx.jobs.completed(entry.item_id, job_id, n)  # an earlier failed entry of this item is done now
     shutil.rmtree(ctx.work / entry.item_id, ignore_errors=True)
     return "done"
@@ -202,7 +207,8 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> tuple[str, str] 
             sha256 = hashlib.file_digest(f, "sha256").hexdigest()
         named = mimetypes.guess_type(path)[0]
         if named and named != media_type:
-            stage["notes"].append(f"{Path(path).name}: the name says {named}, the content is {media_type}")
+            stage["notes"].append(Notice(Path(path).name, None, "ingest.type_differs", {"named": named,
+                                                                                        "found": media_type}))
         found = ctx.archive.find_original(sha256)
         if found:
             return found
@@ -282,8 +288,11 @@ def ocr_outputs(kind: str, media_type: str, outputs: list[Derivative], work: Pat
             result = ocr.recognize(page.path)
             _write_atomic(target, json.dumps(result, ensure_ascii=False).encode())
             _write_atomic(text, result["text"].encode())
-        made += [Derivative(target.name, target, "application/json", "ocr", page.sequence),
-                 Derivative(text.name, text, "text/plain", "text", page.sequence)]
+        else:
+            result = json.loads(target.read_text(encoding="utf-8"))
+        counts = ocr.summary(result)
+        made += [Derivative(target.name, target, "application/json", "ocr", page.sequence, tech=counts),
+                 Derivative(text.name, text, "text/plain", "text", page.sequence, tech=counts)]
     return made
 
 

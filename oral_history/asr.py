@@ -29,8 +29,10 @@ import importlib
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from repository.notices import Notice
+
 from .model import Transcript, transcript_problems
-from .timecodes import OralHistoryError
+from .timecodes import DURATION_SLACK, OralHistoryError, clock
 
 SETTING = "SPEECH_RECOGNIZER"
 
@@ -72,14 +74,35 @@ def load_recognizer(spec: str | None, *, setting: str = SETTING) -> SpeechRecogn
 
 
 def draft_transcript(recognizer: SpeechRecognizer, audio_path: Path | str, *, language: str,
-                     duration: float | None = None) -> Transcript:
-    """Run the recogniser and return its transcript marked as a draft, after checking its
-    cues (in time order, within ``duration``)."""
+                     duration: float | None = None, warnings: list[Notice] | None = None) -> Transcript:
+    """Run the recogniser and return its transcript marked as a draft. Its cues are read as the
+    transcript readers read a file's: one that ends before it starts or starts after the end of
+    the recording (``duration``) is left out, one that runs past the end ends with it, cues out
+    of order are sorted — each with a warning (a ``Notice``, the cue's number for the line)
+    appended to ``warnings``; a draft with nothing left, too many cues or too long ones is refused."""
     result = recognizer.transcribe(Path(audio_path), language=language)
     if not isinstance(result, Transcript):
         raise RecognizerError(f"the speech recognizer returned {type(result).__name__}, not a Transcript")
-    problems = transcript_problems(result, duration=duration)
+    found = warnings if warnings is not None else []
+    warn = lambda n, code, **args: found.append(Notice(None, None, code, {"n": n, **args}))  # noqa: E731
+    cues = []
+    for n, cue in enumerate(result.cues, 1):
+        if cue.end <= cue.start:
+            warn(n, "asr.end_before_start", start=clock(cue.start), end=clock(cue.end))
+        elif duration is not None and cue.start >= duration:
+            warn(n, "asr.after_end", start=clock(cue.start), end=clock(duration))
+        else:
+            if duration is not None and cue.end > duration + DURATION_SLACK:
+                warn(n, "asr.clipped", end=clock(cue.end), duration=clock(duration))
+                cue = dataclasses.replace(cue, end=duration)
+            if cues and cue.start < cues[-1].start:
+                warn(n, "asr.out_of_order", start=clock(cue.start), previous=clock(cues[-1].start))
+            cues.append(cue)
+    if result.cues and not cues:
+        raise RecognizerError("none of the speech recognizer's cues is within the recording")
+    draft = dataclasses.replace(result, cues=sorted(cues, key=lambda cue: cue.start), draft=True)
+    problems = transcript_problems(draft, duration=duration)
     if problems:
-        raise RecognizerError("the speech recognizer's transcript has bad times: "
+        raise RecognizerError("the speech recognizer's transcript is unusable: "
                               + "; ".join(f"{field}: {problem}" for field, problem in problems[:5]))
-    return dataclasses.replace(result, draft=True)
+    return draft

@@ -37,9 +37,9 @@ def media_type(name: str) -> str:
 
 
 def attach(interview: Interview | None, files: list[tuple[str, bytes]], *, duration: float | None = None,
-           ohms_schema: str | None = None, warnings: list[str] | None = None) -> Interview:
+           ohms_schema: str | None = None, warnings: list | None = None) -> Interview:
     """A copy of ``interview`` (or a new one) with what ``files`` ((name, bytes) pairs) hold;
-    what was skipped in them ("name line N: problem") is appended to ``warnings``.
+    what was skipped in them (``repository.notices.Notice``s) is appended to ``warnings``.
     Raises TranscriptError naming the file, the line and the problem."""
     interview = copy.deepcopy(interview) if interview is not None else Interview()
     for name, data in files:

@@ -22,7 +22,7 @@ from .timecodes import OralHistoryError
 
 def store(archive, item: Item, interview: Interview, files: list[tuple[str, bytes]], *,
           changed: list[tuple[str, bytes]] | None = None, ohms_schema: str | None = None,
-          reading: Callable[[int | None], None] = lambda n: None, warnings: list[str] | None = None, **saving):
+          reading: Callable[[int | None], None] = lambda n: None, warnings: list | None = None, **saving):
     """Attach ``files`` ((name, bytes) pairs) to ``interview`` one by one (``reading(n)`` is told
     which, then None; what they skipped is appended to ``warnings``), fill its empty fields from
     the item's record, and store it with ``changed``
@@ -43,8 +43,8 @@ def store(archive, item: Item, interview: Interview, files: list[tuple[str, byte
 class TranscriptStep:
     """The ingest after-step "transcript" (``ingest.pipeline.AfterStep``): the entry's transcript
     and OHMS files, read now that the recording's duration is known, make the item's interview,
-    with redacted copies for its restricted segments; cues the files' readers skipped are the
-    entry's notes (its reason once done). The files are read from the source again,
+    with redacted copies for its restricted segments; what the files' readers skipped are the
+    entry's notes (``Notice``s, shown on the job page in the reader's language). The files are read from the source again,
     so a fixed file is used on a retry (and replaces the stored one); without the source, the
     stored copies are read."""
     name = "transcript"
@@ -74,5 +74,5 @@ class TranscriptStep:
         # the first language's transcript is the verbatim one
         store(ctx.archive, item, Interview(languages=list(item.language)), files, changed=changed,
               ohms_schema=self.ohms_schema, reading=lambda n: stage.update(file=None if n is None else paths[n]),
-              warnings=stage["notes"],  # skipped cues: the entry is done, its reason lists them
+              warnings=stage["notes"],  # skipped cues: the entry is done, its notes list them
               user=ctx.user, expected_version=record.version, why=why, work=ctx.work / item.id, limits=ctx.limits)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 import re
 
+from repository.notices import Notice, part
+
 from .model import Cue, Interview, Transcript, public_view
 from .timecodes import DURATION_SLACK, OralHistoryError, TranscriptError, clock, seconds
 
@@ -19,29 +21,35 @@ LOOKS_TIMED = re.compile(r"^\s*\d+:\d")
 ARROWISH = re.compile(r"\d\s*(?:-+|=+|—|–|→)>?\s*\d")
 # §4.2.2 voice span start tag: "<v" with optional classes, whitespace, then the annotation (the name)
 VOICE = re.compile(r"<v(?:\.[^\s>]*)*[ \t\f]+([^>\n]*)>|</v>")
+BREAK = re.compile(r"<br\s*/?>", re.I)
 TAG = re.compile(r"<[^>\n]*>")  # other spans (c, i, b, u, ruby, rt, lang) and inner timestamps
 SPACE = " \t\n\f\r"  # §6.1 (ASCII whitespace around "-->" and between cue settings)
 DIGITS = re.compile(r"[0-9]+")
 
 
 class BadTiming(ValueError):
-    """A cue timing line the §6.3 algorithm fails on: the browser drops the cue."""
+    """A cue timing line the §6.3 algorithm fails on: the browser drops the cue. ``part`` says
+    why (a notice part, ``repository.notices.part``)."""
+
+    def __init__(self, code: str, **args):
+        self.part = part(code, **args)
+        super().__init__(code)
 
 
 def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float | None = None,
-                first_line: int = 1, warnings: list[str] | None = None) -> tuple[Transcript, dict]:
+                first_line: int = 1, warnings: list[Notice] | None = None) -> tuple[Transcript, dict]:
     """A Transcript from WebVTT text and the header's ``Key: value`` lines (lower-case keys).
 
     Parsed by the W3C "WebVTT file parsing" algorithm (§6.1): every cue a browser keeps is kept;
-    a cue it drops (bad timing line) is skipped, as are cues that end before they start (never
-    shown), each with a warning "name line N: problem" appended to ``warnings``. Only a file
-    without the ``WEBVTT`` signature is refused. ``first_line`` is the line number of the text's
+    a cue it drops (bad timing line) is skipped, as are cues that end before they start or start
+    after the end of the recording (never shown; one that ends after it ends with it), each with a warning (a ``Notice``: file, line, code) appended to ``warnings``. Only a file
+    without the ``WEBVTT`` signature, or whose every cue is past the recording, is refused. ``first_line`` is the line number of the text's
     first line, for a VTT embedded in another file (OHMS ``vtt_transcript``). A ``Language:``
     header overrides ``language``.
     """
     found = warnings if warnings is not None else []
     at = lambda i: i + first_line  # noqa: E731 — index → line number
-    warn = lambda i, problem: found.append(f"{name} line {at(i)}: {problem}")  # noqa: E731
+    warn = lambda i, code, **args: found.append(Notice(name, at(i), code, args))  # noqa: E731
     # §6.1 steps 1-2: NULs become U+FFFD, CRLF and CR become LF (one BOM is dropped by decoding)
     lines = LINE_BREAK.split(text.removeprefix("\ufeff").replace("\0", "\ufffd"))
 
@@ -58,7 +66,7 @@ def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float |
         i += 1
     language = header.get("language") or language
 
-    cues, starts, seen_cue, kept = [], [], False, []
+    cues, starts, seen_cue, kept, late = [], [], False, [], 0
     while i < len(lines):  # §6.1 step 12, the block loop
         if not lines[i]:
             i += 1
@@ -68,7 +76,7 @@ def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float |
         if timing is None:
             if buffer and re.match(r"(STYLE|REGION)[ \t]*$", buffer[0]):
                 if seen_cue:  # §6.1 step 12.3: only before the first cue
-                    warn(begin_at, f"{buffer[0].strip()} block after the first cue ignored (browsers ignore it too)")
+                    warn(begin_at, "vtt.block_after_cue", block=buffer[0].strip())
                 elif len(buffer) > 1:
                     kept.append("\n".join(buffer))
                 continue
@@ -77,31 +85,37 @@ def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float |
             timed = [j for j, text in enumerate(buffer[:2]) if LOOKS_TIMED.match(text)]
             if timed:  # a timing line without "-->": the browser sees no cue
                 raw = buffer[timed[0]].strip()
-                warn(begin_at + timed[0], f"cue skipped: bad timing line {raw[:60]!r} (no '-->'"
-                                          + ("; use -->)" if ARROWISH.search(raw) else ")"))
+                warn(begin_at + timed[0], "vtt.no_arrow_use" if ARROWISH.search(raw) else "vtt.no_arrow",
+                     raw=raw[:60])
             else:
-                warn(begin_at, f"text outside a cue ignored: {first[:40]!r} (a cue needs a timing line "
-                               f"'start --> end' first or after its identifier)")
+                warn(begin_at, "vtt.text_outside", text=first[:40])
             continue
         line, raw = timing
         try:
             start, end, settings = _timings(raw)
         except BadTiming as exc:
-            warn(line, f"cue skipped: bad timing line {raw.strip()[:60]!r} ({exc})")
+            warn(line, "vtt.bad_timing", raw=raw.strip()[:60], detail=exc.part)
             continue
         seen_cue = True
         if end <= start:  # kept by the parser but never shown: not a cue an archive can hold
-            warn(line, f"cue skipped: it ends at {clock(end)}, not after it starts ({clock(start)})")
+            warn(line, "vtt.end_before_start", start=clock(start), end=clock(end))
             continue
-        if duration is not None and end > duration + DURATION_SLACK:
-            raise TranscriptError(name, at(line), f"cue ends at {clock(end)}, after the end of the recording "
-                                                  f"({clock(duration)})")
+        if duration is not None and end > duration + DURATION_SLACK:  # a browser never shows what is past the end
+            if start >= duration:
+                warn(line, "vtt.after_end", start=clock(start), end=clock(duration))
+                late += 1
+                continue
+            warn(line, "vtt.clipped", end=clock(end), duration=clock(duration))
+            end = duration
         if starts and start < starts[-1][1]:
-            warn(line, f"cue starts at {clock(start)}, before the previous cue (line {at(starts[-1][0])}, "
-                       f"{clock(starts[-1][1])}): put in time order, as a browser does")
+            warn(line, "vtt.out_of_order", start=clock(start), previous_line=at(starts[-1][0]),
+                 previous=clock(starts[-1][1]))
         speaker, words = cue_text(buffer)
         starts.append((line, start))
         cues.append(Cue(start, end, words, speaker, settings))
+    if late and not cues:  # a browser would show nothing: the transcript of another recording
+        raise TranscriptError(name, None, f"every cue starts after the end of the recording ({clock(duration)}): "
+                                          "is this the transcript of this recording?")
     # HTML "text track cue order": by start time, then in file order (a stable sort)
     cues.sort(key=lambda cue: cue.start)
     return Transcript(language=language, cues=cues, blocks=kept), header
@@ -134,7 +148,7 @@ def _timings(raw: str) -> tuple[float, float, str]:
     start, pos = _timestamp(raw, pos, "start")
     pos += len(raw[pos:]) - len(raw[pos:].lstrip(SPACE))
     if not raw.startswith("-->", pos):
-        raise BadTiming("expected '-->' after the start time" + (" (use -->)" if ARROWISH.search(raw) else ""))
+        raise BadTiming("timing.no_arrow_use" if ARROWISH.search(raw) else "timing.no_arrow")
     pos += 3
     pos += len(raw[pos:]) - len(raw[pos:].lstrip(SPACE))
     end, pos = _timestamp(raw, pos, "end")
@@ -144,20 +158,22 @@ def _timings(raw: str) -> tuple[float, float, str]:
 
 def _timestamp(raw: str, pos: int, which: str) -> tuple[float, int]:
     """§6.3 "collect a WebVTT timestamp" at ``pos``: (seconds, position after it)."""
+    term = part(f"term.{which}")
+
     def number(at: int, size: int | None) -> tuple[str, int]:
         m = DIGITS.match(raw, at)
         if not m or (size and len(m[0]) != size):
-            got = repr(m[0]) if m else "nothing"
-            raise BadTiming(f"bad {which} time: expected {size or 'some'} digit{'s' if size != 1 else ''}"
-                            f" at {raw[pos:at] + '…' if at > pos else 'its start'}, found {got}")
+            if at == pos:
+                raise BadTiming("timing.no_digits", which=term)
+            raise BadTiming("timing.digits" if m else "timing.no_more_digits", which=term, text=raw[pos:at],
+                            size=size, got=m[0] if m else "")
         return m[0], m.end()
 
     def sep(at: int, char: str) -> int:
         if raw[at:at + 1] != char:
-            hint = (" (WebVTT puts a full stop before the milliseconds)" if raw[at:at + 1] == "," else
-                    " (a first number that is not two digits from 00 to 59 is hours: hh:mm:ss.ttt)"
-                    if char == ":" and hours else "")
-            raise BadTiming(f"bad {which} time {raw[pos:at + 1]!r}: expected {char!r}{hint}")
+            code = ("timing.comma" if raw[at:at + 1] == "," else
+                    "timing.hours" if char == ":" and hours else "timing.separator")
+            raise BadTiming(code, which=term, text=raw[pos:at + 1], char=char)
         return at + 1
 
     hours = False
@@ -171,7 +187,7 @@ def _timestamp(raw: str, pos: int, which: str) -> tuple[float, int]:
         first, second, third = "0", first, second
     ms, at = number(sep(at, "."), 3)
     if int(second) > 59 or int(third) > 59:
-        raise BadTiming(f"bad {which} time {raw[pos:at]!r}: minutes and seconds run from 00 to 59")
+        raise BadTiming("timing.sixty", which=term, text=raw[pos:at])
     return seconds(((int(first) * 60 + int(second)) * 60 + int(third)) * 1000 + int(ms)), at
 
 
@@ -194,7 +210,9 @@ def cue_text(lines: list[str]) -> tuple[str | None, str]:
     of any other voice are kept prefixed with "name：". Other tags are dropped, character
     references decoded (§4.2.2)."""
     speaker, voice, parts = None, None, []
-    text = "\n".join(line.strip() for line in lines)
+    # "<br>" is no WebVTT tag (a browser drops it) but OHMS writes it between paragraphs, as its
+    # viewer shows them: a line break
+    text = BREAK.sub("\n", "\n".join(line.strip() for line in lines))
     pos = 0
     for m in [*VOICE.finditer(text), None]:
         chunk = text[pos:m.start() if m else len(text)]

@@ -565,6 +565,17 @@ class Archive:
 
     # --- derived state ---------------------------------------------------------------------
 
+    def refresh(self, item_id: str) -> None:
+        """Bring the catalog (record and every version's audit event) and the listeners (the search
+        index) up to the item's stored head: a process killed between a commit and these updates
+        leaves them behind, and a resumed ingest finds nothing left to write."""
+        oid = item_object(item_id)
+        record = self._load_item(item_id)
+        self.catalog.put_item(record.value, record.version, record.created, record.updated)
+        for event in self._events(oid):
+            self.catalog.add_event(event)
+        self._notify(item_id, record.value)
+
     def rebuild(self, progress: Callable[[int, int], None] = lambda done, total: None) -> int:
         """Recreate the catalog (records and audit events) from storage alone; return the count.
         ``progress(done, total)`` is called after each object."""

@@ -40,6 +40,7 @@ _segmenter: "Segmenter | None" = None
 
 # Variant characters of old prints that OpenCC's t2s leaves as they are (淸名橋 is 清名桥).
 VARIANTS = str.maketrans("淸邨塲嶋衞甯凖竝銕", "清村场岛卫宁准并铁")
+_VARIANT_CHARS = re.compile("[淸邨塲嶋衞甯凖竝銕]")
 
 def fold(text: str) -> str:
     """Normalise text for matching: NFKC, traditional → simplified Chinese, lower case.
@@ -47,21 +48,52 @@ def fold(text: str) -> str:
     >>> fold("無錫縣誌 ＡＢＣ１２３")
     '无锡县志 abc123'
     """
-    text = unicodedata.normalize("NFKC", text)
+    return _fold_normalized(unicodedata.normalize("NFKC", text))
+
+
+def _fold_normalized(text: str) -> str:
+    """``fold`` after NFKC: OpenCC t2s on the lines that need it, old variants, lower case."""
     converter, changing = _opencc()
-    if not changing.isdisjoint(text):  # most text is simplified already: OpenCC is the slow part
-        text = converter.convert(text)
-    return text.translate(VARIANTS).lower()
+    match = changing.search(text)  # most text is simplified already: OpenCC is the slow part
+    if match is not None:
+        # OpenCC's t2s dictionaries have only letters in their keys, so no phrase spans a line
+        # break: converting just the lines with a character it changes gives the same text.
+        # Lines close together are converted in one call (traditional text has them on every line).
+        parts, done = [], 0
+        while match is not None:
+            start = text.rfind("\n", done, match.start()) + 1 or done
+            end = match.end()
+            while match is not None and match.start() - end < 2000:
+                end = text.find("\n", match.end())
+                end = len(text) if end < 0 else end
+                match = changing.search(text, end)
+            parts += [text[done:start], converter.convert(text[start:end])]
+            done = end
+        text = "".join([*parts, text[done:]])
+    if _VARIANT_CHARS.search(text):
+        text = text.translate(VARIANTS)
+    return text.lower()
 
 
 # Characters OpenCC leaves alone on their own but changes inside its phrases (沈思 → 沉思,
-# 反覆 → 反复, 藉口 → 借口, 英哩 → 英里): found by converting every word of jieba's dictionary
-# (tests/search/test_analysis.py checks that skipping OpenCC changes no word).
-PHRASE_ONLY = frozenset("哩坏沈藉覆")
+# 反覆 → 反复, 藉口 → 借口, 瞭解 → 了解, 甦醒 → 苏醒): every such character of OpenCC's TSPhrases
+# dictionary (tests/search/test_analysis.py reads the dictionary and checks that none is missing).
+PHRASE_ONLY = frozenset("么俱哩坏彷沈甦瞭藉衹覆")
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    """A regular-expression class of ``chars``, as ranges."""
+    points, ranges = sorted(map(ord, chars)), []
+    for cp in points:
+        if ranges and cp == ranges[-1][1] + 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return "[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges) + "]"
 
 
 def _opencc():
-    """The native OpenCC t2s converter and the characters it changes (one per process)."""
+    """The native OpenCC t2s converter and a pattern of the characters it changes (one per process)."""
     global _converter
     if _converter is None:
         with _converter_lock:
@@ -73,7 +105,9 @@ def _opencc():
                 converted = converter.convert(han)
                 assert len(converted) == len(han)
                 changing = {a for a, b in zip(han, converted) if a != b}
-                _converter = converter, frozenset(changing | PHRASE_ONLY)
+                # Characters beyond the Basic Multilingual Plane (rare; OpenCC changes some) all count.
+                pattern = _char_class(changing | PHRASE_ONLY)[:-1] + "\U00010000-\U0010ffff]"
+                _converter = converter, re.compile(pattern)
     return _converter
 
 
@@ -179,8 +213,98 @@ def tokens(text: str, *, mode: str = "index") -> list[str]:
 
     ``mode="index"`` adds in-dictionary sub-words (jieba search mode: 无锡县 → 无锡, 无锡县);
     ``mode="query"`` is jieba's accurate mode.
+
+    The same tokens as ``cut(fold(text))`` less those without a letter or digit, made with little
+    work per character or token: the text is folded once, NFKC only where it can change a kept
+    token (full-width ，。（） stay, being dropped either way), and the tokens are filtered in C
+    wherever no token can mix a letter with punctuation (``tests/search/test_analysis.py``
+    compares with that definition on a large sample).
     """
-    return [t for t in default_segmenter().cut(fold(text), mode=mode) if t.isalnum() or _is_word(t)]
+    segmenter = default_segmenter()
+    segmenter.cut("", mode=mode)  # an unknown mode is refused before any work
+    unsafe, special, not_han = _token_tables()
+    text = _fold_normalized(_nfkc_where_it_matters(text, unsafe))
+    cut = segmenter._cut_for_search if mode == "index" else segmenter._cut
+    match = special.search(text)
+    if match is None:  # every token is all letters and digits or has none
+        return list(filter(str.isalnum, cut(text)))
+    # jieba segments each run of Han, Latin letters, digits and +#&._%- on its own: the runs with
+    # such punctuation (3.5%, c++) get the exact test, the text between them the C filter.
+    out, done, backwards = [], 0, text[::-1]
+    while match is not None:
+        before = not_han.search(backwards, len(text) - match.start())
+        start = max(len(text) - before.start() if before else 0, done)
+        after = not_han.search(text, match.end())
+        end = after.start() if after else len(text)
+        out += filter(str.isalnum, cut(text[done:start]))
+        out += [t for t in cut(text[start:end]) if t.isalnum() or _is_word(t)]
+        done = end
+        match = special.search(text, end)
+    out += filter(str.isalnum, cut(text[done:]))
+    return out
+
+
+def _nfkc_where_it_matters(text: str, unsafe: re.Pattern) -> str:
+    """NFKC of each run of ``unsafe`` characters with the character before it; the rest as it is.
+
+    The characters outside the runs are NFKC-stable starters that nothing before them composes
+    with (UAX #15 §9, normalisation of text split at such boundaries), or punctuation whose
+    NFKC form is punctuation too, which segmentation drops either way.
+    """
+    match = unsafe.search(text)
+    if match is None:
+        return text
+    parts, done = [], 0
+    for match in unsafe.finditer(text, match.start()):
+        start = match.start() - (match.start() > done)
+        parts += [text[done:start], unicodedata.normalize("NFKC", text[start:match.end()])]
+        done = match.end()
+    return "".join([*parts, text[done:]])
+
+
+# jieba's Han ranges (jieba-rs has these; Python jieba fewer), beyond the BMP all, to be sure.
+_HAN_RANGES = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x10FFFF)]
+_JIEBA_PUNCT = "+#&._%-"  # kept inside jieba's runs of Han, letters and digits
+_token_tables_cache: "tuple[re.Pattern, re.Pattern, re.Pattern] | None" = None
+
+
+def _token_tables() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    """Patterns for ``tokens``: characters whose NFKC matters, characters that can make a token
+    mix letters with punctuation, and characters outside jieba's runs (made once per process)."""
+    global _token_tables_cache
+    if _token_tables_cache is None:
+        nfkc = lambda s: unicodedata.normalize("NFKC", s)  # noqa: E731
+        bmp = [chr(cp) for cp in range(0x10000)]
+        # Characters that compose with one before them (NFKC_QC=Maybe): second of a canonical pair.
+        second = {chr(int(d.split()[1], 16)) for c in bmp if (d := unicodedata.decomposition(c))
+                  and not d.startswith("<") and len(d.split()) == 2}
+        second |= {chr(cp) for cp in [*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)]}  # Hangul V, T
+
+        def in_han(ch):
+            return any(a <= ord(ch) <= b for a, b in _HAN_RANGES)
+
+        def dropped(s):  # made of characters every jieba run excludes, none a letter or digit
+            return all(not ch.isalnum() and ch not in _JIEBA_PUNCT + "\r\n" and not in_han(ch) for ch in s)
+
+        def sigma(s):  # lower() of Σ looks through case-ignorable characters around it
+            return ("Α" + s + "Σ").lower()[-1], ("ΑΣ" + s + "Α").lower()[1]
+
+        def stays(c):
+            n, d = nfkc(c), unicodedata.normalize("NFKD", c)
+            return (unicodedata.combining(c) == 0 and c not in second and unicodedata.combining(d[0]) == 0
+                    and d[0] not in second and dropped(c + n) and c.lower() == c and n.lower() == n
+                    and sigma(c) == sigma(n))
+
+        unsafe = [c for c in bmp if (c in second or unicodedata.combining(c) or nfkc(c) != c) and not stays(c)]
+        # Beyond the Basic Multilingual Plane every character is normalised with its neighbours (rare).
+        unsafe_class = _char_class(unsafe)[:-1] + "\U00010000-\U0010ffff]"
+        # Unassigned code points in jieba's Han ranges; beyond the BMP every character counts (rare).
+        gaps = [chr(cp) for a, b in _HAN_RANGES if b < 0x10000 for cp in range(a, b + 1) if not chr(cp).isalnum()]
+        special_class = _char_class([*_JIEBA_PUNCT, *gaps])[:-1] + "\U00010000-\U0010ffff]"
+        han = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in _HAN_RANGES)
+        _token_tables_cache = (re.compile(unsafe_class + "+"), re.compile(special_class),
+                               re.compile(f"[^{han}a-zA-Z0-9{re.escape(_JIEBA_PUNCT)}]"))
+    return _token_tables_cache
 
 
 def analyze(text: str, *, mode: str = "index") -> str:

@@ -34,7 +34,6 @@ Q, Occur, Order = tantivy.Query, tantivy.Occur, tantivy.Order
 SCHEMA_VERSION = 1  # bump when _schema changes without the field lists changing
 HEAP_BYTES = 512_000_000  # a writer's indexing budget (used only while documents are buffered)
 FACET_BUCKETS = 2000  # values per facet taken from the aggregation; more: counted from the terms
-AGGREGATE_UP_TO = 10_000  # matches up to which facets are counted by one aggregation
 REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 
 
@@ -170,11 +169,11 @@ class TantivyIndex:
 
     @staticmethod
     def _facets(searcher, q, facets: dict[str, Facet], total: int) -> dict[str, list[tuple[str, int]]]:
-        """Exact counts: for few matches one terms aggregation over the fast fields (a facet with
-        more values than it returns, or an aggregation tantivy refuses, falls back); for many
-        (the aggregation's cost grows with them) the term dictionary, per value, within ``q``."""
+        """Exact counts: one terms aggregation over the fast fields; a facet with more values than
+        it returns, or an aggregation tantivy refuses, is counted from the term dictionary, per
+        value, within ``q`` (3× slower for 11 facets over 190k of 600k documents, 7× over 10k)."""
         found = {}
-        if facets and total <= AGGREGATE_UP_TO:
+        if facets and total:
             aggregations = {f"f{i}": {"terms": {"field": f.field, "size": FACET_BUCKETS, "segment_size": FACET_BUCKETS}}
                             for i, f in enumerate(facets.values()) if field_kind(f.field, "keyword")}
             with contextlib.suppress(ValueError):  # too many buckets
@@ -193,7 +192,8 @@ class TantivyIndex:
     def _by_score(searcher, q, offset: int, limit: int) -> tuple[int, list]:
         """The total and the page by score, ties by id: fetch past the last score group the page
         touches, and order the tied groups on the page by their stored ids."""
-        end = fetch = offset + limit
+        end = offset + limit
+        fetch = end + 1  # one past the page: does its last score group go on?
         result = searcher.search(q, limit=fetch)
         total, found = result.count, result.hits
         while len(found) == fetch and found[-1][0] == found[end - 1][0]:
@@ -215,13 +215,16 @@ class TantivyIndex:
         """The total and the page by a fast field, ties by id: each value group on the page is
         searched again, restricted to that value and ordered by the ``id`` fast field."""
         end = offset + limit
-        result = searcher.search(q, limit=end, order_by_field=field, order=Order.Desc if descending else Order.Asc)
+        result = searcher.search(q, limit=end + 1, order_by_field=field,  # one past the page, as _by_score
+                                 order=Order.Desc if descending else Order.Asc)
         total, found = result.count, result.hits
         page, position = [], 0
         for value, group in itertools.groupby(found, key=lambda hit: hit[0]):
+            if position >= end:
+                break
             group = list(group)
             if position + len(group) > offset:
-                if len(group) == 1 and (position + 1 < len(found) or len(found) < end):  # complete
+                if len(group) == 1 and (position + 1 < len(found) or len(found) <= end):  # complete
                     page.append((0.0, group[0][1]))
                 else:
                     skip = max(0, offset - position)

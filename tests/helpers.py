@@ -78,3 +78,10 @@ def serving(app):
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+
+
+def english(notices) -> list[str]:
+    """Notices (``repository.notices``) as an English-speaking user reads them."""
+    from web.notices import render
+
+    return [render(n, "en") for n in notices]

@@ -43,7 +43,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.extensions["fangzhi"] = fangzhi
     Babel(app, locale_selector=_locale)
 
-    from . import admin, api, auth, errors, ingest_views, public, search_views
+    from . import admin, alliance_views, api, auth, errors, ingest_views, public, search_views
     from . import iiif_image
     from . import iiif_presentation
     from . import interview_admin
@@ -69,6 +69,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(iiif_image.bp)
     app.register_blueprint(iiif_presentation.bp)
     app.register_blueprint(interview_admin.bp)
+    app.register_blueprint(alliance_views.bp)
     app.register_blueprint(oai_views.bp)
     errors.init_app(app)
 

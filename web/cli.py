@@ -277,9 +277,12 @@ def ingest(obj, source, manifest, collection, resume, retry, workers):
 
 def report_job(jobs, job_id: str) -> None:
     job = jobs.job(job_id)
-    for e in jobs.entries(job_id, ("done",)):
-        if e.reason:
-            click.echo(f"NOTE #{e.n} {e.label}: {e.reason}", err=True)
+    from .notices import render
+
+    for e in jobs.entries(job_id):
+        notes = [e.reason] if e.state == "done" and e.reason else []
+        for note in notes + [render(n, "en") for n in e.notes]:  # what the steps skipped or changed
+            click.echo(f"NOTE #{e.n} {e.label}: {note}", err=True)
     for e in jobs.entries(job_id, ("failed", "duplicate")):
         where = " ".join(x for x in (e.step and f"step {e.step}", e.file and f"file {e.file}") if x)
         click.echo(f"{e.state.upper()} #{e.n} {e.label}: {where}: {e.reason}", err=True)
@@ -305,12 +308,16 @@ def jobs(ctx):
 @click.pass_obj
 def jobs_show(obj, job_id):
     """Every entry of a job with its state; failures name the step, file and reason."""
+    from .notices import render
+
     store = obj.fangzhi.jobs
     if store.job(job_id) is None:
         raise click.ClickException(f"no job {job_id}")
     for e in store.entries(job_id):
         detail = f"  step {e.step} · {e.file or ''} · {e.reason}" if e.state in ("failed", "duplicate") else ""
         click.echo(f"#{e.n:<4} {e.state:<9} {e.item_id:<14} {e.label}{detail}")
+        for note in e.notes:
+            click.echo(f"      note: {render(note, 'en')}")
 
 
 @main.group()

@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ingest.uploads import CHUNK_LIMIT, ChunkTooLarge, OffsetConflict, Uploads, UnknownUpload
 from repository.services import item_object
 
-from . import item_form
+from . import item_form, notices
 from .admin import form_context, require
 from .context import archive, current_user, fangzhi
 from .context import jobs as job_store
@@ -103,7 +103,7 @@ def job(job_id):
         abort(404)
     entries = job_store().entries(job_id)
     stored = {e.item_id for e in entries if archive().objects.exists(item_object(e.item_id))}
-    return render_template("admin/job.html", job=found, entries=entries, stored=stored,
+    return render_template("admin/job.html", job=found, entries=entries, stored=stored, notice=notices.render,
                            running=any(e.state == "pending" for e in entries))
 
 

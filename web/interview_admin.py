@@ -17,7 +17,7 @@ from oral_history.timecodes import OralHistoryError, TranscriptError, clock, par
 from repository.errors import Conflict, ValidationError
 from repository.model import best
 
-from . import item_form
+from . import item_form, notices
 from .admin import require
 from .context import archive, current_user, fangzhi
 from .uploads import upload_route
@@ -44,16 +44,16 @@ def edit(item_id):
         saving = dict(user=current_user(), expected_version=request.form.get("version", type=int) or 0,
                       why=request.form.get("why", ""), work=fangzhi().work_dir / item_id,
                       limits=fangzhi().limits)
-        warnings: list[str] = []
+        warnings: list = []  # Notices
         try:
             if action == "upload":
                 transcript_files.store(archive(), item, interview, [_upload()], warnings=warnings,
                                        ohms_schema=_settings()["OHMS_SCHEMA"] or None, **saving)
             else:
-                redaction.save(archive(), item_id, _change(action, item, interview), **saving)
+                redaction.save(archive(), item_id, _change(action, item, interview, warnings), **saving)
             flash(_("已保存。"))
-            for warning in warnings:  # cues the reader skipped, as a browser would
-                flash(_("已跳过：%(warning)s", warning=warning))
+            for warning in warnings:  # what the reader skipped (as a browser would) or changed
+                flash(_("注意：%(warning)s", warning=notices.render(warning)))
             return redirect(url_for("interviews.edit", item_id=item_id))
         except TranscriptError as exc:
             problems, status = [(f"{exc.name} line {line}" if line else exc.name, p) for line, p in exc.problems], 400
@@ -85,14 +85,14 @@ def _upload() -> tuple[str, bytes]:
     return name, data
 
 
-def _change(action: str, item, interview: Interview) -> Interview:
-    """The interview as the form changes it."""
+def _change(action: str, item, interview: Interview, warnings: list) -> Interview:
+    """The interview as the form changes it (what a draft left out: ``warnings``)."""
     if action == "draft":
-        return _draft(item, interview)
+        return _draft(item, interview, warnings)
     return _edited(interview, request.form)
 
 
-def _draft(item, interview: Interview) -> Interview:
+def _draft(item, interview: Interview, warnings: list) -> Interview:
     """A draft transcript from the configured speech recognizer (the archivist corrects it)."""
     recognizer = fangzhi().recognizer
     if recognizer is None:
@@ -104,7 +104,7 @@ def _draft(item, interview: Interview) -> Interview:
     changed = Interview.from_dict(interview.to_dict())
     with stored.local_path(dir=fangzhi().work_dir) as path:
         changed.transcripts.append(asr.draft_transcript(recognizer, path, language=language,
-                                                        duration=media_duration(item)))
+                                                        duration=media_duration(item), warnings=warnings))
     changed.languages = list(dict.fromkeys(changed.languages + [language]))
     return changed
 

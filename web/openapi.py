@@ -92,6 +92,27 @@ SEARCH_RESULTS = {"type": "object", "required": ["query", "total", "page", "per_
                           "type": "object", "required": ["value", "count"],
                           "properties": {"value": {"type": "string"}, "count": {"type": "integer"}}}}}}}
 
+ALLIANCE_HIT = {"type": "object", "required": ["id", "member", "score", "sources", "title", "links"], "properties": {
+    **SEARCH_HIT["properties"],
+    "member": {"type": ["string", "null"], "description": "the member library holding it (null: this library)"},
+    "score": {"type": "number", "description": "reciprocal-rank fusion score (Cormack et al. 2009, k = 60)"},
+    "sources": {"type": "array", "items": {"type": "string"},
+                "description": "where it was found: local (this library's index) and/or member names"},
+    "links": {"type": "object", "properties": {"html": {"type": ["string", "null"]}, "self": {"type": "string"}}}}}
+MEMBER_ANSWER = {"type": "object", "required": ["name", "label", "status", "seconds", "total", "reason"],
+                 "properties": {"name": {"type": "string"}, "label": LANGMAP,
+                                "status": {"enum": ["ok", "timeout", "failed"]}, "seconds": {"type": "number"},
+                                "total": {"type": "integer"}, "reason": {"type": ["string", "null"]},
+                                "skipped": {"type": "integer", "description": "malformed hits left out"}}}
+ALLIANCE_RESULTS = {"type": "object", "required": ["scope", "query", "total", "page", "per_page", "hits", "facets",
+                                                   "members", "next"],
+                    "properties": {**SEARCH_RESULTS["properties"], "scope": {"const": "alliance"},
+                                   "total": {"type": "integer", "description": "the sum of each source's total, less the records "
+                                                                            "found in more than one list"},
+                                   "hits": {"type": "array", "items": ALLIANCE_HIT},
+                                   "local": {"type": "object", "properties": {"seconds": {"type": "number"}}},
+                                   "members": {"type": "array", "items": MEMBER_ANSWER}}}
+
 
 def _json(schema, description="OK") -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -185,9 +206,16 @@ def document() -> dict:
                             {"name": "date", "in": "query", "schema": {"type": "string"}},
                             {"name": "facets", "in": "query", "schema": {"type": "string"},
                              "description": "comma-separated facet names to count (default: all)"},
+                            {"name": "scope", "in": "query", "schema": {"enum": ["local", "alliance"]},
+                             "description": "alliance: also every member library running Fangzhi, asked live in "
+                                            "parallel (each within ALLIANCE_TIMEOUT_SECONDS) and merged by "
+                                            "reciprocal-rank fusion; the answer names each member's status and "
+                                            "time. Facets (library, kind, decade …) are sums of what each source "
+                                            "reported; pages run through the fused list of each source's top 100."},
                         ] + [{"name": n, "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
                               "explode": True} for n in FACET_NAMES],
-                        "responses": {"200": _json(SEARCH_RESULTS), **_errors(*READ_ERRORS)}},
+                        "responses": {"200": _json({"anyOf": [SEARCH_RESULTS, ALLIANCE_RESULTS]}),
+                                      **_errors(*READ_ERRORS)}},
             },
             "/api/suggest": {
                 "get": {"operationId": "suggest", "summary": "Titles, names, places and subjects starting with q",

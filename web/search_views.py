@@ -9,7 +9,7 @@ from search.service import FACETS, SORTS
 from search.query import QueryError, date_range
 
 from .api import paging
-from .context import archive, current_user, search
+from .context import archive, current_user, fangzhi, search
 
 bp = Blueprint("search", __name__)
 MAX_QUERY = 500
@@ -28,10 +28,23 @@ def _run():
     filters = {name: request.args.getlist(name) for name in FACETS if request.args.getlist(name)}
     facets = request.args["facets"].split(",") if "facets" in request.args else None
     try:
+        if alliance_scope():  # this archive and every member library, live (alliance.federated)
+            return fangzhi().federation.search(request.args.get("q", ""), user=current_user(), filters=filters,
+                                               years=years, sort=request.args.get("sort"), page=page,
+                                               per_page=per_page)
         return search().search(request.args.get("q", ""), user=current_user(), filters=filters, years=years,
                                sort=request.args.get("sort"), page=page, per_page=per_page, facets=facets)
     except QueryError as exc:
         raise ValidationError([("q", str(exc))]) from None
+
+
+@bp.app_template_global()
+def alliance_scope() -> bool:
+    """Whether the request searches the whole alliance (scope=alliance) rather than this archive."""
+    scope = request.args.get("scope", "")
+    if scope not in ("", "local", "alliance"):
+        raise ValidationError([("scope", "is local (this archive) or alliance (every member library too)")])
+    return scope == "alliance"
 
 
 @bp.get("/search")
@@ -66,20 +79,14 @@ def search_url(**changes) -> str:
 def api():
     results = _run()
     args = request.args.to_dict(flat=False)
+    if alliance_scope():
+        return alliance_json(results, args)
     more = results.page < results.pages
     return {
         "query": results.query, "total": results.total, "page": results.page, "per_page": results.per_page,
         "sort": results.sort, "filters": results.filters,
         "next": url_for("search.api", **{**args, "page": results.page + 1}, _external=True) if more else None,
-        "hits": [_remote_hit(h) if h.remote else {
-            "id": h.item_id, "score": round(h.score, 4), "title": h.title, "kind": h.kind, "date": h.date,
-            "thumbnail": url_for("public.file", item_id=h.item_id, file_id=h.thumbnail, _external=True)
-            if h.thumbnail else None,
-            "highlights": {k: str(v) for k, v in h.highlights.items()},
-            "passages": [{**p, "snippet": str(p["snippet"]), "url": passage_url(h.item_id, p, external=True)} for p in h.passages],
-            "links": {"html": url_for("public.item", item_id=h.item_id, _external=True),
-                      "self": url_for("api.item", item_id=h.item_id, _external=True)},
-        } for h in results.hits],
+        "hits": [_remote_hit(h) if h.remote else _hit_json(h) for h in results.hits],
         "facets": {name: [{"value": v, "count": c} for v, c in values] for name, values in results.facets.items()},
     }
 
@@ -91,6 +98,49 @@ def _remote_hit(h) -> dict:
             "thumbnail": first.get("thumbnail"), "highlights": {k: str(v) for k, v in h.highlights.items()},
             "passages": [], "remote": True, "holdings": h.holdings,
             "links": {k: v for k, v in (("html", first.get("link")), ("iiif_manifest", first.get("manifest"))) if v}}
+
+
+def _hit_json(h) -> dict:
+    return {
+        "id": h.item_id, "score": round(h.score, 4), "title": h.title, "kind": h.kind, "date": h.date,
+        "thumbnail": url_for("public.file", item_id=h.item_id, file_id=h.thumbnail, _external=True)
+        if h.thumbnail else None,
+        "highlights": {k: str(v) for k, v in h.highlights.items()},
+        "passages": [{**p, "snippet": str(p["snippet"]), "url": passage_url(h.item_id, p, external=True)} for p in h.passages],
+        "links": {"html": url_for("public.item", item_id=h.item_id, _external=True),
+                  "self": url_for("api.item", item_id=h.item_id, _external=True)},
+    }
+
+
+def alliance_json(results, args) -> dict:
+    """scope=alliance: the fused hits (each with the library holding it and the sources that found
+    it), merged facets, and how each member answered."""
+    more = results.page < results.pages
+
+    def entry(e) -> dict:
+        if e.remote is not None:
+            r = e.remote
+            hit = {"id": r.id, "member": r.member, "title": r.title, "kind": r.kind, "date": r.date,
+                   "thumbnail": r.thumbnail, "highlights": {k: str(v) for k, v in r.highlights.items()},
+                   "passages": [{"snippet": str(p["snippet"]), "url": p["url"]} for p in r.passages],
+                   "links": {"html": r.url}}
+        elif e.local.remote:  # a record harvested from members (the union catalogue)
+            hit = {**_remote_hit(e.local), "member": e.local.holdings[0].get("member")}
+        else:
+            hit = {**_hit_json(e.local), "member": None}
+        return {**hit, "score": round(e.score, 6), "sources": [s or "local" for s in e.sources]}
+
+    return {
+        "scope": "alliance", "query": results.query, "total": results.total, "page": results.page,
+        "per_page": results.per_page, "sort": results.sort, "filters": results.filters,
+        "next": url_for("search.api", **{**args, "page": results.page + 1}, _external=True) if more else None,
+        "hits": [entry(e) for e in results.hits],
+        "facets": {name: [{"value": v, "count": c} for v, c in values] for name, values in results.facets.items()},
+        "local": {"seconds": results.local_seconds},
+        "members": [{"name": a.member, "label": {"zh": a.label_zh, "en": a.label_en}, "status": a.status,
+                     "seconds": a.seconds, "total": a.total, "reason": a.reason or None, "skipped": a.skipped}
+                    for a in results.answers],
+    }
 
 
 @bp.get("/api/suggest")

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
+import re
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ingest.steps import StepError
 from ingest.steps.image import photo
-from ingest.steps.ocr import ocr, recognize
+from ingest.steps.ocr import character_error_rate, ocr, recognize
+from ingest.steps.ocr import engine as current_engine
+from ingest.steps.ocr_engine import Engine, Reading, load_engine, threads_per_worker
+from fangzhi.bootstrap import build
+from fangzhi.settings import load
+from tests.helpers import build_on
 
 pyvips = pytest.importorskip("pyvips")
 
@@ -166,9 +175,10 @@ def test_ocr_step_writes_json_and_text_once(tmp_path):
     assert (text.name, text.role, text.media_type, text.path) == ("text.txt", "text", "text/plain",
                                                                   work / "text.txt")
     stored = json.loads(data.path.read_text(encoding="utf-8"))
-    assert set(stored) == {"width", "height", "lines", "text"}
+    assert set(stored) == {"width", "height", "engine", "low_confidence", "lines", "text"}
     assert text.path.read_text(encoding="utf-8") == stored["text"] and "图书馆" in stored["text"]
-    assert data.tech["lines"] == 3
+    assert data.tech["lines"] == 3 and data.tech["characters"] == len(stored["text"].replace("\n", ""))
+    assert data.tech["uncertain"] == sum(c["uncertain"] for line in stored["lines"] for c in line["chars"])
 
     stamps = [d.path.stat().st_mtime_ns for d in result.derivatives]
     again = ocr(tmp_path / "rows.png", "image/png", work)
@@ -178,10 +188,189 @@ def test_ocr_step_writes_json_and_text_once(tmp_path):
 
 def test_blank_page_has_no_text(tmp_path):
     Image.new("RGB", (600, 800), (245, 240, 230)).save(tmp_path / "blank.png")
-    assert recognize(tmp_path / "blank.png") == {"width": 600, "height": 800, "lines": [], "text": ""}
+    assert recognize(tmp_path / "blank.png") == {"width": 600, "height": 800, "engine": "PP-OCRv6 small",
+                                                 "low_confidence": 0.8, "lines": [], "text": ""}
 
 
 def test_damaged_image_is_a_step_error(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
     with pytest.raises(StepError, match="^the image is damaged"):
         recognize(tmp_path / "bad.png")
+
+
+# --- traditional characters, confidence, the 180° retry, the engine interface ------------------
+
+TRADITIONAL = ["無錫縣圖書館藏有錫山志三冊", "卷首鈐有縣學藏書之印", "惠山寺舊名華山精舍"]
+
+
+def traditional_page(path: Path, columns=TRADITIONAL) -> None:
+    """Traditional characters (Noto Serif CJK TC) in columns right to left, as in vertical_page."""
+    w, h = 560, 900
+    img = Image.new("RGB", (w, h), (238, 226, 196))
+    draw = ImageDraw.Draw(img)
+    if not Path(SERIF).exists():
+        pytest.fail(f"the CJK font {SERIF} is missing (Debian package fonts-noto-cjk)")
+    f = ImageFont.truetype(SERIF, 44, index=3)  # the .ttc's TC face
+    assert f.getname()[0] == "Noto Serif CJK TC"
+    for c, column in enumerate(columns):
+        for r, char in enumerate(column):
+            draw.text((w - 60 - (c + 1) * 90 + 20, 50 + r * 58), char, font=f, fill=(30, 25, 20))
+    img.save(path)
+
+
+def test_traditional_characters_are_read_as_written(tmp_path):
+    # The former engine (PP-OCRv4 mobile) read 館→馆, 錫→踢, 鈐→鈴, 冊→册 here (CER 0.11–0.17).
+    traditional_page(tmp_path / "cht.png")
+    result = recognize(tmp_path / "cht.png")
+    assert result["engine"] == "PP-OCRv6 small"
+    assert character_error_rate("".join(TRADITIONAL), result["text"]) <= 0.03, result["text"]
+    assert [line["text"] for line in result["lines"]] == TRADITIONAL  # right to left
+
+
+def test_character_error_rate_counts_edits_over_the_reference():
+    assert character_error_rate("無錫縣圖書館", "無錫縣圖書館") == 0
+    assert character_error_rate("無錫縣圖書館", "无錫縣圖書") == 2 / 6  # one substitution, one deletion
+    assert character_error_rate("錫山\n惠山", "錫山 惠山") == 0  # line breaks and spaces do not count
+    assert character_error_rate("", "") == 0 and character_error_rate("", "字") == 1
+
+
+def test_every_character_has_a_confidence_and_low_ones_are_marked(horizontal, tmp_path):
+    _, _, result = horizontal
+    assert result["low_confidence"] == 0.8
+    for line in result["lines"]:
+        assert all(0 <= c["score"] <= 1 for c in line["chars"])
+        assert [c["uncertain"] for c in line["chars"]] == [c["score"] < 0.8 for c in line["chars"]]
+        assert line["uncertain"] == sum(c["uncertain"] for c in line["chars"])
+        assert min(c["score"] for c in line["chars"]) <= line["score"] <= max(c["score"] for c in line["chars"])
+    path = horizontal[0]
+    strict = [c for line in recognize(path, low_confidence=1.0)["lines"] for c in line["chars"]]
+    assert [c["uncertain"] for c in strict] == [c["score"] < 1 for c in strict] and any(c["uncertain"] for c in strict)
+    assert not any(line["uncertain"] for line in recognize(path, low_confidence=0.0)["lines"])
+
+
+def test_a_blotted_character_is_marked_uncertain(tmp_path):
+    img = Image.new("RGB", (700, 120), (250, 248, 240))
+    draw = ImageDraw.Draw(img)
+    f = font(SERIF, 48)
+    draw.text((30, 30), "惠山古镇祠堂建筑群", font=f, fill=(20, 20, 20))
+    x0, y0, x1, y1 = draw.textbbox((30 + 4 * 48, 30), "祠", font=f)
+    draw.ellipse([x0 + 5, y0 + 5, x1 - 5, y1 - 5], fill=(60, 50, 40))  # an ink blot over 祠
+    img.save(tmp_path / "blot.png")
+    line, = recognize(tmp_path / "blot.png")["lines"]
+    marked = [c for c in line["chars"] if c["uncertain"]]
+    assert len(marked) == line["uncertain"] == 1 and len(line["chars"]) == 9, line
+    assert marked[0]["score"] < 0.8 and x0 <= marked[0]["box"][0] + marked[0]["box"][2] / 2 <= x1, (marked, x0, x1)
+
+
+def test_character_boxes_sit_on_the_characters(horizontal):
+    _, drawn, result = horizontal
+    f = font(SANS, 40)
+    exact = [(line, row) for line, row in zip(result["lines"], ROWS) if line["text"] == row]
+    assert len(exact) >= 2, result["text"]
+    for line, row in exact:
+        # where each character was drawn: the advance of the text before it
+        starts = [60 + f.getlength(row[:i]) for i in range(len(row) + 1)]
+        for i, char in enumerate(line["chars"]):
+            centre = char["box"][0] + char["box"][2] / 2
+            assert starts[i] - 8 <= centre <= starts[i + 1] + 8, (i, char, starts[i:i + 2])
+
+
+def test_a_page_scanned_upside_down_is_read_in_order(tmp_path):
+    traditional_page(tmp_path / "page.png")
+    Image.open(tmp_path / "page.png").rotate(180).save(tmp_path / "turned.png")
+    result = recognize(tmp_path / "turned.png")
+    assert [line["text"] for line in result["lines"]] == TRADITIONAL, result["text"]
+    for line in result["lines"]:
+        ys = [c["box"][1] for c in line["chars"]]
+        assert ys == sorted(ys, reverse=True)  # the first character is at the bottom of the turned column
+
+
+def test_models_are_read_from_the_installed_wheel_without_network(monkeypatch, tmp_path):
+    import socket
+
+    import rapidocr
+
+    def no_network(*args, **kwargs):
+        raise OSError("network blocked by the test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    engine = load_engine("pp-ocrv6", threads=1)
+    package = Path(rapidocr.__file__).parent
+    assert set(engine.model_files) == {"det", "rec"}
+    for path in engine.model_files.values():
+        assert path.is_file() and package in path.parents
+    horizontal_page(tmp_path / "rows.png")
+    assert "图书馆" in recognize(tmp_path / "rows.png", using=engine)["text"]
+
+
+def test_each_worker_gets_its_share_of_the_cores():
+    cores = len(os.sched_getaffinity(0))
+    assert threads_per_worker(1) == cores and threads_per_worker(cores) == 1
+    assert threads_per_worker(2 * cores) == 1 and threads_per_worker(0) == cores
+    engine = load_engine("pp-ocrv6", threads=1)
+    assert [s.get_session_options().intra_op_num_threads for s in engine.sessions] == [1, 1]
+
+
+class SquareEngine:
+    """A drop-in engine: one line, the square in the middle of the page, read as 天下第二泉."""
+
+    name = "square"
+
+    def __init__(self, threads: int = 1):
+        self.threads, self.seen = threads, []
+
+    def detect(self, image):
+        h, w = image.shape[:2]
+        return [np.array([[w / 4, h / 2 - 20], [3 * w / 4, h / 2 - 20], [3 * w / 4, h / 2 + 20],
+                          [w / 4, h / 2 + 20]], dtype=np.float32)]
+
+    def recognise(self, lines):
+        self.seen += [line.shape for line in lines]
+        return [Reading("天下第二泉", 0.9, (0.99, 0.99, 0.5, 0.99, 0.99), (0.1, 0.2, 0.3, 0.4, 0.9))
+                for _ in lines]
+
+
+def test_another_engine_drops_in_by_setting(tmp_path):
+    Image.new("RGB", (800, 400), (250, 248, 240)).save(tmp_path / "page.png")
+    settings = {"DATA_DIR": str(tmp_path / "data"), "OCR_ENGINE": f"{__name__}:SquareEngine",
+                "OCR_LOW_CONFIDENCE": 0.6, "INGEST_WORKERS": 1}
+    fangzhi = build(load(settings, environ={}))
+    try:
+        engine = current_engine()
+        assert isinstance(engine, SquareEngine) and isinstance(engine, Engine)
+        assert engine.threads == threads_per_worker(fangzhi.settings["INGEST_WORKERS"])
+        assert cv2.getNumThreads() == engine.threads
+        result = recognize(tmp_path / "page.png")
+        assert engine.seen == [(40, 400, 3)]  # the line cut out of the page, as the engine found it
+        assert result["engine"] == "square" and result["low_confidence"] == 0.6
+        line, = result["lines"]
+        assert line["box"] == [200, 180, 400, 40] and line["vertical"] is False and line["uncertain"] == 1
+        # cut midway between the character centres the engine gave: 0, .15, .25, .35, .65, 1
+        assert [c["box"][0] for c in line["chars"]] == [200, 260, 300, 340, 460]
+        assert [c["box"][2] for c in line["chars"]] == [60, 40, 40, 120, 140]
+        assert [c["uncertain"] for c in line["chars"]] == [False, False, True, False, False]
+    finally:
+        build_on(tmp_path / "again")  # the default engine again, for the other tests
+    assert current_engine().name == "PP-OCRv6 small"
+
+
+class NotAnEngine:
+    def __init__(self, threads: int = 1):
+        self.threads = threads
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("tesseract", "OCR_ENGINE='tesseract': choose pp-ocrv6 or pp-ocrv4, or name module:Class"),
+    ("no_such_module:Engine", "OCR_ENGINE='no_such_module:Engine': cannot make the engine (ModuleNotFoundError"),
+    (f"{__name__}:NotAnEngine", "has no detect(image) and recognise(lines) methods"),
+])
+def test_a_wrong_engine_setting_is_named(spec, message):
+    with pytest.raises(StepError, match=re.escape(message)):
+        load_engine(spec, threads=1)
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1])
+def test_a_confidence_threshold_outside_0_to_1_stops_the_start(tmp_path, value):
+    with pytest.raises(SystemExit, match=re.escape(f"FANGZHI_OCR_LOW_CONFIDENCE={value!r}: a confidence between 0 and 1")):
+        build(load({"DATA_DIR": str(tmp_path), "OCR_LOW_CONFIDENCE": value}, environ={}))

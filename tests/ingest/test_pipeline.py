@@ -1,4 +1,5 @@
 """Ingest end to end: sources → jobs → originals → media steps → derivatives, and bad input."""
+import json
 import os
 import re
 import signal
@@ -83,6 +84,12 @@ def test_ocr_text_is_stored_for_search(ingested):
     (text,) = manuscript.derivatives(manuscript.originals[0].id, "text")
     recognised = archive.open_file(manuscript.id, text.id, user=SYSTEM).read().decode()
     assert sum(c in recognised for c in "锡山在县城西惠山之东麓") >= 8
+    (ocr,) = manuscript.derivatives(manuscript.originals[0].id, "ocr")
+    stored = json.loads(archive.open_file(manuscript.id, ocr.id, user=SYSTEM).read())
+    assert stored["engine"] == "PP-OCRv6 small" and stored["text"] == recognised
+    chars = [c for line in stored["lines"] for c in line["chars"]]
+    assert ocr.tech == {"lines": len(stored["lines"]), "characters": len(chars),
+                        "uncertain": sum(c["uncertain"] for c in chars)}  # pages to review, at a glance
 
 
 def test_reingesting_the_same_files_reports_duplicates(ingested, tmp_path):
@@ -233,6 +240,49 @@ def test_sigkill_mid_batch_then_resume_completes_every_item_once(tmp_path):
     assert sorted(i.label() for i in items) == [f"scan-{n:02d}" for n in range(16)]  # each exactly once
     assert all({"pyramid", "thumbnail"} <= {f.purpose for f in i.files} for i in items)
     assert_ocfl_valid(data / "storage" / "ocfl")
+
+
+class Killed(BaseException):
+    """A power cut at one point of a process: nothing after it runs (no except clause catches it)."""
+
+
+def test_a_kill_between_a_commit_and_the_catalog_is_repaired_by_the_resume(tmp_path, monkeypatch):
+    """The derivative version is committed, then the process dies before the catalog, the audit
+    log and the search index hear of it: the resumed entry finds nothing left to store, and must
+    still bring them up to date (the rare SIGKILL-resume failure: an item listed without pyramid)."""
+    from ingest.pipeline import plan_job, process
+    from ingest.sources.folder import plan_folder
+
+    source = tmp_path / "box"
+    source.mkdir()
+    fixtures.jpeg(source / "scan.jpg", seed=5)
+    data = tmp_path / "data"
+    first = build_on(data)
+    ctx = first.ingest_context()
+    job = plan_job(ctx, "box", plan_folder(source))
+    put_item = first.catalog.put_item
+
+    def die_at_the_derivatives(item, *args):
+        if item.derivatives(item.originals[0].id):
+            raise Killed
+        put_item(item, *args)
+
+    monkeypatch.setattr(first.catalog, "put_item", die_at_the_derivatives)
+    with pytest.raises(Killed):
+        process(ctx, job, 1)
+    monkeypatch.undo()
+
+    again = build_on(data)
+    entry = again.jobs.entry(job, 1)
+    stale = again.archive.list_items(user=SYSTEM)[0][0]
+    assert not stale.derivatives(stale.originals[0].id)  # what the kill left behind
+    assert process(again.ingest_context(), job, 1) == "done"
+    listed = again.archive.list_items(user=SYSTEM)[0][0]
+    assert {"pyramid", "thumbnail"} <= {f.purpose for f in listed.files}
+    events = again.catalog.events(f"item:{entry.item_id}")
+    assert sorted(e["version"] for e in events) == [1, 2]  # the lost version's audit event too
+    [hit] = again.search.search("scan", user=SYSTEM).hits
+    assert (hit.item_id, hit.thumbnail) == (entry.item_id, listed.derivatives(listed.originals[0].id, "thumbnail")[0].id)
 
 
 # --- a failed entry's item: incomplete, and completed by a retry or by ingesting the same bytes again ---

@@ -3,6 +3,8 @@ import pytest
 
 from oral_history.asr import RecognizerError, SpeechRecognizer, draft_transcript, load_recognizer
 from oral_history.model import Cue, Transcript
+from tests.helpers import english
+from web.notices import render
 
 
 class FakeRecognizer:
@@ -19,6 +21,16 @@ class FakeRecognizer:
 class OutOfOrder:
     def transcribe(self, audio_path, *, language):
         return Transcript(language, [Cue(2.0, 4.0, "乙"), Cue(0.0, 3.0, "甲")])
+
+
+class Sloppy:
+    def transcribe(self, audio_path, *, language):
+        return Transcript(language, [Cue(0.0, 5.0, "甲"), Cue(2.0, 1.0, "乙"), Cue(4.0, 4.5, "丙")])
+
+
+class Verbose:
+    def transcribe(self, audio_path, *, language):
+        return Transcript(language, [Cue(0.0, 5.0, "甲" * 100_000)])
 
 
 class Deaf:
@@ -80,7 +92,24 @@ def test_a_module_that_fails_while_importing_is_reported(tmp_path, monkeypatch):
 def test_bad_results_are_refused(tmp_path):
     with pytest.raises(RecognizerError, match="returned str, not a Transcript"):
         draft_transcript(Deaf(), tmp_path / "a.wav", language="zh")
-    with pytest.raises(RecognizerError, match=r"bad times: transcript.cues\[1\].start: .*must be in time order"):
-        draft_transcript(OutOfOrder(), tmp_path / "a.wav", language="zh")
-    with pytest.raises(RecognizerError, match=r"after the end of the recording"):
-        draft_transcript(FakeRecognizer(), tmp_path / "a.wav", language="zh", duration=3)
+    with pytest.raises(RecognizerError, match="none of the speech recognizer's cues is within the recording"):
+        draft_transcript(FakeRecognizer(), tmp_path / "a.wav", language="zh", duration=0)
+    with pytest.raises(RecognizerError, match=r"unusable: transcript.cues\[0\].text: .*characters"):
+        draft_transcript(Verbose(), tmp_path / "a.wav", language="zh")
+
+
+def test_times_a_recogniser_gets_wrong_are_read_as_a_file_s_with_warnings(tmp_path):
+    """One cue past the recording or out of order never refuses the whole draft."""
+    found = []
+    draft = draft_transcript(OutOfOrder(), tmp_path / "a.wav", language="zh", warnings=found)
+    assert [(c.start, c.end, c.text) for c in draft.cues] == [(0.0, 3.0, "甲"), (2.0, 4.0, "乙")]
+    assert english(found) == ["draft cue 2 starts at 00:00:00.000, before the previous one (00:00:02.000): "
+                              "put in time order"]
+    found = []
+    draft = draft_transcript(Sloppy(), tmp_path / "a.wav", language="zh", duration=3, warnings=found)
+    assert [(c.start, c.end, c.text) for c in draft.cues] == [(0.0, 3.0, "甲")] and draft.draft
+    assert english(found) == [
+        "draft cue 1 ends at 00:00:05.000, after the end of the recording (00:00:03.000): it ends with the recording",
+        "draft cue 2 skipped: it ends at 00:00:01.000, not after it starts (00:00:02.000)",
+        "draft cue 3 skipped: it starts at 00:00:04.000, after the end of the recording (00:00:03.000)"]
+    assert [render(n, "zh") for n in found][2] == "已跳过草稿第 3 条字幕：它开始于 00:00:04.000，在录音结束（00:00:03.000）之后"

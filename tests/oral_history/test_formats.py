@@ -8,6 +8,7 @@ from oral_history.formats import (decode_text, detect_format, language_from_name
                                   read_transcript)
 from oral_history.model import Cue
 from oral_history.timecodes import TranscriptError, clock, parse_clock, split_speaker
+from tests.helpers import english
 
 FIXTURES = Path(__file__).with_name("fixtures")
 SAMPLE = "[00:00:00] 张阿婆：伲屋里向住勒南长街。\n[00:00:05] 采访者：后首来呢？\n"
@@ -55,9 +56,9 @@ def test_reads_srt_with_speakers_and_without_formatting():
 
 
 def srt(text: str, **kw):
-    found: list[str] = []
+    found: list = []
     cues = read_srt("a.srt", text, warnings=found, **kw).cues
-    return [(c.start, c.end, c.text) for c in cues], found
+    return [(c.start, c.end, c.text) for c in cues], english(found)
 
 
 @pytest.mark.parametrize("text", [
@@ -77,7 +78,7 @@ def test_srt_through_read_transcript_with_bom_and_warnings():
     data = "\ufeff1\r\n00:00:01,000 --> 00:00:02,000\r\n甲\r\n\r\n2\r\n00:00:03,000 -> 00:00:04,000\r\n乙\r\n"
     (t,), _, meta = read_transcript("a.srt", data.encode("utf-8-sig"))
     assert [c.text for c in t.cues] == ["甲"]
-    assert meta["warnings"] == ["a.srt line 6: subtitle skipped: bad timing line '00:00:03,000 -> 00:00:04,000' "
+    assert english(meta["warnings"]) == ["a.srt line 6: subtitle skipped: bad timing line '00:00:03,000 -> 00:00:04,000' "
                                 "(use -->)"]
 
 
@@ -102,9 +103,15 @@ def test_a_bad_subtitle_is_skipped_with_a_warning(text, cues, warning):
     assert srt(text) == (cues, ["a.srt " + warning])
 
 
-def test_srt_beyond_the_recording_is_refused():
-    exc = fails(read_srt, "a.srt", "1\n00:00:01,000 --> 00:00:09,000\n嗯\n", duration=4)
-    assert (exc.line, exc.problem) == (2, "subtitle ends at 00:00:09.000, after the end of the recording (00:00:04.000)")
+def test_srt_beyond_the_recording():
+    text = "1\n00:00:01,000 --> 00:00:09,000\n嗯\n\n2\n00:00:05,000 --> 00:00:06,000\n后\n"
+    assert srt(text, duration=4) == ([(1.0, 4.0, "嗯")], [  # a player shows it until the end
+        "a.srt line 2: subtitle ends at 00:00:09.000, after the end of the recording (00:00:04.000): it ends with "
+        "the recording",
+        "a.srt line 6: subtitle skipped: it starts at 00:00:05.000, after the end of the recording (00:00:04.000)"])
+    exc = fails(read_srt, "a.srt", "1\n00:00:05,000 --> 00:00:09,000\n嗯\n", duration=4)
+    assert (exc.line, exc.problem) == (None, "every subtitle starts after the end of the recording (00:00:04.000): "
+                                             "is this the transcript of this recording?")
 
 
 # --- timecoded text -----------------------------------------------------------------------------
@@ -128,22 +135,37 @@ def test_inline_timecodes_split_a_paragraph():
     assert [(c.start, c.text, c.speaker) for c in t.cues] == [(0, "老早辰光", "张阿婆"), (60, "街上交关闹猛。", None)]
 
 
-@pytest.mark.parametrize("text, line, problem", [
-    ("无锡口述史\n\n[00:00:00] 甲\n", 1, "text before the first [hh:mm:ss] timecode: '无锡口述史'"),
-    ("[00:00:05] 甲\n[00:00:05] 乙\n", 2, "timecode [00:00:05] is not after the previous one (line 1, 00:00:05.000)"),
-    ("[00:00:05] 甲\n\n[00:00:01] 乙\n", 3, "timecodes must increase"),
-    ("[00:00:00] 甲\n[00:75:00] 乙\n", 2, "bad timecode '[00:75:00]' (use [hh:mm:ss] or [mm:ss])"),
-    ("[00:00:00] 甲\n[1:00:00:00] 乙\n", 2, "bad timecode"),
+def timecoded(text: str, **kw):
+    found: list = []
+    cues = read_timecoded_text("a.txt", text, warnings=found, **kw).cues
+    return [(c.start, c.end, c.text) for c in cues], english(found)
+
+
+@pytest.mark.parametrize("text, cues, warning", [
+    ("无锡口述史\n\n[00:00:00] 甲\n[00:00:02] 乙\n", [(0, 2, "甲"), (2, 3, "乙")],
+     "a.txt line 1: text before the first [hh:mm:ss] timecode ignored: '无锡口述史'"),
+    ("[00:00:00] 甲\n[00:00:00] 乙\n[00:00:02] 丙\n", [(0, 2, "甲\n乙"), (2, 3, "丙")],
+     "a.txt line 2: timecode [00:00:00] is not after the previous one (line 1, 00:00:00.000), ignored: the words "
+     "after it join the previous passage"),
+    ("[00:00:05] 甲\n\n[00:00:01] 乙\n", [(5, 6, "甲\n乙")], "a.txt line 3: timecode [00:00:01] is not after"),
+    ("[00:00:00] 甲\n[00:75:00] 乙\n[00:00:02] 丙\n", [(0, 2, "甲\n乙"), (2, 3, "丙")],
+     "a.txt line 2: bad timecode [00:75:00] ignored (use [hh:mm:ss] or [mm:ss]): the words after it join the "
+     "previous passage"),
+    ("[00:00:00] 甲\n[1:00:00:00] 乙\n", [(0, 1, "甲\n乙")], "a.txt line 2: bad timecode [1:00:00:00] ignored"),
 ])
-def test_timecoded_text_errors(text, line, problem):
-    exc = fails(read_timecoded_text, "a.txt", text)
-    assert exc.line == line and problem in exc.problem
+def test_a_bad_timecode_is_ignored_with_a_warning(text, cues, warning):
+    got, found = timecoded(text)
+    assert [(s, e, t) for s, e, t in got] == cues
+    assert len(found) == 1 and found[0].startswith(warning), found
 
 
 def test_timecoded_text_beyond_the_recording():
-    exc = fails(read_timecoded_text, "a.txt", SAMPLE, duration=4)
-    assert (exc.line, exc.problem) == (2, "timecode [00:00:05] is after the end of the recording (00:00:04.000)")
+    assert timecoded(SAMPLE, duration=4) == ([(0, 4, "伲屋里向住勒南长街。\n采访者：后首来呢？")], [
+        "a.txt line 2: timecode [00:00:05] is after the end of the recording (00:00:04.000), ignored: the words "
+        "after it join the previous passage"])
     assert fails(read_timecoded_text, "a.txt", "没有时间码").problem == "has no [hh:mm:ss] timecodes"
+    exc = fails(read_timecoded_text, "a.txt", "[00:99:00] 甲\n[00:98:00] 乙\n")
+    assert (exc.line, exc.problem) == (1, "has no usable [hh:mm:ss] timecode (use [hh:mm:ss] or [mm:ss])")
 
 
 # --- encodings ----------------------------------------------------------------------------------
@@ -176,10 +198,24 @@ def test_undecodable_bytes_name_the_file():
     assert str(exc).startswith("采访_张.txt: cannot tell the text encoding")
 
 
-def test_a_damaged_byte_in_a_utf8_file_names_its_line():
+def test_a_damaged_byte_in_a_utf8_file_is_replaced_with_a_warning_naming_its_line():
+    """As a browser decodes WebVTT (§6.1 "UTF-8 decode") and players decode SRT: U+FFFD."""
     data = "[00:00:00] 张阿婆：伲屋里向住勒南长街。\n[00:00:05] 采访者：".encode() + b"\xff\xfe" + "呢？\n".encode()
-    exc = fails(decode_text, "a.txt", data)
-    assert (exc.line, exc.problem) == (2, "bytes that are not UTF-8 in a UTF-8 file (damaged or mixed encodings)")
+    (t,), _, meta = read_transcript("a.txt", data)
+    assert t.cues[1].text == "\ufffd\ufffd呢？" and meta["encoding"] == "utf-8"
+    assert english(meta["warnings"]) == ["a.txt line 2: bytes that are not UTF-8 (damaged or mixed encodings) "
+                                         "replaced with '\ufffd'"]
+    many = ("WEBVTT\n\nNOTE 南长街口述史：张阿婆\n\n"
+            + "".join(f"00:00:0{i}.000 --> 00:00:0{i}.500\n南长街\n\n" for i in range(8))).encode()
+    many = many.replace("街\n".encode(), "街".encode() + b"\xff\n")
+    (t,), _, meta = read_transcript("a.vtt", many)
+    assert len(t.cues) == 8 and english(meta["warnings"])[-1] == ("a.vtt line 21: 3 more lines with bytes that are "
+                                                                  "not UTF-8 replaced with '\ufffd'")
+    # XML without a declaration is read the same way (one that declares UTF-8 is the XML parser's: not well-formed)
+    ohms = (FIXTURES / "采访_张.xml").read_bytes().split(b"\n", 1)[1]
+    transcripts, _, meta = read_transcript("采访_张.xml", ohms.replace("豆腐店。".encode(), "豆腐店".encode() + b"\xff", 1))
+    assert len(transcripts) == 2 and english(meta["warnings"]) == [
+        "采访_张.xml line 22: bytes that are not UTF-8 (damaged or mixed encodings) replaced with '\ufffd'"]
 
 
 def test_binary_is_not_text():

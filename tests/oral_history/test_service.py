@@ -56,6 +56,24 @@ def test_cues_and_segments_are_searchable_with_their_time_restricted_only_for_st
     assert search.search("秘密", user=ARCHIVIST).hits[0].passages[0]["time"] == 5.0
 
 
+def test_overlapping_cues_are_searchable_as_passages_with_their_own_times(interview_item):
+    """Two people speaking at once (cues overlapping in time, different voices): each cue is its
+    own passage, found with its own start and end, whichever words are searched."""
+    archive, search = interview_item
+    data = {**INTERVIEW, "segments": [], "transcripts": [{"language": "zh", "cues": [
+        {"start": 20, "end": 26, "text": "清名桥旁边就是伲屋里。", "speaker": "张阿婆"},
+        {"start": 23, "end": 25, "text": "清名桥下头有豆腐店吗？", "speaker": "采访者"},
+        {"start": 23, "end": 25, "text": "运河里船交关多。", "speaker": "李阿伯"}]}]}
+    record = archive.get_item("oh1", user=SYSTEM)
+    save_interview(archive, "oh1", Interview.from_dict(data), user=SYSTEM, expected_version=record.version)
+    times = lambda q: sorted((p["time"], p["end"]) for p in search.search(q, user=ANONYMOUS).hits[0].passages)  # noqa: E731
+    assert times("伲屋里") == [(20.0, 26.0)]
+    assert times("豆腐店") == [(23.0, 25.0)]
+    assert times("船交关多") == [(23.0, 25.0)]  # the same times as another cue: a passage of its own
+    assert times("清名桥") == [(20.0, 26.0), (23.0, 25.0)]  # both overlapping cues, each with its times
+    assert times("采访者") == [(23.0, 25.0)] and times("李阿伯") == [(23.0, 25.0)]  # speakers kept apart
+
+
 def test_interviewee_place_and_dialect_are_facets(interview_item):
     _, search = interview_item
     facets = search.search("", user=ANONYMOUS).facets

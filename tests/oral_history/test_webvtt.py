@@ -7,6 +7,7 @@ import pytest
 from oral_history.model import Cue, Interview, Segment, Transcript
 from oral_history.timecodes import OralHistoryError, TranscriptError
 from oral_history.webvtt import cue_text, export_webvtt, read_webvtt, write_webvtt
+from tests.helpers import english
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
@@ -65,8 +66,8 @@ def test_fixture_round_trips_through_the_writer():
 
 
 def warnings_of(text: str, **kw) -> tuple[list[Cue], list[str]]:
-    found: list[str] = []
-    return read(text, warnings=found, **kw).cues, found
+    found: list = []
+    return read(text, warnings=found, **kw).cues, english(found)
 
 
 @pytest.mark.parametrize("text", ["", "WEBVTT-ish\n\n00:01.000 --> 00:02.000\n嗯\n", "\n\nWEBVTT\n", "webvtt\n"])
@@ -107,8 +108,16 @@ def test_the_message_reads_like_the_brief():
 def test_times_beyond_the_recording():
     text = "WEBVTT\n\n00:01.000 --> 00:02.000\n甲\n\n00:59.000 --> 01:01.000\n乙\n"
     assert read(text, duration=61.0).cues[-1].end == 61.0
-    exc = error(text, duration=30.0)
-    assert (exc.line, exc.problem) == (6, "cue ends at 00:01:01.000, after the end of the recording (00:00:30.000)")
+    # a browser shows a cue until the recording ends and never one that starts after it
+    cues, found = warnings_of(text + "\n00:00:10.000 --> 00:00:40.000\n丙\n", duration=30.0)
+    assert [(c.start, c.end, c.text) for c in cues] == [(1.0, 2.0, "甲"), (10.0, 30.0, "丙")]
+    assert found == ["采访_张.vtt line 6: cue skipped: it starts at 00:00:59.000, after the end of the recording "
+                     "(00:00:30.000)",
+                     "采访_张.vtt line 9: cue ends at 00:00:40.000, after the end of the recording (00:00:30.000): "
+                     "it ends with the recording"]
+    exc = error(text, duration=0.5)  # nothing a browser would show: not this recording's transcript
+    assert (exc.line, exc.problem) == (None, "every cue starts after the end of the recording (00:00:00.500): "
+                                             "is this the transcript of this recording?")
 
 
 def test_embedded_line_numbers_are_offset():

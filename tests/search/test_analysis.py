@@ -256,3 +256,90 @@ def test_skipping_opencc_for_simplified_text_changes_no_word():
         return converter.convert(unicodedata.normalize("NFKC", text)).translate(analysis.VARIANTS).lower()
     differ = [w for w in words if analysis.fold(w) != full(w)]
     assert differ == []
+
+
+# --- tokens() is cut(fold(text)) less punctuation, however it is computed ------------------------
+
+_T2S = __import__("opencc").OpenCC("t2s")
+
+
+def _reference_tokens(text, mode):
+    """The definition, written plainly: NFKC, OpenCC t2s of the whole text, variants, lower case,
+    jieba, and every token without a letter or digit dropped."""
+    import unicodedata
+
+    folded = _T2S.convert(unicodedata.normalize("NFKC", text))
+    folded = folded.translate(analysis.VARIANTS).lower()
+    return [t for t in analysis.default_segmenter().cut(folded, mode=mode) if any(ch.isalnum() for ch in t)]
+
+
+def _sample_texts():
+    import random
+
+    import jieba
+    import opencc
+    from pathlib import Path
+
+    traditional = opencc.OpenCC("s2t").convert(LOCAL_CORPUS + GENERAL_TEXT)
+    yield LOCAL_CORPUS + GENERAL_TEXT
+    yield traditional
+    yield traditional.replace("\n", "\r\n")
+    rng = random.Random(18)
+    words = [line.split()[0] for line in (Path(jieba.__file__).parent / "dict.txt").open(encoding="utf-8")]
+    tricky = ["３．５％", "１７％", "c++", "Ｃ＃", "a-b", "3.5", "--", "..", "_", "ΑΣ：Α", "ΟΔΟΣ", "Σ", "é",
+              "e\u0301", "Ａ\u0301", "\u1100\u1161", "가\u11a8", "①", "Ⅱ", "㍻", "ﬁ", "…", "〃", "‧", "·", "：", "．",
+              "\u3000", "\u00a0", "\r\n", "\r", "\n", "\t", "瞭解", "反覆", "沈思", "乾隆", "𩀨", "𠀀", "\U0002b73f",
+              "\u9fff", "\u4dbf", "豈", "淸名橋", "藉口", "甦醒", "彷徨", "衹有", "俱樂部", "什麼", "ｶﾀｶﾅ", "\u0301"]
+    pool = words[::50] + tricky + list("，。、；：！？（）《》“”‘’—…·　")
+    for _ in range(600):
+        yield "".join(rng.choice(pool) for _ in range(rng.randint(1, 30)))
+    yield "".join(rng.choice(pool) for _ in range(20000))
+
+
+@pytest.mark.parametrize("mode", ["index", "query"])
+def test_tokens_equal_the_definition_on_a_large_sample(mode):
+    for text in _sample_texts():
+        assert tokens(text, mode=mode) == _reference_tokens(text, mode), text[:80]
+
+
+def test_tokens_equal_the_definition_for_every_character():
+    # Each character of the Basic Multilingual Plane (surrogates aside) between letters, digits,
+    # punctuation and a combining mark: its normalisation, folding and filtering in context.
+    chars = [chr(cp) for cp in range(0x10000) if not 0xD800 <= cp <= 0xDFFF]
+    for i in range(0, len(chars), 64):
+        texts = [f"ΑΣ{c}Α无锡{c}3.5{c}\u0301，{c}" for c in chars[i:i + 64]]
+        assert [tokens(t) for t in texts] == [_reference_tokens(t, "index") for t in texts], chars[i]
+
+
+def test_fold_converts_phrases_of_otherwise_unchanged_characters():
+    # 瞭, 甦 and 彷 are unchanged alone but not in 瞭解, 甦醒, 彷彿; characters beyond the BMP too.
+    import opencc
+
+    converter = opencc.OpenCC("t2s")
+    for text in ("瞭解土地使用情形", "甦醒", "彷彿", "𩀨", "第一行\n瞭解"):
+        assert fold(text) == converter.convert(text)
+    assert "了解" in tokens("瞭解土地使用情形", mode="query")
+
+
+def test_phrase_only_holds_every_character_opencc_changes_only_in_a_phrase(tmp_path):
+    """PHRASE_ONLY must name every character that the TSPhrases dictionary changes inside a phrase
+    while leaving it alone (else fold() would skip text that OpenCC changes)."""
+    import subprocess
+    from pathlib import Path
+
+    import opencc
+
+    clib = Path(opencc.__file__).parent / "clib"
+    tool, dictionary = clib / "bin" / "opencc_dict", clib / "share" / "opencc" / "TSPhrases.ocd2"
+    if not tool.exists() or not dictionary.exists():
+        pytest.skip(f"the OpenCC wheel has no {tool.name} or {dictionary.name} to read the phrases with")
+    out = tmp_path / "phrases.txt"
+    subprocess.run([str(tool), "-i", str(dictionary), "-o", str(out), "-f", "ocd2", "-t", "text"], check=True,
+                   env={"LD_LIBRARY_PATH": str(clib / "lib64")}, capture_output=True)
+    converter, changed = opencc.OpenCC("t2s"), set()
+    for line in out.read_text(encoding="utf-8").splitlines():
+        key, value = line.split("\t")
+        value = value.split(" ")[0]
+        assert len(key) == len(value) and key.isalnum(), line  # phrases keep lengths; no punctuation
+        changed |= {a for a, b in zip(key, value) if a != b and converter.convert(a) == a}
+    assert changed and changed <= analysis.PHRASE_ONLY

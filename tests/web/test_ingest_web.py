@@ -1,10 +1,13 @@
 """Staff ingest in the browser's way: chunked, resumable upload, then a background job."""
 import re
+import sqlite3
 import time
 
 import pytest
 
+from ingest.jobs import SCHEMA, Entry, JobStore
 from repository.access import SYSTEM
+from repository.notices import Notice, part
 from tests.ingest import fixtures
 from tests.web.auth_helpers import add_users, csrf_token, login
 
@@ -75,6 +78,38 @@ def test_upload_routes_need_staff_and_csrf(app, staff):
 def test_jobs_pages(staff):
     assert staff.get("/admin/jobs").status_code == 200
     assert staff.get("/admin/jobs/nope").status_code == 404
+
+
+def test_a_job_report_shows_notices_in_the_interface_language(app, staff):
+    jobs = app.extensions["fangzhi"].jobs
+    job_id = jobs.create("box", [Entry("", 1, "采访", "it-notes", [], [], {})], user="archivist")
+    skipped = Notice("采访.vtt", 9, "vtt.bad_timing", {"raw": "00:00:00.500 --> 00:00:60.000", "detail": part(
+        "timing.sixty", which=part("term.end"), text="00:00:60.000")})
+    jobs.mark(job_id, 1, "done", notes=[skipped, Notice("采访.wav", None, "ingest.type_differs",
+                                                        {"named": "audio/x-wav", "found": "audio/wav"})])
+    zh = staff.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert ("<li>采访.vtt 第 9 行：已跳过字幕：时间行“00:00:00.500 --&gt; 00:00:60.000”有误（结束时间“00:00:60.000”"
+            "有误：分和秒只能是 00 到 59）</li>") in zh
+    assert "<li>采访.wav：文件名表明是 audio/x-wav，内容却是 audio/wav</li>" in zh
+    en = staff.get(f"/admin/jobs/{job_id}?lang=en").get_data(as_text=True)
+    assert ("<li>采访.vtt line 9: cue skipped: bad timing line &#39;00:00:00.500 --&gt; 00:00:60.000&#39; (bad end "
+            "time &#39;00:00:60.000&#39;: minutes and seconds run from 00 to 59)</li>") in en
+    assert "<li>采访.wav: the name says audio/x-wav, the content is audio/wav</li>" in en
+    assert "已跳过" not in en and "cue skipped" not in zh
+
+
+def test_a_job_database_from_before_notices_gains_them(tmp_path):
+    path = tmp_path / "jobs.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA)  # the first release's tables: no notes column
+    old.execute("INSERT INTO jobs VALUES ('j1', '2024', 'box', 'a', '{}')")
+    old.execute("INSERT INTO entries VALUES ('j1', 1, 'x', 'it1', '[]', '[]', '{}', 'done', NULL, NULL, 'a note', '2024')")
+    old.commit()
+    old.close()
+    jobs = JobStore(path)
+    assert [(e.reason, e.notes) for e in jobs.entries("j1")] == [("a note", [])]
+    jobs.mark("j1", 1, "done", notes=[Notice("a.vtt", 3, "vtt.no_arrow", {"raw": "1 - 2"})])
+    assert jobs.entry("j1", 1).notes == [{"file": "a.vtt", "line": 3, "code": "vtt.no_arrow", "args": {"raw": "1 - 2"}}]
 
 
 def wait_for_job(client, job_url, deadline=180):

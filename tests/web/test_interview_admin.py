@@ -19,7 +19,7 @@ OVERLAP = "WEBVTT\n\n00:00:00.500 --> 00:00:02.500\n第一句\n\n00:00:02.000 --
 
 class FakeRecognizer:
     def transcribe(self, audio_path, *, language):
-        return Transcript(language, [Cue(0.5, 2.0, "自动识别的一句")])
+        return Transcript(language, [Cue(0.5, 2.0, "自动识别的一句"), Cue(900.0, 901.0, "录音之后的一句")])
 
 
 @pytest.fixture
@@ -90,7 +90,12 @@ def test_a_bad_upload_names_file_and_line_and_stores_nothing(app, item_id):
     assert archive.get_item(item_id, user=SYSTEM).version == version
 
 
-@pytest.mark.parametrize("language, notice", [("zh", "已跳过："), ("en", "Skipped: ")])
+@pytest.mark.parametrize("language, notice", [
+    ("zh", "注意：采访.vtt 第 9 行：已跳过字幕：时间行“00:00:00.500 --&gt; 00:00:60.000”有误（结束时间“00:00:60.000”有误："
+           "分和秒只能是 00 到 59）"),
+    ("en", "Note: 采访.vtt line 9: cue skipped: bad timing line &#39;00:00:00.500 --&gt; 00:00:60.000&#39; "
+           "(bad end time &#39;00:00:60.000&#39;: minutes and seconds run from 00 to 59)"),
+])
 def test_overlapping_cues_are_stored_and_a_skipped_cue_is_a_notice(app, item_id, language, notice):
     client = client_as(app, "archivist")
     client.set_cookie("lang", language)
@@ -98,11 +103,18 @@ def test_overlapping_cues_are_stored_and_a_skipped_cue_is_a_notice(app, item_id,
     response = post(client, item_id, action="upload", why="转录", transcript=(io.BytesIO(text.encode()), "采访.vtt"))
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert (f"{notice}采访.vtt line 9: cue skipped: bad timing line &#39;00:00:00.500 --&gt; 00:00:60.000&#39; "
-            f"(bad end time &#39;00:00:60.000&#39;: minutes and seconds run from 00 to 59)") in page
+    assert notice in page  # the whole warning in the interface language, not only its prefix
     archive = app.extensions["fangzhi"].archive
     cues = read_interview(archive, archive.get_item(item_id, user=SYSTEM).value).transcripts[0].cues
     assert [(c.start, c.end) for c in cues] == [(0.5, 2.5), (2.0, 3.0)]
+
+
+def test_a_hostile_line_in_a_notice_is_shown_as_text(app, item_id):
+    client = client_as(app, "archivist")
+    text = OVERLAP + "\n00:00:00.500 -> <img src=x onerror=alert(1)>%(file)s\n坏\n"
+    response = post(client, item_id, action="upload", why="转录", transcript=(io.BytesIO(text.encode()), "采访.vtt"))
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;%(file)s" in page
 
 
 def test_upload_edit_and_restrict_a_segment(app, item_id):
@@ -159,14 +171,21 @@ def test_a_stale_form_is_a_conflict_and_bad_times_are_named(app, item_id):
     assert client.post(url(item_id), data={**form, "version": version + 1, "csrf_token": ""}).status_code == 400
 
 
-def test_draft_transcript_from_the_configured_recognizer(app, item_id):
+@pytest.mark.parametrize("language, notice", [
+    ("zh", "注意：已跳过草稿第 2 条字幕：它开始于 00:15:00.000，在录音结束（"),
+    ("en", "Note: draft cue 2 skipped: it starts at 00:15:00.000, after the end of the recording ("),
+])
+def test_draft_transcript_from_the_configured_recognizer(app, item_id, language, notice):
     client = client_as(app, "archivist")
-    assert "生成转录草稿" in client.get(url(item_id)).get_data(as_text=True)
-    assert post(client, item_id, action="draft").status_code == 302
+    client.set_cookie("lang", language)
+    assert "生成转录草稿" in client.get(url(item_id) + "?lang=zh").get_data(as_text=True)
+    response = post(client, item_id, action="draft")
+    assert response.status_code == 302
+    assert notice in client.get(response.headers["Location"]).get_data(as_text=True)  # the cue past the end: a notice
     archive = app.extensions["fangzhi"].archive
     transcript = read_interview(archive, archive.get_item(item_id, user=SYSTEM).value).transcripts[0]
-    assert transcript.draft and transcript.cues[0].text == "自动识别的一句"
-    assert "生成转录草稿" not in client.get(url(item_id)).get_data(as_text=True)
+    assert transcript.draft and [c.text for c in transcript.cues] == ["自动识别的一句"]
+    assert "生成转录草稿" not in client.get(url(item_id) + "?lang=zh").get_data(as_text=True)
 
 
 RICH = {  # what an OHMS import or an earlier edit may hold: every field the editor shows and more

@@ -314,6 +314,35 @@ def interview_ohms(client, case):
     return interview_export(client, case, "xml")
 
 
+def api_search_alliance(client, case):
+    """scope=alliance: this archive's hits and, live, those of the member "self" (this same site on
+    loopback, whose token we hold): the local part as the reader may see, the member's only up to
+    alliance material, and that only for readers who may see alliance material here."""
+    data = client.get(f"/api/search?scope=alliance&q={title(case)}&per_page=50").json
+    assert {m["name"]: m["status"] for m in data["members"]} == {"self": "ok"}
+    remote = item_id(case) in {h["id"] for h in data["hits"] if h["member"] == "self"}
+    assert not remote or case in ("public", "restricted-file", "alliance"), "only public and alliance cross"
+    assert remote == (case in ("public", "restricted-file") or (case == "alliance" and client.role in CASES["alliance"]))
+    page = client.get(f"/search?scope=alliance&q={title(case)}").get_data(as_text=True)
+    assert (f'/items/{item_id(case)}"' in page) == (item_id(case) in {h["id"] for h in data["hits"]})
+    return item_id(case) in {h["id"] for h in data["hits"]}
+
+
+# a collection per case, for the alliance member page (collections have no withdrawal: a staff one)
+COLLECTION_VISIBILITY = {"public": "public", "alliance": "alliance", "staff": "staff", "embargoed": "embargoed",
+                         "private": "private", "withdrawn": "staff", "restricted-file": "public"}
+
+
+def alliance_member_page(client, case):
+    """A member's collections, as its token crosses: public ones for all, alliance ones for
+    readers who may see alliance material here, nothing else whoever asks."""
+    r = _status(client, "/alliance/self")
+    assert r.status_code == 200
+    return f"泄露馆藏{case}" in r.get_data(as_text=True)
+
+
+PUBLIC_ONLY = {"iiif_presentation.changes", "iiif_presentation.changes_page"}
+CROSSES = {"alliance.member"}  # what crosses to another member: public, and alliance material for members
 def oai(client, case):
     """OAI-PMH: a record with metadata, in GetRecord and in the list. Harvesters see public
     material, alliance tokens also alliance material (HARVESTERS); an item once public and then
@@ -336,9 +365,9 @@ def oai(client, case):
     return shown
 
 
-PUBLIC_ONLY = {"iiif_presentation.changes", "iiif_presentation.changes_page"}
 HARVESTERS = {"oai.endpoint"}  # public material; alliance material for alliance tokens, not sessions
 ROUTES = {
+    "search.api?scope=alliance": api_search_alliance, "alliance.member": alliance_member_page,
     "iiif_presentation.manifest": iiif_manifest, "iiif_presentation.collection": iiif_collection,
     "iiif_presentation.search": iiif_search, "iiif_presentation.search1": iiif_search1,
     "iiif_presentation.autocomplete": iiif_autocomplete, "iiif_presentation.autocomplete1": iiif_autocomplete1,
@@ -365,6 +394,7 @@ EXEMPT = {
     "ingest.job": "staff only: test_ingest_web",
     "iiif_presentation.top_collection": "collections only (visibility of collections: tests/iiif/test_presentation)",
     "iiif_presentation.mirador": "the viewer's script",
+    "alliance.portal": "member names and counts of collections (tests/alliance/test_federated.py::test_portal_*)",
     "admin.alliance": "admin only: tests/alliance/test_web.py::test_admin_page_lists_members_with_status_in_the_readers_language",
     "iiif_presentation.alliance_collection": "alliance members' manifests from their public Change Discovery streams, "
                                             "no local item: tests/alliance/test_discovery.py",
@@ -373,6 +403,8 @@ EXEMPT = {
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
+    from alliance.members import Member
+    from tests.helpers import serving
     from web import create_app
 
     app = create_app({"DATA_DIR": str(tmp_path_factory.mktemp("leaks")), "SECRET_KEY": "t",
@@ -401,8 +433,15 @@ def site(tmp_path_factory):
                                        collections=["leaks"]), files, user=SYSTEM)
         if case == "withdrawn":
             archive.withdraw_item(item_id(case), user=SYSTEM, reason="test")
+    for case, visibility in COLLECTION_VISIBILITY.items():
+        archive.create_collection({"id": f"leak-col-{case}", "title": f"泄露馆藏{case}", "visibility": visibility,
+                                   "embargo_until": tomorrow if visibility == "embargoed" else None}, user=SYSTEM)
     add_users(app)
-    return app
+    fz = app.extensions["fangzhi"]
+    with serving(app) as url:  # the site is its own alliance member "self", through loopback
+        secret, _ = fz.accounts.create_token("alliance-self", ["read-alliance"], by=SYSTEM)
+        fz.members.add(Member("self", f"{url}/oai", token=secret, label_zh="本站"))
+        yield app
 
 
 @pytest.fixture(scope="module", params=ROLES + tuple(TOKENS))
@@ -425,6 +464,8 @@ def client(request, site):
 @pytest.mark.parametrize("case", CASES)
 def test_matrix(client, route, case):
     allowed = EVERYONE if case in ("public", "restricted-file") else set() if route in PUBLIC_ONLY else CASES[case]
+    if route in CROSSES:
+        allowed = CASES["alliance"] if case == "alliance" else allowed if case in ("public", "restricted-file") else set()
     if route in HARVESTERS and not (case == "alliance" and client.token):
         allowed = allowed if case in ("public", "restricted-file") else set()
     assert ROUTES[route](client, case) == (client.role in allowed), (client.role, route, case)

@@ -30,6 +30,7 @@ def test_search_page_shows_highlights_pages_facets_and_counts(client, filled):
     assert "专题馆藏" in html and ">家谱</a>" in html  # the collection facet shows its title
     english = client.get("/search?q=荣巷&lang=en").get_data(as_text=True)
     assert "1 result" in english and "Collection" in english
+    assert ">Genealogies</a>" in english  # titles in the reader's language (the macro sees it)
 
 
 def test_search_page_without_a_query_is_a_form(client, filled):

@@ -17,3 +17,23 @@ def test_every_message_has_an_english_translation(tmp_path):
         catalog = {m.id: m for m in read_po(f) if m.id}
     missing = sorted(m for m in used if m not in catalog or not catalog[m].string or catalog[m].fuzzy)
     assert not missing, f"translate these in web/translations/en/LC_MESSAGES/messages.po (make messages): {missing}"
+
+
+def test_every_notice_has_a_message_with_the_same_values_in_both_languages():
+    """Each notice code a reader or ingest step makes has a message (web/notices.py), and its
+    English names the same values, so a notice always renders in either language."""
+    import re
+
+    from web.notices import MESSAGES, catalog
+
+    codes = set()
+    for package in ("oral_history", "ingest", "repository"):
+        for path in (ROOT / package).rglob("*.py"):
+            codes |= set(re.findall(r'"((?:vtt|srt|text|ohms|timing|asr|ingest)\.[a-z_]+)"', path.read_text("utf-8")))
+    codes -= {"text.txt"}  # a file name, not a code
+    assert codes and not codes - set(MESSAGES), sorted(codes - set(MESSAGES))
+    english = catalog("en")
+    for code, message in MESSAGES.items():
+        names = sorted(re.findall(r"%\((\w+)\)s", message))
+        assert english.gettext(message) != message or code.startswith("where."), code
+        assert sorted(re.findall(r"%\((\w+)\)s", english.gettext(message))) == names, code
