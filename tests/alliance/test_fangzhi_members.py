@@ -57,7 +57,7 @@ def test_fangzhi_members_harvested_into_the_union_catalogue(alliance):
     assert holdings(fz) == [("east:e1", "west:w1"), ("west:w2",)]  # the same ISBN: one work, held by two
     assert holdings(fz, user=MEMBER) == [("east:e1", "west:w1"), ("east:e2",), ("west:w2",)]
     assert fz.search.search("族谱", user=ANONYMOUS).total == 0 and "东馆馆员专藏" not in str(holdings(fz, user=SYSTEM))
-    [work] = [h for h in fz.search.search("县志", user=ANONYMOUS).hits if h.remote]
+    [work] = [h for h in fz.search.search("无锡县志", user=ANONYMOUS).hits if h.remote]
     east_holding = next(h for h in work.holdings if h["member"] == "east")
     assert east_holding["link"] == f"{e}/items/e1" and east_holding["manifest"] == f"{e}/iiif/3/manifest/e1"
     assert work.kind == "photo" and east_holding["library"] == {"zh": "东区图书馆", "en": "East"}
@@ -77,3 +77,20 @@ def test_fangzhi_members_harvested_into_the_union_catalogue(alliance):
     assert holdings(fz) == [("west:w1",), ("west:w2",), ("west:w3",)]
     body = us.test_client().get("/iiif/3/collection/alliance").json
     assert f"{e}/iiif/3/manifest/e1" not in {m["id"] for m in body["items"]}
+
+
+def test_a_members_thumbnail_and_links_reach_our_search_page(alliance):
+    from tests.iiif import builders
+
+    fz, ea, wa, e, w, us = alliance
+    builders.photo(ea, "e4")  # with a thumbnail derivative: MODS gives it as location/url access="preview"
+    fz.harvester.harvest(["east"])
+    [hit] = [h for h in fz.search.search("惠山旧影", user=ANONYMOUS).hits if h.remote]
+    thumbnail = hit.holdings[0]["thumbnail"]
+    assert thumbnail and thumbnail.startswith(f"{e}/")
+    import urllib.request
+
+    with urllib.request.urlopen(thumbnail, timeout=10) as answer:  # the member serves it to anyone
+        assert answer.status == 200 and answer.headers["Content-Type"].startswith("image/")
+    page = us.test_client().get("/search?q=惠山旧影").get_data(as_text=True)
+    assert f'src="{thumbnail}"' in page and f'href="{e}/items/e4"' in page
