@@ -52,7 +52,7 @@ def fold(text: str) -> str:
 
 
 def _fold_normalized(text: str) -> str:
-    """``fold`` after NFKC: OpenCC t2s and old variants on the lines that need it, lower case."""
+    """``fold`` after NFKC: OpenCC t2s on the lines that need it, old variants, lower case."""
     converter, changing = _opencc()
     match = changing.search(text)  # most text is simplified already: OpenCC is the slow part
     if match is not None:
@@ -67,10 +67,11 @@ def _fold_normalized(text: str) -> str:
                 end = text.find("\n", match.end())
                 end = len(text) if end < 0 else end
                 match = changing.search(text, end)
-            part = converter.convert(text[start:end])
-            parts += [text[done:start], part.translate(VARIANTS) if _VARIANT_CHARS.search(part) else part]
+            parts += [text[done:start], converter.convert(text[start:end])]
             done = end
         text = "".join([*parts, text[done:]])
+    if _VARIANT_CHARS.search(text):
+        text = text.translate(VARIANTS)
     return text.lower()
 
 
@@ -105,9 +106,7 @@ def _opencc():
                 assert len(converted) == len(han)
                 changing = {a for a, b in zip(han, converted) if a != b}
                 # Characters beyond the Basic Multilingual Plane (rare; OpenCC changes some) all count.
-                # The old variants count too: they are replaced on the lines converted.
-                pattern = _char_class(changing | PHRASE_ONLY | set(_VARIANT_CHARS.pattern[1:-1]))[:-1] \
-                    + "\U00010000-\U0010ffff]"
+                pattern = _char_class(changing | PHRASE_ONLY)[:-1] + "\U00010000-\U0010ffff]"
                 _converter = converter, re.compile(pattern)
     return _converter
 
@@ -223,63 +222,38 @@ def tokens(text: str, *, mode: str = "index") -> list[str]:
     """
     segmenter = default_segmenter()
     segmenter.cut("", mode=mode)  # an unknown mode is refused before any work
-    unsafe, special, not_han, context = _token_tables()
-    text = _fold_normalized(_nfkc_where_it_matters(text, unsafe, context))
+    unsafe, special, not_han = _token_tables()
+    text = _fold_normalized(_nfkc_where_it_matters(text, unsafe))
     cut = segmenter._cut_for_search if mode == "index" else segmenter._cut
     match = special.search(text)
     if match is None:  # every token is all letters and digits or has none
         return list(filter(str.isalnum, cut(text)))
     # jieba segments each run of Han, Latin letters, digits and +#&._%- on its own: the runs with
-    # such punctuation (3.5%, c++) get the exact test, the text between them the C filter. Each
-    # such run is marked off by NULs, which jieba gives as tokens of their own between runs (so
-    # the runs are segmented as before), and the text is segmented in one call.
-    pieces, done, backwards = [], 0, text[::-1]
-    marked = "\0" not in text
+    # such punctuation (3.5%, c++) get the exact test, the text between them the C filter.
+    out, done, backwards = [], 0, text[::-1]
     while match is not None:
         before = not_han.search(backwards, len(text) - match.start())
         start = max(len(text) - before.start() if before else 0, done)
         after = not_han.search(text, match.end())
         end = after.start() if after else len(text)
-        pieces.append((text[done:start], text[start:end]))
+        out += filter(str.isalnum, cut(text[done:start]))
+        out += [t for t in cut(text[start:end]) if t.isalnum() or _is_word(t)]
         done = end
         match = special.search(text, end)
-    if not marked:  # NULs in the text itself (never in real text): run by run
-        out = []
-        for between, run in pieces:
-            out += filter(str.isalnum, cut(between))
-            out += [t for t in cut(run) if t.isalnum() or _is_word(t)]
-        out += filter(str.isalnum, cut(text[done:]))
-        return out
-    found = cut("".join([part for between, run in pieces for part in (between, "\0", run, "\0")] + [text[done:]]))
-    out, i = [], 0
-    for _ in pieces:
-        j = found.index("\0", i)
-        k = found.index("\0", j + 1)
-        out += filter(str.isalnum, found[i:j])
-        out += [t for t in found[j + 1:k] if t.isalnum() or _is_word(t)]
-        i = k + 1
-    out += filter(str.isalnum, found[i:])
+    out += filter(str.isalnum, cut(text[done:]))
     return out
 
 
-def _nfkc_where_it_matters(text: str, unsafe: re.Pattern, context: re.Pattern) -> str:
+def _nfkc_where_it_matters(text: str, unsafe: re.Pattern) -> str:
     """NFKC of each run of ``unsafe`` characters with the character before it; the rest as it is.
 
     The characters outside the runs are NFKC-stable starters that nothing before them composes
     with (UAX #15 §9, normalisation of text split at such boundaries), or punctuation whose
-    NFKC form is punctuation too, which segmentation drops either way. Only a run that starts
-    with one of ``context`` (it can compose with, or reorder around, the character before it)
-    needs that character; without such runs the runs are normalised alone.
+    NFKC form is punctuation too, which segmentation drops either way.
     """
     match = unsafe.search(text)
     if match is None:
         return text
-    if not context.search(text, match.start()):  # no run needs the character before it: in C
-        # The runs are normalised in one call, joined by NULs: NUL is stable and composes with
-        # nothing, so the normalisation of the joined runs is the runs normalised one by one.
-        parts = unsafe.split(text)
-        parts[1::2] = unicodedata.normalize("NFKC", "\0".join(parts[1::2])).split("\0")
-        return "".join(parts)
     parts, done = [], 0
     for match in unsafe.finditer(text, match.start()):
         start = match.start() - (match.start() > done)
@@ -291,13 +265,12 @@ def _nfkc_where_it_matters(text: str, unsafe: re.Pattern, context: re.Pattern) -
 # jieba's Han ranges (jieba-rs has these; Python jieba fewer), beyond the BMP all, to be sure.
 _HAN_RANGES = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x10FFFF)]
 _JIEBA_PUNCT = "+#&._%-"  # kept inside jieba's runs of Han, letters and digits
-_token_tables_cache: "tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern] | None" = None
+_token_tables_cache: "tuple[re.Pattern, re.Pattern, re.Pattern] | None" = None
 
 
-def _token_tables() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
+def _token_tables() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     """Patterns for ``tokens``: characters whose NFKC matters, characters that can make a token
-    mix letters with punctuation, characters outside jieba's runs, and characters whose NFKC
-    depends on the character before them (made once per process)."""
+    mix letters with punctuation, and characters outside jieba's runs (made once per process)."""
     global _token_tables_cache
     if _token_tables_cache is None:
         nfkc = lambda s: unicodedata.normalize("NFKC", s)  # noqa: E731
@@ -329,12 +302,8 @@ def _token_tables() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
         gaps = [chr(cp) for a, b in _HAN_RANGES if b < 0x10000 for cp in range(a, b + 1) if not chr(cp).isalnum()]
         special_class = _char_class([*_JIEBA_PUNCT, *gaps])[:-1] + "\U00010000-\U0010ffff]"
         han = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in _HAN_RANGES)
-        # Those that compose with the character before them or reorder around it (UAX #15 §9).
-        context = [c for c in unsafe if c in second or unicodedata.combining(c)
-                   or (d := unicodedata.normalize("NFKD", c)) and (unicodedata.combining(d[0]) or d[0] in second)]
-        context_class = _char_class(context)[:-1] + "\U00010000-\U0010ffff]"
-        _token_tables_cache = (re.compile(f"({unsafe_class}+)"), re.compile(special_class),
-                               re.compile(f"[^{han}a-zA-Z0-9{re.escape(_JIEBA_PUNCT)}]"), re.compile(context_class))
+        _token_tables_cache = (re.compile(unsafe_class + "+"), re.compile(special_class),
+                               re.compile(f"[^{han}a-zA-Z0-9{re.escape(_JIEBA_PUNCT)}]"))
     return _token_tables_cache
 
 
