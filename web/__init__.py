@@ -94,7 +94,10 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         if "fz_user" in g and not g.fz_user.is_anonymous:  # what a signed-in user sees is theirs alone
             response.headers["Cache-Control"] = "private, no-store"
-        response.vary.update(("Cookie", "Authorization"))
+        if "Vary" in response.headers:
+            response.vary.update(("Cookie", "Authorization"))
+        else:  # (most responses: the same header, without parsing one first)
+            response.headers["Vary"] = "Cookie, Authorization"
         if settings["HTTPS"]:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         return response

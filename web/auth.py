@@ -93,14 +93,23 @@ def request_user() -> User:
                 raise Unauthorized("the API token is unknown or revoked",
                                    www_authenticate=WWWAuthenticate("Bearer", {"error": "invalid_token"}))
             g.fz_token = True
-        elif "_user_id" not in session and current_app.config.get("REMEMBER_COOKIE_NAME", REMEMBER) not in request.cookies:
-            user = ANONYMOUS  # no one signed in: what Flask-Login finds too, without its session checks
+        elif not _may_be_signed_in():
+            user = ANONYMOUS  # what Flask-Login finds too, without its session checks
         elif session_account.is_authenticated:
             user = session_account.account.as_user()
         else:
             user = ANONYMOUS
         g.fz_user = user
     return g.fz_user
+
+
+def _may_be_signed_in() -> bool:
+    """Whether the request carries a remember cookie or a session with a signed-in account (the
+    session is not even opened when there is no session cookie)."""
+    config, cookies = current_app.config, request.cookies
+    if config.get("REMEMBER_COOKIE_NAME", REMEMBER) in cookies:
+        return True
+    return config["SESSION_COOKIE_NAME"] in cookies and "_user_id" in session
 
 
 def safe_next(target: str | None) -> str:
