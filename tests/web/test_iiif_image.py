@@ -509,3 +509,43 @@ def test_a_repeated_tile_reads_no_record_and_no_database(changing_site, monkeypa
         assert client.get(tile).status_code == 200
         assert [key.rsplit("/", 1)[1] for key in calls["storage"]] == ["inventory.json", "inventory.json.sha512"] * n
     assert calls["database"] == [] and calls["records"] == []
+
+
+# Requests the fast path answers (stored tiles, copies of decoded tiles, the disk cache) and others.
+FAST = ["0,0,256,256/256,256/0/default.jpg", "512,0,512,512/256,256/0/default.jpg", "0,0,300,300/300,/0/default.jpg",
+        "10,10,300,300/100,100/90/gray.jpg", "full/max/0/default.png", "0,0,1,1/^max/45/default.png",
+        "0,0,256,256/256,256/0/nope.jpg", "99999,0,10,10/max/0/default.jpg"]
+
+
+@pytest.mark.parametrize("path", FAST)
+def test_the_fast_path_answers_as_the_view_does(site, path):
+    """An anonymous image request gets the very answer the ``image`` view makes (headers and
+    bytes), whether the fast path or the view answers it; errors and renderings are the view's."""
+    from flask import Flask
+    from werkzeug.test import Client
+
+    view = Client(lambda environ, start_response: Flask.wsgi_app(site, environ, start_response))
+    url = f"/iiif/3/iiif-photo/{path}"
+    for _ in range(2):  # the second time from the disk cache, where the view put it
+        fast, slow = site.test_client().get(url), view.get(url)
+        assert (fast.status_code, fast.data) == (slow.status_code, slow.data), path
+        assert sorted(fast.headers.items()) == sorted(slow.headers.items()), path
+
+
+def test_the_fast_path_leaves_signed_in_and_conditional_requests_to_the_view(site, monkeypatch):
+    """Requests that may come from someone signed in (a session or remember cookie, a token), and
+    conditional requests, are the view's; a cookie that signs no one in is not."""
+    views, view = [], site.view_functions["iiif_image.image"]
+    monkeypatch.setitem(site.view_functions, "iiif_image.image", lambda **kw: views.append(kw) or view(**kw))
+    url = "/iiif/3/iiif-photo/0,0,256,256/256,256/0/default.jpg"
+    client = site.test_client()
+    assert client.get(url).status_code == 200
+    client.set_cookie("lang", "en")
+    assert client.get(url).status_code == 200 and views == []
+    for cookie in ("session", "remember_token"):  # (a session that signs no one in: the view says so)
+        other = site.test_client()
+        other.set_cookie(cookie, "x")
+        assert other.get(url).status_code == 200
+    assert site.test_client().get(url, headers={"If-None-Match": '"x"'}).status_code == 200
+    assert site.test_client().get(url, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert len(views) == 4
