@@ -14,7 +14,7 @@ from fangzhi import bootstrap
 from fangzhi import settings as settings_table
 
 from . import address
-from .csp import CSP
+from .csp import CSP, VARY, security_headers
 
 LOCALES = ("zh", "en")
 
@@ -103,19 +103,6 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     # Outermost: the proxies, host names and base URL (web.address); then the IIIF fast path.
     app.wsgi_app = address.wrap(iiif_image.fast_path(app, app.wsgi_app), settings)
     return app
-
-
-VARY = ("Cookie", "Authorization")  # every answer may depend on who asks
-
-
-def security_headers(settings: dict) -> list[tuple[str, str]]:
-    """The headers every answer carries, besides its Content-Security-Policy (CSP unless a view
-    sets its own) and Vary (VARY, added to the view's)."""
-    headers = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "SAMEORIGIN"),
-               ("Referrer-Policy", "strict-origin-when-cross-origin")]
-    if settings["HTTPS"]:
-        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
-    return headers
 
 
 def _upload_request_class(folder: Path) -> type[Request]:

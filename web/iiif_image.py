@@ -27,7 +27,7 @@ from repository.errors import RepositoryError
 
 from . import address, errors
 from .auth import limiter
-from .csp import CSP
+from .csp import CSP, VARY, security_headers
 from .context import archive, current_user
 
 bp = Blueprint("iiif_image", __name__, url_prefix="/iiif/3")
@@ -109,8 +109,6 @@ def fast_path(app, wsgi_app):
     ``image`` view's own steps without Flask's request machinery (contexts, session, hooks).
     Anything else — a cookie or token that may sign someone in, a conditional request, a
     rendering, any error — goes to ``wsgi_app``, which makes the same answer as before."""
-    from . import VARY, security_headers
-
     server, archive_ = app.extensions["fangzhi"].images, app.extensions["fangzhi"].archive
     signed_in = (app.config["SESSION_COOKIE_NAME"], app.config.get("REMEMBER_COOKIE_NAME", REMEMBER))
     always = CORS + [("Content-Security-Policy", CSP), *security_headers(app.config["FANGZHI"]),
