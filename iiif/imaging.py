@@ -216,8 +216,11 @@ class Pyramid:
         w, h = min(level.tile_width, level.width - x), min(level.tile_height, level.height - y)
         data = self._jpeg(level, col, row) if level.raw_jpeg and self.bands in (1, 3) else None
         if data is not None:  # the stored JPEG decoded as a browser would, without a libvips pipeline
-            tile = simplejpeg.decode_jpeg(data, colorspace="RGB" if self.bands == 3 else "GRAY")
-            if tile.shape == (level.tile_height, level.tile_width, self.bands):
+            try:
+                tile = simplejpeg.decode_jpeg(data, colorspace="RGB" if self.bands == 3 else "GRAY")
+            except ValueError:  # not one simplejpeg reads (libvips says what is wrong with it)
+                tile = None
+            if tile is not None and tile.shape == (level.tile_height, level.tile_width, self.bands):
                 return tile if (w, h) == tile.shape[1::-1] else np.ascontiguousarray(tile[:h, :w])
         pixels = self.pages[level.page].crop(x, y, w, h).write_to_memory()
         return np.frombuffer(pixels, np.uint8).reshape(h, w, self.bands)
