@@ -8,8 +8,10 @@ Mirador ask for) is answered with the stored JPEG bytes themselves, made a compl
 putting the TIFF's shared JPEG tables in front (TIFF 6.0 technote 2, "JPEGTables").
 
 Each worker process keeps its open pyramids (``open_pyramid``) and the tiles it decoded
-(``decoded``), so a region of a few tiles is a copy of decoded pixels; small images are encoded
-with Pillow (quicker than libvips' savers at tile size), large ones stream through libvips.
+(``decoded``; stored JPEG tiles are decoded by simplejpeg, a few times quicker than a libvips
+crop), so a region of a few tiles is a copy of decoded pixels; small images are encoded in memory
+(JPEG by simplejpeg, others by Pillow: quicker than libvips' savers at tile size), large ones
+stream through libvips.
 Renderings that are more than such a copy go to a bounded on-disk cache (``DiskCache``) that the
 workers share.
 """
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import simplejpeg
 
 # isort: off
 from PIL import Image, ImageFont  # noqa: F401  (ImageFont before pyvips: see ingest/steps/image.py)
@@ -170,7 +173,11 @@ class Pyramid:
         if (lw, lh) != req.size or (lw, lh) != (tw, th) or lx % tw or ly % th \
                 or lx + tw > level.width or ly + th > level.height:
             return None  # not one whole tile (edge tiles are stored padded)
-        index = (ly // th) * -(-level.width // tw) + lx // tw
+        return self._jpeg(level, lx // tw, ly // th)
+
+    def _jpeg(self, level: Level, col: int, row: int) -> bytes | None:
+        """A stored tile of a ``raw_jpeg`` level as a complete JPEG (None if it is not one)."""
+        index = row * -(-level.width // level.tile_width) + col
         data = os.pread(self.file.fileno(), level.counts[index], level.offsets[index])
         if data[:2] != b"\xff\xd8":
             return None
@@ -207,6 +214,14 @@ class Pyramid:
         """One stored tile, decoded (the last column and row are cut at the level's edge)."""
         x, y = col * level.tile_width, row * level.tile_height
         w, h = min(level.tile_width, level.width - x), min(level.tile_height, level.height - y)
+        data = self._jpeg(level, col, row) if level.raw_jpeg and self.bands in (1, 3) else None
+        if data is not None:  # the stored JPEG decoded as a browser would, without a libvips pipeline
+            try:
+                tile = simplejpeg.decode_jpeg(data, colorspace="RGB" if self.bands == 3 else "GRAY")
+            except ValueError:  # not one simplejpeg reads (libvips says what is wrong with it)
+                tile = None
+            if tile is not None and tile.shape == (level.tile_height, level.tile_width, self.bands):
+                return tile if (w, h) == tile.shape[1::-1] else np.ascontiguousarray(tile[:h, :w])
         pixels = self.pages[level.page].crop(x, y, w, h).write_to_memory()
         return np.frombuffer(pixels, np.uint8).reshape(h, w, self.bands)
 
@@ -278,8 +293,11 @@ def _quality(image: pyvips.Image, quality: str) -> pyvips.Image:
 
 
 def _save(pixels: np.ndarray, req: ImageRequest) -> bytes:
-    """Encode pixels in memory with Pillow (for small images about twice as quick as libvips'
-    savers, whose pipeline set-up dominates there)."""
+    """Encode pixels in memory: JPEG with simplejpeg, the others with Pillow (for small images
+    quicker than libvips' savers, whose pipeline set-up dominates there)."""
+    if req.format == "jpg" and pixels.shape[2] in (1, 3):  # libjpeg-turbo as Pillow's, with less around it
+        return simplejpeg.encode_jpeg(np.ascontiguousarray(pixels), quality=QUALITY,
+                                      colorspace="RGB" if pixels.shape[2] == 3 else "GRAY", colorsubsampling="420")
     image = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
     out = io.BytesIO()
     if req.format == "jpg":

@@ -71,19 +71,24 @@ class ImageServer:
                 and lv.width * lv.height <= limits.max_area]
 
     def image(self, pyramid: Pyramid, req: iiif.ImageRequest, key: str) -> bytes:
-        """The image of ``req``: a stored tile as it is, a copy of a few decoded tiles made again,
-        else from the disk cache (under ``key``) or rendered in one of the process's slots."""
-        data = pyramid.stored_tile(req)
-        if data is not None:
-            return data
-        if pyramid.cheap(req):  # made again quicker than read from disk
-            return pyramid.render(req)
-        data = self.images.get(key)
+        """The image of ``req``: ``quick`` if it is, else rendered in one of the process's slots
+        (and kept in the disk cache under ``key``)."""
+        data = self.quick(pyramid, req, key)
         if data is None:
             with self.render_slot() as deadline:
                 data = pyramid.render(req, deadline)
             self.images.put(key, data)
         return data
+
+    def quick(self, pyramid: Pyramid, req: iiif.ImageRequest, key: str) -> bytes | None:
+        """The image of ``req`` if it needs no rendering slot: a stored tile as it is, a copy of a
+        few decoded tiles made again, or what the disk cache has under ``key``; else None."""
+        data = pyramid.stored_tile(req)
+        if data is not None:
+            return data
+        if pyramid.cheap(req):  # made again quicker than read from disk
+            return pyramid.render(req)
+        return self.images.get(key)
 
     @contextmanager
     def render_slot(self):

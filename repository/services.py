@@ -32,6 +32,7 @@ from .model import ACCESS_TECH, ID_RE, Collection, File, Item, tech_problems
 METADATA = "metadata.json"
 log = logging.getLogger(__name__)
 PARSED_CACHE = 512  # parsed records kept per process, keyed by their content digest
+OPENED_ITEMS, OPENED_ANSWERS = 64, 256  # items whose open_file answers are kept per process, answers per item
 PURGES = "audit/purges/"  # outside the OCFL root: one record per purge, with the object's history
 EVENTS = "events/"  # in an object: events/v<n>.json, the preservation events (repository.premis) of version n
 COPY_CHUNK = 1 << 20
@@ -180,6 +181,7 @@ class Archive:
         # the commit stands and `fangzhi index rebuild` repairs the index.
         self.listeners: list[Callable[[str, Item | None], None]] = []
         self._parsed: dict[tuple, Item | Collection] = {}  # by metadata.json digest: never stale
+        self._opened: dict[str, tuple[dict, dict]] = {}  # item id → (its inventory, answers): see open_file
         self._purges: dict[str, dict] = {}  # purge records by key: written once, never changed
 
     # --- items: writing ----------------------------------------------------------------
@@ -389,7 +391,22 @@ class Archive:
         return [replace(v, user="", message="", address="") for v in versions]
 
     def open_file(self, item_id: str, file_id: str, *, user: User, version: int | None = None) -> StoredFile:
-        """Where a file the user may see is stored; raises NotFound or PermissionDenied."""
+        """Where a file the user may see is stored; raises NotFound or PermissionDenied.
+
+        The answer for the latest version depends only on the item's head, the user's roles and
+        the date: it is kept with the head's inventory (the very dict the object store gives while
+        the stored inventory is unchanged), so a repeated request (a viewer's tiles) reads only the
+        object store's check of the head, and sees any commit, made in any process."""
+        inventory = answers = None
+        if version is None and ID_RE.match(item_id) and self.objects.exists(oid := item_object(item_id)):
+            inventory, key = self.objects.inventory(oid), (file_id, user.roles, self.today())
+            kept = self._opened.get(item_id)
+            if kept is not None and kept[0] is inventory:
+                answers = kept[1]
+                if (stored := answers.get(key)) is not None:
+                    return stored
+            else:
+                answers = {}
         record = self.get_item(item_id, user=user, version=version)
         file = record.value.file(file_id)
         if file is None:
@@ -397,8 +414,12 @@ class Archive:
         head = self._head_unless_latest(record)
         if not self._may_open(user, record.value, file, head):
             raise PermissionDenied(f"file {file_id} of item {item_id} is restricted")
-        return StoredFile(file, self._may_open(access.ANONYMOUS, record.value, file, head), self.storage,
-                          self.objects.content_key(item_object(item_id), file.path, record.version, record.inventory))
+        stored = StoredFile(file, self._may_open(access.ANONYMOUS, record.value, file, head), self.storage,
+                            self.objects.content_key(item_object(item_id), file.path, record.version, record.inventory))
+        if answers is not None and record.inventory is inventory:  # made from the head read above
+            _keep(answers, key, stored, OPENED_ANSWERS)
+            _keep(self._opened, item_id, (inventory, answers), OPENED_ITEMS)
+        return stored
 
     def _head_unless_latest(self, record: Record) -> Item | None:
         """The item as it is now, when ``record`` is a past version of it (else None)."""
@@ -475,12 +496,8 @@ class Archive:
         key = (cls, next(digest for digest, paths in state.items() if METADATA in paths))
         value = self._parsed.get(key)
         if value is None:  # records are immutable by convention, so one parse serves every reader
-            value = self._parsed[key] = cls.from_dict(self.objects.read_json(oid, METADATA, number, inv))
-            while len(self._parsed) > PARSED_CACHE:
-                try:  # another thread may evict at the same time
-                    self._parsed.pop(next(iter(self._parsed)), None)
-                except (RuntimeError, StopIteration):
-                    break
+            value = cls.from_dict(self.objects.read_json(oid, METADATA, number, inv))
+            _keep(self._parsed, key, value, PARSED_CACHE)
         return value
 
     def _used_file_ids(self, oid: str) -> set[str]:
@@ -662,6 +679,17 @@ class Archive:
                     self._purges[key] = json.loads(f.read())
             records.append(self._purges[key])
         return records
+
+
+def _keep(cache: dict, key, value, limit: int) -> None:
+    """Put ``value`` in a per-process cache, the least recently put dropped beyond ``limit``."""
+    cache.pop(key, None)
+    cache[key] = value
+    while len(cache) > limit:
+        try:  # another thread may evict at the same time
+            cache.pop(next(iter(cache)), None)
+        except (RuntimeError, StopIteration):
+            break
 
 
 def _require_manager(user: User, what: str) -> None:

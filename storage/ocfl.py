@@ -17,6 +17,7 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import BinaryIO, Iterator
 
 from .base import Storage, StorageError, StorageNotFound, as_stream
@@ -26,6 +27,7 @@ ROOT_NAMASTE = "0=ocfl_1.1"
 INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
 LAYOUT = "0003-hash-and-id-n-tuple-storage-layout"
 LAYOUT_CONFIG = {"extensionName": LAYOUT, "digestAlgorithm": "sha256", "tupleSize": 3, "numberOfTuples": 3}
+INVENTORY_BYTES = 8 << 20  # parsed inventories kept per root (the size of their JSON), checked on every read
 
 
 class OcflError(StorageError):
@@ -78,6 +80,7 @@ def _percent_encode(char: str) -> str:
     return "".join(f"%{b:02x}" for b in char.encode("utf-8"))
 
 
+@lru_cache(maxsize=4096)
 def object_path(object_id: str) -> str:
     """The object's directory below the storage root (extension 0003, sha256, 3×3 tuples)."""
     digest = hashlib.sha256(object_id.encode("utf-8")).hexdigest()
@@ -108,6 +111,8 @@ class OcflRoot:
         self.storage, self.prefix = storage, prefix.strip("/")
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._inventories: dict[str, tuple[bytes, str, dict]] = {}  # object id → (stored JSON, sidecar, parsed)
+        self._inventory_bytes = 0
 
     def _key(self, *parts: str) -> str:
         return "/".join(p for p in (self.prefix, *parts) if p)
@@ -132,24 +137,49 @@ class OcflRoot:
         return self.storage.exists(self._key(object_path(object_id), OBJECT_NAMASTE))
 
     def inventory(self, object_id: str) -> dict:
-        """The object's current inventory, checked against its sidecar digest."""
+        """The object's current inventory, checked against its sidecar digest.
+
+        The parsed inventory is kept and given again (the same dict: callers must not change it)
+        while the stored inventory and its sidecar are the very bytes it was parsed from: a read
+        is then two small file reads, whichever process committed the last version."""
         base = self._key(object_path(object_id))
+        raw = self._read(f"{base}/inventory.json", object_id)
+        kept = self._inventories.get(object_id)
+        if kept is not None and kept[0] == raw and self._sidecar(base, "inventory.json") == kept[1]:
+            return kept[2]
+        digest = hashlib.sha512(raw).hexdigest()
+        if digest != self._sidecar(base, "inventory.json"):
+            return self._recover(object_id)
+        inv = json.loads(raw)
+        self._keep(object_id, (raw, digest, inv))
+        return inv
+
+    def _read(self, key: str, object_id: str) -> bytes:
         try:
-            with self.storage.open(f"{base}/inventory.json") as f:
-                raw = f.read()
+            with self.storage.open(key) as f:
+                return f.read()
         except StorageNotFound:
             raise ObjectNotFound(f"no object {object_id} in storage") from None
-        if self._sidecar_ok(base, "inventory.json", raw):
-            return json.loads(raw)
-        return self._recover(object_id)
+
+    def _keep(self, object_id: str, entry: tuple) -> None:
+        """Keep a parsed inventory, the oldest dropped beyond INVENTORY_BYTES of stored inventories."""
+        with self._locks_guard:
+            old = self._inventories.pop(object_id, None)
+            self._inventory_bytes += len(entry[0]) - (len(old[0]) if old else 0)
+            self._inventories[object_id] = entry
+            while self._inventory_bytes > INVENTORY_BYTES and len(self._inventories) > 1:
+                self._inventory_bytes -= len(self._inventories.pop(next(iter(self._inventories)))[0])
 
     def _sidecar_ok(self, base: str, name: str, raw: bytes) -> bool:
+        return hashlib.sha512(raw).hexdigest() == self._sidecar(base, name)
+
+    def _sidecar(self, base: str, name: str) -> str | None:
+        """The digest a sidecar file gives (OCFL 1.1 §3.7), None when it is missing or unreadable."""
         try:
             with self.storage.open(f"{base}/{name}.sha512") as f:
-                expected = f.read().decode("ascii").split()[0]
+                return f.read().decode("ascii").split()[0]
         except (StorageNotFound, IndexError, UnicodeDecodeError):
-            return False
-        return hashlib.sha512(raw).hexdigest() == expected
+            return None
 
     def _recover(self, object_id: str) -> dict:
         """Reinstate the newest complete version as head after an interrupted write."""
@@ -277,7 +307,7 @@ class VersionWriter:
                     self.root.storage.delete(key)
             else:  # leftovers of an interrupted later write
                 self.root._remove_versions_after(self.base, self.head)
-            self.inventory = json.loads(json.dumps(inv)) if inv else {
+            self.inventory = json.loads(json.dumps(inv)) if inv else {  # a copy: the root keeps its own
                 "id": self.object_id, "type": INVENTORY_TYPE, "digestAlgorithm": "sha512",
                 "manifest": {}, "versions": {}, "fixity": {"sha256": {}},
             }

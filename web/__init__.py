@@ -14,7 +14,7 @@ from fangzhi import bootstrap
 from fangzhi import settings as settings_table
 
 from . import address
-from .csp import CSP
+from .csp import CSP, VARY, security_headers
 
 LOCALES = ("zh", "en")
 
@@ -39,7 +39,6 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
         WTF_CSRF_TIME_LIMIT=None, RATELIMIT_HEADERS_ENABLED=True,
     )
     app.json.ensure_ascii = False
-    app.wsgi_app = address.wrap(app.wsgi_app, settings)
     app.extensions["fangzhi"] = fangzhi
     Babel(app, locale_selector=_locale)
 
@@ -90,19 +89,23 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
             user = ANONYMOUS
         return {"site_name": settings["SITE_NAME"], "lang": _locale(), "user": user}
 
+    always = security_headers(settings)
+
     @app.after_request
-    def security_headers(response):
+    def add_security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "SAMEORIGIN"
-        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        for name, value in always:
+            response.headers[name] = value
         if "fz_user" in g and not g.fz_user.is_anonymous:  # what a signed-in user sees is theirs alone
             response.headers["Cache-Control"] = "private, no-store"
-        response.vary.update(("Cookie", "Authorization"))
-        if settings["HTTPS"]:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if "Vary" in response.headers:
+            response.vary.update(VARY)
+        else:  # (most responses: the same header, without parsing one first)
+            response.headers["Vary"] = ", ".join(VARY)
         return response
 
+    # Outermost: the proxies, host names and base URL (web.address); then the IIIF fast path.
+    app.wsgi_app = address.wrap(iiif_image.fast_path(app, app.wsgi_app), settings)
     return app
 
 

@@ -6,10 +6,12 @@ Sessions (Flask-Login) for people, Bearer tokens for scripts and harvesters, CSR
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
 from flask_login import current_user as session_account
+from flask_login.config import COOKIE_NAME as REMEMBER
 from flask_wtf.csrf import CSRFProtect
 from flask_babel import gettext as _
 from werkzeug.datastructures import WWWAuthenticate
@@ -43,9 +45,34 @@ def accounts() -> Accounts:
     return current_app.extensions["fangzhi"].accounts
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie sessions, without their per-request set-up: the signing serializer
+    is made once per key, and a request without a session cookie (a viewer's tiles) gets an
+    empty session at once, as Flask would give it."""
+
+    def __init__(self):
+        self._serializers: dict[tuple, object] = {}
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = self._serializers[keys] = super().get_signing_serializer(app)
+        return serializer
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app) -> None:
+    app.session_interface = CookieSessions()
     csrf.init_app(app)
     limiter.init_app(app)
+    # Flask-Limiter looks up default, blueprint and meta limits before every request; Fangzhi sets
+    # none, only the login routes' limits, which their decorators check: the look-up is not run.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
@@ -66,12 +93,23 @@ def request_user() -> User:
                 raise Unauthorized("the API token is unknown or revoked",
                                    www_authenticate=WWWAuthenticate("Bearer", {"error": "invalid_token"}))
             g.fz_token = True
+        elif not _may_be_signed_in():
+            user = ANONYMOUS  # what Flask-Login finds too, without its session checks
         elif session_account.is_authenticated:
             user = session_account.account.as_user()
         else:
             user = ANONYMOUS
         g.fz_user = user
     return g.fz_user
+
+
+def _may_be_signed_in() -> bool:
+    """Whether the request carries a remember cookie or a session with a signed-in account (the
+    session is not even opened when there is no session cookie)."""
+    config, cookies = current_app.config, request.cookies
+    if config.get("REMEMBER_COOKIE_NAME", REMEMBER) in cookies:
+        return True
+    return config["SESSION_COOKIE_NAME"] in cookies and "_user_id" in session
 
 
 def safe_next(target: str | None) -> str:

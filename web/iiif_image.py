@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
+from flask_login.config import COOKIE_NAME as REMEMBER
+from werkzeug.http import parse_cookie
+from werkzeug.wsgi import get_current_url
 
 from iiif import image as iiif
 from iiif.errors import IIIFError
 from iiif.imaging import DiskCache, Overloaded
 from iiif.server import ImageServer
+from repository.access import ANONYMOUS
 from repository.errors import RepositoryError
 
-from . import errors
+from . import address, errors
 from .auth import limiter
+from .csp import CSP, VARY, security_headers
 from .context import archive, current_user
 
 bp = Blueprint("iiif_image", __name__, url_prefix="/iiif/3")
@@ -71,23 +78,66 @@ def info(identifier):
 @bp.get("/<identifier>/<region>/<size>/<rotation>/<quality_format>")
 def image(identifier, region, size, rotation, quality_format):
     """§4: region, size, rotation, quality and format of one image."""
-    stored, pyramid = _open(identifier)
-    req = _server().parse(pyramid, region, size, rotation, quality_format)
-    key = DiskCache.key(stored.file.sha256, req.canonical)
-    canonical = url_for(".base", identifier=identifier, _external=True) + "/" + req.canonical
-    headers = {"Link": f'<{canonical}>;rel="canonical",<{iiif.PROFILE_URI}>;rel="profile"',  # §4.8, §6
-               "Cache-Control": _cache_control(stored.public), "ETag": f'"{key}"'}
+    server = _server()
+    pyramid, req, key, headers = _prepare(server, archive(), request.environ, current_user(), identifier, region,
+                                          size, rotation, quality_format)
     if request.if_none_match.contains(key):
         return Response(status=304, headers=headers)
-    data = _server().image(pyramid, req, key)
+    data = server.image(pyramid, req, key)
     return Response(data, mimetype=iiif.FORMATS[req.format], headers=headers)
+
+
+def _prepare(server: ImageServer, archive, environ: dict, user, identifier: str, *segments: str):
+    """What an image request needs (after the access checks): the pyramid, the parsed request,
+    its cache key (and ETag), and its headers."""
+    stored, pyramid = server.open(archive, identifier, user=user)
+    req = server.parse(pyramid, *segments)
+    key = DiskCache.key(stored.file.sha256, req.canonical)
+    canonical = f"{get_current_url(environ, root_only=True)}iiif/3/{quote(identifier, safe=SAFE)}/{req.canonical}"
+    return pyramid, req, key, {"Link": f'<{canonical}>;rel="canonical",<{iiif.PROFILE_URI}>;rel="profile"',  # §4.8, §6
+                               "Cache-Control": _cache_control(stored.public), "ETag": f'"{key}"'}
+
+
+SAFE = "!$&'()*+,:;=@~"  # what a URL path segment keeps unescaped (RFC 3986 §3.3), as url_for does
+IMAGE_PATH = re.compile(r"/iiif/3/([^/]+)/([^/]+)/([^/]+)/([^/]+)/([^/]+)")  # the route of ``image``
+CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "Link, ETag")]
+
+
+def fast_path(app, wsgi_app):
+    """WSGI: an anonymous request for an image that needs no rendering slot (a stored tile, a
+    copy of decoded tiles, an image in the disk cache: what viewers ask for) answered by the
+    ``image`` view's own steps without Flask's request machinery (contexts, session, hooks).
+    Anything else — a cookie or token that may sign someone in, a conditional request, a
+    rendering, any error — goes to ``wsgi_app``, which makes the same answer as before."""
+    server, archive_ = app.extensions["fangzhi"].images, app.extensions["fangzhi"].archive
+    signed_in = (app.config["SESSION_COOKIE_NAME"], app.config.get("REMEMBER_COOKIE_NAME", REMEMBER))
+    always = CORS + [("Content-Security-Policy", CSP), *security_headers(app.config["FANGZHI"]),
+                     ("Vary", ", ".join(VARY))]
+
+    def serve(environ, start_response):
+        match = IMAGE_PATH.fullmatch(environ.get("PATH_INFO", ""))
+        if match is None or environ.get("REQUEST_METHOD") != "GET" or environ.get(address.UNTRUSTED) \
+                or "HTTP_AUTHORIZATION" in environ or "HTTP_IF_NONE_MATCH" in environ \
+                or ("HTTP_COOKIE" in environ and not parse_cookie(environ).keys().isdisjoint(signed_in)):
+            return wsgi_app(environ, start_response)
+        try:
+            pyramid, req, key, headers = _prepare(server, archive_, environ, ANONYMOUS, *match.groups())
+            data = server.quick(pyramid, req, key)
+        except Exception:  # noqa: BLE001 - the view answers it (an error as the Image API asks)
+            data = None
+        if data is None:
+            return wsgi_app(environ, start_response)
+        start_response("200 OK", [("Content-Type", iiif.FORMATS[req.format]), ("Content-Length", str(len(data))),
+                                  *headers.items(), *always])
+        return [data]
+
+    return serve
 
 
 @bp.after_request
 def cors(response):
     """§7.3: any site may use the images and the information (CORS, including preflight)."""
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = "Link, ETag"
+    response.headers.update(CORS)
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Accept, If-None-Match"

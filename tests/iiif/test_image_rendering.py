@@ -166,6 +166,21 @@ def test_stored_tiles_are_the_rendered_pixels(pyramid):
         assert decoded.tobytes() == stored.write_to_memory(), region
 
 
+def test_decoded_tiles_are_the_pixels_libvips_decodes(pyramid):
+    """A worker's decoded tiles (the stored JPEG decoded by simplejpeg) are libvips' pixels of the
+    same tile, edge tiles (stored padded) cut at the level's edge."""
+    for level in pyramid.levels:
+        if not level.raw_jpeg:
+            continue
+        cols, rows = -(-level.width // level.tile_width), -(-level.height // level.tile_height)
+        for col, row in {(0, 0), (cols - 1, rows - 1), (cols // 2, 0)}:
+            tile = pyramid._decode(level, col, row)
+            x, y = col * level.tile_width, row * level.tile_height
+            w, h = min(level.tile_width, level.width - x), min(level.tile_height, level.height - y)
+            assert tile.shape == (h, w, pyramid.bands) and tile.flags.c_contiguous
+            assert tile.tobytes() == pyramid.pages[level.page].crop(x, y, w, h).write_to_memory(), (level.page, col, row)
+
+
 @pytest.mark.parametrize("region, size, qf, rotation", [
     ("1536,0,256,256", "64,", "default.jpg", "0"),  # edge tile (stored padded): rendered
     ("100,0,256,256", "256,", "default.jpg", "0"),  # not aligned

@@ -104,6 +104,36 @@ def test_crash_between_inventory_and_sidecar_is_recovered(root):
     assert_valid(root)
 
 
+def test_a_kept_inventory_is_given_while_its_stored_bytes_are_unchanged(root):
+    """Reading an unchanged object's inventory again parses nothing (the same dict is given);
+    a commit through another root on the same storage (another process) is seen at once."""
+    root.commit("item:a", {"m": b"1"}, user="u", message="m")
+    first = root.inventory("item:a")
+    assert root.inventory("item:a") is first
+    other = OcflRoot(root.storage)
+    other.commit("item:a", {"m": b"2"}, user="u", message="m", expected_head=1)
+    assert root.inventory("item:a")["head"] == "v2" and first["head"] == "v1"  # and the kept one is unchanged
+    other.purge("item:a")
+    with pytest.raises(ObjectNotFound):
+        root.inventory("item:a")
+
+
+def test_a_kept_inventory_is_not_given_for_a_torn_write(root):
+    """A crash after the inventory was read and kept: a stale sidecar or a torn inventory is
+    recovered as if nothing had been kept."""
+    root.commit("item:a", {"m": b"1"}, user="u", message="m")
+    root.commit("item:a", {"m": b"2"}, user="u", message="m")
+    base = "ocfl/" + object_path("item:a")
+    assert root.inventory("item:a")["head"] == "v2"
+    root.storage.put(f"{base}/inventory.json", root.storage.read_range(f"{base}/v1/inventory.json", 0, 1 << 20))
+    assert root.inventory("item:a")["head"] == "v2"  # v1's inventory with v2's sidecar: v2 is reinstated
+    assert_valid(root)
+    assert root.inventory("item:a")["head"] == "v2"
+    root.storage.put(f"{base}/inventory.json.sha512", b"0000  inventory.json\n")
+    assert root.inventory("item:a")["head"] == "v2"
+    assert_valid(root)
+
+
 def test_unrecoverable_object_says_so(root):
     root.commit("item:a", {"m": b"1"}, user="u", message="m")
     base = "ocfl/" + object_path("item:a")

@@ -373,3 +373,179 @@ def test_concurrent_renderings_are_bounded(default_site):
         for slot in slots:
             slot.__exit__(None, None, None)
     assert client.get("/iiif/3/iiif-scan/full/501,/0/default.jpg").status_code == 200
+
+
+# -- answers kept between requests: every change of access is seen at once ----------------------
+
+def _version(archive, item_id):
+    return archive.get_item(item_id, user=SYSTEM).version
+
+
+# Each change of an item's or file's access, as any process may make it (the item's scan is "scan").
+ACCESS_CHANGES = {
+    "private": lambda a, i: a.update_item(i, {"visibility": "private"}, expected_version=_version(a, i), user=SYSTEM),
+    "file-staff": lambda a, i: a.update_item(i, {"files": [{"id": "scan", "access": "staff"}]},
+                                             expected_version=_version(a, i), user=SYSTEM),
+    "withdrawn": lambda a, i: a.withdraw_item(i, user=SYSTEM, reason="test"),
+    "embargoed": lambda a, i: a.update_item(i, {"visibility": "embargoed", "embargo_until": "2999-01-01"},
+                                            expected_version=_version(a, i), user=SYSTEM),
+    "purged": lambda a, i: a.purge_item(i, user=SYSTEM, reason="test"),
+}
+REFUSED = {"private": 404, "file-staff": 401, "withdrawn": 410, "embargoed": 404, "purged": 404}
+CHANGE_SCRIPT = """
+import sys
+from fangzhi.bootstrap import build
+from fangzhi.settings import load
+from tests.web.test_iiif_image import ACCESS_CHANGES
+ACCESS_CHANGES[sys.argv[2]](build(load({"DATA_DIR": sys.argv[1]}, environ={})).archive, sys.argv[3])
+"""
+
+
+@pytest.fixture(scope="module")
+def changing_site(tmp_path_factory):
+    """An app whose items are changed by the tests (each test ingests its own)."""
+    from web import create_app
+
+    folder = tmp_path_factory.mktemp("iiif-changes")
+    app = create_app({"DATA_DIR": str(folder / "data"), "SECRET_KEY": "t"})
+    app.scans = (quadrants(folder / f"scan{n}.png", mark=n) for n in range(256))  # each item its own scan
+    return app
+
+
+def _fresh_item(app, name: str) -> tuple[str, str]:
+    import hashlib
+
+    item_id = "chg-" + hashlib.sha256(name.encode()).hexdigest()[:10]
+    ingest(app, [{"id": item_id, "files": {"scan": next(app.scans)}}])
+    return f"/iiif/3/{item_id}~{pyramid_id(app, item_id, 'scan')}", item_id
+
+
+@pytest.mark.parametrize("where", ["this app", "another app", "another process"])
+@pytest.mark.parametrize("change", ACCESS_CHANGES)
+def test_a_change_of_access_between_two_tiles_is_seen(changing_site, change, where):
+    """A viewer's tiles are answered from what was worked out for the first one; a change of the
+    item's or the file's access, made here, by another app on the same data folder or by another
+    process (another gunicorn worker, the CLI), refuses the very next tile."""
+    import subprocess
+    import sys
+
+    from web import create_app
+
+    base, item_id = _fresh_item(changing_site, f"{change} {where}")
+    client = changing_site.test_client()
+    for _ in range(2):
+        assert client.get(f"{base}/0,0,256,256/256,256/0/default.jpg").status_code == 200
+        assert client.get(f"{base}/info.json").status_code == 200
+    data_dir = changing_site.config["FANGZHI"]["DATA_DIR"]
+    if where == "this app":
+        ACCESS_CHANGES[change](changing_site.extensions["fangzhi"].archive, item_id)
+    elif where == "another app":
+        ACCESS_CHANGES[change](create_app({"DATA_DIR": data_dir, "SECRET_KEY": "t"}).extensions["fangzhi"].archive,
+                               item_id)
+    else:
+        root = Path(__file__).resolve().parents[2]
+        subprocess.run([sys.executable, "-c", CHANGE_SCRIPT, data_dir, change, item_id], cwd=root, check=True,
+                       env={**__import__("os").environ, "PYTHONPATH": str(root)}, timeout=120)
+    for path in ("/0,0,256,256/256,256/0/default.jpg", "/info.json", "/full/100,/0/default.jpg"):
+        r = client.get(base + path)
+        assert r.status_code == REFUSED[change], (change, where, path, r.status_code)
+        assert b"JFIF" not in r.data
+
+
+def test_an_embargo_lifts_between_two_tiles(changing_site, monkeypatch):
+    """What was worked out for a tile holds for one day: an embargo that ends today opens the next one."""
+    from datetime import date, timedelta
+
+    base, item_id = _fresh_item(changing_site, "embargo lifts")
+    archive = changing_site.extensions["fangzhi"].archive
+    tomorrow = date.today() + timedelta(days=1)
+    archive.update_item(item_id, {"visibility": "embargoed", "embargo_until": tomorrow.isoformat()},
+                        expected_version=_version(archive, item_id), user=SYSTEM)
+    client = changing_site.test_client()
+    tile = f"{base}/0,0,256,256/256,256/0/default.jpg"
+    assert client.get(tile).status_code == 404
+    assert client.get(tile).status_code == 404
+    monkeypatch.setattr(archive, "today", lambda: tomorrow)
+    assert client.get(tile).status_code == 200
+
+
+def test_a_role_sees_what_its_roles_allow_between_two_tiles(changing_site):
+    """Answers are kept per set of roles: a staff file closes to readers, not to an archivist."""
+    base, item_id = _fresh_item(changing_site, "roles")
+    add_users(changing_site, roles=("archivist", "member"))
+    clients = {role: changing_site.test_client() for role in ("anonymous", "member", "archivist")}
+    for role, client in clients.items():
+        if role != "anonymous":
+            assert login(client, role).status_code == 302
+    tile = f"{base}/0,0,256,256/256,256/0/default.jpg"
+    assert all(client.get(tile).status_code == 200 for client in clients.values())
+    ACCESS_CHANGES["file-staff"](changing_site.extensions["fangzhi"].archive, item_id)
+    assert {role: client.get(tile).status_code for role, client in clients.items()} == \
+        {"anonymous": 401, "member": 403, "archivist": 200}
+
+
+def test_a_repeated_tile_reads_no_record_and_no_database(changing_site, monkeypatch):
+    """The fast path: a repeated anonymous tile reads the item's head check (its inventory and the
+    inventory's sidecar) and the tile, and nothing else: no record, no catalog, no session or account."""
+    from storage.sqlite import SQLiteDatabase
+
+    base, item_id = _fresh_item(changing_site, "fast path")
+    client = changing_site.test_client()
+    tile = f"{base}/0,0,256,256/256,256/0/default.jpg"
+    assert client.get(tile).status_code == 200
+    fangzhi = changing_site.extensions["fangzhi"]
+    calls = {"storage": [], "database": [], "records": []}
+
+    def counting(name, function):
+        def counted(*args, **kwargs):
+            calls[name].append(args[-1] if name == "storage" else args)
+            return function(*args, **kwargs)
+        return counted
+
+    monkeypatch.setattr(fangzhi.storage, "open", counting("storage", fangzhi.storage.open))
+    monkeypatch.setattr(SQLiteDatabase, "_db", counting("database", SQLiteDatabase._db))
+    monkeypatch.setattr(fangzhi.archive, "get_item", counting("records", fangzhi.archive.get_item))
+    for n in range(1, 4):
+        assert client.get(tile).status_code == 200
+        assert [key.rsplit("/", 1)[1] for key in calls["storage"]] == ["inventory.json", "inventory.json.sha512"] * n
+    assert calls["database"] == [] and calls["records"] == []
+
+
+# Requests the fast path answers (stored tiles, copies of decoded tiles, the disk cache) and others.
+FAST = ["0,0,256,256/256,256/0/default.jpg", "512,0,512,512/256,256/0/default.jpg", "0,0,300,300/300,/0/default.jpg",
+        "10,10,300,300/100,100/90/gray.jpg", "full/max/0/default.png", "0,0,1,1/^max/45/default.png",
+        "0,0,256,256/256,256/0/nope.jpg", "99999,0,10,10/max/0/default.jpg"]
+
+
+@pytest.mark.parametrize("path", FAST)
+def test_the_fast_path_answers_as_the_view_does(site, path):
+    """An anonymous image request gets the very answer the ``image`` view makes (headers and
+    bytes), whether the fast path or the view answers it; errors and renderings are the view's."""
+    from flask import Flask
+    from werkzeug.test import Client
+
+    view = Client(lambda environ, start_response: Flask.wsgi_app(site, environ, start_response))
+    url = f"/iiif/3/iiif-photo/{path}"
+    for _ in range(2):  # the second time from the disk cache, where the view put it
+        fast, slow = site.test_client().get(url), view.get(url)
+        assert (fast.status_code, fast.data) == (slow.status_code, slow.data), path
+        assert sorted(fast.headers.items()) == sorted(slow.headers.items()), path
+
+
+def test_the_fast_path_leaves_signed_in_and_conditional_requests_to_the_view(site, monkeypatch):
+    """Requests that may come from someone signed in (a session or remember cookie, a token), and
+    conditional requests, are the view's; a cookie that signs no one in is not."""
+    views, view = [], site.view_functions["iiif_image.image"]
+    monkeypatch.setitem(site.view_functions, "iiif_image.image", lambda **kw: views.append(kw) or view(**kw))
+    url = "/iiif/3/iiif-photo/0,0,256,256/256,256/0/default.jpg"
+    client = site.test_client()
+    assert client.get(url).status_code == 200
+    client.set_cookie("lang", "en")
+    assert client.get(url).status_code == 200 and views == []
+    for cookie in ("session", "remember_token"):  # (a session that signs no one in: the view says so)
+        other = site.test_client()
+        other.set_cookie(cookie, "x")
+        assert other.get(url).status_code == 200
+    assert site.test_client().get(url, headers={"If-None-Match": '"x"'}).status_code == 200
+    assert site.test_client().get(url, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert len(views) == 4
