@@ -413,7 +413,10 @@ def test_an_item_with_some_files_already_kept_is_stored_whole(fangzhi, tmp_path)
     (second / "box" / "表.csv").write_bytes("姓名\n华阿大\n".encode())
     _, entries = ingest(fangzhi, second)
     entry = next(iter(entries.values()))
-    assert entry.state == "done" and f"the same file is also in item {earlier}" in entry.reason
+    from web.notices import render
+
+    assert entry.state == "done" and [render(n, "en") for n in entry.notes] == \
+        [f"信.txt: the same file is also in item {earlier} (file {fangzhi.archive.load_item(earlier).originals[0].id})"]
     kept = fangzhi.archive.load_item(entry.item_id)
     assert sorted(f.path for f in kept.originals) == ["originals/信.txt", "originals/表.csv"]
 
