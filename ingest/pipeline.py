@@ -223,7 +223,7 @@ def store_originals(ctx: Context, entry: Entry, stage: dict) -> tuple[str, str] 
     if already and (len(already) == originals_count or unfinished):  # nothing new, or an unfinished item's
         return next((found for _, found in already if found[0] in unfinished), already[0][1])  # files: see already_stored
     for name, (item_id, file_id) in already:  # some pages are already kept: the others must be kept too
-        stage["notes"].append(f"{name}: the same file is also in item {item_id} (file {file_id})")
+        stage["notes"].append(Notice(name, None, "ingest.also_kept", {"item": item_id, "file": file_id}))
     stored = list(zip(entry.files, checked, entry.file_fields, strict=True))
     originals = [s for s in stored if not s[2].get("transcript")]
     stage["step"] = "identify"

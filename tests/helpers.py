@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-# ../shared/conformance, or FANGZHI_CONFORMANCE_DIR (a copy elsewhere, e.g. on a developer's machine)
-CONFORMANCE = Path(os.environ.get("FANGZHI_CONFORMANCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "conformance")
+CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 
 
 def build_on(data_dir: Path, **overrides):

@@ -85,6 +85,7 @@ MESSAGES = {
     "text.bad_bytes_more": N_("另有 %(count)s 行有不是 UTF-8 的字节，已替换为“\ufffd”"),
     # ingest
     "ingest.type_differs": N_("文件名表明是 %(named)s，内容却是 %(found)s"),
+    "ingest.also_kept": N_("同一文件也在条目 %(item)s 中（文件 %(file)s）"),
 }
 
 

@@ -23,11 +23,16 @@ def plan_bag(bag_dir: Path, *, collection: str | None = None) -> list[PlannedIte
         raise SourceError(f"{bag_dir}: not a valid bag: bagit.txt {declaration}")
     try:
         bag = bagit.Bag(str(bag_dir))
+        if bag.version_info >= (1, 0):  # RFC 8493 §2.1.3: a manifest's "%25" is "%" (bagit decodes only CR and LF)
+            bag.entries = {path.replace("%25", "%"): hashes for path, hashes in bag.entries.items()}
         bag.validate(fast=False)
     except bagit.BagValidationError as exc:
         raise SourceError(f"{bag_dir}: not a valid bag: {_bag_reasons(bag, exc)}") from exc
     except (bagit.BagError, OSError, UnicodeError, ValueError) as exc:
         raise SourceError(f"{bag_dir}: not a valid bag: {exc}") from exc
+    unlisted = _unlisted(bag)
+    if unlisted:
+        raise SourceError(f"{bag_dir}: not a valid bag: {unlisted}")
     data = bag_dir / "data"
     if (data / "metadata.json").is_file():
         return plan_export(data, collection)
@@ -57,6 +62,14 @@ def _declaration(bag_dir: Path) -> str | None:
     return None
 
 
+def _unlisted(bag: bagit.Bag) -> str:
+    """RFC 8493 §3: every payload file is listed in every payload manifest (bagit checks only that
+    some manifest lists it)."""
+    algorithms = {Path(m).name.removeprefix("manifest-").removesuffix(".txt") for m in bag.manifest_files()}
+    return "; ".join(f"{path} is not listed in manifest-{alg}.txt" for path, hashes in sorted(bag.entries.items())
+                     if path.startswith("data/") for alg in sorted(algorithms - hashes.keys()))
+
+
 def _bag_reasons(bag: bagit.Bag | None, exc: bagit.BagValidationError) -> str:
     """Every file at fault. bagit stops at a wrong Payload-Oxum (file count and bytes) before
     naming any file, so then its file checks are run here to say which files are wrong."""
@@ -68,7 +81,8 @@ def _bag_reasons(bag: bagit.Bag | None, exc: bagit.BagValidationError) -> str:
             except bagit.BagValidationError as more:
                 details = list(more.details)
                 break
-    return "; ".join(str(d) for d in details) or exc.message
+    reasons = "; ".join(str(d) for d in details)
+    return reasons or (f"bag-info.txt: {exc.message}" if exc.message.startswith("Payload-Oxum") else exc.message)
 
 
 def plan_export(data: Path, collection: str | None) -> list[PlannedItem]:

@@ -73,12 +73,20 @@ def _words(original: Path, media_type: str, tech: dict) -> str:
 
 
 def _decode(name: str, data: bytes, *, cut: bool) -> tuple[str, str]:
-    for trim in range(4 if cut else 1):  # a cut file may end inside a character
+    """The text of ``data``; a cut file may end inside a character: up to 3 bytes more are cut
+    (decode_text reads a damaged UTF-8 sequence as U+FFFD rather than refusing it)."""
+    problem = decoded = None
+    for trim in range(4 if cut else 1):
         try:
-            return decode_text(name, data[:len(data) - trim] if trim else data)
+            decoded = decode_text(name, data[:len(data) - trim] if trim else data)
         except OralHistoryError as exc:
-            problem = exc
-    raise StepError(str(problem))
+            problem = problem or exc
+            continue
+        if not (cut and decoded[0].endswith("\ufffd")):
+            return decoded
+    if decoded is None:
+        raise StepError(str(problem))
+    return decoded
 
 
 def _xml_part(original: Path, member: str) -> bytes:
