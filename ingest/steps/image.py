@@ -6,9 +6,10 @@ scan is never decoded whole into Python memory. Two libvips 8.14 behaviours shap
 
 * ``tiffsave(pyramid=True)`` crashes the process (SIGSEGV) when its source fails to decode part
   way (a truncated JPEG, a corrupt PNG or TIFF): the error path of the pyramid writer is broken
-  in the installed 8.14.1. So every page is first decoded once with ``fail_on="error"`` through a
-  cheap sink (``avg``), which raises a normal error, and only a page that decodes cleanly is fed
-  to the pyramid writer.
+  in the installed 8.14.1. So every page is first decoded whole with ``fail_on="error"``, which
+  raises a normal error, and only a page that decodes cleanly is fed to the pyramid writer: up
+  to IN_MEMORY bytes into memory, the pyramid then built from that copy (one decode in all);
+  larger pages through a cheap sink (``avg``), then decoded again, streaming.
 * a sequential load can only be read top to bottom, so an EXIF orientation that needs rows out
   of order (180° and the 90° turns) opens the image with random access instead (libvips then
   decodes it once to memory, or to a temporary file above 100 MB).
