@@ -24,6 +24,7 @@ current engine is measured, and the bench says so.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -210,15 +211,26 @@ def make_scans(pages: list[dict], folder: Path, count: int, megapixels: float) -
 def ingest(source: Path, data: Path, engine: str, workers: int) -> tuple[float, float, float]:
     """Seconds, CPU seconds and the peak RSS (MB) of `fangzhi ingest` and its workers."""
     env = {**os.environ, "FANGZHI_DATA_DIR": str(data), "FANGZHI_OCR_ENGINE": engine}
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "web.cli", "ingest", str(source), "--workers", str(workers)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)  # maxrss: the largest of the process and its waited workers
-    elapsed = time.perf_counter() - start
-    if status != 0:  # a failed or pending item makes `fangzhi ingest` exit non-zero
-        sys.exit(f"fangzhi ingest with {engine} failed:\n{output}")
-    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    command = [sys.executable, "-m", "web.cli", "ingest", str(source), "--workers", str(workers)]
+    # Started from a small launcher: Linux keeps a process's peak RSS across fork and exec, so
+    # started from this process (both engines loaded, ~1.2 GB) it would report this one's.
+    proc = subprocess.run([sys.executable, "-c", LAUNCHER, *command], cwd=ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:  # a failed or pending item makes `fangzhi ingest` exit non-zero
+        sys.exit(f"fangzhi ingest with {engine} failed:\n{proc.stdout}{proc.stderr}")
+    elapsed, cpu, rss = json.loads(proc.stdout.splitlines()[-1])
+    return elapsed, cpu, rss
+
+
+LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+output = proc.stdout.read()
+_, status, usage = os.wait4(proc.pid, 0)  # maxrss: the largest of the process and its waited workers
+if status:
+    sys.exit(output)
+print(json.dumps([time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024]))
+"""
 
 
 def start_up_cpu(engine: str, workers: int) -> float:
