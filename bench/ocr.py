@@ -214,7 +214,8 @@ def ingest(source: Path, data: Path, engine: str, workers: int) -> tuple[float, 
     command = [sys.executable, "-m", "web.cli", "ingest", str(source), "--workers", str(workers)]
     # Started from a small launcher: Linux keeps a process's peak RSS across fork and exec, so
     # started from this process (both engines loaded, ~1.2 GB) it would report this one's.
-    proc = subprocess.run([sys.executable, "-c", LAUNCHER, *command], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run([sys.executable, "-c", LAUNCHER, *command], cwd=ROOT, env=env, capture_output=True,
+                          text=True, check=False)
     if proc.returncode != 0:  # a failed or pending item makes `fangzhi ingest` exit non-zero
         sys.exit(f"fangzhi ingest with {engine} failed:\n{proc.stdout}{proc.stderr}")
     elapsed, cpu, rss = json.loads(proc.stdout.splitlines()[-1])
