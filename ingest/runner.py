@@ -25,8 +25,14 @@ class InlineRunner:
 _worker_ctx: pipeline.Context | None = None
 
 
-def _init_worker(make_context: Callable[[dict], pipeline.Context], settings: dict) -> None:
+def _init_worker(make_context: Callable[[dict], pipeline.Context], settings: dict, processes: int = 1) -> None:
     global _worker_ctx
+    import pyvips
+
+    from .steps.ocr_engine import threads_per_worker
+
+    # libvips' threads, like onnxruntime's, are the worker's share of the cores, not every core
+    pyvips.concurrency_set(threads_per_worker(processes))
     _worker_ctx = make_context(settings)  # each worker opens its own storage, catalog and job store
 
 
@@ -46,6 +52,6 @@ class PoolRunner:
             return
         spawn = multiprocessing.get_context("spawn")
         with spawn.Pool(min(self.processes, len(tasks)), initializer=_init_worker,
-                        initargs=(self.make_context, self.settings), maxtasksperchild=50) as pool:
+                        initargs=(self.make_context, self.settings, self.processes), maxtasksperchild=50) as pool:
             for state in pool.imap_unordered(_work, tasks):
                 progress(state)

@@ -6,9 +6,10 @@ scan is never decoded whole into Python memory. Two libvips 8.14 behaviours shap
 
 * ``tiffsave(pyramid=True)`` crashes the process (SIGSEGV) when its source fails to decode part
   way (a truncated JPEG, a corrupt PNG or TIFF): the error path of the pyramid writer is broken
-  in the installed 8.14.1. So every page is first decoded once with ``fail_on="error"`` through a
-  cheap sink (``avg``), which raises a normal error, and only a page that decodes cleanly is fed
-  to the pyramid writer.
+  in the installed 8.14.1. So every page is first decoded whole with ``fail_on="error"``, which
+  raises a normal error, and only a page that decodes cleanly is fed to the pyramid writer: up
+  to IN_MEMORY bytes into memory, the pyramid then built from that copy (one decode in all);
+  larger pages through a cheap sink (``avg``), then decoded again, streaming.
 * a sequential load can only be read top to bottom, so an EXIF orientation that needs rows out
   of order (180° and the 90° turns) opens the image with random access instead (libvips then
   decodes it once to memory, or to a temporary file above 100 MB).
@@ -37,6 +38,7 @@ MAX_PIXELS = 250_000_000  # the same default as ingest.safety.Limits.max_pixels
 TILE = 256
 THUMBNAIL = 400  # long edge of thumbnail.jpg, in pixels
 QUALITY = 85
+IN_MEMORY = 200 << 20  # a page of at most this many decoded bytes (~70 MP RGB) is decoded once, to memory
 
 # Loaders by sniffed media type. Naming the loader (rather than letting libvips guess) keeps
 # hostile files away from the catch-all ImageMagick loader, which libvips would try last.
@@ -167,11 +169,21 @@ def _is_reduced_chain(sizes: list[tuple[int, int]]) -> bool:
 
 
 def _save_pyramid(original: Path, loader: str, page: int | None, target: Path) -> None:
-    """A tiled (256 × 256), JPEG-compressed pyramidal TIFF of one page, upright 8-bit sRGB/grey."""
-    _check_decodes(original, loader, page)
+    """A tiled (256 × 256), JPEG-compressed pyramidal TIFF of one page, upright 8-bit sRGB/grey.
+
+    A page of up to IN_MEMORY bytes is decoded once, into memory (a damaged file fails there, not
+    in the pyramid writer) and the pyramid is built from that copy; a larger one is decoded twice,
+    streaming (once to check it, once to write), so that memory stays flat whatever its size."""
     image = open_page(original, loader, page)
-    if _orientation(image) in NEEDS_RANDOM_ACCESS:
-        image = open_page(original, loader, page, access="random")
+    if image.width * image.height * image.bands * _bytes_per_sample(image) <= IN_MEMORY:
+        try:
+            image = image.copy_memory()
+        except pyvips.Error as exc:
+            raise StepError(f"the image is damaged: {vips_reason(exc)}") from exc
+    else:
+        _check_decodes(original, loader, page)
+        if _orientation(image) in NEEDS_RANDOM_ACCESS:
+            image = open_page(original, loader, page, access="random")
     image = display_ready(image.autorot())
     try:
         # strip: the derivative carries pixels only; the original keeps EXIF/GPS and profile.
@@ -283,6 +295,10 @@ def upright_size(image: pyvips.Image) -> tuple[int, int]:
     if _orientation(image) in TURNED:
         return image.height, image.width
     return image.width, image.height
+
+
+def _bytes_per_sample(image: pyvips.Image) -> int:
+    return max(1, _bits(image) // 8)
 
 
 def _bits(image: pyvips.Image) -> int:

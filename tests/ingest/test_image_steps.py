@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from ingest.steps import StepError
+from ingest.steps import image as image_step
 from ingest.steps.image import photo, read_exif
 
 pyvips = pytest.importorskip("pyvips")
@@ -236,7 +237,33 @@ def test_a_small_image_is_not_enlarged(tmp_path):
 # -- refusals -------------------------------------------------------------------------------
 
 
-def test_truncated_jpeg_is_damaged(tmp_path):
+@pytest.fixture(params=["in memory", "streaming"])
+def decoding(request, monkeypatch):
+    """Both ways a page is decoded for its pyramid: once into memory, or (above IN_MEMORY bytes)
+    streaming, checked first."""
+    if request.param == "streaming":
+        monkeypatch.setattr(image_step, "IN_MEMORY", 0)
+    return request.param
+
+
+def test_a_page_is_decoded_once_for_its_pyramid(tmp_path, monkeypatch):
+    def second_decode(*args):
+        raise AssertionError("the page was decoded a second time to check it")
+
+    monkeypatch.setattr(image_step, "_check_decodes", second_decode)
+    original = exif_jpeg(tmp_path / "photo.jpg", orientation=6)
+    pyramid = photo(original, "image/jpeg", tmp_path / "work").derivatives[0].path
+    assert pyvips.Image.new_from_file(str(pyramid)).width == 800  # upright, as in the streaming path
+
+
+def test_both_decodings_give_the_same_pyramid(tmp_path, decoding):
+    original = exif_jpeg(tmp_path / "photo.jpg", orientation=6)
+    pyramid = photo(original, "image/jpeg", tmp_path / decoding).derivatives[0].path
+    assert pyvips.Image.new_from_file(str(pyramid)).width == 800
+    assert pixel(pyramid, 790, 10)[1] < 100 < pixel(pyramid, 10, 10)[1]  # red corner top right, paper top left
+
+
+def test_truncated_jpeg_is_damaged(tmp_path, decoding):
     good = exif_jpeg(tmp_path / "good.jpg", orientation=1)
     original = tmp_path / "truncated.jpg"
     original.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
@@ -245,7 +272,7 @@ def test_truncated_jpeg_is_damaged(tmp_path):
     assert not any((tmp_path / "work").iterdir())  # nothing half-written left behind
 
 
-def test_corrupt_png_is_damaged_not_a_crash(tmp_path):
+def test_corrupt_png_is_damaged_not_a_crash(tmp_path, decoding):
     # libvips 8.14's pyramid writer crashes on a read error; the step must fail cleanly instead.
     original = tmp_path / "corrupt.png"
     noise = pyvips.Image.gaussnoise(800, 800, mean=128, sigma=60).cast("uchar")

@@ -312,6 +312,35 @@ def test_each_worker_gets_its_share_of_the_cores():
     assert [s.get_session_options().intra_op_num_threads for s in engine.sessions] == [1, 1]
 
 
+def test_each_worker_gives_libvips_its_share_of_the_cores_too():
+    from ingest import runner
+
+    cores, before = len(os.sched_getaffinity(0)), pyvips.concurrency_get()
+    try:
+        runner._init_worker(lambda settings: None, {}, cores)
+        assert pyvips.concurrency_get() == 1
+    finally:
+        pyvips.concurrency_set(before)
+
+
+def test_lines_are_batched_with_lines_of_their_width_and_read_as_alone(horizontal):
+    from ingest.steps.ocr_engine import BATCH, _batches
+
+    path, drawn, _ = horizontal
+    page = cv2.imread(str(path))
+    rows = [page[y - 6:y + h + 6, x - 6:x + w + 6] for x, y, w, h in drawn]
+    lines = rows + [row[:, : row.shape[1] // 2] for row in rows] + rows * 2  # long, short, and many alike
+    batches = _batches(lines, 1.0)
+    ratio = [line.shape[1] / line.shape[0] for line in lines]
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lines)))
+    for batch in batches:  # a short line is not padded to a long one's width
+        assert len(batch) <= BATCH and max(ratio[i] for i in batch) <= 1.05 * min(ratio[i] for i in batch)
+    engine = current_engine()
+    together = engine.recognise(lines)
+    assert [r.text for r in together] == [engine.recognise([line])[0].text for line in lines]
+    assert together[0].text == together[6].text == together[9].text  # the same row, in other batches
+
+
 class SquareEngine:
     """A drop-in engine: one line, the square in the middle of the page, read as 天下第二泉."""
 
