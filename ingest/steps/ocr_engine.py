@@ -158,7 +158,7 @@ class PPOCRv6:
     def recognise(self, lines: list[np.ndarray]) -> list[Reading]:
         _, height, width = self._rec.rec_image_shape
         out: list[Reading | None] = [None] * len(lines)
-        for batch in _batches(lines, width / height):
+        for batch in batches(lines, width / height):
             ratios = [lines[i].shape[1] / lines[i].shape[0] for i in batch]
             widest = max(width / height, *ratios)
             images = np.stack([self._rec.resize_norm_img(lines[i], widest) for i in batch])  # float32
@@ -168,19 +168,19 @@ class PPOCRv6:
         return out
 
 
-def _batches(lines: list[np.ndarray], narrowest: float) -> list[list[int]]:
+def batches(lines: list[np.ndarray], narrowest: float) -> list[list[int]]:
     """Indexes of ``lines`` in batches of up to BATCH of similar width (as aspect ratios, which
     is the width at the model's height; none narrower than ``narrowest``): every line of a batch
     is padded to the widest, and recognition time grows with the padded width, so a short line
     is not batched with long ones."""
     ratio = [max(narrowest, line.shape[1] / line.shape[0]) for line in lines]
-    batches: list[list[int]] = []
+    out: list[list[int]] = []
     for i in sorted(range(len(lines)), key=ratio.__getitem__):
-        if batches and len(batches[-1]) < BATCH and ratio[i] <= PADDING * ratio[batches[-1][0]]:
-            batches[-1].append(i)
+        if out and len(out[-1]) < BATCH and ratio[i] <= PADDING * ratio[out[-1][0]]:
+            out[-1].append(i)
         else:
-            batches.append([i])
-    return batches
+            out.append([i])
+    return out
 
 
 class PPOCRv4:

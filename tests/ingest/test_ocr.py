@@ -324,13 +324,13 @@ def test_each_worker_gives_libvips_its_share_of_the_cores_too():
 
 
 def test_lines_are_batched_with_lines_of_their_width_and_read_as_alone(horizontal):
-    from ingest.steps.ocr_engine import BATCH, _batches
+    from ingest.steps.ocr_engine import BATCH, batches as make_batches
 
     path, drawn, _ = horizontal
     page = cv2.imread(str(path))
     rows = [page[y - 6:y + h + 6, x - 6:x + w + 6] for x, y, w, h in drawn]
     lines = rows + [row[:, : row.shape[1] // 2] for row in rows] + rows * 2  # long, short, and many alike
-    batches = _batches(lines, 1.0)
+    batches = make_batches(lines, 1.0)
     ratio = [line.shape[1] / line.shape[0] for line in lines]
     assert sorted(i for batch in batches for i in batch) == list(range(len(lines)))
     for batch in batches:  # a short line is not padded to a long one's width
