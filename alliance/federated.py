@@ -406,7 +406,7 @@ def local_keys(hit: Hit) -> set:
     each holding of a work of the union catalogue (a Fangzhi member's OAI identifier is
     ``oai:<repository>:<item id>``, the id its live answers give)."""
     keys = {(h["member"], h["oai_id"].rsplit(":", 1)[-1]) for h in hit.holdings if h.get("member") and h.get("oai_id")}
-    return keys or {("", hit.item_id)}
+    return keys | {("", hit.item_id)} if not hit.remote else keys  # a local item in a group: it and its holdings
 
 
 def fuse(local: list[Hit], answers: list[Answer]) -> list[Entry]:

@@ -302,8 +302,9 @@ class Harvester:
 
 def remove_member(members: Members, store: HarvestStore, union, name: str) -> None:
     """Take a member out of the alliance: its registration, its records and its union documents."""
+    label = members.get(name).label_zh
     members.remove(name)
     store.remove_member(name)
-    union.refresh()
+    union.refresh(libraries=(label,))
 
 

@@ -6,6 +6,12 @@ holding. Records join a group when they share an identifier (ISBN, ISSN, DOI, or
 number) or have the same title, creator and date after folding; records whose standard
 identifiers (ISBN, ISSN, DOI) disagree are never merged, not even through a third record.
 Call numbers are local to a library: equal ones join, different ones do not keep records apart.
+
+This library's own items join the groups by the same rules (at most one local item per group):
+the work is then found through the local item's documents, which list every holding (this
+library's first, the others as each reader may see them, ``contribute``), and the group's remote
+documents are hidden from the readers who see the local item. A local item joins only while
+withdrawn or embargoed it is not: every reader who sees it sees it through its visibility alone.
 """
 from __future__ import annotations
 
@@ -15,14 +21,17 @@ import re
 from collections import defaultdict
 from typing import Iterator
 
+from repository.model import best
 from search import analysis
-from search.documents import UNION, RemoteRecord, remote_documents
+from search.documents import CLEARANCES, UNION, Contribution, RemoteRecord, holding, remote_documents
+from search.index import Bool, Term, Terms
 from storage.harvested import HarvestStore
 
 from .records import BadResponse, parse_xml, read_record
 
 log = logging.getLogger("fangzhi.alliance")
 DECISIVE = ("isbn", "issn", "doi")  # identifiers of a work's edition, not of one library's copy
+LOCAL = ""  # the member name of this library's own items in a group
 
 
 def _isbn13(digits: str) -> str | None:
@@ -70,6 +79,8 @@ def group(records: list[RemoteRecord]) -> list[list[RemoteRecord]]:
     for n, r in enumerate(records):
         for scheme, value in map(identifier_key, r.identifiers):
             ids[n][scheme].add(value)
+        if r.member == LOCAL:
+            ids[n]["item"].add(r.oai_id)  # two local items are two works here: never one group
 
     def root(n: int) -> int:
         while parent[n] != n:
@@ -79,7 +90,7 @@ def group(records: list[RemoteRecord]) -> list[list[RemoteRecord]]:
 
     def join(a: int, b: int) -> None:
         a, b = root(a), root(b)
-        if a == b or any(ids[a][s] and ids[b][s] and not ids[a][s] & ids[b][s] for s in DECISIVE):
+        if a == b or any(ids[a][s] and ids[b][s] and not ids[a][s] & ids[b][s] for s in (*DECISIVE, "item")):
             return  # the same group already, or their identifiers disagree
         parent[b] = a
         for scheme, values in ids[b].items():
@@ -100,11 +111,109 @@ def group(records: list[RemoteRecord]) -> list[list[RemoteRecord]]:
     return list(groups.values())
 
 
+def local_record(item) -> RemoteRecord | None:
+    """This library's item as a record that may join a group; None while it is withdrawn or
+    embargoed (who sees it then depends on more than its visibility)."""
+    if item.withdrawn or item.visibility not in CLEARANCES:
+        return None
+    title = best(item.title)
+    return RemoteRecord(LOCAL, item.id, item.visibility, title=[title, *(t for t in item.title.values() if t != title)],
+                        creator=[best(a.name) for a in [*item.creators, *item.contributors]],
+                        date=item.date.get("edtf") or item.date.get("display") or "", kind=item.kind,
+                        identifiers=list(item.identifiers))
+
+
+def _seen_by(visibility: str) -> set[str]:
+    """The clearances that see an item of ``visibility`` (one of CLEARANCES)."""
+    return set(CLEARANCES[CLEARANCES.index(visibility):])
+
+
 class UnionCatalogue:
     """The harvested records of the registered members, as search documents."""
 
     def __init__(self, store: HarvestStore, members, search):
         self.store, self.members, self.search = store, members, search
+        self._remote: tuple | None = None  # (members' harvest stamp, records)
+        self._local: dict[str, tuple[int, RemoteRecord | None]] = {}  # item id → (version, record)
+        self._groups: dict | None = None  # local item id → its group, while records stay the same
+        self._stamp = None  # the catalogue's items_stamp when the local records were read
+
+    # --- this library's items in the groups ---------------------------------------------------
+
+    def _remote_records(self) -> list[RemoteRecord]:
+        stamp = tuple((m.name, m.last_success, m.records) for m in self.members.list())
+        if self._remote is None or self._remote[0] != stamp:  # another process may have harvested
+            self._remote, self._groups = (stamp, list(self.records())), None
+        return self._remote[1]
+
+    def _sync_local(self) -> None:
+        """The local records, as the catalogue has them now (items another process changed too)."""
+        archive = self.search.archive
+        stamp = archive.catalog.items_stamp()
+        if stamp == self._stamp:
+            return
+        states = {s["id"]: s["version"] for s in archive.catalog.item_states()}
+        for item_id in [i for i in self._local if i not in states]:
+            del self._local[item_id]
+            self._groups = None
+        for item_id, version in states.items():
+            if self._local.get(item_id, (None,))[0] != version:
+                self._set_local(item_id, archive.load_item(item_id), version)
+        self._stamp = stamp
+
+    def _set_local(self, item_id: str, item, version=None) -> None:
+        record = local_record(item) if item is not None else None
+        old_version, old = self._local.get(item_id, (None, None))
+        if old != record:
+            self._groups = None
+        self._local[item_id] = (version or old_version, record)
+
+    def _local_groups(self) -> dict[str, list[RemoteRecord]]:
+        remote = self._remote_records()
+        if self._groups is None:
+            local = [r for _, r in self._local.values() if r is not None]
+            self._groups = {h.oai_id: g for g in group(remote + local) if len(g) > 1
+                            for h in g if h.member == LOCAL}
+        return self._groups
+
+    def holdings_of(self, item_id: str) -> list[RemoteRecord]:
+        """The members' records in the local item's group (none: it is in no group)."""
+        self._sync_local()
+        return [h for h in self._local_groups().get(item_id, []) if h.member != LOCAL]
+
+    def contribute(self, archive, item) -> list[Contribution]:
+        """A Search contributor: what the local item's documents say of its group, each holding
+        at the level it may be seen (a member's alliance record only for readers cleared for it)."""
+        self._sync_local()
+        self._set_local(item.id, item)
+        others = [h for h in self._local_groups().get(item.id, []) if h.member != LOCAL]
+        if not others:
+            return []
+        here = {"member": LOCAL, "library": {"zh": self.search.library, "en": self.search.library},
+                "title": best(item.title), "link": None, "manifest": None, "thumbnail": None, "oai_id": "",
+                "local": True, "item_id": item.id}
+        public = [h for h in others if h.visibility == "public"]
+        rest = [h for h in others if h.visibility != "public"]
+        out = [Contribution(facets={"library": [h.library for h in public]},
+                            holdings=[here, *map(holding, public)])]
+        if rest:
+            out.append(Contribution(facets={"library": [h.library for h in rest]},
+                                    holdings=list(map(holding, rest)), level="alliance"))
+        return out
+
+    def item_changed(self, item_id: str, item) -> None:
+        """An Archive listener (before the search's): when the item joins, leaves or changes
+        visibility in a group, the group's remote documents are made again (a process that has
+        not read the local records yet cannot tell: it makes them again)."""
+        before = self._membership(item_id) if self._stamp is not None else None
+        self._sync_local()
+        self._set_local(item_id, item)
+        after = self._membership(item_id)
+        if after != before and (before is not None or self._remote_records()):
+            self.refresh(reindex_local=False)
+
+    def _membership(self, item_id: str) -> tuple:
+        return tuple((h.member, h.oai_id, h.visibility) for h in self._local_groups().get(item_id, []))
 
     def records(self) -> Iterator[RemoteRecord]:
         labels = {m.name: m for m in self.members.list()}
@@ -120,17 +229,51 @@ class UnionCatalogue:
             yield r
 
     def documents(self, records: list[RemoteRecord] | None = None) -> Iterator[dict]:
-        for holdings in group(list(self.records()) if records is None else records):
+        if records is not None:
+            self._remote, self._groups = (tuple((m.name, m.last_success, m.records) for m in self.members.list()),
+                                          list(records)), None
+        self._sync_local()
+        remote = self._remote_records()
+        local = [r for _, r in self._local.values() if r is not None]
+        for holdings in group(remote + local):
+            here = [h for h in holdings if h.member == LOCAL]
+            holdings = [h for h in holdings if h.member != LOCAL]
+            if not holdings:
+                continue
             first = holdings[0]
             key = hashlib.sha256(f"{first.member}\n{first.oai_id}".encode()).hexdigest()[:24]
-            yield from remote_documents(key, holdings)
+            for doc in remote_documents(key, holdings):
+                if here:  # those who see the local item find the work through it (contribute)
+                    doc["hidden_from"] = sorted(set(doc["hidden_from"]) | _seen_by(here[0].visibility),
+                                                key=CLEARANCES.index)
+                yield doc
 
-    def refresh(self, records: list[RemoteRecord] | None = None) -> int:
+    def refresh(self, records: list[RemoteRecord] | None = None, *, reindex_local: bool = True,
+                libraries: tuple = ()) -> int:
         """Index the union catalogue (of ``records``, default all stored) again, at once (one
-        change of the index); the document count."""
+        change of the index), and the local items in its groups (they list the holdings; also
+        those naming one of ``libraries``, a member just removed); the document count."""
+        if records is None:
+            self._remote = None
+        grouped_before = set(self._groups or {})
         docs = list(self.documents(records))
         if docs:
             self.search.index.replace(UNION, docs)
         else:
             self.search.index.delete(UNION)
+        if reindex_local:
+            archive = self.search.archive
+            for item_id in sorted(grouped_before | set(self._local_groups()) | self._indexed_with_holdings(libraries)):
+                if item_id in self._local:
+                    self.search.item_changed(item_id, archive.load_item(item_id))
         return len(docs)
+
+    def _indexed_with_holdings(self, libraries: tuple) -> set[str]:
+        """Local items whose documents in the index name a member as holding library (an
+        earlier group, perhaps found by another process)."""
+        labels = tuple(m.label_zh for m in self.members.list()) + tuple(libraries)
+        if not labels:
+            return set()
+        found = self.search.index.search(Bool(filter=(Term("type", "item"), Terms("library", labels)),
+                                              must_not=(Term("item_id", UNION),)), limit=10_000)
+        return {h.id.partition("@")[0] for h in found.hits}

@@ -143,8 +143,10 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     harvested = HarvestStore(storage)
     union = UnionCatalogue(harvested, members, search)
     search.sources.append(union.documents)  # the union catalogue is indexed again on every rebuild
+    search.contributors += (union.contribute,)  # a local item in a duplicate group lists its holdings
     harvester = Harvester(members, harvested, union, HarvestLimits.from_settings(settings),
                           discovery=Discovery(harvested, members))
+    archive.listeners.append(union.item_changed)  # a local item joins or leaves a duplicate group …
     archive.listeners.append(search.item_changed)  # the index follows every committed change
     if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
         log.warning("the search index's fields have changed: rebuilding it from storage")

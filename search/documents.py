@@ -45,6 +45,7 @@ class Contribution:
     passages: list[Passage] = field(default_factory=list)
     facets: dict[str, list[str]] = field(default_factory=dict)
     level: str | None = None
+    holdings: list[dict] = field(default_factory=list)  # the work's holdings in the alliance (alliance.union)
 
 
 def strictest(*levels: str | None) -> str | None:
@@ -166,8 +167,10 @@ def with_facets(docs: list[dict], contributions: list[Contribution]) -> list[dic
         doc = dict(item)
         for c in contributions:
             if c.level is None or CLEARANCES.index(c.level) <= CLEARANCES.index(clearance):
-                doc.update({name: list(dict.fromkeys([*doc.get(name, []), *values]))
+                doc.update({name: list(dict.fromkeys([*_listed(doc.get(name)), *values]))
                             for name, values in c.facets.items()})
+                if c.holdings:
+                    doc["source"] = {**doc["source"], "holdings": [*doc["source"].get("holdings", []), *c.holdings]}
         if variants and variants[-1][0] == doc:
             variants[-1][1].append(clearance)
         else:
@@ -178,6 +181,10 @@ def with_facets(docs: list[dict], contributions: list[Contribution]) -> list[dic
     for doc, (_, cleared) in zip(out[1:], variants[1:]):
         doc["id"] = f"{item['id']}@{cleared[0]}"
     return [*out, *docs[1:]]
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value] if value else []
 
 
 def item_passages(item: Item, read: Callable[[File], bytes]) -> list[Passage]:
@@ -287,7 +294,12 @@ def _remote_document(holdings: list[RemoteRecord], visibility: str) -> dict:
         "suggest": list(dict.fromkeys(analysis.fold(s) for s in [title, *people, *places, *subjects] if s)),
         "source": {"title": first.title_lang or {"zh": title}, "kind": first.kind, "date": {"display": first.date} if first.date else {},
                    "fields": raw, "thumbnail": None,
-                   "holdings": [{"member": h.member, "library": {"zh": h.library, "en": h.library_en or h.library},
-                                 "title": (h.title or [h.oai_id])[0], "link": h.link, "manifest": h.manifest,
-                                 "thumbnail": h.thumbnail, "oai_id": h.oai_id} for h in holdings]},
+                   "holdings": [holding(h) for h in holdings]},
     }
+
+
+def holding(h: RemoteRecord) -> dict:
+    """A member's holding of a work, as search results list it."""
+    return {"member": h.member, "library": {"zh": h.library, "en": h.library_en or h.library},
+            "title": (h.title or [h.oai_id])[0], "link": h.link, "manifest": h.manifest,
+            "thumbnail": h.thumbnail, "oai_id": h.oai_id}

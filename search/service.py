@@ -52,7 +52,9 @@ class Hit:
 
     @property
     def remote(self) -> bool:
-        return bool(self.holdings)
+        """A work found through the union catalogue only (a local item in a group lists its
+        holdings, this library's first)."""
+        return bool(self.holdings) and not self.holdings[0].get("local")
 
 
 @dataclass
@@ -91,7 +93,7 @@ class Search:
     # --- keeping the index current --------------------------------------------------------------
 
     def documents(self, item: Item) -> list[dict]:
-        added = [contribute(self.archive, item) for contribute in self.contributors]
+        added = [c for contribute in self.contributors for c in _contributions(contribute(self.archive, item))]
         passages = item_passages(item, self.archive.file_reader(item.id)) + [p for c in added for p in c.passages]
         docs = item_documents(item, passages, ancestors=self.archive.collection_ancestors, thumbnail=_thumbnail(item),
                               library=self.library)
@@ -215,6 +217,11 @@ class Search:
             if snippet:
                 hit.passages.append({"snippet": snippet, **{k: p.source.get(k) for k in
                                                             ("file_id", "page", "chapter", "time", "end")}})
+
+
+def _contributions(answer) -> list[Contribution]:
+    """A contributor's answer: a Contribution, or a list of them (at different levels)."""
+    return list(answer) if isinstance(answer, (list, tuple)) else [answer]
 
 
 def clearance(user: User) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, request, send_from_directory, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, make_response, render_template, request, send_from_directory, url_for
 
 from iiif import canvases, content_search, discovery, presentation
 from repository.errors import ValidationError
 
-from .context import archive, current_user, fangzhi
+from .context import archive, current_user, fangzhi, members
+from .csp import VIEWER_CSP
 
 bp = Blueprint("iiif_presentation", __name__)
 PRESENTATION = 'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"'
@@ -174,3 +177,25 @@ def mirador(name):
     if name not in MIRADOR_FILES:
         abort(404)
     return send_from_directory(mirador_folder(), name, max_age=86400)
+
+
+def _origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+@bp.get("/viewer")
+def viewer():
+    """Mirador on a IIIF manifest or collection (``manifest``; default the alliance Collection),
+    which must be this site's or a registered member's: the page neither opens nor lets the
+    viewer fetch anything from other sites (its CSP connect-src lists exactly those origins)."""
+    here = _origin(request.host_url)
+    allowed = {here, *filter(None, (_origin(m.api_url or m.oai_url) for m in members().list()))}
+    target = request.args.get("manifest") or url_for("iiif_presentation.alliance_collection", _external=True)
+    if _origin(target) not in allowed:
+        raise ValidationError([("manifest", "must be a IIIF resource of this site or of an alliance member")])
+    response = make_response(render_template("viewer.html", manifest=target))
+    others = " ".join(sorted(o for o in allowed if o != here))
+    response.headers["Content-Security-Policy"] = VIEWER_CSP.replace("default-src 'self'",
+                                                                     f"default-src 'self'; connect-src 'self' {others}".rstrip())
+    return response

@@ -401,6 +401,8 @@ EXEMPT = {
     "admin.alliance": "admin only: tests/alliance/test_web.py::test_admin_page_lists_members_with_status_in_the_readers_language",
     "iiif_presentation.alliance_collection": "alliance members' manifests from their public Change Discovery streams, "
                                             "no local item: tests/alliance/test_discovery.py",
+    "iiif_presentation.viewer": "a page naming a same-site or member IIIF URL, no record: "
+                                "tests/alliance/test_browser_viewer.py::test_the_viewer_opens_only_this_site_or_members",
 }
 
 
