@@ -641,12 +641,7 @@ class Archive:
         """Bring the catalog (record and every version's audit event) and the listeners (the search
         index) up to the item's stored head: a process killed between a commit and these updates
         leaves them behind, and a resumed ingest finds nothing left to write."""
-        oid = item_object(item_id)
-        record = self._load_item(item_id)
-        self.catalog.put_item(record.value, record.version, record.created, record.updated)
-        for event in self._events(oid):
-            self.catalog.add_event(event)
-        self._notify(item_id, record.value)
+        self._notify(item_id, self._catalogue(item_object(item_id)))
 
     def rebuild(self, progress: Callable[[int, int], None] = lambda done, total: None) -> int:
         """Recreate the catalog (records and audit events) from storage alone; return the count.
@@ -654,19 +649,23 @@ class Archive:
         self.catalog.clear()
         object_ids = list(self.objects.list_objects())
         for count, oid in enumerate(object_ids, 1):
-            inv = self.objects.inventory(oid)
-            kind = oid.split(":", 1)[0]
-            cls, put = (Item, self.catalog.put_item) if kind == "item" else (Collection, self.catalog.put_collection)
-            value = cls.from_dict(self.objects.read_json(oid, METADATA, None, inv))
-            versions = self.objects.versions(oid)
-            put(value, versions[-1].number, versions[0].created, versions[-1].created)
-            for event in self._events(oid, versions):
-                self.catalog.add_event(event)
+            self._catalogue(oid)
             progress(count, len(object_ids))
         for purge in self.purge_records():
             for event in [*purge.get("history", []), {k: v for k, v in purge.items() if k != "history"}]:
                 self.catalog.add_event(event)
         return len(object_ids)
+
+    def _catalogue(self, oid: str):
+        """An object's head record and all its versions' audit events into the catalog, from storage."""
+        inv = self.objects.inventory(oid)
+        cls, put = (Item, self.catalog.put_item) if oid.startswith("item:") else (Collection, self.catalog.put_collection)
+        value = cls.from_dict(self.objects.read_json(oid, METADATA, None, inv))
+        versions = self.objects.versions(oid)
+        put(value, versions[-1].number, versions[0].created, versions[-1].created)
+        for event in self._events(oid, versions):
+            self.catalog.add_event(event)
+        return value
 
     def purge_records(self) -> list[dict]:
         """Every purge record, oldest first: the purge's audit event, whether anonymous readers could
