@@ -8,6 +8,7 @@ OHMS XML into transcripts, index segments and metadata.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from pathlib import PurePath
 
@@ -18,7 +19,7 @@ from repository.notices import Notice, part
 
 from .model import Cue, Segment, Transcript
 from .ohms import NS, language_tag, read_ohms
-from .timecodes import DURATION_SLACK, TranscriptError, clock, parse_clock, seconds, split_speaker, to_ms
+from .timecodes import TranscriptError, clock, parse_clock, seconds, split_speaker, to_ms, within_recording
 from .webvtt import ARROWISH, LINE_BREAK, LOOKS_TIMED, TAG, blocks, read_webvtt
 
 FORMATS = ("webvtt", "srt", "text", "ohms")
@@ -157,13 +158,10 @@ def read_srt(name: str, text: str, *, language: str = "zh", duration: float | No
         if end <= begin:
             warn(line, "srt.end_before_start", start=clock(begin), end=clock(end))
             continue
-        if duration is not None and end > duration + DURATION_SLACK:  # as in read_webvtt
-            if begin >= duration:
-                warn(line, "srt.after_end", start=clock(begin), end=clock(duration))
-                late += 1
-                continue
-            warn(line, "srt.clipped", end=clock(end), duration=clock(duration))
-            end = duration
+        end = within_recording(begin, end, duration, functools.partial(warn, line), "srt")
+        if end is None:
+            late += 1
+            continue
         if starts and begin < starts[-1][1]:
             warn(line, "srt.out_of_order", start=clock(begin), previous_line=starts[-1][0],
                  previous=clock(starts[-1][1]))

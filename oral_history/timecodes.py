@@ -11,6 +11,19 @@ import re
 DURATION_SLACK = 0.5  # seconds a time may pass the media's measured duration (rounding by encoders)
 
 
+def within_recording(start: float, end: float, duration: float | None, warn, kind: str) -> float | None:
+    """The end a cue (of WebVTT or SRT, ``kind`` "vtt" or "srt") may keep in a recording of
+    ``duration``: None when it starts after the end (skipped), the end when it runs past it (cut
+    there, as a player stops), each with a warning ``warn(code, **values)``."""
+    if duration is None or end <= duration + DURATION_SLACK:
+        return end
+    if start >= duration:
+        warn(f"{kind}.after_end", start=clock(start), end=clock(duration))
+        return None
+    warn(f"{kind}.clipped", end=clock(end), duration=clock(duration))
+    return duration
+
+
 class OralHistoryError(Exception):
     """Base of every error raised by the oral-history package."""
 

@@ -8,13 +8,14 @@ blocks are skipped; voice spans ``<v 张阿婆>…</v>`` give the speaker.
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 
 from repository.notices import Notice, part
 
 from .model import Cue, Interview, Transcript, public_view
-from .timecodes import DURATION_SLACK, OralHistoryError, TranscriptError, clock, seconds
+from .timecodes import OralHistoryError, TranscriptError, clock, seconds, within_recording
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # §4.1: a WebVTT line terminator is CRLF, LF or CR
 LOOKS_TIMED = re.compile(r"^\s*\d+:\d")
@@ -100,13 +101,10 @@ def read_webvtt(name: str, text: str, *, language: str = "zh", duration: float |
         if end <= start:  # kept by the parser but never shown: not a cue an archive can hold
             warn(line, "vtt.end_before_start", start=clock(start), end=clock(end))
             continue
-        if duration is not None and end > duration + DURATION_SLACK:  # a browser never shows what is past the end
-            if start >= duration:
-                warn(line, "vtt.after_end", start=clock(start), end=clock(duration))
-                late += 1
-                continue
-            warn(line, "vtt.clipped", end=clock(end), duration=clock(duration))
-            end = duration
+        end = within_recording(start, end, duration, functools.partial(warn, line), "vtt")  # never past the end
+        if end is None:
+            late += 1
+            continue
         if starts and start < starts[-1][1]:
             warn(line, "vtt.out_of_order", start=clock(start), previous_line=at(starts[-1][0]),
                  previous=clock(starts[-1][1]))
