@@ -174,6 +174,7 @@ class Place:
     name: LangMap
     aliases: list[str] = field(default_factory=list)
     coordinates: list[float] | None = None  # [latitude, longitude]
+    id: str | None = None  # a place authority record's id (authority/), when linked
 
     @classmethod
     def read(cls, c: Checker, data, where: str) -> Place | None:
@@ -193,7 +194,8 @@ class Place:
             else:
                 coords = [float(coords[0]), float(coords[1])]
         return cls(name=c.langmap(data, "name", f"{where}.name", required=True),
-                   aliases=c.strings(data, "aliases", f"{where}.aliases"), coordinates=coords)
+                   aliases=c.strings(data, "aliases", f"{where}.aliases"), coordinates=coords,
+                   id=c.text(data, "id", f"{where}.id", pattern=ID_RE))
 
 
 @dataclass
@@ -263,6 +265,8 @@ class Item:
     visibility: str = "public"
     embargo_until: str | None = None  # ISO date, with visibility "embargoed"
     withdrawn: dict | None = None  # tombstone: {"at", "by", "reason"}
+    about: list[str] = field(default_factory=list)  # authority ids the item is about (subject links)
+    mentions: list[dict] = field(default_factory=list)  # confirmed mentions: {"id", "name", "where"}
 
     @classmethod
     def from_dict(cls, data: dict) -> Item:
@@ -296,6 +300,8 @@ class Item:
             visibility=c.text(data, "visibility", "visibility", choices=VISIBILITIES) or "public",
             embargo_until=_read_iso_date(c, data.get("embargo_until"), "embargo_until"),
             withdrawn=data.get("withdrawn") or None,
+            about=c.strings(data, "about", "about"),
+            mentions=_read_mentions(c, c.items(data, "mentions", "mentions")),
         )
         for i, lang in enumerate(item.language):
             if not LANG_RE.match(lang):
@@ -308,6 +314,9 @@ class Item:
         paths = [f.path for f in item.files if f]
         for dup in sorted({p for p in paths if paths.count(p) > 1}):
             c.fail("files", f"file path {dup!r} is used twice")
+        for i, aid in enumerate(item.about):
+            if not ID_RE.match(aid):
+                c.fail(f"about[{i}]", f"{aid!r} is not an authority id")
         for i, cid in enumerate(item.collections):
             if not ID_RE.match(cid):
                 c.fail(f"collections[{i}]", f"{cid!r} is not a collection id")
@@ -432,6 +441,18 @@ def tech_problems(tech, where: str) -> list[tuple[str, str]]:
             kind = "a whole number" if whole else "a number"
             problems.append((f"{where}.{key}", f"must be {kind} of at least {least}, not {value!r}"))
     return problems
+
+
+def _read_mentions(c: Checker, values: list) -> list[dict]:
+    """Confirmed mentions of authority records in an item's text: {"id", "name", "where"}."""
+    mentions = []
+    for i, m in enumerate(values):
+        if (not isinstance(m, dict) or not isinstance(m.get("id"), str) or not ID_RE.match(m["id"])
+                or not isinstance(m.get("name"), str) or not m["name"].strip()):
+            c.fail(f"mentions[{i}]", "must be an object with an authority id and a name")
+            continue
+        mentions.append({"id": m["id"], "name": m["name"].strip(), "where": str(m.get("where") or "")})
+    return mentions
 
 
 def _read_dict(c: Checker, value, where: str) -> dict:

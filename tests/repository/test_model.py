@@ -102,3 +102,16 @@ def test_collection_validation():
     assert col.label("en") == "老照片"
     with pytest.raises(ValidationError, match="parent: a collection cannot contain itself"):
         Collection.from_dict({"id": "a", "title": "甲", "parent": "a"})
+
+
+def test_authority_links_on_items_and_places_are_checked():
+    item = Item.from_dict({"id": "a1", "kind": "photo", "title": "x",
+                           "places": [{"name": "无锡县", "id": "place-wuxi"}],
+                           "about": ["person-1"], "mentions": [{"id": "person-2", "name": "荣德生", "where": "title"}]})
+    assert item.places[0].id == "place-wuxi" and item.about == ["person-1"]
+    assert Item.from_dict(item.to_dict()) == item
+    with pytest.raises(ValidationError) as e:
+        Item.from_dict({"id": "a1", "kind": "photo", "title": "x", "about": ["bad id"],
+                        "places": [{"name": "p", "id": "../x"}], "mentions": [{"id": "p1"}, "x"]})
+    fields = {f for f, _ in e.value.problems}
+    assert {"about[0]", "places[0].id", "mentions[0]", "mentions[1]"} <= fields
