@@ -48,6 +48,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import interview_admin
     from . import oai_views
     from . import uploads
+    from . import vendor
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -70,6 +71,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(interview_admin.bp)
     app.register_blueprint(alliance_views.bp)
     app.register_blueprint(oai_views.bp)
+    app.register_blueprint(vendor.bp)
     errors.init_app(app)
 
     @app.get("/healthz")

@@ -14,6 +14,7 @@ from repository.errors import ValidationError
 
 from .context import archive, current_user, fangzhi, members
 from .csp import VIEWER_CSP
+from .vendor import node_modules
 
 bp = Blueprint("iiif_presentation", __name__)
 PRESENTATION = 'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"'
@@ -168,8 +169,7 @@ def changes_page(number):
 
 def mirador_folder() -> Path:
     """Mirador's prebuilt bundle, installed by `npm ci` from package-lock.json (setting VIEWER_ASSETS)."""
-    root = settings()["VIEWER_ASSETS"] or Path(__file__).resolve().parents[1] / "node_modules"
-    return Path(root) / "mirador" / "dist"
+    return node_modules() / "mirador" / "dist"
 
 
 @bp.get("/viewer/mirador/<name>")

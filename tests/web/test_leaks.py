@@ -397,6 +397,7 @@ EXEMPT = {
     "admin.premis": "staff who may see the item: test_preservation_pages_are_for_staff_who_may_see_the_item",
     "iiif_presentation.top_collection": "collections only (visibility of collections: tests/iiif/test_presentation)",
     "iiif_presentation.mirador": "the viewer's script",
+    "vendor.asset": "listed browser libraries from npm (tests/web/test_site.py::test_vendor_libraries_*)",
     "alliance.portal": "member names and counts of collections (tests/alliance/test_federated.py::test_portal_*)",
     "admin.alliance": "admin only: tests/alliance/test_web.py::test_admin_page_lists_members_with_status_in_the_readers_language",
     "iiif_presentation.alliance_collection": "alliance members' manifests from their public Change Discovery streams, "

@@ -149,3 +149,13 @@ def test_cards_use_the_thumbnail_derivative(client, archive):
     archive.update_item("scan-1", {}, expected_version=record.version, user=SYSTEM, add_files=[
         NewFile("thumbnail.jpg", b"jpeg", "image/jpeg", role="derivative", derived_from="f1", purpose="thumbnail")])
     assert "/items/scan-1/files/f2" in client.get("/").get_data(as_text=True)
+
+
+def test_vendor_libraries_are_served_from_npm_and_nothing_else(client):
+    answer = client.get("/vendor/leaflet/leaflet.js")
+    assert answer.status_code == 200 and b"Leaflet" in answer.data[:2000]
+    assert client.get("/vendor/echarts/echarts.min.js").status_code == 200
+    assert client.get("/vendor/openseadragon/openseadragon.min.js").status_code == 200
+    for path in ("/vendor/leaflet/package.json", "/vendor/leaflet/../../package.json", "/vendor/mirador/mirador.min.js",
+                 "/vendor/leaflet/%2e%2e/%2e%2e/setup.cfg"):
+        assert client.get(path).status_code == 404, path
