@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE INDEX IF NOT EXISTS entries_by_item ON entries(item_id);
 """
 NOTES = "notes"  # a column added after the first release: databases without it gain it when opened
+KIND = "kind"  # likewise: what kind of failure (FAILURE_KINDS), which decides whether a retry can help
+# "transient": storage or the system failed (a full disk, an object store away, a concurrent edit) — a
+# retry can help; "input": the file or its metadata is wrong (an unsupported or unsafe file, a bad
+# date) — the same input fails again, so no retry is offered; planning problems are never retried.
+FAILURE_KINDS = ("transient", "input")
 
 
 @dataclass
@@ -47,6 +52,12 @@ class Entry:
     file: str | None = None
     reason: str | None = None
     notes: list[dict] = field(default_factory=list)  # Notice dicts: shown in the reader's language
+    kind: str | None = None  # a failure's kind (FAILURE_KINDS); None for older entries: a retry is offered
+
+    @property
+    def retryable(self) -> bool:
+        """Whether trying a failed entry again can help (not a planning problem, not bad input)."""
+        return self.state == "failed" and self.step != "plan" and self.kind != "input"
 
 
 @dataclass
@@ -69,12 +80,13 @@ class JobStore(SQLiteDatabase):
     def __init__(self, path: str | Path):
         super().__init__(path, SCHEMA)
         with self._db() as db:
-            if NOTES not in {row["name"] for row in db.execute("PRAGMA table_info(entries)")}:
-                try:
-                    db.execute(f"ALTER TABLE entries ADD COLUMN {NOTES} TEXT")
-                except sqlite3.OperationalError as exc:  # another process (a worker) added it a moment ago
-                    if "duplicate column" not in str(exc):
-                        raise
+            for column in (NOTES, KIND):
+                if column not in {row["name"] for row in db.execute("PRAGMA table_info(entries)")}:
+                    try:
+                        db.execute(f"ALTER TABLE entries ADD COLUMN {column} TEXT")
+                    except sqlite3.OperationalError as exc:  # another process (a worker) added it a moment ago
+                        if "duplicate column" not in str(exc):
+                            raise
 
     def create(self, source: str, entries: list[Entry], *, user: str, options: dict | None = None) -> str:
         job_id = datetime.now(timezone.utc).strftime("j%Y%m%d-%H%M%S-") + secrets.token_hex(2)
@@ -89,15 +101,16 @@ class JobStore(SQLiteDatabase):
         return job_id
 
     def mark(self, job_id: str, n: int, state: str, *, step: str | None = None, file: str | None = None,
-             reason: str | None = None, item_id: str | None = None, notes: list | None = None) -> None:
+             reason: str | None = None, item_id: str | None = None, notes: list | None = None,
+             kind: str | None = None) -> None:
         """Record an entry's new state (and, when it completed another entry's item, that item)
         with its ``notes`` (``Notice``s)."""
-        assert state in STATES
+        assert state in STATES and kind in (None, *FAILURE_KINDS)
         kept = json.dumps([n.to_dict() for n in notes], ensure_ascii=False) if notes else None
         with self._db() as db:
-            db.execute("UPDATE entries SET state=?, step=?, file=?, reason=?, notes=?, updated=?, "
+            db.execute(f"UPDATE entries SET state=?, step=?, file=?, reason=?, notes=?, {KIND}=?, updated=?, "
                        "item_id=COALESCE(?, item_id) WHERE job_id=? AND n=?",
-                       (state, step, file, reason, kept, _now(), item_id, job_id, n))
+                       (state, step, file, reason, kept, kind, _now(), item_id, job_id, n))
 
     def claim(self, job_id: str, n: int) -> bool:
         """Make a failed entry pending again for a retry; False if it is not failed (any more):
@@ -107,8 +120,10 @@ class JobStore(SQLiteDatabase):
                               "AND COALESCE(step, '') != 'plan'", (_now(), job_id, n)).rowcount == 1
 
     def claim_failed(self, job_id: str, n: int | None = None) -> list[int]:
-        """Claim the job's failed entries (or only entry ``n``) for a retry; the numbers claimed."""
-        return [e.n for e in self.entries(job_id, ("failed",)) if n in (None, e.n) and self.claim(job_id, e.n)]
+        """Claim the job's failed entries that a retry can help (or only entry ``n``) for a retry;
+        the numbers claimed."""
+        return [e.n for e in self.entries(job_id, ("failed",))
+                if n in (None, e.n) and e.retryable and self.claim(job_id, e.n)]
 
     def unfinished(self, item_ids: list[str] | None = None) -> dict[str, Entry]:
         """The newest entry still failed or pending of each item (of ``item_ids``, else of all):
@@ -153,4 +168,4 @@ class JobStore(SQLiteDatabase):
     def _entry(row) -> Entry:
         return Entry(row["job_id"], row["n"], row["label"], row["item_id"], json.loads(row["files"]),
                      json.loads(row["file_fields"]), json.loads(row["metadata"]), row["state"], row["step"],
-                     row["file"], row["reason"], json.loads(row[NOTES] or "[]"))
+                     row["file"], row["reason"], json.loads(row[NOTES] or "[]"), row[KIND])

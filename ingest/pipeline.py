@@ -15,14 +15,14 @@ import mimetypes
 import os
 import shutil
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Protocol
 
 from oral_history import attach, formats
 from repository import premis
 from repository.access import SYSTEM, User
-from repository.errors import RepositoryError
+from repository.errors import RepositoryError, ValidationError
 from repository.notices import Notice
 from repository.services import Archive, NewFile, item_object, new_item_id
 from storage.base import StorageError
@@ -32,7 +32,7 @@ from .errors import IngestError
 from .jobs import Entry, JobStore
 from .safety import Limits, UploadRefused, inspect_upload
 from .sources.common import unique_names
-from .steps import Derivative, StepResult
+from .steps import Derivative, StepError, StepResult
 
 TEXT_KINDS = ("manuscript", "book")  # image pages of these kinds are OCR'd
 
@@ -126,6 +126,7 @@ def process(ctx: Context, job_id: str, n: int) -> str:
     entry = ctx.jobs.entry(job_id, n)
     if entry.state in ("done", "duplicate") or entry.step == "plan":  # a plan problem needs a new plan
         return entry.state
+    ctx = as_planner(ctx, job_id)
     stage = {"step": "check", "file": None, "notes": []}
     try:
         resumed = ctx.archive.objects.exists(item_object(entry.item_id))
@@ -141,13 +142,33 @@ def process(ctx: Context, job_id: str, n: int) -> str:
     except (IngestError, RepositoryError, StorageError, OSError,
             *(error for after in ctx.after_steps for error in after.errors)) as exc:
         ctx.jobs.mark(job_id, n, "failed", step=stage["step"], file=stage["file"], reason=str(exc),
-                      notes=stage["notes"])
+                      notes=stage["notes"], kind=failure_kind(exc, ctx))
         return "failed"
     notes = stage["notes"]  # Notices: e.g. an extension that lies about the content, skipped cues
     ctx.jobs.mark(job_id, n, "done", step="check" if notes else None, notes=notes)
     ctx.jobs.completed(entry.item_id, job_id, n)  # an earlier failed entry of this item is done now
     shutil.rmtree(ctx.work / entry.item_id, ignore_errors=True)
     return "done"
+
+
+def failure_kind(exc: Exception, ctx: Context) -> str:
+    """"input" when the file or its metadata is wrong (the same input fails again: an unsafe or
+    unsupported file, a bad date, a transcript that cannot be read), else "transient" (storage, the
+    system, a concurrent edit, a derivative tool short of memory or time once the originals passed
+    the safety checks: a retry can help)."""
+    if isinstance(exc, (StepError, StorageError, OSError)):
+        return "transient"
+    bad_input = (IngestError, ValidationError, *(e for after in ctx.after_steps for e in after.errors))
+    return "input" if isinstance(exc, bad_input) else "transient"
+
+
+def as_planner(ctx: Context, job_id: str) -> Context:
+    """``ctx`` acting as the user who planned the job (a worker's own context is the system's):
+    the versions an entry writes are recorded under that name, never an anonymous "system"."""
+    job = ctx.jobs.job(job_id)
+    if job is None or not job.user or job.user == ctx.user.name:
+        return ctx
+    return replace(ctx, user=User(job.user, SYSTEM.roles))  # the plan was allowed; the work is the pipeline's
 
 
 def already_stored(ctx: Context, entry: Entry, stage: dict, found: tuple[str, str]) -> str:

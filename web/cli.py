@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from repository.access import SYSTEM
+from repository.access import SYSTEM, User
 from repository.errors import RepositoryError
 from storage.base import StorageError
 
@@ -16,11 +16,16 @@ from storage.base import StorageError
 class Context:
     """The command's services, built by the composition root when a command first needs them."""
 
-    def __init__(self):
+    def __init__(self, *, user: str | None = None):
+        import getpass
+
         from fangzhi.settings import load
 
         self.settings = load()
         self._fangzhi = None
+        # Who the command's work is recorded under (versions, jobs, audit): the operating-system
+        # user, or --as NAME; it acts with the command line's full rights (issue 16).
+        self.user = User(user or getpass.getuser(), SYSTEM.roles)
 
     @property
     def fangzhi(self):
@@ -55,10 +60,14 @@ class Group(click.Group):
 
 
 @click.group(cls=Group)
+@click.option("--as", "as_user", metavar="NAME", default=None,
+              help="Record the command's changes under NAME (default: the operating-system user).")
 @click.pass_context
-def main(ctx):
+def main(ctx, as_user):
     """方志 Fangzhi — local-heritage digital archive."""
-    ctx.obj = Context()
+    if as_user is not None and not as_user.strip():
+        raise click.BadParameter("give a name", param_hint="--as")
+    ctx.obj = Context(user=as_user.strip() if as_user else None)
 
 
 @main.command()
@@ -80,11 +89,11 @@ def demo(obj):
     """Create the demo collection (idempotent)."""
     from .demo import create_demo
 
-    created = create_demo(obj.fangzhi.ingest_context(), obj.fangzhi.runner, library=obj.settings["LIBRARY_NAME"])
+    created = create_demo(obj.fangzhi.ingest_context(obj.user), obj.fangzhi.runner, library=obj.settings["LIBRARY_NAME"])
     click.echo(f"demo: {created} items created" if created else "demo: already present")
     if not any(a.has_role("admin") for a in (u.as_user() for u in obj.accounts.store.all())):
         password = secrets.token_urlsafe(12)
-        obj.accounts.add_user("admin", password, ["admin"], display_name="管理员", by=SYSTEM)
+        obj.accounts.add_user("admin", password, ["admin"], display_name="管理员", by=obj.user)
         click.echo(f"demo: administrator 'admin' created with password {password} (shown only now; "
                    "change it at /account/password)")
 
@@ -132,7 +141,7 @@ def search_command(obj, query, as_json, page, sort):
     from search.query import QueryError
 
     try:
-        results = obj.search.search(" ".join(query), user=SYSTEM, page=page, sort=sort)
+        results = obj.search.search(" ".join(query), user=obj.user, page=page, sort=sort)
     except QueryError as exc:
         raise click.UsageError(str(exc)) from None
     if as_json:
@@ -213,7 +222,7 @@ def item():
 @click.pass_obj
 def item_show(obj, item_id, version):
     """Print an item's record as JSON."""
-    record = obj.archive.get_item(item_id, user=SYSTEM, version=version)
+    record = obj.archive.get_item(item_id, user=obj.user, version=version)
     out = {**record.value.to_dict(), "version": record.version, "created": record.created, "updated": record.updated}
     click.echo(json.dumps(out, ensure_ascii=False, indent=2))
 
@@ -256,7 +265,7 @@ def events(obj, item_id, as_json, as_premis):
     checks, derivatives, fixity checks, regeneration, purge."""
     from repository.premis import premis_file, premis_xml
 
-    found = obj.archive.preservation_events(item_id, user=SYSTEM)
+    found = obj.archive.preservation_events(item_id, user=obj.user)
     if as_premis:
         item = obj.archive.load_item(item_id)
         click.echo(premis_xml(item.id, [premis_file(f) for f in item.originals], found).decode(), nl=False)
@@ -280,7 +289,7 @@ def formats(obj, identify):
 
     archive = obj.archive
     if identify:
-        count = identify_missing(obj.fangzhi.ingest_context(), archive.item_ids())
+        count = identify_missing(obj.fangzhi.ingest_context(obj.user), archive.item_ids())
         click.echo(f"identified the originals of {count} items")
     counts, unidentified = {}, []
     for item_id in archive.item_ids():
@@ -316,7 +325,7 @@ def ingest(obj, source, manifest, collection, resume, retry, workers):
 
     if workers:
         obj.settings["INGEST_WORKERS"] = workers  # before the services are built
-    ctx = obj.fangzhi.ingest_context()
+    ctx = obj.fangzhi.ingest_context(obj.user)
     if resume:
         job_id = resume
         if ctx.jobs.job(job_id) is None:
@@ -409,9 +418,9 @@ def derivatives_regenerate(obj, item_ids, everything):
     """Rebuild derivatives from the originals (a new version per item)."""
     from ingest.pipeline import make_derivatives
 
-    ctx = obj.fangzhi.ingest_context()
+    ctx = obj.fangzhi.ingest_context(obj.user)
     if everything:
-        item_ids = [i.id for i in ctx.archive.list_items(user=SYSTEM, limit=10**9)[0]]
+        item_ids = [i.id for i in ctx.archive.list_items(user=obj.user, limit=10**9)[0]]
     if not item_ids:
         raise click.UsageError("name ITEM ids or --all")
     with click.progressbar(item_ids, label="regenerating", show_pos=True) as bar:
@@ -431,10 +440,10 @@ def export(obj, items, dest, collection):
 
     item_ids = list(items)
     if collection:
-        item_ids += [i.id for i in obj.archive.list_items(user=SYSTEM, collection=collection, limit=10**9)[0]]
+        item_ids += [i.id for i in obj.archive.list_items(user=obj.user, collection=collection, limit=10**9)[0]]
     if not item_ids:
         raise click.UsageError("name ITEM ids or --collection")
-    bag = export_bag(obj.archive, item_ids, dest, user=SYSTEM)
+    bag = export_bag(obj.archive, item_ids, dest, user=obj.user)
     click.echo(f"exported {len(item_ids)} items to {bag}")
 
 
@@ -467,7 +476,7 @@ def user_add(obj, username, roles, name, password):
     """Add a user; prints a generated password once unless --password is given."""
     generated = password is None
     password = password or secrets.token_urlsafe(12)
-    obj.accounts.add_user(username, password, roles, display_name=name, by=SYSTEM)
+    obj.accounts.add_user(username, password, roles, display_name=name, by=obj.user)
     click.echo(f"added {username} ({', '.join(roles)})" + (f" with password {password}" if generated else ""))
 
 
@@ -475,7 +484,7 @@ def user_add(obj, username, roles, name, password):
 @click.pass_obj
 def user_list(obj):
     """List users with their roles and state."""
-    for a in obj.accounts.users(by=SYSTEM):
+    for a in obj.accounts.users(by=obj.user):
         state = "disabled" if a.disabled else "active"
         click.echo(f"{a.username:<20} {','.join(sorted(a.roles)):<30} {state}")
 
@@ -497,7 +506,7 @@ def user_enable(obj, username):
 
 
 def _set_disabled(obj, username: str, disabled: bool) -> None:
-    obj.accounts.set_disabled(username, disabled, by=SYSTEM)
+    obj.accounts.set_disabled(username, disabled, by=obj.user)
     click.echo(f"{'disabled' if disabled else 'enabled'} {username}")
 
 
@@ -507,7 +516,7 @@ def _set_disabled(obj, username: str, disabled: bool) -> None:
 @click.pass_obj
 def user_set_role(obj, username, roles):
     """Replace a user's roles."""
-    obj.accounts.set_roles(username, roles, by=SYSTEM)
+    obj.accounts.set_roles(username, roles, by=obj.user)
     click.echo(f"{username}: {', '.join(roles)}")
 
 
@@ -522,14 +531,14 @@ def token():
 @click.pass_obj
 def token_create(obj, name, scopes):
     """Create a token; its secret is printed once."""
-    secret, t = obj.accounts.create_token(name, scopes, by=SYSTEM)
+    secret, t = obj.accounts.create_token(name, scopes, by=obj.user)
     click.echo(f"token {t.id} for {name}: {secret}")
 
 
 @token.command("list")
 @click.pass_obj
 def token_list(obj):
-    for t in obj.accounts.tokens(by=SYSTEM):
+    for t in obj.accounts.tokens(by=obj.user):
         click.echo(f"{t.id:<4} {t.name:<24} {','.join(sorted(t.scopes)):<20} "
                    f"{'revoked' if t.revoked else 'active'}  last used {t.last_used or 'never'}")
 
@@ -538,7 +547,7 @@ def token_list(obj):
 @click.argument("token_id", type=int)
 @click.pass_obj
 def token_revoke(obj, token_id):
-    obj.accounts.revoke_token(token_id, by=SYSTEM)
+    obj.accounts.revoke_token(token_id, by=obj.user)
     click.echo(f"revoked token {token_id}")
 
 

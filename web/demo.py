@@ -12,7 +12,6 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ingest.pipeline import plan_job
 from ingest.sources.common import PlannedItem
-from repository.access import SYSTEM
 from repository.services import collection_object
 
 FONT_PATHS = [
@@ -227,7 +226,7 @@ def create_demo(ctx, runner, *, library: str = "区图书馆") -> int:
     archive = ctx.archive
     if archive.objects.exists(collection_object("demo")):
         return 0
-    user, why = SYSTEM, "示例馆藏 demo collection"
+    user, why = ctx.user, "示例馆藏 demo collection"
     archive.create_collection({"id": "demo", "title": {"zh": "示例馆藏", "en": "Demo collection"},
                                "description": {"zh": "由 Fangzhi 生成的示例照片、手稿、口述史、录像与电子书。",
                                                "en": "Photographs, manuscripts, an interview, a video and an "

@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ingest.uploads import CHUNK_LIMIT, ChunkTooLarge, OffsetConflict, Uploads, UnknownUpload
 from repository.services import item_object
 
-from . import item_form, notices
+from . import item_form, notices, staff_text
 from .admin import form_context, require
 from .context import archive, current_user, fangzhi
 from .context import jobs as job_store
@@ -104,7 +104,9 @@ def job(job_id):
     entries = job_store().entries(job_id)
     stored = {e.item_id for e in entries if archive().objects.exists(item_object(e.item_id))}
     return render_template("admin/job.html", job=found, entries=entries, stored=stored, notice=notices.render,
-                           running=any(e.state == "pending" for e in entries))
+                           running=any(e.state == "pending" for e in entries), text=staff_text,
+                           root=found.options.get("root") or found.source,
+                           retryable=any(e.retryable for e in entries))
 
 
 @bp.post("/jobs/<job_id>/retry")

@@ -89,7 +89,50 @@ def header_key(header: str) -> str | None:
 def plan_manifest(root: Path, manifest: Path, *, collection: str | None = None) -> list[PlannedItem]:
     """One item per row of a CSV or Excel manifest; file paths are relative to ``root``."""
     root = source_folder(root)
-    rows = _read_rows(Path(manifest))
+    rows, names = _table(Path(manifest))
+    items, seen_ids = [], {}
+    for n, values in rows:
+        item = _plan_row(root, n, values, names, collection)
+        item_id = item.metadata.get("id")
+        if item_id and item_id in seen_ids:
+            item.problems.append(f"row {n}, {names['id']}: {item_id!r} is also used in row {seen_ids[item_id]}")
+        seen_ids.setdefault(item_id, n)
+        items.append(item)
+    return items
+
+
+def check_manifest(manifest: Path, paths: set[str], *, collection: str | None = None) -> list[str]:
+    """The problems of a manifest's rows before its files arrive (the web batch upload checks it
+    before uploading): its columns, the metadata of every row (as the plan checks it) and the
+    files it names among ``paths`` (the relative paths to be uploaded, or a folder of them)."""
+    rows, names = _table(Path(manifest))
+    problems, seen_ids = [], {}
+    folders = {"/".join(p.split("/")[:i]) for p in paths for i in range(1, p.count("/") + 1)}
+    for n, values in rows:
+        def column(key):
+            return names.get(key) or _COLUMN_ZH[key]
+        cells = _split(values.get("files"))
+        if not cells:
+            problems.append(f"row {n}, {column('files')}: no file is named")
+        for rel in cells + _split(values.get("transcript")):
+            rel_nfc = unicodedata.normalize("NFC", rel.strip("/"))
+            if rel_nfc not in paths and rel_nfc not in folders:
+                problems.append(f"row {n}, {column('files')}: no such file {rel}")
+        metadata = _row_metadata(values, collection)
+        for fld, problem in invalid({"kind": "photo", **metadata}):
+            key = next((c for f, c in _FIELD_COLUMN.items() if fld == f or fld.startswith((f + ".", f + "["))), None)
+            problems.append(f"row {n}, {column(key) if key else fld}: {problem}")
+        item_id = metadata.get("id")
+        if item_id and item_id in seen_ids:
+            problems.append(f"row {n}, {names['id']}: {item_id!r} is also used in row {seen_ids[item_id]}")
+        seen_ids.setdefault(item_id, n)
+    return problems
+
+
+def _table(manifest: Path) -> tuple[list[tuple[int, dict]], dict]:
+    """A manifest's rows below its header as (row number, {column key: cell}), and the column
+    keys' headers as written."""
+    rows = _read_rows(manifest)
     numbered = [(n, row) for n, row in enumerate(rows, 1) if any(row)]
     if not numbered:
         raise SourceError(f"{manifest}: the manifest is empty")
@@ -110,16 +153,8 @@ def plan_manifest(root: Path, manifest: Path, *, collection: str | None = None) 
         raise SourceError(f"{manifest}, row {header_row}: unknown column {', '.join(unknown)}; "
                           f"the columns are {accepted}")
     names = {key: header[i].strip() for i, key in columns.items()}
-    items, seen_ids = [], {}
-    for n, row in numbered[start + 1:]:
-        values = {key: row[i] if i < len(row) else "" for i, key in columns.items()}
-        item = _plan_row(root, n, values, names, collection)
-        item_id = item.metadata.get("id")
-        if item_id and item_id in seen_ids:
-            item.problems.append(f"row {n}, {names['id']}: {item_id!r} is also used in row {seen_ids[item_id]}")
-        seen_ids.setdefault(item_id, n)
-        items.append(item)
-    return items
+    return [(n, {key: row[i] if i < len(row) else "" for i, key in columns.items()})
+            for n, row in numbered[start + 1:]], names
 
 
 def _read_rows(manifest: Path) -> list[list[str]]:
