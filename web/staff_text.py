@@ -69,7 +69,15 @@ PROBLEMS = [
     (r"cannot tell the text encoding.*", N_("无法判断文本编码：请另存为 UTF-8（Excel 中的“CSV UTF-8”）")),
     (r"the file is (?P<size>[\d,]+) bytes, more than the limit of (?P<limit>[\d,]+) bytes for a manifest",
      N_("清单有 %(size)s 字节，超过上限 %(limit)s 字节")),
-    (r"the file is empty", N_("文件是空的（0 字节）")),
+    (r"the file is empty( \(0 bytes\))?", N_("文件是空的（0 字节）")),
+    (r"not a readable (?P<label>.+?)( image| archive| file| workbook)?: .*", N_("无法读取：内容损坏，或不是 %(label)s 格式")),
+    (r"decompression bomb.*", N_("解压炸弹：图像大得无法安全打开，已拒绝")),
+    (r"zip bomb.*|the .+ archive expands to .*|the .+ archive (holds|lists) .*",
+     N_("压缩炸弹：压缩包解开后过大或文件过多，已拒绝")),
+    (r"zip slip.*|the archive member .* is a symbolic link", N_("压缩包中的文件会写到包外，已拒绝")),
+    (r"SVG and HTML files are not accepted.*", N_("不接受 SVG 和 HTML 文件：它们可能带有脚本")),
+    (r"office documents with macros are not accepted.*", N_("不接受带宏的办公文档：请先另存为不带宏的格式（如 .docx、.xlsx、.odt）")),
+    (r"the file is too large: .*", N_("文件超过大小上限")),
     (r"the file is larger than (?P<limit>.+)", N_("文件超过上限 %(limit)s")),
     (r"not a relative path of at most (?P<n>\d+) plain names", N_("路径无效：应是不超过 %(n)s 层的相对路径")),
     (r"the file name contains a folder separator.*", N_("文件名含有目录分隔符（/ 或 \\）")),
@@ -142,7 +150,8 @@ def failure(reason: str | None) -> list[str]:
     out = []
     for part in parts:
         field, sep, text = part.partition(": ")
-        if sep and re.fullmatch(r"[a-z_]+(\[\d+\])?(\.[a-z_A-Z-]+(\[\d+\])?)*", field):
+        if sep and re.fullmatch(r"[a-z_]+(\[\d+\])?(\.[a-z_A-Z-]+(\[\d+\])?)*", field) and \
+                re.split(r"[.\[]", field)[0] in FIELDS:
             out.append(problem(field, text))
         else:
             out.append(planned_problem(part))

@@ -215,9 +215,10 @@ def test_a_path_that_climbs_out_of_the_donation_is_refused(staff, app, path):
 def test_a_huge_manifest_is_refused_without_reading_it_all(staff, monkeypatch):
     from web import batch_views
 
-    monkeypatch.setattr(batch_views, "MAX_MANIFEST_BYTES", 1000)
-    r = preflight(staff, [("a.jpg", 10)], manifest=("m.csv", b"title,files\n" + b"x,a.jpg\n" * 500))
-    assert r.status_code == 422 and "超过上限 1,000 字节" in r.json["problems"][0]["message"]
+    with monkeypatch.context() as m:
+        m.setattr(batch_views, "MAX_MANIFEST_BYTES", 1000)
+        r = preflight(staff, [("a.jpg", 10)], manifest=("m.csv", b"title,files\n" + b"x,a.jpg\n" * 500))
+        assert r.status_code == 422 and "超过上限 1,000 字节" in r.json["problems"][0]["message"]
     rows = "题名,文件,日期\n" + "".join(f"t{i},a.jpg,19x{i}\n" for i in range(2000))
     r = preflight(staff, [("a.jpg", 10)], manifest=("m.csv", rows.encode()))
     assert r.status_code == 422 and len(r.json["problems"]) == 200  # capped
@@ -237,3 +238,59 @@ def test_batch_routes_need_an_archivist_and_csrf(app, staff):
                          headers={"X-CSRFToken": token}).status_code == 403
         assert other.get("/admin/ingest/batch").status_code == 403
     assert app.test_client().get("/admin/ingest/batch").status_code == 302  # to the login page
+
+
+def test_a_job_page_speaks_the_interface_language_and_offers_a_retry_only_where_it_can_help(app, staff, tmp_path):
+    from ingest.jobs import Entry
+
+    jobs = app.extensions["fangzhi"].jobs
+    root = str(tmp_path / "捐赠")
+    job_id = jobs.create(root, [Entry("", n, f"条目{n}", f"it-{n}", [], [], {}) for n in (1, 2, 3, 4)], user="archivist")
+    jobs.mark(job_id, 1, "failed", step="check", file=f"{root}/信件/p1.tif", kind="input",
+              reason="date.edtf: '19x6' is not an EDTF date (e.g. 1936, 1936-05, 193X, 1911/1949, 1936?)")
+    jobs.mark(job_id, 2, "failed", step="pyramid", file=f"{root}/照片/a.jpg", kind="transient",
+              reason="[Errno 28] No space left on device")
+    jobs.mark(job_id, 3, "failed", step="plan", reason="row 3, 日期: '19x6' is not an EDTF date (e.g. 1936)")
+    jobs.mark(job_id, 4, "failed", step="check", file=f"{root}/x.exe", kind="input",
+              reason="x.exe: not a file type Fangzhi can keep")
+    zh = staff.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert "日期（EDTF）：“19x6”不是 EDTF 日期" in zh and "date.edtf" not in zh
+    assert "第 3 行“日期”列：“19x6”不是 EDTF 日期" in zh
+    assert "文件：信件/p1.tif" in zh and "文件：照片/a.jpg" in zh and root not in zh and str(tmp_path) not in zh
+    assert "步骤：生成图像金字塔" in zh and "来源：捐赠" in zh
+    assert "存储或系统暂时出错：可以重试" in zh and "文件或元数据有误" in zh and "规划时发现问题" in zh
+    assert zh.count("重试此项") == 1 and "重试失败项" in zh  # only the storage failure
+    assert re.search(r'name="entry" value="2"', zh) and not re.search(r'name="entry" value="[134]"', zh)
+    assert not re.search(r"\b(failed|pending|check|pyramid)\b", re.sub(r"<[^>]+>", " ", zh.split("<main", 1)[1]))
+    en = staff.get(f"/admin/jobs/{job_id}?lang=en").get_data(as_text=True)
+    assert "Date (EDTF)" in en and "a retry can help" in en
+    # the retry button takes only what a retry can help
+    staff.post(f"/admin/jobs/{job_id}/retry", data={"csrf_token": staff.token})
+    states = {e.n: e.state for e in jobs.entries(job_id)}
+    assert states[1] == states[3] == states[4] == "failed"
+    staff.post(f"/admin/jobs/{job_id}/retry", data={"csrf_token": staff.token, "entry": "1"})
+    assert jobs.entry(job_id, 1).state == "failed"
+
+
+def test_a_real_bad_input_failure_is_not_offered_a_retry(staff, app, tmp_path):
+    from ingest.pipeline import plan_job, process
+    from ingest.sources.folder import plan_folder
+
+    jobs = app.extensions["fangzhi"].jobs
+    ctx = app.extensions["fangzhi"].ingest_context()
+    for name, make, metadata in (("broken", lambda f: (f / "scan.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"x" * 300), {}),
+                                 ("dated", lambda f: fixtures.jpeg(f / "scan.jpg", seed=3, size=(96, 64)),
+                                  {"date": {"edtf": "19x6"}})):
+        source = tmp_path / name
+        source.mkdir()
+        make(source)
+        planned = plan_folder(source)
+        planned[0].metadata.update(metadata)
+        job_id = plan_job(ctx, str(source), planned)
+        assert process(ctx, job_id, 1) == "failed"
+        entry = jobs.entry(job_id, 1)
+        assert entry.kind == "input" and not entry.retryable, entry
+        page = staff.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+        assert "重试此项" not in page and "重试失败项" not in page and str(source) not in page
+        assert "文件或元数据有误" in page and re.search(r"[A-Za-z]{4,} (is|must|not)", page.split("<main", 1)[1]) is None
+    assert "日期（EDTF）：“19x6”不是 EDTF 日期" in page

@@ -404,6 +404,7 @@ EXEMPT = {
                                             "no local item: tests/alliance/test_discovery.py",
     "iiif_presentation.viewer": "a page naming a same-site or member IIIF URL, no record: "
                                 "tests/alliance/test_browser_viewer.py::test_the_viewer_opens_only_this_site_or_members",
+    "batch.page": "a form, archivists only: tests/web/test_batch_ingest.py::test_batch_routes_need_an_archivist_and_csrf",
 }
 
 
