@@ -353,6 +353,7 @@ class Collection:
     visibility: str = "public"
     embargo_until: str | None = None
     holding_library: str | None = None
+    position: int | None = None  # order among its siblings (lowest first; none: after those with one, by id)
 
     @classmethod
     def from_dict(cls, data: dict) -> Collection:
@@ -370,7 +371,11 @@ class Collection:
             visibility=c.text(data, "visibility", "visibility", choices=VISIBILITIES) or "public",
             embargo_until=_read_iso_date(c, data.get("embargo_until"), "embargo_until"),
             holding_library=c.text(data, "holding_library", "holding_library"),
+            position=data.get("position"),
         )
+        if col.position is not None and (not isinstance(col.position, int) or isinstance(col.position, bool)
+                                         or col.position < 0):
+            c.fail("position", f"must be a whole number of at least 0, not {col.position!r}")
         if col.parent and col.parent == col.id:
             c.fail("parent", "a collection cannot contain itself")
         if col.visibility == "embargoed" and not data.get("embargo_until"):

@@ -81,7 +81,7 @@ class Catalog(Protocol):  # implemented by storage.catalog.SQLiteCatalog
     def put_collection(self, collection: Collection, version: int, created: str, updated: str) -> None: ...
     def delete(self, object_id: str) -> None: ...
     def add_event(self, event: dict) -> None: ...
-    def list_items(self, *, user: User, today: date, collection: str | None = None,
+    def list_items(self, *, user: User, today: date, collection: str | list[str] | None = None,
                    limit: int = 20, offset: int = 0) -> tuple[list[Item], int]: ...
     def list_collections(self, *, user: User, today: date, parent: str | None = ...) -> list[Collection]: ...
     def events(self, object_id: str | None = None, *, limit: int | None = None, offset: int = 0) -> list[dict]: ...
@@ -474,6 +474,10 @@ class Archive:
         return self.catalog.find_original(sha256)
 
     def list_items(self, *, user: User, collection: str | None = None, limit: int = 20, offset: int = 0):
+        """Items ``user`` may see, newest change first; of ``collection``: in it or in any collection
+        nested in it."""
+        if collection is not None:
+            collection = self.collection_descendants(collection)
         return self.catalog.list_items(user=user, today=self.today(), collection=collection,
                                        limit=limit, offset=offset)
 
@@ -556,7 +560,63 @@ class Archive:
         return record
 
     def list_collections(self, *, user: User, parent: str | None = ...) -> list[Collection]:
-        return self.catalog.list_collections(user=user, today=self.today(), parent=parent)
+        """The collections ``user`` may see (of ``parent``: None for the top level), siblings in
+        their order (``position``, then id)."""
+        found = self.catalog.list_collections(user=user, today=self.today(), parent=parent)
+        return sorted(found, key=lambda c: (c.position is None, c.position or 0, c.id))
+
+    def collection_descendants(self, collection_id: str) -> list[str]:
+        """The collection and every collection nested in it, at any depth (from the catalog, all
+        visibilities: items are filtered by their own access)."""
+        children: dict[str, list[str]] = {}
+        for col in self.catalog.list_collections(user=access.SYSTEM, today=self.today()):
+            children.setdefault(col.parent, []).append(col.id)
+        found, todo = [], [collection_id]
+        while todo:
+            cid = todo.pop()
+            if cid not in found:
+                found.append(cid)
+                todo += children.get(cid, [])
+        return found
+
+    def move_collection(self, collection_id: str, *, parent: str | None, position: int | None, user: User,
+                        why: str = "") -> Record:
+        """Put a collection under ``parent`` (None: the top level) at ``position`` among its new
+        siblings (None: last); siblings after it move down one (a new version each, only those whose
+        place changes). A parent inside the collection is refused (a loop)."""
+        current = self.get_collection(collection_id, user=user)
+        siblings = [c for c in self.list_collections(user=access.SYSTEM, parent=parent) if c.id != collection_id]
+        at = len(siblings) if position is None else max(0, min(position, len(siblings)))
+        order = [*siblings[:at], current.value, *siblings[at:]]
+        record = self.update_collection(collection_id, {"parent": parent, "position": at},
+                                        expected_version=current.version, user=user, why=why or "move")
+        for n, col in enumerate(order):
+            if col.id != collection_id and col.position != n:
+                head = self._load(collection_object(col.id), Collection, f"collection {col.id}", None)
+                self.update_collection(col.id, {"position": n}, expected_version=head.version, user=user,
+                                       why=f"reorder: {collection_id} moved")
+        return record
+
+    def delete_collection(self, collection_id: str, *, user: User, why: str = "") -> None:
+        """Delete an empty collection (no item in it, whatever the item's visibility, and no
+        sub-collection); its history is kept in a deletion record outside the OCFL root."""
+        _require_manager(user, "delete collections")
+        oid = collection_object(collection_id)
+        self.get_collection(collection_id, user=user)  # NotFound for one the user may not see
+        items = [r["id"] for r in self.catalog.item_states() if collection_id in r["collections"]]
+        subs = [c.id for c in self.catalog.list_collections(user=access.SYSTEM, today=self.today(),
+                                                             parent=collection_id)]
+        if items or subs:
+            raise Conflict(f"collection {collection_id} is not empty: {len(items)} items and {len(subs)} "
+                           "sub-collections; move or remove them first")
+        history = self._events(oid)
+        event = {"at": _now(), "user": user.name, "action": "delete", "object_id": oid,
+                 "version": history[-1]["version"], "message": why.strip() or "delete an empty collection"}
+        self.storage.put(f"{PURGES}{event['at'].replace(':', '')}-{secrets.token_hex(4)}.json",
+                         json.dumps({**event, "public": False, "history": history}, ensure_ascii=False).encode())
+        self.objects.purge(oid)
+        self.catalog.delete(oid)
+        self.catalog.add_event(event)
 
     def _check_collections(self, ids: Iterable[str], user: User) -> None:
         """Collections something is put in must exist and, for a writer that does not manage the

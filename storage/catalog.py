@@ -94,12 +94,14 @@ class SQLiteCatalog(SQLiteDatabase):
 
     # --- reading ---------------------------------------------------------------------------
 
-    def list_items(self, *, user: User, today: date, collection: str | None = None,
+    def list_items(self, *, user: User, today: date, collection: str | list[str] | None = None,
                    limit: int = 20, offset: int = 0) -> tuple[list[Item], int]:
         where, params = _visible(user, today, "items")
-        if collection is not None:
-            where += " AND id IN (SELECT item_id FROM item_collections WHERE collection_id = ?)"
-            params += (collection,)
+        if collection is not None:  # one collection, or any of several
+            ids = [collection] if isinstance(collection, str) else list(collection)
+            where += (f" AND id IN (SELECT item_id FROM item_collections WHERE collection_id IN "
+                      f"({','.join('?' * len(ids))}))")
+            params += tuple(ids)
         db = self._db()
         total = db.execute(f"SELECT COUNT(*) FROM items WHERE {where}", params).fetchone()[0]
         rows = db.execute(f"SELECT record FROM items WHERE {where} ORDER BY updated DESC, id "

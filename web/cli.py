@@ -462,6 +462,121 @@ def audit(obj, item_id):
 
 
 @main.group()
+def collection():
+    """Collections: add, edit, move (nest and reorder), delete (when empty), list."""
+
+
+def _collection_fields(title, title_en, description, description_en, visibility, embargo_until, holding_library):
+    data = {}
+    if title is not None or title_en is not None:
+        data["title"] = {k: v for k, v in (("zh", title), ("en", title_en)) if v}
+    if description is not None or description_en is not None:
+        data["description"] = {k: v for k, v in (("zh", description), ("en", description_en)) if v}
+    for key, value in (("visibility", visibility), ("embargo_until", embargo_until),
+                       ("holding_library", holding_library)):
+        if value is not None:
+            data[key] = value or None
+    return data
+
+
+def _collection_options(command):
+    for decorator in reversed([
+            click.option("--title", default=None, help="Title in Chinese."),
+            click.option("--title-en", default=None, help="Title in English."),
+            click.option("--description", default=None, help="Description in Chinese."),
+            click.option("--description-en", default=None, help="Description in English."),
+            click.option("--visibility", type=click.Choice(["public", "alliance", "staff", "embargoed", "private"]),
+                         default=None),
+            click.option("--embargo-until", default=None, metavar="YYYY-MM-DD"),
+            click.option("--holding-library", default=None),
+            click.option("--why", default="", help="Why (recorded with the version).")]):
+        command = decorator(command)
+    return command
+
+
+@collection.command("add")
+@click.argument("collection_id")
+@_collection_options
+@click.option("--parent", default=None, help="Nest it in this collection.")
+@click.option("--position", type=click.IntRange(min=0), default=None, help="Its place among its siblings (0: first).")
+@click.pass_obj
+def collection_add(obj, collection_id, parent, position, why, **fields):
+    """Create a collection (a title is required)."""
+    data = {"id": collection_id, **_collection_fields(**fields)}
+    if parent:
+        data["parent"] = parent
+    record = obj.archive.create_collection(data, user=obj.user, why=why)
+    if position is not None:
+        record = obj.archive.move_collection(collection_id, parent=parent, position=position, user=obj.user, why=why)
+    click.echo(f"added collection {collection_id} (version {record.version})")
+
+
+@collection.command("edit")
+@click.argument("collection_id")
+@_collection_options
+@click.pass_obj
+def collection_edit(obj, collection_id, why, **fields):
+    """Change a collection's title, description, visibility or holding library."""
+    changes = _collection_fields(**fields)
+    if not changes:
+        raise click.UsageError("name at least one field to change")
+    current = obj.archive.get_collection(collection_id, user=obj.user)
+    for key in ("title", "description"):  # a language not given keeps its text
+        if key in changes:
+            changes[key] = {**getattr(current.value, key), **changes[key]}
+    record = obj.archive.update_collection(collection_id, changes, expected_version=current.version,
+                                           user=obj.user, why=why)
+    click.echo(f"edited collection {collection_id} (version {record.version})")
+
+
+@collection.command("move")
+@click.argument("collection_id")
+@click.option("--parent", default=None, help="The collection to nest it in.")
+@click.option("--top", is_flag=True, help="Move it to the top level.")
+@click.option("--position", type=click.IntRange(min=0), default=None, help="Its place among its siblings (0: first).")
+@click.option("--why", default="")
+@click.pass_obj
+def collection_move(obj, collection_id, parent, top, position, why):
+    """Nest a collection in another (or at the top level) and/or reorder it among its siblings."""
+    if parent and top:
+        raise click.UsageError("give --parent or --top, not both")
+    if parent is None and not top:
+        parent = obj.archive.get_collection(collection_id, user=obj.user).value.parent
+    obj.archive.move_collection(collection_id, parent=parent, position=position, user=obj.user, why=why)
+    click.echo(f"moved collection {collection_id} to {parent or 'the top level'}")
+
+
+@collection.command("delete")
+@click.argument("collection_id")
+@click.option("--why", default="", help="Why (recorded).")
+@click.pass_obj
+def collection_delete(obj, collection_id, why):
+    """Delete an empty collection (no items, no sub-collections)."""
+    obj.archive.delete_collection(collection_id, user=obj.user, why=why)
+    click.echo(f"deleted collection {collection_id}")
+
+
+@collection.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def collection_list(obj, as_json):
+    """Every collection as a tree, siblings in their order."""
+    archive = obj.archive
+
+    def tree(parent, depth):
+        for c in archive.list_collections(user=obj.user, parent=parent):
+            yield depth, c
+            yield from tree(c.id, depth + 1)
+    found = list(tree(None, 0))
+    if as_json:
+        click.echo(json.dumps([c.to_dict() for _, c in found], ensure_ascii=False, indent=2))
+        return
+    for depth, c in found:
+        count = archive.list_items(user=obj.user, collection=c.id, limit=1)[1]
+        click.echo(f"{'  ' * depth}{c.id}  {c.label('zh')}  [{c.visibility}]  {count} items")
+
+
+@main.group()
 def user():
     """Manage user accounts (admin)."""
 
