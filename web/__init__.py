@@ -50,6 +50,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import uploads
     from . import vendor
     from . import batch_views
+    from . import staff_views
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -74,6 +75,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(oai_views.bp)
     app.register_blueprint(vendor.bp)
     app.register_blueprint(batch_views.bp)
+    app.register_blueprint(staff_views.bp)
     errors.init_app(app)
 
     @app.get("/healthz")

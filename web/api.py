@@ -162,6 +162,60 @@ def withdraw_item(item_id):
     return item_json(record)
 
 
+def _expected_version() -> int:
+    expected = request.headers.get("If-Match", "").strip('W/"')
+    if not expected.isdigit():
+        raise ValidationError([("If-Match", "send the version you edited, e.g. If-Match: \"3\"")])
+    return int(expected)
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError([("body", "send a JSON object")])
+    return body
+
+
+@bp.post("/collections")
+def create_collection():
+    """Create a collection (``parent`` nests it; ``position`` orders it among its siblings)."""
+    user = _writer()
+    data = _body()
+    record = archive().create_collection(data, user=user, why=request.headers.get("X-Fangzhi-Why", ""))
+    return {**collection_json(record.value), "version": record.version}, 201, {
+        "Location": url_for("api.collection", collection_id=record.value.id)}
+
+
+@bp.patch("/collections/<collection_id>")
+def update_collection(collection_id):
+    """Change fields of a collection (a new ``parent`` inside it is refused: a loop); If-Match: its version."""
+    user = _writer()
+    record = archive().update_collection(collection_id, _body(), expected_version=_expected_version(), user=user,
+                                         why=request.headers.get("X-Fangzhi-Why", ""))
+    return {**collection_json(record.value), "version": record.version}
+
+
+@bp.post("/collections/<collection_id>/move")
+def move_collection(collection_id):
+    """Nest a collection under ``parent`` (null: the top level) at ``position`` among its siblings."""
+    user = _writer()
+    body = _body()
+    position = body.get("position")
+    if position is not None and (not isinstance(position, int) or isinstance(position, bool) or position < 0):
+        raise ValidationError([("position", "must be a whole number of at least 0")])
+    record = archive().move_collection(collection_id, parent=body.get("parent") or None, position=position,
+                                       user=user, why=request.headers.get("X-Fangzhi-Why", ""))
+    return {**collection_json(record.value), "version": record.version}
+
+
+@bp.delete("/collections/<collection_id>")
+def delete_collection(collection_id):
+    """Delete an empty collection (409 when it holds items or sub-collections)."""
+    user = _writer()
+    archive().delete_collection(collection_id, user=user, why=request.headers.get("X-Fangzhi-Why", ""))
+    return "", 204
+
+
 @bp.get("/openapi.json")
 def openapi():
     from .openapi import document

@@ -48,7 +48,9 @@ ITEM_LIST = {"type": "object", "required": ["total", "page", "per_page", "items"
 COLLECTION = {"type": "object", "required": ["id", "title", "links"], "properties": {
     "id": {"type": "string"}, "title": LANGMAP, "description": LANGMAP, "parent": {"type": ["string", "null"]},
     "visibility": {"type": "string"}, "embargo_until": {"type": ["string", "null"]},
-    "holding_library": {"type": ["string", "null"]}, "links": LINKS}}
+    "holding_library": {"type": ["string", "null"]}, "position": {"type": ["integer", "null"], "minimum": 0},
+    "links": LINKS}}
+COLLECTION_FIELDS = {k: v for k, v in COLLECTION["properties"].items() if k != "links"}
 NEW_ITEM = {"type": "object", "required": ["kind", "title"], "properties": ITEM_FIELDS}
 OAI_PMH = {
     "operationId": "oaiPmh", "summary": "OAI-PMH 2.0: Identify, ListMetadataFormats, ListSets, GetRecord, "
@@ -135,6 +137,7 @@ WHY = {"name": "X-Fangzhi-Why", "in": "header", "schema": {"type": "string"},
        "description": "Why the change is made (kept in the item's version history)"}
 READ_ERRORS = (400, 401, 404, 410, 503)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 410, 413, 503)
+COLLECTION_ID = {"name": "collection_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def document() -> dict:
@@ -231,6 +234,23 @@ def document() -> dict:
                         "responses": {"200": _json({"type": "object", "required": ["collections"], "properties": {
                             "collections": {"type": "array", "items": {"$ref": "#/components/schemas/Collection"}}}}),
                             **_errors(401, 503)}},
+                "post": {"operationId": "createCollection", "summary": "Create a collection (write scope); "
+                                                                       "parent nests it, position orders its siblings",
+                         "parameters": [WHY],
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                             "type": "object", "required": ["id", "title"], "properties": COLLECTION_FIELDS}}}},
+                         "responses": {"201": _json({"$ref": "#/components/schemas/Collection"}, "Created"),
+                                       **_errors(*WRITE_ERRORS)}},
+            },
+            "/api/collections/{collection_id}/move": {
+                "post": {"operationId": "moveCollection", "summary": "Nest a collection (parent null: the top level) "
+                                                                     "at a position among its siblings; loops refused",
+                         "parameters": [COLLECTION_ID, WHY],
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                             "type": "object", "properties": {"parent": {"type": ["string", "null"]},
+                                                              "position": {"type": ["integer", "null"], "minimum": 0}}}}}},
+                         "responses": {"200": _json({"$ref": "#/components/schemas/Collection"}),
+                                       **_errors(*WRITE_ERRORS)}},
             },
             "/oai": {
                 "get": OAI_PMH,
@@ -249,6 +269,18 @@ def document() -> dict:
                                 "subcollections": {"type": "array",
                                                    "items": {"$ref": "#/components/schemas/Collection"}}}}]}),
                             **_errors(*READ_ERRORS)}},
+                "patch": {"operationId": "updateCollection", "summary": "Change fields (write scope); If-Match "
+                                                                      "names the version edited; loops refused",
+                          "parameters": [COLLECTION_ID, WHY, {"name": "If-Match", "in": "header", "required": True,
+                                                              "schema": {"type": "string"}}],
+                          "requestBody": {"required": True, "content": {"application/json": {
+                              "schema": {"type": "object", "properties": COLLECTION_FIELDS}}}},
+                          "responses": {"200": _json({"$ref": "#/components/schemas/Collection"}),
+                                        **_errors(*WRITE_ERRORS)}},
+                "delete": {"operationId": "deleteCollection", "summary": "Delete an empty collection (409 when it "
+                                                                         "holds items or sub-collections)",
+                           "parameters": [COLLECTION_ID, WHY],
+                           "responses": {"204": {"description": "Deleted"}, **_errors(*WRITE_ERRORS)}},
             },
         },
     }

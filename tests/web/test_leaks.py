@@ -405,6 +405,12 @@ EXEMPT = {
     "iiif_presentation.viewer": "a page naming a same-site or member IIIF URL, no record: "
                                 "tests/alliance/test_browser_viewer.py::test_the_viewer_opens_only_this_site_or_members",
     "batch.page": "a form, archivists only: tests/web/test_batch_ingest.py::test_batch_routes_need_an_archivist_and_csrf",
+    "staff.collections": "collections the user may see, staff only: "
+                         "tests/web/test_collections_admin.py::test_collection_writes_need_an_archivist_and_csrf",
+    "staff.new_collection": "a form, archivists only: tests/web/test_collections_admin.py",
+    "staff.edit_collection": "a collection the user may see, archivists only: tests/web/test_collections_admin.py",
+    "staff.purge": "admins only: tests/web/test_collections_admin.py::"
+                   "test_purge_from_the_staff_area_is_for_admins_with_a_reason_and_the_id_typed",
 }
 
 

@@ -33,7 +33,9 @@ def app(tmp_path_factory):
 
 OPERATIONS = ["GET /api/items", "POST /api/items", "GET /api/items/{item_id}", "PATCH /api/items/{item_id}",
               "POST /api/items/{item_id}/withdraw", "GET /api/items/{item_id}/versions", "GET /api/collections",
-              "GET /api/collections/{collection_id}", "GET /api/search", "GET /api/suggest", "GET /oai", "POST /oai"]
+              "GET /api/collections/{collection_id}", "GET /api/search", "GET /api/suggest", "GET /oai", "POST /oai",
+              "POST /api/collections", "PATCH /api/collections/{collection_id}",
+              "DELETE /api/collections/{collection_id}", "POST /api/collections/{collection_id}/move"]
 
 
 @pytest.fixture(scope="module")
