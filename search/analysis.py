@@ -400,3 +400,15 @@ def era_years(text: str) -> tuple[int, int] | None:
         return (year, year)
     match = _ERA_ALONE.search(text)
     return REIGN_ERAS[match.group(1)] if match else None
+
+
+def era_names(year: int) -> list[str]:
+    """The reign-era years a Gregorian year was called (the inverse of ``era_years``): 1936 →
+    ["民国二十五年"]; 1644 → ["崇祯十七年", "顺治元年"] (a year two reigns share)."""
+    def numeral(n: int) -> str:
+        if n == 1:
+            return "元"
+        digits = "〇一二三四五六七八九"
+        tens, units = divmod(n, 10)
+        return (("" if tens == 1 else digits[tens]) + "十" if tens else "") + (digits[units] if units else "")
+    return [f"{era}{numeral(year - start + 1)}年" for era, (start, end) in REIGN_ERAS.items() if start <= year <= end]

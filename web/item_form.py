@@ -150,6 +150,8 @@ def _agents(rows: dict, current: list) -> list | None:
         return None
     out = []
     for row, agent in _each(rows, current):
+        if row.get("remove"):  # the row's "remove" box: works without JavaScript
+            continue
         agent["name"] = _langmap(agent.get("name") or {}, _prefixed(row, "name-"))
         for key in ("role", "type", "id"):
             if key in row:
@@ -172,6 +174,8 @@ def _places(rows: dict, current: list) -> list | None:
         return None
     out = []
     for row, place in _each(rows, current):
+        if row.get("remove"):
+            continue
         place["name"] = _langmap(place.get("name") or {}, _prefixed(row, "name-"))
         if "aliases" in row:
             place["aliases"] = _lines(row["aliases"])

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 
 from repository.access import can_edit
 from repository.errors import Conflict, NotFound, ValidationError
-from repository.model import VISIBILITIES
+from repository.model import VISIBILITIES, Checker, edtf_years, read_date
+from search.analysis import era_names, era_years
 
 from . import item_form, staff_text
 from .admin import require
@@ -154,3 +155,55 @@ def purge(item_id):
             flash(_("已清除藏品 %(id)s 及其全部版本。", id=item_id))
             return redirect(url_for("admin.items"))
     return render_template("admin/purge.html", item=item, problems=problems), 400 if problems else 200
+
+
+def reign_text(edtf: str | None) -> str:
+    """An EDTF date's years as reign-era years: "1936" → 民国二十五年; a range → its ends; "" when
+    no reign title covers it (or the date is not valid)."""
+    c = Checker()
+    value = read_date(c, {"edtf": edtf}) if edtf else {}
+    years = edtf_years(value["edtf"]) if value.get("edtf") and not c.problems else None
+    if not years:
+        return ""
+    first, last = era_names(years[0]), era_names(years[1])
+    if years[0] == years[1]:
+        return "／".join(first)
+    return f"{first[0]}—{last[-1]}" if first and last else ""
+
+
+def check_date(edtf: str, display: str = "") -> dict:
+    """What the form shows beside a date as it is typed: whether the EDTF date is valid (the
+    problem in the interface language), its reign-era years, and whether a display text naming a
+    reign year (光绪三年) agrees with it."""
+    c = Checker()
+    read_date(c, {"edtf": edtf or None, "display": display or None})
+    if c.problems:
+        return {"ok": False, "message": "；".join(staff_text.problem(f, t) for f, t in c.problems), "reign": ""}
+    years = edtf_years(edtf) if edtf else None
+    named = era_years(display) if display else None
+    answer = {"ok": True, "reign": reign_text(edtf), "message": ""}
+    if edtf and years is None:
+        answer["message"] = _("有效的 EDTF 日期（起止不详）")
+    elif years:
+        span = str(years[0]) if years[0] == years[1] else f"{years[0]}–{years[1]}"
+        answer["message"] = _("有效的 EDTF 日期：%(years)s", years=span)
+    if named and years and (named[1] < years[0] or named[0] > years[1]):
+        answer["message"] += "；" + _("显示日期“%(display)s”是 %(named)s 年，与 EDTF 日期不符",
+                                      display=display, named=named[0] if named[0] == named[1] else
+                                      f"{named[0]}–{named[1]}")
+        answer["mismatch"] = True
+    elif named and not edtf:
+        answer["message"] = _("显示日期“%(display)s”是 %(named)s 年：可填 EDTF 日期 %(named)s",
+                              display=display, named=named[0]) if named[0] == named[1] else ""
+    return answer
+
+
+@bp.get("/edtf")
+@require("admin", "archivist")
+def edtf():
+    """The live check of a form's date (``check_date``), as JSON."""
+    return check_date(request.args.get("edtf", "")[:200].strip(), request.args.get("display", "")[:200].strip())
+
+
+bp.add_app_template_global(reign_text, "reign_text")
+bp.add_app_template_global(staff_text.problem, "problem_text")

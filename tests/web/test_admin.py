@@ -48,7 +48,9 @@ def test_add_item_with_files(staff, archive):
 def test_invalid_form_names_the_field(staff, archive):
     response = new_item(staff, title_zh="", title_en="", date_edtf="民国")
     html = response.get_data(as_text=True)
-    assert response.status_code == 400 and "title" in html and "date.edtf" in html
+    # named in the interface language (issue 16): the field's label, never its code
+    assert response.status_code == 400 and "题名：必填" in html and "日期（EDTF）：“民国”不是 EDTF 日期" in html
+    assert "date.edtf" not in html
     assert archive.list_items(user=SYSTEM)[1] == 0
 
 
@@ -173,7 +175,8 @@ def test_a_bad_field_is_named_and_the_form_keeps_what_was_sent(staff, archive):
                      **{"places-0-name-zh": "惠山", "places-0-coordinates": "北纬31度", "creators-0-role": "photographer"})
     response = staff.post(url, data=form, content_type="multipart/form-data")
     html = response.get_data(as_text=True)
-    assert response.status_code == 400 and "places[0].coordinates" in html and "creators[0].name" in html
+    assert response.status_code == 400 and "地点 1 · 坐标：应是以度表示的“纬度, 经度”" in html
+    assert "创作者 1 · 名称：必填" in html and "places[0]" not in html
     assert 'value="北纬31度"' in html and 'value="惠山"' in html and 'value="photographer"' in html
     assert archive.get_item(item_id, user=SYSTEM).version == 1
 

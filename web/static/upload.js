@@ -24,8 +24,20 @@ document.addEventListener("DOMContentLoaded", () => {
     const files = Array.from(document.getElementById("files").files);
     const total = files.reduce((sum, f) => sum + f.size, 0) || 1;
     let sent = 0;
-    progress.hidden = false;
     try {
+      // the metadata is checked before anything is sent (a bad date fails here, not after the upload)
+      const check = new FormData(form);
+      check.set("mode", "one");
+      check.set("paths", JSON.stringify(files.map((f, i) => ({path: `${i + 1}/${f.name}`, size: f.size}))));
+      const checked = await fetch(form.dataset.preflight, {method: "POST", body: check, credentials: "same-origin",
+                                                           headers: {"X-CSRFToken": token}});
+      if (!checked.ok) {
+        const answer = await checked.json().catch(() => ({problems: [{message: checked.statusText}]}));
+        status.textContent = [form.dataset.problems, ...(answer.problems || []).map(
+          (p) => p.where ? `${p.where}：${p.message}` : p.message)].join(" ");
+        return;
+      }
+      progress.hidden = false;
       const start = await send(form.dataset.start, {method: "POST", headers: {"X-CSRFToken": token}});
       const {id} = await start.json();
       for (const [index, file] of files.entries()) {
