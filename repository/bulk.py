@@ -191,6 +191,25 @@ class Change:
     row: int | None = None  # the spreadsheet row it came from (an update import)
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Why an item of a selection is not changed: ``code`` (missing, withdrawn, stale, invalid),
+    the item, the sheet's row, and for the interface the facts; ``str()`` in English."""
+    code: str
+    item_id: str
+    row: int | None = None
+    detail: str = ""  # invalid: the model's problems
+    version: int | None = None  # stale: the row's version and the item's
+    current: int | None = None
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, {self.item_id}" if self.row else self.item_id
+        return (where + ": " if where else "") + {
+            "missing": "no such item", "withdrawn": "the item is withdrawn",
+            "stale": f"made from version {self.version}, the item is at version {self.current} (stale: export it again)",
+        }.get(self.code, self.detail)
+
+
 @dataclass
 class Plan:
     """What a bulk operation would do: the items it changes (``changes``), how many were selected,
@@ -198,7 +217,7 @@ class Plan:
     changes: list[Change]
     selected: int
     unchanged: int = 0
-    problems: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, Problem] = field(default_factory=dict)  # by item id (or "row:id")
     description: str = ""
 
 
@@ -275,8 +294,8 @@ class Bulk:
             if record is None:
                 continue
             if version != record.version:
-                plan.problems[f"{row}:{item_id}"] = (f"row {row}, {item_id}: made from version {version}, the item "
-                                                     f"is at version {record.version} (stale: export it again)")
+                plan.problems[f"{row}:{item_id}"] = Problem("stale", item_id, row, version=version,
+                                                            current=record.version)
                 continue
             before = record.value.to_dict()
             after = {**copy.deepcopy(before), **fields}
@@ -284,14 +303,14 @@ class Bulk:
         return plan
 
     def _visible(self, item_id: str, user: User, plan: Plan, *, row: int | None = None):
-        where = f"row {row}, {item_id}" if row else item_id
+        key = f"{row}:{item_id}" if row else item_id
         try:
             record = self.archive.get_item(item_id, user=user)
-        except (NotFound, Gone):  # what the user may not see is not there for them
-            plan.problems[f"{row}:{item_id}" if row else item_id] = f"{where}: no such item"
+        except (NotFound, Gone, ValueError):  # what the user may not see is not there for them
+            plan.problems[key] = Problem("missing", item_id, row)
             return None
         if record.value.withdrawn:
-            plan.problems[f"{row}:{item_id}" if row else item_id] = f"{where}: the item is withdrawn"
+            plan.problems[key] = Problem("withdrawn", item_id, row)
             return None
         return record
 
@@ -303,9 +322,8 @@ class Bulk:
         try:
             Item.from_dict(after)  # a value the model refuses is a problem of this item, not of all
         except ValidationError as exc:
-            where = f"row {row}, {record.value.id}" if row else record.value.id
-            plan.problems[f"{row}:{record.value.id}" if row else record.value.id] = \
-                f"{where}: " + "; ".join(f"{f}: {p}" for f, p in exc.problems)
+            plan.problems[f"{row}:{record.value.id}" if row else record.value.id] = Problem(
+                "invalid", record.value.id, row, detail="; ".join(f"{f}: {p}" for f, p in exc.problems))
             return
         title = record.value.title
         plan.changes.append(Change(record.value.id, record.version, title.get("zh") or title.get("en") or record.value.id,

@@ -146,10 +146,11 @@ def export(ctx, query, ids, output):
 def update(ctx, sheet, do_apply, why):
     """Update items from an edited export: by id, only the changed cells, stale rows refused."""
     from ingest.errors import IngestError
+    from ingest.sources.update_sheet import plan_update
 
     fz, user = ctx.obj.fangzhi, _user(ctx.meta.get("bulk_user"))
     try:
-        plan = update_plan(fz, sheet, user)
+        plan = plan_update(sheet, fz.archive, fz.bulk, user)
     except IngestError as exc:
         raise click.ClickException(str(exc)) from None
     _show(plan)
@@ -158,18 +159,3 @@ def update(ctx, sheet, do_apply, why):
         click.echo(f"job {job_id}")
         _run(fz.bulk, job_id, user)
 
-
-def update_plan(fz, sheet: Path, user: User):
-    """The plan of an edited sheet: the rows' changes, unreadable rows among its problems."""
-    from ingest.sources.update_sheet import read_update
-    from repository.errors import Gone, NotFound
-
-    def current(item_id):
-        try:
-            return fz.archive.get_item(item_id, user=user).value.to_dict()
-        except (NotFound, Gone):
-            return None
-    rows, problems = read_update(sheet, current)
-    plan = fz.bulk.plan_updates(rows, user=user)
-    plan.problems.update({f"read{n}": p for n, p in enumerate(problems)})
-    return plan

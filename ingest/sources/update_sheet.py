@@ -17,6 +17,9 @@ from pathlib import Path
 import openpyxl
 from openpyxl.styles import Font
 
+from repository.bulk import Plan, Problem
+from repository.errors import Gone, NotFound
+
 from .common import SourceError, not_too_large
 from .manifest import COLUMNS, _norm, _read_rows, _row_metadata, header_key
 
@@ -171,3 +174,17 @@ def _keep_details(old: list, new: list) -> list:
         same = next((o for o in old if name in o["name"].values() and o.get("role") == entry.get("role")), None)
         kept.append(same or entry)
     return kept
+
+
+def plan_update(path: Path, archive, bulk, user) -> Plan:
+    """The plan (``repository.bulk.Bulk.plan_updates``) of an edited sheet, as ``user``: the rows'
+    changes, stale and unseen rows refused, unreadable rows among its problems."""
+    def current(item_id):
+        try:
+            return archive.get_item(item_id, user=user).value.to_dict()
+        except (NotFound, Gone, ValueError):
+            return None
+    rows, problems = read_update(path, current)
+    plan = bulk.plan_updates(rows, user=user)
+    plan.problems.update({f"read{n}": Problem("unreadable", "", detail=p) for n, p in enumerate(problems)})
+    return plan

@@ -7,10 +7,13 @@ import openpyxl
 import pytest
 
 from ingest.sources.common import SourceError
-from ingest.sources.update_sheet import export_rows, headers, write_csv, write_xlsx
+from ingest.sources.update_sheet import export_rows, headers, plan_update, write_csv, write_xlsx
 from tests.helpers import photo_item
 from tests.repository.conftest import ADMIN, ARCHIVIST
-from web.bulk_cli import update_plan
+
+
+def update(fangzhi, path, user):
+    return plan_update(path, fangzhi.archive, fangzhi.bulk, user)
 
 
 def items(archive):
@@ -29,7 +32,7 @@ def test_excel_round_trip_update(fangzhi, tmp_path):
     path = tmp_path / "items.xlsx"
     path.write_bytes(write_xlsx(export_rows(items(archive))))
     # unchanged, the sheet changes nothing
-    plan = update_plan(fangzhi, path, ARCHIVIST)
+    plan = update(fangzhi, path, ARCHIVIST)
     assert plan.selected == 2 and plan.changes == [] and plan.unchanged == 2 and not plan.problems
     # an archivist edits one cell in Excel (here openpyxl)
     book = openpyxl.load_workbook(path)
@@ -38,7 +41,7 @@ def test_excel_round_trip_update(fangzhi, tmp_path):
     assert sheet.cell(2, 1).value == "x1" and sheet.cell(2, 2).value == "1"
     sheet.cell(2, column).value = "街景；城市变迁"
     book.save(path)
-    plan = update_plan(fangzhi, path, ARCHIVIST)
+    plan = update(fangzhi, path, ARCHIVIST)
     assert len(plan.changes) == 1 and not plan.problems
     change = plan.changes[0]
     assert (change.item_id, change.row, change.before, change.after) == \
@@ -50,8 +53,8 @@ def test_excel_round_trip_update(fangzhi, tmp_path):
     assert item.value.creators[0].aliases[0].name == "李子" and item.value.places[0].coordinates == [31.5, 120.3]
     assert archive.get_item("x2", user=ADMIN).version == 1
     # the same sheet again: its row was made from version 1, the item is at 2 — refused as stale
-    plan = update_plan(fangzhi, path, ARCHIVIST)
-    assert plan.changes == [] and list(plan.problems.values()) == [
+    plan = update(fangzhi, path, ARCHIVIST)
+    assert plan.changes == [] and list(map(str, plan.problems.values())) == [
         "row 2, x1: made from version 1, the item is at version 2 (stale: export it again)"]
 
 
@@ -60,7 +63,7 @@ def test_title_en_alone_keeps_the_chinese_title(fangzhi, tmp_path):
     rows[1][headers().index("英文题名/title_en")] = "Xianqian Street, 1950s"
     path = tmp_path / "items.csv"
     path.write_bytes(write_csv(rows))
-    plan = update_plan(fangzhi, path, ARCHIVIST)
+    plan = update(fangzhi, path, ARCHIVIST)
     assert [c.after for c in plan.changes] == [{"title": {"zh": "县前街", "en": "Xianqian Street, 1950s"}}]
 
 
@@ -77,7 +80,7 @@ def test_csv_injection_is_neutralised(fangzhi, tmp_path):
     # the neutralised export re-imports unchanged
     path = tmp_path / "again.csv"
     path.write_bytes(write_csv(rows))
-    assert update_plan(fangzhi, path, ARCHIVIST).changes == []
+    assert update(fangzhi, path, ARCHIVIST).changes == []
 
 
 def test_hostile_sheets_are_refused(fangzhi, tmp_path):
@@ -86,26 +89,26 @@ def test_hostile_sheets_are_refused(fangzhi, tmp_path):
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * (300 << 20) + b"/>")
     with pytest.raises(SourceError):
-        update_plan(fangzhi, bomb, ARCHIVIST)
+        update(fangzhi, bomb, ARCHIVIST)
     big = tmp_path / "big.csv"
     with open(big, "wb") as f:  # refused by its size before anything is read
         f.write(b"id,version\n")
         f.truncate(65 << 20)
     with pytest.raises(SourceError, match="limit"):
-        update_plan(fangzhi, big, ARCHIVIST)
+        update(fangzhi, big, ARCHIVIST)
     many = tmp_path / "many.csv"
     many.write_bytes(b"id,version\n" + b"x1,1\n" * 10_001)
     with pytest.raises(SourceError, match="10,000 rows"):
-        update_plan(fangzhi, many, ARCHIVIST)
+        update(fangzhi, many, ARCHIVIST)
     files = tmp_path / "files.csv"
     files.write_text("id,version,files\nx1,1,a.jpg\n")
     with pytest.raises(SourceError, match="files are not changed"):
-        update_plan(fangzhi, files, ARCHIVIST)
+        update(fangzhi, files, ARCHIVIST)
 
 
 def test_rows_of_items_the_user_cannot_see(fangzhi, tmp_path):
     fangzhi.archive.create_item(photo_item(id="hidden", visibility="private"), user=ADMIN)
     path = tmp_path / "guess.csv"
     path.write_text("标识符/id,版本/version,主题/subjects\nhidden,1,泄露\n", encoding="utf-8")
-    plan = update_plan(fangzhi, path, ARCHIVIST)
-    assert plan.changes == [] and list(plan.problems.values()) == ["row 2, hidden: no such item"]
+    plan = update(fangzhi, path, ARCHIVIST)
+    assert plan.changes == [] and list(map(str, plan.problems.values())) == ["row 2, hidden: no such item"]
