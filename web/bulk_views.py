@@ -274,7 +274,8 @@ def resume(job_id):
 
 # --- spreadsheets -------------------------------------------------------------------------------
 
-@bp.get("/export.<any(csv, xlsx):fmt>")
+@bp.get("/export.csv", defaults={"fmt": "csv"})
+@bp.get("/export.xlsx", defaults={"fmt": "xlsx"})
 @require("admin", "archivist")
 def export(fmt):
     """The selection (ticked ids, or all the list's search finds) in the manifest template's
