@@ -62,5 +62,6 @@ def test_item_list_and_preview(app, items, browser, width, height):
             page.wait_for_timeout(200)
             page.reload()
         assert "已完成 2" in page.locator("p[role=status]").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
         if SHOTS:
             page.screenshot(path=f"{SHOTS}/job-{width}.png", full_page=True)
