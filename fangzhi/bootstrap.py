@@ -35,6 +35,7 @@ from oral_history.service import interview_search
 from oral_history.transcript_files import TranscriptStep
 from repository.access import SYSTEM, User
 from repository.accounts import Accounts
+from repository.bulk import Bulk, BulkError
 from repository.services import Archive
 from search import analysis
 from search.index import SearchIndex
@@ -42,6 +43,7 @@ from search.service import Search
 from storage import LocalStorage
 from storage.accounts import SQLiteAccountStore
 from storage.base import Storage
+from storage.bulk_jobs import SQLiteBulkJobs
 from storage.catalog import SQLiteCatalog
 from storage.harvested import HarvestStore
 from storage.ocfl import OcflRoot
@@ -109,6 +111,12 @@ class Fangzhi:
         return asr.load_recognizer(self.settings["SPEECH_RECOGNIZER"])
 
     @cached_property
+    def bulk(self) -> Bulk:
+        """Bulk operations with preview, resumable jobs and undo (repository.bulk), their jobs beside
+        the ingest jobs', items selected by this archive's search."""
+        return Bulk(self.archive, SQLiteBulkJobs(self.data_dir / "jobs.sqlite3"), find=_finder(self.search))
+
+    @cached_property
     def oai(self) -> Provider:
         """The OAI-PMH data provider (alliance.oai) on this archive."""
         s = self.settings
@@ -163,6 +171,34 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
 
 
 # --- how features plug in ---------------------------------------------------------------------
+
+def _finder(search: Search):
+    """Bulk work's selection by a search: every item id it finds for the user (any query, facets
+    and ``date``), as far as a search may page (search.service.MAX_RESULTS)."""
+    from search.query import QueryError, date_range
+    from search.service import MAX_PER_PAGE, MAX_RESULTS
+
+    def find(query: str, filters: dict, user: User) -> list[str]:
+        filters = dict(filters)
+        years = None
+        if filters.get("date"):
+            years = date_range((filters.pop("date") or [""])[0])
+            if years is None:
+                raise BulkError("date", "the date is not a year, a range (1930..1939), an EDTF date or a reign title")
+        filters.pop("date", None)
+        ids, page = [], 1
+        try:
+            while True:
+                found = search.search(query, user=user, filters=filters, years=years, page=page,
+                                      per_page=MAX_PER_PAGE, facets=[], sort="date")
+                ids += [h.item_id for h in found.hits if not h.remote]
+                if page >= found.pages or page * MAX_PER_PAGE >= MAX_RESULTS:
+                    return list(dict.fromkeys(ids))
+                page += 1
+        except QueryError as exc:
+            raise BulkError("query", str(exc), reason=str(exc)) from None
+    return find
+
 
 def _contributors() -> tuple:
     """What features add to an item's search documents (search.documents.Contribution)."""

@@ -26,9 +26,9 @@ from .query import Parsed, QueryError, build, dated_within, parse
 FACETS = {"kind": "kind", "collection": "collection", "decade": "decade", "era": "era",
           "place": "place_name", "person": "person", "interviewee": "interviewee", "subject": "subject_name",
           "language": "language",
-          "library": "library", "rights": "rights", "format": "format"}
+          "library": "library", "rights": "rights", "format": "format", "visibility": "visibility"}
 # Facets of staff-only facts (contributed at level "staff"): neither counted nor filtered for other users.
-STAFF_FACETS = {"format": "staff"}
+STAFF_FACETS = {"format": "staff", "visibility": "alliance"}  # visibility: the staff item list's filter
 SORTS = {"relevance": Sort(), "date": Sort("date_sort"), "-date": Sort("date_newest"),
          "title": Sort("title_sort")}
 MAX_PER_PAGE = 100

@@ -43,6 +43,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     Babel(app, locale_selector=_locale)
 
     from . import admin, alliance_views, api, auth, errors, ingest_views, public, search_views
+    from . import bulk_views  # also adds /admin/items to admin.bp, so before it is registered
     from . import iiif_image
     from . import iiif_presentation
     from . import interview_admin
@@ -76,6 +77,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(vendor.bp)
     app.register_blueprint(batch_views.bp)
     app.register_blueprint(staff_views.bp)
+    app.register_blueprint(bulk_views.bp)
     errors.init_app(app)
 
     @app.get("/healthz")

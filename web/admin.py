@@ -8,14 +8,13 @@ from flask_babel import gettext as _
 
 from repository.access import ROLES, STAFF, can_manage
 from repository.accounts import SCOPES
-from repository.errors import Gone, NotFound, ValidationError
+from repository.errors import ValidationError
 from repository.model import AGENT_TYPES, FILE_ACCESS, KINDS, VIEWING_DIRECTIONS, VISIBILITIES
 from repository.vocab import RIGHTS
 
 from . import item_form
 from .auth import accounts
-from .api import paging
-from .context import archive, current_user, fangzhi, members, unfinished_ingest
+from .context import archive, current_user, fangzhi, members
 from .uploads import new_files, upload_route
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -174,27 +173,7 @@ def audit():
                            object_id=object_id)
 
 
-@bp.get("/items")
-@require(*STAFF)
-def items():
-    """The staff list of items this user may see; ``?incomplete=1``: only those whose ingest did
-    not finish (a failed or interrupted job entry), newest first."""
-    page, per_page = paging()
-    offset = (page - 1) * per_page
-    if request.args.get("incomplete"):
-        unfinished = unfinished_ingest(None)
-        found = []
-        for item_id in reversed(list(unfinished)):
-            try:
-                found.append(archive().get_item(item_id, user=current_user()).value)
-            except (NotFound, Gone):
-                continue
-        total, found = len(found), found[offset:offset + per_page]
-    else:
-        found, total = archive().list_items(user=current_user(), limit=per_page, offset=offset)
-        unfinished = unfinished_ingest([i.id for i in found])
-    return render_template("admin/items.html", items=found, total=total, page=page, per_page=per_page,
-                           unfinished=unfinished, incomplete=bool(request.args.get("incomplete")))
+# /admin/items, the staff item list with its bulk actions: web/bulk_views.py
 
 
 @bp.get("/items/<item_id>/preservation")

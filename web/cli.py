@@ -740,5 +740,8 @@ def _english(error: str | None) -> str:
     return error_text(error, Translations.load(Path(__file__).parent / "translations", ["en"]).gettext)
 
 
+from .bulk_cli import bulk  # noqa: E402 - `fangzhi bulk`
+main.add_command(bulk)
+
 if __name__ == "__main__":
     main()
