@@ -36,7 +36,7 @@ def figures(fz, user: User, *, days: int = DAYS) -> dict:
                     for puid, name, n, size in cat["formats"]],
         "ingest": {"days": [{"day": day, **counts} for day, counts in by_day.items()],
                    "entries": fz.jobs.state_counts()},
-        "fixity": {**fixity.coverage(fz.objects, cycle_days=fz.settings["FIXITY_CYCLE_DAYS"]),
+        "fixity": {**fixity.coverage(fz.storage, fz.catalog.object_ids(), cycle_days=fz.settings["FIXITY_CYCLE_DAYS"]),
                    "last_run": None if last is None else {
                        k: last.get(k) for k in ("started", "finished", "objects", "checked", "passed", "failed",
                                                 "missing")},

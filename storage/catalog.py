@@ -176,6 +176,11 @@ class SQLiteCatalog(SQLiteDatabase):
                            "'original' GROUP BY 1 ORDER BY count(*) DESC, 1"),
         }
 
+    def object_ids(self) -> list[str]:
+        """Every object catalogued (items, withdrawn ones too, and collections), as OCFL object ids."""
+        return [r[0] for r in self._db().execute("SELECT 'item:' || id FROM items UNION ALL "
+                                                  "SELECT 'collection:' || id FROM collections")]
+
     def dump(self) -> dict:
         """Everything in the catalog, for comparing a rebuilt catalog with the original."""
         db = self._db()

@@ -164,11 +164,12 @@ def runs(storage, limit: int = 10) -> list[dict]:
     return [_load(storage, key, {}) for key in keys]
 
 
-def coverage(root: OcflRoot, *, cycle_days: int, now: datetime | None = None) -> dict:
-    """How much of the archive the fixity cycle has covered: objects, those checked within the
-        last ``cycle_days`` days, those never checked, and the oldest last check."""
-    last = _state(root.storage)
-    objects = list(root.list_objects())
+def coverage(storage, object_ids: Iterable[str], *, cycle_days: int, now: datetime | None = None) -> dict:
+    """How much of the archive (``object_ids``: e.g. the catalog's, which is cheaper than listing
+    the storage root) the fixity cycle has covered: objects, those checked within the last
+    ``cycle_days`` days, those never checked, and the oldest last check."""
+    last = _state(storage)
+    objects = list(object_ids)
     limit = _iso((now or _utcnow()) - timedelta(days=cycle_days))
     checked = [last[o] for o in objects if o in last]
     return {"objects": len(objects), "in_cycle": sum(at > limit for at in checked),
