@@ -137,6 +137,9 @@ class Corrections:
             raise CorrectionRefused("stale", 409)
         if after == before:
             raise CorrectionRefused("unchanged")
+        for open_ in self.store.list(item_id=item_id, proposer=user.name):  # the same proposal sent again
+            if (open_.target, open_.file_id, open_.place, open_.after) == (target, file.id, place, after):
+                return open_
         return self.store.add(Proposal(item_id, target, file.id, place, before, after, version, file.sha256,
                                        user.name, note=note))
 

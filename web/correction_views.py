@@ -94,7 +94,8 @@ def _propose(item_id: str, target: str, file_id: str, prefix: str, version: int)
         except CorrectionRefused as exc:
             if exc.code in ("not_allowed", "volunteers_off", "too_many", "stale"):
                 raise
-            problems[place] = message(exc)
+            if exc.code != "unchanged":  # a field sent as it was is no proposal
+                problems[place] = message(exc)
     if made:
         flash(_("已提交 %(n)s 条校对，等待档案员审核。", n=made))
     elif not problems:

@@ -248,6 +248,18 @@ def test_hostile_correction_text_is_refused_with_the_reason(app):
     r = propose(curator, url, {"line-99": "多出来的一行"})
     assert r.status_code == 400 and "没有这一行" in r.get_data(as_text=True)
     assert curator.get(f"/items/{ITEM}/corrections/ocr/f1").status_code == 404
+    # fields sent without the page's "was-" copies: lines left as they were are no proposal, nor a problem
+    token = csrf_token(curator, url)
+    r = curator.post(url, data={"csrf_token": token, "version": fz(app).archive.get_item(ITEM, user=SYSTEM).version, "line-0": LINES[0], "line-2": LINES[2]})
+    assert r.status_code == 302 and fz(app).corrections.store.list() == []
+    # the same proposal sent twice is one proposal
+    for _ in range(2):
+        assert propose(curator, url, {"line-2": "惠山泥人阿福"}).status_code == 302
+    [twice] = fz(app).corrections.store.list()
+    # a decision without the CSRF token is refused
+    archivist = as_user(app, "archivist")
+    assert archivist.post(f"/admin/corrections/{twice.id}/accept").status_code == 400
+    assert fz(app).corrections.store.get(twice.id).state == "proposed"
     # accepted text is written as data: markup in it is shown escaped on the queue page
     assert propose(curator, url, {"line-1": "<script>alert(1)</script>"}).status_code == 302
     page = as_user(app, "archivist").get("/admin/corrections").get_data(as_text=True)

@@ -11,7 +11,7 @@ document.addEventListener("DOMContentLoaded", () => {
     let option;
     if (spec.type === "pie") {
       option = { series: [{ type: "pie", radius: ["35%", "65%"], label: { formatter: "{b}: {d}%" },
-        data: spec.categories.map((name, i) => ({ name, value: spec.series[0].data[i] })) }] };
+        data: spec.categories.map((name, i) => ({ name, value: spec.series[0].data[i] })).filter((d) => d.value > 0) }] };
     } else {
       const horizontal = spec.type === "hbar";
       const category = { type: "category", data: spec.categories, axisLabel: { hideOverlap: true } };
