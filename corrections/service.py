@@ -108,6 +108,13 @@ class Corrections:
                 for i, t in enumerate(full.transcripts)]
         return item, rows, record.version, interview_file(item)
 
+    def restricted_places(self, item: Item) -> set[str]:
+        """The places of the cues in restricted passages (shown as such to those who may read them)."""
+        full = read_interview(self.archive, item)
+        spans = redaction_spans(full) if full else []
+        return {f"t{i}:c{j}" for i, t in enumerate(full.transcripts if full else []) for j, cue in enumerate(t.cues)
+                if overlaps(cue, spans)}
+
     # --- proposing ------------------------------------------------------------------------
 
     def propose(self, item_id: str, target: str, file_id: str, place: str, after: str, *, user: User,

@@ -138,6 +138,7 @@ def transcript(item_id):
             return redirect(url_for("corrections.transcript", item_id=item_id))
     av = player(archive(), item, user=current_user())
     return render_template("corrections/transcript.html", item=item, rows=rows,
+                           restricted=service().restricted_places(item),
                            version=version, av=av, problems=problems, max_chars=MAX_CHARS,
                            sent=request.form if problems else {}), 400 if problems else 200
 
