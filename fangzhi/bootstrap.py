@@ -22,6 +22,8 @@ from alliance.harvest import Harvester, Limits as HarvestLimits
 from alliance.members import Members
 from alliance.oai import Provider
 from alliance.union import UnionCatalogue
+from corrections.service import Corrections
+from corrections.store import ProposalStore
 from iiif.server import ImageServer
 from ingest.jobs import JobStore
 from ingest.pipeline import Context
@@ -39,6 +41,7 @@ from repository.bulk import Bulk, BulkError
 from repository.services import Archive
 from search import analysis
 from search.index import SearchIndex
+from search.queries import ZeroResults
 from search.service import Search
 from storage import LocalStorage
 from storage.accounts import SQLiteAccountStore
@@ -73,6 +76,8 @@ class Fangzhi:
     _runner: object = field(default=None, repr=False)
     members: Members | None = None  # the alliance's member libraries and their harvest status
     harvester: Harvester | None = None  # harvests them into the union catalogue (.union) and IIIF (.discovery)
+    corrections: Corrections | None = None  # reviewed corrections of OCR and transcripts (corrections.service)
+    queries: ZeroResults | None = None  # searches that found nothing (search.queries)
 
     @property
     def data_dir(self) -> Path:
@@ -167,7 +172,10 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
-                   _after_steps(settings), inline=inline, members=members, harvester=harvester)
+                   _after_steps(settings), inline=inline, members=members, harvester=harvester,
+                   corrections=Corrections(archive, ProposalStore(data / "corrections.sqlite3"), work=data / "work",
+                                           volunteers=settings["CORRECTIONS_VOLUNTEERS"], limits=limits),
+                   queries=ZeroResults(data / "queries.sqlite3"))
 
 
 # --- how features plug in ---------------------------------------------------------------------

@@ -164,6 +164,17 @@ class JobStore(SQLiteDatabase):
         ids = [r[0] for r in self._db().execute("SELECT id FROM jobs ORDER BY created DESC, id DESC LIMIT ?", (limit,))]
         return [self.job(i) for i in ids]
 
+    def throughput(self, since: str) -> list[tuple[str, str, int]]:
+        """(day, state, entries) of the entries last changed on or after ``since`` (an ISO date),
+        by day: what ingest did and how much of it failed, over time."""
+        rows = self._db().execute("SELECT substr(updated, 1, 10) AS day, state, count(*) FROM entries "
+                                  "WHERE updated >= ? GROUP BY day, state ORDER BY day, state", (since,))
+        return [tuple(r) for r in rows]
+
+    def state_counts(self) -> dict[str, int]:
+        """Entries by state, over every job."""
+        return {r[0]: r[1] for r in self._db().execute("SELECT state, count(*) FROM entries GROUP BY state")}
+
     @staticmethod
     def _entry(row) -> Entry:
         return Entry(row["job_id"], row["n"], row["label"], row["item_id"], json.loads(row["files"]),

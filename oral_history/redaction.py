@@ -60,7 +60,7 @@ def current_spans(item: Item) -> list[list[float]] | None:
 
 
 def save(archive, item_id: str, interview: Interview, *, user: User, expected_version: int, why: str = "",
-         sources: list[NewFile] = (), work: Path, limits: MediaLimits = MediaLimits()) -> object:
+         sources: list[NewFile] = (), work: Path, limits: MediaLimits = MediaLimits(), events=()) -> object:
     """Store ``interview`` (``service.save_interview``) with redacted copies of the recording
     for its restricted spans, in one version; ``work`` is scratch space for ffmpeg (within
     ``limits``' time limits). Raises ValidationError (bad times), Conflict (stale version) or
@@ -90,7 +90,7 @@ def save(archive, item_id: str, interview: Interview, *, user: User, expected_ve
             for f in add:
                 f.stream = files.enter_context(open(f.stream, "rb"))
         return save_interview(archive, item_id, interview, user=user, expected_version=expected_version, why=why,
-                              sources=sources, add_files=add, remove_files=remove)
+                              sources=sources, add_files=add, remove_files=remove, events=events)
 
 
 def _name(f: File) -> str:

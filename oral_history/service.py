@@ -56,10 +56,10 @@ def load_interview(archive, item: Item, *, user: User) -> tuple[Interview | None
 
 def save_interview(archive, item_id: str, interview: Interview, *, user: User, expected_version: int,
                    why: str = "", sources: list[NewFile] = (), add_files: list[NewFile] = (),
-                   remove_files: list[str] = ()):
+                   remove_files: list[str] = (), events=()):
     """Store ``interview`` (checked against the recording's duration) as a new version of the item,
     with the transcript files it came from (and ``add_files``/``remove_files``, e.g. redacted
-    copies, in the same version). Nothing changes if it is invalid. Callers go through
+    copies, in the same version; ``events``: its PREMIS events). Nothing changes if it is invalid. Callers go through
     ``oral_history.redaction.save``, which keeps the redacted copies in step."""
     record = archive.get_item(item_id, user=user)
     item = record.value
@@ -70,7 +70,7 @@ def save_interview(archive, item_id: str, interview: Interview, *, user: User, e
     old = interview_file(item)
     data = json.dumps(interview.to_dict(), ensure_ascii=False, indent=1).encode()
     if (old is not None and old.sha256 == hashlib.sha256(data).hexdigest() and record.version == expected_version
-            and not sources and not add_files and not remove_files):
+            and not sources and not add_files and not remove_files and not events):
         return record  # the same interview (a form saved as it was): no new version
     # tech.redactions lets the access policy close the recording until its redacted copies exist
     new = [NewFile(INTERVIEW, data, "application/json", role="supplement", purpose="interview", access="staff",
@@ -82,7 +82,7 @@ def save_interview(archive, item_id: str, interview: Interview, *, user: User, e
         source.role, source.purpose, source.access = "supplement", "transcript-source", "staff"
     return archive.update_item(item_id, {}, expected_version=expected_version, user=user, why=why,
                                add_files=new + list(sources) + list(add_files),
-                               remove_files=replaced + list(remove_files))
+                               remove_files=replaced + list(remove_files), events=events)
 
 
 def hearing_level(item: Item) -> str | None:

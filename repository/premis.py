@@ -24,7 +24,7 @@ from lxml import etree
 TYPES = {
     "ingestion": "ing", "message digest calculation": "mes", "format identification": "for",
     "virus check": "vir", "creation": "cre", "fixity check": "fix", "migration": "mig",
-    "deletion": "del",
+    "deletion": "del", "modification": "mod",
 }
 OUTCOMES = ("success", "warning", "failure")
 NS = "http://www.loc.gov/premis/v3"

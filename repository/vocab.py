@@ -39,6 +39,7 @@ EVENT_TYPES = {  # PREMIS event types (repository.premis.TYPES)
     "format identification": ("格式识别", "Format identification"), "virus check": ("安全检查", "Safety check"),
     "creation": ("生成衍生文件", "Derivative creation"), "fixity check": ("固定性检查", "Fixity check"),
     "migration": ("重新生成衍生文件", "Regeneration"), "deletion": ("彻底删除", "Purge"),
+    "modification": ("校对修改", "Correction"),
 }
 OUTCOMES = {"success": ("成功", "success"), "warning": ("注意", "warning"), "failure": ("失败", "failure")}
 

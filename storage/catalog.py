@@ -153,6 +153,44 @@ class SQLiteCatalog(SQLiteDatabase):
         sql = "SELECT count(*) FROM events" + (" WHERE object_id = ?" if object_id else "")
         return self._db().execute(sql, (object_id,) if object_id else ()).fetchone()[0]
 
+    def figures(self, *, user: User, today: date) -> dict:
+        """The staff dashboard's counts of the items ``user`` may see, in three SQL queries (one pass
+        over the rows, one over their files' JSON; no Item parsed): by kind, decade, collection;
+        files' count and bytes by role; originals by PRONOM format."""
+        where, params = _visible(user, today, "items")
+        db = self._db()
+        visible = f"SELECT id, kind, year_start, record FROM items WHERE {where}"
+        rows = db.execute(f"SELECT kind, (year_start / 10) * 10, count(*) FROM ({visible}) GROUP BY 1, 2", params).fetchall()
+        kinds, decades = {}, {}
+        for kind, decade, n in rows:
+            kinds[kind] = kinds.get(kind, 0) + n
+            decades[decade] = decades.get(decade, 0) + n
+        files = db.execute(
+            "SELECT json_extract(f.value, '$.role'), json_extract(f.value, '$.tech.pronom.puid'), "
+            "max(json_extract(f.value, '$.tech.pronom.format')), count(*), total(json_extract(f.value, '$.size')) "
+            f"FROM ({visible}) AS i, json_each(i.record, '$.files') AS f GROUP BY 1, 2", params).fetchall()
+        roles = {}
+        for role, _puid, _name, n, size in files:
+            count, total = roles.get(role, (0, 0))
+            roles[role] = (count + n, total + size)
+        return {
+            "items": sum(kinds.values()),
+            "kinds": sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])),
+            "decades": sorted((d, n) for d, n in decades.items() if d is not None),
+            "undated": decades.get(None, 0),
+            "collections": [tuple(r) for r in db.execute(
+                f"SELECT c.collection_id, count(*) FROM ({visible}) AS i JOIN item_collections c ON c.item_id = i.id "
+                "GROUP BY c.collection_id ORDER BY count(*) DESC, c.collection_id", params)],
+            "roles": sorted((role, n, size) for role, (n, size) in roles.items() if role),
+            "formats": sorted(((puid, name, n, size) for role, puid, name, n, size in files if role == "original"),
+                              key=lambda f: (-f[2], f[0] or "")),
+        }
+
+    def object_ids(self) -> list[str]:
+        """Every object catalogued (items, withdrawn ones too, and collections), as OCFL object ids."""
+        return [r[0] for r in self._db().execute("SELECT 'item:' || id FROM items UNION ALL "
+                                                  "SELECT 'collection:' || id FROM collections")]
+
     def dump(self) -> dict:
         """Everything in the catalog, for comparing a rebuilt catalog with the original."""
         db = self._db()

@@ -164,6 +164,18 @@ def runs(storage, limit: int = 10) -> list[dict]:
     return [_load(storage, key, {}) for key in keys]
 
 
+def coverage(storage, object_ids: Iterable[str], *, cycle_days: int, now: datetime | None = None) -> dict:
+    """How much of the archive (``object_ids``: e.g. the catalog's, which is cheaper than listing
+    the storage root) the fixity cycle has covered: objects, those checked within the last
+    ``cycle_days`` days, those never checked, and the oldest last check."""
+    last = _state(storage)
+    objects = list(object_ids)
+    limit = _iso((now or _utcnow()) - timedelta(days=cycle_days))
+    checked = [last[o] for o in objects if o in last]
+    return {"objects": len(objects), "in_cycle": sum(at > limit for at in checked),
+            "never": len(objects) - len(checked), "oldest": min(checked, default=None), "cycle_days": cycle_days}
+
+
 def _object_files(root: OcflRoot, object_id: str, digest: str) -> Iterator[tuple[str, str, str]]:
     inv = root.inventory(object_id)
     table = inv["manifest"] if digest == "sha512" else inv.get("fixity", {}).get(digest, {})

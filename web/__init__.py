@@ -52,6 +52,8 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import vendor
     from . import batch_views
     from . import staff_views
+    from . import correction_views
+    from . import dashboard_views
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -78,6 +80,8 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(batch_views.bp)
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(bulk_views.bp)
+    app.register_blueprint(correction_views.bp)
+    app.register_blueprint(dashboard_views.bp)
     errors.init_app(app)
 
     @app.get("/healthz")

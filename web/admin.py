@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from repository.access import ROLES, STAFF, can_manage
@@ -41,7 +42,14 @@ def require(*roles):
 @bp.get("/")
 @require("admin", "archivist", "curator")
 def index():
-    return render_template("admin/index.html", can_manage=can_manage(current_user()))
+    """The staff area opens on the dashboard (fangzhi.figures, for what this user may see)."""
+    from fangzhi.figures import figures
+
+    from .dashboard_views import charts
+
+    found = figures(fangzhi(), current_user())
+    return render_template("admin/index.html", can_manage=can_manage(current_user()), figures=found,
+                           charts=charts(found, str(get_locale())))
 
 
 @bp.route("/users", methods=["GET", "POST"])

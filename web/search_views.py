@@ -32,8 +32,11 @@ def _run():
             return fangzhi().federation.search(request.args.get("q", ""), user=current_user(), filters=filters,
                                                years=years, sort=request.args.get("sort"), page=page,
                                                per_page=per_page)
-        return search().search(request.args.get("q", ""), user=current_user(), filters=filters, years=years,
-                               sort=request.args.get("sort"), page=page, per_page=per_page, facets=facets)
+        results = search().search(request.args.get("q", ""), user=current_user(), filters=filters, years=years,
+                                  sort=request.args.get("sort"), page=page, per_page=per_page, facets=facets)
+        if results.total == 0 and page == 1 and request.args.get("q", "").strip():  # for the dashboard: text only
+            fangzhi().queries.record(request.args["q"])
+        return results
     except QueryError as exc:
         raise ValidationError([("q", str(exc))]) from None
 

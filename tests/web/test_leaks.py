@@ -366,6 +366,26 @@ def oai(client, case):
     return shown
 
 
+def correct_ocr(client, case):
+    """The OCR correction page: staff who may see the item (never a token, nor a reader while
+    CORRECTIONS_VOLUNTEERS is off), with the page's OCR text."""
+    archive = client.application.extensions["fangzhi"].archive
+    ocr_id = next(f.id for f in archive.get_item(item_id(case), user=SYSTEM).value.files
+                  if f.purpose == "ocr" and f.derived_from == "f1")
+    r = _status(client, f"/items/{item_id(case)}/corrections/ocr/{ocr_id}", hidden=(302, 403, 404, 410))
+    return r.status_code == 200 and f"{case}文字记录" in r.get_data(as_text=True)
+
+
+def correct_transcript(client, case):
+    """The transcript correction page: the cues as the user may read them (the restricted cue only
+    for those cleared for it)."""
+    r = _status(client, f"/items/{interview_id(case)}/corrections/transcript", hidden=(302, 403, 404, 410))
+    text = r.get_data(as_text=True)
+    assert "隔壁的秘密" not in text or client.role in STAFF_FILE, (client.role, case)
+    return r.status_code == 200 and "住在南长街" in text
+
+
+CORRECTORS = {"corrections.ocr", "corrections.transcript"}  # staff sessions only (volunteers off by default)
 HARVESTERS = {"oai.endpoint"}  # public material; alliance material for alliance tokens, not sessions
 ROUTES = {
     "search.api?scope=alliance": api_search_alliance, "alliance.member": alliance_member_page,
@@ -380,6 +400,7 @@ ROUTES = {
     "iiif_image.base": iiif_base, "iiif_image.info": iiif_info, "iiif_image.image": iiif_image,
     "public.interview_vtt": interview_vtt, "public.interview_ohms": interview_ohms,
     "oai.endpoint": oai,
+    "corrections.ocr": correct_ocr, "corrections.transcript": correct_transcript,
 }
 EXEMPT = {
     "static": "stylesheets only", "healthz": "no data", "public.set_language": "sets a cookie",
@@ -420,6 +441,12 @@ EXEMPT = {
     "bulk.update": "an upload form: tests/web/test_bulk_web.py::test_export_edit_and_update_by_excel",
     "bulk.update_preview": "the uploader's sheet, rows of items they may see: "
                            "tests/ingest/test_update_sheet.py::test_rows_of_items_the_user_cannot_see",
+    "corrections.queue": "archivists and admins, proposals of items they may see: "
+                         "tests/corrections/test_corrections.py::test_volunteers_propose_only_when_enabled_and_never_accept",
+    "dashboard.figures_json": "staff or read-staff tokens, counts of what they may see: "
+                              "tests/web/test_dashboard.py::test_counts_follow_the_access_policy_of_the_one_asking",
+    "dashboard.metrics": "read-staff tokens or staff: "
+                         "tests/web/test_dashboard.py::test_readers_and_anonymous_get_no_figures_and_tokens_are_scoped",
 }
 
 
@@ -490,6 +517,8 @@ def test_matrix(client, route, case):
         allowed = CASES["alliance"] if case == "alliance" else allowed if case in ("public", "restricted-file") else set()
     if route in HARVESTERS and not (case == "alliance" and client.token):
         allowed = allowed if case in ("public", "restricted-file") else set()
+    if route in CORRECTORS:
+        allowed = set() if client.token else allowed & {"curator", "archivist", "admin"}
     assert ROUTES[route](client, case) == (client.role in allowed), (client.role, route, case)
 
 

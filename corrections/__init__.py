@@ -1,0 +1,1 @@
+"""Reviewed corrections of OCR text and transcripts (proposals, review, new derivative versions)."""
