@@ -448,6 +448,16 @@ def tech_problems(tech, where: str) -> list[tuple[str, str]]:
     return problems
 
 
+def _not_finite(value) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_not_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_not_finite(v) for v in value)
+    return False
+
+
 def _read_mentions(c: Checker, values: list) -> list[dict]:
     """Confirmed mentions of authority records in an item's text: {"id", "name", "where"}."""
     mentions = []
@@ -466,6 +476,8 @@ def _read_dict(c: Checker, value, where: str) -> dict:
     if not isinstance(value, dict):
         c.fail(where, "must be an object")
         return {}
+    if _not_finite(value):  # metadata.json must stay JSON (RFC 8259 has no NaN or Infinity)
+        c.fail(where, "must not hold NaN or infinite numbers")
     return value
 
 

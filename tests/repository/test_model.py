@@ -115,3 +115,12 @@ def test_authority_links_on_items_and_places_are_checked():
                         "places": [{"name": "p", "id": "../x"}], "mentions": [{"id": "p1"}, "x"]})
     fields = {f for f, _ in e.value.problems}
     assert {"about[0]", "places[0].id", "mentions[0]", "mentions[1]"} <= fields
+
+
+def test_a_files_technical_facts_must_be_json_numbers():
+    data = photo_item().to_dict() if hasattr(photo_item(), "to_dict") else dict(photo_item())
+    data["files"] = [{"id": "f1", "path": "originals/a.wav", "media_type": "audio/wav", "size": 1, "sha256": "0" * 64,
+                      "tech": {"redacted": True, "spans": [[5.0, float("inf")]]}}]
+    with pytest.raises(ValidationError) as e:
+        Item.from_dict(data)
+    assert ("files[0].tech", "must not hold NaN or infinite numbers") in e.value.problems
