@@ -188,3 +188,19 @@ def test_kill_and_resume(tmp_path):
     for i in ids:
         assert fz2.archive.get_item(i, user=ADMIN).version == 2
         assert fz2.archive.get_item(i, user=ADMIN).value.subjects == ["街景", "鼓楼"]
+
+
+def test_two_runs_of_one_job_at_once_write_each_item_once(fangzhi):
+    """A resume while the job still runs (the job page's button): no item twice, none a false conflict."""
+    import threading
+
+    archive, bulk = fangzhi.archive, fangzhi.bulk
+    ids = make(archive, 6)
+    job_id = bulk.start(bulk.plan(ids, [Operation("add", "subjects", "鼓楼")], user=ARCHIVIST), user=ARCHIVIST)
+    runs = [threading.Thread(target=bulk.run, args=(job_id,), kwargs={"user": ARCHIVIST}) for _ in range(2)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join()
+    assert bulk.store.job(job_id).counts == {"done": 6}
+    assert [archive.get_item(i, user=ADMIN).version for i in ids] == [2] * 6
