@@ -349,22 +349,25 @@ class Bulk:
 
     def _apply(self, job_id: str, change: Change, user: User, why: str) -> tuple[str, str, int | None]:
         try:
-            current = self.archive.get_item(change.item_id, user=user)
-            if current.version == change.version + 1 and tag(job_id) in self._message(change.item_id, user):
-                return "done", "", current.version  # committed before an interruption
+            if (done := self._written(job_id, change, user)) is not None:
+                return "done", "", done  # committed before an interruption
             record = self.archive.update_item(change.item_id, change.after, expected_version=change.version,
                                               user=user, why=why)
             return "done", "", record.version
         except Conflict:
+            if (done := self._written(job_id, change, user)) is not None:
+                return "done", "", done  # another run of this job (a resume meanwhile) wrote it
             return "conflict", "changed by someone else since the preview: not overwritten", None
         except (NotFound, Gone, PermissionDenied):
             return "failed", "no such item (or no longer visible to you)", None
         except ValidationError as exc:
             return "failed", "; ".join(f"{f}: {p}" for f, p in exc.problems), None
 
-    def _message(self, item_id: str, user: User) -> str:
-        versions = self.archive.history(item_id, user=user)
-        return versions[-1].message if versions else ""
+    def _written(self, job_id: str, change: Change, user: User) -> int | None:
+        """The version this job wrote of the entry's item, if it is the item's next one."""
+        versions = self.archive.history(change.item_id, user=user)
+        following = [v for v in versions if v.number == change.version + 1]
+        return following[0].number if following and tag(job_id) in following[0].message else None
 
     def undo(self, job_id: str, *, user: User, why: str = "") -> str:
         """A new job putting each item the job changed back to its before values for those fields

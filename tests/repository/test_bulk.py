@@ -1,6 +1,7 @@
 """Bulk work (repository.bulk) on the real services: preview, apply, undo, resume, conflicts,
 regular-expression attacks, and what a writer may change."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -188,3 +189,55 @@ def test_kill_and_resume(tmp_path):
     for i in ids:
         assert fz2.archive.get_item(i, user=ADMIN).version == 2
         assert fz2.archive.get_item(i, user=ADMIN).value.subjects == ["街景", "鼓楼"]
+
+
+def test_two_runs_of_one_job_at_once_write_each_item_once(fangzhi):
+    """A resume while the job still runs (the job page's button): no item twice, none a false conflict."""
+    import threading
+
+    archive, bulk = fangzhi.archive, fangzhi.bulk
+    ids = make(archive, 6)
+    job_id = bulk.start(bulk.plan(ids, [Operation("add", "subjects", "鼓楼")], user=ARCHIVIST), user=ARCHIVIST)
+    runs = [threading.Thread(target=bulk.run, args=(job_id,), kwargs={"user": ARCHIVIST}) for _ in range(2)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join()
+    assert bulk.store.job(job_id).counts == {"done": 6}
+    assert [archive.get_item(i, user=ADMIN).version for i in ids] == [2] * 6
+
+
+def test_the_command_line_previews_applies_undoes_exports_and_updates(tmp_path):
+    from tests.helpers import build_on
+
+    fz = build_on(tmp_path)
+    make(fz.archive, 2)
+    env = {**os.environ, "FANGZHI_DATA_DIR": str(tmp_path), "PYTHONPATH": os.getcwd()}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "web.cli", "bulk", *args], env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    preview = cli("--ids", "b000,b001,nope", "--replace", "title.zh", "照片(\\d)", "旧照\\1", "--regex")
+    assert preview.returncode == 0, preview.stderr
+    assert "2 to change" in preview.stdout and "nope: no such item" in preview.stdout and "preview only" in preview.stdout
+    assert fz.archive.get_item("b000", user=ADMIN).version == 1
+    bad = cli("--ids", "b000", "--replace", "title.zh", "(a+)+", "", "--regex")
+    assert bad.returncode == 1 and "repeats a group" in bad.stderr
+    applied = cli("--as", "王馆员", "--ids", "b000,b001", "--set", "extent=1张", "--why", "统一数量", "--apply")
+    assert applied.returncode == 0 and "2 done" in applied.stdout, applied.stderr
+    job_id = re.search(r"job (b[\w-]+)", applied.stdout).group(1)
+    last = build_on(tmp_path).archive.history("b000", user=ADMIN)[-1]
+    assert last.user == "王馆员" and "统一数量" in last.message
+    sheet = tmp_path / "items.csv"
+    assert cli("export", "--ids", "b000", "-o", str(sheet)).returncode == 0
+    text = sheet.read_text(encoding="utf-8-sig").replace("1张", "3张")
+    sheet.write_text(text, encoding="utf-8-sig")
+    updated = cli("update", str(sheet), "--apply")
+    assert updated.returncode == 0 and "1 done" in updated.stdout, updated.stderr
+    assert build_on(tmp_path).archive.get_item("b000", user=ADMIN).value.extent == "3张"
+    undone = cli("undo", job_id)
+    assert undone.returncode == 0 and "1 done" in undone.stdout and "1 conflict" in undone.stdout  # b000 changed since
+    fz = build_on(tmp_path)
+    assert fz.archive.get_item("b001", user=ADMIN).value.extent is None
+    assert fz.archive.get_item("b000", user=ADMIN).value.extent == "3张"
