@@ -204,7 +204,10 @@ class Corrections:
         p, record = self._reviewable(proposal_id, user)
         item = record.value
         by = f"{p.proposer} (proposed {p.proposed} against version {p.version}), accepted by {user.name}"
-        event = premis.event("modification", f"correction #{p.id} of {p.target} {p.place}: {p.before!r} → {p.after!r}",
+        # an OCR line's words go with its page's event (left out for whoever may not see the page); a
+        # transcript cue's stay out of it: staff who may not read a restricted passage see the events
+        words = f": {p.before!r} → {p.after!r}" if p.target == "ocr" else ""
+        event = premis.event("modification", f"correction #{p.id} of {p.target} {p.place}{words}",
                              user=user.name, outcome_detail=by)
         why = f"校对 #{p.id}（{p.proposer}）"
         if p.target == "ocr":

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from corrections.service import MAX_CHARS, CorrectionRefused, Corrections
 from iiif.identifiers import image_identifier
 from oral_history.player import player
+from repository.errors import Conflict
 
 from .context import archive, current_user, fangzhi
 
@@ -175,4 +176,6 @@ def decide(proposal_id, decision):
         if exc.status == 403:
             raise
         flash(message(exc))
+    except Conflict:  # another reviewer's decision was written a moment before
+        flash(message(CorrectionRefused("stale", 409)))
     return redirect(url_for("corrections.queue"))

@@ -326,6 +326,8 @@ def test_transcript_corrections_never_show_or_take_a_restricted_cue_for_a_reader
     full = archivist.get("/items/corr-oh/interview.vtt").get_data(as_text=True)
     assert "隔壁人家的秘密。" in full
     assert any(e["type"] == "modification" for e in archive.preservation_events("corr-oh", user=SYSTEM))
+    for page in ("preservation", "premis.xml"):  # staff not cleared for the passage see the events, not its words
+        assert "隔壁人家" not in curator.get(f"/admin/items/corr-oh/{page}").get_data(as_text=True)
     # the redacted copy is the one made for the same spans: kept as it was
     item = archive.get_item("corr-oh", user=SYSTEM).value
     assert [f.path for f in item.files if f.tech.get("redacted")] == ["derivatives/f1/access.redacted.webm"]
