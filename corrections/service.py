@@ -118,9 +118,11 @@ class Corrections:
     # --- proposing ------------------------------------------------------------------------
 
     def propose(self, item_id: str, target: str, file_id: str, place: str, after: str, *, user: User,
-                version: int, note: str = "") -> Proposal:
-        """A proposal of ``after`` for the OCR line or transcript cue at ``place``, seen at item
-        ``version`` (the page the proposer read: a later version is refused as stale)."""
+                version: int, seen: str | None = None, note: str = "") -> Proposal:
+        """A proposal of ``after`` for the OCR line or transcript cue at ``place`` of the file
+        ``file_id`` read at item ``version``. ``seen``: the text the proposer saw there; when it is
+        still the text now, the proposal stands even if the file changed elsewhere since (another
+        line corrected); otherwise (or, without ``seen``, when the item changed) it is stale."""
         self._proposer(user)
         after, note = clean(after), clean(note, limit=MAX_NOTE, field="note")
         if not after:
@@ -128,27 +130,41 @@ class Corrections:
         if self.store.count(proposer=user.name) >= MAX_OPEN:
             raise CorrectionRefused("too_many", 429, limit=MAX_OPEN)
         if target == "ocr":
-            item, file, page, current = self.ocr_page(item_id, file_id, user=user)
+            item, file, page, current = self.ocr_page(item_id, self.current_ocr(item_id, file_id, version, user),
+                                                      user=user)
             before = _ocr_line(page, place)
         elif target == "transcript":
             item, rows, current, file = self.transcript(item_id, user=user)
-            if file is None or file.id != file_id:
-                raise CorrectionRefused("stale", 409)
             cues = {p: cue for _, cues in rows for p, cue in cues}
-            if place not in cues:  # no such cue, or one in a passage this user may not read
+            if file is None or place not in cues:  # no such cue, or one in a passage this user may not read
                 raise CorrectionRefused("no_place", 404)
             before = cues[place].text
         else:
             raise CorrectionRefused("no_place", 404)
-        if current != version:
+        if (seen.strip() != before) if seen is not None else (current != version or file.id != file_id):
             raise CorrectionRefused("stale", 409)
         if after == before:
             raise CorrectionRefused("unchanged")
         for open_ in self.store.list(item_id=item_id, proposer=user.name):  # the same proposal sent again
             if (open_.target, open_.file_id, open_.place, open_.after) == (target, file.id, place, after):
                 return open_
-        return self.store.add(Proposal(item_id, target, file.id, place, before, after, version, file.sha256,
+        return self.store.add(Proposal(item_id, target, file.id, place, before, after, current, file.sha256,
                                        user.name, note=note))
+
+    def current_ocr(self, item_id: str, file_id: str, version: int, user: User) -> str:
+        """The id of the page's OCR file now: ``file_id``, or the file that replaced it since ``version``."""
+        item = self.archive.get_item(item_id, user=user).value
+        if item.file(file_id) is not None or not version:
+            return file_id  # (or none: ocr_page says there is no such file)
+        try:
+            past = self.archive.get_item(item_id, user=user, version=version).value.file(file_id)
+        except RepositoryError:
+            past = None
+        now = next((f for f in item.files if past is not None and f.purpose == "ocr"
+                    and (f.derived_from, f.sequence) == (past.derived_from, past.sequence)), None)
+        if now is None:
+            raise CorrectionRefused("stale", 409)
+        return now.id
 
     # --- reviewing ------------------------------------------------------------------------
 
@@ -188,7 +204,10 @@ class Corrections:
         p, record = self._reviewable(proposal_id, user)
         item = record.value
         by = f"{p.proposer} (proposed {p.proposed} against version {p.version}), accepted by {user.name}"
-        event = premis.event("modification", f"correction #{p.id} of {p.target} {p.place}: {p.before!r} → {p.after!r}",
+        # an OCR line's words go with its page's event (left out for whoever may not see the page); a
+        # transcript cue's stay out of it: staff who may not read a restricted passage see the events
+        words = f": {p.before!r} → {p.after!r}" if p.target == "ocr" else ""
+        event = premis.event("modification", f"correction #{p.id} of {p.target} {p.place}{words}",
                              user=user.name, outcome_detail=by)
         why = f"校对 #{p.id}（{p.proposer}）"
         if p.target == "ocr":

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from corrections.service import MAX_CHARS, CorrectionRefused, Corrections
 from iiif.identifiers import image_identifier
 from oral_history.player import player
+from repository.errors import Conflict
 
 from .context import archive, current_user, fangzhi
 
@@ -89,7 +90,7 @@ def _propose(item_id: str, target: str, file_id: str, prefix: str, version: int)
             continue  # not changed in the form
         try:
             service().propose(item_id, target, file_id, place, text, user=current_user(), version=version,
-                              note=request.form.get("note", ""))
+                              seen=originals.get(place), note=request.form.get("note", ""))
             made += 1
         except CorrectionRefused as exc:
             if exc.code in ("not_allowed", "volunteers_off", "too_many", "stale"):
@@ -107,12 +108,14 @@ def _propose(item_id: str, target: str, file_id: str, prefix: str, version: int)
 @signed_in
 def ocr(item_id, file_id):
     """One page's OCR lines, each beside its image region, low-confidence characters marked."""
-    item, file, page, version = service().ocr_page(item_id, file_id, user=current_user())
-    problems = {}
+    problems, seen_at = {}, request.values.get("version", type=int) or 0
+    # a page read (or a link made) before the OCR was replaced: the page's OCR file now
+    file_id = service().current_ocr(item_id, file_id, seen_at, current_user())
     if request.method == "POST":
-        problems = _propose(item_id, "ocr", file_id, "line-", request.form.get("version", type=int) or 0)
+        problems = _propose(item_id, "ocr", file_id, "line-", seen_at)
         if not problems:
             return redirect(url_for("corrections.ocr", item_id=item_id, file_id=file_id))
+    item, file, page, version = service().ocr_page(item_id, file_id, user=current_user())
     visible = archive().visible_files(item, user=current_user())
     pyramid = next((f for f in visible if f.purpose == "pyramid" and f.derived_from == file.derived_from
                     and f.sequence == file.sequence), None)
@@ -173,4 +176,6 @@ def decide(proposal_id, decision):
         if exc.status == 403:
             raise
         flash(message(exc))
+    except Conflict:  # another reviewer's decision was written a moment before
+        flash(message(CorrectionRefused("stale", 409)))
     return redirect(url_for("corrections.queue"))

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from repository.access import SYSTEM
+from corrections.service import CorrectionRefused
+from repository.access import SYSTEM, User
 from repository.services import NewFile
 from tests.iiif.builders import ocr
 from tests.web.auth_helpers import add_users, csrf_token, login
@@ -183,10 +184,25 @@ def test_a_stale_proposal_is_refused_with_a_clear_message(app):
     assert [line["text"] for line in data["lines"]] == ["無錫縣志卷一", "南长街旧有古桥", "惠山泥人阿福"]
     assert decide(admin, second.id, "reject", reason="已有更好的校对").status_code == 302
     assert fz(app).corrections.store.get(second.id).state == "rejected"
-    # a proposal from a page read before the item changed is refused when sent
-    r = propose(curator, url.replace(ocr_id, next(f.id for f in item.files if f.purpose == "ocr")),
-                {"line-1": "南长街旧有石桥"}, version=version - 1)
+    # a page read before the item changed, sent now: the line it changed has changed since — stale;
+    # another line, still as it was, is proposed against the page's OCR now (the old file id is replaced)
+    html = curator.get(url).get_data(as_text=True)  # url names the first OCR file, replaced twice since
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    current = next(f.id for f in item.files if f.purpose == "ocr")
+    old_page = {"csrf_token": token, "version": first.version, "was-0": LINES[0], "was-1": LINES[1]}
+    r = curator.post(url, data={**old_page, "line-0": "无锡县志卷首"})
     assert r.status_code == 409 and "这条校对所依据的文本已经改变" in r.get_data(as_text=True)
+    r = curator.post(url, data={**old_page, "line-1": "南长街旧有石桥"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/corrections/ocr/{current}")
+    latest = fz(app).corrections.store.list()[-1]
+    assert (latest.file_id, latest.before, latest.version) == (current, LINES[1], version + 1)
+    # the queue links to the page's OCR now, whichever file a proposal was made on
+    assert admin.get(f"{url}?version={first.version}").status_code == 200
+    # without the text seen (an API caller): a later version than the one read is stale
+    with pytest.raises(CorrectionRefused) as refused:
+        fz(app).corrections.propose(ITEM, "ocr", current, "2", "惠山泥人大阿福", version=first.version,
+                                    user=User("curator", frozenset({"curator"})))
+    assert refused.value.code == "stale"
 
 
 def test_volunteers_propose_only_when_enabled_and_never_accept(tmp_path):
@@ -310,6 +326,8 @@ def test_transcript_corrections_never_show_or_take_a_restricted_cue_for_a_reader
     full = archivist.get("/items/corr-oh/interview.vtt").get_data(as_text=True)
     assert "隔壁人家的秘密。" in full
     assert any(e["type"] == "modification" for e in archive.preservation_events("corr-oh", user=SYSTEM))
+    for page in ("preservation", "premis.xml"):  # staff not cleared for the passage see the events, not its words
+        assert "隔壁人家" not in curator.get(f"/admin/items/corr-oh/{page}").get_data(as_text=True)
     # the redacted copy is the one made for the same spans: kept as it was
     item = archive.get_item("corr-oh", user=SYSTEM).value
     assert [f.path for f in item.files if f.tech.get("redacted")] == ["derivatives/f1/access.redacted.webm"]
