@@ -7,6 +7,7 @@ and snippets (highlight.py). A backend (search/index.py) only stores and execute
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Iterable, Iterator
@@ -19,7 +20,9 @@ from repository.model import Item
 
 from . import analysis, highlight
 from .documents import CLEARANCES, LEVELS, Contribution, field_for, item_documents, item_passages, with_facets
-from .index import Bool, Facet, MatchAll, Node, Range, SearchIndex, Sort, Term, Terms
+from .index import TEXT_FIELDS, Bool, Facet, MatchAll, Node, Phrase, Range, SearchIndex, Sort, Term, Terms
+from .name_index import NameIndex
+from .names import NameSource, NoNames
 from .query import Parsed, QueryError, build, dated_within, parse
 
 # facet name (also the URL parameter) → index field
@@ -34,6 +37,8 @@ SORTS = {"relevance": Sort(), "date": Sort("date_sort"), "-date": Sort("date_new
 MAX_PER_PAGE = 100
 MAX_RESULTS = 10_000  # deepest hit a page may start at
 PASSAGES_PER_HIT = 3
+MAX_RECHECKED_WORDS = 200  # new authority names whose items are re-indexed at once (refresh_names)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,13 +91,48 @@ class Search:
 
     def __init__(self, index: SearchIndex, archive, *, contributors: tuple[Contributor, ...] = (),
                  sources: tuple[Callable[[], Iterable[dict]], ...] = (), library: str = "",
-                 today: Callable[[], date] = date.today):
+                 today: Callable[[], date] = date.today, names: NameSource = NoNames()):
         self.index, self.archive, self.contributors, self.today = index, archive, tuple(contributors), today
         self.sources, self.library = list(sources), library
+        self.names = NameIndex(names)
+
+    # --- the authority file's names -------------------------------------------------------------
+
+    def refresh_names(self, *, force: bool = False) -> list[str]:
+        """Take the authority file's names again when its stamp changed (search.name_index): new
+        names of three or more characters join the dictionary, and the items whose text has one
+        of them, as the index segmented it before, are indexed again (at most
+        ``MAX_RECHECKED_WORDS`` a time; more: ``fangzhi rebuild``). Items linked by id need no
+        re-indexing: their documents hold the ids, and queries carry every name of a record.
+        A process's first reading only fills its dictionary: the index was made with the names
+        by whichever process wrote it (each makes documents after reading them)."""
+        first = not self.names.read
+        added = self.names.refresh(force=force)
+        if not added:
+            return []
+        stale: set[str] = set()
+        if not first and self.archive is not None:
+            if len(added) > MAX_RECHECKED_WORDS:
+                log.warning("%d new authority names: run `fangzhi rebuild` so that old texts find them", len(added))
+            for word in added[:MAX_RECHECKED_WORDS]:
+                stale |= self._items_with(word)
+        analysis.add_words(added)
+        for item_id in sorted(stale):
+            self.item_changed(item_id, self.archive.load_item(item_id))
+        return added
+
+    def _items_with(self, word: str) -> set[str]:
+        """The ids of items whose indexed text has ``word`` as the dictionary segments it now."""
+        indexed = analysis.tokens(word, mode="index")
+        query = Bool(should=tuple(Phrase(f, tuple(indexed)) for f in TEXT_FIELDS if f != "pinyin"))
+        found = self.index.search(Bool(must=(query,), filter=(Terms("type", ("item", "passage")),)),
+                                  limit=MAX_RESULTS)
+        return {h.id.partition("#")[0].partition("@")[0] for h in found.hits if not h.id.startswith("remote:")}
 
     # --- keeping the index current --------------------------------------------------------------
 
     def documents(self, item: Item) -> list[dict]:
+        self.refresh_names()
         added = [c for contribute in self.contributors for c in _contributions(contribute(self.archive, item))]
         passages = item_passages(item, self.archive.file_reader(item.id)) + [p for c in added for p in c.passages]
         docs = item_documents(item, passages, ancestors=self.archive.collection_ancestors, thumbnail=_thumbnail(item),
@@ -136,6 +176,7 @@ class Search:
         """``facets``: the facet names to count (default all). Raises QueryError for a query that
         cannot be understood (it says what to change)."""
         parsed = parse(text)
+        self.refresh_names()
         cleared = CLEARANCES.index(clearance(user))
         offered = {name: f for name, f in FACETS.items()
                    if name not in STAFF_FACETS or cleared >= CLEARANCES.index(STAFF_FACETS[name])}
@@ -147,7 +188,7 @@ class Search:
         if (page - 1) * per_page >= MAX_RESULTS:
             raise QueryError(f"results are shown up to number {MAX_RESULTS}: narrow the search")
         years = _intersect(parsed.years, years)
-        scoring = build(parsed, self._text_fields(user)) or MatchAll()
+        scoring = build(parsed, self._text_fields(user), expand=self.names.expand) or MatchAll()
         limits = [Term("type", "item"), self.access_filter(user)]
         limits += [Terms(FACETS[name], tuple(values)) for name, values in filters.items()]
         if years:
@@ -156,7 +197,8 @@ class Search:
                                   facets={name: Facet(f, facet_size) for name, f in offered.items()
                                           if facets is None or name in facets},
                                   sort=SORTS[sort], offset=(page - 1) * per_page, limit=per_page)
-        hits = [self._hit(h, user, parsed) for h in found.hits]
+        words = self._words(parsed)
+        hits = [self._hit(h, user, words) for h in found.hits]
         if hits and not parsed.empty:
             self._add_passages(hits, parsed, user)
         return Results(text, found.total, page, per_page, sort, hits, found.facets, filters, years)
@@ -185,11 +227,10 @@ class Search:
         levels = access.visible_levels(user)
         return tuple(field_for(level) for level in (None, *LEVELS) if level is None or level in levels)
 
-    def _hit(self, found, user: User, parsed: Parsed) -> Hit:
+    def _hit(self, found, user: User, words: list[str]) -> Hit:
         source = found.source
         thumb = source.get("thumbnail") or {}
         allowed = access.visible_levels(user)
-        words = parsed.words()
         marks = {}
         for name, text in (source.get("fields") or {}).items():
             marked = highlight.mark(text, words) if name != "description" else highlight.snippet(text, words)
@@ -199,8 +240,18 @@ class Search:
                    thumb.get("file") if set(thumb.get("levels", [])) <= allowed else None, marks,
                    holdings=source.get("holdings") or [])
 
-    def _add_passages(self, hits: list[Hit], parsed: Parsed, user: User) -> None:
+    def _words(self, parsed: Parsed) -> list[str]:
+        """The folded tokens hits are highlighted with: the query's, and the names of the
+        authority records its words name (so a passage naming 乐农 shows for 荣德生)."""
         words = parsed.words()
+        for group in parsed.groups:
+            for c in group:
+                found = self.names.expand(c.text) if c.field != "date" else None
+                words += [t for name in (found.names if found else ()) for t in analysis.tokens(name, mode="query")]
+        return list(dict.fromkeys(words))
+
+    def _add_passages(self, hits: list[Hit], parsed: Parsed, user: User) -> None:
+        words = self._words(parsed)
         fields = self._text_fields(user)
         if not words:
             return
