@@ -78,7 +78,7 @@ REPUBLIC = "民国"  # years are not capped: the Minguo calendar is still used o
 
 STEMS, BRANCHES = "甲乙丙丁戊己庚辛壬癸", "子丑寅卯辰巳午未申酉戌亥"
 _DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_NUMERAL = "元|\\d{1,3}|[〇零一二两三四五六七八九十廿卅]{1,4}"
+_NUMERAL = "元|\\d{1,3}|[〇零一二两三四五六七八九十廿卅百]{1,6}"
 MAX_TEXT = 200  # parse reads at most this many characters (a query of many reign-like words costs no more)
 
 
@@ -96,7 +96,7 @@ for _reign in REIGNS:
         _TITLES[_reign.title] = _reign
 _NAMES = "|".join(sorted(_TITLES, key=len, reverse=True))
 _GANZHI = f"[{STEMS}][{BRANCHES}]"
-_DATE = re.compile(rf"({'|'.join(DYNASTIES)})?({_NAMES})(?:\s*(?:({_NUMERAL})\s*年|({_GANZHI})年?))?")
+_DATE = re.compile(rf"({'|'.join(DYNASTIES)})??({_NAMES})(?:\s*(?:({_NUMERAL})\s*年|({_GANZHI})年?))?")
 
 
 def ganzhi(year: int) -> str:
@@ -119,6 +119,13 @@ def number(text: str) -> int | None:
     if text.isdigit():
         return int(text)
     text = text.replace("廿", "二十").replace("卅", "三十")
+    if "百" in text:  # 一百 → 100, 一百〇五 → 105, 一百一十 → 110
+        hundreds, _, rest = text.partition("百")
+        rest = rest.lstrip("〇零")
+        units = number(rest) if rest else 0
+        if hundreds not in _DIGITS or units is None or "百" in rest:
+            return None
+        return _DIGITS[hundreds] * 100 + units
     if "十" in text:
         tens, _, units = text.partition("十")
         if "十" in units or (tens and tens not in _DIGITS) or (units and units not in _DIGITS):

@@ -189,7 +189,7 @@ def _named(names, clause: Clause, fields: dict[str, float]) -> tuple[Node, ...]:
         indexed = analysis.tokens(name, mode="index")
         if indexed:
             out += [_weighted(_phrase(f, indexed), w) for f, w in fields.items() if f != "pinyin"]
-    if clause.field in (None, "creator", "place", "subject"):
+    if clause.field is None:  # a field's words find the names in that field only
         out += [Boost(Terms("authority_about", names.ids), ABOUT_WEIGHT), Boost(Terms("authority", names.ids), LINK_WEIGHT)]
     return tuple(out)
 

@@ -8,6 +8,7 @@ and snippets (highlight.py). A backend (search/index.py) only stores and execute
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Iterable, Iterator
@@ -20,7 +21,7 @@ from repository.model import Item
 
 from . import analysis, highlight
 from .documents import CLEARANCES, LEVELS, Contribution, field_for, item_documents, item_passages, with_facets
-from .index import TEXT_FIELDS, Bool, Facet, MatchAll, Node, Phrase, Range, SearchIndex, Sort, Term, Terms
+from .index import Bool, Facet, MatchAll, Node, Range, SearchIndex, Sort, Term, Terms
 from .name_index import NameIndex
 from .names import NameSource, NoNames
 from .query import Parsed, QueryError, build, dated_within, parse
@@ -37,7 +38,7 @@ SORTS = {"relevance": Sort(), "date": Sort("date_sort"), "-date": Sort("date_new
 MAX_PER_PAGE = 100
 MAX_RESULTS = 10_000  # deepest hit a page may start at
 PASSAGES_PER_HIT = 3
-MAX_RECHECKED_WORDS = 200  # new authority names whose items are re-indexed at once (refresh_names)
+STORED_PAGE = 1000  # documents read at a time when new authority names are looked for in stored texts
 log = logging.getLogger(__name__)
 
 
@@ -101,35 +102,42 @@ class Search:
     def refresh_names(self, *, force: bool = False) -> list[str]:
         """Take the authority file's names again when its stamp changed (search.name_index): new
         names of three or more characters join the dictionary, and the items whose text has one
-        of them, as the index segmented it before, are indexed again (at most
-        ``MAX_RECHECKED_WORDS`` a time; more: ``fangzhi rebuild``). Items linked by id need no
-        re-indexing: their documents hold the ids, and queries carry every name of a record.
-        A process's first reading only fills its dictionary: the index was made with the names
-        by whichever process wrote it (each makes documents after reading them)."""
+        of them are indexed again, so the name is one token there too. Those items are found by
+        reading the texts the index stores (titles, descriptions, pages, cues): a name in a text
+        indexed before may have been cut into other tokens (过探先字 → 过探 先字), which no query of
+        tokens finds. Items linked by id need no re-indexing: their documents hold the ids, and
+        queries carry every name of a record. A process's first reading only fills its
+        dictionary: the index was made with the names by whichever process wrote it (each makes
+        documents after reading them); an index made before the authority file: `fangzhi rebuild`."""
         first = not self.names.read
         added = self.names.refresh(force=force)
         if not added:
             return []
-        stale: set[str] = set()
-        if not first and self.archive is not None:
-            if len(added) > MAX_RECHECKED_WORDS:
-                log.warning("%d new authority names: run `fangzhi rebuild` so that old texts find them", len(added))
-            for word in added[:MAX_RECHECKED_WORDS]:
-                stale |= self._items_with(word)
+        stale = self._items_with(added) if not first and self.archive is not None else set()
         analysis.add_words(added)
         for item_id in sorted(stale):
             self.item_changed(item_id, self.archive.load_item(item_id))
         return added
 
-    def _items_with(self, word: str) -> set[str]:
-        """The ids of items whose indexed text has ``word`` as the dictionary segments it now."""
-        indexed = analysis.tokens(word, mode="index")
-        query = Bool(should=tuple(Phrase(f, tuple(indexed)) for f in TEXT_FIELDS if f != "pinyin"))
-        found = self.index.search(Bool(must=(query,), filter=(Terms("type", ("item", "passage")),)),
-                                  limit=MAX_RESULTS)
-        return {h.id.partition("#")[0].partition("@")[0] for h in found.hits if not h.id.startswith("remote:")}
-
-    # --- keeping the index current --------------------------------------------------------------
+    def _items_with(self, words: list[str]) -> set[str]:
+        """The ids of the local items whose stored text has one of ``words`` (folded)."""
+        pattern = re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))))
+        found, offset = set(), 0
+        query = Bool(filter=(Terms("type", ("item", "passage")),))
+        while True:
+            page = self.index.search(query, offset=offset, limit=STORED_PAGE).hits
+            for hit in page:
+                item_id = hit.id.partition("#")[0].partition("@")[0]
+                text = hit.source.get("text") or "\n".join(map(str, (hit.source.get("fields") or {}).values()))
+                if item_id not in found and not hit.id.startswith("remote:") and pattern.search(analysis.fold(text)):
+                    found.add(item_id)
+            if len(page) < STORED_PAGE:
+                return found
+            offset += STORED_PAGE
+            if offset >= MAX_RESULTS:  # the deepest page an engine gives (Elasticsearch: 10 000)
+                log.warning("new authority names: documents past the first %d not read again; "
+                            "run `fangzhi rebuild` so that their texts find the names", MAX_RESULTS)
+                return found
 
     def documents(self, item: Item) -> list[dict]:
         self.refresh_names()
