@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["REIGNS", "Reign", "ReignYear", "display", "ganzhi", "ganzhi_year", "numeral", "parse", "parse_at_start", "reign_of", "reign_years",
+__all__ = ["REIGNS", "Reign", "ReignYear", "display", "ganzhi", "ganzhi_year", "numeral", "parse", "parse_at_start", "reign_name", "reign_years",
            "titles"]
 
 
@@ -173,14 +173,6 @@ def parse_at_start(text: str) -> tuple[tuple[int, int], bool] | None:
     return (found, any(match.group(n) for n in (1, 3, 4))) if found else None
 
 
-def reign_of(text: str) -> Reign | None:
-    """The reign a title (with an optional dynasty before it) means: 光绪, 元至元."""
-    match = _DATE.fullmatch(text[:MAX_TEXT])
-    if not match or match.group(3) or match.group(4):
-        return None
-    return _reign_of(match.group(1), match.group(2))
-
-
 def _reign_of(dynasty: str | None, title: str) -> Reign:
     return (_BY_DYNASTY.get((dynasty, title)) if dynasty else None) or _TITLES[title]
 
@@ -218,12 +210,15 @@ def reign_years(year: int) -> list[ReignYear]:
     return [ReignYear(r, year - r.start + 1) for r in REIGNS if r.start <= year <= r.end]
 
 
-def display(year: int, *, with_ganzhi: bool = False) -> str | None:
-    """"民国二十五年（1936）"; with ``with_ganzhi``: "光绪十九年癸巳（1893）". The reign begun
-    last of a year of change (1644: 顺治元年; 1270: 咸淳六年, the Song's, not the Yuan's 至元七年);
-    None outside the table (907–960, after 1949)."""
+def reign_name(year: int) -> str | None:
+    """The reign year a year is written as: the reign begun last of a year of change (1644:
+    顺治元年; 1270: 咸淳六年, the Song's, not the Yuan's 至元七年); None outside the table
+    (907–960, after 1949)."""
     found = reign_years(year)
-    if not found:
-        return None
-    latest = max(found, key=lambda r: r.reign.start)  # the first in table order among ties
-    return f"{latest}{ganzhi(year) if with_ganzhi else ''}（{year}）"
+    return str(max(found, key=lambda r: r.reign.start)) if found else None  # the first in table order among ties
+
+
+def display(year: int, *, with_ganzhi: bool = False) -> str | None:
+    """"民国二十五年（1936）"; with ``with_ganzhi``: "光绪十九年癸巳（1893）" (see ``reign_name``)."""
+    name = reign_name(year)
+    return f"{name}{ganzhi(year) if with_ganzhi else ''}（{year}）" if name else None
