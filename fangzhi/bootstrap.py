@@ -38,12 +38,15 @@ from repository.accounts import Accounts
 from repository.services import Archive
 from search import analysis
 from search.index import SearchIndex
+from search.mentions import MentionReview
+from search.names import NoNames
 from search.service import Search
 from storage import LocalStorage
 from storage.accounts import SQLiteAccountStore
 from storage.base import Storage
 from storage.catalog import SQLiteCatalog
 from storage.harvested import HarvestStore
+from storage.mentions import SQLiteMentionStore
 from storage.ocfl import OcflRoot
 
 from . import settings as settings_table
@@ -71,6 +74,7 @@ class Fangzhi:
     _runner: object = field(default=None, repr=False)
     members: Members | None = None  # the alliance's member libraries and their harvest status
     harvester: Harvester | None = None  # harvests them into the union catalogue (.union) and IIIF (.discovery)
+    mentions: MentionReview | None = None  # proposed mentions of authority records, for staff review
 
     @property
     def data_dir(self) -> Path:
@@ -138,7 +142,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     if dictionary_path(settings).exists():
         analysis.load_dictionary(dictionary_path(settings))
     search = Search(index if index is not None else _index(settings), archive, contributors=_contributors(),
-                    library=settings["LIBRARY_NAME"])
+                    library=settings["LIBRARY_NAME"], names=_names())
+    mentions = MentionReview(search, archive, SQLiteMentionStore(data / "mentions.sqlite3"))
     members = Members(data / "alliance.sqlite3")
     harvested = HarvestStore(storage)
     union = UnionCatalogue(harvested, members, search)
@@ -148,6 +153,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                           discovery=Discovery(harvested, members))
     archive.listeners.append(union.item_changed)  # a local item joins or leaves a duplicate group …
     archive.listeners.append(search.item_changed)  # the index follows every committed change
+    archive.listeners.append(mentions.item_changed)  # names of authority records in its texts: proposals
     if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
         log.warning("the search index's fields have changed: rebuilding it from storage")
         search.rebuild()
@@ -159,7 +165,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
-                   _after_steps(settings), inline=inline, members=members, harvester=harvester)
+                   _after_steps(settings), inline=inline, members=members, harvester=harvester, mentions=mentions)
 
 
 # --- how features plug in ---------------------------------------------------------------------
@@ -168,6 +174,12 @@ def _contributors() -> tuple:
     """What features add to an item's search documents (search.documents.Contribution)."""
     # oral history: an interview's passages and facets, at its recording's level; ingest: formats, for staff
     return (interview_search, format_search)
+
+
+def _names():
+    """What search knows of the authority file (search.names.NameSource): the authority feature's
+    records once it is registered here; until then none."""
+    return NoNames()
 
 
 def _after_steps(settings: dict) -> tuple:

@@ -63,6 +63,7 @@ class NameIndex:
         self._by_name: dict[str, list[int]] = {}
         self._by_pinyin: dict[str, set[str]] = {}
         self.words: set[str] = set()  # the names this index put into the dictionary
+        self._lengths: list[int] = []
 
     def refresh(self, *, force: bool = False) -> list[str] | None:
         """Read the source again when its stamp changed (asked at most every ``CHECK_SECONDS``):
@@ -77,6 +78,7 @@ class NameIndex:
                 return None
             groups, by_name, by_pinyin, words = self._read()
             self._groups, self._by_name, self._by_pinyin, self._stamp = groups, by_name, by_pinyin, stamp
+            self._lengths = sorted({len(n) for n in by_name}, reverse=True)
             added = sorted(words - self.words)
             self.words |= words
             return added
@@ -119,6 +121,21 @@ class NameIndex:
         ids = tuple(dict.fromkeys(i for g in groups for i in g.ids))
         every = tuple(dict.fromkeys(n for g in groups for n in g.names))[:MAX_NAMES_PER_WORD]
         return Expansion(ids, every)
+
+    def find(self, text: str):
+        """The names in ``text`` (folded), longest first, left to right, none inside another:
+        (start, end, folded name, the records' ids) each."""
+        folded, at = analysis.fold(text), 0
+        while at < len(folded):
+            for length in self._lengths:
+                name = folded[at:at + length]
+                if len(name) == length and name in self._by_name:
+                    yield at, at + length, name, tuple(i for g in self._by_name[name][:MAX_GROUPS]
+                                                       for i in self._groups[g].ids[:1])
+                    at += length
+                    break
+            else:
+                at += 1
 
     @property
     def read(self) -> bool:

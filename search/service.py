@@ -20,7 +20,7 @@ from repository.access import User
 from repository.model import Item
 
 from . import analysis, highlight
-from .documents import CLEARANCES, LEVELS, Contribution, field_for, item_documents, item_passages, with_facets
+from .documents import CLEARANCES, LEVELS, Contribution, Passage, field_for, item_documents, item_passages, with_facets
 from .index import Bool, Facet, MatchAll, Node, Range, SearchIndex, Sort, Term, Terms
 from .name_index import NameIndex
 from .names import NameSource, NoNames
@@ -139,10 +139,14 @@ class Search:
                             "run `fangzhi rebuild` so that their texts find the names", MAX_RESULTS)
                 return found
 
+    def passages(self, item: Item) -> tuple[list[Passage], list[Contribution]]:
+        """The item's full text (its files' and what contributors add) and the contributions."""
+        added = [c for contribute in self.contributors for c in _contributions(contribute(self.archive, item))]
+        return item_passages(item, self.archive.file_reader(item.id)) + [p for c in added for p in c.passages], added
+
     def documents(self, item: Item) -> list[dict]:
         self.refresh_names()
-        added = [c for contribute in self.contributors for c in _contributions(contribute(self.archive, item))]
-        passages = item_passages(item, self.archive.file_reader(item.id)) + [p for c in added for p in c.passages]
+        passages, added = self.passages(item)
         docs = item_documents(item, passages, ancestors=self.archive.collection_ancestors, thumbnail=_thumbnail(item),
                               library=self.library)
         return with_facets(docs, added)
