@@ -72,11 +72,12 @@ class MentionReview:
                                        "excerpt": text[max(0, start - EXCERPT):end + EXCERPT]})
         return out
 
-    def rebuild(self) -> int:
-        """Propose again for every item from storage (decisions are kept)."""
+    def rebuild(self, progress=lambda done, total: None) -> int:
+        """Propose again for every item from storage (decisions are kept): `fangzhi mentions`."""
         ids = self.archive.item_ids()
-        for item_id in ids:
+        for n, item_id in enumerate(ids, 1):
             self.item_changed(item_id, self.archive.load_item(item_id))
+            progress(n, len(ids))
         return len(ids)
 
     # --- reviewing -----------------------------------------------------------------------------

@@ -87,6 +87,6 @@ def test_a_purged_or_rebuilt_item_keeps_decisions_only_while_it_exists(archive, 
     proposal = review.queue(ARCHIVIST)[0]
     review.reject(proposal.id, ARCHIVIST)
     review.store.propose("i7", {})  # proposals made again: decisions stay
-    assert review.rebuild() == 1 and review.queue(ARCHIVIST) == []
+    assert review.rebuild() == 1 and review.queue(ARCHIVIST) == []  # as `fangzhi mentions` does
     review.item_changed("i7", None)
     assert review.store.of_item("i7") == []
