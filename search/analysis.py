@@ -55,8 +55,8 @@ def _read_variants(path: Path) -> dict[int, int]:
 
 
 VARIANTS: dict[int, int] = {**OLD_PRINT, **_read_variants(VARIANTS_PATH)}
-_VARIANT_CHARS = re.compile("[" + "".join(map(chr, sorted(VARIANTS))) + "]")
-_OLD_PRINT_CHARS = re.compile("[" + "".join(map(chr, sorted(OLD_PRINT))) + "]")
+_VARIANT_CHARS = re.compile("[" + "".join(map(chr, sorted(VARIANTS))) + "]+")
+_OLD_PRINT_CHARS = re.compile("[" + "".join(map(chr, sorted(OLD_PRINT))) + "]+")
 
 def fold(text: str) -> str:
     """Normalise text for matching: NFKC, traditional → simplified Chinese, lower case.
@@ -91,8 +91,8 @@ def _fold_normalized(text: str, variants: dict = VARIANTS, variant_chars: re.Pat
             parts += [text[done:start], converter.convert(text[start:end])]
             done = end
         text = "".join([*parts, text[done:]])
-    if variant_chars.search(text):
-        text = text.translate(variants)
+    if variant_chars.search(text):  # rare: only the variants are looked at, not the whole text again
+        text = variant_chars.sub(lambda m: m.group().translate(variants), text)
     return text.lower()
 
 
