@@ -53,7 +53,7 @@ class MentionReview:
 
     def found(self, item: Item) -> dict[str, tuple[str, list[dict]]]:
         """Authority id → (the first name found, where) for the item's texts."""
-        self.search.refresh_names()
+        self.search.refresh_names(reindex=False)  # an Archive listener: no re-indexing from inside a commit
         linked = set(authority_links(item)["authority"])
         texts = [({"field": "title"}, t) for t in item.title.values()]
         texts += [({"field": "description"}, t) for t in item.description.values()]

@@ -7,7 +7,7 @@ Rules (what a name must be to count, and what the index does when the names chan
   ``MAX_NAME`` letters; a one-character name (钟, 卫) never expands a query nor joins the
   dictionary — it would match every text that has the character;
 * only names of three or more Han characters join the segmentation dictionary (so 荣德生 is one
-  token), and only when segmentation splits them; a two-character name is left to jieba (most are
+  token, also in 华探渊字某某, which jieba's HMM would make 华探渊字); a two-character name is left to jieba (most are
   its words already, and a rare one added at the frequency that keeps it whole can split ordinary
   text: 德生 in 道德生活) and is matched as the phrase of its tokens;
 * full pinyin is kept for every Han name of two characters or more, initials (rds) only for
@@ -105,7 +105,7 @@ class NameIndex:
                     by_pinyin.setdefault(full, set()).add(name)
                     if len(name) >= 3 and initials:
                         by_pinyin.setdefault(initials[0], set()).add(name)
-                    if len(name) >= 3 and len(analysis.tokens(name, mode="query")) > 1:
+                    if len(name) >= 3:  # whole even where jieba's HMM would join it to the next character
                         words.add(name)
         return groups, by_name, by_pinyin, words
 

@@ -96,10 +96,11 @@ class Search:
         self.index, self.archive, self.contributors, self.today = index, archive, tuple(contributors), today
         self.sources, self.library = list(sources), library
         self.names = NameIndex(names)
+        self._unchecked: list[str] = []  # new dictionary words whose items are not re-indexed yet
 
     # --- the authority file's names -------------------------------------------------------------
 
-    def refresh_names(self, *, force: bool = False) -> list[str]:
+    def refresh_names(self, *, force: bool = False, reindex: bool = True) -> list[str]:
         """Take the authority file's names again when its stamp changed (search.name_index): new
         names of three or more characters join the dictionary, and the items whose text has one
         of them are indexed again, so the name is one token there too. Those items are found by
@@ -108,15 +109,18 @@ class Search:
         tokens finds. Items linked by id need no re-indexing: their documents hold the ids, and
         queries carry every name of a record. A process's first reading only fills its
         dictionary: the index was made with the names by whichever process wrote it (each makes
-        documents after reading them); an index made before the authority file: `fangzhi rebuild`."""
+        documents after reading them); an index made before the authority file: `fangzhi rebuild`.
+        ``reindex=False`` (while documents are being made: a rebuild) leaves the re-indexing to
+        the next call that allows it (the next search)."""
         first = not self.names.read
-        added = self.names.refresh(force=force)
-        if not added:
-            return []
-        stale = self._items_with(added) if not first and self.archive is not None else set()
+        added = self.names.refresh(force=force) or []
+        if not first and self.archive is not None:
+            self._unchecked += added
         analysis.add_words(added)
-        for item_id in sorted(stale):
-            self.item_changed(item_id, self.archive.load_item(item_id))
+        if reindex and self._unchecked:
+            words, self._unchecked = self._unchecked, []
+            for item_id in sorted(self._items_with(words)):
+                self.item_changed(item_id, self.archive.load_item(item_id))
         return added
 
     def _items_with(self, words: list[str]) -> set[str]:
@@ -145,7 +149,7 @@ class Search:
         return item_passages(item, self.archive.file_reader(item.id)) + [p for c in added for p in c.passages], added
 
     def documents(self, item: Item) -> list[dict]:
-        self.refresh_names()
+        self.refresh_names(reindex=False)
         passages, added = self.passages(item)
         docs = item_documents(item, passages, ancestors=self.archive.collection_ancestors, thumbnail=_thumbnail(item),
                               library=self.library)

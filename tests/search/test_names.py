@@ -90,8 +90,8 @@ def test_names_of_three_characters_join_the_dictionary_one_character_names_never
     source = Names(NameGroup("p1", "person", "卫", ("卫", "钟", "过探先", "邬阿虎", "探先")),
                    NameGroup("p2", "person", "X", ("X",)))
     index = NameIndex(source)
-    # 探先 (two characters) is left to jieba, 邬阿虎 is one token already, 卫 and X count not at all
-    assert index.refresh() == ["过探先"]
+    # 探先 (two characters) is left to jieba, 卫 and X count not at all
+    assert index.refresh() == ["过探先", "邬阿虎"]
     assert index.expand("卫") is None and index.expand("x") is None
     assert index.expand("探先").names == ("过探先", "邬阿虎", "探先")
     assert index.expand("guotanxian").ids == ("p1",) and index.expand("gtx").ids == ("p1",)
@@ -142,3 +142,14 @@ def test_a_query_of_many_name_and_reign_words_stays_cheap(archive, search):
     start = time.process_time()
     search.search(query, user=ANONYMOUS)
     assert time.process_time() - start < 5
+
+
+def test_a_new_name_seen_while_indexing_reindexes_old_items_at_the_next_search(archive, search, names):
+    add(archive, "u1", "旧札", pages=["华探渊字某某少孤"])
+    search.search("旧札", user=ANONYMOUS)
+    search.index.replaced.clear()
+    names.change(NameGroup("person-hty", "person", "华探渊", ("华探渊", "渊叟")))
+    add(archive, "u2", "新札")  # indexing reads the names first: the dictionary grows, no re-indexing yet
+    assert search.index.replaced == ["u2"]
+    assert ids(search.search("渊叟", user=ANONYMOUS)) == ["u1"]
+    assert "u1" in search.index.replaced
