@@ -123,13 +123,20 @@ class NameIndex:
         return Expansion(ids, every)
 
     def find(self, text: str):
-        """The names in ``text`` (folded), longest first, left to right, none inside another:
-        (start, end, folded name, the records' ids) each."""
+        """The names in ``text`` (folded), longest first, left to right, none inside another, each
+        where segmentation makes it whole words (a name that is also part of ordinary words —
+        山人 in 深山人家 — is not found there): (start, end, folded name, the records' ids) each."""
         folded, at = analysis.fold(text), 0
+        if not self._lengths:
+            return
+        bounds, pos = {0}, 0
+        for token in analysis.default_segmenter().cut(folded, mode="query"):
+            pos += len(token)
+            bounds.add(pos)
         while at < len(folded):
-            for length in self._lengths:
+            for length in self._lengths if at in bounds else ():
                 name = folded[at:at + length]
-                if len(name) == length and name in self._by_name:
+                if len(name) == length and at + length in bounds and name in self._by_name:
                     yield at, at + length, name, tuple(i for g in self._by_name[name][:MAX_GROUPS]
                                                        for i in self._groups[g].ids[:1])
                     at += length

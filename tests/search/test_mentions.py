@@ -90,3 +90,12 @@ def test_a_purged_or_rebuilt_item_keeps_decisions_only_while_it_exists(archive, 
     assert review.rebuild() == 1 and review.queue(ARCHIVIST) == []  # as `fangzhi mentions` does
     review.item_changed("i7", None)
     assert review.store.of_item("i7") == []
+
+
+def test_a_name_inside_ordinary_words_is_not_proposed(archive, tmp_path):
+    from search.name_index import NameIndex
+
+    index = NameIndex(Names(NameGroup("person-sr", "person", "山人", ("山人",)), *GROUPS))
+    index.refresh()
+    assert [name for *_, name, _ids in index.find("深山人家，山人独往。")] == ["山人"]
+    assert [(a, b) for a, b, *_ in index.find("深山人家，山人独往。")] == [(5, 7)]
