@@ -55,8 +55,8 @@ def _read_variants(path: Path) -> dict[int, int]:
 
 
 VARIANTS: dict[int, int] = {**OLD_PRINT, **_read_variants(VARIANTS_PATH)}
-_VARIANT_CHARS = re.compile("[" + "".join(map(chr, sorted(VARIANTS))) + "]+")
-_OLD_PRINT_CHARS = re.compile("[" + "".join(map(chr, sorted(OLD_PRINT))) + "]+")
+_VARIANT_CHARS = re.compile("[" + "".join(map(chr, sorted(VARIANTS))) + "]")  # no "+": 3× slower to search
+_OLD_PRINT_CHARS = re.compile("[" + "".join(map(chr, sorted(OLD_PRINT))) + "]")
 
 def fold(text: str) -> str:
     """Normalise text for matching: NFKC, traditional → simplified Chinese, lower case.
