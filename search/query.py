@@ -37,6 +37,7 @@ PHRASE_BONUS = 1.5  # extra for the tokens of one word found adjacent
 # confirmed mention in its text (the two add up).
 ABOUT_WEIGHT, LINK_WEIGHT = 30.0, 15.0
 MAX_EXPANDED_TOKENS = 8  # the words of one clause looked up in the authority file
+MAX_EXPANDED_WORDS = 8  # the words of one query expanded to the records they name
 _EXPANDED = (None, "creator", "place", "subject")
 Expand = Callable[[str], "object | None"]  # a word → search.name_index.Expansion or None
 
@@ -127,9 +128,22 @@ def build(parsed: Parsed, text_fields: tuple[str, ...], *, expand: Expand = lamb
     records a word names (search.name_index.NameIndex.expand)."""
     if parsed.empty and not parsed.excluded:
         return None
+    expand = limited(expand)
     must = tuple(_any(group, text_fields, expand) for group in parsed.groups) or (MatchAll(),)
     must_not = tuple(_clause(c, text_fields) for c in parsed.excluded)
     return Bool(must=must, must_not=must_not)
+
+
+def limited(expand: Expand) -> Expand:
+    """``expand`` for at most ``MAX_EXPANDED_WORDS`` words of one query that name records (a query
+    of hundreds of names costs no more than one of a few)."""
+    left = [MAX_EXPANDED_WORDS]
+
+    def once(word: str):
+        found = expand(word) if left[0] > 0 else None
+        left[0] -= found is not None
+        return found
+    return once
 
 
 def _any(group: list[Clause], text_fields, expand) -> Node:

@@ -24,7 +24,7 @@ from .documents import CLEARANCES, LEVELS, Contribution, Passage, field_for, ite
 from .index import Bool, Facet, MatchAll, Node, Range, SearchIndex, Sort, Term, Terms
 from .name_index import NameIndex
 from .names import NameSource, NoNames
-from .query import Parsed, QueryError, build, dated_within, parse
+from .query import Parsed, QueryError, build, dated_within, limited, parse
 
 # facet name (also the URL parameter) → index field
 FACETS = {"kind": "kind", "collection": "collection", "decade": "decade", "era": "era",
@@ -259,10 +259,10 @@ class Search:
     def _words(self, parsed: Parsed) -> list[str]:
         """The folded tokens hits are highlighted with: the query's, and the names of the
         authority records its words name (so a passage naming 乐农 shows for 荣德生)."""
-        words = parsed.words()
+        words, expand = parsed.words(), limited(self.names.expand)
         for group in parsed.groups:
             for c in group:
-                found = self.names.expand(c.text) if c.field != "date" else None
+                found = expand(c.text) if c.field != "date" else None
                 words += [t for name in (found.names if found else ()) for t in analysis.tokens(name, mode="query")]
         return list(dict.fromkeys(words))
 

@@ -141,7 +141,11 @@ def test_a_query_of_many_name_and_reign_words_stays_cheap(archive, search):
     query = " ".join(["钱穆", "宾四", "光绪癸巳", "民国十八年", "乾隆五十年"] * 40)
     start = time.process_time()
     search.search(query, user=ANONYMOUS)
-    assert time.process_time() - start < 5
+    few = time.process_time() - start
+    start = time.process_time()
+    search.search(" ".join(["钱穆", "宾四", "光绪癸巳", "民国十八年", "乾隆五十年"] * 2), user=ANONYMOUS)
+    # only the first MAX_EXPANDED_WORDS words naming records are expanded (1.7 s before, 0.27 s after)
+    assert few < 1.5 and few < 8 * (time.process_time() - start) + 0.5
 
 
 def test_a_new_name_seen_while_indexing_reindexes_old_items_at_the_next_search(archive, search, names):
