@@ -42,7 +42,7 @@ def _table(dynasty: str, rows: str) -> list[Reign]:
     return out
 
 
-REIGNS: tuple[Reign, ...] = tuple([
+REIGNS: tuple[Reign, ...] = (
     *_table("唐", """武德:618-626 贞观:627-649 永徽:650-655 显庆:656-661 龙朔:661-663 麟德:664-665
         乾封:666-668 总章:668-670 咸亨:670-674 上元:674-676 仪凤:676-679 调露:679-680 永隆:680-681
         开耀:681-682 永淳:682-683 弘道:683 嗣圣:684 文明:684 光宅:684 垂拱:685-688 永昌:689 载初:689-690
@@ -72,7 +72,7 @@ REIGNS: tuple[Reign, ...] = tuple([
     *_table("清", """顺治:1644-1661 康熙:1662-1722 雍正:1723-1735 乾隆:1736-1795 嘉庆:1796-1820
         道光:1821-1850 咸丰:1851-1861 同治:1862-1874 光绪:1875-1908 宣统:1909-1911"""),
     *_table("民国", "民国:1912-1949"),
-])
+)
 DYNASTIES = ("唐", "宋", "元", "明", "清")  # a dynasty written before a title picks among its reuses (元至元)
 REPUBLIC = "民国"  # years are not capped: the Minguo calendar is still used on Taiwan-printed genealogies
 

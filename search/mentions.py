@@ -20,6 +20,7 @@ from repository.access import User
 from repository.errors import Gone, NotFound, PermissionDenied
 from repository.model import Item, best
 
+from . import analysis
 from .documents import authority_links
 
 EXCERPT = 24  # characters either side of a name
@@ -62,11 +63,13 @@ class MentionReview:
                     "access": p.access}, p.text) for p in passages]
         out: dict[str, tuple[str, list[dict]]] = {}
         for where, text in texts:
+            folded = analysis.fold(text)
+            text = text if len(folded) == len(text) else folded  # positions are the folded text's
             for start, end, name, ids in self.search.names.find(text):
                 for authority_id in ids:
                     if authority_id in linked:
                         continue
-                    first, places = out.setdefault(authority_id, (text[start:end], []))
+                    _, places = out.setdefault(authority_id, (text[start:end], []))
                     if len(places) < MAX_PLACES:
                         places.append({**{k: v for k, v in where.items() if v is not None}, "name": name,
                                        "excerpt": text[max(0, start - EXCERPT):end + EXCERPT]})

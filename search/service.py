@@ -92,10 +92,10 @@ class Search:
 
     def __init__(self, index: SearchIndex, archive, *, contributors: tuple[Contributor, ...] = (),
                  sources: tuple[Callable[[], Iterable[dict]], ...] = (), library: str = "",
-                 today: Callable[[], date] = date.today, names: NameSource = NoNames()):
+                 today: Callable[[], date] = date.today, names: NameSource | None = None):
         self.index, self.archive, self.contributors, self.today = index, archive, tuple(contributors), today
         self.sources, self.library = list(sources), library
-        self.names = NameIndex(names)
+        self.names = NameIndex(names or NoNames())
         self._unchecked: list[str] = []  # new dictionary words whose items are not re-indexed yet
 
     # --- the authority file's names -------------------------------------------------------------

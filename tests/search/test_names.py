@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from repository.access import ANONYMOUS, SYSTEM
+from repository.access import ANONYMOUS
 from search import analysis, name_index
 from search.name_index import NameIndex
 from search.names import NameGroup
