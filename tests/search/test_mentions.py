@@ -99,3 +99,19 @@ def test_a_name_inside_ordinary_words_is_not_proposed(archive, tmp_path):
     index.refresh()
     assert [name for *_, name, _ids in index.find("深山人家，山人独往。")] == ["山人"]
     assert [(a, b) for a, b, *_ in index.find("深山人家，山人独往。")] == [(5, 7)]
+
+
+def test_a_name_in_a_transcript_cue_is_proposed_with_its_time(archive, tmp_path):
+    from search.documents import Contribution, Passage
+
+    def cues(archive_, item):
+        return Contribution(passages=[Passage("那年周汝桐来村里", file_id="f1", time=75.5, access="staff")])
+
+    search = Search(TantivyIndex(None), archive, contributors=(cues,), names=Names(*GROUPS))
+    made = MentionReview(search, archive, SQLiteMentionStore(tmp_path / "m.sqlite3"))
+    archive.listeners.append(made.item_changed)
+    add(archive, "v1", "口述访谈")
+    place = made.queue(ARCHIVIST)[0].places[0]
+    assert (place["time"], place["access"], place["name"]) == (75.5, "staff", "周汝桐") and place["excerpt"]
+    made.confirm(made.queue(ARCHIVIST)[0].id, ARCHIVIST)
+    assert archive.get_item("v1", user=SYSTEM).value.mentions[0]["where"] == "f1 t=75.5"
