@@ -41,6 +41,8 @@ from repository.bulk import Bulk, BulkError
 from repository.services import Archive
 from search import analysis
 from search.index import SearchIndex
+from search.mentions import MentionReview
+from search.names import NoNames
 from search.queries import ZeroResults
 from search.service import Search
 from storage import LocalStorage
@@ -49,6 +51,7 @@ from storage.base import Storage
 from storage.bulk_jobs import SQLiteBulkJobs
 from storage.catalog import SQLiteCatalog
 from storage.harvested import HarvestStore
+from storage.mentions import SQLiteMentionStore
 from storage.ocfl import OcflRoot
 
 from . import settings as settings_table
@@ -78,6 +81,7 @@ class Fangzhi:
     harvester: Harvester | None = None  # harvests them into the union catalogue (.union) and IIIF (.discovery)
     corrections: Corrections | None = None  # reviewed corrections of OCR and transcripts (corrections.service)
     queries: ZeroResults | None = None  # searches that found nothing (search.queries)
+    mentions: MentionReview | None = None  # proposed mentions of authority records, for staff review
 
     @property
     def data_dir(self) -> Path:
@@ -151,7 +155,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     if dictionary_path(settings).exists():
         analysis.load_dictionary(dictionary_path(settings))
     search = Search(index if index is not None else _index(settings), archive, contributors=_contributors(),
-                    library=settings["LIBRARY_NAME"])
+                    library=settings["LIBRARY_NAME"], names=_names())
+    mentions = MentionReview(search, archive, SQLiteMentionStore(data / "mentions.sqlite3"))
     members = Members(data / "alliance.sqlite3")
     harvested = HarvestStore(storage)
     union = UnionCatalogue(harvested, members, search)
@@ -161,6 +166,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                           discovery=Discovery(harvested, members))
     archive.listeners.append(union.item_changed)  # a local item joins or leaves a duplicate group …
     archive.listeners.append(search.item_changed)  # the index follows every committed change
+    archive.listeners.append(mentions.item_changed)  # names of authority records in its texts: proposals
     if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
         log.warning("the search index's fields have changed: rebuilding it from storage")
         search.rebuild()
@@ -175,7 +181,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                    _after_steps(settings), inline=inline, members=members, harvester=harvester,
                    corrections=Corrections(archive, ProposalStore(data / "corrections.sqlite3"), work=data / "work",
                                            volunteers=settings["CORRECTIONS_VOLUNTEERS"], limits=limits),
-                   queries=ZeroResults(data / "queries.sqlite3"))
+                   queries=ZeroResults(data / "queries.sqlite3"), mentions=mentions)
 
 
 # --- how features plug in ---------------------------------------------------------------------
@@ -212,6 +218,12 @@ def _contributors() -> tuple:
     """What features add to an item's search documents (search.documents.Contribution)."""
     # oral history: an interview's passages and facets, at its recording's level; ingest: formats, for staff
     return (interview_search, format_search)
+
+
+def _names():
+    """What search knows of the authority file (search.names.NameSource): the authority feature's
+    records once it is registered here; until then none."""
+    return NoNames()
 
 
 def _after_steps(settings: dict) -> tuple:

@@ -23,8 +23,10 @@ import unicodedata
 from pathlib import Path
 from typing import Iterable
 
+from repository import calendar
+
 __all__ = [
-    "DICTIONARY_PATH", "REIGN_ERAS", "Segmenter", "add_words", "analyze", "era_years", "fold",
+    "DICTIONARY_PATH", "REIGN_ERAS", "Segmenter", "add_words", "analyze", "era_query", "era_years", "fold",
     "load_dictionary", "pinyin", "pinyin_tokens", "tokens",
 ]
 
@@ -38,9 +40,23 @@ _segmenter: "Segmenter | None" = None
 
 # --- folding -----------------------------------------------------------------------------------
 
-# Variant characters of old prints that OpenCC's t2s leaves as they are (淸名橋 is 清名桥).
-VARIANTS = str.maketrans("淸邨塲嶋衞甯凖竝銕", "清村场岛卫宁准并铁")
-_VARIANT_CHARS = re.compile("[淸邨塲嶋衞甯凖竝銕]")
+# Variant characters of old prints that OpenCC's t2s leaves as they are (淸名橋 is 清名桥) …
+OLD_PRINT = str.maketrans("淸邨塲嶋衞甯凖竝銕", "清村场岛卫宁准并铁")
+# … and the variant table (异体字, 旧字形, 人名用字: 敍 → 叙, 槪 → 概, 塡 → 填, 锺 → 钟) that
+# scripts/variants.py takes from OpenCC's own variant dictionaries, only where no character of
+# ordinary simplified text changes (bench/analysis.py: the SIGHAN F1 does not move).
+VARIANTS_PATH = Path(__file__).with_name("dictionary") / "variants.txt"
+
+
+def _read_variants(path: Path) -> dict[int, int]:
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")]
+    return {ord(row[0]): ord(row[1]) for row in rows}
+
+
+VARIANTS: dict[int, int] = {**OLD_PRINT, **_read_variants(VARIANTS_PATH)}
+_VARIANT_CHARS = re.compile("[" + "".join(map(chr, sorted(VARIANTS))) + "]")  # no "+": 3× slower to search
+_OLD_PRINT_CHARS = re.compile("[" + "".join(map(chr, sorted(OLD_PRINT))) + "]")
 
 def fold(text: str) -> str:
     """Normalise text for matching: NFKC, traditional → simplified Chinese, lower case.
@@ -51,7 +67,12 @@ def fold(text: str) -> str:
     return _fold_normalized(unicodedata.normalize("NFKC", text))
 
 
-def _fold_normalized(text: str) -> str:
+def fold_without_table(text: str) -> str:
+    """``fold`` with the old-print variants only (scripts/variants.py builds the table on it)."""
+    return _fold_normalized(unicodedata.normalize("NFKC", text), OLD_PRINT, _OLD_PRINT_CHARS)
+
+
+def _fold_normalized(text: str, variants: dict = VARIANTS, variant_chars: re.Pattern = _VARIANT_CHARS) -> str:
     """``fold`` after NFKC: OpenCC t2s on the lines that need it, old variants, lower case."""
     converter, changing = _opencc()
     match = changing.search(text)  # most text is simplified already: OpenCC is the slow part
@@ -70,8 +91,8 @@ def _fold_normalized(text: str) -> str:
             parts += [text[done:start], converter.convert(text[start:end])]
             done = end
         text = "".join([*parts, text[done:]])
-    if _VARIANT_CHARS.search(text):
-        text = text.translate(VARIANTS)
+    if variant_chars.search(text):  # rare: only the variants are looked at, not the whole text again
+        text = variant_chars.sub(lambda m: m.group().translate(variants), text)
     return text.lower()
 
 
@@ -341,74 +362,29 @@ def pinyin_tokens(names: Iterable[str]) -> list[str]:
 
 # --- reign eras --------------------------------------------------------------------------------
 
-# Gregorian year of 元年 through the last year of the title (Ming, Qing, Republic of China).
-REIGN_ERAS: dict[str, tuple[int, int]] = {
-    "洪武": (1368, 1398), "建文": (1399, 1402), "永乐": (1403, 1424), "洪熙": (1425, 1425),
-    "宣德": (1426, 1435), "正统": (1436, 1449), "景泰": (1450, 1457), "天顺": (1457, 1464),
-    "成化": (1465, 1487), "弘治": (1488, 1505), "正德": (1506, 1521), "嘉靖": (1522, 1566),
-    "隆庆": (1567, 1572), "万历": (1573, 1620), "泰昌": (1620, 1620), "天启": (1621, 1627),
-    "崇祯": (1628, 1644),
-    "顺治": (1644, 1661), "康熙": (1662, 1722), "雍正": (1723, 1735), "乾隆": (1736, 1795),
-    "嘉庆": (1796, 1820), "道光": (1821, 1850), "咸丰": (1851, 1861), "同治": (1862, 1874),
-    "光绪": (1875, 1908), "宣统": (1909, 1911),
-    "民国": (1912, 1949),
-}
-
-_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-           "七": 7, "八": 8, "九": 9}
-_ERA_NAMES = "|".join(sorted(REIGN_ERAS, key=len, reverse=True))
-_ERA_YEAR = re.compile(rf"({_ERA_NAMES})\s*(元|\d+|[〇零一二两三四五六七八九十廿卅]+)\s*年")
-_ERA_ALONE = re.compile(rf"({_ERA_NAMES})")
-
-
-def _chinese_number(numeral: str) -> int | None:
-    """元 → 1, 二十五 → 25, 廿五 → 25, 卅 → 30, 十三 → 13, 二五 → 25 (digit by digit)."""
-    if numeral == "元":
-        return 1
-    if numeral.isdigit():
-        return int(numeral)
-    numeral = numeral.replace("廿", "二十").replace("卅", "三十")
-    if "十" in numeral:
-        tens, _, units = numeral.partition("十")
-        if "十" in units or (tens and tens not in _DIGITS) or (units and units not in _DIGITS):
-            return None
-        return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[units] if units else 0)
-    value = 0
-    for ch in numeral:
-        value = value * 10 + _DIGITS[ch]
-    return value
+# Title → Gregorian years of 元年 through its last year: every title of repository/calendar.py's
+# table (Tang to the Republic), a bare title meaning its latest dynasty's reign.
+REIGN_ERAS: dict[str, tuple[int, int]] = {t: (r.start, r.end) for t, r in calendar.titles().items()}
+# Bare titles that name a span in a search query: the Ming's and later (older ones are common words
+# and place names: 绍兴, 嘉定, 长安, 文明; write them with a year, a 干支 or the dynasty: 宋绍兴).
+QUERY_ERAS_FROM = 1368
 
 
 def era_years(text: str) -> tuple[int, int] | None:
-    """The Gregorian year range named by a reign-era date in ``text``, or None.
+    """The Gregorian year range named by a reign-era date in ``text``, or None (repository/calendar.py).
 
     "民国二十五年" → (1936, 1936); "光绪三年" → (1877, 1877); "民国25年" → (1936, 1936);
-    "民国" alone → (1912, 1949). A year past the end of an imperial reign gives None; Republic
-    years are not capped (the Minguo calendar is still used on Taiwan-printed genealogies).
+    "光绪癸巳" → (1893, 1893); "民国" alone → (1912, 1949). A year past the end of an imperial
+    reign gives None; Republic years are not capped (the Minguo calendar is still used on
+    Taiwan-printed genealogies).
     """
-    text = fold(text)
-    match = _ERA_YEAR.search(text)
-    if match:
-        era, numeral = match.groups()
-        number = _chinese_number(numeral)
-        start, end = REIGN_ERAS[era]
-        if not number:
-            return None
-        year = start + number - 1
-        if year > end and era != "民国":
-            return None
-        return (year, year)
-    match = _ERA_ALONE.search(text)
-    return REIGN_ERAS[match.group(1)] if match else None
+    return calendar.parse(fold(text[:calendar.MAX_TEXT]))
 
 
-def era_names(year: int) -> list[str]:
-    """The reign-era years a Gregorian year was called (the inverse of ``era_years``): 1936 →
-    ["民国二十五年"]; 1644 → ["崇祯十七年", "顺治元年"] (a year two reigns share)."""
-    def numeral(n: int) -> str:
-        if n == 1:
-            return "元"
-        digits = "〇一二三四五六七八九"
-        tens, units = divmod(n, 10)
-        return (("" if tens == 1 else digits[tens]) + "十" if tens else "") + (digits[units] if units else "")
-    return [f"{era}{numeral(year - start + 1)}年" for era, (start, end) in REIGN_ERAS.items() if start <= year <= end]
+def era_query(text: str) -> tuple[int, int] | None:
+    """The years a search word means when it starts with a reign date (光绪, 民国十八年, 光绪癸巳,
+    宋绍兴); None for a bare title older than the Ming (see ``QUERY_ERAS_FROM``)."""
+    found = calendar.parse_at_start(fold(text[:calendar.MAX_TEXT]).strip())
+    if found is None or (not found[1] and found[0][0] < QUERY_ERAS_FROM):
+        return None
+    return found[0]

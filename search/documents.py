@@ -93,6 +93,17 @@ def decades(years: tuple[int, int] | None) -> list[str]:
     return [str(d) for d in range(first, last + 1, 10)]
 
 
+def authority_links(item: Item) -> dict[str, list[str]]:
+    """The authority records an item is linked to (search/names.py): ``authority_about`` — its
+    creators', contributors' and places' records and what it is about; ``authority`` — those
+    and the confirmed mentions in its text."""
+    about = [a.id for a in [*item.creators, *item.contributors] if a.id]
+    about += [p.id for p in item.places if p.id] + list(item.about)
+    about = list(dict.fromkeys(about))
+    return {"authority_about": about,
+            "authority": list(dict.fromkeys([*about, *(m["id"] for m in item.mentions)]))}
+
+
 def _yyyymmdd(iso: str | None) -> int:
     return int(iso.replace("-", "")) if iso else 0
 
@@ -131,6 +142,7 @@ def item_documents(item: Item, passages: Iterable[Passage], *,
         "collection": list(dict.fromkeys(c for cid in item.collections for c in [cid, *ancestors(cid)])),
         "decade": decades(years), "era": eras(years),
         "place_name": [best(p.name) for p in item.places],
+        **authority_links(item),
         "person": [best(a.name) for a in [*item.creators, *item.contributors]],
         "subject_name": list(item.subjects),
         "language": list(item.language), "library": item.holding_library or library, "rights": item.rights or "",

@@ -33,6 +33,8 @@ KEYWORD_FIELDS = (
     "format",  # PRONOM PUIDs of the originals (staff-only: ingest.pronom.format_search)
     "hidden_from",  # clearances (search.documents.CLEARANCES) an item's document is not for
     "suggest",  # folded titles, names, places and subjects, for autocompletion
+    "authority",  # ids of the authority records an item is linked to, confirmed mentions too
+    "authority_about",  # … its creators', contributors', places' and subjects' records only
 )
 # Whole numbers, single-valued (0 when absent).
 INTEGER_FIELDS = (

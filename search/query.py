@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from repository.model import EDTF_RE, edtf_years
 
 from . import analysis
 from .errors import SearchError
-from .index import Bool, Boost, MatchAll, Node, Phrase, Range, Term
+from .index import Bool, Boost, MatchAll, Node, Phrase, Range, Term, Terms
 
 FIELD_ALIASES = {"title": "title", "题名": "title", "标题": "title", "creator": "creator", "作者": "creator",
                  "人物": "creator", "place": "place", "地点": "place", "subject": "subject", "主题": "subject",
@@ -31,6 +32,14 @@ WEIGHTS = {"title": 3.0, "creator": 2.5, "place": 2.0, "subject": 2.0, "identifi
            "description": 1.0, "pinyin": 2.0}
 TEXT_WEIGHT = 1.0
 PHRASE_BONUS = 1.5  # extra for the tokens of one word found adjacent
+# An item linked to the authority record a word names (search.name_index): a constant that
+# outweighs a passing mention's text score; linked by creator, place or subject more than by a
+# confirmed mention in its text (the two add up).
+ABOUT_WEIGHT, LINK_WEIGHT = 30.0, 15.0
+MAX_EXPANDED_TOKENS = 8  # the words of one clause looked up in the authority file
+MAX_EXPANDED_WORDS = 8  # the words of one query expanded to the records they name
+_EXPANDED = (None, "creator", "place", "subject")
+Expand = Callable[[str], "object | None"]  # a word → search.name_index.Expansion or None
 
 _TOKEN = re.compile(r'(-?)(?:([^\s:："“”「」]+)[:：])?(?:"([^"]*)"?|“([^”]*)”?|「([^」]*)」?|([^\s"“”「」]+))')
 
@@ -113,18 +122,32 @@ def date_range(value: str) -> tuple[int, int] | None:
     return analysis.era_years(value)
 
 
-def build(parsed: Parsed, text_fields: tuple[str, ...]) -> Node | None:
+def build(parsed: Parsed, text_fields: tuple[str, ...], *, expand: Expand = lambda word: None) -> Node | None:
     """The scoring part of the query (None for an empty query); ``text_fields`` are the full
-    text fields the user may search (see documents.field_for)."""
+    text fields the user may search (see documents.field_for); ``expand`` gives the authority
+    records a word names (search.name_index.NameIndex.expand)."""
     if parsed.empty and not parsed.excluded:
         return None
-    must = tuple(_any(group, text_fields) for group in parsed.groups) or (MatchAll(),)
+    expand = limited(expand)
+    must = tuple(_any(group, text_fields, expand) for group in parsed.groups) or (MatchAll(),)
     must_not = tuple(_clause(c, text_fields) for c in parsed.excluded)
     return Bool(must=must, must_not=must_not)
 
 
-def _any(group: list[Clause], text_fields) -> Node:
-    nodes = [_clause(c, text_fields) for c in group]
+def limited(expand: Expand) -> Expand:
+    """``expand`` for at most ``MAX_EXPANDED_WORDS`` words of one query that name records (a query
+    of hundreds of names costs no more than one of a few)."""
+    left = [MAX_EXPANDED_WORDS]
+
+    def once(word: str):
+        found = expand(word) if left[0] > 0 else None
+        left[0] -= found is not None
+        return found
+    return once
+
+
+def _any(group: list[Clause], text_fields, expand) -> Node:
+    nodes = [_clause(c, text_fields, expand) for c in group]
     return nodes[0] if len(nodes) == 1 else Bool(should=tuple(nodes))
 
 
@@ -139,7 +162,7 @@ def _fields(clause: Clause, tokens: list[str], text_fields) -> dict[str, float]:
     return {**fields, **{f: TEXT_WEIGHT for f in text_fields}}
 
 
-def _clause(clause: Clause, text_fields) -> Node:
+def _clause(clause: Clause, text_fields, expand: Expand = lambda word: None) -> Node:
     tokens = analysis.tokens(clause.text, mode="query")
     if not tokens:
         raise QueryError(f"“{clause.text}” has no words to search for")
@@ -147,19 +170,42 @@ def _clause(clause: Clause, text_fields) -> Node:
     # A phrase is matched as the index wrote it: index mode puts sub-words (读书 书声) before the
     # whole word (读书声), so the same text segmented the same way gives the same positions.
     indexed = analysis.tokens(clause.text, mode="index")
-    if clause.phrase or len(tokens) == 1:
+    names = expand(clause.text) if clause.field in _EXPANDED and len(tokens) <= MAX_EXPANDED_TOKENS else None
+    if clause.phrase or len(tokens) == 1 or names:
         node = Bool(should=tuple(_weighted(_phrase(f, tokens if f == "pinyin" else indexed), w)
-                                 for f, w in fields.items()))
+                                 for f, w in fields.items()) + _named(names, clause, fields))
     else:  # every token somewhere; adjacent in one field ranks higher
-        node = Bool(must=tuple(Bool(should=tuple(_weighted(Term(f, t), w) for f, w in fields.items()))
-                               for t in tokens),
+        node = Bool(must=tuple(Bool(should=tuple(_weighted(Term(f, t), w) for f, w in fields.items())
+                                    + _named(expand(t) if len(t) > 1 else None, clause, fields))
+                               for t in tokens[:MAX_EXPANDED_TOKENS]) + tuple(
+                        Bool(should=tuple(_weighted(Term(f, t), w) for f, w in fields.items()))
+                        for t in tokens[MAX_EXPANDED_TOKENS:]),
                     should=tuple(_weighted(Phrase(f, tuple(indexed)), w * PHRASE_BONUS)
                                  for f, w in fields.items() if f != "pinyin"))
     if clause.field is None and not clause.phrase:
-        years = analysis.era_years(clause.text)
-        if years and analysis.fold(clause.text).startswith(tuple(analysis.REIGN_ERAS)):
+        years = analysis.era_query(clause.text)
+        if years:
             node = Bool(should=(node, Bool(filter=(dated_within(years),))))
     return node
+
+
+def _named(names, clause: Clause, fields: dict[str, float]) -> tuple[Node, ...]:
+    """What a word that names authority records adds (``names``: their Expansion): each of their
+    names where the word is looked for, and the items linked to them (about them above those
+    with only a confirmed mention), which rank above those merely naming them in their text."""
+    if names is None:
+        return ()
+    own = analysis.fold(clause.text).replace(" ", "")
+    out = []
+    for name in names.names:
+        if name == own:
+            continue
+        indexed = analysis.tokens(name, mode="index")
+        if indexed:
+            out += [_weighted(_phrase(f, indexed), w) for f, w in fields.items() if f != "pinyin"]
+    if clause.field is None:  # a field's words find the names in that field only
+        out += [Boost(Terms("authority_about", names.ids), ABOUT_WEIGHT), Boost(Terms("authority", names.ids), LINK_WEIGHT)]
+    return tuple(out)
 
 
 def _phrase(f: str, tokens: list[str]) -> Node:

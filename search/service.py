@@ -7,6 +7,8 @@ and snippets (highlight.py). A backend (search/index.py) only stores and execute
 """
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Iterable, Iterator
@@ -18,9 +20,11 @@ from repository.access import User
 from repository.model import Item
 
 from . import analysis, highlight
-from .documents import CLEARANCES, LEVELS, Contribution, field_for, item_documents, item_passages, with_facets
+from .documents import CLEARANCES, LEVELS, Contribution, Passage, field_for, item_documents, item_passages, with_facets
 from .index import Bool, Facet, MatchAll, Node, Range, SearchIndex, Sort, Term, Terms
-from .query import Parsed, QueryError, build, dated_within, parse
+from .name_index import NameIndex
+from .names import NameSource, NoNames
+from .query import Parsed, QueryError, build, dated_within, limited, parse
 
 # facet name (also the URL parameter) → index field
 FACETS = {"kind": "kind", "collection": "collection", "decade": "decade", "era": "era",
@@ -34,6 +38,8 @@ SORTS = {"relevance": Sort(), "date": Sort("date_sort"), "-date": Sort("date_new
 MAX_PER_PAGE = 100
 MAX_RESULTS = 10_000  # deepest hit a page may start at
 PASSAGES_PER_HIT = 3
+STORED_PAGE = 1000  # documents read at a time when new authority names are looked for in stored texts
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,15 +92,65 @@ class Search:
 
     def __init__(self, index: SearchIndex, archive, *, contributors: tuple[Contributor, ...] = (),
                  sources: tuple[Callable[[], Iterable[dict]], ...] = (), library: str = "",
-                 today: Callable[[], date] = date.today):
+                 today: Callable[[], date] = date.today, names: NameSource | None = None):
         self.index, self.archive, self.contributors, self.today = index, archive, tuple(contributors), today
         self.sources, self.library = list(sources), library
+        self.names = NameIndex(names or NoNames())
+        self._unchecked: list[str] = []  # new dictionary words whose items are not re-indexed yet
 
-    # --- keeping the index current --------------------------------------------------------------
+    # --- the authority file's names -------------------------------------------------------------
+
+    def refresh_names(self, *, force: bool = False, reindex: bool = True) -> list[str]:
+        """Take the authority file's names again when its stamp changed (search.name_index): new
+        names of three or more characters join the dictionary, and the items whose text has one
+        of them are indexed again, so the name is one token there too. Those items are found by
+        reading the texts the index stores (titles, descriptions, pages, cues): a name in a text
+        indexed before may have been cut into other tokens (过探先字 → 过探 先字), which no query of
+        tokens finds. Items linked by id need no re-indexing: their documents hold the ids, and
+        queries carry every name of a record. A process's first reading only fills its
+        dictionary: the index was made with the names by whichever process wrote it (each makes
+        documents after reading them); an index made before the authority file: `fangzhi rebuild`.
+        ``reindex=False`` (while documents are being made: a rebuild) leaves the re-indexing to
+        the next call that allows it (the next search)."""
+        first = not self.names.read
+        added = self.names.refresh(force=force) or []
+        if not first and self.archive is not None:
+            self._unchecked += added
+        analysis.add_words(added)
+        if reindex and self._unchecked:
+            words, self._unchecked = self._unchecked, []
+            for item_id in sorted(self._items_with(words)):
+                self.item_changed(item_id, self.archive.load_item(item_id))
+        return added
+
+    def _items_with(self, words: list[str]) -> set[str]:
+        """The ids of the local items whose stored text has one of ``words`` (folded)."""
+        pattern = re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))))
+        found, offset = set(), 0
+        query = Bool(filter=(Terms("type", ("item", "passage")),))
+        while True:
+            page = self.index.search(query, offset=offset, limit=STORED_PAGE).hits
+            for hit in page:
+                item_id = hit.id.partition("#")[0].partition("@")[0]
+                text = hit.source.get("text") or "\n".join(map(str, (hit.source.get("fields") or {}).values()))
+                if item_id not in found and not hit.id.startswith("remote:") and pattern.search(analysis.fold(text)):
+                    found.add(item_id)
+            if len(page) < STORED_PAGE:
+                return found
+            offset += STORED_PAGE
+            if offset >= MAX_RESULTS:  # the deepest page an engine gives (Elasticsearch: 10 000)
+                log.warning("new authority names: documents past the first %d not read again; "
+                            "run `fangzhi rebuild` so that their texts find the names", MAX_RESULTS)
+                return found
+
+    def passages(self, item: Item) -> tuple[list[Passage], list[Contribution]]:
+        """The item's full text (its files' and what contributors add) and the contributions."""
+        added = [c for contribute in self.contributors for c in _contributions(contribute(self.archive, item))]
+        return item_passages(item, self.archive.file_reader(item.id)) + [p for c in added for p in c.passages], added
 
     def documents(self, item: Item) -> list[dict]:
-        added = [c for contribute in self.contributors for c in _contributions(contribute(self.archive, item))]
-        passages = item_passages(item, self.archive.file_reader(item.id)) + [p for c in added for p in c.passages]
+        self.refresh_names(reindex=False)
+        passages, added = self.passages(item)
         docs = item_documents(item, passages, ancestors=self.archive.collection_ancestors, thumbnail=_thumbnail(item),
                               library=self.library)
         return with_facets(docs, added)
@@ -136,6 +192,7 @@ class Search:
         """``facets``: the facet names to count (default all). Raises QueryError for a query that
         cannot be understood (it says what to change)."""
         parsed = parse(text)
+        self.refresh_names()
         cleared = CLEARANCES.index(clearance(user))
         offered = {name: f for name, f in FACETS.items()
                    if name not in STAFF_FACETS or cleared >= CLEARANCES.index(STAFF_FACETS[name])}
@@ -147,7 +204,7 @@ class Search:
         if (page - 1) * per_page >= MAX_RESULTS:
             raise QueryError(f"results are shown up to number {MAX_RESULTS}: narrow the search")
         years = _intersect(parsed.years, years)
-        scoring = build(parsed, self._text_fields(user)) or MatchAll()
+        scoring = build(parsed, self._text_fields(user), expand=self.names.expand) or MatchAll()
         limits = [Term("type", "item"), self.access_filter(user)]
         limits += [Terms(FACETS[name], tuple(values)) for name, values in filters.items()]
         if years:
@@ -156,7 +213,8 @@ class Search:
                                   facets={name: Facet(f, facet_size) for name, f in offered.items()
                                           if facets is None or name in facets},
                                   sort=SORTS[sort], offset=(page - 1) * per_page, limit=per_page)
-        hits = [self._hit(h, user, parsed) for h in found.hits]
+        words = self._words(parsed)
+        hits = [self._hit(h, user, words) for h in found.hits]
         if hits and not parsed.empty:
             self._add_passages(hits, parsed, user)
         return Results(text, found.total, page, per_page, sort, hits, found.facets, filters, years)
@@ -185,11 +243,10 @@ class Search:
         levels = access.visible_levels(user)
         return tuple(field_for(level) for level in (None, *LEVELS) if level is None or level in levels)
 
-    def _hit(self, found, user: User, parsed: Parsed) -> Hit:
+    def _hit(self, found, user: User, words: list[str]) -> Hit:
         source = found.source
         thumb = source.get("thumbnail") or {}
         allowed = access.visible_levels(user)
-        words = parsed.words()
         marks = {}
         for name, text in (source.get("fields") or {}).items():
             marked = highlight.mark(text, words) if name != "description" else highlight.snippet(text, words)
@@ -199,8 +256,18 @@ class Search:
                    thumb.get("file") if set(thumb.get("levels", [])) <= allowed else None, marks,
                    holdings=source.get("holdings") or [])
 
+    def _words(self, parsed: Parsed) -> list[str]:
+        """The folded tokens hits are highlighted with: the query's, and the names of the
+        authority records its words name (so a passage naming 乐农 shows for 荣德生)."""
+        words, expand = parsed.words(), limited(self.names.expand)
+        for group in parsed.groups:
+            for c in group:
+                found = expand(c.text) if c.field != "date" else None
+                words += [t for name in (found.names if found else ()) for t in analysis.tokens(name, mode="query")]
+        return list(dict.fromkeys(words))
+
     def _add_passages(self, hits: list[Hit], parsed: Parsed, user: User) -> None:
-        words = parsed.words()
+        words = self._words(parsed)
         fields = self._text_fields(user)
         if not words:
             return

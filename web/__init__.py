@@ -54,6 +54,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import staff_views
     from . import correction_views
     from . import dashboard_views
+    from . import mention_views
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -82,6 +83,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(bulk_views.bp)
     app.register_blueprint(correction_views.bp)
     app.register_blueprint(dashboard_views.bp)
+    app.register_blueprint(mention_views.bp)
     errors.init_app(app)
 
     @app.get("/healthz")

@@ -117,6 +117,15 @@ def rebuild(obj):
     click.echo(f"rebuilt the search index from {count} items and the alliance's harvested records")
 
 
+@main.command("mentions")
+@click.pass_obj
+def mentions(obj):
+    """Look for names of authority records in every item's texts again (the review queue's
+    proposals; staff's decisions are kept)."""
+    count = _with_progress("finding mentions", obj.fangzhi.mentions.rebuild)
+    click.echo(f"looked for mentions in {count} items")
+
+
 @main.group()
 def index():
     """The search index."""

@@ -12,7 +12,8 @@ from oral_history.ohms import write_ohms
 from oral_history.webvtt import export_webvtt
 from repository.access import is_staff
 from repository.errors import NotFound
-from repository.model import best
+from repository import calendar
+from repository.model import best, edtf_years
 from repository.vocab import (event_label, kind_label, language_label, outcome_label, rights_label, state_label,
                               visibility_label)
 from search.analysis import fold
@@ -38,6 +39,14 @@ INLINE = ("image/", "audio/", "video/", "application/pdf", "text/plain", "text/v
 bp.add_app_template_global(WEB_IMAGES, "web_images")
 bp.add_app_template_global(player.stamp, "stamp")
 bp.add_app_template_filter(fold, "fold")
+
+
+@bp.app_template_global()
+def reign_date(date: dict) -> str | None:
+    """The reign year beside an item's Gregorian date when it has no display form of its own
+    (1936 → 民国二十五年; repository/calendar.py), for a date within one year."""
+    years = edtf_years(date["edtf"]) if date.get("edtf") and not date.get("display") else None
+    return calendar.reign_name(years[0]) if years and years[0] == years[1] else None
 
 
 @bp.app_template_global()

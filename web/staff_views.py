@@ -7,10 +7,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from repository import calendar
 from repository.access import can_edit
 from repository.errors import Conflict, NotFound, ValidationError
 from repository.model import VISIBILITIES, Checker, edtf_years, read_date
-from search.analysis import era_names, era_years
+from search.analysis import era_years
 
 from . import item_form, staff_text
 from .admin import require
@@ -165,7 +166,7 @@ def reign_text(edtf: str | None) -> str:
     years = edtf_years(value["edtf"]) if value.get("edtf") and not c.problems else None
     if not years:
         return ""
-    first, last = era_names(years[0]), era_names(years[1])
+    first, last = ([str(r) for r in calendar.reign_years(y)] for y in years)
     if years[0] == years[1]:
         return "／".join(first)
     return f"{first[0]}—{last[-1]}" if first and last else ""

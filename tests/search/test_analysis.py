@@ -1,4 +1,6 @@
 """The shared analysis pipeline: folding, segmentation, user dictionary, pinyin, reign eras."""
+from pathlib import Path
+
 import pytest
 
 from search import analysis
@@ -343,3 +345,44 @@ def test_phrase_only_holds_every_character_opencc_changes_only_in_a_phrase(tmp_p
         assert len(key) == len(value) and key.isalnum(), line  # phrases keep lengths; no punctuation
         changed |= {a for a, b in zip(key, value) if a != b and converter.convert(a) == a}
     assert changed and changed <= analysis.PHRASE_ONLY
+
+
+# --- the variant table (search/dictionary/variants.txt, from scripts/variants.py) ---------------
+
+def test_variant_families_fold_to_one_form_at_index_and_query_time():
+    for family in ("鍾锺钟", "淸清", "峯峰", "衞衛卫", "敍敘叙", "槪概", "塡填"):
+        assert len({fold(ch) for ch in family}) == 1, family
+    assert tokens("錢锺書") == tokens("钱钟书") and tokens("敍述") == tokens("叙述")
+    # words OpenCC handles as phrases keep their conversion (沈思 → 沉思; 沈 alone is the surname)
+    assert fold("沈思") == "沉思" and fold("沈周") == "沈周" and fold("衹") == "只"
+
+
+def test_the_variant_table_is_what_its_rule_takes_from_opencc():
+    import scripts.variants as made
+
+    rows = [line.split("\t") for line in analysis.VARIANTS_PATH.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")]
+    assert {a: (b, source) for a, b, source in rows} == made.variants(analysis.fold_without_table)
+
+
+def test_the_variant_table_changes_no_character_of_ordinary_text():
+    """No folded-away variant is a GB 2312 character (but 锺, by hand), and the whole jieba
+    dictionary — ordinary words — folds the same with and without the table."""
+    import jieba
+
+    table = {chr(k): chr(v) for k, v in analysis.VARIANTS.items()}
+    assert all(not _gb2312(ch) for ch in table if ch not in "锺甯")
+    words = (Path(jieba.__file__).parent / "dict.txt").read_text(encoding="utf-8").split("\n")
+    text = "\n".join(w.split(" ")[0] for w in words if w and all(map(_gb2312, w.split(" ")[0])))
+    assert len(text) > 500_000
+    changed = [w for w, f in zip(text.split("\n"), analysis.fold(text).split("\n"))
+               if f != analysis.fold_without_table(w)]
+    assert all(set(w) & {"锺"} for w in changed), changed[:20]
+
+
+def _gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False

@@ -204,3 +204,9 @@ def test_fixity_schedule_reports_a_bit_flip_a_truncation_and_a_missing_file(tmp_
     formats = fangzhi(data, "formats")
     assert formats.returncode == 0 and re.search(r"\s4\s+x-fmt/111\s+Plain Text File", formats.stdout), formats.stdout
     assert "4 originals in 1 PRONOM formats, 0 unidentified" in formats.stdout
+
+
+def test_mentions_command_looks_at_every_item(demo_dir):
+    done = fangzhi(demo_dir, "mentions")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"looked for mentions in [1-9]\d* items", done.stdout)

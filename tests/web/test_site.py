@@ -159,3 +159,13 @@ def test_vendor_libraries_are_served_from_npm_and_nothing_else(client):
     for path in ("/vendor/leaflet/package.json", "/vendor/leaflet/../../package.json", "/vendor/mirador/mirador.min.js",
                  "/vendor/leaflet/%2e%2e/%2e%2e/setup.cfg"):
         assert client.get(path).status_code == 404, path
+
+
+def test_item_page_shows_the_reign_year_beside_a_gregorian_date_without_display(client, archive):
+    for item_id, date_ in (("d-1936", {"edtf": "1936-10-10"}), ("d-shown", {"edtf": "1893", "display": "光绪癸巳"}),
+                           ("d-span", {"edtf": "1930/1937"})):
+        archive.create_item(photo_item(id=item_id, date=date_), [], user=SYSTEM)
+    assert '<span class="reign">（民国二十五年）</span>' in client.get("/items/d-1936").get_data(as_text=True)
+    shown = client.get("/items/d-shown").get_data(as_text=True)
+    assert "光绪癸巳" in shown and 'class="reign"' not in shown  # the item's own display form is enough
+    assert 'class="reign"' not in client.get("/items/d-span").get_data(as_text=True)
