@@ -16,7 +16,6 @@ import os
 import tempfile
 import threading
 from pathlib import PurePath
-from functools import lru_cache
 
 from search.documents import Contribution
 
@@ -24,15 +23,22 @@ SIGNATURES = "formats-v109.xml"  # the PRONOM signature file FIDO 1.6.1 ships (i
 _lock = threading.Lock()  # one FIDO instance per process, which keeps per-file state
 
 
-@lru_cache(maxsize=1)
-def _fido():
-    from fido import __version__
-    from fido.fido import Fido
+_made: tuple | None = None
+_making = threading.Lock()  # threads of a process that identify at once make FIDO once (its import is not thread-safe)
 
-    found: list = []
-    fido = Fido(quiet=True, handle_matches=lambda name, matches, delta, kind="": found.append((matches, kind)),
-                format_files=[SIGNATURES, "format_extensions.xml"])
-    return fido, found, f"fido {__version__} ({SIGNATURES.removesuffix('.xml')})"
+
+def _fido():
+    global _made
+    with _making:
+        if _made is None:
+            from fido import __version__
+            from fido.fido import Fido
+
+            found: list = []
+            fido = Fido(quiet=True, handle_matches=lambda name, matches, delta, kind="": found.append((matches, kind)),
+                        format_files=[SIGNATURES, "format_extensions.xml"])
+            _made = fido, found, f"fido {__version__} ({SIGNATURES.removesuffix('.xml')})"
+    return _made
 
 
 def tool() -> str:

@@ -438,3 +438,31 @@ def test_originals_stored_without_identification_are_identified_later(fangzhi):
     assert events[-1]["type"] == "format identification" and events[-1]["files"] == [original.id]
     assert identify_missing(fangzhi.ingest_context(), [item_id]) == 0  # nothing left: no new version
     assert fangzhi.archive.get_item(item_id, user=SYSTEM).version == 2
+
+
+def test_threads_identifying_at_once_in_a_new_process_make_fido_once(tmp_path):
+    """Upload threads identify their first files together: FIDO's import and set-up are not
+    thread-safe ("dictionary changed size during iteration" under load), so they happen once."""
+    import subprocess
+    import sys
+
+    (tmp_path / "a.txt").write_text("惠山泥人\n", encoding="utf-8")
+    script = f"""
+import threading
+from ingest import pronom
+results, errors = [], []
+def work():
+    try:
+        results.append(pronom.identify({str(tmp_path / "a.txt")!r})["puid"])
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=work) for _ in range(8)]
+[t.start() for t in threads]; [t.join() for t in threads]
+assert not errors, errors
+assert len(results) == 8 and len(set(results)) == 1, results
+print(results[0])
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith("x-fmt/")
