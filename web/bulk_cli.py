@@ -1,21 +1,14 @@
 """`fangzhi bulk`: bulk edits with preview, apply, resume and undo; export and update by spreadsheet."""
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
 import click
 
-from repository.access import User
 from repository.bulk import FIELDS, Operation
 
 FIELD_HELP = ", ".join(FIELDS)
-
-
-def _user(name: str | None) -> User:
-    """The command acts as the operating-system user (or --as NAME), with the administrator's rights."""
-    return User(name or getpass.getuser(), frozenset({"admin"}))
 
 
 def _pair(text: str, option: str) -> tuple[str, str]:
@@ -78,16 +71,14 @@ def _run(bulk, job_id, user) -> None:
 @click.option("--apply", "do_apply", is_flag=True, help="Write the changes (default: only preview them).")
 @click.option("--preview", is_flag=True, help="Only show what would change (the default).")
 @click.option("--resume", default=None, metavar="JOB", help="Continue an interrupted job.")
-@click.option("--as", "as_name", default=None, help="Record the work under this name (default: your user name).")
 @click.pass_context
 def bulk(ctx, query, facets, ids, sets, adds, removes, replaces, regex, visibility, embargo_until, publish,
-         unpublish, why, do_apply, preview, resume, as_name):
+         unpublish, why, do_apply, preview, resume):
     """Change many items at once: select (--query/--ids), say what (--set/--add/--remove/--replace/
     --visibility/--publish), preview, then --apply; `fangzhi bulk undo JOB` undoes a job."""
     if ctx.invoked_subcommand is not None:
-        ctx.meta["bulk_user"] = as_name
         return
-    service, user = ctx.obj.fangzhi.bulk, _user(as_name)
+    service, user = ctx.obj.fangzhi.bulk, ctx.obj.user  # the operating-system user, or `fangzhi --as NAME`
     if resume:
         return _run(service, resume, user)
     if query is None and ids is None:
@@ -115,7 +106,7 @@ def bulk(ctx, query, facets, ids, sets, adds, removes, replaces, regex, visibili
 @click.pass_context
 def undo(ctx, job_id, why):
     """Undo a bulk job as new versions (items changed since are reported, not overwritten)."""
-    service, user = ctx.obj.fangzhi.bulk, _user(ctx.meta.get("bulk_user"))
+    service, user = ctx.obj.fangzhi.bulk, ctx.obj.user
     new_job = service.undo(job_id, user=user, why=why)
     click.echo(f"job {new_job} undoes {job_id}")
     _run(service, new_job, user)
@@ -131,7 +122,7 @@ def export(ctx, query, ids, output):
     """Write the items as a spreadsheet in the manifest template's columns, to edit and update."""
     from ingest.sources.update_sheet import export_rows, write_csv, write_xlsx
 
-    fz, user = ctx.obj.fangzhi, _user(ctx.meta.get("bulk_user"))
+    fz, user = ctx.obj.fangzhi, ctx.obj.user
     selected = _selection(fz.bulk, user, query, (), ids)
     rows = export_rows(fz.archive.get_item(i, user=user) for i in selected)
     output.write_bytes(write_xlsx(rows) if output.suffix.lower() == ".xlsx" else write_csv(rows))
@@ -148,7 +139,7 @@ def update(ctx, sheet, do_apply, why):
     from ingest.errors import IngestError
     from ingest.sources.update_sheet import plan_update
 
-    fz, user = ctx.obj.fangzhi, _user(ctx.meta.get("bulk_user"))
+    fz, user = ctx.obj.fangzhi, ctx.obj.user
     try:
         plan = plan_update(sheet, fz.archive, fz.bulk, user)
     except IngestError as exc:

@@ -214,9 +214,9 @@ def test_the_command_line_previews_applies_undoes_exports_and_updates(tmp_path):
     make(fz.archive, 2)
     env = {**os.environ, "FANGZHI_DATA_DIR": str(tmp_path), "PYTHONPATH": os.getcwd()}
 
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "web.cli", "bulk", *args], env=env, capture_output=True,
-                              text=True, timeout=300)
+    def cli(*args, as_user=()):
+        return subprocess.run([sys.executable, "-m", "web.cli", *as_user, "bulk", *args], env=env,
+                              capture_output=True, text=True, timeout=300)
 
     preview = cli("--ids", "b000,b001,nope", "--replace", "title.zh", "照片(\\d)", "旧照\\1", "--regex")
     assert preview.returncode == 0, preview.stderr
@@ -224,7 +224,7 @@ def test_the_command_line_previews_applies_undoes_exports_and_updates(tmp_path):
     assert fz.archive.get_item("b000", user=ADMIN).version == 1
     bad = cli("--ids", "b000", "--replace", "title.zh", "(a+)+", "", "--regex")
     assert bad.returncode == 1 and "repeats a group" in bad.stderr
-    applied = cli("--as", "王馆员", "--ids", "b000,b001", "--set", "extent=1张", "--why", "统一数量", "--apply")
+    applied = cli("--ids", "b000,b001", "--set", "extent=1张", "--why", "统一数量", "--apply", as_user=("--as", "王馆员"))
     assert applied.returncode == 0 and "2 done" in applied.stdout, applied.stderr
     job_id = re.search(r"job (b[\w-]+)", applied.stdout).group(1)
     last = build_on(tmp_path).archive.history("b000", user=ADMIN)[-1]
