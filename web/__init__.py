@@ -50,6 +50,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import uploads
     from . import vendor
     from . import assets
+    from . import researcher
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -73,6 +74,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(alliance_views.bp)
     app.register_blueprint(oai_views.bp)
     app.register_blueprint(vendor.bp)
+    app.register_blueprint(researcher.bp)
     errors.init_app(app)
     assets.init_app(app)  # before add_security_headers: its cache headers have the last word
 

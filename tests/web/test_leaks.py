@@ -380,6 +380,7 @@ ROUTES = {
     "iiif_image.base": iiif_base, "iiif_image.info": iiif_info, "iiif_image.image": iiif_image,
     "public.interview_vtt": interview_vtt, "public.interview_ohms": interview_ohms,
     "oai.endpoint": oai,
+    "researcher.bibtex": cite_bibtex, "researcher.ris": cite_ris,
 }
 EXEMPT = {
     "static": "stylesheets only", "healthz": "no data", "public.set_language": "sets a cookie",
