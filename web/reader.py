@@ -49,3 +49,79 @@ def scans(item) -> list[Scan]:
         width, height = page.image.tech.get("width") or 0, page.image.tech.get("height") or 0
         out.append(Scan(n, page.key, page.label, links().image_service(item.id, page.image), width, height))
     return out
+
+
+# --- the text beside the page: OCR lines and PDF text layers, as the user may read them ---------
+
+TEXT_PAGES = 20  # pages of text on the item page (more: the paged /items/<id>/text)
+HANT = ("zh_Hant", "zh-Hant", "zh_TW", "zh-TW", "hant")  # interface languages read in traditional script
+_converters: dict[str, object] = {}
+
+
+@dataclass(frozen=True)
+class TextPage:
+    n: int  # the page (canvas) number, as in the viewer and #p<n>
+    label: dict
+    lines: list  # (line number, text)
+
+
+def reader_script(text: str, lang: str | None) -> str:
+    """``text`` in the reader's script (OpenCC at display time, never in storage): simplified for
+    the 简体 interface, traditional for a 繁體 one; other interfaces as stored."""
+    if not text or not lang or not lang.startswith(("zh", "hant")):
+        return text
+    config = "s2t" if lang in HANT else "t2s"
+    if config not in _converters:
+        import opencc
+
+        _converters[config] = opencc.OpenCC(f"{config}.json")
+    return _converters[config].convert(text)
+
+
+bp.add_app_template_filter(reader_script)
+
+
+def page_texts(item, *, start: int = 1, count: int = TEXT_PAGES) -> tuple[list[TextPage], int]:
+    """The text of the item's page images (``start``…, ``count`` of them) and how many have text,
+    from the files the user may see (iiif.content_search.segments: the access policy applied)."""
+    from iiif import content_search
+
+    from .iiif_presentation import links
+
+    user = current_user()
+    files = canvases.visible(archive(), item, user=user)
+    pages = [p for p in canvases.plan(archive(), item, files, user=user) if p.image is not None]
+    if not pages or not canvases.has_text(files):
+        return [], 0
+    numbers = {links().canvas(item.id, p.key): (n, p) for n, p in enumerate(pages, 1)}
+    lines: dict[int, list] = {}
+    for segment in content_search.segments(archive(), item, links(), user=user):
+        if segment.canvas in numbers:
+            lines.setdefault(numbers[segment.canvas][0], []).append(segment.text)
+    with_text = sorted(lines)
+    shown = with_text[start - 1:start - 1 + count]
+    return [TextPage(n, numbers_label(pages[n - 1], n), list(enumerate(lines[n], 1))) for n in shown], len(with_text)
+
+
+def numbers_label(page, n: int) -> dict:
+    return page.label or {"zh": f"第 {n} 页", "en": f"Page {n}"}
+
+
+@bp.app_template_global()
+def item_text(item) -> dict:
+    pages, total = page_texts(item)
+    return {"pages": pages, "total": total}
+
+
+@bp.get("/items/<item_id>/text")
+def text(item_id):
+    """All the item's page text, ``TEXT_PAGES`` pages at a time (?page=)."""
+    from flask import abort, render_template, request
+
+    item = archive().get_item(item_id, user=current_user()).value
+    page = max(1, request.args.get("page", 1, type=int))
+    pages, total = page_texts(item, start=(page - 1) * TEXT_PAGES + 1)
+    if not total:
+        abort(404, description=f"item {item_id} has no text to read")
+    return render_template("reader/text_page.html", item=item, text_pages=pages, total=total, page=page,
+                           last=-(-total // TEXT_PAGES), original=request.args.get("script") == "original")

@@ -367,6 +367,27 @@ def oai(client, case):
 
 
 HARVESTERS = {"oai.endpoint"}  # public material; alliance material for alliance tokens, not sessions
+def cite_bibtex(client, case):
+    r = _status(client, f"/items/{item_id(case)}/cite.bib")
+    return r.status_code == 200 and title(case) in r.get_data(as_text=True)
+
+
+def cite_ris(client, case):
+    r = _status(client, f"/items/{item_id(case)}/cite.ris")
+    return r.status_code == 200 and f"TI  - {title(case)}" in r.get_data(as_text=True)
+
+
+def page_text(client, case):
+    """The OCR text page (web.reader): the staff-only scan's text for staff alone."""
+    r = _status(client, f"/items/{item_id(case)}/text")
+    if r.status_code != 200:
+        return False
+    html = r.get_data(as_text=True)
+    if case == "restricted-file":
+        assert ("同意书签名" in html) == (client.role in STAFF_FILE)
+    return f"{case}文字记录" in html
+
+
 ROUTES = {
     "search.api?scope=alliance": api_search_alliance, "alliance.member": alliance_member_page,
     "iiif_presentation.manifest": iiif_manifest, "iiif_presentation.collection": iiif_collection,
@@ -380,7 +401,7 @@ ROUTES = {
     "iiif_image.base": iiif_base, "iiif_image.info": iiif_info, "iiif_image.image": iiif_image,
     "public.interview_vtt": interview_vtt, "public.interview_ohms": interview_ohms,
     "oai.endpoint": oai,
-    "researcher.bibtex": cite_bibtex, "researcher.ris": cite_ris,
+    "researcher.bibtex": cite_bibtex, "researcher.ris": cite_ris, "reader.text": page_text,
 }
 EXEMPT = {
     "static": "stylesheets only", "healthz": "no data", "public.set_language": "sets a cookie",
