@@ -52,6 +52,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import assets
     from . import researcher
     from . import reader
+    from . import browse
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -77,6 +78,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(vendor.bp)
     app.register_blueprint(researcher.bp)
     app.register_blueprint(reader.bp)
+    app.register_blueprint(browse.bp)
     errors.init_app(app)
     assets.init_app(app)  # before add_security_headers: its cache headers have the last word
 

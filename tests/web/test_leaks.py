@@ -426,6 +426,9 @@ EXEMPT = {
                                             "no local item: tests/alliance/test_discovery.py",
     "iiif_presentation.viewer": "a page naming a same-site or member IIIF URL, no record: "
                                 "tests/alliance/test_browser_viewer.py::test_the_viewer_opens_only_this_site_or_members",
+    "browse.index": "facet counts under the search's access filter: tests/web/test_browse.py::test_index_and_unknown_facets",
+    "browse.facet": "facet counts under the search's access filter: "
+                    "tests/web/test_browse.py::test_counts_only_what_the_reader_may_see",
 }
 
 
