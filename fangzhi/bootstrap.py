@@ -35,12 +35,14 @@ from oral_history.service import interview_search
 from oral_history.transcript_files import TranscriptStep
 from repository.access import SYSTEM, User
 from repository.accounts import Accounts
+from repository.lists import SavedLists
 from repository.services import Archive
 from search import analysis
 from search.index import SearchIndex
 from search.service import Search
 from storage import LocalStorage
 from storage.accounts import SQLiteAccountStore
+from storage.lists import SQLiteListStore
 from storage.base import Storage
 from storage.catalog import SQLiteCatalog
 from storage.harvested import HarvestStore
@@ -71,6 +73,7 @@ class Fangzhi:
     _runner: object = field(default=None, repr=False)
     members: Members | None = None  # the alliance's member libraries and their harvest status
     harvester: Harvester | None = None  # harvests them into the union catalogue (.union) and IIIF (.discovery)
+    lists: SavedLists | None = None  # researchers' saved lists (DATA_DIR/lists.sqlite3, beside the accounts)
 
     @property
     def data_dir(self) -> Path:
@@ -159,7 +162,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
-                   _after_steps(settings), inline=inline, members=members, harvester=harvester)
+                   _after_steps(settings), inline=inline, members=members, harvester=harvester,
+                   lists=SavedLists(SQLiteListStore(data / "lists.sqlite3"), archive))
 
 
 # --- how features plug in ---------------------------------------------------------------------

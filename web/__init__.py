@@ -53,6 +53,8 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import researcher
     from . import reader
     from . import browse
+    from . import api_docs
+    from . import lists
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -79,6 +81,8 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(researcher.bp)
     app.register_blueprint(reader.bp)
     app.register_blueprint(browse.bp)
+    app.register_blueprint(api_docs.bp)
+    app.register_blueprint(lists.bp)
     errors.init_app(app)
     assets.init_app(app)  # before add_security_headers: its cache headers have the last word
 

@@ -388,6 +388,25 @@ def page_text(client, case):
     return f"{case}文字记录" in html
 
 
+_shared = {}
+
+
+def shared_list(client, case):
+    """A list the admin shared with every case's item (web.lists): each item as the viewer may see it."""
+    app = client.application
+    if app not in _shared:
+        from repository.access import User
+
+        admin = User("admin", frozenset({"admin"}))
+        lists = app.extensions["fangzhi"].lists
+        saved = lists.create("泄露测试列表", user=admin)
+        for c in CASES:
+            lists.add(saved.id, item_id(c), user=admin)
+        _shared[app] = lists.share(saved.id, True, user=admin)
+    html = _status(client, f"/shared/{_shared[app]}").get_data(as_text=True)
+    return title(case) in html
+
+
 ROUTES = {
     "search.api?scope=alliance": api_search_alliance, "alliance.member": alliance_member_page,
     "iiif_presentation.manifest": iiif_manifest, "iiif_presentation.collection": iiif_collection,
@@ -402,6 +421,7 @@ ROUTES = {
     "public.interview_vtt": interview_vtt, "public.interview_ohms": interview_ohms,
     "oai.endpoint": oai,
     "researcher.bibtex": cite_bibtex, "researcher.ris": cite_ris, "reader.text": page_text,
+    "lists.shared": shared_list,
 }
 EXEMPT = {
     "static": "stylesheets only", "healthz": "no data", "public.set_language": "sets a cookie",
@@ -427,6 +447,9 @@ EXEMPT = {
     "iiif_presentation.viewer": "a page naming a same-site or member IIIF URL, no record: "
                                 "tests/alliance/test_browser_viewer.py::test_the_viewer_opens_only_this_site_or_members",
     "browse.index": "facet counts under the search's access filter: tests/web/test_browse.py::test_index_and_unknown_facets",
+    "lists.mine": "the reader's own lists: tests/web/test_lists.py::test_a_reader_keeps_a_private_list_with_notes",
+    "lists.view": "the owner's list, items under the policy: tests/web/test_lists.py::test_an_item_restricted_later_disappears",
+    "api_docs.page": "the API description's page, no record: tests/web/test_openapi.py",
     "browse.facet": "facet counts under the search's access filter: "
                     "tests/web/test_browse.py::test_counts_only_what_the_reader_may_see",
 }
