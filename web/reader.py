@@ -125,3 +125,117 @@ def text(item_id):
         abort(404, description=f"item {item_id} has no text to read")
     return render_template("reader/text_page.html", item=item, text_pages=pages, total=total, page=page,
                            last=-(-total // TEXT_PAGES), original=request.args.get("script") == "original")
+
+
+# --- the e-book reader: chapters, table of contents, search within -------------------------------
+
+EBOOK_SEARCH_HITS = 200  # matches a search within a book lists at most
+MAX_CHAPTER_BYTES = 5 << 20  # an EPUB document larger than this is shown as its plain text
+# What a chapter keeps of its EPUB (X)HTML (nh3: no scripts, styles, links, images or any remote resource)
+EPUB_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "u", "s", "small",
+             "sub", "sup", "span", "div", "section", "article", "blockquote", "q", "cite", "abbr", "ruby", "rt",
+             "rp", "ul", "ol", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "th", "td",
+             "caption", "figure", "figcaption", "pre", "code"}
+EPUB_ATTRIBUTES = {"*": {"lang", "dir", "title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"},
+                   "ol": {"start"}}
+
+
+@dataclass(frozen=True)
+class Book:
+    original: object  # the EPUB's original File
+    chapters: list  # [{"n", "title", "href", "text"}]
+    toc: list  # nested [{"title", "n", "children"}]
+
+
+def book(item) -> Book | None:
+    """The item's first EPUB with its chapters and table of contents, from the files the user may see."""
+    user = current_user()
+    files = canvases.visible(archive(), item, user=user)
+    chapters = next((f for f in files if f.purpose == "text" and canvases.name(f) == "chapters.json"), None)
+    if chapters is None:
+        return None
+    original = next((f for f in item.files if f.id == chapters.derived_from), None)
+    text = canvases.read_json(archive(), item.id, chapters, user=user)
+    toc_file = next((f for f in files if f.purpose == "toc" and f.derived_from == chapters.derived_from), None)
+    by_href = {c["href"]: c["n"] for c in text}
+
+    def entries(nodes):
+        return [{"title": e.get("title") or "", "n": by_href.get((e.get("href") or "").split("#")[0]),
+                 "children": entries(e.get("children") or [])} for e in nodes]
+    toc = entries(canvases.read_json(archive(), item.id, toc_file, user=user)) if toc_file else []
+    if not any(e["n"] for e in toc):  # no usable table of contents: the chapters in reading order
+        toc = [{"title": c.get("title") or "", "n": c["n"], "children": []} for c in text]
+    return Book(original, text, toc)
+
+
+bp.add_app_template_global(book, "ebook")
+
+
+def chapter_html(item, found: Book, chapter: dict) -> str | None:
+    """The chapter's own (X)HTML from the EPUB, sanitised (nh3), when the user may open the EPUB;
+    else None (the reader shows the chapter's plain text)."""
+    import posixpath
+    import zipfile
+
+    import lxml.html
+    import nh3
+    from lxml import etree
+
+    from repository.errors import PermissionDenied
+    try:
+        stored = archive().open_file(item.id, found.original.id, user=current_user())
+    except PermissionDenied:
+        return None
+    try:
+        with stored.local_path() as path, zipfile.ZipFile(path) as book_zip:
+            container = etree.fromstring(book_zip.read("META-INF/container.xml"),
+                                         etree.XMLParser(resolve_entities=False, no_network=True))
+            rootfile = container.find(".//{urn:oasis:names:tc:opendocument:xmlns:container}rootfile")
+            name = posixpath.normpath(posixpath.join(posixpath.dirname(rootfile.get("full-path")), chapter["href"]))
+            info = book_zip.getinfo(name)
+            if info.file_size > MAX_CHAPTER_BYTES:
+                return None
+            data = book_zip.read(info)
+    except (KeyError, OSError, zipfile.BadZipFile, etree.XMLSyntaxError, AttributeError, TypeError):
+        return None
+    try:
+        body = lxml.html.document_fromstring(data).body
+    except (etree.ParserError, ValueError):
+        return None
+    inner = "".join(lxml.html.tostring(child, encoding="unicode") for child in body) if body is not None else ""
+    return nh3.clean((body.text or "") + inner if body is not None else "", tags=EPUB_TAGS,
+                     attributes=EPUB_ATTRIBUTES, url_schemes=set(), strip_comments=True)
+
+
+def search_within(item, query: str) -> list[dict]:
+    """Matches of ``query`` in the book's chapters: IIIF Content Search's segments and matching
+    (iiif.content_search: the files the user may see, the project's folding), by chapter."""
+    from iiif import content_search
+
+    from .iiif_presentation import links
+
+    segments = [s for s in content_search.segments(archive(), item, links(), user=current_user())
+                if "-c" in s.canvas.rsplit("/", 1)[-1]]
+    hits = content_search.find(query, segments, most=EBOOK_SEARCH_HITS)
+    return [{"chapter": int(h.segment.canvas.rsplit("-c", 1)[1]), "prefix": h.prefix, "exact": h.exact,
+             "suffix": h.suffix} for h in hits]
+
+
+@bp.get("/items/<item_id>/read")
+def read(item_id):
+    """The e-book reader: chapter ?c= (from 1), the table of contents, search within (?q=)."""
+    from flask import abort, make_response, render_template, request
+
+    item = archive().get_item(item_id, user=current_user()).value
+    found = book(item)
+    if found is None or not found.chapters:
+        abort(404, description=f"item {item_id} has no e-book text to read")
+    query = request.args.get("q", "").strip()[:200]
+    hits = search_within(item, query) if query else None
+    n = request.args.get("c", 1, type=int)
+    n = n if 1 <= n <= len(found.chapters) else 1
+    chapter = found.chapters[n - 1]
+    html = None if request.args.get("plain") else chapter_html(item, found, chapter)
+    return make_response(render_template(
+        "reader/ebook.html", item=item, book=found, chapter=chapter, n=n, html=html, query=query, hits=hits,
+        original=request.args.get("script") == "original"))

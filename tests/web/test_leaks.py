@@ -449,6 +449,8 @@ EXEMPT = {
     "browse.index": "facet counts under the search's access filter: tests/web/test_browse.py::test_index_and_unknown_facets",
     "lists.mine": "the reader's own lists: tests/web/test_lists.py::test_a_reader_keeps_a_private_list_with_notes",
     "lists.view": "the owner's list, items under the policy: tests/web/test_lists.py::test_an_item_restricted_later_disappears",
+    "reader.read": "an e-book's chapters and search within, from the files the user may see: "
+                   "tests/web/test_ebook_reader.py::test_a_book_the_reader_may_not_see",
     "api_docs.page": "the API description's page, no record: tests/web/test_openapi.py",
     "browse.facet": "facet counts under the search's access filter: "
                     "tests/web/test_browse.py::test_counts_only_what_the_reader_may_see",
