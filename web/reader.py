@@ -236,6 +236,10 @@ def read(item_id):
     n = n if 1 <= n <= len(found.chapters) else 1
     chapter = found.chapters[n - 1]
     html = None if request.args.get("plain") else chapter_html(item, found, chapter)
+    if html and chapter.get("title"):  # the chapter's own first heading is the page's h1
+        import re
+
+        html = re.sub(rf"^\s*<h[1-3][^>]*>\s*{re.escape(chapter['title'])}\s*</h[1-3]>", "", html, count=1)
     return make_response(render_template(
         "reader/ebook.html", item=item, book=found, chapter=chapter, n=n, html=html, query=query, hits=hits,
         original=request.args.get("script") == "original"))

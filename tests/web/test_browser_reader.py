@@ -111,3 +111,67 @@ def test_pc_and_tv_get_mirador(server, browser, shots, viewport):
     assert page.locator("#viewer").bounding_box()["width"] > viewport["width"] * 0.6
     page.screenshot(path=str(shots / f"item-{viewport['width']}.png"), full_page=True)
     assert not errors, errors
+
+
+@pytest.fixture
+def site(app, archive, tmp_path):
+    """A scanned book with OCR text, an e-book, a signed-in reader's shared list."""
+    from tests.iiif.builders import ocr
+    from tests.web.auth_helpers import add_users
+    from tests.web.test_ebook_reader import ingest
+
+    scanned(archive, "scan", pages=1, places=[{"name": {"zh": "惠山"}}], creators=[{"name": {"zh": "秦毓鎏"}}])
+    record = archive.get_item("scan", user=SYSTEM)
+    archive.update_item("scan", {}, expected_version=record.version, user=SYSTEM, add_files=[
+        NewFile("p1.ocr.json", ocr(["無錫縣志卷一山川", "惠山在縣西七里"]), "application/json", role="derivative",
+                derived_from="f1", purpose="ocr")])
+    ingest(app, tmp_path, "ebook")
+    add_users(app)
+    with serving(app) as url:
+        yield url
+
+
+PAGES = ["/items/scan", "/items/ebook", "/items/ebook/read?c=2", "/items/ebook/read?q=运河", "/browse",
+         "/browse/place", "/api/docs", "/items/scan/text"]
+
+
+@pytest.mark.parametrize("viewport", [PHONE, PC, TV], ids=["phone", "pc", "tv"])
+def test_reader_pages_at_every_size(site, browser, shots, viewport):
+    page = browser.new_page(viewport=viewport)
+    errors = problems(page)
+    for path in PAGES:
+        page.goto(site + path)
+        if path == "/api/docs":
+            page.wait_for_selector(".opblock", timeout=30_000)
+        page.wait_for_timeout(400)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"{path} scrolls sideways at {viewport['width']} px ({width} px)"
+        name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "")
+        page.screenshot(path=str(shots / f"{name}-{viewport['width']}.png"))
+    assert not errors, errors
+
+
+def test_copy_the_citation_and_save_to_a_list(site, browser, shots):
+    from tests.web.auth_helpers import PASSWORD
+
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    errors = problems(page)
+    page.goto(f"{site}/login")
+    page.fill("input[name=username]", "researcher")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.goto(f"{site}/items/ebook")
+    page.fill("#save-note", "第二章有运河")
+    page.click(".save-form button[type=submit]")
+    assert "已保存到列表" in page.inner_text("main")
+    page.click("text=我的列表 >> nth=-1")
+    page.click("main a[href^='/lists/']")
+    assert "第二章有运河" in page.inner_text("main")
+    page.screenshot(path=str(shots / "list-390.png"), full_page=True)
+    page.goto(f"{site}/items/ebook")
+    page.click("button[data-copy=cite-gbt]")
+    page.wait_for_timeout(300)
+    assert page.locator("button[data-copy=cite-gbt]").inner_text() == "✓"
+    assert not errors, errors
+    context.close()
