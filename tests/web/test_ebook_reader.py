@@ -91,3 +91,13 @@ def test_a_book_the_reader_may_not_see(app, client, books):
     add_users(app)
     login(client, "member")
     assert "米市" in client.get("/items/ally/read?q=米市").get_data(as_text=True)
+
+
+def test_hostile_reader_parameters(client, books):
+    import time
+    for query in ("c=abc", "c=-5", "c=99999999999999999999", "q=" + "运" * 100_000, "q=%3Cscript%3Ealert(1)%3C/script%3E"):
+        started = time.monotonic()
+        r = client.get(f"/items/book/read?{query}")
+        assert r.status_code == 200, query[:20]
+        assert "<script>alert" not in r.get_data(as_text=True)
+        assert time.monotonic() - started < 5, query[:20]

@@ -129,3 +129,15 @@ def test_names_and_notes_are_checked(site):
     assert me.post("/lists", data={"csrf_token": token, "name": "x" * 201}).status_code == 400
     html = me.post("/lists", data={"csrf_token": token, "name": "<script>alert(1)</script>"}, follow_redirects=True)
     assert "<script>alert(1)" not in html.get_data(as_text=True)
+
+
+def test_hostile_list_requests(site):
+    me = site.test_client()
+    login(me, "researcher")
+    token = csrf_token(me, "/lists")
+    assert me.post("/lists/save", data={"csrf_token": token, "list": "abc", "item": "pub"}).status_code == 404
+    assert me.post("/lists/save", data={"csrf_token": token, "list": "-1", "item": "pub"}).status_code == 404
+    save(me, "pub")
+    r = me.post("/lists/save", data={"csrf_token": token, "list": list_id(me), "item": "pub", "note": "x" * 2001})
+    assert r.status_code == 400
+    assert me.get("/lists/99999999999999999999").status_code == 404

@@ -62,3 +62,9 @@ def test_text_page_of_a_hidden_or_textless_item(client, archive, book):
     assert client.get("/items/hidden/text").status_code == 404
     assert client.get("/items/plain/text").status_code == 404
     assert client.get("/items/xz/text?page=9").status_code == 200
+
+
+def test_hostile_text_parameters(client, book):
+    for query in ("page=-1", "page=abc", "page=999999999999999999999", "script=%3Cscript%3E"):
+        r = client.get(f"/items/xz/text?{query}")
+        assert r.status_code == 200 and "<script>" not in r.get_data(as_text=True), query

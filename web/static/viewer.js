@@ -8,7 +8,8 @@
   if (!box) return;
   var page = /^#p(\d+)$/.exec(window.location.hash);  // a search hit's page: /items/<id>#p3
   var start = page ? Number(page[1]) - 1 : 0;
-  var phone = window.matchMedia("(max-width: 600px)").matches;
+  // (a page without its own page images, such as the alliance viewer's, has Mirador only)
+  var phone = window.matchMedia("(max-width: 600px)").matches && box.dataset.tiles && box.dataset.osd;
 
   function fallback() {
     var plain = box.parentNode.querySelector("noscript");
