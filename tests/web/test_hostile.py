@@ -320,7 +320,7 @@ def send(client, method, url, size, *, chunked=False, **kwargs):
 
 def write_routes(app):
     """Every route that takes a body, as a URL with made-up arguments."""
-    special = {"index": 1, "token_id": 1, "action": "disable"}
+    special = {"index": 1, "token_id": 1, "action": "disable", "list_id": 1}
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods & {"POST", "PUT", "PATCH"}):
             yield method, rule.build({arg: special.get(arg, "known") for arg in rule.arguments})[1]
