@@ -38,6 +38,7 @@ from oral_history.transcript_files import TranscriptStep
 from repository.access import SYSTEM, User
 from repository.accounts import Accounts
 from repository.bulk import Bulk, BulkError
+from repository.lists import SavedLists
 from repository.services import Archive
 from search import analysis
 from search.index import SearchIndex
@@ -51,6 +52,7 @@ from storage.base import Storage
 from storage.bulk_jobs import SQLiteBulkJobs
 from storage.catalog import SQLiteCatalog
 from storage.harvested import HarvestStore
+from storage.lists import SQLiteListStore
 from storage.mentions import SQLiteMentionStore
 from storage.ocfl import OcflRoot
 
@@ -82,6 +84,7 @@ class Fangzhi:
     corrections: Corrections | None = None  # reviewed corrections of OCR and transcripts (corrections.service)
     queries: ZeroResults | None = None  # searches that found nothing (search.queries)
     mentions: MentionReview | None = None  # proposed mentions of authority records, for staff review
+    lists: SavedLists | None = None  # researchers' saved lists (DATA_DIR/lists.sqlite3, beside the accounts)
 
     @property
     def data_dir(self) -> Path:
@@ -181,7 +184,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                    _after_steps(settings), inline=inline, members=members, harvester=harvester,
                    corrections=Corrections(archive, ProposalStore(data / "corrections.sqlite3"), work=data / "work",
                                            volunteers=settings["CORRECTIONS_VOLUNTEERS"], limits=limits),
-                   queries=ZeroResults(data / "queries.sqlite3"), mentions=mentions)
+                   queries=ZeroResults(data / "queries.sqlite3"), mentions=mentions,
+                   lists=SavedLists(SQLiteListStore(data / "lists.sqlite3"), archive))
 
 
 # --- how features plug in ---------------------------------------------------------------------

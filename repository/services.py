@@ -769,6 +769,8 @@ EDITABLE_FILE_FIELDS = ("label", "sequence", "access", "tech")
 
 def _update_file_fields(files: list[dict], changes: list[dict]) -> list[dict]:
     """Apply changes to files' label, sequence, access or tech; the stored bytes never change here."""
+    if not isinstance(changes, list):  # e.g. "files": true in a PATCH (found by tests/web/test_hostile.py's fuzzing)
+        raise ValidationError([("files", "must be a list of file changes, each with the id of a file of this item")])
     by_id = {f["id"]: dict(f) for f in files}
     for i, change in enumerate(changes):
         current = by_id.get(change.get("id")) if isinstance(change, dict) else None

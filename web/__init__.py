@@ -55,6 +55,12 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import correction_views
     from . import dashboard_views
     from . import mention_views
+    from . import assets
+    from . import researcher
+    from . import reader
+    from . import browse
+    from . import api_docs
+    from . import lists
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -84,7 +90,13 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(correction_views.bp)
     app.register_blueprint(dashboard_views.bp)
     app.register_blueprint(mention_views.bp)
+    app.register_blueprint(researcher.bp)
+    app.register_blueprint(reader.bp)
+    app.register_blueprint(browse.bp)
+    app.register_blueprint(api_docs.bp)
+    app.register_blueprint(lists.bp)
     errors.init_app(app)
+    assets.init_app(app)  # before add_security_headers: its cache headers have the last word
 
     @app.get("/healthz")
     def healthz():

@@ -14,6 +14,7 @@ VENDOR = {
                                  "images/marker-shadow.png", "images/layers.png", "images/layers-2x.png"}),
     "echarts": ("echarts/dist", {"echarts.min.js"}),
     "openseadragon": ("openseadragon/build/openseadragon", {"openseadragon.min.js"}),
+    "swagger-ui-dist": ("swagger-ui-dist", {"swagger-ui-bundle.js", "swagger-ui.css"}),  # the /api/docs page
 }
 
 

@@ -320,7 +320,7 @@ def send(client, method, url, size, *, chunked=False, **kwargs):
 
 def write_routes(app):
     """Every route that takes a body, as a URL with made-up arguments."""
-    special = {"index": 1, "token_id": 1, "action": "disable", "proposal_id": 1, "decision": "accept"}
+    special = {"index": 1, "token_id": 1, "action": "disable", "proposal_id": 1, "decision": "accept", "list_id": 1}
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods & {"POST", "PUT", "PATCH"}):
             yield method, rule.build({arg: special.get(arg, "known") for arg in rule.arguments})[1]
@@ -611,3 +611,13 @@ def test_an_uploaded_office_document_is_identified_by_its_parts(site):
     stored = {f.path.rsplit("/", 1)[-1]: f for f in archive.load_item(created.json["id"]).originals}
     assert stored["letter.docx"].tech["pronom"]["puid"] == "fmt/412"  # the container's parts were read
     assert stored["big.dat"].tech["pronom"]["format"] == "Acrobat PDF 1.4 - Portable Document Format"  # head and tail
+
+
+@pytest.mark.parametrize("files", [True, 1, "f1", {"id": "f1"}])
+def test_a_patch_with_files_not_a_list_is_refused(site, files):
+    """Found by test_fuzz_upload_metadata (a 500 on "files": true at the item's current version)."""
+    client = site.test_client()
+    headers = {"Authorization": f"Bearer {site.config['TOKEN']}"}
+    version = client.get("/api/items/known", headers=headers).json["version"]
+    r = client.patch("/api/items/known", json={"files": files}, headers={**headers, "If-Match": f'"{version}"'})
+    assert r.status_code == 400 and "files" in r.get_data(as_text=True)

@@ -136,7 +136,7 @@ def test_page_marks_the_restricted_segment_and_offers_exports(site, client):
     assert "/items/oh1/interview.vtt?lang=wuu" in html and "/items/oh1/interview.xml" in html
     assert 'href="/items/oh1?t=11"' in html and 'data-start="11.0"' in html
     assert "张阿婆" in html and "李馆员" in html
-    assert 'src="/static/interview.js"' in html
+    assert 'src="/static/interview.js?v=' in html  # a versioned URL (web.assets)
     r = client.get("/items/oh1?t=12")
     assert "#t=12" in r.get_data(as_text=True)
     assert "'unsafe-inline'" not in r.headers["Content-Security-Policy"]

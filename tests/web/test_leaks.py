@@ -389,6 +389,46 @@ def correct_transcript(client, case):
 
 CORRECTORS = {"corrections.ocr", "corrections.transcript"}  # staff sessions only (volunteers off by default)
 HARVESTERS = {"oai.endpoint"}  # public material; alliance material for alliance tokens, not sessions
+def cite_bibtex(client, case):
+    r = _status(client, f"/items/{item_id(case)}/cite.bib")
+    return r.status_code == 200 and title(case) in r.get_data(as_text=True)
+
+
+def cite_ris(client, case):
+    r = _status(client, f"/items/{item_id(case)}/cite.ris")
+    return r.status_code == 200 and f"TI  - {title(case)}" in r.get_data(as_text=True)
+
+
+def page_text(client, case):
+    """The OCR text page (web.reader): the staff-only scan's text for staff alone."""
+    r = _status(client, f"/items/{item_id(case)}/text")
+    if r.status_code != 200:
+        return False
+    html = r.get_data(as_text=True)
+    if case == "restricted-file":
+        assert ("同意书签名" in html) == (client.role in STAFF_FILE)
+    return f"{case}文字记录" in html
+
+
+_shared = {}
+
+
+def shared_list(client, case):
+    """A list the admin shared with every case's item (web.lists): each item as the viewer may see it."""
+    app = client.application
+    if app not in _shared:
+        from repository.access import User
+
+        admin = User("admin", frozenset({"admin"}))
+        lists = app.extensions["fangzhi"].lists
+        saved = lists.create("泄露测试列表", user=admin)
+        for c in CASES:
+            lists.add(saved.id, item_id(c), user=admin)
+        _shared[app] = lists.share(saved.id, True, user=admin)
+    html = _status(client, f"/shared/{_shared[app]}").get_data(as_text=True)
+    return title(case) in html
+
+
 ROUTES = {
     "search.api?scope=alliance": api_search_alliance, "alliance.member": alliance_member_page,
     "iiif_presentation.manifest": iiif_manifest, "iiif_presentation.collection": iiif_collection,
@@ -403,6 +443,8 @@ ROUTES = {
     "public.interview_vtt": interview_vtt, "public.interview_ohms": interview_ohms,
     "oai.endpoint": oai,
     "corrections.ocr": correct_ocr, "corrections.transcript": correct_transcript,
+    "researcher.bibtex": cite_bibtex, "researcher.ris": cite_ris, "reader.text": page_text,
+    "lists.shared": shared_list,
 }
 EXEMPT = {
     "static": "stylesheets only", "healthz": "no data", "public.set_language": "sets a cookie",
@@ -451,6 +493,14 @@ EXEMPT = {
                          "tests/web/test_dashboard.py::test_readers_and_anonymous_get_no_figures_and_tokens_are_scoped",
     "mentions.queue": "archivists and admins, items they may see, restricted passages without their text: "
                       "tests/web/test_mention_views.py",
+    "browse.index": "facet counts under the search's access filter: tests/web/test_browse.py::test_index_and_unknown_facets",
+    "lists.mine": "the reader's own lists: tests/web/test_lists.py::test_a_reader_keeps_a_private_list_with_notes",
+    "lists.view": "the owner's list, items under the policy: tests/web/test_lists.py::test_an_item_restricted_later_disappears",
+    "reader.read": "an e-book's chapters and search within, from the files the user may see: "
+                   "tests/web/test_ebook_reader.py::test_a_book_the_reader_may_not_see",
+    "api_docs.page": "the API description's page, no record: tests/web/test_openapi.py",
+    "browse.facet": "facet counts under the search's access filter: "
+                    "tests/web/test_browse.py::test_counts_only_what_the_reader_may_see",
 }
 
 

@@ -62,7 +62,8 @@ def test_document_is_served(app):
     doc = app.test_client().get("/api/openapi.json").json
     assert doc["openapi"] == "3.1.0" and "/api/items/{item_id}" in doc["paths"]
     routes = {str(r) for r in app.url_map.iter_rules()
-              if (str(r).startswith("/api/") and "openapi" not in str(r)) or str(r) == "/oai"}
+              if (str(r).startswith("/api/") and "openapi" not in str(r) and str(r) != "/api/docs")
+              or str(r) == "/oai"}  # /api/docs: the page showing the document
     documented = {p.replace("{", "<").replace("}", ">") for p in doc["paths"]}
     assert routes == documented, "every API route is described in web/openapi.py"
     assert sorted(OPERATIONS) == sorted(operations_of(doc)), "every documented operation is tested"
@@ -70,3 +71,16 @@ def test_document_is_served(app):
 
 def operations_of(doc):
     return [f"{method.upper()} {path}" for path, ops in doc["paths"].items() for method in ops]
+
+
+def test_the_api_page_renders_the_document_locally(app):
+    """/api/docs: Swagger UI from npm, served from this site (web.vendor), on /api/openapi.json."""
+    client = app.test_client()
+    html = client.get("/api/docs").get_data(as_text=True)
+    assert 'data-url="/api/openapi.json"' in html
+    scripts = __import__("re").findall(r'<script src="([^"]+)"', html)
+    assert any(s.startswith("/vendor/swagger-ui-dist/swagger-ui-bundle.js?v=") for s in scripts)
+    assert all(s.startswith("/") and not s.startswith("//") for s in scripts), "no script from elsewhere"
+    for asset in scripts + __import__("re").findall(r'<link rel="stylesheet" href="([^"]+)"', html):
+        assert client.get(asset).status_code == 200, asset
+    assert "script-src 'self'" in client.get("/api/docs").headers["Content-Security-Policy"]
