@@ -82,7 +82,7 @@ def settle(page) -> None:
     """Wait until the page (and its viewer or player) has drawn."""
     page.wait_for_load_state("networkidle")
     if page.locator("#viewer").count():
-        page.wait_for_selector("#viewer .openseadragon-canvas", timeout=30_000)
+        page.wait_for_selector("#viewer .openseadragon-canvas", state="attached", timeout=30_000)
         page.wait_for_timeout(500)
 
 

@@ -404,6 +404,7 @@ EXEMPT = {
                                             "no local item: tests/alliance/test_discovery.py",
     "iiif_presentation.viewer": "a page naming a same-site or member IIIF URL, no record: "
                                 "tests/alliance/test_browser_viewer.py::test_the_viewer_opens_only_this_site_or_members",
+    "display.set_mode": "sets a cookie (tests/web/test_display.py::test_large_type_mode_is_remembered_and_painted_by_the_server)",
 }
 
 
