@@ -304,6 +304,8 @@ def test_reduced_motion_is_respected(site, chromium):
     durations = page.evaluate("""() => [...document.querySelectorAll('*')].map(e => getComputedStyle(e))
       .map(s => Math.max(...s.transitionDuration.split(',').map(parseFloat), ...s.animationDuration.split(',').map(parseFloat)))""")
     assert max(durations) <= 0.001
+    visit(page, url, "item-photo", paths["item-photo"])  # the viewer zooms and pans without gliding
+    assert page.evaluate("window.fangzhiViewer.store.getState().config.osdConfig.animationTime") == 0
     ctx.close()
 
 

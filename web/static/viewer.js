@@ -22,5 +22,8 @@
     },
     workspace: { showZoomControls: true, type: "mosaic" },
     workspaceControlPanel: { enabled: false },
+    // prefers-reduced-motion: zoom and pan jump instead of gliding (OpenSeadragon's animations off)
+    osdConfig: window.matchMedia("(prefers-reduced-motion: reduce)").matches
+      ? { animationTime: 0, springStiffness: 100, blendTime: 0 } : {},
   });
 })();
