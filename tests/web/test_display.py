@@ -157,3 +157,16 @@ def test_home_links_to_all_items(client, records):
     assert "3" in link.text_content()
     found = page(client, link.get("href"))
     assert len(found.xpath("//li[@class='hit']")) == 3
+
+
+@pytest.mark.parametrize("q", ['"未闭合的引号', "creator:", "((((荣", "荣 " * 240, "-荣 -惠山", "榮" * 500, "\u200b\u3000"])
+def test_suggestions_survive_hostile_queries_cheaply(client, records, q):
+    """Suggestions try at most web.suggestions.MAX_QUERIES searches, whatever the query."""
+    import time
+
+    started = time.monotonic()
+    response = client.get("/search", query_string={"q": q})
+    assert response.status_code in (200, 400)
+    assert time.monotonic() - started < 5
+    if response.status_code == 400:  # the query parser's own refusal, named in the interface language
+        assert "检索" in response.get_data(as_text=True)
