@@ -21,7 +21,7 @@ class Suggestions:
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # name → [(value, count)]
 
 
-def _candidates(q: str) -> list[tuple[str, str]]:
+def candidates(q: str) -> list[tuple[str, str]]:
     out = []
     for config in ("t2s", "s2t"):
         other = _convert(q, config)
@@ -43,7 +43,7 @@ def suggestions(q: str) -> Suggestions:
     """Suggestions for the query ``q`` that found nothing (or for an empty search)."""
     user, found = current_user(), Suggestions()
     q = q.strip()
-    for why, query in _candidates(q)[:MAX_QUERIES]:
+    for why, query in candidates(q)[:MAX_QUERIES]:
         try:
             total = search().search(query, user=user, per_page=1, facets=[]).total
         except QueryError:  # a candidate the query parser refuses is simply not offered
