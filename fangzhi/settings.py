@@ -25,7 +25,7 @@ SETTINGS = [
     Setting("HOST", "127.0.0.1", "Address `fangzhi serve` listens on."),
     Setting("PORT", 5000, "Port `fangzhi serve` listens on."),
     Setting("SECRET_KEY", "", "Secret for signing sessions; empty: generated once and kept in DATA_DIR/secret_key."),
-    Setting("DEFAULT_LOCALE", "zh", "Interface language when the reader has not chosen one: zh or en."),
+    Setting("DEFAULT_LOCALE", "zh", "Interface language when the reader has not chosen one: zh (简体), zh_Hant (繁體) or en."),
     Setting("SITE_NAME", "方志 · 地方文献数字档案", "Name shown in the page header."),
     Setting("LIBRARY_NAME", "区图书馆", "This library's name: the holding library of the demo records and, in search's library facet, of local items that name none."),
     Setting("PAGE_SIZE", 24, "Items per page in lists and the API (the API allows up to 100)."),

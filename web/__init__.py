@@ -15,8 +15,7 @@ from fangzhi import settings as settings_table
 
 from . import address
 from .csp import CSP, VARY, security_headers
-
-LOCALES = ("zh", "en")
+from .display import locale as _locale
 
 
 def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None = None) -> Flask:
@@ -61,6 +60,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import browse
     from . import api_docs
     from . import lists
+    from . import display
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -95,6 +95,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(browse.bp)
     app.register_blueprint(api_docs.bp)
     app.register_blueprint(lists.bp)
+    display.init_app(app)
     errors.init_app(app)
     assets.init_app(app)  # before add_security_headers: its cache headers have the last word
 
@@ -113,7 +114,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
             user = current_user()
         except Unauthorized:  # a refused Bearer token: its error page shows no one signed in
             user = ANONYMOUS
-        return {"site_name": settings["SITE_NAME"], "lang": _locale(), "user": user}
+        return {"site_name": settings["SITE_NAME"], "lang": "en" if _locale() == "en" else "zh", "user": user}
 
     always = security_headers(settings)
 
@@ -143,15 +144,6 @@ def _upload_request_class(folder: Path) -> type[Request]:
             return tempfile.TemporaryFile(dir=folder)
 
     return UploadRequest
-
-
-def _locale() -> str:
-    if "lang" not in g:
-        from flask import current_app
-
-        choice = request.args.get("lang") or request.cookies.get("lang")
-        g.lang = choice if choice in LOCALES else current_app.config["FANGZHI"]["DEFAULT_LOCALE"]
-    return g.lang
 
 
 def _secret_key(data_dir: Path) -> str:

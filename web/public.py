@@ -22,6 +22,7 @@ from .api import paging
 from .auth import safe_next
 from .context import archive, current_user, unfinished_ingest
 from .csp import VIEWER_CSP
+from .display import LOCALES
 
 bp = Blueprint("public", __name__)
 
@@ -69,8 +70,10 @@ def collection(collection_id):
     page, per_page = paging()
     items, total = archive().list_items(user=current_user(), collection=collection_id,
                                         limit=per_page, offset=(page - 1) * per_page)
+    parent = record.value.parent and next(  # its name for the breadcrumb, where this reader may see it
+        (c for c in archive().list_collections(user=current_user()) if c.id == record.value.parent), None)
     return render_template("collection.html", collection=record.value, items=items, total=total,
-                           page=page, per_page=per_page,
+                           page=page, per_page=per_page, parent=parent,
                            children=archive().list_collections(user=current_user(), parent=collection_id))
 
 
@@ -146,7 +149,7 @@ def interview_ohms(item_id):
 
 @bp.get("/lang/<code>")
 def set_language(code):
-    if code not in ("zh", "en"):
+    if code not in LOCALES:
         abort(404)
     response = redirect(safe_next(request.args.get("next")))
     response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)

@@ -10,6 +10,7 @@ from search.query import QueryError, date_range
 
 from .api import paging
 from .context import archive, current_user, fangzhi, search
+from .suggestions import suggestions
 
 bp = Blueprint("search", __name__)
 MAX_QUERY = 500
@@ -54,8 +55,9 @@ def alliance_scope() -> bool:
 def page():
     results = _run() if request.args else None
     collections = {c.id: c.title for c in archive().list_collections(user=current_user())}
+    hints = suggestions(request.args.get("q", "")) if results is None or not results.total else None
     return render_template("search.html", results=results, sorts=SORTS, facet_names=FACET_LABELS,
-                           collections=collections)
+                           collections=collections, suggestions=hints)
 
 
 # facet → its heading (Chinese source; translated by the catalogue)

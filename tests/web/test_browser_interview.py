@@ -64,7 +64,7 @@ def test_clicking_a_cue_seeks_and_highlights_it(server, browser):
     page.locator("#transcript-1 .cue a.time").nth(2).focus()
     page.keyboard.press("Enter")
     near(page, 11.0)
-    page.locator(".segment summary a.time").first.click()
+    page.locator(".segment summary .time").first.click()  # the time in the summary seeks (not a link in it)
     near(page, 0.0)
     # the waveform is drawn and seeks where clicked (the middle: 10 s)
     wave = page.locator("canvas.waveform")

@@ -214,6 +214,8 @@ def test_plain_recordings_get_a_player_and_a_video_its_subtitles(site):
     assert 'class="transcripts"' not in audio and "interview.xml" not in audio
     video = client.get("/items/ohv").get_data(as_text=True)
     assert "<video controls" in video and 'poster="/items/ohv/files/' in video and 'type="video/mp4"' in video
-    assert '<track kind="subtitles" srclang="zh"' in video and "/items/ohv/interview.vtt?lang=zh" in video
+    # a transcript as spoken is the video's captions, shown by default (a rendering would be subtitles)
+    assert '<track kind="captions" srclang="zh"' in video and "/items/ohv/interview.vtt?lang=zh" in video
+    assert re.search(r'<track kind="captions" srclang="zh"\s+label="[^"]+" default', video)
     assert "庙会开始了" in client.get("/items/ohv/interview.vtt").get_data(as_text=True)
     assert client.get("/items/audio1/interview.vtt").status_code == 404

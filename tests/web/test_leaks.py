@@ -501,6 +501,7 @@ EXEMPT = {
     "api_docs.page": "the API description's page, no record: tests/web/test_openapi.py",
     "browse.facet": "facet counts under the search's access filter: "
                     "tests/web/test_browse.py::test_counts_only_what_the_reader_may_see",
+    "display.set_mode": "sets a cookie (tests/web/test_display.py::test_large_type_mode_is_remembered_and_painted_by_the_server)",
 }
 
 

@@ -207,6 +207,15 @@
       ctx.fillRect(x, top, 1, Math.max(1, bottom - top));
     }
     canvas.setAttribute("aria-valuenow", Math.floor(media.currentTime));
+    // read as a time, not a bare number of seconds (WAI-ARIA 1.2 aria-valuetext)
+    canvas.setAttribute("aria-valuetext", clock(media.currentTime) + " / " + clock(duration()));
+  }
+  // as oral_history.player.stamp: m:ss, or h:mm:ss from an hour on
+  function clock(seconds) {
+    var s = Math.floor(seconds || 0), h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, pad = function (n) {
+      return (n < 10 ? "0" : "") + n;
+    };
+    return h ? h + ":" + pad(m) + ":" + pad(s % 60) : m + ":" + pad(s % 60);
   }
   if (canvas && data.waveform) {
     fetch(data.waveform, { credentials: "same-origin" }).then(function (r) {
@@ -223,6 +232,7 @@
       canvas.setAttribute("aria-label", data.waveformLabel);
       canvas.setAttribute("aria-valuemin", "0");
       canvas.setAttribute("aria-valuemax", String(Math.floor(duration())));
+      canvas.setAttribute("aria-keyshortcuts", "Space");
       drawWave();
     }).catch(function () { /* no waveform: the player's own controls remain */ });
     canvas.addEventListener("click", function (e) {
@@ -230,6 +240,11 @@
       seek((e.clientX - rect.left) / rect.width * duration(), true);
     });
     canvas.addEventListener("keydown", function (e) {
+      if (e.key === " " || e.key === "k") { // play or pause, as the player's own controls do
+        e.preventDefault();
+        if (media.paused) { var p = media.play(); if (p && p.catch) p.catch(function () {}); } else media.pause();
+        return;
+      }
       var step = { ArrowRight: 5, ArrowUp: 5, ArrowLeft: -5, ArrowDown: -5, PageUp: 30, PageDown: -30 }[e.key];
       if (e.key === "Home") step = -media.currentTime;
       if (e.key === "End") step = duration() - media.currentTime;

@@ -10,6 +10,9 @@
   var start = page ? Number(page[1]) - 1 : 0;
   // (a page without its own page images, such as the alliance viewer's, has Mirador only)
   var phone = window.matchMedia("(max-width: 600px)").matches && box.dataset.tiles && box.dataset.osd;
+  // prefers-reduced-motion: zoom and pan jump instead of gliding (OpenSeadragon's animations off)
+  var still = window.matchMedia("(prefers-reduced-motion: reduce)").matches
+    ? { animationTime: 0, springStiffness: 100, blendTime: 0 } : {};
 
   function fallback() {
     var plain = box.parentNode.querySelector("noscript");
@@ -37,6 +40,7 @@
       },
       workspace: { showZoomControls: true, type: "mosaic" },
       workspaceControlPanel: { enabled: false },
+      osdConfig: still,
     });
   }
 
@@ -58,6 +62,7 @@
       zoomInButton: "osd-in", zoomOutButton: "osd-out", homeButton: "osd-home",
       previousButton: "osd-prev", nextButton: "osd-next", showFullPageControl: false,
       gestureSettingsTouch: { pinchToZoom: true, flickEnabled: true }, crossOriginPolicy: false,
+      animationTime: still.animationTime, springStiffness: still.springStiffness, blendTime: still.blendTime,
     });
     function show(n) {
       var label = labels[n] || {};
