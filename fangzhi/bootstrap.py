@@ -22,6 +22,8 @@ from alliance.harvest import Harvester, Limits as HarvestLimits
 from alliance.members import Members
 from alliance.oai import Provider
 from alliance.union import UnionCatalogue
+from exhibitions.listing import ExhibitionList
+from exhibitions.service import Exhibitions
 from iiif.server import ImageServer
 from ingest.jobs import JobStore
 from ingest.pipeline import Context
@@ -31,6 +33,7 @@ from ingest.safety import Limits
 from ingest.steps import ocr
 from ingest.uploads import Uploads
 from oral_history import asr
+from oral_history.player import clip
 from oral_history.service import interview_search
 from oral_history.transcript_files import TranscriptStep
 from repository.access import SYSTEM, User
@@ -71,6 +74,7 @@ class Fangzhi:
     _runner: object = field(default=None, repr=False)
     members: Members | None = None  # the alliance's member libraries and their harvest status
     harvester: Harvester | None = None  # harvests them into the union catalogue (.union) and IIIF (.discovery)
+    exhibitions: Exhibitions | None = None  # curators' exhibitions (exhibition:<id> objects) and their list
 
     @property
     def data_dir(self) -> Path:
@@ -157,9 +161,12 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                     max_media_seconds=settings["MAX_MEDIA_SECONDS"], tool_timeout=settings["TOOL_TIMEOUT"],
                     tool_timeout_ratio=settings["TOOL_TIMEOUT_RATIO"])
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
+    exhibitions = Exhibitions(archive, ExhibitionList(data / "exhibitions.sqlite3"), clips=clip)  # oral history's clips
+    archive.rebuilders.append(exhibitions.rebuild)  # `fangzhi rebuild` lists the exhibitions again from storage
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
-                   _after_steps(settings), inline=inline, members=members, harvester=harvester)
+                   _after_steps(settings), inline=inline, members=members, harvester=harvester,
+                   exhibitions=exhibitions)
 
 
 # --- how features plug in ---------------------------------------------------------------------
