@@ -103,7 +103,7 @@ class Exhibitions:
                                "quote": N_("条目 %(item)s 第 %(page)s 页没有这段识别文字")}[block.kind]
                     raw.append((f"{where}.{'text' if block.kind == 'quote' else 'item'}", problem,
                                 {"item": block.item, "page": block.page}))
-        if exhibition.cover and self._cover(exhibition.cover, user) is None:
+        if exhibition.cover and self.cover_of(exhibition.cover, user) is None:
             raw.append(("cover", N_("条目 %(item)s 没有您可查看的图像"), {"item": exhibition.cover}))
         if raw:
             raise ExhibitionError(raw)
@@ -167,7 +167,7 @@ class Exhibitions:
                 blocks.append(shown)
                 shown_items.update({i.id: i for i in shown.items})
             sections.append(blocks)
-        cover = self._cover(exhibition.cover, user) if exhibition.cover else None
+        cover = self.cover_of(exhibition.cover, user) if exhibition.cover else None
         if cover:
             shown_items.setdefault(cover[0].id, cover[0])
         items = list(shown_items.values())
@@ -220,9 +220,11 @@ class Exhibitions:
         """The OCR of the quoted page when the reader may see it and it holds the quoted words."""
         import json
 
-        pages = [f for f in self.archive.visible_files(item, user=user) if f.purpose == "ocr"]
-        page = next((f for f in pages if (f.sequence or 1) == block.page), None)
-        if page is None:
+        order = [f.id for f in item.originals]  # page n: the n-th OCR in the item's page order, whoever asks
+        pages = sorted((f for f in item.files if f.purpose == "ocr" and f.derived_from in order),
+                       key=lambda f: (order.index(f.derived_from), f.sequence or 0))
+        page = pages[block.page - 1] if 0 < block.page <= len(pages) else None
+        if page is None or page not in self.archive.visible_files(item, user=user):
             return None
         try:
             text = json.loads(self.archive.open_file(item.id, page.id, user=user).read()).get("text", "")
@@ -230,7 +232,7 @@ class Exhibitions:
             return None
         return page if _squash(block.text) in _squash(text) else None
 
-    def _cover(self, item_id: str, user: User) -> tuple[Item, File] | None:
+    def cover_of(self, item_id: str, user: User) -> tuple[Item, File] | None:
         item = self._item(item_id, user)
         image = first_image(self.archive.visible_files(item, user=user), None) if item else None
         return (item, image) if image else None
