@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from iiif import presentation
 from iiif.identifiers import image_identifier
-from repository.access import can_curate
+from repository.access import CURATORS, can_curate
 from repository.errors import Conflict
 from exhibitions.model import KINDS, N_, ExhibitionError
 from exhibitions.service import Exhibitions
 from exhibitions.text import render as markdown
 
+from .admin import require
 from .context import current_user, fangzhi
 from .iiif_presentation import answer, links, publisher
 
@@ -79,22 +79,15 @@ def iiif(ident):
 
 # --- the curators' editor ---------------------------------------------------------------------
 
-def _curator():
-    if not can_curate(current_user()):
-        abort(403)
-
-
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@require(*CURATORS)  # signed in: no token makes exhibitions
 def new():
-    _curator()
     return _editor(None)
 
 
 @bp.route("/<ident>/edit", methods=["GET", "POST"])
-@login_required
+@require(*CURATORS)
 def edit(ident):
-    _curator()
     return _editor(ident)
 
 
@@ -138,9 +131,8 @@ def _editor(ident: str | None):
 
 
 @bp.post("/<ident>/<any(publish, unpublish):action>")
-@login_required
+@require(*CURATORS)
 def publish(ident, action):
-    _curator()
     version = request.form.get("version", type=int) or 0
     try:
         getattr(exhibitions(), action)(ident, user=current_user(), expected_version=version,
