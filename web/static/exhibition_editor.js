@@ -64,6 +64,7 @@
       holder.append(box);
       viewer.addHandler("open", function () {
         size = viewer.world.getItemAt(0).getContentSize();
+        picker.dataset.ready = "true";
         setMode(drawing);
         showStored();
       });
