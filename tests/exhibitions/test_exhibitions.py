@@ -261,6 +261,7 @@ def test_the_iiif_collection_is_schema_valid_and_lists_what_the_reader_sees(site
 def test_the_page_has_cards_json_ld_print_styles_and_language_marks(site):
     client = site.test_client()
     html = client.get("/exhibitions/canal?lang=en").get_data(as_text=True)
+    assert '<h1 id="ex-title">Canal memories</h1>' in html and '<h2 id="s0-h">All</h2>' in html
     assert '<meta property="og:title" content="Canal memories">' in html
     assert '<meta name="twitter:card" content="summary_large_image">' in html
     ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)[1])

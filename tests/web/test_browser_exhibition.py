@@ -111,14 +111,14 @@ def test_a_curator_builds_and_publishes_a_bilingual_exhibition_and_readers_see_i
         assert reader.locator("h1").inner_text() == "运河人家"
         crop = reader.locator(".block-region img")
         crop.scroll_into_view_if_needed()
-        reader.wait_for_function("document.querySelector('.block-region img').naturalWidth > 0", timeout=15_000)
+        reader.wait_for_function("() => document.querySelector('.block-region img').naturalWidth > 0", timeout=15_000)
         assert f"/{region}/" in crop.get_attribute("src")
         assert reader.locator(".block-region a").first.get_attribute("href") == "/items/ph"
         assert "隔壁是爿茶馆店" in reader.locator(".block-clip").inner_text()
         assert "清名桥下头" not in reader.locator(".block-clip").inner_text()  # outside the clip's range
         assert "<script>" in reader.locator(".ex-section .prose").inner_text()  # shown as text, never run
-        reader.wait_for_function("document.querySelector('.block-clip audio').readyState >= 1", timeout=15_000)
-        assert reader.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+        reader.wait_for_function("() => document.querySelector('.block-clip audio').readyState >= 1", timeout=15_000)
+        assert reader.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
         reader.screenshot(path=str(shots() / f"reader-{name}.png"), full_page=True)
         reader.get_by_role("button", name=re.compile("放大查看")).click()  # the deep zoom of the region
         reader.wait_for_selector(".deep-zoom .openseadragon-canvas", timeout=15_000)
