@@ -220,9 +220,7 @@ class Exhibitions:
         """The OCR of the quoted page when the reader may see it and it holds the quoted words."""
         import json
 
-        order = [f.id for f in item.originals]  # page n: the n-th OCR in the item's page order, whoever asks
-        pages = sorted((f for f in item.files if f.purpose == "ocr" and f.derived_from in order),
-                       key=lambda f: (order.index(f.derived_from), f.sequence or 0))
+        pages = ocr_pages(item)
         page = pages[block.page - 1] if 0 < block.page <= len(pages) else None
         if page is None or page not in self.archive.visible_files(item, user=user):
             return None
@@ -259,6 +257,13 @@ class Exhibitions:
 class _Record:  # a page for warnings needs no version facts
     version: int = 0
     updated: str = ""
+
+
+def ocr_pages(item: Item) -> list[File]:
+    """The item's OCR files in page order (page n is the n-th, whoever asks: a restricted page keeps its number)."""
+    order = [f.id for f in item.originals]
+    return sorted((f for f in item.files if f.purpose == "ocr" and f.derived_from in order),
+                  key=lambda f: (order.index(f.derived_from), f.sequence or 0))
 
 
 def first_image(files: list[File], file_id: str | None) -> File | None:

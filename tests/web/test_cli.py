@@ -34,6 +34,17 @@ def test_demo_is_valid_ocfl_and_idempotent(demo_dir):
     assert again.returncode == 0 and "already present" in again.stdout
 
 
+def test_demo_has_a_published_bilingual_exhibition_with_a_region_and_a_clip(demo_dir):
+    from web import create_app
+
+    client = create_app({"DATA_DIR": str(demo_dir)}).test_client()
+    html = client.get("/exhibitions/canal-lives").get_data(as_text=True)
+    assert "运河人家" in html and 'class="block block-region"' in html and 'class="block block-clip"' in html
+    assert "/240,180,480,360/" in html and "伲小辰光" in html
+    assert "Lives by the canal" in client.get("/exhibitions/canal-lives?lang=en").get_data(as_text=True)
+    assert "/exhibitions/canal-lives" in client.get("/").get_data(as_text=True)
+
+
 def test_item_show(demo_dir):
     from web import create_app
 
