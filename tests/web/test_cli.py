@@ -215,3 +215,28 @@ def test_fixity_schedule_reports_a_bit_flip_a_truncation_and_a_missing_file(tmp_
     formats = fangzhi(data, "formats")
     assert formats.returncode == 0 and re.search(r"\s4\s+x-fmt/111\s+Plain Text File", formats.stdout), formats.stdout
     assert "4 originals in 1 PRONOM formats, 0 unidentified" in formats.stdout
+
+
+def test_exhibition_export_import_and_list(tmp_path):
+    """An exhibition exported and imported again is its next version; a bad file is refused naming
+    the file and field in English; the list shows status and versions."""
+    from tests.iiif import builders
+    from tests.helpers import build_on
+
+    fz = build_on(tmp_path)
+    builders.photo(fz.archive, "photo1")
+    data = {"id": "canal", "title": {"zh": "运河", "en": "Canal"},
+            "sections": [{"heading": "码头", "blocks": [{"kind": "item", "item": "photo1"}]}]}
+    (tmp_path / "canal.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    out = fangzhi(tmp_path, "exhibition", "import", str(tmp_path / "canal.json"), "--publish", "--why", "开展")
+    assert out.returncode == 0 and "version 2 published" in out.stdout, out.stderr
+    exported = fangzhi(tmp_path, "exhibition", "export", "canal", "-o", str(tmp_path / "out.json"))
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["sections"][0]["blocks"][0]["item"] == "photo1"
+    again = fangzhi(tmp_path, "exhibition", "import", str(tmp_path / "out.json"))
+    assert again.returncode == 0 and "version 3 (draft)" in again.stdout, again.stderr
+    assert "canal\tdraft\tv3\tv2\t运河" in fangzhi(tmp_path, "exhibition", "list").stdout
+    data["sections"][0]["blocks"][0] = {"kind": "region", "item": "photo1", "region": "1,2"}
+    (tmp_path / "bad.json").write_text(json.dumps(data), encoding="utf-8")
+    bad = fangzhi(tmp_path, "exhibition", "import", str(tmp_path / "bad.json"))
+    assert bad.returncode == 1 and "bad.json: sections[0].blocks[0].region: Draw a box on the image" in bad.stderr
