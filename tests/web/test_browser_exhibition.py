@@ -48,6 +48,24 @@ def shots() -> Path:
     return folder
 
 
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(browser, url, viewport, storage_state=None) -> list:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations on a page (its script injected in a
+    context that bypasses the CSP: only axe's own code runs inline)."""
+    assert AXE.exists(), "axe-core is installed by npm ci (package.json)"
+    context = browser.new_context(bypass_csp=True, viewport=viewport, storage_state=storage_state)
+    page = context.new_page()
+    page.goto(url)
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => (await axe.run(document, {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}))
+        .violations.filter(v => ["serious", "critical"].includes(v.impact))
+        .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "))""")
+    context.close()
+    return found
+
+
 def watch(page):
     page.problems = []
     page.on("pageerror", lambda e: page.problems.append(str(e)))
@@ -104,6 +122,9 @@ def test_a_curator_builds_and_publishes_a_bilingual_exhibition_and_readers_see_i
     page.get_by_role("button", name="发布", exact=True).click()
     page.wait_for_url("**/exhibitions/canal")
     assert not page.problems, page.problems
+    signed_in = page.context.storage_state()
+    for url in (f"{server}/exhibitions/canal/edit", f"{server}/exhibitions"):  # the curator's pages
+        assert serious_violations(browser, url, {"width": 1366, "height": 768}, signed_in) == [], url
 
     for name, (width, height) in SIZES.items():
         reader = watch(browser.new_page(viewport={"width": width, "height": height}))
@@ -124,6 +145,9 @@ def test_a_curator_builds_and_publishes_a_bilingual_exhibition_and_readers_see_i
         reader.wait_for_selector(".deep-zoom .openseadragon-canvas", timeout=15_000)
         assert not reader.problems, (name, reader.problems)
         reader.close()
+    for name, (width, height) in SIZES.items():  # WCAG 2.1 AA: no serious or critical violation
+        for url in (f"{server}/exhibitions/canal", f"{server}/exhibitions/canal?lang=en", f"{server}/exhibitions"):
+            assert serious_violations(browser, url, {"width": width, "height": height}) == [], (name, url)
     english = watch(browser.new_page(viewport={"width": 1366, "height": 768}))
     english.goto(f"{server}/exhibitions/canal?lang=en")
     assert english.locator("h1").inner_text() == "Canal lives"
