@@ -303,3 +303,26 @@ def test_the_editor_is_for_curators_and_saves_the_form(site, fz):
     assert curator.get("/exhibitions/wharf").status_code == 200  # the preview
     assert curator.post("/exhibitions/wharf/publish", data={"version": record.version}).status_code == 302
     assert site.test_client().get("/exhibitions/wharf").status_code == 200
+
+
+def test_a_hostile_editor_form_is_refused_quickly_naming_the_field(site):
+    """Thousands of numbered sections and blocks, a huge text, script in every field: a 400 naming
+    the field, nothing stored, nothing of it run on the page."""
+    import time
+
+    from tests.web.auth_helpers import login
+
+    curator = site.test_client()
+    login(curator, "curator")
+    form = {"id": "flood", "title-zh": "<script>alert(1)</script>", "action": "save", "version": "0",
+            **{f"s{n}-heading-zh": "章" for n in range(5000)},
+            **{f"s0-b{m}-kind": "item" for m in range(3000)}}
+    started = time.perf_counter()
+    r = curator.post("/exhibitions/new", data=form)
+    assert time.perf_counter() - started < 10
+    assert r.status_code == 400 and 'href="#sections"' in r.get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in r.get_data(as_text=True)
+    huge = curator.post("/exhibitions/new", data={"id": "huge", "title-zh": "大", "action": "save", "version": "0",
+                                                   "s0-heading-zh": "章", "s0-text-zh": "字" * (MAX_TEXT + 1)})
+    assert huge.status_code == 400 and 's0-text-zh-error' in huge.get_data(as_text=True)
+    assert site.test_client().get("/exhibitions/flood").status_code == 404
