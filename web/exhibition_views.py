@@ -130,9 +130,19 @@ def _editor(ident: str | None):
                            published=published), 400 if problems else 200
 
 
-@bp.post("/<ident>/<any(publish, unpublish):action>")
+@bp.post("/<ident>/publish")
 @require(*CURATORS)
-def publish(ident, action):
+def publish(ident):
+    return _set_status(ident, "publish")
+
+
+@bp.post("/<ident>/unpublish")
+@require(*CURATORS)
+def unpublish(ident):
+    return _set_status(ident, "unpublish")
+
+
+def _set_status(ident, action):
     version = request.form.get("version", type=int) or 0
     try:
         getattr(exhibitions(), action)(ident, user=current_user(), expected_version=version,

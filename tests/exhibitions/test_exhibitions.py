@@ -303,6 +303,8 @@ def test_the_editor_is_for_curators_and_saves_the_form(site, fz):
     assert curator.get("/exhibitions/wharf").status_code == 200  # the preview
     assert curator.post("/exhibitions/wharf/publish", data={"version": record.version}).status_code == 302
     assert site.test_client().get("/exhibitions/wharf").status_code == 200
+    assert curator.post("/exhibitions/wharf/unpublish", data={"version": record.version + 1}).status_code == 302
+    assert site.test_client().get("/exhibitions/wharf").status_code == 404
 
 
 def test_a_hostile_editor_form_is_refused_quickly_naming_the_field(site):
