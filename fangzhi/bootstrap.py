@@ -24,6 +24,8 @@ from alliance.oai import Provider
 from alliance.union import UnionCatalogue
 from corrections.service import Corrections
 from corrections.store import ProposalStore
+from exhibitions.listing import ExhibitionList
+from exhibitions.service import Exhibitions
 from iiif.server import ImageServer
 from ingest.jobs import JobStore
 from ingest.pipeline import Context
@@ -33,6 +35,7 @@ from ingest.safety import Limits
 from ingest.steps import ocr
 from ingest.uploads import Uploads
 from oral_history import asr
+from oral_history.player import clip
 from oral_history.service import interview_search
 from oral_history.transcript_files import TranscriptStep
 from repository.access import SYSTEM, User
@@ -85,6 +88,7 @@ class Fangzhi:
     queries: ZeroResults | None = None  # searches that found nothing (search.queries)
     mentions: MentionReview | None = None  # proposed mentions of authority records, for staff review
     lists: SavedLists | None = None  # researchers' saved lists (DATA_DIR/lists.sqlite3, beside the accounts)
+    exhibitions: Exhibitions | None = None  # curators' exhibitions (exhibition:<id> objects) and their list
 
     @property
     def data_dir(self) -> Path:
@@ -179,13 +183,16 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                     max_media_seconds=settings["MAX_MEDIA_SECONDS"], tool_timeout=settings["TOOL_TIMEOUT"],
                     tool_timeout_ratio=settings["TOOL_TIMEOUT_RATIO"])
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
+    exhibitions = Exhibitions(archive, ExhibitionList(data / "exhibitions.sqlite3"), clips=clip)  # oral history's clips
+    archive.rebuilders.append(exhibitions.rebuild)  # `fangzhi rebuild` lists the exhibitions again from storage
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
                    _after_steps(settings), inline=inline, members=members, harvester=harvester,
                    corrections=Corrections(archive, ProposalStore(data / "corrections.sqlite3"), work=data / "work",
                                            volunteers=settings["CORRECTIONS_VOLUNTEERS"], limits=limits),
                    queries=ZeroResults(data / "queries.sqlite3"), mentions=mentions,
-                   lists=SavedLists(SQLiteListStore(data / "lists.sqlite3"), archive))
+                   lists=SavedLists(SQLiteListStore(data / "lists.sqlite3"), archive),
+                   exhibitions=exhibitions)
 
 
 # --- how features plug in ---------------------------------------------------------------------

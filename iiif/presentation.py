@@ -319,6 +319,17 @@ def top_collection(archive, links: Links, publisher: Publisher, *, user) -> dict
     return json.loads(built.json())
 
 
+def items_collection(url: str, label: dict, items: list[Item], links: Links, publisher: Publisher, *,
+                     summary: dict | None = None, homepage: str | None = None) -> dict:
+    """A Collection (§5.2) of items' manifests, e.g. an exhibition's (the items its reader may see)."""
+    props = {"summary": lm(summary)} if summary else {}
+    if homepage:
+        props["homepage"] = [Homepage(id=homepage, type="Text", label=lm(label), format="text/html")]
+    built = Collection(id=url, label=lm(label), provider=provider(publisher), **props,
+                       items=[ManifestRef(id=links.manifest(i.id), label=lm(i.title)) for i in items])
+    return json.loads(built.json())
+
+
 def alliance_collection(url: str, label: dict, members: list[tuple[dict, str | None, list[dict]]],
                         publisher: Publisher) -> dict:
     """The alliance's Collection (§5.2): the manifests its members publish (Change Discovery), each

@@ -72,6 +72,30 @@ def player(archive, item: Item, *, user) -> Player | None:
     return found
 
 
+@dataclass
+class Clip:
+    """A time range of a recording as a user may hear and read it (an exhibition's clip): the
+    copies ``player`` gives (redacted for readers when passages are restricted) and the cues of
+    the interview as the user may read it (restricted cues are not in the public view) in range."""
+    player: Player
+    start: float
+    end: float
+    transcripts: list[tuple[str, dict, list]]  # (language, label, cues within the range)
+
+
+def clip(archive, item: Item, start: float, end: float, *, user) -> Clip | None:
+    """The clip ``start``–``end`` seconds of the item's recording, or None when the user may not hear it."""
+    found = player(archive, item, user=user)
+    if found is None:
+        return None
+    transcripts = []
+    for t in found.interview.transcripts if found.interview else []:
+        cues = [c for c in t.cues if c.end > start and c.start < end]
+        if cues:
+            transcripts.append((t.language, t.label, cues))
+    return Clip(found, start, end, transcripts)
+
+
 def audible(rec: File, files: list[File]) -> bool:
     """Whether the user may hear the recording: it is among ``files`` (those the user may see),
     or a copy of it is (a redacted copy, when the recording itself is for staff)."""

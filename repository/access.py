@@ -32,6 +32,7 @@ ROLE_LEVELS: dict[str, frozenset[str]] = {
 MANAGERS = frozenset({"admin", "archivist"})
 STAFF = frozenset({"admin", "archivist", "curator"})  # the roles of the staff area (/admin)
 EDITORS = MANAGERS | {"writer"}
+CURATORS = MANAGERS | {"curator"}  # who make exhibitions (and see their drafts); curators edit no item
 # An interview and the transcript files it was read from hold its restricted passages: staff only.
 STAFF_SUPPLEMENTS = ("interview", "transcript-source")
 
@@ -77,6 +78,12 @@ def can_manage(user: User) -> bool:
 def can_edit(user: User) -> bool:
     """Admins, archivists and write tokens create and change items and collections."""
     return user.has_role(*EDITORS)
+
+
+def can_curate(user: User) -> bool:
+    """Admins, archivists and curators make, preview and publish exhibitions (signed-in sessions:
+    no token scope grants it). What an exhibition shows is still decided per item by this policy."""
+    return user.has_role(*CURATORS)
 
 
 def is_staff(user: User) -> bool:

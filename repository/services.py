@@ -36,7 +36,8 @@ OPENED_ITEMS, OPENED_ANSWERS = 64, 256  # items whose open_file answers are kept
 PURGES = "audit/purges/"  # outside the OCFL root: one record per purge, with the object's history
 EVENTS = "events/"  # in an object: events/v<n>.json, the preservation events (repository.premis) of version n
 COPY_CHUNK = 1 << 20
-ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate")
+ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate", "unpublish")
+RECORD_KINDS = ("item", "collection")  # the archive's own objects; a feature's documents have other prefixes
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 
@@ -183,6 +184,9 @@ class Archive:
         self._parsed: dict[tuple, Item | Collection] = {}  # by metadata.json digest: never stale
         self._opened: dict[str, tuple[dict, dict]] = {}  # item id → (its inventory, answers): see open_file
         self._purges: dict[str, dict] = {}  # purge records by key: written once, never changed
+        # Called after ``rebuild`` has catalogued every record, with each feature document's
+        # (object id, its head value): a feature's derived list (exhibitions) is rebuilt from storage.
+        self.rebuilders: list[Callable[[list[tuple[str, list]]], None]] = []
 
     # --- items: writing ----------------------------------------------------------------
 
@@ -704,13 +708,22 @@ class Archive:
         self._notify(item_id, self._catalogue(item_object(item_id)))
 
     def rebuild(self, progress: Callable[[int, int], None] = lambda done, total: None) -> int:
-        """Recreate the catalog (records and audit events) from storage alone; return the count.
-        ``progress(done, total)`` is called after each object."""
+        """Recreate the catalog (records and audit events) from storage alone, then the features'
+        derived lists (``rebuilders``); return the count. ``progress(done, total)`` is called
+        after each object."""
         self.catalog.clear()
         object_ids = list(self.objects.list_objects())
+        documents = []
         for count, oid in enumerate(object_ids, 1):
-            self._catalogue(oid)
+            if oid.split(":", 1)[0] in RECORD_KINDS:
+                self._catalogue(oid)
+            else:  # a feature's document: its audit events here, its list by its rebuilder
+                for event in self._events(oid):
+                    self.catalog.add_event(event)
+                documents.append(oid)
             progress(count, len(object_ids))
+        for rebuilder in self.rebuilders:
+            rebuilder(documents)
         for purge in self.purge_records():
             for event in [*purge.get("history", []), {k: v for k, v in purge.items() if k != "history"}]:
                 self.catalog.add_event(event)
@@ -726,6 +739,45 @@ class Archive:
         for event in self._events(oid, versions):
             self.catalog.add_event(event)
         return value
+
+    # --- a feature's documents (exhibitions): JSON objects versioned like records ---------------
+
+    def put_document(self, oid: str, value: dict, *, user: User, action: str, why: str = "",
+                     expected: int) -> Record:
+        """Store ``value`` as a new version of the feature document ``oid`` (``exhibition:<id>``),
+        who/when/why in the version as for records; the feature has checked who may write."""
+        if oid.split(":", 1)[0] in RECORD_KINDS or not ID_RE.match(oid.partition(":")[2]):
+            raise ValidationError([("id", f"{oid} is not a feature document's id")])
+        with self._new_version(oid, user=user, message=version_message(action, why), expected=expected) as v:
+            v.put(METADATA, _json_bytes(value))
+        versions = self.objects.versions(oid)
+        self.catalog.add_event(self._events(oid, versions[-1:])[0])
+        return Record(value, versions[-1].number, versions[0].created, versions[-1].created)
+
+    def get_document(self, oid: str, version: int | None = None) -> Record:
+        """A feature document's value (a dict) at ``version`` (None: the head); the feature decides
+        who may read it. NotFound when there is no such document or version."""
+        if oid.split(":", 1)[0] in RECORD_KINDS or not ID_RE.match(oid.partition(":")[2]) \
+                or not self.objects.exists(oid):
+            raise NotFound(f"no {oid}")
+        inv = self.objects.inventory(oid)
+        head = int(inv["head"][1:])
+        number = version or head
+        if not 1 <= number <= head:
+            raise NotFound(f"{oid} has no version {number} (latest is {head})")
+        state = inv["versions"][f"v{number}"]["state"]
+        key = (dict, next(digest for digest, paths in state.items() if METADATA in paths))
+        value = self._parsed.get(key)
+        if value is None:
+            value = self.objects.read_json(oid, METADATA, number, inv)
+            _keep(self._parsed, key, value, PARSED_CACHE)
+        return Record(value, number, inv["versions"]["v1"]["created"], inv["versions"][f"v{number}"]["created"], inv)
+
+    def document_history(self, oid: str) -> list:
+        """A feature document's versions (number, created, user, message), oldest first."""
+        if not self.objects.exists(oid):
+            raise NotFound(f"no {oid}")
+        return self.objects.versions(oid)
 
     def purge_records(self) -> list[dict]:
         """Every purge record, oldest first: the purge's audit event, whether anonymous readers could

@@ -61,6 +61,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import api_docs
     from . import lists
     from . import display
+    from . import exhibition_views
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -96,6 +97,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(api_docs.bp)
     app.register_blueprint(lists.bp)
     display.init_app(app)
+    app.register_blueprint(exhibition_views.bp)
     errors.init_app(app)
     assets.init_app(app)  # before add_security_headers: its cache headers have the last word
 

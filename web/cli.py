@@ -89,7 +89,8 @@ def demo(obj):
     """Create the demo collection (idempotent)."""
     from .demo import create_demo
 
-    created = create_demo(obj.fangzhi.ingest_context(obj.user), obj.fangzhi.runner, library=obj.settings["LIBRARY_NAME"])
+    created = create_demo(obj.fangzhi.ingest_context(obj.user), obj.fangzhi.runner, library=obj.settings["LIBRARY_NAME"],
+                          exhibitions=obj.fangzhi.exhibitions)
     click.echo(f"demo: {created} items created" if created else "demo: already present")
     if not any(a.has_role("admin") for a in (u.as_user() for u in obj.accounts.store.all())):
         password = secrets.token_urlsafe(12)
@@ -751,6 +752,68 @@ def _english(error: str | None) -> str:
 
 from .bulk_cli import bulk  # noqa: E402 - `fangzhi bulk`
 main.add_command(bulk)
+@main.group()
+def exhibition():
+    """Exhibitions: list them, export one as JSON, import one (a new version)."""
+
+
+@exhibition.command("list")
+@click.pass_obj
+def exhibition_list(obj):
+    """Every exhibition: id, status, latest version, published version, title."""
+    for row in obj.fangzhi.exhibitions.all(user=obj.user):
+        click.echo(f"{row['id']}\t{row['status']}\tv{row['head']}\t"
+                   f"{'v' + str(row['published_version']) if row['published_version'] else '-'}\t"
+                   f"{row['title'].get('zh') or next(iter(row['title'].values()), '')}")
+
+
+@exhibition.command("export")
+@click.argument("ident")
+@click.option("--version", type=int, default=None, help="A past version (default: the latest).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (default: standard output).")
+@click.pass_obj
+def exhibition_export(obj, ident, version, output):
+    """An exhibition as JSON (what `fangzhi exhibition import` reads)."""
+    exhibition, _record = obj.fangzhi.exhibitions.get(ident, user=obj.user, version=version)
+    text = json.dumps(exhibition.to_dict(), ensure_ascii=False, indent=2)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+@exhibition.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--why", default="", help="Why (kept in the version).")
+@click.option("--publish", is_flag=True, help="Publish it as well.")
+@click.pass_obj
+def exhibition_import(obj, path, why, publish):
+    """Store an exhibition from a JSON file as its next version (a draft, unless --publish)."""
+    from exhibitions.model import ExhibitionError
+
+    from .notices import catalog
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise click.ClickException(f"{path}: not JSON ({exc})") from None
+    exhibitions = obj.fangzhi.exhibitions
+    ident = data.get("id") if isinstance(data, dict) else None
+    try:
+        head = exhibitions.get(ident, user=obj.user)[1].version if isinstance(ident, str) and ident else 0
+    except RepositoryError:  # a new one
+        head = 0
+    try:
+        saved = exhibitions.save(data, user=obj.user, expected_version=head, why=why or f"imported from {path.name}")
+    except ExhibitionError as exc:
+        english = catalog("en")
+        raise click.ClickException("; ".join(f"{path.name}: {field}: {english.gettext(m) % v}"
+                                             for field, m, v in exc.raw)) from None
+    if publish:
+        saved = exhibitions.publish(data["id"], user=obj.user, expected_version=saved.version, why=why)
+    click.echo(f"exhibition {data['id']}: version {saved.version}{' published' if publish else ' (draft)'}")
+
 
 if __name__ == "__main__":
     main()

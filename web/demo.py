@@ -3,6 +3,7 @@ ingested through the real pipeline, with Chinese metadata."""
 from __future__ import annotations
 
 import io
+import json
 import random
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from exhibitions.service import ocr_pages
 from ingest.pipeline import plan_job
 from ingest.sources.common import PlannedItem
 from repository.services import collection_object
@@ -220,7 +222,7 @@ def _planned(label: str, files: list[Path], metadata: dict) -> PlannedItem:
     return PlannedItem(label=label, files=files, metadata=metadata, file_ids=[None] * len(files), problems=[])
 
 
-def create_demo(ctx, runner, *, library: str = "区图书馆") -> int:
+def create_demo(ctx, runner, *, library: str = "区图书馆", exhibitions=None) -> int:
     """Create the demo collections and ingest the demo donation through the real pipeline (so
     every item has its derivatives and OCR); return how many items were made. Idempotent."""
     archive = ctx.archive
@@ -239,4 +241,51 @@ def create_demo(ctx, runner, *, library: str = "区图书馆") -> int:
     job_id = plan_job(ctx, "demo", planned)
     runner.run([(job_id, n) for n in range(1, len(planned) + 1)])
     shutil.rmtree(ctx.work / "demo-source", ignore_errors=True)
+    if exhibitions is not None:
+        demo_exhibition(exhibitions, {e.label: e.item_id for e in ctx.jobs.entries(job_id, states=("done",))})
     return ctx.jobs.job(job_id).counts.get("done", 0)
+
+
+def demo_exhibition(exhibitions, ids: dict[str, str]) -> None:
+    """One bilingual exhibition on the demo items: a region of the Qingming Bridge photograph, the
+    interview's first minutes, a quotation from the gazetteer's OCR, a timeline and a map; published."""
+    photo, bridge, street = (ids.get(PHOTOS[n][0]) for n in range(3))
+    manuscript, interview = ids.get(MANUSCRIPT[0]), ids.get("老街的记忆")
+    if not (bridge and interview):
+        return
+    wharf = [{"kind": "region", "item": bridge, "region": [240, 180, 480, 360],
+              "caption": {"zh": "桥下的运河与码头", "en": "The canal and the wharf under the bridge"}},
+             {"kind": "gallery", "items": [i for i in (photo, bridge, street) if i]}]
+    quote = _ocr_words(exhibitions.archive, manuscript, page=3)
+    if quote:
+        wharf.append({"kind": "quote", "item": manuscript, "page": 3, "text": quote})
+    voices = [{"kind": "clip", "item": interview, "start": 0, "end": 9,
+               "caption": {"zh": "张阿婆讲小时候的南长街", "en": "Granny Zhang on Nanchang Street in her childhood"}},
+              {"kind": "timeline", "caption": {"zh": "展品年代", "en": "The exhibits by date"}}, {"kind": "map"}]
+    data = {"id": "canal-lives", "title": {"zh": "运河人家", "en": "Lives by the canal"},
+            "subtitle": {"zh": "清名桥一带的旧影与乡音", "en": "Old pictures and voices of Qingming Bridge"},
+            "summary": {"zh": "从**老照片**、乡土志和口述史里，看古运河边的街巷与人家。",
+                        "en": "Streets and homes by the Grand Canal, in **old photographs**, a gazetteer and oral history."},
+            "cover": bridge,
+            "sections": [{"heading": {"zh": "码头", "en": "The wharf"},
+                          "text": {"zh": "运河绕城而过，米市、布码头都在桥边。放大照片，可以看清桥下的船。",
+                                   "en": "The canal runs round the city; the rice and cloth wharves were by the bridge. "
+                                         "Zoom into the photograph to see the boats under it."},
+                          "blocks": wharf},
+                         {"heading": {"zh": "乡音", "en": "Voices"},
+                          "text": {"zh": "老街坊用无锡话讲述过去的生活。", "en": "Neighbours tell of the old days in the Wuxi dialect."},
+                          "blocks": voices}]}
+    saved = exhibitions.save(data, user=SYSTEM, expected_version=0, why="示例展览 demo exhibition")
+    exhibitions.publish("canal-lives", user=SYSTEM, expected_version=saved.version, why="示例展览 demo exhibition")
+
+
+def _ocr_words(archive, item_id: str | None, *, page: int) -> str | None:
+    """A few words of the page's OCR text (as recognised: a quotation must match it), or None."""
+    if not item_id:
+        return None
+    pages = ocr_pages(archive.get_item(item_id, user=SYSTEM).value)
+    if len(pages) < page:
+        return None
+    text = json.loads(archive.open_file(item_id, pages[page - 1].id, user=SYSTEM).read()).get("text", "")
+    words = "".join(text.split())[:12]
+    return words or None

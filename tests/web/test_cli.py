@@ -34,6 +34,17 @@ def test_demo_is_valid_ocfl_and_idempotent(demo_dir):
     assert again.returncode == 0 and "already present" in again.stdout
 
 
+def test_demo_has_a_published_bilingual_exhibition_with_a_region_and_a_clip(demo_dir):
+    from web import create_app
+
+    client = create_app({"DATA_DIR": str(demo_dir)}).test_client()
+    html = client.get("/exhibitions/canal-lives").get_data(as_text=True)
+    assert "运河人家" in html and 'class="block block-region"' in html and 'class="block block-clip"' in html
+    assert "/240,180,480,360/" in html and "伲小辰光" in html
+    assert "Lives by the canal" in client.get("/exhibitions/canal-lives?lang=en").get_data(as_text=True)
+    assert "/exhibitions/canal-lives" in client.get("/").get_data(as_text=True)
+
+
 def test_item_show(demo_dir):
     from web import create_app
 
@@ -210,3 +221,26 @@ def test_mentions_command_looks_at_every_item(demo_dir):
     done = fangzhi(demo_dir, "mentions")
     assert done.returncode == 0, done.stderr
     assert re.search(r"looked for mentions in [1-9]\d* items", done.stdout)
+def test_exhibition_export_import_and_list(tmp_path):
+    """An exhibition exported and imported again is its next version; a bad file is refused naming
+    the file and field in English; the list shows status and versions."""
+    from tests.iiif import builders
+    from tests.helpers import build_on
+
+    fz = build_on(tmp_path)
+    builders.photo(fz.archive, "photo1")
+    data = {"id": "canal", "title": {"zh": "运河", "en": "Canal"},
+            "sections": [{"heading": "码头", "blocks": [{"kind": "item", "item": "photo1"}]}]}
+    (tmp_path / "canal.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    out = fangzhi(tmp_path, "exhibition", "import", str(tmp_path / "canal.json"), "--publish", "--why", "开展")
+    assert out.returncode == 0 and "version 2 published" in out.stdout, out.stderr
+    exported = fangzhi(tmp_path, "exhibition", "export", "canal", "-o", str(tmp_path / "out.json"))
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["sections"][0]["blocks"][0]["item"] == "photo1"
+    again = fangzhi(tmp_path, "exhibition", "import", str(tmp_path / "out.json"))
+    assert again.returncode == 0 and "version 3 (draft)" in again.stdout, again.stderr
+    assert "canal\tdraft\tv3\tv2\t运河" in fangzhi(tmp_path, "exhibition", "list").stdout
+    data["sections"][0]["blocks"][0] = {"kind": "region", "item": "photo1", "region": "1,2"}
+    (tmp_path / "bad.json").write_text(json.dumps(data), encoding="utf-8")
+    bad = fangzhi(tmp_path, "exhibition", "import", str(tmp_path / "bad.json"))
+    assert bad.returncode == 1 and "bad.json: sections[0].blocks[0].region: Draw a box on the image" in bad.stderr

@@ -388,6 +388,51 @@ def correct_transcript(client, case):
 
 
 CORRECTORS = {"corrections.ocr", "corrections.transcript"}  # staff sessions only (volunteers off by default)
+def exhibition_id(case):
+    return f"leak-ex-{case}"
+
+
+def add_exhibition(fz, case):
+    """A published exhibition per case: its cover and every kind of block on the case's item (its
+    interview for the clip), made before the item was restricted as much as it is now."""
+    item = item_id(case)
+    blocks = [{"kind": "item", "item": item}, {"kind": "region", "item": item, "region": "0,0,32,24"},
+              {"kind": "gallery", "items": [item]}, {"kind": "clip", "item": interview_id(case), "start": 0, "end": 9},
+              {"kind": "quote", "item": item, "page": 1, "text": f"{case}文字记录"}, {"kind": "timeline"}, {"kind": "map"}]
+    if case == "restricted-file":  # the staff-only page's words
+        blocks.append({"kind": "quote", "item": item, "page": 2, "text": "同意书签名"})
+    fz.exhibitions.save({"id": exhibition_id(case), "title": {"zh": f"展览{case}"}, "cover": item,
+                         "sections": [{"heading": "展品", "blocks": blocks}]}, user=SYSTEM, expected_version=0)
+    fz.exhibitions.publish(exhibition_id(case), user=SYSTEM, expected_version=1)
+
+
+def exhibition_page(client, case):
+    """The page shows each block of an item only to those who may see it; the clip's restricted
+    passage is for staff, and so is the quotation from the staff-only page."""
+    r = _status(client, f"/exhibitions/{exhibition_id(case)}")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    shown = title(case) in html
+    assert (f'/items/{item_id(case)}"' in html) == shown == (f"/iiif/3/{item_id(case)}~" in html)
+    assert ("南长街" in html) == (f"访谈{case}" in html) == shown
+    assert "秘密" not in html or client.role in STAFF_FILE
+    if case == "restricted-file":
+        assert ("同意书签名" in html) == (client.role in STAFF_FILE)
+    assert (f"{case}文字记录" in html) == shown
+    return shown
+
+
+def exhibition_list(client, case):
+    html = _status(client, "/exhibitions").get_data(as_text=True)
+    assert f"/exhibitions/{exhibition_id(case)}" in html  # published: listed for all, its cover as allowed
+    return f"/iiif/3/{item_id(case)}~" in html
+
+
+def exhibition_iiif(client, case):
+    r = _status(client, f"/exhibitions/{exhibition_id(case)}/iiif")
+    return manifest_url(case) in {i["id"] for i in r.json["items"]}
+
+
 HARVESTERS = {"oai.endpoint"}  # public material; alliance material for alliance tokens, not sessions
 def cite_bibtex(client, case):
     r = _status(client, f"/items/{item_id(case)}/cite.bib")
@@ -445,6 +490,7 @@ ROUTES = {
     "corrections.ocr": correct_ocr, "corrections.transcript": correct_transcript,
     "researcher.bibtex": cite_bibtex, "researcher.ris": cite_ris, "reader.text": page_text,
     "lists.shared": shared_list,
+    "exhibitions.page": exhibition_page, "exhibitions.index": exhibition_list, "exhibitions.iiif": exhibition_iiif,
 }
 EXEMPT = {
     "static": "stylesheets only", "healthz": "no data", "public.set_language": "sets a cookie",
@@ -502,6 +548,8 @@ EXEMPT = {
     "browse.facet": "facet counts under the search's access filter: "
                     "tests/web/test_browse.py::test_counts_only_what_the_reader_may_see",
     "display.set_mode": "sets a cookie (tests/web/test_display.py::test_large_type_mode_is_remembered_and_painted_by_the_server)",
+    "exhibitions.new": "curators only: tests/exhibitions/test_exhibitions.py::test_the_editor_is_for_curators_and_saves_the_form",
+    "exhibitions.edit": "curators only: tests/exhibitions/test_exhibitions.py::test_the_editor_is_for_curators_and_saves_the_form",
 }
 
 
@@ -542,6 +590,9 @@ def site(tmp_path_factory):
                                    "embargo_until": tomorrow if visibility == "embargoed" else None}, user=SYSTEM)
     add_users(app)
     fz = app.extensions["fangzhi"]
+    for case in CASES:
+        add_exhibition(fz, case)
+    fz.exhibitions.save({"id": "leak-ex-draft", "title": "展览草稿"}, user=SYSTEM, expected_version=0)
     with serving(app) as url:  # the site is its own alliance member "self", through loopback
         secret, _ = fz.accounts.create_token("alliance-self", ["read-alliance"], by=SYSTEM)
         fz.members.add(Member("self", f"{url}/oai", token=secret, label_zh="本站"))
@@ -575,6 +626,20 @@ def test_matrix(client, route, case):
     if route in CORRECTORS:
         allowed = set() if client.token else allowed & {"curator", "archivist", "admin"}
     assert ROUTES[route](client, case) == (client.role in allowed), (client.role, route, case)
+
+
+CURATING = {"curator", "archivist", "admin"}  # hand-written: who make exhibitions and preview drafts
+
+
+def test_exhibition_drafts_are_for_curators(client):
+    """A draft is seen (previewed) by curators, archivists and admins signed in, by nobody else:
+    not its page, not its IIIF Collection, not in the list; no token opens the editor."""
+    allowed = client.role in CURATING and not client.token
+    assert client.get("/exhibitions/leak-ex-draft").status_code == (200 if allowed else 404)
+    assert client.get("/exhibitions/leak-ex-draft/iiif").status_code == (200 if allowed else 404)
+    assert ("leak-ex-draft" in client.get("/exhibitions").get_data(as_text=True)) == allowed
+    assert client.get("/exhibitions/leak-ex-draft/edit").status_code == (200 if allowed else 302 if
+                                                                        client.role == "anonymous" and not client.token else 403)
 
 
 def test_restricted_file(client):
