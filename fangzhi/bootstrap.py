@@ -22,6 +22,7 @@ from alliance.harvest import Harvester, Limits as HarvestLimits
 from alliance.members import Members
 from alliance.oai import Provider
 from alliance.union import UnionCatalogue
+from authority.service import Authorities
 from iiif.server import ImageServer
 from ingest.jobs import JobStore
 from ingest.pipeline import Context
@@ -41,6 +42,7 @@ from search.index import SearchIndex
 from search.service import Search
 from storage import LocalStorage
 from storage.accounts import SQLiteAccountStore
+from storage.authorities import SQLiteAuthorityTable
 from storage.base import Storage
 from storage.catalog import SQLiteCatalog
 from storage.harvested import HarvestStore
@@ -71,6 +73,7 @@ class Fangzhi:
     _runner: object = field(default=None, repr=False)
     members: Members | None = None  # the alliance's member libraries and their harvest status
     harvester: Harvester | None = None  # harvests them into the union catalogue (.union) and IIIF (.discovery)
+    authorities: Authorities | None = None  # the authority file: people, families, organisations, places
 
     @property
     def data_dir(self) -> Path:
@@ -135,6 +138,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     objects.init()
     catalog = SQLiteCatalog(data / "catalog.sqlite3")
     archive = Archive(objects, catalog, storage)
+    authorities = Authorities(archive, SQLiteAuthorityTable(data / "authorities.sqlite3"))
+    archive.rebuilders.append(authorities.rebuild)  # `fangzhi rebuild` recreates its lookup table too
     if dictionary_path(settings).exists():
         analysis.load_dictionary(dictionary_path(settings))
     search = Search(index if index is not None else _index(settings), archive, contributors=_contributors(),
@@ -159,7 +164,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
-                   _after_steps(settings), inline=inline, members=members, harvester=harvester)
+                   _after_steps(settings), inline=inline, members=members, harvester=harvester,
+                   authorities=authorities)
 
 
 # --- how features plug in ---------------------------------------------------------------------

@@ -36,7 +36,7 @@ OPENED_ITEMS, OPENED_ANSWERS = 64, 256  # items whose open_file answers are kept
 PURGES = "audit/purges/"  # outside the OCFL root: one record per purge, with the object's history
 EVENTS = "events/"  # in an object: events/v<n>.json, the preservation events (repository.premis) of version n
 COPY_CHUNK = 1 << 20
-ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate")
+ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate", "merge")
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 
@@ -88,6 +88,8 @@ class Catalog(Protocol):  # implemented by storage.catalog.SQLiteCatalog
     def count_events(self, object_id: str | None = None) -> int: ...
     def find_original(self, sha256: str) -> tuple[str, str] | None: ...
     def item_states(self) -> list[dict]: ...
+    def linked_items(self, authority_ids: list[str], *, user: User, today: date, limit: int = 50,
+                     offset: int = 0) -> tuple[list, int]: ...
     def items_stamp(self) -> tuple: ...
     def clear(self) -> None: ...
 
@@ -183,6 +185,9 @@ class Archive:
         self._parsed: dict[tuple, Item | Collection] = {}  # by metadata.json digest: never stale
         self._opened: dict[str, tuple[dict, dict]] = {}  # item id → (its inventory, answers): see open_file
         self._purges: dict[str, dict] = {}  # purge records by key: written once, never changed
+        # Called with no arguments at the end of ``rebuild``: features' derived tables of their own
+        # records (the authority file's lookup table) recreated from storage too.
+        self.rebuilders: list[Callable[[], object]] = []
 
     # --- items: writing ----------------------------------------------------------------
 
@@ -477,6 +482,12 @@ class Archive:
         return self.catalog.list_items(user=user, today=self.today(), collection=collection,
                                        limit=limit, offset=offset)
 
+    def linked_items(self, authority_ids: list[str], *, user: User, limit: int = 50, offset: int = 0):
+        """([(item, how it points)], total): the items ``user`` may see that point at any of the
+        authority records ``authority_ids`` (``access.level_sql``: the policy inside the query)."""
+        return self.catalog.linked_items(list(authority_ids), user=user, today=self.today(), limit=limit,
+                                         offset=offset)
+
     def _load_item(self, item_id: str, version: int | None = None) -> Record:
         return self._load(item_object(item_id), Item, f"item {item_id}", version)
 
@@ -635,6 +646,45 @@ class Archive:
         with self.storage.open(key) as f:
             return json.loads(f.read())
 
+    # --- a feature's records (``authority:<id>``): JSON objects versioned like items ----------
+
+    def write_record(self, oid: str, data: dict, *, user: User, message: str, expected: int,
+                     what: str = "change records") -> int:
+        """Store ``data`` as the next version of object ``oid`` (``expected``: the head the caller
+        read, 0 for a new object; else Conflict), who/when/why in the version; return its number."""
+        _require_manager(user, what)
+        if oid.startswith(("item:", "collection:")) or not ID_RE.match(oid.partition(":")[2]):
+            raise ValidationError([("id", f"{oid!r} is not the id of a feature's record")])
+        with self._new_version(oid, user=user, message=message, expected=expected) as v:
+            v.put(METADATA, _json_bytes(data))
+        versions = self.objects.versions(oid)
+        self.catalog.add_event(self._events(oid, versions[-1:])[0])
+        return versions[-1].number
+
+    def read_record(self, oid: str, version: int | None = None) -> tuple[dict, int, str, str]:
+        """A feature's record (head, or ``version``): (its JSON, version, created, updated)."""
+        if not ID_RE.match(oid.partition(":")[2]) or not self.objects.exists(oid):
+            raise NotFound(f"no record {oid.partition(':')[2]}")
+        inv = self.objects.inventory(oid)
+        head = int(inv["head"][1:])
+        if version is not None and not 1 <= version <= head:
+            raise NotFound(f"{oid} has no version {version} (latest is {head})")
+        number = version or head
+        return (self.objects.read_json(oid, METADATA, number, inv), number, inv["versions"]["v1"]["created"],
+                inv["versions"][f"v{number}"]["created"])
+
+    def record_history(self, oid: str, *, user: User) -> list:
+        """A feature's record's versions; who made them and why only for staff."""
+        versions = self.objects.versions(oid)
+        return versions if access.is_staff(user) else [replace(v, user="", message="", address="") for v in versions]
+
+    def record_ids(self, prefix: str) -> list[str]:
+        """The ids of the objects ``<prefix>:<id>`` in storage (read from storage, not a table)."""
+        return sorted(oid.split(":", 1)[1] for oid in self.objects.list_objects() if oid.startswith(f"{prefix}:"))
+
+    def record_exists(self, oid: str) -> bool:
+        return self.objects.exists(oid)
+
     # --- derived state ---------------------------------------------------------------------
 
     def refresh(self, item_id: str) -> None:
@@ -654,10 +704,17 @@ class Archive:
         for purge in self.purge_records():
             for event in [*purge.get("history", []), {k: v for k, v in purge.items() if k != "history"}]:
                 self.catalog.add_event(event)
+        for rebuild in self.rebuilders:
+            rebuild()
         return len(object_ids)
 
     def _catalogue(self, oid: str):
-        """An object's head record and all its versions' audit events into the catalog, from storage."""
+        """An object's head record and all its versions' audit events into the catalog, from storage
+        (a feature's record, e.g. ``authority:…``, only its events: its feature keeps its own table)."""
+        if not oid.startswith(("item:", "collection:")):
+            for event in self._events(oid):
+                self.catalog.add_event(event)
+            return None
         inv = self.objects.inventory(oid)
         cls, put = (Item, self.catalog.put_item) if oid.startswith("item:") else (Collection, self.catalog.put_collection)
         value = cls.from_dict(self.objects.read_json(oid, METADATA, None, inv))

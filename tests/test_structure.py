@@ -148,7 +148,7 @@ def test_the_checks_see_function_level_imports_and_private_names(tmp_path):
 
 BACKENDS = {"LocalStorage", "S3Storage", "MemoryStorage", "OcflRoot", "SQLiteCatalog", "SQLiteAccountStore",
             "TantivyIndex", "ElasticsearchIndex", "JobStore", "PoolRunner", "InlineRunner", "Accounts",
-            "Archive", "Search", "ImageServer", "Uploads", "Federation"}
+            "Archive", "Search", "ImageServer", "Uploads", "Federation", "Authorities", "SQLiteAuthorityTable"}
 
 
 def builders(root: Path) -> dict[str, set[str]]:
