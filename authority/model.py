@@ -31,7 +31,7 @@ IDENTIFIERS = {  # external identifiers, plain fields (nothing is fetched)
     "person": {"cbdb": r"^[0-9]{1,9}$", "viaf": r"^[0-9]{1,22}$", "wikidata": r"^Q[1-9][0-9]{0,11}$"},
     "family": {"wikidata": r"^Q[1-9][0-9]{0,11}$"},
     "organization": {"viaf": r"^[0-9]{1,22}$", "wikidata": r"^Q[1-9][0-9]{0,11}$"},
-    "place": {"chgis": r"^[A-Za-z0-9_.:-]{1,64}$", "tgaz": r"^[A-Za-z0-9_.:-]{1,64}$",
+    "place": {"cbdb": r"^[0-9]{1,9}$", "chgis": r"^[A-Za-z0-9_.:-]{1,64}$", "tgaz": r"^[A-Za-z0-9_.:-]{1,64}$",
               "wikidata": r"^Q[1-9][0-9]{0,11}$"},
 }
 MAX_LIST = 500  # names, relations, members … of one record

@@ -122,6 +122,12 @@ def plan_manifest(root: Path, manifest: Path, *, collection: str | None = None) 
     return items
 
 
+def read_rows(path: Path) -> list[list[str]]:
+    """A CSV (any of the encodings of ``decode_text``) or Excel sheet's rows as lists of stripped
+    text cells (the authority file's bulk load reads its sheets with it too)."""
+    return _read_rows(Path(path))
+
+
 def _read_rows(manifest: Path) -> list[list[str]]:
     """The manifest's rows as lists of stripped text cells."""
     try:
