@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from repository.access import User
+from repository.access import SYSTEM, User
 from repository.errors import Conflict, NotFound, ValidationError
 from search import analysis
 from search.names import NameGroup
@@ -181,6 +181,28 @@ class Authorities:
     def find(self, name: str, kind: str | None = None) -> list[str]:
         """Ids of the current records with this exact name or alias (folded)."""
         return [r["id"] for r in self.table.with_key(key(name), kind)]
+
+    def link(self, kind: str, text: str, *, create: bool = False, user: User | None = None) -> dict | None:
+        """What a manifest cell stands for (``ingest.sources.manifest.Linker``): kind "agent" (a
+        person or organisation) or "place"; an id, or the single record with that name; None when
+        none has it (``create``: a new one, by ``user``); ValueError naming the candidates."""
+        kinds = ("person", "organization") if kind == "agent" else (kind,)
+        text = text.strip()
+        if kind_of(text):
+            if kind_of(text) not in kinds or not self.archive.record_exists(object_id(text)):
+                raise ValueError(f"there is no {' or '.join(kinds)} authority record {text}")
+            ids = [self.resolve(text)]
+        else:
+            ids = [i for k in kinds for i in self.find(text, k)]
+        if len(ids) > 1:
+            raise ValueError(f"{text!r} names {len(ids)} authority records ({', '.join(ids)}): give the id instead")
+        if not ids:
+            if not create:
+                return None
+            ids = [self.create({"kind": kinds[0], "name": text}, user=user or SYSTEM,
+                               why="a new name in an ingest manifest").value.id]
+        row = self.table.get(ids[0])
+        return {"id": ids[0], "name": row["preferred"], "type": row["kind"]}
 
     def suggest(self, prefix: str, kind: str | None = None, *, limit: int = 10) -> list[dict]:
         """Records a name, alias or pinyin (full or initials) starting with ``prefix`` names."""

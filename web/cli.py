@@ -307,8 +307,10 @@ def formats(obj, identify):
 @click.option("--resume", "resume", default=None, metavar="JOB", help="Continue an interrupted job.")
 @click.option("--retry", is_flag=True, help="With --resume: also try the failed entries again.")
 @click.option("--workers", type=int, default=None, help="Worker processes (FANGZHI_INGEST_WORKERS).")
+@click.option("--new-authorities", is_flag=True,
+              help="Manifest creator/place names no authority record has become new records (else stay unlinked).")
 @click.pass_obj
-def ingest(obj, source, manifest, collection, resume, retry, workers):
+def ingest(obj, source, manifest, collection, resume, retry, workers, new_authorities):
     """Ingest a folder, a folder with a manifest, or a BagIt bag; or resume a job."""
     from ingest.pipeline import plan_job
     from ingest.sources import plan
@@ -325,7 +327,8 @@ def ingest(obj, source, manifest, collection, resume, retry, workers):
         raise click.UsageError("name a SOURCE folder or bag, or --resume JOB")
     else:
         try:
-            planned = plan(source.resolve(), manifest=manifest.resolve() if manifest else None, collection=collection)
+            planned = plan(source.resolve(), manifest=manifest.resolve() if manifest else None, collection=collection,
+                           link=obj.fangzhi.authorities.link, create_authorities=new_authorities)
         except SourceError as exc:
             raise click.ClickException(str(exc)) from None
         job_id = plan_job(ctx, str(source.resolve()), planned,
