@@ -209,24 +209,24 @@ class Authorities:
         prefix = key(prefix)[:50]
         if not prefix:
             return []
-        return [self._brief(r) for r in self.table.with_prefix(prefix, kind, limit=max(1, min(limit, 50)))]
+        return [self.summary(r) for r in self.table.with_prefix(prefix, kind, limit=max(1, min(limit, 50)))]
 
     def search(self, text: str, kind: str | None = None, *, limit: int = 20, offset: int = 0) -> tuple[list[dict], int]:
         rows, total = self.table.containing(key(text)[:50], kind, limit=limit, offset=offset)
-        return [self._brief(r) for r in rows], total
+        return [self.summary(r) for r in rows], total
 
     def listing(self, kind: str, **kw) -> tuple[list[dict], int]:
         rows, total = self.table.listing(kind, **kw)
-        return [self._brief(r) for r in rows], total
+        return [self.summary(r) for r in rows], total
 
     def brief(self, rid: str) -> dict | None:
         row = self.table.get(rid)
-        return self._brief(row) if row else None
+        return self.summary(row) if row else None
 
     def pointing_at(self, rid: str) -> list[tuple[dict, str]]:
-        return [(self._brief(r), how) for r, how in self.table.pointing_at(rid)]
+        return [(self.summary(r), how) for r, how in self.table.pointing_at(rid)]
 
-    def _brief(self, row: dict) -> dict:
+    def summary(self, row: dict) -> dict:
         rec = row["record"]
         return {"id": row["id"], "kind": row["kind"], "name": row["preferred"],
                 "names": [n["name"] for n in rec.get("names", [])], "birth": rec.get("birth", {}),

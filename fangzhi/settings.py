@@ -79,6 +79,8 @@ SETTINGS = [
     Setting("OCR_ENGINE", "pp-ocrv6", "OCR engine for page images: pp-ocrv6 (PP-OCRv6 small, shipped in the rapidocr wheel), pp-ocrv4 (the former engine, if rapidocr-onnxruntime is installed), or module:Class (see ingest/steps/ocr_engine.py)."),
     Setting("OCR_LOW_CONFIDENCE", 0.8, "Recognised characters with a confidence below this (0–1) are marked uncertain in ocr.json, for review."),
     Setting("FIXITY_CYCLE_DAYS", 90, "`fangzhi fixity --schedule` (run nightly) checks a share of the archive each run so that every stored file is checked at least once in this many days."),
+    Setting("MAP_TILES", "", "Map tile URL template for the maps of authority pages (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png); empty: markers on a plain background, nothing fetched."),
+    Setting("MAP_ATTRIBUTION", "", "The attribution the map tile provider requires (e.g. © OpenStreetMap contributors), shown on the maps."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

@@ -49,6 +49,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import oai_views
     from . import uploads
     from . import vendor
+    from . import authority_views
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -72,6 +73,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(alliance_views.bp)
     app.register_blueprint(oai_views.bp)
     app.register_blueprint(vendor.bp)
+    app.register_blueprint(authority_views.bp)
     errors.init_app(app)
 
     @app.get("/healthz")

@@ -80,7 +80,8 @@ def demo(obj):
     """Create the demo collection (idempotent)."""
     from .demo import create_demo
 
-    created = create_demo(obj.fangzhi.ingest_context(), obj.fangzhi.runner, library=obj.settings["LIBRARY_NAME"])
+    created = create_demo(obj.fangzhi.ingest_context(), obj.fangzhi.runner, library=obj.settings["LIBRARY_NAME"],
+                          authorities=obj.fangzhi.authorities)
     click.echo(f"demo: {created} items created" if created else "demo: already present")
     if not any(a.has_role("admin") for a in (u.as_user() for u in obj.accounts.store.all())):
         password = secrets.token_urlsafe(12)
