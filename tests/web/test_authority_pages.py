@@ -85,8 +85,8 @@ def test_place_page_and_hierarchy(site):
 def test_api_and_suggest(site):
     client, ids = site.test_client(), site.ids
     assert client.get(f"/api/authorities/{ids['qin']}").json["names"][0] == {"name": "伯虞", "type": "字"}
-    # 梁溪: an alias of 无锡市 and the start of 梁溪荣氏, by pinyin
-    assert [r["id"] for r in client.get("/api/authorities/suggest?q=liangxi").json["records"]] == [ids["wuxi"], ids["rong"]]
+    # 梁溪: an alias of 无锡市, the start of 秦毓钧’s 号 梁溪老人 and of 梁溪荣氏, by pinyin
+    assert [r["id"] for r in client.get("/api/authorities/suggest?q=liangxi").json["records"]] == [ids["wuxi"], ids["qin"], ids["rong"]]
     assert client.get("/api/authorities/suggest?q=qyj").json["records"][0]["id"] == ids["qin"]
     assert client.get("/api/authorities/suggest?q=伯虞&kind=place").json["records"] == []
     assert client.get("/api/authorities?q=荣&kind=person").json["total"] == 4
