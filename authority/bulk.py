@@ -210,7 +210,7 @@ class Importer:
         return plan
 
     def _record(self, label: str, kind: str, rid: str, row: dict) -> dict | None:
-        at = lambda col: f"{label}, {_ZH[col]}"  # noqa: E731
+        at = lambda col: f"{label}, {_ZH[col]}"
         data = {"id": rid, "kind": kind, "name": (row.get("name") or "").strip()}
         names = []
         for p in parts(row.get("names", "")):

@@ -282,11 +282,11 @@ def _jsonld(rec, briefs: dict, incoming: list) -> dict:
     url = page_url(rec.id, _external=True)
     same = [f"http://www.wikidata.org/entity/{rec.identifiers['wikidata']}"] if "wikidata" in rec.identifiers else []
     same += [f"http://viaf.org/viaf/{rec.identifiers['viaf']}"] if "viaf" in rec.identifiers else []
-    same += [f"https://projects.iq.harvard.edu/cbdb/person/{rec.identifiers['cbdb']}"] \
-        if "cbdb" in rec.identifiers and rec.kind == "person" else []
-    ref = lambda i: {"@id": page_url(i, _external=True), "name": (briefs.get(i) or {}).get("name")}  # noqa: E731
+    ref = lambda i: {"@id": page_url(i, _external=True), "name": (briefs.get(i) or {}).get("name")}
     out = {"@context": "https://schema.org", "@id": url, "url": url, "name": rec.name,
            "alternateName": [n.name for n in rec.names], **({"sameAs": same} if same else {}),
+           **({"identifier": [{"@type": "PropertyValue", "propertyID": k.upper(), "value": v}
+                              for k, v in rec.identifiers.items()]} if rec.identifiers else {}),
            **({"description": rec.notes} if rec.notes else {})}
     if rec.kind == "person":
         out["@type"] = "Person"

@@ -231,7 +231,7 @@ def demo_items(folder: Path, library: str, authority_ids: dict[str, str] | None 
     authority file when ``authority_ids`` are given)."""
     folder.mkdir(parents=True, exist_ok=True)
     ids = authority_ids or {}
-    link = lambda key: {"id": ids[key]} if key in ids else {}  # noqa: E731
+    link = lambda key: {"id": ids[key]} if key in ids else {}
     common = {"language": ["zh"], "holding_library": library, "visibility": "public"}
     planned = []
     for n, (zh, en, edtf, display, place_zh, place_en, subjects) in enumerate(PHOTOS, 1):

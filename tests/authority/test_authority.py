@@ -2,9 +2,9 @@
 import pytest
 
 from authority.model import Authority
-from authority.service import Ambiguous, MergeRefused
-from repository.access import ANONYMOUS, SYSTEM, User
-from repository.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from authority.service import MergeRefused
+from repository.access import ANONYMOUS, User
+from repository.errors import Conflict, PermissionDenied, ValidationError
 
 ARCHIVIST = User("wang", frozenset({"archivist"}))
 

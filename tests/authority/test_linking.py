@@ -1,7 +1,5 @@
 """Manifests link creators and places to the authority file; linked items are found per record."""
-from functools import partial
 
-import pytest
 
 from ingest.pipeline import plan_job
 from ingest.sources import plan
@@ -60,7 +58,7 @@ def test_linked_items_follow_the_access_policy_and_merges(fangzhi):
     archive.create_item({"kind": "book", "title": {"zh": "馆员的书"}, "creators": [{"name": "华若汀", "id": b}],
                          "visibility": "staff"}, user=SYSTEM)
     auth.merge(a, b, user=ARCHIVIST)
-    titles = lambda user: sorted(i.label() for i, _ in archive.linked_items(auth.ids(a), user=user)[0])  # noqa: E731
+    titles = lambda user: sorted(i.label() for i, _ in archive.linked_items(auth.ids(a), user=user)[0])
     assert titles(ANONYMOUS) == ["公开的书"]
     assert titles(ARCHIVIST) == ["公开的书", "馆员的书"]
     assert titles(SYSTEM) == ["公开的书", "私密的书", "馆员的书"]

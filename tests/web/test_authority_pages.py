@@ -36,7 +36,7 @@ def test_person_page(site):
     html = site.test_client().get(f"/people/{ids['qin']}").get_data(as_text=True)
     for text in ("秦毓钧", "伯虞", "梁溪老人", "同治十二年（1873）", "民国二十六年（1937）", "籍贯", "无锡市", "方志学者"):
         assert text in html, text
-    ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1))
+    ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.DOTALL).group(1))
     assert ld["@type"] == "Person" and ld["birthDate"] == "1873" and "伯虞" in ld["alternateName"]
     assert ld["homeLocation"]["name"] == "无锡市"
     assert 'id="authority-map"' in html and "/vendor/leaflet/leaflet.js" in html
@@ -52,10 +52,10 @@ def test_family_page_lists_the_genealogies_a_reader_may_see(site):
     for text in ("梁溪荣氏", "敦睦堂", "上谷", "荣巷", "世系", "梁溪荣氏家谱"):
         assert text in anonymous, text
     assert "秘藏荣氏支谱" not in anonymous
-    tree = re.search(r'<div class="family-tree".*?</div>', anonymous, re.S).group(0)
+    tree = re.search(r'<div class="family-tree".*?</div>', anonymous, re.DOTALL).group(0)
     assert tree.index("荣熙泰") < tree.index("荣德生") < tree.index("荣毅仁")
     assert '<span class="gen" title="字辈">毅</span>' in tree
-    ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', anonymous, re.S).group(1))
+    ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', anonymous, re.DOTALL).group(1))
     assert ld["@type"] == "Organization" and len(ld["member"]) == 4
     admin = site.test_client()
     login(admin, "admin")
