@@ -620,5 +620,76 @@ def _english(error: str | None) -> str:
     return error_text(error, Translations.load(Path(__file__).parent / "translations", ["en"]).gettext)
 
 
+@main.group()
+def authority():
+    """The authority file: people, families, organisations, places."""
+
+
+@authority.command("import")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--cbdb", is_flag=True, help="SOURCE is a folder of CBDB-style tables (BIOG_MAIN.csv, ALTNAME_DATA.csv …).")
+@click.option("--why", default="", help="Why: kept in every record's new version.")
+@click.pass_obj
+def authority_import(obj, source, cbdb, why):
+    """Load records from the CSV/Excel template (`fangzhi authority template`) or a CBDB extract;
+    the whole file is checked first and one problem stores nothing."""
+    from authority import bulk
+
+    auth = obj.fangzhi.authorities
+    try:
+        result = (bulk.import_cbdb(auth, source, user=SYSTEM, why=why) if cbdb
+                  else bulk.import_sheet(auth, source, user=SYSTEM, why=why))
+    except bulk.ImportError_ as exc:
+        for where, problem in exc.problems:
+            click.echo(f"{where}: {problem}", err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s): nothing was imported") from None
+    click.echo(f"{result['created']} created, {result['updated']} updated, {result['unchanged']} unchanged")
+
+
+@authority.command("export")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["person", "family", "organization", "place"]), default=None)
+@click.pass_obj
+def authority_export(obj, dest, kind):
+    """Write every current record as the template's rows (.xlsx, else CSV): it imports again as it is."""
+    from authority import bulk
+
+    click.echo(f"{bulk.write_export(obj.fangzhi.authorities, dest, kind)} records written to {dest}")
+
+
+@authority.command("template")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+def authority_template(dest):
+    """Write the import template with zh/en headers and two example rows (.xlsx, else CSV)."""
+    from authority import bulk
+
+    click.echo(f"wrote {bulk.write_template(dest)}")
+
+
+@authority.command("merge")
+@click.argument("survivor")
+@click.argument("merged")
+@click.option("--why", required=True, help="Why the two records are one (kept in both records' history).")
+@click.pass_obj
+def authority_merge(obj, survivor, merged, why):
+    """Merge record MERGED into SURVIVOR: both ids stay, MERGED redirects; refused when their
+    external identifiers (CBDB, VIAF, Wikidata …) disagree."""
+    record = obj.fangzhi.authorities.merge(survivor, merged, user=SYSTEM, why=why)
+    click.echo(f"{merged} merged into {survivor} (version {record.version})")
+
+
+@authority.command("show")
+@click.argument("rid")
+@click.pass_obj
+def authority_show(obj, rid):
+    """A record as stored, with its versions (who, when, why)."""
+    auth = obj.fangzhi.authorities
+    record = auth.get(rid)
+    click.echo(json.dumps({**record.value.to_dict(), "version": record.version, "merged_ids": auth.ids(rid)[1:],
+                           "versions": [{"version": v.number, "created": v.created, "user": v.user,
+                                         "message": v.message} for v in auth.history(rid, user=SYSTEM)]},
+                          ensure_ascii=False, indent=2))
+
+
 if __name__ == "__main__":
     main()
