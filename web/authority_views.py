@@ -60,8 +60,11 @@ def _record_page(kind: str, rid: str):
                "attribution": current_app.config["FANGZHI"]["MAP_ATTRIBUTION"]}
     context["points"] = _points(rec, briefs, incoming)
     context["timeline"] = _timeline(rec, linked)
-    if kind == "family":
-        context["genealogies"] = [(i, how) for i, how in linked if _is_genealogy(i)]
+    if kind == "family":  # its genealogies apart from the other items (the first MAX_TREE linked items)
+        every, _ = archive().linked_items(auth.ids(rid), user=current_user(), limit=MAX_TREE)
+        context["genealogies"] = [(i, how) for i, how in every if _is_genealogy(i)]
+        others = [(i, how) for i, how in every if not _is_genealogy(i)]
+        context.update(linked=others[(page - 1) * per_page:page * per_page], total=len(others))
         context["family_tree"] = _family_tree(rec, auth)
     if kind == "place":
         context["children"] = [(b, h) for b, h in incoming if h == "parent"]
