@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _  # lazy: the tables below are read at request time
 from markupsafe import Markup
 
 from authority.model import INVERSE, KINDS, kind_of
@@ -240,7 +240,7 @@ def _points(rec, briefs: dict, incoming: list) -> list[dict]:
 def _timeline(rec, linked) -> list[tuple[int, str, str | None]]:
     """(year, what, link): life dates, dated names and parent places, the linked items' dates."""
     events = []
-    for label, value in (("生", rec.birth), ("卒", rec.death)):
+    for label, value in ((_("生"), rec.birth), (_("卒"), rec.death)):
         years = edtf_years(value["edtf"]) if value.get("edtf") else None
         if years:
             events.append((years[0], f"{label} · {life_date(value)}", None))
@@ -319,19 +319,19 @@ def _jsonld(rec, briefs: dict, incoming: list) -> dict:
 
 
 bp.add_app_template_global(INVERSE, "relation_inverse")
-KIND_LABELS = {"person": _l("人物"), "family": _l("家族"), "organization": _l("机构"), "place": _l("地点")}
-BROWSE_LABELS = {"person": _l("人物"), "family": _l("家族与家谱"), "organization": _l("机构"), "place": _l("地点")}
-NAME_TYPE_LABELS = {"名": _l("名"), "字": _l("字"), "号": _l("号"), "笔名": _l("笔名"), "室名": _l("室名"),
-                    "谥号": _l("谥号"), "别名": _l("别名"), "英文名": _l("英文名"), "旧名": _l("旧名"), "简称": _l("简称")}
-RELATION_LABELS = {"father": _l("父亲"), "mother": _l("母亲"), "son": _l("儿子"), "daughter": _l("女儿"),
-                   "brother": _l("兄弟"), "sister": _l("姐妹"), "spouse": _l("配偶"), "teacher": _l("老师"),
-                   "student": _l("学生"), "friend": _l("朋友"), "colleague": _l("同事"), "relative": _l("亲属"),
-                   "child": _l("子女"), "parent": _l("父母"), "sibling": _l("兄弟姐妹"), "member": _l("家族成员"),
-                   "founder": _l("始祖"), "native_place": _l("籍贯"), "ancestral_place": _l("祖居地"),
-                   "place": _l("所在地"), "relation": _l("关系")}
-HOW_LABELS = {"about": _l("主题"), "creator": _l("创作者"), "contributor": _l("贡献者"), "place": _l("地点"),
-              "mention": _l("提及")}
-GENDER_LABELS = {"male": _l("男"), "female": _l("女"), "other": _l("其他")}
+KIND_LABELS = {"person": _("人物"), "family": _("家族"), "organization": _("机构"), "place": _("地点")}
+BROWSE_LABELS = {"person": _("人物"), "family": _("家族与家谱"), "organization": _("机构"), "place": _("地点")}
+NAME_TYPE_LABELS = {"名": _("名"), "字": _("字"), "号": _("号"), "笔名": _("笔名"), "室名": _("室名"),
+                    "谥号": _("谥号"), "别名": _("别名"), "英文名": _("英文名"), "旧名": _("旧名"), "简称": _("简称")}
+RELATION_LABELS = {"father": _("父亲"), "mother": _("母亲"), "son": _("儿子"), "daughter": _("女儿"),
+                   "brother": _("兄弟"), "sister": _("姐妹"), "spouse": _("配偶"), "teacher": _("老师"),
+                   "student": _("学生"), "friend": _("朋友"), "colleague": _("同事"), "relative": _("亲属"),
+                   "child": _("子女"), "parent": _("父母"), "sibling": _("兄弟姐妹"), "member": _("家族成员"),
+                   "founder": _("始祖"), "native_place": _("籍贯"), "ancestral_place": _("祖居地"),
+                   "place": _("所在地"), "relation": _("关系")}
+HOW_LABELS = {"about": _("主题"), "creator": _("创作者"), "contributor": _("贡献者"), "place": _("地点"),
+              "mention": _("提及")}
+GENDER_LABELS = {"male": _("男"), "female": _("女"), "other": _("其他")}
 for _name, _table in (("authority_kinds", KIND_LABELS), ("authority_browse_labels", BROWSE_LABELS),
                       ("name_types", NAME_TYPE_LABELS), ("relation_labels", RELATION_LABELS),
                       ("link_labels", HOW_LABELS), ("gender_labels", GENDER_LABELS)):
