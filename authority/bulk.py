@@ -71,7 +71,7 @@ _SPLIT = re.compile(r"[;；\r\n]+")
 _PAREN = re.compile(r"^(.+?)\s*[（(]\s*([^()（）]*?)\s*[)）]$")
 
 
-class ImportError_(ValidationError):
+class ImportRefused(ValidationError):
     """An import that stored nothing: ``problems`` are (where, problem) pairs."""
 
 
@@ -165,7 +165,7 @@ class Importer:
 
         if len(rows) > MAX_ROWS:
             self.fail("", f"{len(rows):,} records: at most {MAX_ROWS:,} in one import (split the file)")
-            raise ImportError_(self.problems)
+            raise ImportRefused(self.problems)
         self._planned, plan, staged = set(), Plan(), []
         for i, (label, row) in enumerate(rows):
             kind = KIND_NAMES.get((row.get("kind") or "").strip().casefold() or "", None)
@@ -206,7 +206,7 @@ class Importer:
                 continue
             plan.records.append(data)
         if self.problems:
-            raise ImportError_(self.problems)
+            raise ImportRefused(self.problems)
         return plan
 
     def _record(self, label: str, kind: str, rid: str, row: dict) -> dict | None:
@@ -282,7 +282,7 @@ def sheet_rows(path: Path) -> list[tuple[str, dict]]:
     rows = read_rows(path)
     numbered = [(n, r) for n, r in enumerate(rows, 1) if any(r)]
     if not numbered:
-        raise ImportError_([(str(path), "the sheet is empty")])
+        raise ImportRefused([(str(path), "the sheet is empty")])
     n0, head = numbered[0]
     columns, unknown = {}, []
     for i, name in enumerate(head):
@@ -293,7 +293,7 @@ def sheet_rows(path: Path) -> list[tuple[str, dict]]:
             columns[i] = k
     if unknown or "name" not in columns.values() or "kind" not in columns.values():
         accepted = ", ".join(f"{zh}/{en}" for _, zh, en, *_ in COLUMNS)
-        raise ImportError_([(f"{path}, row {n0}", (f"unknown column {', '.join(unknown)}; " if unknown else
+        raise ImportRefused([(f"{path}, row {n0}", (f"unknown column {', '.join(unknown)}; " if unknown else
                                                     "the columns 类型/kind and 名称/name are required; ")
                              + f"the columns are {accepted}")])
     return [(f"row {n}", {k: _cell(r[i] if i < len(r) else "") for i, k in columns.items()}) for n, r in numbered[1:]]
@@ -376,14 +376,14 @@ def _table(folder: Path, name: str, required: bool = False) -> list[dict]:
                  and p.suffix.lower() in (".csv", ".xlsx", ".txt")), None)
     if path is None:
         if required:
-            raise ImportError_([(str(folder), f"the extract has no {name}.csv")])
+            raise ImportRefused([(str(folder), f"the extract has no {name}.csv")])
         return []
     rows = read_rows(path)
     if not rows:
         return []
     head = [h.strip().casefold() for h in rows[0]]
     if len(rows) - 1 > MAX_ROWS * 4:
-        raise ImportError_([(path.name, f"{len(rows) - 1:,} rows: at most {MAX_ROWS * 4:,} in one import")])
+        raise ImportRefused([(path.name, f"{len(rows) - 1:,} rows: at most {MAX_ROWS * 4:,} in one import")])
     return [{"_row": f"{path.name}, row {n}", **{h: (r[i] if i < len(r) else "") for i, h in enumerate(head)}}
             for n, r in enumerate(rows[1:], 2) if any(r)]
 
@@ -461,7 +461,7 @@ def import_cbdb(authorities: Authorities, folder: Path, *, user: User, why: str 
         else:
             importer.fail(r["_row"], "c_addr_id and c_belongs_to must be in ADDR_CODES")
     if importer.problems:
-        raise ImportError_(importer.problems)
+        raise ImportRefused(importer.problems)
     plan = importer.check(rows)
     return importer.store(plan, user=user, why=why or f"CBDB extract {folder.name}")
 

@@ -28,15 +28,6 @@ class MergeRefused(Conflict):
     """Two records cannot be merged (different kinds, disagreeing identifiers, already merged)."""
 
 
-class Ambiguous(ValidationError):
-    """A name is shared by several records: ``candidates`` are their ids."""
-
-    def __init__(self, where: str, name: str, candidates: list[str]):
-        self.name, self.candidates = name, candidates
-        super().__init__([(where, f"{name!r} names {len(candidates)} authority records "
-                                  f"({', '.join(candidates)}): give the id instead")])
-
-
 @dataclass
 class AuthorityRecord:
     value: Authority

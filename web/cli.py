@@ -639,7 +639,7 @@ def authority_import(obj, source, cbdb, why):
     try:
         result = (bulk.import_cbdb(auth, source, user=SYSTEM, why=why) if cbdb
                   else bulk.import_sheet(auth, source, user=SYSTEM, why=why))
-    except bulk.ImportError_ as exc:
+    except bulk.ImportRefused as exc:
         for where, problem in exc.problems:
             click.echo(f"{where}: {problem}", err=True)
         raise click.ClickException(f"{len(exc.problems)} problem(s): nothing was imported") from None

@@ -83,3 +83,17 @@ def test_merge_keeps_both_ids_and_refuses_disagreeing_identifiers(fangzhi):
     stamp = auth.stamp()
     auth.update(a, {"notes": "史学家"}, expected_version=2, user=ARCHIVIST)
     assert auth.stamp() != stamp
+
+
+def test_merges_chain_and_never_loop(fangzhi):
+    auth = fangzhi.authorities
+    a, b, c = (auth.create(person(n), user=ARCHIVIST).value.id for n in ("甲", "乙", "丙"))
+    auth.merge(b, a, user=ARCHIVIST)
+    auth.merge(c, b, user=ARCHIVIST)
+    assert auth.resolve(a) == c and sorted(auth.ids(c)) == sorted([a, b, c])
+    assert {g.id: g.merged_ids for g in auth.name_groups()}[c] in ((b, a), (a, b))
+    for x, y in ((a, c), (c, a), (c, c)):
+        with pytest.raises(MergeRefused):
+            auth.merge(x, y, user=ARCHIVIST)
+    with pytest.raises(MergeRefused, match="only records of one kind"):
+        auth.merge(c, auth.create({"kind": "place", "name": "丙村"}, user=ARCHIVIST).value.id, user=ARCHIVIST)

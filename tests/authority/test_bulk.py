@@ -5,7 +5,7 @@ import openpyxl
 import pytest
 
 from authority import bulk
-from authority.bulk import ImportError_
+from authority.bulk import ImportRefused
 from repository.access import User
 
 ARCHIVIST = User("wang", frozenset({"archivist"}))
@@ -42,7 +42,7 @@ def test_problems_name_row_and_column_and_store_nothing(tmp_path, fangzhi):
         ["人物", "李德华", "", "19三六", "不存在县"],
         ["神仙", "某", "", "", ""],
     ])
-    with pytest.raises(ImportError_) as err:
+    with pytest.raises(ImportRefused) as err:
         bulk.import_sheet(auth, sheet, user=ARCHIVIST)
     text = str(err.value)
     assert "a.csv, row 2, 关系: '王仲文' names 2 records (person-1, person-2)" in text
@@ -68,13 +68,13 @@ def test_export_round_trips_and_guards_formulas(tmp_path, fangzhi):
 
 def test_huge_and_hostile_sheets_are_refused(tmp_path, fangzhi):
     rows = [["类型", "名称"]] + [["人物", f"人{i}"] for i in range(bulk.MAX_ROWS + 1)]
-    with pytest.raises(ImportError_, match="at most 50,000"):
+    with pytest.raises(ImportRefused, match="at most 50,000"):
         bulk.import_sheet(fangzhi.authorities, write_csv(tmp_path / "big.csv", rows), user=ARCHIVIST)
-    with pytest.raises(ImportError_, match="unknown column 'evil'"):
+    with pytest.raises(ImportRefused, match="unknown column 'evil'"):
         bulk.import_sheet(fangzhi.authorities, write_csv(tmp_path / "h.csv", [["类型", "名称", "evil"]]),
                           user=ARCHIVIST)
     long = write_csv(tmp_path / "l.csv", [["类型", "名称", "其他名称"], ["人物", "甲" * 300, ";".join("乙" * 600)]])
-    with pytest.raises(ImportError_) as err:
+    with pytest.raises(ImportRefused) as err:
         bulk.import_sheet(fangzhi.authorities, long, user=ARCHIVIST)
     assert "row 2, 名称: is longer than 200 characters" in str(err.value)
     assert fangzhi.authorities.table.count(None) == 0
@@ -114,5 +114,5 @@ def test_cbdb_extract(tmp_path, fangzhi):
     # again: the same CBDB ids update, nothing is added
     assert bulk.import_cbdb(auth, x, user=ARCHIVIST) == {"created": 0, "updated": 0, "unchanged": 5}
     write_csv(x / "KIN_DATA.csv", [["c_personid", "c_kin_id", "c_kin_code"], ["3767", "999999", "75"]])
-    with pytest.raises(ImportError_, match="KIN_DATA.csv, row 2"):
+    with pytest.raises(ImportRefused, match="KIN_DATA.csv, row 2"):
         bulk.import_cbdb(auth, x, user=ARCHIVIST)

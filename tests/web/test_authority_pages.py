@@ -106,3 +106,12 @@ def test_merged_record_redirects_and_its_items_follow(site):
     assert r.status_code == 301 and r.headers["Location"].endswith(f"/people/{site.ids['zongjing']}")
     assert client.get(f"/api/authorities/{a}").status_code == 301
     assert "荣宗锦旧照" in client.get(f"/people/{site.ids['zongjing']}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/people/person-1%27%20OR%201=1", "/people/..%2F..%2Fetc", "/people/person-0",
+                                 "/people/person-99999999999999999999", "/api/authorities/authority:person-1",
+                                 "/api/authorities/person-1/items?per_page=100000", "/people?page=0&initial=%00",
+                                 "/families?q=" + "%25" * 3000, "/people?surname=" + "钱" * 500])
+def test_hostile_requests_are_refused_cleanly(site, url):
+    status = site.test_client().get(url).status_code
+    assert status in (200, 400, 404), (url, status)
