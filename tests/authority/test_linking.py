@@ -62,3 +62,24 @@ def test_linked_items_follow_the_access_policy_and_merges(fangzhi):
     assert titles(ANONYMOUS) == ["公开的书"]
     assert titles(ARCHIVIST) == ["公开的书", "馆员的书"]
     assert titles(SYSTEM) == ["公开的书", "私密的书", "馆员的书"]
+
+
+def test_the_staff_form_keeps_and_sets_authority_ids(tmp_path):
+    from tests.web.auth_helpers import add_users, login
+    from tests.web.test_admin import submitted
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "t"})
+    fz = app.extensions["fangzhi"]
+    place = fz.authorities.create({"kind": "place", "name": "荣巷"}, user=SYSTEM).value.id
+    fz.archive.create_item({"id": "p1", "kind": "photo", "title": {"zh": "荣巷老街"},
+                            "places": [{"name": "荣巷"}]}, user=SYSTEM)
+    add_users(app, ["archivist"])
+    staff = app.test_client()
+    login(staff, "archivist")
+    html = staff.get("/admin/items/p1/edit").get_data(as_text=True)
+    assert 'data-target="places-0-id"' in html and "authority-picker.js" in html
+    form = submitted(html, **{"places-0-id": place})
+    assert staff.post("/admin/items/p1/edit", data=form, content_type="multipart/form-data").status_code == 302
+    assert fz.archive.get_item("p1", user=SYSTEM).value.places[0].id == place
+    assert [i.id for i, _ in fz.archive.linked_items([place], user=ANONYMOUS)[0]] == ["p1"]
