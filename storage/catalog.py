@@ -56,6 +56,13 @@ CREATE INDEX IF NOT EXISTS item_links_by_authority ON item_links(authority_id);
 class SQLiteCatalog(SQLiteDatabase):
     def __init__(self, path: str | Path):
         super().__init__(path, SCHEMA)
+        with self._db() as db:  # a catalog made before item_links: its items' links, once
+            if db.execute("PRAGMA user_version").fetchone()[0] < 1:
+                for row in db.execute("SELECT record FROM items").fetchall():
+                    item = Item.from_dict(json.loads(row["record"]))
+                    db.executemany("INSERT OR IGNORE INTO item_links VALUES (?,?,?)",
+                                   [(item.id, aid, how) for aid, how in _links(item)])
+                db.execute("PRAGMA user_version = 1")
 
     # --- writing ---------------------------------------------------------------------------
 
