@@ -329,12 +329,15 @@ RELATION_LABELS = {"father": _("父亲"), "mother": _("母亲"), "son": _("儿�
                    "child": _("子女"), "parent": _("父母"), "sibling": _("兄弟姐妹"), "member": _("家族成员"),
                    "founder": _("始祖"), "native_place": _("籍贯"), "ancestral_place": _("祖居地"),
                    "place": _("所在地"), "relation": _("关系")}
+# another record's link to this one, seen from here (a person's 籍贯 on the place's page …)
+INCOMING_LABELS = {"native_place": _("籍贯于此的人物"), "place": _("位于此地的机构"),
+                   "ancestral_place": _("祖居于此的家族"), "founder": _("所创家族")}
 HOW_LABELS = {"about": _("主题"), "creator": _("创作者"), "contributor": _("贡献者"), "place": _("地点"),
               "mention": _("提及")}
 GENDER_LABELS = {"male": _("男"), "female": _("女"), "other": _("其他")}
 for _name, _table in (("authority_kinds", KIND_LABELS), ("authority_browse_labels", BROWSE_LABELS),
                       ("name_types", NAME_TYPE_LABELS), ("relation_labels", RELATION_LABELS),
-                      ("link_labels", HOW_LABELS), ("gender_labels", GENDER_LABELS)):
+                      ("link_labels", HOW_LABELS), ("incoming_labels", INCOMING_LABELS), ("gender_labels", GENDER_LABELS)):
     bp.add_app_template_global(_table, _name)
 BROWSE = {"person": "authority.people", "family": "authority.families", "organization": "authority.organizations",
           "place": "authority.places"}

@@ -115,3 +115,11 @@ def test_merged_record_redirects_and_its_items_follow(site):
 def test_hostile_requests_are_refused_cleanly(site, url):
     status = site.test_client().get(url).status_code
     assert status in (200, 400, 404), (url, status)
+
+
+def test_links_from_other_records_read_from_this_side(site):
+    html = site.test_client().get(f"/places/{site.ids['wuxi']}").get_data(as_text=True)
+    assert re.search(r'籍贯于此的人物</span> <a href="/people/person-\d+">秦毓钧', html)
+    assert re.search(r'位于此地的机构</span> <a href="/organizations/org-\d+">茂新面粉厂', html)
+    founder = site.test_client().get(f"/people/{site.ids['xitai']}").get_data(as_text=True)
+    assert "所创家族" in founder and "所属家族" in founder
