@@ -141,7 +141,7 @@ class Exhibitions:
 
     def history(self, ident: str, *, user: User) -> list:
         _require_curator(user)
-        return self.archive.document_history(object_id(ident))
+        return self.archive.document_history(object_id(ident), user=user)
 
     def published(self, *, limit: int = 100) -> list[tuple[Exhibition, str]]:
         return [(exhibition_from_stored(d), at) for d, at in self.listing.published(limit=limit)]

@@ -26,6 +26,7 @@ from corrections.service import Corrections
 from corrections.store import ProposalStore
 from exhibitions.listing import ExhibitionList
 from exhibitions.service import Exhibitions
+from authority.service import Authorities
 from iiif.server import ImageServer
 from ingest.jobs import JobStore
 from ingest.pipeline import Context
@@ -46,11 +47,11 @@ from repository.services import Archive
 from search import analysis
 from search.index import SearchIndex
 from search.mentions import MentionReview
-from search.names import NoNames
 from search.queries import ZeroResults
 from search.service import Search
 from storage import LocalStorage
 from storage.accounts import SQLiteAccountStore
+from storage.authorities import SQLiteAuthorityTable
 from storage.base import Storage
 from storage.bulk_jobs import SQLiteBulkJobs
 from storage.catalog import SQLiteCatalog
@@ -89,6 +90,7 @@ class Fangzhi:
     mentions: MentionReview | None = None  # proposed mentions of authority records, for staff review
     lists: SavedLists | None = None  # researchers' saved lists (DATA_DIR/lists.sqlite3, beside the accounts)
     exhibitions: Exhibitions | None = None  # curators' exhibitions (exhibition:<id> objects) and their list
+    authorities: Authorities | None = None  # the authority file: people, families, organisations, places
 
     @property
     def data_dir(self) -> Path:
@@ -159,10 +161,12 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     objects.init()
     catalog = SQLiteCatalog(data / "catalog.sqlite3")
     archive = Archive(objects, catalog, storage)
+    authorities = Authorities(archive, SQLiteAuthorityTable(data / "authorities.sqlite3"))
+    archive.rebuilders.append(authorities.rebuild)  # `fangzhi rebuild` recreates its lookup table too
     if dictionary_path(settings).exists():
         analysis.load_dictionary(dictionary_path(settings))
     search = Search(index if index is not None else _index(settings), archive, contributors=_contributors(),
-                    library=settings["LIBRARY_NAME"], names=_names())
+                    library=settings["LIBRARY_NAME"], names=authorities)  # search sees the authority file (search.names)
     mentions = MentionReview(search, archive, SQLiteMentionStore(data / "mentions.sqlite3"))
     members = Members(data / "alliance.sqlite3")
     harvested = HarvestStore(storage)
@@ -192,7 +196,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                                            volunteers=settings["CORRECTIONS_VOLUNTEERS"], limits=limits),
                    queries=ZeroResults(data / "queries.sqlite3"), mentions=mentions,
                    lists=SavedLists(SQLiteListStore(data / "lists.sqlite3"), archive),
-                   exhibitions=exhibitions)
+                   exhibitions=exhibitions, authorities=authorities)
 
 
 # --- how features plug in ---------------------------------------------------------------------
@@ -229,12 +233,6 @@ def _contributors() -> tuple:
     """What features add to an item's search documents (search.documents.Contribution)."""
     # oral history: an interview's passages and facets, at its recording's level; ingest: formats, for staff
     return (interview_search, format_search)
-
-
-def _names():
-    """What search knows of the authority file (search.names.NameSource): the authority feature's
-    records once it is registered here; until then none."""
-    return NoNames()
 
 
 def _after_steps(settings: dict) -> tuple:

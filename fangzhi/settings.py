@@ -80,8 +80,8 @@ SETTINGS = [
     Setting("OCR_LOW_CONFIDENCE", 0.8, "Recognised characters with a confidence below this (0–1) are marked uncertain in ocr.json, for review."),
     Setting("FIXITY_CYCLE_DAYS", 90, "`fangzhi fixity --schedule` (run nightly) checks a share of the archive each run so that every stored file is checked at least once in this many days."),
     Setting("CORRECTIONS_VOLUNTEERS", False, "Signed-in readers (members, researchers) may propose corrections of OCR lines and transcript cues of items they may see; an archivist or administrator reviews every proposal."),
-    Setting("MAP_TILE_URL", "", "Map tiles for exhibitions' maps, a Leaflet URL template such as https://tile.example.org/{z}/{x}/{y}.png (https only: the pages' image policy); empty: no tiles, the places are drawn on a plain background and listed."),
-    Setting("MAP_ATTRIBUTION", "", "Attribution shown on exhibitions' maps for the tiles of MAP_TILE_URL (e.g. their copyright notice)."),
+    Setting("MAP_TILE_URL", "", "Map tiles for the maps of exhibitions and authority pages, a Leaflet URL template such as https://tile.example.org/{z}/{x}/{y}.png (https only: the pages' image policy); empty: no tiles, nothing fetched: the places are drawn on a plain background and listed."),
+    Setting("MAP_ATTRIBUTION", "", "The attribution the map tile provider requires (e.g. © OpenStreetMap contributors), shown on the maps."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

@@ -36,7 +36,7 @@ OPENED_ITEMS, OPENED_ANSWERS = 64, 256  # items whose open_file answers are kept
 PURGES = "audit/purges/"  # outside the OCFL root: one record per purge, with the object's history
 EVENTS = "events/"  # in an object: events/v<n>.json, the preservation events (repository.premis) of version n
 COPY_CHUNK = 1 << 20
-ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate", "unpublish")
+ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate", "unpublish", "merge")
 RECORD_KINDS = ("item", "collection")  # the archive's own objects; a feature's documents have other prefixes
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
@@ -89,6 +89,8 @@ class Catalog(Protocol):  # implemented by storage.catalog.SQLiteCatalog
     def count_events(self, object_id: str | None = None) -> int: ...
     def find_original(self, sha256: str) -> tuple[str, str] | None: ...
     def item_states(self) -> list[dict]: ...
+    def linked_items(self, authority_ids: list[str], *, user: User, today: date, limit: int = 50,
+                     offset: int = 0) -> tuple[list, int]: ...
     def items_stamp(self) -> tuple: ...
     def clear(self) -> None: ...
 
@@ -184,9 +186,9 @@ class Archive:
         self._parsed: dict[tuple, Item | Collection] = {}  # by metadata.json digest: never stale
         self._opened: dict[str, tuple[dict, dict]] = {}  # item id → (its inventory, answers): see open_file
         self._purges: dict[str, dict] = {}  # purge records by key: written once, never changed
-        # Called after ``rebuild`` has catalogued every record, with each feature document's
-        # (object id, its head value): a feature's derived list (exhibitions) is rebuilt from storage.
-        self.rebuilders: list[Callable[[list[tuple[str, list]]], None]] = []
+        # Called after ``rebuild`` has catalogued every record, with the object ids of the feature
+        # documents in storage: a feature's derived table (exhibitions, authorities) rebuilt from storage.
+        self.rebuilders: list[Callable[[list[str]], object]] = []
 
     # --- items: writing ----------------------------------------------------------------
 
@@ -485,6 +487,12 @@ class Archive:
         return self.catalog.list_items(user=user, today=self.today(), collection=collection,
                                        limit=limit, offset=offset)
 
+    def linked_items(self, authority_ids: list[str], *, user: User, limit: int = 50, offset: int = 0):
+        """([(item, how it points)], total): the items ``user`` may see that point at any of the
+        authority records ``authority_ids`` (``access.level_sql``: the policy inside the query)."""
+        return self.catalog.linked_items(list(authority_ids), user=user, today=self.today(), limit=limit,
+                                         offset=offset)
+
     def _load_item(self, item_id: str, version: int | None = None) -> Record:
         return self._load(item_object(item_id), Item, f"item {item_id}", version)
 
@@ -699,6 +707,8 @@ class Archive:
         with self.storage.open(key) as f:
             return json.loads(f.read())
 
+    # --- a feature's records (``authority:<id>``): JSON objects versioned like items ----------
+
     # --- derived state ---------------------------------------------------------------------
 
     def refresh(self, item_id: str) -> None:
@@ -722,15 +732,16 @@ class Archive:
                     self.catalog.add_event(event)
                 documents.append(oid)
             progress(count, len(object_ids))
-        for rebuilder in self.rebuilders:
-            rebuilder(documents)
         for purge in self.purge_records():
             for event in [*purge.get("history", []), {k: v for k, v in purge.items() if k != "history"}]:
                 self.catalog.add_event(event)
+        for rebuilder in self.rebuilders:
+            rebuilder(documents)
         return len(object_ids)
 
     def _catalogue(self, oid: str):
-        """An object's head record and all its versions' audit events into the catalog, from storage."""
+        """An item's or collection's head record and all its versions' audit events into the catalog,
+        from storage."""
         inv = self.objects.inventory(oid)
         cls, put = (Item, self.catalog.put_item) if oid.startswith("item:") else (Collection, self.catalog.put_collection)
         value = cls.from_dict(self.objects.read_json(oid, METADATA, None, inv))
@@ -773,11 +784,17 @@ class Archive:
             _keep(self._parsed, key, value, PARSED_CACHE)
         return Record(value, number, inv["versions"]["v1"]["created"], inv["versions"][f"v{number}"]["created"], inv)
 
-    def document_history(self, oid: str) -> list:
-        """A feature document's versions (number, created, user, message), oldest first."""
+    def document_history(self, oid: str, *, user: User) -> list:
+        """A feature document's versions (number, created, user, message), oldest first; who made
+        them and why only for staff (as ``history``)."""
         if not self.objects.exists(oid):
             raise NotFound(f"no {oid}")
-        return self.objects.versions(oid)
+        versions = self.objects.versions(oid)
+        return versions if access.is_staff(user) else [replace(v, user="", message="", address="") for v in versions]
+
+    def has_document(self, oid: str) -> bool:
+        """Whether the feature document ``oid`` was ever stored (an id is never given out again)."""
+        return self.objects.exists(oid)
 
     def purge_records(self) -> list[dict]:
         """Every purge record, oldest first: the purge's audit event, whether anonymous readers could

@@ -45,12 +45,24 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (object_id, version, action, at)
 );
 CREATE INDEX IF NOT EXISTS events_by_object ON events(object_id);
+CREATE TABLE IF NOT EXISTS item_links (
+    item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE, authority_id TEXT NOT NULL, how TEXT NOT NULL,
+    PRIMARY KEY (item_id, authority_id, how)
+);
+CREATE INDEX IF NOT EXISTS item_links_by_authority ON item_links(authority_id);
 """
 
 
 class SQLiteCatalog(SQLiteDatabase):
     def __init__(self, path: str | Path):
         super().__init__(path, SCHEMA)
+        with self._db() as db:  # a catalog made before item_links: its items' links, once
+            if db.execute("PRAGMA user_version").fetchone()[0] < 1:
+                for row in db.execute("SELECT record FROM items").fetchall():
+                    item = Item.from_dict(json.loads(row["record"]))
+                    db.executemany("INSERT OR IGNORE INTO item_links VALUES (?,?,?)",
+                                   [(item.id, aid, how) for aid, how in _links(item)])
+                db.execute("PRAGMA user_version = 1")
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -69,6 +81,8 @@ class SQLiteCatalog(SQLiteDatabase):
                            [(item.id, c, i) for i, c in enumerate(item.collections)])
             db.executemany("INSERT INTO originals VALUES (?,?,?)",
                            [(f.sha256, item.id, f.id) for f in item.originals])
+            db.executemany("INSERT OR IGNORE INTO item_links VALUES (?,?,?)",
+                           [(item.id, aid, how) for aid, how in _links(item)])
 
     def put_collection(self, col: Collection, version: int, created: str, updated: str) -> None:
         with self._db() as db:
@@ -89,7 +103,7 @@ class SQLiteCatalog(SQLiteDatabase):
 
     def clear(self) -> None:
         with self._db() as db:
-            for table in ("item_collections", "originals", "items", "collections", "events"):
+            for table in ("item_collections", "originals", "item_links", "items", "collections", "events"):
                 db.execute(f"DELETE FROM {table}")
 
     # --- reading ---------------------------------------------------------------------------
@@ -117,6 +131,26 @@ class SQLiteCatalog(SQLiteDatabase):
             params += (parent,)
         rows = self._db().execute(f"SELECT record FROM collections WHERE {where} ORDER BY id", params)
         return [Collection.from_dict(json.loads(r["record"])) for r in rows]
+
+    def linked_items(self, authority_ids: list[str], *, user: User, today: date, limit: int = 50,
+                     offset: int = 0) -> tuple[list[tuple[Item, list[str]]], int]:
+        """The items the user may see that point at any of ``authority_ids`` (creator, contributor,
+        place, subject, mention), newest date first, each with how it points (``about`` first)."""
+        if not authority_ids:
+            return [], 0
+        where, params = _visible(user, today, "items")
+        marks = ",".join("?" * len(authority_ids))
+        linked = f"id IN (SELECT item_id FROM item_links WHERE authority_id IN ({marks}))"
+        db = self._db()
+        total = db.execute(f"SELECT COUNT(*) FROM items WHERE {where} AND {linked}",
+                           params + tuple(authority_ids)).fetchone()[0]
+        rows = db.execute(
+            f"SELECT id, record, (SELECT group_concat(how, ' ') FROM item_links l WHERE l.item_id = items.id AND "
+            f"l.authority_id IN ({marks})) AS hows FROM items WHERE {where} AND {linked} "
+            "ORDER BY year_start IS NULL, year_start, id LIMIT ? OFFSET ?",
+            tuple(authority_ids) + params + tuple(authority_ids) + (limit, offset)).fetchall()
+        return [(Item.from_dict(json.loads(r["record"])), sorted(set(r["hows"].split()), key=LINK_ORDER.index))
+                for r in rows], total
 
     def item_states(self) -> list[dict]:
         """Every item's id, kind, access facts (visibility, embargo_until, withdrawn), head version
@@ -195,7 +229,17 @@ class SQLiteCatalog(SQLiteDatabase):
         """Everything in the catalog, for comparing a rebuilt catalog with the original."""
         db = self._db()
         return {t: sorted((tuple(r) for r in db.execute(f"SELECT * FROM {t}")), key=repr)
-                for t in ("items", "item_collections", "originals", "collections", "events")}
+                for t in ("items", "item_collections", "originals", "item_links", "collections", "events")}
+
+
+LINK_ORDER = ("about", "creator", "contributor", "place", "mention")
+
+
+def _links(item: Item) -> list[tuple[str, str]]:
+    """(authority id, how) of every authority record an item points at."""
+    return ([(a, "about") for a in item.about] + [(a.id, "creator") for a in item.creators if a and a.id]
+            + [(a.id, "contributor") for a in item.contributors if a and a.id]
+            + [(p.id, "place") for p in item.places if p and p.id] + [(m["id"], "mention") for m in item.mentions])
 
 
 def _visible(user: User, today: date, table: str) -> tuple[str, tuple]:

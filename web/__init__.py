@@ -62,6 +62,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     from . import lists
     from . import display
     from . import exhibition_views
+    from . import authority_views
 
     @app.before_request
     def known_host():  # first, before any view or URL sees the Host header (web.address)
@@ -98,6 +99,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app.register_blueprint(lists.bp)
     display.init_app(app)
     app.register_blueprint(exhibition_views.bp)
+    app.register_blueprint(authority_views.bp)
     errors.init_app(app)
     assets.init_app(app)  # before add_security_headers: its cache headers have the last word
 

@@ -90,7 +90,7 @@ def demo(obj):
     from .demo import create_demo
 
     created = create_demo(obj.fangzhi.ingest_context(obj.user), obj.fangzhi.runner, library=obj.settings["LIBRARY_NAME"],
-                          exhibitions=obj.fangzhi.exhibitions)
+                          exhibitions=obj.fangzhi.exhibitions, authorities=obj.fangzhi.authorities)
     click.echo(f"demo: {created} items created" if created else "demo: already present")
     if not any(a.has_role("admin") for a in (u.as_user() for u in obj.accounts.store.all())):
         password = secrets.token_urlsafe(12)
@@ -326,8 +326,10 @@ def formats(obj, identify):
 @click.option("--resume", "resume", default=None, metavar="JOB", help="Continue an interrupted job.")
 @click.option("--retry", is_flag=True, help="With --resume: also try the failed entries again.")
 @click.option("--workers", type=int, default=None, help="Worker processes (FANGZHI_INGEST_WORKERS).")
+@click.option("--new-authorities", is_flag=True,
+              help="Manifest creator/place names no authority record has become new records (else stay unlinked).")
 @click.pass_obj
-def ingest(obj, source, manifest, collection, resume, retry, workers):
+def ingest(obj, source, manifest, collection, resume, retry, workers, new_authorities):
     """Ingest a folder, a folder with a manifest, or a BagIt bag; or resume a job."""
     from ingest.pipeline import plan_job
     from ingest.sources import plan
@@ -344,7 +346,8 @@ def ingest(obj, source, manifest, collection, resume, retry, workers):
         raise click.UsageError("name a SOURCE folder or bag, or --resume JOB")
     else:
         try:
-            planned = plan(source.resolve(), manifest=manifest.resolve() if manifest else None, collection=collection)
+            planned = plan(source.resolve(), manifest=manifest.resolve() if manifest else None, collection=collection,
+                           link=obj.fangzhi.authorities.link, create_authorities=new_authorities)
         except SourceError as exc:
             raise click.ClickException(str(exc)) from None
         job_id = plan_job(ctx, str(source.resolve()), planned,
@@ -813,6 +816,75 @@ def exhibition_import(obj, path, why, publish):
     if publish:
         saved = exhibitions.publish(data["id"], user=obj.user, expected_version=saved.version, why=why)
     click.echo(f"exhibition {data['id']}: version {saved.version}{' published' if publish else ' (draft)'}")
+@main.group()
+def authority():
+    """The authority file: people, families, organisations, places."""
+
+
+@authority.command("import")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--cbdb", is_flag=True, help="SOURCE is a folder of CBDB-style tables (BIOG_MAIN.csv, ALTNAME_DATA.csv …).")
+@click.option("--why", default="", help="Why: kept in every record's new version.")
+@click.pass_obj
+def authority_import(obj, source, cbdb, why):
+    """Load records from the CSV/Excel template (`fangzhi authority template`) or a CBDB extract;
+    the whole file is checked first and one problem stores nothing."""
+    from authority import bulk
+
+    auth = obj.fangzhi.authorities
+    try:
+        result = (bulk.import_cbdb(auth, source, user=obj.user, why=why) if cbdb
+                  else bulk.import_sheet(auth, source, user=obj.user, why=why))
+    except bulk.ImportRefused as exc:
+        for where, problem in exc.problems:
+            click.echo(f"{where}: {problem}", err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s): nothing was imported") from None
+    click.echo(f"{result['created']} created, {result['updated']} updated, {result['unchanged']} unchanged")
+
+
+@authority.command("export")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["person", "family", "organization", "place"]), default=None)
+@click.pass_obj
+def authority_export(obj, dest, kind):
+    """Write every current record as the template's rows (.xlsx, else CSV): it imports again as it is."""
+    from authority import bulk
+
+    click.echo(f"{bulk.write_export(obj.fangzhi.authorities, dest, kind)} records written to {dest}")
+
+
+@authority.command("template")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+def authority_template(dest):
+    """Write the import template with zh/en headers and two example rows (.xlsx, else CSV)."""
+    from authority import bulk
+
+    click.echo(f"wrote {bulk.write_template(dest)}")
+
+
+@authority.command("merge")
+@click.argument("survivor")
+@click.argument("merged")
+@click.option("--why", required=True, help="Why the two records are one (kept in both records' history).")
+@click.pass_obj
+def authority_merge(obj, survivor, merged, why):
+    """Merge record MERGED into SURVIVOR: both ids stay, MERGED redirects; refused when their
+    external identifiers (CBDB, VIAF, Wikidata …) disagree."""
+    record = obj.fangzhi.authorities.merge(survivor, merged, user=obj.user, why=why)
+    click.echo(f"{merged} merged into {survivor} (version {record.version})")
+
+
+@authority.command("show")
+@click.argument("rid")
+@click.pass_obj
+def authority_show(obj, rid):
+    """A record as stored, with its versions (who, when, why)."""
+    auth = obj.fangzhi.authorities
+    record = auth.get(rid)
+    click.echo(json.dumps({**record.value.to_dict(), "version": record.version, "merged_ids": auth.ids(rid)[1:],
+                           "versions": [{"version": v.number, "created": v.created, "user": v.user,
+                                         "message": v.message} for v in auth.history(rid, user=obj.user)]},
+                          ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from flask import current_app
 
 from alliance.members import Members
 from alliance.oai import Provider
+from authority.service import Authorities
 from fangzhi.bootstrap import Fangzhi
 from ingest.jobs import JobStore
 from repository.access import User
@@ -23,6 +24,11 @@ def archive() -> Archive:
 
 def search() -> Search:
     return fangzhi().search
+
+
+def authorities() -> Authorities:
+    """The authority file (authority.service)."""
+    return fangzhi().authorities
 
 
 def members() -> Members:

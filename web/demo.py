@@ -24,12 +24,13 @@ FONT_PATHS = [
 RIGHTS_PD = "http://rightsstatements.org/vocab/NoC-OKLR/1.0/"
 RIGHTS_CNE = "http://rightsstatements.org/vocab/CNE/1.0/"
 
-PHOTOS = [
+PHOTOS = [  # … and the demo authority record of the place (DEMO_PLACES)
     ("惠山古镇祠堂群", "Ancestral halls of Huishan old town", "1936", "民国二十五年", "惠山", "Huishan", ["祠堂", "古镇"]),
     ("清名桥与古运河", "Qingming Bridge on the Grand Canal", "1948~", "约民国三十七年", "南长街", "Nanchang Street", ["运河", "桥梁"]),
     ("荣巷老街", "Rongxiang old street", "195X", "二十世纪五十年代", "荣巷", "Rongxiang", ["街巷", "民居"]),
     ("太湖渔船", "Fishing boats on Lake Tai", "1962-08", "1962年8月", "太湖", "Lake Tai", ["渔业", "太湖"]),
 ]
+DEMO_PLACES = {"惠山": "huishan", "南长街": "nanchang", "荣巷": "rongxiang"}
 MANUSCRIPT = ("锡山乡土志稿", "Draft gazetteer of Xishan", [
     "锡山在县城西惠山之东麓山虽不高而林木葱郁",
     "泉出石罅甘冽异常世称天下第二泉者是也",
@@ -163,9 +164,75 @@ def interview_files(folder: Path, stem: str) -> list[Path]:
     return paths
 
 
-def demo_items(folder: Path, library: str) -> list[PlannedItem]:
-    """Write the demo donation into ``folder`` and describe its items."""
+# The demo authority file (demo data): places with former names, people with 字/号, a family with
+# its 字辈 and a genealogy, a factory with a former name. (key, record); "@key" is another's id.
+AUTHORITIES = [
+    ("changzhou", {"kind": "place", "name": "常州府", "type": "府", "coordinates": [31.78, 119.95],
+                   "names": [{"name": "毗陵", "type": "别名"}]}),
+    ("wuxi", {"kind": "place", "name": "无锡市", "type": "市", "coordinates": [31.49, 120.31],
+              "names": [{"name": "无锡县", "type": "旧名", "end": "1949"}, {"name": "金匮县", "type": "旧名",
+                         "start": "1724", "end": "1912"}, {"name": "梁溪", "type": "别名"},
+                        {"name": "锡山", "type": "别名"}, {"name": "Wuxi", "type": "英文名"}],
+              "parents": [{"id": "@changzhou", "start": "1368", "end": "1912"}]}),
+    ("rongxiang", {"kind": "place", "name": "荣巷", "type": "街巷", "coordinates": [31.55, 120.24],
+                   "names": [{"name": "荣巷镇", "type": "旧名", "end": "1950"}], "parents": [{"id": "@wuxi"}]}),
+    ("huishan", {"kind": "place", "name": "惠山", "type": "镇", "coordinates": [31.59, 120.26],
+                 "names": [{"name": "惠山镇", "type": "旧名", "end": "1983"}, {"name": "九龙山", "type": "别名"}],
+                 "parents": [{"id": "@wuxi"}]}),
+    ("nanchang", {"kind": "place", "name": "南长街", "type": "街巷", "coordinates": [31.56, 120.30],
+                  "names": [{"name": "南门外大街", "type": "旧名", "end": "1950"}], "parents": [{"id": "@wuxi"}]}),
+    ("qin", {"kind": "person", "name": "秦毓钧", "gender": "male", "occupations": ["方志学者"],
+             "names": [{"name": "伯虞", "type": "字"}, {"name": "梁溪老人", "type": "号"}, {"name": "Qin Yujun",
+                                                                                       "type": "英文名"}],
+             "birth": {"edtf": "1873", "display": "同治十二年"}, "death": {"edtf": "1937", "display": "民国二十六年"},
+             "native_place": "@wuxi", "notes": "示例人物：《锡山乡土志稿》的作者。"}),
+    ("xitai", {"kind": "person", "name": "荣熙泰", "gender": "male", "native_place": "@rongxiang",
+               "birth": {"edtf": "1849"}, "death": {"edtf": "1896", "display": "光绪二十二年"}}),
+    ("zongjing", {"kind": "person", "name": "荣宗敬", "gender": "male", "occupations": ["实业家"],
+                  "names": [{"name": "宗锦", "type": "名"}], "native_place": "@rongxiang",
+                  "birth": {"edtf": "1873", "display": "同治十二年"}, "death": {"edtf": "1938", "display": "民国二十七年"},
+                  "relations": [{"type": "father", "id": "@xitai"}]}),
+    ("desheng", {"kind": "person", "name": "荣德生", "gender": "male", "occupations": ["实业家"],
+                 "names": [{"name": "宗铨", "type": "名"}, {"name": "乐农", "type": "号"}], "native_place": "@rongxiang",
+                 "birth": {"edtf": "1875", "display": "光绪元年"}, "death": {"edtf": "1952"},
+                 "relations": [{"type": "father", "id": "@xitai"}, {"type": "brother", "id": "@zongjing"}]}),
+    ("yiren", {"kind": "person", "name": "荣毅仁", "gender": "male", "native_place": "@rongxiang",
+               "birth": {"edtf": "1916", "display": "民国五年"}, "death": {"edtf": "2005"},
+               "relations": [{"type": "father", "id": "@desheng"}]}),
+    ("rong", {"kind": "family", "name": "梁溪荣氏", "surname": "荣", "hall": "敦睦堂", "choronym": "上谷",
+              "ancestral_place": "@rongxiang", "founder": "@xitai", "generation_names": ["熙", "宗", "毅", "智"],
+              "members": ["@xitai", "@zongjing", "@desheng", "@yiren"], "notes": "示例家族（堂号、郡望为示例数据）。"}),
+    ("maoxin", {"kind": "organization", "name": "茂新面粉厂", "type": "工厂", "place": "@wuxi",
+                "names": [{"name": "保兴面粉厂", "type": "旧名", "start": "1900", "end": "1903"}]}),
+]
+
+
+def demo_authorities(authorities) -> dict[str, str]:
+    """The demo authority file (records already there, by name, are reused): key → id."""
+    ids: dict[str, str] = {}
+
+    def resolve(value):
+        if isinstance(value, str) and value.startswith("@"):
+            return ids[value[1:]]
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        return value
+
+    for key, data in AUTHORITIES:
+        found = authorities.find(data["name"], data["kind"])
+        ids[key] = found[0] if found else authorities.create(resolve(data), user=SYSTEM,
+                                                              why="示例权威记录 demo authority").value.id
+    return ids
+
+
+def demo_items(folder: Path, library: str, authority_ids: dict[str, str] | None = None) -> list[PlannedItem]:
+    """Write the demo donation into ``folder`` and describe its items (linked to the demo
+    authority file when ``authority_ids`` are given)."""
     folder.mkdir(parents=True, exist_ok=True)
+    ids = authority_ids or {}
+    link = lambda key: {"id": ids[key]} if key in ids else {}
     common = {"language": ["zh"], "holding_library": library, "visibility": "public"}
     planned = []
     for n, (zh, en, edtf, display, place_zh, place_en, subjects) in enumerate(PHOTOS, 1):
@@ -175,7 +242,8 @@ def demo_items(folder: Path, library: str) -> list[PlannedItem]:
             **common, "kind": "photo", "title": {"zh": zh, "en": en},
             "description": {"zh": f"{place_zh}旧影，{display}摄。", "en": f"{place_en}, photographed {edtf}."},
             "creators": [{"name": {"zh": "佚名"}, "role": "photographer"}], "date": {"edtf": edtf, "display": display},
-            "places": [{"name": {"zh": place_zh, "en": place_en}}], "subjects": subjects, "extent": "1 幅",
+            "places": [{"name": {"zh": place_zh, "en": place_en}, **link(DEMO_PLACES.get(place_zh))}],
+            "subjects": subjects, "extent": "1 幅",
             "rights": RIGHTS_PD, "identifiers": [f"DEMO-P{n:03d}"], "collections": ["demo-photos"]}))
     title_zh, title_en, texts = MANUSCRIPT
     pages = []
@@ -187,9 +255,10 @@ def demo_items(folder: Path, library: str) -> list[PlannedItem]:
         "description": {"zh": "民国时期乡土志手稿，竖排毛笔抄写，共四页。",
                         "en": "A Republican-era local gazetteer manuscript, four pages of vertical text."},
         "creators": [{"name": {"zh": "秦毓钧", "en": "Qin Yujun"}, "role": "author",
-                      "aliases": [{"name": "伯虞", "type": "字"}, {"name": "梁溪老人", "type": "号"}]}],
+                      "aliases": [{"name": "伯虞", "type": "字"}, {"name": "梁溪老人", "type": "号"}], **link("qin")}],
         "date": {"edtf": "1920/1929", "display": "民国十年代"},
-        "places": [{"name": {"zh": "无锡", "en": "Wuxi"}, "aliases": ["锡山", "梁溪"], "coordinates": [31.49, 120.31]}],
+        "places": [{"name": {"zh": "无锡", "en": "Wuxi"}, "aliases": ["锡山", "梁溪"], "coordinates": [31.49, 120.31],
+                    **link("wuxi")}],
         "subjects": ["地方志", "乡土志"], "extent": f"{len(texts)} 页", "rights": RIGHTS_CNE,
         "identifiers": ["DEMO-M001"], "collections": ["demo-manuscripts"],
         "viewing_direction": "right-to-left"}))  # bound and read from right to left
@@ -197,9 +266,18 @@ def demo_items(folder: Path, library: str) -> list[PlannedItem]:
     letter.write_bytes(manuscript_page("家中诸事安好勿念", 1))
     planned.append(_planned("荣氏家书", [letter], {
         **common, "kind": "manuscript", "title": {"zh": "荣氏家书（馆员可见）", "en": "Rong family letter (staff only)"},
-        "creators": [{"name": {"zh": "荣德生", "en": "Rong Desheng"}, "role": "author"}],
+        "creators": [{"name": {"zh": "荣德生", "en": "Rong Desheng"}, "role": "author", **link("desheng")}],
         "date": {"edtf": "1946", "display": "1946年"}, "visibility": "staff", "rights": RIGHTS_CNE,
         "collections": ["demo-manuscripts"]}))
+    genealogy = folder / "genealogy.png"
+    genealogy.write_bytes(manuscript_page("荣氏世系熙宗毅智", 1))
+    planned.append(_planned("梁溪荣氏家谱", [genealogy], {
+        **common, "kind": "book", "title": {"zh": "梁溪荣氏家谱（示例）", "en": "Genealogy of the Rong family of Liangxi (demo)"},
+        "description": {"zh": "荣氏家族世系，记熙、宗、毅、智四代。", "en": "The Rong lineage over four generations."},
+        "date": {"edtf": "1935", "display": "民国二十四年"}, "subjects": ["家谱", "荣氏"], "rights": RIGHTS_CNE,
+        "places": [{"name": {"zh": "荣巷"}, **link("rongxiang")}],
+        "about": [ids[k] for k in ("rong", "desheng", "zongjing") if k in ids],
+        "collections": ["demo-manuscripts"], "viewing_direction": "right-to-left"}))
     planned.append(_planned("老街的记忆", [wav(folder / "interview.wav", 20)], {
         **common, "kind": "audio", "title": {"zh": "口述：南长街老街的记忆（示例）", "en": "Oral history: memories of Nanchang Street (demo)"},
         "creators": [{"name": {"zh": "张阿婆"}, "role": "interviewee"}, {"name": {"zh": "李馆员"}, "role": "interviewer"}],
@@ -222,9 +300,10 @@ def _planned(label: str, files: list[Path], metadata: dict) -> PlannedItem:
     return PlannedItem(label=label, files=files, metadata=metadata, file_ids=[None] * len(files), problems=[])
 
 
-def create_demo(ctx, runner, *, library: str = "区图书馆", exhibitions=None) -> int:
-    """Create the demo collections and ingest the demo donation through the real pipeline (so
-    every item has its derivatives and OCR); return how many items were made. Idempotent."""
+def create_demo(ctx, runner, *, library: str = "区图书馆", exhibitions=None, authorities=None) -> int:
+    """Create the demo collections (and, given ``authorities``, the demo authority file) and ingest
+    the demo donation through the real pipeline (so every item has its derivatives and OCR);
+    return how many items were made. Idempotent."""
     archive = ctx.archive
     if archive.objects.exists(collection_object("demo")):
         return 0
@@ -237,7 +316,8 @@ def create_demo(ctx, runner, *, library: str = "区图书馆", exhibitions=None)
     for cid, zh, en in (("demo-photos", "老照片", "Old photographs"), ("demo-manuscripts", "手稿", "Manuscripts"),
                         ("demo-oral-history", "口述史", "Oral history")):
         archive.create_collection({"id": cid, "parent": "demo", "title": {"zh": zh, "en": en}}, user=user, why=why)
-    planned = demo_items(ctx.work / "demo-source", library)
+    ids = demo_authorities(authorities) if authorities is not None else None
+    planned = demo_items(ctx.work / "demo-source", library, ids)
     job_id = plan_job(ctx, "demo", planned)
     runner.run([(job_id, n) for n in range(1, len(planned) + 1)])
     shutil.rmtree(ctx.work / "demo-source", ignore_errors=True)

@@ -48,7 +48,7 @@ def agent_rows(agents: list) -> list[dict]:
 
 def place_rows(places: list) -> list[dict]:
     return [{"name": p.get("name") or {}, "aliases": lines(p.get("aliases")),
-             "coordinates": coordinates_text(p.get("coordinates"))} for p in [*places, {}]]
+             "coordinates": coordinates_text(p.get("coordinates")), "id": p.get("id") or ""} for p in [*places, {}]]
 
 
 def file_rows(files: list) -> list[tuple[int, dict]]:
@@ -181,6 +181,8 @@ def _places(rows: dict, current: list) -> list | None:
             place["aliases"] = _lines(row["aliases"])
         if "coordinates" in row:
             place["coordinates"] = _coordinates(row["coordinates"])
+        if "id" in row:  # a place authority record (the picker of authority_macros.html)
+            place["id"] = row["id"].strip() or None
         if place["name"] or place.get("aliases") or place.get("coordinates"):
             out.append(place)
     return out

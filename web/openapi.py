@@ -140,12 +140,34 @@ WRITE_ERRORS = (400, 401, 403, 404, 409, 410, 413, 503)
 COLLECTION_ID = {"name": "collection_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+AUTHORITY_KINDS = ["person", "family", "organization", "place"]
+RID = {"name": "rid", "in": "path", "required": True, "schema": {"type": "string"},
+       "description": "an authority id: person-<n>, family-<n>, org-<n>, place-<n>"}
+AUTHORITY_BRIEF = {"type": "object", "required": ["id", "kind", "name", "names", "links"], "properties": {
+    "id": {"type": "string"}, "kind": {"enum": AUTHORITY_KINDS}, "name": {"type": "string"},
+    "names": {"type": "array", "items": {"type": "string"}}, "birth": {"type": "object"}, "death": {"type": "object"},
+    "type": {"type": ["string", "null"]}, "coordinates": {"type": ["array", "null"], "items": {"type": "number"}},
+    "links": {"type": "object"}}}
+AUTHORITY = {"type": "object", "required": ["id", "kind", "name", "version", "links"], "properties": {
+    "id": {"type": "string"}, "kind": {"enum": AUTHORITY_KINDS}, "name": {"type": "string"},
+    "names": {"type": "array", "items": {"type": "object", "required": ["name", "type"], "properties": {
+        "name": {"type": "string"}, "type": {"type": "string"}, "start": {"type": "string"}, "end": {"type": "string"}}}},
+    "identifiers": {"type": "object", "additionalProperties": {"type": "string"}},
+    "version": {"type": "integer"}, "created": {"type": "string"}, "updated": {"type": "string"},
+    "merged_ids": {"type": "array", "items": {"type": "string"}}, "links": {"type": "object"}},
+    "description": "Also the kind's own fields: a person's birth, death, native_place, occupations, relations; a "
+                   "family's surname, hall (堂号), choronym (郡望), ancestral_place, founder, generation_names (字辈), "
+                   "members; a place's type, parents (with start/end), coordinates; an organisation's type, place."}
+MOVED = {"301": {"description": "a record merged into another: Location is the survivor's"}}
+KIND_PARAM = {"name": "kind", "in": "query", "schema": {"enum": AUTHORITY_KINDS}}
+
+
 def document() -> dict:
     item_ref, list_ref = {"$ref": "#/components/schemas/Item"}, {"$ref": "#/components/schemas/ItemList"}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Fangzhi (方志) archive API", "version": "1",
-                 "description": "Items and collections of the archive. Reads show what the caller may see; "
+                 "description": "Items and collections of the archive, and its authority file. Reads show what the caller may see; "
                                 "writes need a token with the write scope (Authorization: Bearer …), and change only "
                                 "items the token's read scopes let it see."},
         "servers": [{"url": "/"}],
@@ -281,6 +303,45 @@ def document() -> dict:
                                                                          "holds items or sub-collections)",
                            "parameters": [COLLECTION_ID, WHY],
                            "responses": {"204": {"description": "Deleted"}, **_errors(*WRITE_ERRORS)}},
+            },
+            "/api/authorities": {
+                "get": {"operationId": "listAuthorities", "summary": "Authority records (people, families, "
+                                                                     "organisations, places), or those with a name, alias "
+                                                                     "or pinyin containing q",
+                        "parameters": PAGING + [KIND_PARAM, {"name": "q", "in": "query", "schema": {"type": "string"}}],
+                        "responses": {"200": _json({"type": "object", "required": ["total", "records", "next"],
+                                                    "properties": {"total": {"type": "integer"},
+                                                                   "page": {"type": "integer"},
+                                                                   "per_page": {"type": "integer"},
+                                                                   "records": {"type": "array", "items": AUTHORITY_BRIEF},
+                                                                   "next": {"type": ["string", "null"]}}}),
+                                      **_errors(400, 401, 503)}},
+            },
+            "/api/authorities/suggest": {
+                "get": {"operationId": "suggestAuthorities", "summary": "Records whose name, alias or pinyin (full or "
+                                                                        "initials) starts with q: the pickers' source",
+                        "parameters": [KIND_PARAM, {"name": "q", "in": "query", "schema": {"type": "string"}},
+                                       {"name": "limit", "in": "query",
+                                        "schema": {"type": "integer", "minimum": 1, "maximum": 50}}],
+                        "responses": {"200": _json({"type": "object", "required": ["q", "records"], "properties": {
+                            "q": {"type": "string"}, "records": {"type": "array", "items": AUTHORITY_BRIEF}}}),
+                            **_errors(400, 401, 503)}},
+            },
+            "/api/authorities/{rid}": {
+                "get": {"operationId": "getAuthority", "summary": "An authority record",
+                        "parameters": [RID],
+                        "responses": {"200": _json(AUTHORITY), **MOVED, **_errors(*READ_ERRORS)}},
+            },
+            "/api/authorities/{rid}/items": {
+                "get": {"operationId": "authorityItems", "summary": "The items the caller may see that are linked to "
+                                                                    "the record (as subject, creator, contributor, place "
+                                                                    "or mention) or to a record merged into it",
+                        "parameters": [RID] + PAGING,
+                        "responses": {"200": _json({"type": "object", "required": ["total", "items"], "properties": {
+                            "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                            "items": {"type": "array", "items": {"allOf": [ITEM_SUMMARY, {"type": "object", "properties": {
+                                "how": {"type": "array", "items": {"type": "string"}}}}]}}}}),
+                            **_errors(*READ_ERRORS)}},
             },
         },
     }

@@ -10,7 +10,8 @@ Three kinds of source, one module each, chosen by ``plan()``:
 - **a BagIt bag** (``bag``), verified checksum by checksum first; its payload is planned from the
   ``metadata.json`` that ``export.export_bag`` writes, else a manifest, else as a folder.
 
-Planning never stores anything. A problem with one item (a missing file, a bad value) goes in
+Planning never stores anything (but the new authority records a manifest's names make when the
+ingest asks for them: ``create_authorities``). A problem with one item (a missing file, a bad value) goes in
 that item's ``problems`` and the job marks it failed; a source that cannot be read at all
 raises ``SourceError``. Every path an item names stays inside the source folder: absolute paths,
 ``..`` and symbolic links leading out are refused.
@@ -25,13 +26,16 @@ from .folder import plan_folder
 from .manifest import plan_manifest
 
 
-def plan(source: Path, *, manifest: Path | None = None, collection: str | None = None) -> list[PlannedItem]:
-    """Plan ``source``: a bag if it holds bagit.txt, else by ``manifest`` if given, else as a folder."""
+def plan(source: Path, *, manifest: Path | None = None, collection: str | None = None, link=None,
+         create_authorities: bool = False) -> list[PlannedItem]:
+    """Plan ``source``: a bag if it holds bagit.txt, else by ``manifest`` if given, else as a folder.
+    ``link`` (``manifest.Linker``): a manifest's creator and place cells link to the authority file."""
     source = Path(source)
     if (source / "bagit.txt").is_file() or _bag_without_declaration(source):
         return plan_bag(source, collection=collection)
     if manifest is not None:
-        return plan_manifest(source, Path(manifest), collection=collection)
+        return plan_manifest(source, Path(manifest), collection=collection, link=link,
+                             create_authorities=create_authorities)
     return plan_folder(source, collection=collection)
 
 

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 import charset_normalizer
 import openpyxl
@@ -86,13 +87,27 @@ def header_key(header: str) -> str | None:
     return None
 
 
-def plan_manifest(root: Path, manifest: Path, *, collection: str | None = None) -> list[PlannedItem]:
-    """One item per row of a CSV or Excel manifest; file paths are relative to ``root``."""
+class Linker(Protocol):
+    """The authority file as a manifest sees it (authority.service.Authorities.link): the record an
+    id or a name in a creator/contributor (kind "agent") or place (kind "place") cell stands for,
+    {"id", "name", "type"}; None when no record has the name (``create``: a new one is made);
+    ValueError naming the candidates when several records share it."""
+
+    def __call__(self, kind: str, text: str, *, create: bool = False) -> dict | None: ...
+
+
+def plan_manifest(root: Path, manifest: Path, *, collection: str | None = None, link: Linker | None = None,
+                  create_authorities: bool = False) -> list[PlannedItem]:
+    """One item per row of a CSV or Excel manifest; file paths are relative to ``root``. With
+    ``link``, creator, contributor and place cells (an authority id or a name) link to the
+    authority file; ``create_authorities``: a name no record has becomes a new record."""
     root = source_folder(root)
     rows, names = _table(Path(manifest))
     items, seen_ids = [], {}
     for n, values in rows:
         item = _plan_row(root, n, values, names, collection)
+        if link is not None and not item.problems:
+            _link_row(item, n, names, link, create_authorities)
         item_id = item.metadata.get("id")
         if item_id and item_id in seen_ids:
             item.problems.append(f"row {n}, {names['id']}: {item_id!r} is also used in row {seen_ids[item_id]}")
@@ -155,6 +170,12 @@ def _table(manifest: Path) -> tuple[list[tuple[int, dict]], dict]:
     names = {key: header[i].strip() for i, key in columns.items()}
     return [(n, {key: row[i] if i < len(row) else "" for i, key in columns.items()})
             for n, row in numbered[start + 1:]], names
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    """A CSV (any of the encodings of ``decode_text``) or Excel sheet's rows as lists of stripped
+    text cells (the authority file's bulk load reads its sheets with it too)."""
+    return _read_rows(Path(path))
 
 
 def _read_rows(manifest: Path) -> list[list[str]]:
@@ -280,6 +301,32 @@ def _row_metadata(v: dict, collection: str | None) -> dict:
         if v.get(key):
             md[key] = v[key]
     return md
+
+
+def _link_row(item: PlannedItem, n: int, names: dict, link: Linker, create: bool) -> None:
+    """Point a planned row's creators, contributors and places at authority records: every cell is
+    looked up first, and records are created only when no cell of the row is a problem (an
+    ambiguous name fails the entry and stores nothing)."""
+    md = item.metadata
+    cells = [(f, i, "place" if f == "places" else "agent", entry) for f in ("creators", "contributors", "places")
+             for i, entry in enumerate(md.get(f, []))]
+    found = []
+    for f, i, kind, entry in cells:
+        text = next(iter(entry["name"].values()))
+        try:
+            found.append(link(kind, text))
+        except ValueError as exc:
+            column = {"creators": "creator", "contributors": "contributor", "places": "place"}[f]
+            item.problems.append(f"row {n}, {names.get(column) or _COLUMN_ZH[column]}: {exc}")
+            found.append(None)
+    if item.problems:
+        return
+    for (f, i, kind, entry), record in zip(cells, found):
+        text = next(iter(entry["name"].values()))
+        record = record or (link(kind, text, create=True) if create else None)
+        if record:
+            md[f][i] = {**entry, "id": record["id"], "name": {"zh": record["name"]},
+                        **({"type": record["type"]} if f != "places" else {})}
 
 
 def _plan_row(root: Path, n: int, v: dict, names: dict, collection: str | None) -> PlannedItem:

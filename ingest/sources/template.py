@@ -26,15 +26,19 @@ def template_rows() -> list[list[str]]:
 
 def write_template(path: Path) -> Path:
     """Write the manifest template as .xlsx or (any other suffix) CSV in UTF-8 with BOM."""
-    path = Path(path)
-    rows = template_rows()
+    return write_rows(Path(path), template_rows(), title="manifest")
+
+
+def write_rows(path: Path, rows: list[list[str]], *, title: str) -> Path:
+    """Rows (the first: bold headers) as .xlsx, byte-reproducible, or any other suffix as CSV in
+    UTF-8 with BOM (what Excel opens as Chinese text)."""
     if path.suffix.lower() != ".xlsx":
         with open(path, "w", encoding="utf-8-sig", newline="") as f:
             csv.writer(f).writerows(rows)
         return path
     workbook = openpyxl.Workbook()
     sheet = workbook.active
-    sheet.title = "manifest"
+    sheet.title = title
     for row in rows:
         sheet.append(row)
     for cell in sheet[1]:

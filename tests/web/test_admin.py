@@ -135,7 +135,7 @@ def test_saving_the_edit_form_unchanged_changes_nothing(app, staff, archive, tmp
         archive.create_collection({"id": cid, "title": {"zh": cid}, "visibility": vis}, user=SYSTEM)
     records = [archive.create_item(MAXIMAL, maximal_files(), user=SYSTEM)]
     records += [archive.create_item(data, files, user=SYSTEM) for data, files in demo_records(tmp_path / "demo")]
-    assert len(records) == 1 + 9  # the maximal record and every demo item
+    assert len(records) == 1 + 10  # the maximal record and every demo item
     for before in records:
         url = f"/admin/items/{before.value.id}/edit"
         page = staff.get(url)

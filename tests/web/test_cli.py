@@ -80,8 +80,13 @@ def test_unknown_item_is_one_line_and_exit_1(demo_dir):
 
 def test_rebuild_from_storage(demo_dir):
     (demo_dir / "catalog.sqlite3").unlink()
+    (demo_dir / "authorities.sqlite3").unlink()
     out = fangzhi(demo_dir, "rebuild")
-    assert out.returncode == 0 and "rebuilt the catalog from 13 objects" in out.stdout  # 4 collections, 9 items
+    # 4 collections, 10 items, 12 authority records (web/demo.py)
+    assert out.returncode == 0 and "rebuilt the catalog from 26 objects" in out.stdout
+    from tests.helpers import build_on
+
+    assert len(build_on(demo_dir).authorities.find("伯虞")) == 1  # the lookup table, from storage alone
 
 
 def test_fixity_reports_every_mismatch(tmp_path, demo_dir):

@@ -431,6 +431,24 @@ def exhibition_list(client, case):
 def exhibition_iiif(client, case):
     r = _status(client, f"/exhibitions/{exhibition_id(case)}/iiif")
     return manifest_url(case) in {i["id"] for i in r.json["items"]}
+LEAK_AUTHORITIES = {"person": "person-1", "family": "family-1", "organization": "org-1", "place": "place-1"}
+
+
+def authority_page(kind):
+    """An authority record's page lists the items about it that the reader may see, no other."""
+    path = {"person": "people", "family": "families", "organization": "organizations", "place": "places"}[kind]
+
+    def shown(client, case):
+        r = _status(client, f"/{path}/{LEAK_AUTHORITIES[kind]}")
+        assert r.status_code == 200
+        return title(case) in r.get_data(as_text=True)
+    return shown
+
+
+def api_authority_items(client, case):
+    r = _status(client, f"/api/authorities/{LEAK_AUTHORITIES['family']}/items?per_page=100")
+    assert r.status_code == 200
+    return item_id(case) in {i["id"] for i in r.json["items"]}
 
 
 HARVESTERS = {"oai.endpoint"}  # public material; alliance material for alliance tokens, not sessions
@@ -491,6 +509,9 @@ ROUTES = {
     "researcher.bibtex": cite_bibtex, "researcher.ris": cite_ris, "reader.text": page_text,
     "lists.shared": shared_list,
     "exhibitions.page": exhibition_page, "exhibitions.index": exhibition_list, "exhibitions.iiif": exhibition_iiif,
+    "authority.person": authority_page("person"), "authority.family": authority_page("family"),
+    "authority.organization": authority_page("organization"), "authority.place": authority_page("place"),
+    "authority.api_items": api_authority_items,
 }
 EXEMPT = {
     "static": "stylesheets only", "healthz": "no data", "public.set_language": "sets a cookie",
@@ -550,6 +571,14 @@ EXEMPT = {
     "display.set_mode": "sets a cookie (tests/web/test_display.py::test_large_type_mode_is_remembered_and_painted_by_the_server)",
     "exhibitions.new": "curators only: tests/exhibitions/test_exhibitions.py::test_the_editor_is_for_curators_and_saves_the_form",
     "exhibitions.edit": "curators only: tests/exhibitions/test_exhibitions.py::test_the_editor_is_for_curators_and_saves_the_form",
+    "authority.people": "authority records only, no item (tests/web/test_authority_pages.py::test_place_page_and_hierarchy)",
+    "authority.families": "authority records only, no item "
+                          "(tests/web/test_authority_pages.py::test_family_page_lists_the_genealogies_a_reader_may_see)",
+    "authority.organizations": "authority records only, no item (tests/web/test_authority_pages.py)",
+    "authority.places": "authority records only, no item (tests/web/test_authority_pages.py::test_place_page_and_hierarchy)",
+    "authority.api_list": "authority records only, no item (tests/web/test_authority_pages.py::test_api_and_suggest)",
+    "authority.api_suggest": "authority records only, no item (tests/web/test_authority_pages.py::test_api_and_suggest)",
+    "authority.api_get": "an authority record, no item (tests/web/test_authority_pages.py::test_api_and_suggest)",
 }
 
 
@@ -563,6 +592,8 @@ def site(tmp_path_factory):
                       "LOGIN_RATE_LIMIT": "1000 per minute"})
     archive = app.extensions["fangzhi"].archive
     archive.create_collection({"id": "leaks", "title": "泄露测试馆藏"}, user=SYSTEM)
+    for kind, rid in LEAK_AUTHORITIES.items():  # every case's item is about each of them
+        app.extensions["fangzhi"].authorities.create({"kind": kind, "name": f"泄露{kind}", "id": rid}, user=SYSTEM)
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
     for case in CASES:  # first, so that the items of the cases are the newest (the home page shows 12)
         add_interview(archive, case, visibility=case if case in ("alliance", "staff", "embargoed", "private")
@@ -580,7 +611,7 @@ def site(tmp_path_factory):
                              derived_from="f1", purpose="pyramid"))  # for the IIIF routes
         files += ocr_files(case)
         archive.create_item(photo_item(id=item_id(case), title={"zh": title(case)}, visibility=visibility,
-                                       subjects=[case],
+                                       subjects=[case], about=list(LEAK_AUTHORITIES.values()),
                                        embargo_until=tomorrow if case == "embargoed" else None,
                                        collections=["leaks"]), files, user=SYSTEM)
         if case == "withdrawn":

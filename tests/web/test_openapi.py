@@ -21,6 +21,9 @@ def make_app(tmp_path_factory):
         archive.create_item(photo_item(id=f"item-{n}", visibility=vis, collections=["photos"]),
                             [NewFile("a.jpg", b"jpeg", "image/jpeg", 1)], user=SYSTEM)
     archive.withdraw_item("item-2", user=SYSTEM, reason="test")
+    from web.demo import demo_authorities
+
+    demo_authorities(app.extensions["fangzhi"].authorities)
     secret, _ = app.extensions["fangzhi"].accounts.create_token("schemathesis", ["write"], by=SYSTEM)
     app.config["TEST_TOKEN"] = secret
     return app
@@ -35,7 +38,9 @@ OPERATIONS = ["GET /api/items", "POST /api/items", "GET /api/items/{item_id}", "
               "POST /api/items/{item_id}/withdraw", "GET /api/items/{item_id}/versions", "GET /api/collections",
               "GET /api/collections/{collection_id}", "GET /api/search", "GET /api/suggest", "GET /oai", "POST /oai",
               "POST /api/collections", "PATCH /api/collections/{collection_id}",
-              "DELETE /api/collections/{collection_id}", "POST /api/collections/{collection_id}/move"]
+              "DELETE /api/collections/{collection_id}", "POST /api/collections/{collection_id}/move",
+              "GET /api/authorities", "GET /api/authorities/suggest", "GET /api/authorities/{rid}",
+              "GET /api/authorities/{rid}/items"]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""The authority file: people, families (家族), organisations and places (issue 14)."""
