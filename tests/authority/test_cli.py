@@ -1,4 +1,5 @@
 """`fangzhi authority import|export|merge|show|template`, run as real processes."""
+import getpass
 import csv
 import json
 
@@ -16,7 +17,7 @@ def test_authority_commands(tmp_path):
     assert fangzhi(data, "authority", "import", str(tmp_path / "more.csv")).returncode == 0
     shown = json.loads(fangzhi(data, "authority", "show", "person-1").stdout)
     assert shown["name"] == "钱穆" and shown["versions"][0]["message"] == "create: 县志人物"
-    assert shown["versions"][0]["user"] == "system"
+    assert shown["versions"][0]["user"] == getpass.getuser()  # the operating-system user (fangzhi --as NAME)
     refused = fangzhi(data, "authority", "merge", "person-2", "person-3", "--why", "同一人")
     assert refused.returncode == 1 and "cbdb: 3767 ≠ 1111" in refused.stderr
     merged = fangzhi(data, "authority", "merge", "person-1", "person-2", "--why", "同一人")
