@@ -21,9 +21,10 @@ from .uploads import new_files, upload_route
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def require(*roles):
-    """Only signed-in users with one of ``roles`` (API tokens never open the staff area); anonymous
-    users are sent to the login page."""
+def require(*roles, allowed=None):
+    """Only signed-in users with one of ``roles`` (or, with ``allowed``, those it lets in: it
+    aborts otherwise); API tokens never open the staff area; anonymous users are sent to the
+    login page."""
     def decorate(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
@@ -32,7 +33,9 @@ def require(*roles):
                 abort(403, _("API 令牌不能打开管理页面：请登录。"))
             if user.is_anonymous:
                 return redirect(url_for("auth.login", next=request.full_path))
-            if not user.has_role(*roles):
+            if allowed is not None:
+                allowed(user)
+            elif not user.has_role(*roles):
                 abort(403)
             return view(*args, **kwargs)
         return wrapped

@@ -2,8 +2,6 @@
 region and corrected transcript cues beside the player, and the archivists' review queue."""
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,6 +11,7 @@ from iiif.identifiers import image_identifier
 from oral_history.player import player
 from repository.errors import Conflict
 
+from .admin import require
 from .context import archive, current_user, fangzhi
 
 bp = Blueprint("corrections", __name__)
@@ -54,19 +53,12 @@ def refused(exc: CorrectionRefused):
     return render_template("error.html", status=exc.status, error=body), exc.status
 
 
-def signed_in(view):
-    """A signed-in account (never an API token) that may propose corrections."""
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        user = current_user()
-        if g.get("fz_token"):
-            abort(403, _("API 令牌不能打开管理页面：请登录。"))
-        if user.is_anonymous:
-            return redirect(url_for("auth.login", next=request.full_path))
-        if not service().may_propose(user):
-            raise CorrectionRefused("volunteers_off" if user.has_role("member", "researcher") else "not_allowed", 403)
-        return view(*args, **kwargs)
-    return wrapped
+def _may_propose(user) -> None:
+    if not service().may_propose(user):
+        raise CorrectionRefused("volunteers_off" if user.has_role("member", "researcher") else "not_allowed", 403)
+
+
+signed_in = require(allowed=_may_propose)  # a signed-in account (never an API token) that may propose corrections
 
 
 @bp.app_template_global()
