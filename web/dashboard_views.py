@@ -1,4 +1,4 @@
-"""The staff dashboard's figures (fangzhi.figures) for monitoring: ``/admin/dashboard.json`` and
+"""The staff dashboard's figures (fangzhi.figures) for monitoring: ``/metrics.json`` and
 ``/metrics`` (Prometheus text format). Both need a staff session or an API token with the
 ``read-staff`` scope (``Authorization: Bearer …``, as a Prometheus scrape job's ``authorization``
 sends it); anyone else gets 401 (anonymous) or 403, with no figure. Counts follow the access policy
@@ -27,7 +27,7 @@ def _staff():
     return user
 
 
-@bp.get("/admin/dashboard.json")
+@bp.get("/metrics.json")
 def figures_json():
     return figures(fangzhi(), _staff())
 

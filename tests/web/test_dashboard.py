@@ -68,7 +68,7 @@ def test_the_figures_equal_what_was_ingested(site):
     archivist = client_as(site, "archivist")
     assert archivist.get("/search?q=没有这个词的检索").status_code == 200  # a search that finds nothing
     assert archivist.get("/api/search?q=没有这个词的检索").status_code == 200
-    data = archivist.get("/admin/dashboard.json").json
+    data = archivist.get("/metrics.json").json
     fz = site.extensions["fangzhi"]
     total, kinds, formats, sizes = slow_counts(fz.archive, User("archivist", frozenset({"archivist"})))
     assert data["items"]["total"] == total == 4
@@ -98,10 +98,10 @@ def test_fixity_figures_count_the_last_run_and_its_failures(site, tmp_path):
     try:
         stored.write_bytes(b"X" + good[1:])  # a bit flip
         fixity.check(fz.objects, list(fz.objects.list_objects()))
-        admin = client_as(site, "admin").get("/admin/dashboard.json").json["fixity"]
+        admin = client_as(site, "admin").get("/metrics.json").json["fixity"]
         assert admin["last_run"]["failed"] == 1 and admin["in_cycle"] == admin["objects"] and admin["never"] == 0
         assert [p["object_id"] for p in admin["problems"]] == [f"item:{victim.id}"]
-        curator = client_as(site, "curator").get("/admin/dashboard.json").json["fixity"]
+        curator = client_as(site, "curator").get("/metrics.json").json["fixity"]
         assert curator["last_run"]["failed"] == 1 and curator["problems"] is None  # counts, not which objects
         page = client_as(site, "admin").get("/admin/").get_data(as_text=True)
         assert "失败 1" in page and f"item:{victim.id}" in page
@@ -110,8 +110,8 @@ def test_fixity_figures_count_the_last_run_and_its_failures(site, tmp_path):
 
 
 def test_counts_follow_the_access_policy_of_the_one_asking(site):
-    curator = client_as(site, "curator").get("/admin/dashboard.json").json
-    archivist = client_as(site, "archivist").get("/admin/dashboard.json").json
+    curator = client_as(site, "curator").get("/metrics.json").json
+    archivist = client_as(site, "archivist").get("/metrics.json").json
     assert archivist["items"]["total"] == 4 and curator["items"]["total"] == 3  # the staff-only scan is not theirs
     assert curator["items"]["collections"] == [] and curator["items"]["decades"] == [{"decade": 1930, "items": 1}]
     assert curator["storage"]["original"]["files"] == 3 and archivist["storage"]["original"]["files"] == 4
@@ -122,7 +122,7 @@ def test_readers_and_anonymous_get_no_figures_and_tokens_are_scoped(site):
 
     fz = site.extensions["fangzhi"]
     anonymous = site.test_client()
-    for url in ("/admin/dashboard.json", "/metrics"):
+    for url in ("/metrics.json", "/metrics"):
         r = anonymous.get(url)
         assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
         assert b"fangzhi_" not in r.data and b"items" not in r.data
@@ -136,7 +136,7 @@ def test_readers_and_anonymous_get_no_figures_and_tokens_are_scoped(site):
         headers = {"Authorization": f"Bearer {secret}"}
         r = anonymous.get("/metrics", headers=headers)
         assert (r.status_code == 200) == allowed, scopes
-        assert (anonymous.get("/admin/dashboard.json", headers=headers).status_code == 200) == allowed
+        assert (anonymous.get("/metrics.json", headers=headers).status_code == 200) == allowed
         if allowed:
             assert r.headers["Content-Type"].startswith("text/plain; version=")
             families = {f.name: f for f in text_string_to_metric_families(r.get_data(as_text=True))}
