@@ -60,12 +60,19 @@ def unexpected(violations):
     return [v for v in violations if not (v["id"] == MIRADOR_MAIN[0] and all(MIRADOR_MAIN[1] in n for n in v["nodes"]))]
 
 
+# 繁體 pages are the 简体 ones with other strings: a few page types show that the catalogue changes
+# nothing axe checks (every page type runs in 简体 and in English, whose text and lengths differ).
+TRADITIONAL_PAGES = ("home", "search-facets", "item-photo", "item-audio", "login")
+
+
 @pytest.mark.parametrize("lang", ["zh", "zh_Hant", "en"])
 def test_axe_finds_nothing_on_any_page_type(site, chromium, lang):
     url, paths = site
     ctx, page = context(chromium, url, lang=lang, admin=True)
     found = {}
     for name, path in paths.items():
+        if lang == "zh_Hant" and name not in TRADITIONAL_PAGES:
+            continue
         visit(page, url, name, path)
         violations = axe(page)
         assert not serious(violations), (name, serious(violations))
