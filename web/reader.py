@@ -54,8 +54,6 @@ def scans(item) -> list[Scan]:
 # --- the text beside the page: OCR lines and PDF text layers, as the user may read them ---------
 
 TEXT_PAGES = 20  # pages of text on the item page (more: the paged /items/<id>/text)
-HANT = ("zh_Hant", "zh-Hant", "zh_TW", "zh-TW", "hant")  # interface languages read in traditional script
-_converters: dict[str, object] = {}
 
 
 @dataclass(frozen=True)
@@ -63,22 +61,6 @@ class TextPage:
     n: int  # the page (canvas) number, as in the viewer and #p<n>
     label: dict
     lines: list  # (line number, text)
-
-
-def reader_script(text: str, lang: str | None) -> str:
-    """``text`` in the reader's script (OpenCC at display time, never in storage): simplified for
-    the 简体 interface, traditional for a 繁體 one; other interfaces as stored."""
-    if not text or not lang or not lang.startswith(("zh", "hant")):
-        return text
-    config = "s2t" if lang in HANT else "t2s"
-    if config not in _converters:
-        import opencc
-
-        _converters[config] = opencc.OpenCC(f"{config}.json")
-    return _converters[config].convert(text)
-
-
-bp.add_app_template_filter(reader_script)
 
 
 def page_texts(item, *, start: int = 1, count: int = TEXT_PAGES) -> tuple[list[TextPage], int]:
