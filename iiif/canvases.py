@@ -40,7 +40,7 @@ class Links:
     def canvas(self, item_id: str, key: str) -> str:
         return f"{self.manifest(item_id)}/canvas/{key}"
 
-    def image_service(self, item_id: str, pyramid: File) -> str:
+    def image_service(self, item_id: str, pyramid: File | str) -> str:
         return f"{self.base}/iiif/3/{image_identifier(item_id, pyramid)}"
 
     def search(self, item_id: str) -> str:

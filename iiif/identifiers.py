@@ -19,9 +19,9 @@ SEPARATOR = "~"
 PYRAMID = "pyramid"
 
 
-def image_identifier(item_id: str, file: File) -> str:
-    """The identifier of a page image; ``file`` is its pyramid derivative (or an original)."""
-    return f"{item_id}{SEPARATOR}{file.id}"
+def image_identifier(item_id: str, file: File | str) -> str:
+    """The identifier of a page image; ``file`` is its pyramid derivative (or an original), or its id."""
+    return f"{item_id}{SEPARATOR}{file if isinstance(file, str) else file.id}"
 
 
 def open_image(archive, identifier: str, *, user) -> StoredFile:

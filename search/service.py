@@ -55,6 +55,7 @@ class Hit:
     # A remote record (the alliance's union catalogue): every member holding the work that the
     # user may see, {member, library {zh, en}, title, link, manifest, thumbnail, oai_id}
     holdings: list[dict] = field(default_factory=list)
+    image: dict | None = None  # the thumbnail's page image {file (a pyramid), width, height}, when the user may see it
 
     @property
     def remote(self) -> bool:
@@ -252,9 +253,11 @@ class Search:
             marked = highlight.mark(text, words) if name != "description" else highlight.snippet(text, words)
             if marked and "<mark>" in marked:
                 marks[name] = marked
+        image = thumb.get("image") or {}
         return Hit(found.id.partition("@")[0], found.score, source["title"], source["kind"], source.get("date") or {},
                    thumb.get("file") if set(thumb.get("levels", [])) <= allowed else None, marks,
-                   holdings=source.get("holdings") or [])
+                   holdings=source.get("holdings") or [],
+                   image=image if image and set(image.get("levels", [])) <= allowed else None)
 
     def _words(self, parsed: Parsed) -> list[str]:
         """The folded tokens hits are highlighted with: the query's, and the names of the
@@ -304,9 +307,15 @@ def clearance(user: User) -> str:
 
 
 def _thumbnail(item: Item) -> dict | None:
+    """The first thumbnail, with its original's first pyramid (the IIIF image a hit's ``srcset``
+    comes from), each with the levels that may see it."""
     for original in item.originals:
         for f in item.derivatives(original.id, "thumbnail"):
-            return {"file": f.id, "levels": [lv for lv in access.file_levels(item, f) if lv]}
+            pyramid = next(iter(item.derivatives(original.id, "pyramid")), None)
+            image = pyramid and {"file": pyramid.id, "width": pyramid.tech.get("width") or 0,
+                                 "height": pyramid.tech.get("height") or 0,
+                                 "levels": [lv for lv in access.file_levels(item, pyramid) if lv]}
+            return {"file": f.id, "levels": [lv for lv in access.file_levels(item, f) if lv], "image": image}
     return None
 
 

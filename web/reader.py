@@ -13,6 +13,7 @@ from .context import archive, current_user
 
 bp = Blueprint("reader", __name__)
 WIDTHS = (400, 800, 1200, 1600, 2400)  # srcset candidates (never wider than the image)
+CARD_WIDTHS = (200, 400, 800)  # a card's or a search hit's image (at most ~20rem wide, on 2x screens)
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,48 @@ class Scan:
 
     @property
     def srcset(self) -> str:
+        return self.srcset_of(WIDTHS, self.width)
+
+    def srcset_of(self, candidates, largest: int) -> str:
+        """``candidates`` narrower than the image, and ``largest`` (at most the image's width)."""
         if not self.width:  # size unknown: only the image as it is (no upscaling, §4.2)
             return f"{self.url()} 1000w"
-        widths = [w for w in WIDTHS if w < self.width] + [self.width]
-        return ", ".join(f"{self.url(w)} {w}w" for w in widths)
+        widths = [w for w in candidates if w < self.width] + [min(self.width, largest)]
+        return ", ".join(f"{self.url(w)} {w}w" for w in dict.fromkeys(widths))
+
+    # a card's image: the candidates up to 800 px, 400 px without srcset support; width/height
+    # attributes (the aspect ratio, so the page does not move when it loads)
+    @property
+    def card_srcset(self) -> str:
+        return self.srcset_of(CARD_WIDTHS, max(CARD_WIDTHS))
+
+    @property
+    def card_width(self) -> int:
+        return min(self.width, 400)
+
+    @property
+    def card_height(self) -> int:
+        return round(self.height * self.card_width / self.width) if self.width else 0
+
+
+@bp.app_template_global()
+def card_scan(item_id: str, pyramid, width: int = 0, height: int = 0) -> Scan:
+    """A card's or a search hit's image through the IIIF Image API (``pyramid``: the File or its id,
+    one the user may see, as ``card_image`` and ``Search`` hits give)."""
+    from .iiif_presentation import links
+
+    return Scan(1, "", {}, links().image_service(item_id, pyramid), width, height)
+
+
+@bp.app_template_global()
+def card_image(item, thumb) -> Scan | None:
+    """The IIIF image of an item card: the pyramid made from the thumbnail's original, when the
+    user may see it (else None: the card shows the thumbnail file alone)."""
+    if thumb is None or not thumb.derived_from:
+        return None
+    pyramid = next((f for f in archive().visible_files(item, user=current_user())
+                    if f.purpose == "pyramid" and f.derived_from == thumb.derived_from), None)
+    return pyramid and card_scan(item.id, pyramid, pyramid.tech.get("width") or 0, pyramid.tech.get("height") or 0)
 
 
 @bp.app_template_global()
@@ -54,8 +93,6 @@ def scans(item) -> list[Scan]:
 # --- the text beside the page: OCR lines and PDF text layers, as the user may read them ---------
 
 TEXT_PAGES = 20  # pages of text on the item page (more: the paged /items/<id>/text)
-HANT = ("zh_Hant", "zh-Hant", "zh_TW", "zh-TW", "hant")  # interface languages read in traditional script
-_converters: dict[str, object] = {}
 
 
 @dataclass(frozen=True)
@@ -63,22 +100,6 @@ class TextPage:
     n: int  # the page (canvas) number, as in the viewer and #p<n>
     label: dict
     lines: list  # (line number, text)
-
-
-def reader_script(text: str, lang: str | None) -> str:
-    """``text`` in the reader's script (OpenCC at display time, never in storage): simplified for
-    the 简体 interface, traditional for a 繁體 one; other interfaces as stored."""
-    if not text or not lang or not lang.startswith(("zh", "hant")):
-        return text
-    config = "s2t" if lang in HANT else "t2s"
-    if config not in _converters:
-        import opencc
-
-        _converters[config] = opencc.OpenCC(f"{config}.json")
-    return _converters[config].convert(text)
-
-
-bp.add_app_template_filter(reader_script)
 
 
 def page_texts(item, *, start: int = 1, count: int = TEXT_PAGES) -> tuple[list[TextPage], int]:

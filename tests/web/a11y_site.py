@@ -1,5 +1,5 @@
 """The site every accessibility and layout test walks: the demo collection (photos, manuscripts, an
-interview, a video, an e-book) ingested through the real pipeline, plus a book and a document,
+interview, a video, an e-book, the demo exhibition) ingested through the real pipeline, plus a book and a document,
 served on loopback; and the page types those tests visit (``PAGES``)."""
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def demo_site(folder: Path):
     from fangzhi.settings import load
 
     fz = build(load({"DATA_DIR": str(folder / "data"), "SECRET_KEY": "test"}, environ={}), inline=True)
-    create_demo(fz.ingest_context(), fz.runner)
+    create_demo(fz.ingest_context(), fz.runner, exhibitions=fz.exhibitions)  # with its published exhibition
     src = folder / "src"
     src.mkdir()
     pages = []

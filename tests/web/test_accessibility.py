@@ -1,6 +1,6 @@
 """Accessibility on every page type in a real browser (Debian Chromium driven by Playwright), with
 axe-core from npm: WCAG 2.1 A/AA in 简体, 繁體 and English, the large-type mode (长辈版: ≥ 24 px
-text, line spacing, 48 px targets, 7:1 contrast), the keyboard alone (search → item → player),
+text, line spacing, 48 px targets, 7:1 contrast), the keyboard alone (search → item → player → exhibition),
 phone and TV layouts. Run as a group: ``pytest -m accessibility``."""
 from __future__ import annotations
 
@@ -223,7 +223,7 @@ def test_keyboard_only_search_item_player(site, chromium):
     page.keyboard.type("南长街")
     page.keyboard.press("Enter")
     page.wait_for_url("**/search?**")
-    for _ in range(40):  # Tab until the first result's title
+    for _ in range(80):  # Tab until the first result's title
         page.keyboard.press("Tab")
         assert_focus_visible(page)
         if page.evaluate("document.activeElement.matches('.hit a.title')"):
@@ -262,6 +262,67 @@ def test_keyboard_only_search_item_player(site, chromium):
     assert_focus_visible(page)
     page.keyboard.press("Enter")
     page.wait_for_function(f"Math.abs({media}.currentTime - 5) < 1.5")
+    assert not page.problems, page.problems
+    ctx.close()
+
+
+def test_keyboard_only_item_to_exhibition_clip_and_zoom(site, chromium):
+    """From an item page to the exhibitions by the header's link, into the demo exhibition, its
+    interview clip played and paused, its image region opened in deep zoom, zoomed, panned and
+    closed: the keyboard alone, a visible focus ring at every step."""
+    url, paths = site
+    ctx, page = context(chromium, url)
+    page.goto(f"{url}{paths['item-audio']}")
+
+    def tab_to(selector, limit=80):
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            assert_focus_visible(page)
+            if page.evaluate(f"document.activeElement.matches({selector!r})"):
+                return
+        pytest.fail(f"Tab never reached {selector}")
+
+    tab_to(f"header a[href='/exhibitions']")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/exhibitions")
+    tab_to("main a[href='/exhibitions/canal-lives']")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/exhibitions/canal-lives")
+    page.wait_for_selector(".zoom-button")  # exhibition.js (OpenSeadragon) ran
+    tab_to(".zoom-button")
+    assert page.locator(".zoom-button").get_attribute("aria-expanded") == "false"
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".deep-zoom .openseadragon-canvas canvas")
+    assert page.evaluate("document.activeElement.matches('.deep-zoom .openseadragon-canvas')")  # focus moved in
+    assert_focus_visible(page)
+    assert page.locator(".zoom-button").get_attribute("aria-expanded") == "true"
+    view = page.locator(".deep-zoom")
+    page.wait_for_function("document.querySelector('.deep-zoom .openseadragon-canvas canvas').width > 0")
+    page.wait_for_timeout(2500)  # fitted to the region (animated) and its tiles drawn
+    before = view.screenshot()
+    for key in ("=", "=", "ArrowLeft", "ArrowUp"):  # OpenSeadragon's keys: zoom in, pan
+        page.keyboard.press(key)
+    page.wait_for_timeout(2500)  # OpenSeadragon's animation (1.2 s)
+    assert view.screenshot() != before, "the keys did not move the deep-zoom view"
+    page.keyboard.press("Tab")  # on to the button (after the view), which closes it
+    assert page.evaluate("document.activeElement.matches('.zoom-button')")
+    assert_focus_visible(page)
+    page.keyboard.press("Enter")
+    assert page.locator(".deep-zoom").count() == 0 and page.locator(".zoom").is_visible()
+    assert page.locator(".zoom-button").get_attribute("aria-expanded") == "false"
+    tab_to(".block-clip audio, .block-clip video")
+    clip = "document.querySelector('.block-clip audio, .block-clip video')"
+    start, end = page.evaluate(f"[{clip}.dataset.start, {clip}.dataset.end].map(Number)")
+    page.keyboard.press("Space")  # the browser's own controls: play
+    page.wait_for_function(f"!{clip}.paused")
+    page.wait_for_function(f"{clip}.currentTime >= {start}")
+    page.keyboard.press("Space")
+    page.wait_for_function(f"{clip}.paused")
+    # the clip stops at its end: seek near it and play on by keyboard
+    page.evaluate(f"{clip}.currentTime = {end} - 1")
+    page.keyboard.press("Space")
+    page.wait_for_function(f"{clip}.paused && {clip}.currentTime >= {end} - 0.3", timeout=10_000)
+    tab_to(f".block-clip figcaption a[href*='t=']")  # on to the whole interview, at the clip's start
     assert not page.problems, page.problems
     ctx.close()
 

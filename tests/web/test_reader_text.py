@@ -41,11 +41,17 @@ def test_the_original_script_and_english_readers(client, book):
     assert lines(client.get("/items/xz/text?lang=en").get_data(as_text=True))[0] == ("p1-l1", "無錫縣志卷一")
 
 
-def test_traditional_readers_get_traditional_script():
-    from web.reader import reader_script
-    assert reader_script("无锡县志", "zh_Hant") == "無錫縣誌"  # OpenCC s2t
-    assert reader_script("無錫縣志", "zh") == "无锡县志"
-    assert reader_script("無錫", "en") == "無錫"
+def test_traditional_readers_get_traditional_script(client, archive, book):
+    # the one display function (web.display |script) decides by the interface: 繁體 readers see s2t
+    archive.create_item(photo_item(id="jt", kind="book", title={"zh": "简本"}), [
+        NewFile("p1.tif", b"j", "image/tiff", 1),
+        NewFile("p1.pyramid.tif", tiny_pyramid(), "image/tiff", role="derivative", derived_from="f1",
+                purpose="pyramid", tech={"width": 64, "height": 48}),
+        NewFile("p1.ocr.json", ocr(["无锡县志"]), "application/json", role="derivative", derived_from="f1",
+                purpose="ocr")], user=SYSTEM)
+    assert lines(client.get("/items/jt/text?lang=zh_Hant").get_data(as_text=True)) == [("p1-l1", "無錫縣誌")]
+    assert lines(client.get("/items/jt/text?lang=zh").get_data(as_text=True)) == [("p1-l1", "无锡县志")]
+    assert lines(client.get("/items/xz/text?lang=zh_Hant").get_data(as_text=True))[0][1].startswith("無錫縣")
 
 
 def test_staff_read_every_page(app, client, book):
