@@ -289,7 +289,8 @@ def collection(archive, col, links: Links, publisher: Publisher, *, user) -> dic
     items = [CollectionRef(id=links.collection(c.id), type="Collection", label=lm(c.title)) for c in children]
     offset = 0
     while True:
-        found, total = archive.list_items(user=user, collection=col.id, limit=500, offset=offset)
+        found, total = archive.list_items(user=user, collection=col.id, nested=False,  # sub-collections are their own items
+                                           limit=500, offset=offset)
         items += [ManifestRef(id=links.manifest(i.id), label=lm(i.title)) for i in found]
         offset += len(found)
         if not found or offset >= total:

@@ -479,11 +479,12 @@ class Archive:
         """(item id, file id) of an original with these bytes already in the archive, if any."""
         return self.catalog.find_original(sha256)
 
-    def list_items(self, *, user: User, collection: str | None = None, limit: int = 20, offset: int = 0):
-        """Items ``user`` may see, newest change first; of ``collection``: in it or in any collection
-        nested in it."""
+    def list_items(self, *, user: User, collection: str | None = None, nested: bool = True, limit: int = 20,
+                   offset: int = 0):
+        """Items ``user`` may see, newest change first; of ``collection``: in it or (``nested``) in any
+        collection nested in it."""
         if collection is not None:
-            collection = self.collection_descendants(collection)
+            collection = self.collection_descendants(collection) if nested else [collection]
         return self.catalog.list_items(user=user, today=self.today(), collection=collection,
                                        limit=limit, offset=offset)
 
