@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from exhibitions.service import ocr_pages
 from ingest.pipeline import plan_job
 from ingest.sources.common import PlannedItem
+from repository.access import SYSTEM
 from repository.services import collection_object
 
 FONT_PATHS = [
