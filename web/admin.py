@@ -15,7 +15,7 @@ from repository.vocab import RIGHTS
 
 from . import item_form
 from .auth import accounts
-from .context import archive, current_user, fangzhi, members
+from .context import archive, authorities, current_user, fangzhi, members
 from .uploads import new_files, upload_route
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -216,7 +216,7 @@ def form_context(**extra) -> dict:
     return {"kinds": KINDS, "visibilities": VISIBILITIES, "rights_options": RIGHTS, "agent_types": AGENT_TYPES,
             "file_access": FILE_ACCESS, "viewing_directions": VIEWING_DIRECTIONS,
             "langs": item_form.langs, "lines": item_form.lines, "agent_rows": item_form.agent_rows,
-            "place_rows": item_form.place_rows, "file_rows": item_form.file_rows,
+            "place_rows": item_form.place_rows, "file_rows": item_form.file_rows, "authority_brief": authorities().brief,
             "collections": archive().list_collections(user=current_user()), **extra}
 
 
@@ -228,6 +228,7 @@ def new_item():
     if request.method == "POST":
         data = item_form.changes(request.form)
         try:
+            item_form.check_about(data, {}, authorities().brief)
             record = archive().create_item(data, new_files(request.files.getlist("files")),
                                            user=current_user(), why=request.form.get("why", ""))
             flash(_("已入藏。"))
@@ -249,6 +250,8 @@ def edit_item(item_id):
         why = request.form.get("why", "")
         data = item_form.changes(request.form, values)
         try:
+            if request.form.get("action") not in ("withdraw", "reinstate"):
+                item_form.check_about(data, values, authorities().brief)
             if request.form.get("action") == "withdraw":
                 archive().withdraw_item(item_id, user=current_user(), reason=why, expected_version=version)
             elif request.form.get("action") == "reinstate":

@@ -15,7 +15,7 @@ from repository.errors import ValidationError
 from repository.model import edtf_years
 
 from .api import item_summary, paging
-from .context import archive, authorities, current_user
+from .context import archive, authorities, current_user, search
 
 bp = Blueprint("authority", __name__)
 PATHS = {"person": "people", "family": "families", "organization": "organizations", "place": "places"}
@@ -23,6 +23,8 @@ ENDPOINTS = {"person": "authority.person", "family": "authority.family", "organi
              "place": "authority.place"}
 GENEALOGY = "家谱"  # the subject (or title word) that makes an item a genealogy
 MAX_TREE = 2000  # places drawn in the hierarchy; members in a family tree
+GENEALOGY_WORDS = ("家谱", "宗谱", "族谱", "家乘", "世谱")  # a member's record is a genealogy if its title or subjects say so
+MAX_MEMBER_GENEALOGIES = 100
 
 
 def page_url(rid: str, **kw) -> str:
@@ -66,6 +68,7 @@ def _record_page(kind: str, rid: str):
         others = [(i, how) for i, how in every if not _is_genealogy(i)]
         context.update(linked=others[(page - 1) * per_page:page * per_page], total=len(others))
         context["family_tree"] = _family_tree(rec, auth)
+        context["member_genealogies"] = _member_genealogies(rec, auth)
     if kind == "place":
         context["children"] = [(b, h) for b, h in incoming if h == "parent"]
     context["jsonld"] = Markup(json.dumps(_jsonld(rec, briefs, incoming), ensure_ascii=False)
@@ -223,6 +226,35 @@ def api_items(rid):
 
 def _is_genealogy(item) -> bool:
     return GENEALOGY in item.subjects or any(GENEALOGY in t or "族谱" in t or "宗谱" in t for t in item.title.values())
+
+
+def _member_genealogies(rec, auth) -> list[dict]:
+    """The alliance members' genealogies of the family (issue 14: "every genealogy held, by any
+    alliance member"): union-catalogue records whose title or subjects have a genealogy word and
+    name the family (its names, surname + 氏, 堂号, ancestral place) and, when it has one, its
+    surname. Found through the search service as the reader, so a record harvested with the
+    alliance token shows only to readers cleared for alliance (search.documents.remote_documents)."""
+    from search.analysis import fold
+
+    place = auth.brief(rec.ancestral_place) if rec.ancestral_place else None
+    clean = lambda text: "".join(ch for ch in text if ch not in '"“”「」:：|' and not ch.isspace())[:50]
+    own = [n for n in dict.fromkeys(clean(n) for n in (rec.name, *rec.all_names(), rec.hall,
+                                                        rec.surname and f"{rec.surname}氏") if n) if n]
+    places = [n for n in dict.fromkeys(clean(n) for n in (place and [place["name"], *place["names"]] or [])) if n]
+    if not own:
+        return []
+    query = " OR ".join(f"{f}:{w}" for w in GENEALOGY_WORDS for f in ("title", "subject")) + " " + \
+        " OR ".join(f'"{n}"' for n in [*own, *places][:20])
+    hits = search().search(query, user=current_user(), per_page=MAX_MEMBER_GENEALOGIES, facets=[]).hits
+    own, places, surname = [fold(n) for n in own], [fold(n) for n in places], fold(rec.surname or "")
+    out = []
+    for hit in hits:
+        said = fold(" ".join([*(h.get("title") or "" for h in hit.holdings),
+                              *(Markup(v).striptags() for v in hit.highlights.values())]))
+        # its own names, or its ancestral place with its surname (梁溪张氏宗谱 is another family's)
+        if any(n in said for n in own) or (surname and surname in said and any(p in said for p in places)):
+            out += [h for h in hit.holdings if h.get("member") and not h.get("local")]
+    return out
 
 
 def _points(rec, briefs: dict, incoming: list) -> list[dict]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from repository.errors import ValidationError
+
 LANGS = ("zh", "en")  # offered for every language map; a record's other languages are shown too
 SCALARS = ("kind", "rights", "extent", "holding_library", "viewing_direction", "embargo_until")
 AGENT_LISTS = ("creators", "contributors")
@@ -90,6 +92,9 @@ def changes(form, current: dict | None = None) -> dict:
     places = _places(_rows(form, "places"), current.get("places") or [])
     if places is not None:
         data["places"] = places
+    about = _about(_rows(form, "about"), current.get("about") or [])
+    if about is not None:
+        data["about"] = about
     files = _files(_rows(form, "files"), current.get("files") or [])
     if files:
         data["files"] = files
@@ -186,6 +191,31 @@ def _places(rows: dict, current: list) -> list | None:
         if place["name"] or place.get("aliases") or place.get("coordinates"):
             out.append(place)
     return out
+
+
+def _about(rows: dict, current: list) -> list[str] | None:
+    """``Item.about`` from the ``about-<i>-id`` rows (and their "remove" boxes); an id the form
+    does not send stays, an id sent twice is kept once."""
+    if not rows:
+        return None
+    out = []
+    for i in sorted(set(range(len(current))) | set(rows)):
+        kept = current[i] if i < len(current) else ""
+        row = rows.get(i, {"id": kept})
+        value = "" if row.get("remove") else row.get("id", kept).strip()
+        if value and value not in out:
+            out.append(value)
+    return out
+
+
+def check_about(data: dict, current: dict, known) -> None:
+    """Refuse the authority ids the form adds to ``about`` that ``known(id)`` finds no record for
+    (ids already on the item stay as they are: the form never drops what it holds)."""
+    old = set(current.get("about") or [])
+    problems = [(f"about[{i}]", f"no authority record {aid}") for i, aid in enumerate(data.get("about") or [])
+                if aid not in old and not known(aid)]
+    if problems:
+        raise ValidationError(problems)
 
 
 def _coordinates(text: str):

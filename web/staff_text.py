@@ -56,6 +56,7 @@ PROBLEMS = [
     (r"must be non-empty text", N_("不能为空")),
     (r"must have a name", N_("需要名称")),
     (r"no collection (?P<value>.+)", N_("没有馆藏 %(value)s")),
+    (r"(there is )?no authority record (?P<value>\S+)", N_("没有规范记录 %(value)s")),
     (r"no such file (?P<value>.+)", N_("上传的文件中没有 %(value)s")),
     (r"no file is named", N_("没有填写文件")),
     (r"'(?P<value>.*)' is also used in row (?P<row>\d+)", N_("“%(value)s”与第 %(row)s 行重复")),

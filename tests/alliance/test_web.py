@@ -136,3 +136,38 @@ def test_token_scopes_and_a_members_alliance_records(app, harvested, scopes, see
     secret, _ = app.extensions["fangzhi"].accounts.create_token("t", scopes, by=SYSTEM)
     answer = app.test_client().get("/api/search?q=某乙", headers={"Authorization": f"Bearer {secret}"}).json
     assert (answer["total"] == 1) == sees and ("内部族谱" in str(answer)) == sees
+
+
+def test_the_family_page_lists_the_members_genealogies_as_its_reader_may_see_them(app):
+    """/families/<id>: the genealogies alliance members hold whose title or subjects name the
+    family; one harvested with the alliance token is shown only to readers cleared for alliance."""
+    from repository.access import SYSTEM
+
+    fz = app.extensions["fangzhi"]
+    place = fz.authorities.create({"kind": "place", "name": "梁溪"}, user=SYSTEM).value.id
+    family = fz.authorities.create({"kind": "family", "name": "荣氏", "surname": "荣", "hall": "三槐堂",
+                                    "ancestral_place": place}, user=SYSTEM).value.id
+    source = Source(token="tok")
+    source.put("oai:e:1", title="锡山榮氏宗譜", date="1935", identifier="http://east.example.org/items/1")
+    source.put("oai:e:2", title="三槐堂世系录", subject="族谱", identifier="http://east.example.org/items/2")
+    source.put("oai:e:3", title="荣氏家谱稿本", identifier="http://east.example.org/items/3")
+    source.private.add("oai:e:3")  # harvested with the token: the alliance's only
+    source.put("oai:e:6", title="梁溪荣府族谱", identifier="http://east.example.org/items/6")  # place + surname
+    source.put("oai:e:4", title="梁溪张氏宗谱", identifier="http://east.example.org/items/4")  # another family
+    source.put("oai:e:5", title="荣氏企业史料", identifier="http://east.example.org/items/5")  # not a genealogy
+    with serving(pyoai_app(source)) as url:
+        fz.members.add(Member("east", f"{url}/cgi/oai2", token="tok", label_zh="东区图书馆",
+                              label_en="East District Library"))
+        assert all(o.ok for o in fz.harvester.harvest())
+    anonymous = app.test_client()
+    html = anonymous.get(f"/families/{family}").get_data(as_text=True)
+    assert "联盟成员馆收藏的家谱" in html and "东区图书馆" in html
+    assert '<a href="http://east.example.org/items/1" rel="external">锡山榮氏宗譜</a>' in html
+    assert "三槐堂世系录" in html and "梁溪荣府族谱" in html  # by its 堂号 (a genealogy by its subject); by place
+    for absent in ("荣氏家谱稿本", "梁溪张氏宗谱", "荣氏企业史料"):
+        assert absent not in html, absent
+    assert "East District Library" in anonymous.get(f"/families/{family}?lang=en").get_data(as_text=True)
+    member = app.test_client()
+    login(member, "member")
+    html = member.get(f"/families/{family}").get_data(as_text=True)
+    assert "荣氏家谱稿本" in html and "锡山榮氏宗譜" in html and "梁溪张氏宗谱" not in html

@@ -102,3 +102,62 @@ def test_a_catalog_from_before_item_links_gets_them_when_opened(tmp_path):
         db.execute("PRAGMA user_version = 0")
     linked, total = SQLiteCatalog(path).linked_items(["person-1"], user=SYSTEM, today=date.today())
     assert total == 1 and linked[0][1] == ["about"]
+
+
+def test_the_staff_form_adds_and_removes_what_an_item_is_about(tmp_path):
+    """Item.about on the item form: picked records shown by their preferred name (linking to their
+    page), added and removed exactly; Item.mentions untouched; an unknown id refused, named."""
+    from html import unescape
+
+    from tests.web.auth_helpers import add_users, login
+    from tests.web.forms import submitted
+    from web import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "t"})
+    fz = app.extensions["fangzhi"]
+    rong = fz.authorities.create({"kind": "person", "name": "荣德生", "names": [{"name": "宗铨", "type": "名"}]},
+                                 user=SYSTEM).value.id
+    family = fz.authorities.create({"kind": "family", "name": "荣氏", "surname": "荣"}, user=SYSTEM).value.id
+    mention = {"id": rong, "name": "荣德生", "where": "description"}
+    fz.archive.create_item({"id": "b1", "kind": "book", "title": {"zh": "乐农自订行年纪事"},
+                            "description": {"zh": "荣德生自述。"}, "mentions": [mention]}, user=SYSTEM)
+    add_users(app, ["archivist"])
+    staff = app.test_client()
+    login(staff, "archivist")
+    url = "/admin/items/b1/edit"
+    html = staff.get(url).get_data(as_text=True)
+    assert 'data-target="about-0-id"' in html and 'name="about-0-remove"' not in html  # only the blank row
+    assert fz.authorities.suggest("rongde")[0]["id"] == rong  # what the picker offers for pinyin
+    form = submitted(html, "title_zh", **{"about-0-id": rong})
+    assert staff.post(url, data=form, content_type="multipart/form-data").status_code == 302
+    item = fz.archive.get_item("b1", user=SYSTEM)
+    assert item.value.about == [rong] and item.value.mentions == [mention]
+    # shown with its preferred name, linking to its page; saving unchanged changes nothing
+    html = staff.get(url).get_data(as_text=True)
+    assert f'<a href="/people/{rong}">荣德生</a>' in html and 'name="about-0-remove"' in html
+    assert staff.post(url, data=submitted(html, "title_zh"), content_type="multipart/form-data").status_code == 302
+    assert fz.archive.get_item("b1", user=SYSTEM).version == item.version
+    # another added, then the first removed with its box
+    form = submitted(html, "title_zh", **{"about-1-id": family})
+    assert staff.post(url, data=form, content_type="multipart/form-data").status_code == 302
+    assert fz.archive.get_item("b1", user=SYSTEM).value.about == [rong, family]
+    html = staff.get(url).get_data(as_text=True)
+    form = submitted(html, "title_zh", **{"about-0-remove": "1"})
+    assert staff.post(url, data=form, content_type="multipart/form-data").status_code == 302
+    after = fz.archive.get_item("b1", user=SYSTEM).value
+    assert after.about == [family] and after.mentions == [mention]
+    assert [i.id for i, _ in fz.archive.linked_items([family], user=SYSTEM)[0]] == ["b1"]
+    # an unknown id is refused, naming the field, in the interface language
+    html = staff.get(url).get_data(as_text=True)
+    version = fz.archive.get_item("b1", user=SYSTEM).version
+    for lang, said in (("zh", "主题规范 2：没有规范记录 person-999"), ("en", "No authority record person-999")):
+        staff.set_cookie("lang", lang)
+        r = staff.post(url, data=submitted(html, "title_zh", **{"about-1-id": "person-999"}),
+                       content_type="multipart/form-data")
+        assert r.status_code == 400 and said in unescape(r.get_data(as_text=True)), lang
+    assert fz.archive.get_item("b1", user=SYSTEM).version == version
+    r = staff.post("/admin/items/new", data=submitted(staff.get("/admin/items/new").get_data(as_text=True),
+                                                      "title_zh", title_zh="新书", **{"about-0-id": "family-77"}),
+                   content_type="multipart/form-data")
+    assert r.status_code == 400 and "family-77" in r.get_data(as_text=True)
+    assert fz.archive.list_items(user=SYSTEM)[1] == 1

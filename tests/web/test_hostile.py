@@ -8,6 +8,7 @@ import zipfile
 import zlib
 
 import pytest
+from werkzeug.routing import IntegerConverter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -323,7 +324,8 @@ def write_routes(app):
     special = {"index": 1, "token_id": 1, "action": "disable", "proposal_id": 1, "decision": "accept", "list_id": 1}
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods & {"POST", "PUT", "PATCH"}):
-            yield method, rule.build({arg: special.get(arg, "known") for arg in rule.arguments})[1]
+            yield method, rule.build({arg: special.get(arg, 1 if isinstance(rule._converters.get(arg), IntegerConverter)
+                                                      else "known") for arg in rule.arguments})[1]
 
 
 @pytest.fixture(scope="module")

@@ -61,4 +61,5 @@
     input.addEventListener("blur", function () { setTimeout(close, 100); });
   }
   document.querySelectorAll("input[data-authority]").forEach(attach);
+  window.attachAuthorityPicker = attach;  // item_form.js: the picker of a row added by "add a row"
 })();

@@ -17,7 +17,15 @@ function addRow(fieldset) {
   }
   const legend = copy.querySelector("legend");
   if (legend) legend.textContent = legend.textContent.replace(/\d+/, String(rows.length + 1));
+  // an authority picker in the row: its own target, listbox and listeners (authority-picker.js)
+  for (const list of copy.querySelectorAll("ul[role=listbox]")) list.remove();
+  const pickers = Array.from(copy.querySelectorAll("input[data-authority]"));
+  for (const el of pickers) {
+    el.value = "";
+    el.setAttribute("data-target", el.getAttribute("data-target").replace(pattern, `${key}-${next}-`));
+  }
   fieldset.insertBefore(copy, fieldset.querySelector(":scope > button.add-row"));
+  if (window.attachAuthorityPicker) pickers.forEach(window.attachAuthorityPicker);
   const first = copy.querySelector("input, textarea");
   if (first) first.focus();
 }
