@@ -132,7 +132,7 @@ TARGETS_TOO_SMALL = """() => {
       const others = block ? block.innerText.replace(el.innerText, '').trim() : '';
       if (block && (own || others.length > 3) && getComputedStyle(el).display === 'inline') continue;
     }
-    if (r.height < 48 || r.width < 48) out.push(`${el.tagName} "${(el.innerText || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 20)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+    if (r.height < 48 || r.width < 48) out.push(`${el.tagName}.${el.className || (el.parentElement && el.parentElement.className) || ""} "${(el.innerText || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 20)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
   }
   return out;
 }"""
