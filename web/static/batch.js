@@ -3,17 +3,6 @@
 // batch continues where it stopped (the server answers 409 with the size it has, and the upload's
 // id is kept in this browser for the same files), then the batch is planned as a job.
 "use strict";
-const CHUNK = 8 * 1024 * 1024;
-
-async function call(url, options) {
-  const response = await fetch(url, {credentials: "same-origin", ...options});
-  if (!response.ok && response.status !== 409) {
-    let message = response.statusText;
-    try { message = (await response.json()).message || message; } catch (e) { /* not JSON */ }
-    throw new Error(message);
-  }
-  return response;
-}
 
 function relative(file, fromFolder) {
   // a folder's files keep their path below the chosen folder ("信件/p1.tif"), others their name
@@ -95,7 +84,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const key = "fz-batch:" + files.map((f) => `${f.path}:${f.file.size}:${f.file.lastModified}`).join("|");
       let id = localStorage.getItem(key);
       if (!id) {
-        id = (await (await call(d.start, {method: "POST", headers: {"X-CSRFToken": token}})).json()).id;
+        id = (await (await send(d.start, {method: "POST", headers: {"X-CSRFToken": token}})).json()).id;
         localStorage.setItem(key, id);
       }
       const total = files.reduce((sum, f) => sum + f.file.size, 0) + (manifest ? manifest.size : 0) || 1;
@@ -107,7 +96,7 @@ document.addEventListener("DOMContentLoaded", () => {
           const url = `${d.base}/${id}/files?${query}&offset=${offset}`;
           let response;
           try {
-            response = await call(url, {method: "PUT", headers: {"X-CSRFToken": token},
+            response = await send(url, {method: "PUT", headers: {"X-CSRFToken": token},
                                         body: file.slice(offset, offset + CHUNK)});
           } catch (error) {
             if (String(error.message).includes("NOT FOUND")) localStorage.removeItem(key);

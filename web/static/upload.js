@@ -1,18 +1,6 @@
 // Chunked, resumable uploads for the staff ingest form: each file goes up in 8 MiB chunks;
 // after an interruption the server says how much it has and the upload continues from there.
 "use strict";
-const CHUNK = 8 * 1024 * 1024;
-
-async function send(url, options) {
-  const response = await fetch(url, {credentials: "same-origin", ...options});
-  if (!response.ok && response.status !== 409) {
-    let message = response.statusText;
-    try { message = (await response.json()).message || message; } catch (e) { /* not JSON */ }
-    throw new Error(message);
-  }
-  return response;
-}
-
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("upload-form");
   if (!form) return;
