@@ -55,6 +55,7 @@ from storage.authorities import SQLiteAuthorityTable
 from storage.base import Storage
 from storage.bulk_jobs import SQLiteBulkJobs
 from storage.catalog import SQLiteCatalog
+from storage.database import Database, DatabaseError
 from storage.harvested import HarvestStore
 from storage.lists import SQLiteListStore
 from storage.mentions import SQLiteMentionStore
@@ -248,6 +249,18 @@ def dictionary_path(settings: dict) -> Path:
 def worker_context(settings: dict) -> Context:
     """An ingest worker process's context: its own services, built once when the worker starts."""
     return build(settings).ingest_context()
+
+
+def database_url(settings: dict) -> str:
+    """DATABASE_URL, or the SQLite file DATA_DIR/fangzhi.sqlite3."""
+    return settings["DATABASE_URL"] or f"sqlite:///{Path(settings['DATA_DIR']) / 'fangzhi.sqlite3'}"
+
+
+def _database(settings: dict) -> Database:
+    try:
+        return Database(database_url(settings))
+    except DatabaseError as exc:
+        raise SystemExit(f"FANGZHI_{exc}") from None
 
 
 def _storage(settings: dict) -> Storage:

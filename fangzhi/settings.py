@@ -82,6 +82,9 @@ SETTINGS = [
     Setting("CORRECTIONS_VOLUNTEERS", False, "Signed-in readers (members, researchers) may propose corrections of OCR lines and transcript cues of items they may see; an archivist or administrator reviews every proposal."),
     Setting("MAP_TILE_URL", "", "Map tiles for the maps of exhibitions and authority pages, a Leaflet URL template such as https://tile.example.org/{z}/{x}/{y}.png (https only: the pages' image policy); empty: no tiles, nothing fetched: the places are drawn on a plain background and listed."),
     Setting("MAP_ATTRIBUTION", "", "The attribution the map tile provider requires (e.g. © OpenStreetMap contributors), shown on the maps."),
+    Setting("DATABASE_URL", "", "The database of operational state (catalog, accounts, tokens, audit events, jobs, features' tables): sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/NAME; empty: the SQLite file DATA_DIR/fangzhi.sqlite3. Its schema is made by the migrations in storage/migrations."),
+    Setting("TASK_QUEUE", "local", "Where ingest tasks run: local (a pool of INGEST_WORKERS processes on this machine) or celery (workers on any machine, `fangzhi worker`, with REDIS_URL as broker; needs PostgreSQL, S3 and Elasticsearch)."),
+    Setting("REDIS_URL", "", "Redis (redis://HOST:PORT/DB): the Celery broker with TASK_QUEUE=celery, and the rate limits' store shared by every web process (empty: each process counts on its own)."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 

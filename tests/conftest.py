@@ -7,7 +7,7 @@ import pytest
 from search.tantivy_index import TantivyIndex
 from storage.s3 import S3Storage
 from tests.helpers import build_on
-from tests.servers import start_elasticsearch, start_seaweedfs
+from tests.servers import start_elasticsearch, start_postgres, start_redis, start_seaweedfs
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +22,38 @@ def s3_server(tmp_path_factory):
 def elasticsearch_url(tmp_path_factory):
     """FANGZHI_ELASTICSEARCH_URL (a real cluster), else a noida-db started for the session."""
     server = start_elasticsearch(tmp_path_factory.mktemp("noida-db"))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster (initdb + postgres on a loopback port) for the session."""
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A new, empty PostgreSQL database for one test, dropped after it."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """The contract suite's database: a SQLite file, then a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fangzhi.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A redis-server on a loopback port for the session (the Celery broker, Flask-Limiter's store)."""
+    server = start_redis(tmp_path_factory.mktemp("redis"))
     yield server.url
     server.stop()
 

@@ -225,3 +225,141 @@ def start_elasticsearch(workdir: Path) -> ElasticsearchServer:
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
     raise RuntimeError(f"noida-db (Elasticsearch API) at {server.url} not ready after {START_TIMEOUT:.0f} s "
                        f"({problem}); last lines of {log}:\n{tail}")
+
+
+# --- PostgreSQL and Redis (Debian's packages) ----------------------------------------------------
+
+def _debian_binary(name: str, package: str) -> str:
+    """A server binary from PATH or Debian's versioned folders, or an error naming the package."""
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)), None)
+    if not found:
+        raise RuntimeError(f"the tests need '{name}' but it is not installed: install the Debian package "
+                           f"'{package}' (scripts/install-system.sh does)")
+    return str(found)
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL server for tests: ``url(name)`` is a database on it; ``process`` is None when
+    ``FANGZHI_TEST_DATABASE_URL`` names an existing server."""
+
+    base: str  # postgresql+psycopg://user@host:port
+    process: subprocess.Popen | None = None
+    workdir: Path | None = None
+
+    def url(self, database: str = "postgres") -> str:
+        return f"{self.base}/{database}"
+
+    def create_database(self) -> str:
+        """A new, empty database; its URL."""
+        import psycopg
+
+        name = "t_" + secrets.token_hex(6)
+        with psycopg.connect(self.url().replace("+psycopg", ""), autocommit=True) as db:
+            db.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url().replace("+psycopg", ""), autocommit=True) as db:
+            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_group(self.process)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_postgres() -> PostgresServer:
+    """``FANGZHI_TEST_DATABASE_URL`` (postgresql+psycopg://user@host:port, an existing server), else a
+    throwaway cluster: ``initdb`` in a new temp folder and ``postgres`` on a free loopback port (run
+    as the ``postgres`` user when the suite runs as root, which PostgreSQL refuses)."""
+    existing = os.environ.get("FANGZHI_TEST_DATABASE_URL")
+    if existing:
+        return PostgresServer(existing.rstrip("/"))
+    initdb, postgres = _debian_binary("initdb", "postgresql"), _debian_binary("postgres", "postgresql")
+    import tempfile
+
+    workdir = Path(tempfile.mkdtemp(prefix="fangzhi-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        import pwd
+
+        account = pwd.getpwnam("postgres")
+        os.chown(workdir, account.pw_uid, account.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = workdir / "data"
+    subprocess.run([*as_user, initdb, "-D", str(data), "-U", "fangzhi", "--auth=trust", "-E", "UTF8",
+                    "--locale=C.UTF-8", "--no-sync"], check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    (port,) = _free_ports(1)
+    log = workdir / "postgres.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [*as_user, postgres, "-D", str(data), "-p", str(port), "-k", str(workdir),
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off", "-c", "max_connections=200"],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    server = PostgresServer(f"postgresql+psycopg://fangzhi@127.0.0.1:{port}", process, workdir)
+    import psycopg
+
+    deadline, problem = time.monotonic() + START_TIMEOUT, "no answer yet"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            problem = f"postgres exited with status {process.returncode}"
+            break
+        try:
+            psycopg.connect(server.url().replace("+psycopg", ""), connect_timeout=2).close()
+            return server
+        except psycopg.OperationalError as exc:
+            problem = str(exc).strip()
+            time.sleep(0.2)
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+    server.stop()
+    raise RuntimeError(f"PostgreSQL on port {port} not ready after {START_TIMEOUT:.0f} s ({problem}); "
+                       f"last lines of {log}:\n{tail}")
+
+
+@dataclass
+class RedisServer:
+    url: str
+    process: subprocess.Popen | None = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_group(self.process)
+
+
+def start_redis(workdir: Path) -> RedisServer:
+    """``FANGZHI_TEST_REDIS_URL`` when set, else ``redis-server`` (Debian) on a free loopback port,
+    nothing saved to disk; returns once it answers PING."""
+    existing = os.environ.get("FANGZHI_TEST_REDIS_URL")
+    if existing:
+        return RedisServer(existing)
+    redis_server = _debian_binary("redis-server", "redis-server")
+    (port,) = _free_ports(1)
+    workdir = Path(workdir)
+    log = workdir / "redis.log"
+    process = subprocess.Popen(
+        [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir), "--logfile", str(log)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    server = RedisServer(f"redis://127.0.0.1:{port}/0", process)
+    deadline, problem = time.monotonic() + START_TIMEOUT, "no answer yet"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            problem = f"redis-server exited with status {process.returncode}"
+            break
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return server
+        except OSError as exc:
+            problem = str(exc)
+        time.sleep(0.1)
+    server.stop()
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    raise RuntimeError(f"redis-server on port {port} not ready after {START_TIMEOUT:.0f} s ({problem}):\n{tail}")

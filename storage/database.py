@@ -1,0 +1,108 @@
+"""The relational database of Fangzhi's operational state: catalog, accounts, tokens, audit
+events, jobs and the features' tables.
+
+One SQLAlchemy Core engine per process, on ``DATABASE_URL``: a SQLite file under DATA_DIR by
+default (nothing to install), PostgreSQL in production (``postgresql+psycopg://…``). The schema is
+the same on both and is made only by the Alembic migrations in ``storage/migrations``, which
+``Database`` applies when it opens (once, under a lock, however many processes start together).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, make_url
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+UPGRADE_LOCK = 0x46616E677A6869  # PostgreSQL advisory lock held while migrating ("Fangzhi")
+
+
+class DatabaseError(Exception):
+    """A DATABASE_URL that cannot be used; the message names it."""
+
+
+class Database:
+    """The engine on ``url`` and the schema brought up to the newest migration."""
+
+    def __init__(self, url: str, *, upgrade: bool = True):
+        try:
+            parsed = make_url(url)
+        except Exception as exc:  # noqa: BLE001 - sqlalchemy raises ArgumentError and ValueError
+            raise DatabaseError(f"DATABASE_URL {url!r} is not a database URL: {exc}") from None
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise DatabaseError(f"DATABASE_URL {parsed.render_as_string()!r}: choose sqlite:///PATH or "
+                                "postgresql+psycopg://USER@HOST/NAME")
+        self.url = parsed
+        self.engine: Engine = _engine(parsed)
+        self._writer = self.engine.execution_options(fangzhi_write=True)
+        if upgrade:
+            self.upgrade()
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def begin(self):
+        """A connection in a write transaction, committed on leaving the block (rolled back on
+        error). On SQLite it takes the write lock at once, so writers queue instead of failing."""
+        return self._writer.begin()
+
+    def connect(self):
+        """A connection for reading (its transaction sees one snapshot until it ends)."""
+        return self.engine.connect()
+
+    def insert(self, table):
+        """An INSERT for this dialect, with ``.on_conflict_do_nothing()`` / ``.on_conflict_do_update()``."""
+        return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the migrations up to ``revision``; processes starting together migrate once."""
+        with self.begin() as db:
+            if self.dialect == "postgresql":
+                db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
+            command.upgrade(_config(db), revision)
+
+    def revision(self) -> str | None:
+        """The schema's current migration."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as db:
+            return MigrationContext.configure(db).get_current_revision()
+
+    def dispose(self) -> None:
+        """Close the pool's connections (a forked worker, a test's end)."""
+        self.engine.dispose()
+
+
+def _config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _engine(url) -> Engine:
+    if url.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi, _record):  # every connection: WAL (readers beside one writer), foreign keys
+        dbapi.isolation_level = None  # SQLAlchemy's BEGIN, not the driver's own
+        cursor = dbapi.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):  # writers queue at BEGIN instead of failing at their first write
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("fangzhi_write") else "BEGIN")
+
+    return engine
