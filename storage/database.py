@@ -64,7 +64,7 @@ class Database:
         with self.begin() as db:
             if self.dialect == "postgresql":
                 db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
-            command.upgrade(_config(db), revision)
+            command.upgrade(alembic_config(db), revision)
 
     def revision(self) -> str | None:
         """The schema's current migration."""
@@ -78,7 +78,7 @@ class Database:
         self.engine.dispose()
 
 
-def _config(connection: Connection) -> Config:
+def alembic_config(connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -11,10 +11,10 @@ from storage.database import Database, DatabaseError
 def test_opening_applies_every_migration(database_url):
     db = Database(database_url)
     from alembic.script import ScriptDirectory
-    from storage.database import MIGRATIONS, _config
+    from storage.database import alembic_config
 
     with db.connect() as conn:
-        head = ScriptDirectory.from_config(_config(conn)).get_current_head()
+        head = ScriptDirectory.from_config(alembic_config(conn)).get_current_head()
     assert db.revision() == head
     with db.begin() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
