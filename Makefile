@@ -9,8 +9,11 @@ run: install
 	$(BIN)/fangzhi demo
 	$(BIN)/fangzhi serve
 
+# The suite runs on every core (pytest-xdist): each worker starts its own test servers.
+TEST_WORKERS ?= 2
+
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install-test
 	$(BIN)/python bench/storage.py
