@@ -55,7 +55,6 @@ from storage.authorities import SQLiteAuthorityTable
 from storage.base import Storage
 from storage.bulk_jobs import SQLiteBulkJobs
 from storage.catalog import SQLiteCatalog
-from storage.database import Database, DatabaseError
 from storage.harvested import HarvestStore
 from storage.lists import SQLiteListStore
 from storage.mentions import SQLiteMentionStore
@@ -151,6 +150,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     settings = {**settings, "DATA_DIR": str(Path(settings["DATA_DIR"]).resolve())}  # one folder, whatever the cwd later
     data = Path(settings["DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
+    _refuse_unsupported(settings)
     _guard_images(settings)
     try:  # onnxruntime threads: the cores shared among the workers
         ocr.configure(engine=settings["OCR_ENGINE"], low_confidence=settings["OCR_LOW_CONFIDENCE"],
@@ -251,16 +251,15 @@ def worker_context(settings: dict) -> Context:
     return build(settings).ingest_context()
 
 
-def database_url(settings: dict) -> str:
-    """DATABASE_URL, or the SQLite file DATA_DIR/fangzhi.sqlite3."""
-    return settings["DATABASE_URL"] or f"sqlite:///{Path(settings['DATA_DIR']) / 'fangzhi.sqlite3'}"
+# Declared for the scale-out (issue 17), not yet acted on: refused when set, never silently ignored.
+NOT_YET = {"DATABASE_URL": "", "TASK_QUEUE": "local", "REDIS_URL": ""}
 
 
-def _database(settings: dict) -> Database:
-    try:
-        return Database(database_url(settings))
-    except DatabaseError as exc:
-        raise SystemExit(f"FANGZHI_{exc}") from None
+def _refuse_unsupported(settings: dict) -> None:
+    for name, default in NOT_YET.items():
+        if settings[name] != default:
+            raise SystemExit(f"FANGZHI_{name}={settings[name]!r}: this version does not support it yet "
+                             f"(the stores use SQLite files in DATA_DIR, ingest a local pool); leave it unset")
 
 
 def _storage(settings: dict) -> Storage:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -250,21 +252,22 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"{self.base}/{database}"
 
-    def create_database(self) -> str:
-        """A new, empty database; its URL."""
+    def admin(self, **options):
+        """A psycopg connection to the server's ``postgres`` database."""
         import psycopg
 
+        return psycopg.connect(self.url().replace("+psycopg", ""), **options)
+
+    def create_database(self) -> str:
+        """A new, empty database; its URL."""
         name = "t_" + secrets.token_hex(6)
-        with psycopg.connect(self.url().replace("+psycopg", ""), autocommit=True) as db:
+        with self.admin(autocommit=True) as db:
             db.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def drop_database(self, url: str) -> None:
-        import psycopg
-
-        name = url.rsplit("/", 1)[1]
-        with psycopg.connect(self.url().replace("+psycopg", ""), autocommit=True) as db:
-            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with self.admin(autocommit=True) as db:
+            db.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
     def stop(self) -> None:
         if self.process is not None:
@@ -281,13 +284,9 @@ def start_postgres() -> PostgresServer:
     if existing:
         return PostgresServer(existing.rstrip("/"))
     initdb, postgres = _debian_binary("initdb", "postgresql"), _debian_binary("postgres", "postgresql")
-    import tempfile
-
     workdir = Path(tempfile.mkdtemp(prefix="fangzhi-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:
-        import pwd
-
         account = pwd.getpwnam("postgres")
         os.chown(workdir, account.pw_uid, account.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
@@ -311,7 +310,7 @@ def start_postgres() -> PostgresServer:
             problem = f"postgres exited with status {process.returncode}"
             break
         try:
-            psycopg.connect(server.url().replace("+psycopg", ""), connect_timeout=2).close()
+            server.admin(connect_timeout=2).close()
             return server
         except psycopg.OperationalError as exc:
             problem = str(exc).strip()

@@ -1,4 +1,5 @@
 """The composition root: every backend and service built once, and handed to every entry point."""
+import re
 import shutil
 
 import pytest
@@ -34,6 +35,14 @@ def test_unknown_backends_are_refused_by_setting_name(tmp_path):
     for name, value in (("STORAGE", "floppy"), ("SEARCH_BACKEND", "grep")):
         with pytest.raises(SystemExit, match=f"FANGZHI_{name}='{value}'"):
             bootstrap.build(load({"DATA_DIR": str(tmp_path), name: value}, environ={}))
+
+
+@pytest.mark.parametrize("name, value", [("DATABASE_URL", "postgresql+psycopg://fz@db/fz"),
+                                         ("TASK_QUEUE", "celery"), ("REDIS_URL", "redis://127.0.0.1:6379/0")])
+def test_scale_out_settings_not_yet_supported_are_refused_not_ignored(tmp_path, name, value):
+    with pytest.raises(SystemExit, match=re.escape(f"FANGZHI_{name}='{value}': this version does not support it yet")):
+        bootstrap.build(load({"DATA_DIR": str(tmp_path), name: value}, environ={}))
+    assert not (tmp_path / "catalog.sqlite3").exists()  # refused before anything is made
 
 
 def test_the_app_serves_the_services_it_is_given(tmp_path, monkeypatch):
