@@ -55,6 +55,7 @@ from storage.authorities import SQLiteAuthorityTable
 from storage.base import Storage
 from storage.bulk_jobs import SQLiteBulkJobs
 from storage.catalog import SQLiteCatalog
+from storage.database import Database, DatabaseError
 from storage.harvested import HarvestStore
 from storage.lists import SQLiteListStore
 from storage.mentions import SQLiteMentionStore
@@ -91,6 +92,7 @@ class Fangzhi:
     lists: SavedLists | None = None  # researchers' saved lists (DATA_DIR/lists.sqlite3, beside the accounts)
     exhibitions: Exhibitions | None = None  # curators' exhibitions (exhibition:<id> objects) and their list
     authorities: Authorities | None = None  # the authority file: people, families, organisations, places
+    database: Database | None = None  # the operational state's database (DATABASE_URL), every store's tables
 
     @property
     def data_dir(self) -> Path:
@@ -157,6 +159,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                       workers=settings["INGEST_WORKERS"])
     except ValueError as exc:
         raise SystemExit(f"FANGZHI_{exc}") from None
+    database = open_database(settings)
     storage = storage if storage is not None else _storage(settings)
     objects = OcflRoot(storage)
     objects.init()
@@ -197,7 +200,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                                            volunteers=settings["CORRECTIONS_VOLUNTEERS"], limits=limits),
                    queries=ZeroResults(data / "queries.sqlite3"), mentions=mentions,
                    lists=SavedLists(SQLiteListStore(data / "lists.sqlite3"), archive),
-                   exhibitions=exhibitions, authorities=authorities)
+                   exhibitions=exhibitions, authorities=authorities, database=database)
 
 
 # --- how features plug in ---------------------------------------------------------------------
@@ -260,6 +263,15 @@ def _refuse_unsupported(settings: dict) -> None:
         if settings[name] != default:
             raise SystemExit(f"FANGZHI_{name}={settings[name]!r}: this version does not support it yet "
                              f"(the stores use SQLite files in DATA_DIR, ingest a local pool); leave it unset")
+
+
+def open_database(settings: dict) -> Database:
+    """The database on DATABASE_URL (empty: DATA_DIR/fangzhi.sqlite3), migrated to the newest schema."""
+    url = settings["DATABASE_URL"] or f"sqlite:///{Path(settings['DATA_DIR']) / 'fangzhi.sqlite3'}"
+    try:
+        return Database(url)
+    except DatabaseError as exc:
+        raise SystemExit(f"FANGZHI_{exc}") from None
 
 
 def _storage(settings: dict) -> Storage:

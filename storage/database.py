@@ -12,12 +12,21 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import MetaData, String, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 UPGRADE_LOCK = 0x46616E677A6869  # PostgreSQL advisory lock held while migrating ("Fangzhi")
+
+# Every store's tables, on one MetaData: the migrations make exactly this schema (tests/storage/test_schema.py).
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s"})
+
+# Text compared and sorted byte by byte, as SQLite does, whatever the PostgreSQL cluster's locale.
+TEXT = String().with_variant(String(collation="C"), "postgresql")
 
 
 class DatabaseError(Exception):

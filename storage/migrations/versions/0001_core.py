@@ -1,4 +1,4 @@
-"""The core tables: catalog, accounts, tokens, audit events, ingest and bulk jobs.
+"""The core tables: catalog, accounts, tokens, audit events, sessions.
 
 Revision ID: 0001_core
 Revises:

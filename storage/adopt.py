@@ -1,0 +1,68 @@
+"""Data folders from before DATABASE_URL, where each store kept its own SQLite file in DATA_DIR
+(accounts.sqlite3, jobs.sqlite3, …): their rows move into the database once, and the old file is
+renamed ``<name>.adopted`` (kept, never deleted), so nothing an archive had is lost by upgrading."""
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from pathlib import Path
+
+from sqlalchemy import Boolean, Integer, func, select, text
+
+from .database import Database, DatabaseError
+
+BATCH = 1000
+
+
+def adopt_sqlite_file(database: Database, path: Path, tables: list) -> bool:
+    """Copy the rows of ``tables`` (SQLAlchemy tables, parents before children) from the old SQLite
+    file ``path`` into ``database``, the columns both have, then rename the file. Processes starting
+    together adopt it once (the copy runs in one write transaction). True when rows were copied."""
+    path = Path(path)
+    if not path.exists():
+        return False
+    with database.begin() as db:
+        if database.dialect == "postgresql":
+            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(path.name.encode())})
+        if not path.exists():  # another process adopted it while this one waited
+            return False
+        if any(db.execute(select(func.count()).select_from(t)).scalar() for t in tables):
+            _retire(path)  # copied by a process that stopped before renaming it
+            return False
+        try:
+            old = sqlite3.connect(path)  # (not read-only: its journal is folded in on closing)
+            old.row_factory = sqlite3.Row
+            for table in tables:
+                _copy(old, db, table)
+            old.close()
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"{path}: the old database file cannot be read ({exc}); it is left as it was") from None
+        _retire(path)
+    return True
+
+
+def _copy(old: sqlite3.Connection, db, table) -> None:
+    present = {row[1] for row in old.execute(f'PRAGMA table_info("{table.name}")')}
+    columns = [c for c in table.columns if c.name in present]
+    if not columns:
+        return
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    cursor = old.execute(f'SELECT {names} FROM "{table.name}"')
+    while rows := cursor.fetchmany(BATCH):
+        db.execute(table.insert(), [{c.name: _value(c, row[c.name]) for c in columns} for row in rows])
+    if db.dialect.name == "postgresql":  # explicit ids do not move PostgreSQL's sequences
+        for c in columns:
+            if c.primary_key and isinstance(c.type, Integer) and c.autoincrement in (True, "auto"):
+                db.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{c.name}'), "
+                                f"COALESCE((SELECT MAX(\"{c.name}\") FROM \"{table.name}\"), 0) + 1, false)"))
+
+
+def _value(column, value):
+    return bool(value) if value is not None and isinstance(column.type, Boolean) else value
+
+
+def _retire(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(f"{path}{suffix}")
+        if part.exists():
+            part.rename(f"{path}.adopted{suffix}")
