@@ -100,7 +100,8 @@ class Fangzhi:
 
     @property
     def work_dir(self) -> Path:
-        return self.data_dir / "work"
+        """Scratch space of ingest steps (WORK_DIR; each distributed worker's own)."""
+        return work_dir(self.settings)
 
     @property
     def dictionary(self) -> Path:
@@ -112,12 +113,19 @@ class Fangzhi:
                        after_steps=self.after_steps)
 
     @property
-    def runner(self) -> PoolRunner | InlineRunner:
-        """Where ingest tasks run: a pool of worker processes (INGEST_WORKERS), each building its
-        own services from the same settings (``worker_context``)."""
+    def runner(self):
+        """Where ingest tasks run: a pool of worker processes (INGEST_WORKERS), or with
+        TASK_QUEUE=celery the workers of the Celery queue (``fangzhi worker``, anywhere), each
+        building its own services from the same settings (``worker_context``)."""
         if self._runner is None:
-            self._runner = (InlineRunner(self.ingest_context()) if self.inline else
-                            PoolRunner(worker_context, self.settings, processes=self.settings["INGEST_WORKERS"]))
+            if self.inline:
+                self._runner = InlineRunner(self.ingest_context())
+            elif self.settings["TASK_QUEUE"] == "celery":
+                from ingest.queue import CeleryRunner  # celery loads only when asked for
+
+                self._runner = CeleryRunner(celery_app(self.settings), self.jobs)
+            else:
+                self._runner = PoolRunner(worker_context, self.settings, processes=self.settings["INGEST_WORKERS"])
         return self._runner
 
     @cached_property
@@ -152,6 +160,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     settings = {**settings, "DATA_DIR": str(Path(settings["DATA_DIR"]).resolve())}  # one folder, whatever the cwd later
     data = Path(settings["DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
+    check_task_queue(settings)
     _refuse_unsupported(settings)
     _guard_images(settings)
     try:  # onnxruntime threads: the cores shared among the workers
@@ -249,13 +258,54 @@ def dictionary_path(settings: dict) -> Path:
     return Path(settings["DICTIONARY"] or Path(settings["DATA_DIR"]) / "dictionary.txt")
 
 
+def work_dir(settings: dict) -> Path:
+    """Scratch space of ingest steps: WORK_DIR, else DATA_DIR/work."""
+    return Path(settings["WORK_DIR"] or Path(settings["DATA_DIR"]) / "work").resolve()
+
+
 def worker_context(settings: dict) -> Context:
     """An ingest worker process's context: its own services, built once when the worker starts."""
     return build(settings).ingest_context()
 
 
+def celery_app(settings: dict):
+    """The Celery application of the distributed ingest queue (TASK_QUEUE=celery): its workers
+    (``fangzhi worker``) build their services with ``worker_context``; settings it cannot work
+    with are refused first."""
+    if settings["TASK_QUEUE"] != "celery":
+        raise SystemExit(f"FANGZHI_TASK_QUEUE={settings['TASK_QUEUE']!r}: the Celery queue needs FANGZHI_TASK_QUEUE=celery")
+    check_task_queue(settings)
+    _refuse_unsupported(settings)
+    from ingest.queue import make_app
+
+    return make_app({**settings, "DATA_DIR": str(Path(settings["DATA_DIR"]).resolve())}, worker_context)
+
+
+TASK_QUEUES = ("local", "celery")
+
+
+def check_task_queue(settings: dict) -> None:
+    """Refuse TASK_QUEUE values and combinations that cannot work: a distributed queue's workers on
+    other machines share one object store, database and search index, never files of one machine."""
+    queue = settings["TASK_QUEUE"]
+    if queue not in TASK_QUEUES:
+        raise SystemExit(f"FANGZHI_TASK_QUEUE={queue!r}: choose local or celery")
+    if queue == "local":
+        return
+    url = settings["DATABASE_URL"]
+    for wrong, problem in (
+            (settings["STORAGE"] == "local", "FANGZHI_STORAGE=local is this machine's disk: use STORAGE=s3"),
+            (settings["SEARCH_BACKEND"] == "tantivy", "FANGZHI_SEARCH_BACKEND=tantivy is an embedded index of one "
+                                                      "machine: use SEARCH_BACKEND=elasticsearch"),
+            (not settings["REDIS_URL"], "FANGZHI_REDIS_URL, the broker, is empty: set it to redis://HOST:PORT/DB"),
+            (not url or url.startswith("sqlite"), f"FANGZHI_DATABASE_URL={url!r} is a SQLite file of one machine: "
+                                                  "use PostgreSQL (postgresql+psycopg://USER:PASSWORD@HOST/NAME)")):
+        if wrong:
+            raise SystemExit(f"FANGZHI_TASK_QUEUE=celery needs what workers on every machine can share: {problem}")
+
+
 # Declared for the scale-out (issue 17), not yet acted on: refused when set, never silently ignored.
-NOT_YET = {"DATABASE_URL": "", "TASK_QUEUE": "local", "REDIS_URL": ""}
+NOT_YET = {"DATABASE_URL": "", "REDIS_URL": ""}  # branch celery: TASK_QUEUE acted on now (was "TASK_QUEUE": "local")
 
 
 def _refuse_unsupported(settings: dict) -> None:

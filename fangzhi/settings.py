@@ -84,6 +84,9 @@ SETTINGS = [
     Setting("MAP_ATTRIBUTION", "", "The attribution the map tile provider requires (e.g. © OpenStreetMap contributors), shown on the maps."),
     Setting("DATABASE_URL", "", "The database of operational state (catalog, accounts, tokens, audit events, jobs, features' tables): sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/NAME; empty: the SQLite file DATA_DIR/fangzhi.sqlite3. Its schema is made by the migrations in storage/migrations."),
     Setting("TASK_QUEUE", "local", "Where ingest tasks run: local (a pool of INGEST_WORKERS processes on this machine) or celery (workers on any machine, `fangzhi worker`, with REDIS_URL as broker; needs PostgreSQL, S3 and Elasticsearch)."),
+    Setting("WORK_DIR", "", "Scratch folder of ingest steps (empty: DATA_DIR/work). With TASK_QUEUE=celery each worker's own, on its own disk; an interrupted task's leftovers there are used again or removed when its entry finishes."),
+    Setting("INGEST_LEASE_SECONDS", 120, "With TASK_QUEUE=celery: how long a worker's claim on an ingest entry lasts unless renewed (it renews every third of it while it works). No other worker takes the entry meanwhile; a worker that dies leaves it to another after this."),
+    Setting("CELERY_VISIBILITY_TIMEOUT", 3600, "With TASK_QUEUE=celery: seconds Redis waits for the worker that took an ingest task to acknowledge it (Celery's visibility_timeout) before giving it to another. Tasks are acknowledged when done, so a dead worker's task runs again after this; set it above the longest ingest of one item (a task given out twice waits for the first worker's claim)."),
     Setting("REDIS_URL", "", "Redis (redis://HOST:PORT/DB): the Celery broker with TASK_QUEUE=celery, and the rate limits' store shared by every web process (empty: each process counts on its own)."),
 ]
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -1,6 +1,6 @@
 """Where ingest work runs. The pipeline needs only (job id, entry number) per task, so the same
-tasks can go to a pool of local processes (default), run inline (tests), or — later — be sent to
-a distributed task queue whose workers call ``pipeline.process`` the same way."""
+tasks can go to a pool of local processes (default), run inline (tests), or be sent to a
+distributed task queue (``ingest.queue``: Celery) whose workers call ``pipeline.process`` the same way."""
 from __future__ import annotations
 
 import multiprocessing
@@ -25,15 +25,20 @@ class InlineRunner:
 _worker_ctx: pipeline.Context | None = None
 
 
-def _init_worker(make_context: Callable[[dict], pipeline.Context], settings: dict, processes: int = 1) -> None:
-    global _worker_ctx
+def start_worker(make_context: Callable[[dict], pipeline.Context], settings: dict, processes: int = 1) -> pipeline.Context:
+    """A worker process's context, made once when it starts (a pool's or a task queue's worker)."""
     import pyvips
 
     from .steps.ocr_engine import threads_per_worker
 
     # libvips' threads, like onnxruntime's, are the worker's share of the cores, not every core
     pyvips.concurrency_set(threads_per_worker(processes))
-    _worker_ctx = make_context(settings)  # each worker opens its own storage, catalog and job store
+    return make_context(settings)  # each worker opens its own storage, catalog and job store
+
+
+def _init_worker(make_context: Callable[[dict], pipeline.Context], settings: dict, processes: int = 1) -> None:
+    global _worker_ctx
+    _worker_ctx = start_worker(make_context, settings, processes)
 
 
 def _work(task: Task) -> str:

@@ -388,6 +388,34 @@ def jobs(ctx):
             click.echo(f"{job.id}  {job.created}  {job.user:<10} {counts}  {job.source}")
 
 
+@main.command()
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Worker processes (FANGZHI_INGEST_WORKERS).")
+@click.option("--name", default=None, help="The worker's Celery node name (default: fangzhi@HOST).")
+def worker(concurrency, name):
+    """Run ingest tasks of the distributed queue (TASK_QUEUE=celery, broker REDIS_URL) until stopped."""
+    import logging
+
+    from celery import signals
+
+    from fangzhi.bootstrap import celery_app
+    from fangzhi.settings import load
+
+    settings = load()
+    if concurrency:
+        settings["INGEST_WORKERS"] = concurrency
+    app = celery_app(settings)  # each worker process builds its services on its first task
+
+    @signals.after_setup_logger.connect(weak=False)
+    def quiet(logger, loglevel, **kwargs):  # the tasks' lines; only warnings of the libraries (libvips, clients)
+        logger.setLevel(max(loglevel, logging.WARNING))
+        for name in ("celery", "fangzhi"):
+            logging.getLogger(name).setLevel(loglevel)
+
+    app.worker_main(["worker", "--pool=prefork", f"--concurrency={settings['INGEST_WORKERS']}", "--loglevel=INFO",
+                     f"--hostname={name or 'fangzhi@%h'}", "--without-gossip", "--without-mingle"])
+
+
 @jobs.command("show")
 @click.argument("job_id")
 @click.pass_obj

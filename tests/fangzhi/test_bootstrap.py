@@ -38,11 +38,49 @@ def test_unknown_backends_are_refused_by_setting_name(tmp_path):
 
 
 @pytest.mark.parametrize("name, value", [("DATABASE_URL", "postgresql+psycopg://fz@db/fz"),
-                                         ("TASK_QUEUE", "celery"), ("REDIS_URL", "redis://127.0.0.1:6379/0")])
+                                         ("REDIS_URL", "redis://127.0.0.1:6379/0")])
 def test_scale_out_settings_not_yet_supported_are_refused_not_ignored(tmp_path, name, value):
     with pytest.raises(SystemExit, match=re.escape(f"FANGZHI_{name}='{value}': this version does not support it yet")):
         bootstrap.build(load({"DATA_DIR": str(tmp_path), name: value}, environ={}))
     assert not (tmp_path / "catalog.sqlite3").exists()  # refused before anything is made
+
+
+DISTRIBUTED = {"TASK_QUEUE": "celery", "STORAGE": "s3", "SEARCH_BACKEND": "elasticsearch",
+               "REDIS_URL": "redis://127.0.0.1:6379/0", "DATABASE_URL": "postgresql+psycopg://fz@db/fz"}
+
+
+@pytest.mark.parametrize("name, value, problem", [
+    ("STORAGE", "local", "FANGZHI_STORAGE=local is this machine's disk: use STORAGE=s3"),
+    ("SEARCH_BACKEND", "tantivy", "FANGZHI_SEARCH_BACKEND=tantivy is an embedded index of one machine"),
+    ("REDIS_URL", "", "FANGZHI_REDIS_URL, the broker, is empty"),
+    ("DATABASE_URL", "", "FANGZHI_DATABASE_URL='' is a SQLite file of one machine: use PostgreSQL"),
+    ("DATABASE_URL", "sqlite:////srv/fz.sqlite3", "FANGZHI_DATABASE_URL='sqlite:////srv/fz.sqlite3' is a SQLite file")])
+def test_a_distributed_queue_refuses_what_workers_cannot_share(tmp_path, name, value, problem):
+    settings = load({"DATA_DIR": str(tmp_path), **DISTRIBUTED, name: value}, environ={})
+    for start in (bootstrap.build, bootstrap.celery_app):  # the web, the CLI, and `fangzhi worker`
+        with pytest.raises(SystemExit, match=re.escape(f"FANGZHI_TASK_QUEUE=celery needs what workers on every "
+                                                       f"machine can share: {problem}")):
+            start(settings)
+    assert not (tmp_path / "catalog.sqlite3").exists()  # refused before anything is made
+
+
+def test_unknown_task_queues_are_refused_and_the_worker_needs_celery(tmp_path):
+    with pytest.raises(SystemExit, match=re.escape("FANGZHI_TASK_QUEUE='rq': choose local or celery")):
+        bootstrap.build(load({"DATA_DIR": str(tmp_path), "TASK_QUEUE": "rq"}, environ={}))
+    with pytest.raises(SystemExit, match=re.escape("FANGZHI_TASK_QUEUE='local': the Celery queue needs "
+                                                   "FANGZHI_TASK_QUEUE=celery")):
+        bootstrap.celery_app(load({"DATA_DIR": str(tmp_path)}, environ={}))
+
+
+def test_the_celery_app_sends_json_only_acknowledges_late_and_takes_one_task_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(bootstrap, "NOT_YET", {})  # DATABASE_URL, REDIS_URL: refused on main until the merge
+    app = bootstrap.celery_app(load({"DATA_DIR": str(tmp_path), **DISTRIBUTED, "CELERY_VISIBILITY_TIMEOUT": 900},
+                                    environ={}))
+    conf = app.conf
+    assert (conf.task_serializer, conf.accept_content) == ("json", ["json"])  # never pickle
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost and conf.worker_prefetch_multiplier == 1
+    assert conf.broker_url == DISTRIBUTED["REDIS_URL"] and conf.broker_transport_options["visibility_timeout"] == 900
+    assert "fangzhi.ingest.entry" in app.tasks
 
 
 def test_the_app_serves_the_services_it_is_given(tmp_path, monkeypatch):
