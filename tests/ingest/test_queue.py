@@ -1,0 +1,100 @@
+"""A distributed worker's entry (ingest.queue.run_entry): under its lease, once, and never beside
+another worker's run of the same entry. The workers themselves: tests/ingest/test_celery.py."""
+import base64
+import json
+import threading
+
+import pytest
+import redis
+
+from fangzhi import bootstrap
+from fangzhi.settings import load
+from ingest import pipeline
+from ingest.pipeline import plan_job, store_originals
+from ingest.queue import QUEUE, TASK, CeleryRunner, run_entry
+from ingest.sources import plan
+from repository.services import item_object
+from tests.ingest.fixtures import jpeg
+
+
+@pytest.fixture
+def job(fangzhi, tmp_path):
+    donation = tmp_path / "donation"
+    donation.mkdir()
+    jpeg(donation / "1.jpg")
+    ctx = fangzhi.ingest_context()
+    return ctx, plan_job(ctx, str(donation), plan(donation))
+
+
+def test_an_entry_another_worker_holds_is_left_to_it(job):
+    ctx, job_id = job
+    assert ctx.jobs.claim_lease(job_id, 1, "host-b:7", 60)
+    assert run_entry(ctx, job_id, 1, worker="host-a:1", lease_seconds=60) is None  # the task waits
+    entry = ctx.jobs.entry(job_id, 1)
+    assert entry.state == "pending" and not ctx.archive.objects.exists(item_object(entry.item_id))
+    assert ctx.jobs.lease_holder(job_id, 1) == "host-b:7"
+
+
+def test_an_expired_lease_is_taken_over_and_the_entry_finished_once(job):
+    ctx, job_id = job
+    assert ctx.jobs.claim_lease(job_id, 1, "dead:1", 0)  # its worker died: the lease ran out
+    assert run_entry(ctx, job_id, 1, worker="host-a:1", lease_seconds=60) == "done"
+    assert ctx.jobs.lease_holder(job_id, 1) is None  # released
+    item = ctx.jobs.entry(job_id, 1).item_id
+    versions = ctx.archive.objects.versions(item_object(item))
+    # the same task once more (redelivered after its worker finished): nothing is stored again
+    assert run_entry(ctx, job_id, 1, worker="host-b:2", lease_seconds=60) == "done"
+    assert ctx.archive.objects.versions(item_object(item)) == versions
+
+
+def test_a_task_run_again_after_the_originals_were_stored_continues_with_the_derivatives(job, fangzhi):
+    ctx, job_id = job
+    entry = ctx.jobs.entry(job_id, 1)
+    store_originals(ctx, entry, {"step": "check", "file": None, "notes": []})  # then the worker was killed
+    assert run_entry(ctx, job_id, 1, worker="host-b:2", lease_seconds=60) == "done"
+    assert [v.message for v in ctx.archive.objects.versions(item_object(entry.item_id))] == [
+        "create: ingest: 1", f"update: ingest {job_id} #1"]
+    assert {f.purpose for f in fangzhi.archive.load_item(entry.item_id).files} >= {"pyramid", "thumbnail"}
+
+
+def test_an_unexpected_error_fails_the_entry_so_no_one_waits_for_it(job, monkeypatch):
+    ctx, job_id = job
+
+    def broken(*args, **kwargs):
+        raise KeyError("tech")
+
+    monkeypatch.setattr(pipeline, "make_derivatives", broken)
+    with pytest.raises(KeyError):
+        run_entry(ctx, job_id, 1, worker="host-a:1", lease_seconds=60)
+    entry = ctx.jobs.entry(job_id, 1)
+    assert entry.state == "failed" and entry.kind == "transient" and entry.retryable
+    assert entry.reason == "unexpected error in worker host-a:1: KeyError: 'tech'"
+    assert ctx.jobs.lease_holder(job_id, 1) is None
+
+
+def test_the_runner_sends_json_tasks_to_redis_and_follows_their_entries(job, tmp_path, redis_url, monkeypatch):
+    """On the wire: JSON messages naming (job, entry) only; a failed entry is made pending before
+    it is sent (one retry at a time); the run ends when every entry has left pending."""
+    ctx, job_id = job
+    monkeypatch.setattr(bootstrap, "NOT_YET", {})  # DATABASE_URL, REDIS_URL: refused on main until the merge
+    app = bootstrap.celery_app(load({"DATA_DIR": str(tmp_path), "TASK_QUEUE": "celery", "STORAGE": "s3",
+                                     "SEARCH_BACKEND": "elasticsearch", "REDIS_URL": redis_url,
+                                     "DATABASE_URL": "postgresql+psycopg://fz@db/fz"}, environ={}))
+    ctx.jobs.mark(job_id, 1, "failed", step="store", reason="the object store was away", kind="transient")
+    states = []
+    runner = threading.Thread(target=CeleryRunner(app, ctx.jobs, poll=0.05).run, args=([(job_id, 1)],),
+                              kwargs={"progress": states.append})
+    runner.start()
+    broker = redis.Redis.from_url(redis_url)
+    for _ in range(100):
+        if broker.llen(QUEUE):
+            break
+        threading.Event().wait(0.05)
+    message = json.loads(broker.lpop(QUEUE))
+    assert message["content-type"] == "application/json" and message["headers"]["task"] == TASK
+    args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+    assert (args, kwargs) == ([job_id, 1], {})
+    assert ctx.jobs.entry(job_id, 1).state == "pending" and states == []  # claimed for the retry, followed
+    ctx.jobs.mark(job_id, 1, "done")  # what a worker does
+    runner.join(10)
+    assert not runner.is_alive() and states == ["done"]
