@@ -355,6 +355,9 @@ def ingest(obj, source, manifest, collection, resume, retry, workers, new_author
         click.echo(f"job {job_id}: {len(planned)} items planned")
     states = ("pending", "failed") if retry else ("pending",)
     tasks = [(job_id, e.n) for e in ctx.jobs.entries(job_id, states)]
+    if obj.settings["TASK_QUEUE"] == "celery":
+        click.echo(f"{len(tasks)} entries sent to the Celery queue (FANGZHI_REDIS_URL): `fangzhi worker` processes "
+                   f"take them; stopping this command leaves them there (fangzhi jobs show {job_id})", err=True)
     with click.progressbar(length=len(tasks), label=f"ingest {job_id}", show_pos=True) as bar:
         obj.fangzhi.runner.run(tasks, progress=lambda state: bar.update(1))
     report_job(ctx.jobs, job_id)

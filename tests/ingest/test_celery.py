@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -17,8 +16,7 @@ import pytest
 
 from fangzhi import bootstrap
 from fangzhi.settings import load
-from ingest.pipeline import expected_purposes, plan_job
-from ingest.sources import plan
+from ingest.pipeline import expected_purposes
 from repository.services import item_object
 from tests.helpers import assert_ocfl_valid
 from tests.ingest.fixtures import jpeg, sha256
@@ -30,9 +28,10 @@ ITEMS = 6
 LEASE, VISIBILITY = 4, 4  # seconds: short, so that the dead worker's task comes back within the test
 DEADLINE = 150.0  # seconds for the whole batch
 
-# A worker process: `fangzhi worker` with the scale-out refusal lifted by the test (the lead removes
-# bootstrap.NOT_YET at merge), as the monkeypatch below does in this process.
-WORKER = "import sys, fangzhi.bootstrap as b; b.NOT_YET.clear(); from web.cli import main; main(['worker', '--name', sys.argv[1]])"
+# `fangzhi …` with the scale-out refusal lifted by the test (the lead removes bootstrap.NOT_YET at
+# merge), as the monkeypatch below does in this process.
+FANGZHI = "import sys, fangzhi.bootstrap as b; b.NOT_YET.clear(); from web.cli import main; main(sys.argv[1:])"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -54,11 +53,12 @@ def own_folders(tmp_path: Path, name: str) -> dict:
     return {"FANGZHI_DATA_DIR": str(tmp_path / "data"), "FANGZHI_WORK_DIR": str(tmp_path / name / "work")}  # TEMP shared data until db-jobs
 
 
-def start_worker(tmp_path: Path, shared: dict, name: str) -> subprocess.Popen:
+def command(tmp_path: Path, shared: dict, name: str, *args: str) -> subprocess.Popen:
+    """``fangzhi ARGS`` in a process of its own with its own data and work folders, output in NAME.log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANGZHI_")} | shared | own_folders(tmp_path, name)
-    log = open(tmp_path / f"{name}.log", "wb")
-    return subprocess.Popen([sys.executable, "-c", WORKER, f"{name}@%h"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2], start_new_session=True)
+    with open(tmp_path / f"{name}.log", "wb") as log:
+        return subprocess.Popen([sys.executable, "-c", FANGZHI, *args], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
 
 
 def test_two_workers_one_killed_mid_task_store_every_item_once(tmp_path, shared):
@@ -66,38 +66,38 @@ def test_two_workers_one_killed_mid_task_store_every_item_once(tmp_path, shared)
     donation.mkdir()
     for n in range(1, ITEMS + 1):
         jpeg(donation / f"{n}.jpg", seed=n, size=(2400, 1800))
-    fz = bootstrap.build(load(environ=shared | own_folders(tmp_path, "planner")))
-    ctx = fz.ingest_context()
-    job = plan_job(ctx, str(donation), plan(donation))
-    entries = {e.n: e for e in ctx.jobs.entries(job)}
-    sources = {e.item_id: sha256(Path(e.files[0])) for e in entries.values()}
-    numbers = {e.item_id: e.n for e in entries.values()}
-    workers = {name: start_worker(tmp_path, shared, name) for name in ("w1", "w2")}
-    states: list[str] = []
-    sender = threading.Thread(target=fz.runner.run, args=([(job, n) for n in entries],), kwargs={"progress": states.append},
-                              daemon=True)
+    (donation / "empty.jpg").write_bytes(b"")  # a failure, shown as any other
+    fz = bootstrap.build(load(environ=shared | own_folders(tmp_path, "checks")))
+    workers = {name: command(tmp_path, shared, name, "worker", "--name", f"{name}@%h") for name in ("w1", "w2")}
+    ingest = command(tmp_path, shared, "ingest", "ingest", str(donation))
     try:
-        sender.start()
+        job = wait_for(lambda: next((j.id for j in fz.jobs.jobs()), None), "the ingest command's job")
+        entries = {e.n: e for e in fz.jobs.entries(job)}
         killed = kill_one_mid_task(fz, job, entries, workers)
-        sender.join(DEADLINE)
-        assert not sender.is_alive(), f"the batch did not finish in {DEADLINE:.0f} s: {logs(tmp_path)}"
+        ingest.wait(DEADLINE)
     finally:
-        for process in workers.values():
+        for process in (ingest, *workers.values()):
             stop_group(process)
-    assert sorted(states) == ["done"] * ITEMS, logs(tmp_path)
+    assert ingest.returncode == 1, logs(tmp_path)  # one entry failed: the command says so
+    assert f"job {job}: {ITEMS} done, 0 duplicate, 1 failed, 0 pending" in (tmp_path / "ingest.log").read_text()
+    shown = command(tmp_path, shared, "show", "jobs", "show", job)
+    shown.wait(60)
+    lines = (tmp_path / "show.log").read_text().splitlines()
+    assert sum(" done " in line for line in lines) == ITEMS
+    assert any(" failed " in line and "empty.jpg · empty.jpg: the file is empty (0 bytes)" in line for line in lines), lines
     # the killed worker's entry was finished by the other one, from where it stopped
-    victim = ctx.jobs.entry(job, killed)
-    assert victim.state == "done" and victim.reason is None
+    assert fz.jobs.entry(job, killed).state == "done" and fz.jobs.entry(job, killed).reason is None
 
+    stored = {e.item_id: e for e in entries.values() if e.label != "empty"}
     objects = fz.objects
-    assert sorted(objects.list_objects()) == sorted(item_object(i) for i in sources)  # nothing made twice
-    for item_id, digest in sources.items():
+    assert sorted(objects.list_objects()) == sorted(item_object(i) for i in stored)  # nothing made twice
+    for item_id, entry in stored.items():
         item = fz.archive.load_item(item_id)
         (original,) = item.originals  # stored once
-        assert original.sha256 == digest
+        assert original.sha256 == sha256(Path(entry.files[0]))
         assert expected_purposes(item.kind, original.media_type) <= {f.purpose for f in item.derivatives(original.id)}
         messages = [v.message for v in objects.versions(item_object(item_id))]
-        assert messages == [f"create: ingest: {numbers[item_id]}", f"update: ingest {job} #{numbers[item_id]}"], messages
+        assert messages == [f"create: ingest: {entry.label}", f"update: ingest {job} #{entry.n}"], messages
 
     copy = tmp_path / "ocfl-copy"  # ocfl-py validates a folder: the bucket's OCFL root, copied
     for key in fz.storage.list("ocfl/"):
@@ -109,7 +109,17 @@ def test_two_workers_one_killed_mid_task_store_every_item_once(tmp_path, shared)
 
     index = fz.search.index
     found = index.client.search(index=index.name, query={"match_all": {}}, size=1000)["hits"]["hits"]
-    assert sorted(h["_id"] for h in found if h["_source"]["item_id"] == [h["_id"]]) == sorted(sources)
+    assert sorted(h["_id"] for h in found if h["_source"]["item_id"] == [h["_id"]]) == sorted(stored)
+
+
+def wait_for(probe, what: str):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no {what} after 60 s")
 
 
 def kill_one_mid_task(fz, job: str, entries: dict, workers: dict[str, subprocess.Popen]) -> int:
@@ -135,4 +145,4 @@ def kill_one_mid_task(fz, job: str, entries: dict, workers: dict[str, subprocess
 
 
 def logs(tmp_path: Path) -> str:
-    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(tmp_path.glob("w*.log")))
+    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(tmp_path.glob("*.log")))

@@ -98,3 +98,15 @@ def test_the_runner_sends_json_tasks_to_redis_and_follows_their_entries(job, tmp
     ctx.jobs.mark(job_id, 1, "done")  # what a worker does
     runner.join(10)
     assert not runner.is_alive() and states == ["done"]
+
+
+def test_fangzhi_worker_refuses_settings_without_the_celery_queue(tmp_path):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    result = CliRunner().invoke(main, ["worker"], env={"FANGZHI_DATA_DIR": str(tmp_path), "FANGZHI_TASK_QUEUE": "local"})
+    assert result.exit_code == 1
+    assert "FANGZHI_TASK_QUEUE='local': the Celery queue needs FANGZHI_TASK_QUEUE=celery" in result.output
+    result = CliRunner().invoke(main, ["worker"], env={"FANGZHI_DATA_DIR": str(tmp_path), "FANGZHI_TASK_QUEUE": "celery"})
+    assert result.exit_code == 1 and "FANGZHI_STORAGE=local is this machine's disk: use STORAGE=s3" in result.output
