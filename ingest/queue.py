@@ -57,7 +57,8 @@ def make_app(settings: dict, make_context: Callable[[dict], pipeline.Context]) -
     processes = settings["INGEST_WORKERS"]
     contexts: dict[int, pipeline.Context] = {}  # pid → the process's context (built on its first task)
 
-    @app.task(name=TASK, bind=True, max_retries=None)
+    # not shared: a shared task would be registered in every app made later in the process, with these settings
+    @app.task(name=TASK, bind=True, max_retries=None, shared=False)
     def ingest_entry(task, job_id: str, n: int) -> str:
         if os.getpid() not in contexts:
             contexts[os.getpid()] = start_worker(make_context, settings, processes)
