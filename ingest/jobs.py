@@ -80,7 +80,7 @@ class JobStore(SQLiteDatabase):
     def __init__(self, path: str | Path):
         super().__init__(path, SCHEMA)
         with self._db() as db:
-            for column in (NOTES, KIND, "worker", "lease_until"):
+            for column in (NOTES, KIND):
                 if column not in {row["name"] for row in db.execute("PRAGMA table_info(entries)")}:
                     try:
                         db.execute(f"ALTER TABLE entries ADD COLUMN {column} TEXT")
@@ -118,29 +118,6 @@ class JobStore(SQLiteDatabase):
         with self._db() as db:
             return db.execute("UPDATE entries SET state='pending', updated=? WHERE job_id=? AND n=? AND state='failed' "
                               "AND COALESCE(step, '') != 'plan'", (_now(), job_id, n)).rowcount == 1
-
-    # TEMPORARY SHIM (not committed): db-jobs brings the real leases
-    def claim_lease(self, job_id, n, worker, seconds):
-        import time
-        now = time.time()
-        with self._db() as db:
-            return db.execute("UPDATE entries SET worker=?, lease_until=? WHERE job_id=? AND n=? AND state IN ('pending','failed') "
-                              "AND (worker IS NULL OR worker=? OR CAST(lease_until AS REAL) < ?)",
-                              (worker, str(now + seconds), job_id, n, worker, now)).rowcount == 1
-
-    def renew_lease(self, job_id, n, worker, seconds):
-        import time
-        with self._db() as db:
-            return db.execute("UPDATE entries SET lease_until=? WHERE job_id=? AND n=? AND worker=?",
-                              (str(time.time() + seconds), job_id, n, worker)).rowcount == 1
-
-    def release_lease(self, job_id, n, worker):
-        with self._db() as db:
-            db.execute("UPDATE entries SET worker=NULL, lease_until=NULL WHERE job_id=? AND n=? AND worker=?", (job_id, n, worker))
-
-    def lease_holder(self, job_id, n):
-        row = self._db().execute("SELECT worker FROM entries WHERE job_id=? AND n=?", (job_id, n)).fetchone()
-        return row[0]
 
     def claim_failed(self, job_id: str, n: int | None = None) -> list[int]:
         """Claim the job's failed entries that a retry can help (or only entry ``n``) for a retry;
