@@ -50,7 +50,7 @@ def shared(tmp_path, s3_server, postgres_url, redis_url, elasticsearch_url, monk
 
 
 def own_folders(tmp_path: Path, name: str) -> dict:
-    return {"FANGZHI_DATA_DIR": str(tmp_path / "data"), "FANGZHI_WORK_DIR": str(tmp_path / name / "work")}  # TEMP shared data until db-jobs
+    return {"FANGZHI_DATA_DIR": str(tmp_path / name), "FANGZHI_WORK_DIR": str(tmp_path / name / "work")}
 
 
 def command(tmp_path: Path, shared: dict, name: str, *args: str) -> subprocess.Popen:
