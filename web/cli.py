@@ -423,14 +423,19 @@ def worker(concurrency, name):
 @click.argument("job_id")
 @click.pass_obj
 def jobs_show(obj, job_id):
-    """Every entry of a job with its state; failures name the step, file and reason."""
+    """Every entry of a job with its state; failures name the step, file and reason; an entry
+    being ingested, its worker."""
+    from . import staff_text
     from .notices import render
 
     store = obj.fangzhi.jobs
     if store.job(job_id) is None:
         raise click.ClickException(f"no job {job_id}")
-    for e in store.entries(job_id):
+    entries = store.entries(job_id)
+    working = staff_text.working(entries)
+    for e in entries:
         detail = f"  step {e.step} · {e.file or ''} · {e.reason}" if e.state in ("failed", "duplicate") else ""
+        detail += f"  worker {working[e.n]}" if e.n in working else ""
         click.echo(f"#{e.n:<4} {e.state:<9} {e.item_id:<14} {e.label}{detail}")
         for note in e.notes:
             click.echo(f"      note: {render(note, 'en')}")

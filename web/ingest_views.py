@@ -105,6 +105,7 @@ def job(job_id):
     stored = {e.item_id for e in entries if archive().objects.exists(item_object(e.item_id))}
     return render_template("admin/job.html", job=found, entries=entries, stored=stored, notice=notices.render,
                            running=any(e.state == "pending" for e in entries), text=staff_text,
+                           working=staff_text.working(entries),
                            root=found.options.get("root") or found.source,
                            retryable=any(e.retryable for e in entries))
 

@@ -8,6 +8,7 @@ sentence no pattern knows is kept, after a translated lead, so nothing is ever h
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from pathlib import PurePosixPath
 
 from flask_babel import gettext
@@ -166,6 +167,14 @@ def failure(reason: str | None) -> list[str]:
 
 def step_label(step: str | None) -> str:
     return gettext(STEPS[step]) if step in STEPS else (step or "")
+
+
+def working(entries) -> dict[int, str]:
+    """The worker on each pending entry (number → name) whose lease has not run out: with a
+    distributed queue, which machine and process is ingesting it now."""
+    now = datetime.now(timezone.utc)
+    return {e.n: e.worker for e in entries if e.state == "pending" and e.worker and e.lease_until
+            and datetime.fromisoformat(e.lease_until) > now}
 
 
 def kind_label(kind: str) -> str:

@@ -110,3 +110,14 @@ def test_fangzhi_worker_refuses_settings_without_the_celery_queue(tmp_path):
     assert "FANGZHI_TASK_QUEUE='local': the Celery queue needs FANGZHI_TASK_QUEUE=celery" in result.output
     result = CliRunner().invoke(main, ["worker"], env={"FANGZHI_DATA_DIR": str(tmp_path), "FANGZHI_TASK_QUEUE": "celery"})
     assert result.exit_code == 1 and "FANGZHI_STORAGE=local is this machine's disk: use STORAGE=s3" in result.output
+
+
+def test_fangzhi_jobs_show_names_the_worker_of_an_entry_in_progress(job, tmp_path):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    ctx, job_id = job
+    ctx.jobs.claim_lease(job_id, 1, "scan-2:4711", 60)
+    result = CliRunner().invoke(main, ["jobs", "show", job_id], env={"FANGZHI_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 0 and "pending" in result.output and "worker scan-2:4711" in result.output

@@ -97,6 +97,17 @@ def test_a_job_report_shows_notices_in_the_interface_language(app, staff):
     assert "已跳过" not in en and "cue skipped" not in zh
 
 
+def test_a_job_page_names_the_worker_of_each_entry_in_progress(app, staff):
+    """With a distributed queue: which worker holds an entry's lease, while it holds it."""
+    jobs = app.extensions["fangzhi"].jobs
+    job_id = jobs.create("box", [Entry("", n, f"照片{n}", f"it-w{n}", [], [], {}) for n in (1, 2, 3)], user="archivist")
+    assert jobs.claim_lease(job_id, 1, "scan-2:4711", 60) and jobs.claim_lease(job_id, 2, "dead:1", 0)
+    jobs.mark(job_id, 3, "done")
+    zh = staff.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert "处理中：scan-2:4711" in zh and "dead:1" not in zh  # a lease that ran out: no one is on it
+    assert "in progress: scan-2:4711" in staff.get(f"/admin/jobs/{job_id}?lang=en").get_data(as_text=True)
+
+
 def wait_for_job(client, job_url, deadline=180):
     end = time.monotonic() + deadline
     while time.monotonic() < end:
