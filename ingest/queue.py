@@ -26,6 +26,8 @@ from typing import Callable
 
 from celery import Celery
 
+from repository.services import item_object
+
 from . import pipeline
 from .runner import start_worker
 
@@ -89,6 +91,12 @@ def run_entry(ctx: pipeline.Context, job_id: str, n: int, *, worker: str, lease_
                               name=f"lease-{job_id}-{n}")
     keeper.start()
     try:
+        missing = next((f for f in entry.files if not os.path.exists(f)), None)
+        if missing and entry.step != "plan" and not ctx.archive.objects.exists(item_object(entry.item_id)):
+            ctx.jobs.mark(job_id, n, "failed", step="check", file=missing, kind="transient", reason=(
+                f"the file is not at this path on worker {worker}: put the donation on storage that every "
+                "worker mounts at the same path, then retry"))
+            return "failed"
         return pipeline.process(ctx, job_id, n)
     except Exception as exc:
         ctx.jobs.mark(job_id, n, "failed", reason=f"unexpected error in worker {worker}: {type(exc).__name__}: {exc}",

@@ -121,3 +121,20 @@ def test_fangzhi_jobs_show_names_the_worker_of_an_entry_in_progress(job, tmp_pat
     ctx.jobs.claim_lease(job_id, 1, "scan-2:4711", 60)
     result = CliRunner().invoke(main, ["jobs", "show", job_id], env={"FANGZHI_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 0 and "pending" in result.output and "worker scan-2:4711" in result.output
+
+
+def test_a_worker_that_cannot_see_the_donation_says_so_and_a_stored_item_needs_it_no_more(fangzhi, tmp_path):
+    ctx = fangzhi.ingest_context()
+    donation = tmp_path / "donation"
+    donation.mkdir()
+    for n in (1, 2):
+        jpeg(donation / f"{n}.jpg", seed=n)
+    job_id = plan_job(ctx, str(donation), plan(donation))
+    store_originals(ctx, ctx.jobs.entry(job_id, 2), {"step": "check", "file": None, "notes": []})  # then killed
+    for n in (1, 2):
+        (donation / f"{n}.jpg").unlink()  # not mounted on this worker's machine
+    assert run_entry(ctx, job_id, 1, worker="host-c:3", lease_seconds=60) == "failed"
+    entry = ctx.jobs.entry(job_id, 1)
+    assert (entry.step, entry.file, entry.kind) == ("check", str(donation / "1.jpg"), "transient")
+    assert entry.reason.startswith("the file is not at this path on worker host-c:3: put the donation on storage")
+    assert run_entry(ctx, job_id, 2, worker="host-c:3", lease_seconds=60) == "done"  # its originals are stored
