@@ -133,3 +133,13 @@ def test_the_login_rate_limit_is_shared_by_every_server_on_one_redis(tmp_path, r
             second.stop()
     finally:
         first.stop()
+
+
+def test_dev_gives_flasks_reloading_server(tmp_path):
+    server = start_fangzhi(tmp_path / "data", args=("--dev",))
+    try:
+        assert requests.get(f"{server.url}/healthz", timeout=5).json() == {"status": "ok"}
+        output = server.output()
+        assert "development server" in output and "Restarting with" in output and "gunicorn" not in output, output
+    finally:
+        server.stop()
