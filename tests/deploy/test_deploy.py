@@ -206,3 +206,22 @@ def test_systemd_units_verify(unit, tmp_path):
                              cwd=tmp_path)
     problems = [line for line in checked.stderr.splitlines() if "fangzhi" in line]
     assert checked.returncode == 0 and not problems, checked.stderr
+
+
+def test_the_example_settings_are_settings_and_its_placeholder_key_is_refused(tmp_path):
+    import shlex
+
+    from fangzhi.settings import DEFAULTS, load
+    from web.serving import worker_settings
+
+    environ = {}
+    for line in (DEPLOY / "fangzhi.env.example").read_text().splitlines():
+        line = line.lstrip("#")
+        if line.startswith("FANGZHI_"):
+            name, _, value = line.partition("=")
+            assert name.removeprefix("FANGZHI_") in DEFAULTS, f"{name} in deploy/fangzhi.env.example is no setting"
+            environ[name] = shlex.split(value)[0] if value else ""
+    settings = load({"DATA_DIR": str(tmp_path)}, environ=environ)  # every value of its type
+    assert settings["SITE_NAME"] == "方志 · 地方文献数字档案" and settings["PROXY_HOPS"] == 1
+    with pytest.raises(SystemExit, match="FANGZHI_SECRET_KEY is 10 characters long"):
+        worker_settings(settings)
