@@ -28,6 +28,7 @@ from exhibitions.listing import ExhibitionList
 from exhibitions.service import Exhibitions
 from authority.service import Authorities
 from iiif.server import ImageServer
+from ingest.jobs import TABLES as INGEST_TABLES
 from ingest.jobs import JobStore
 from ingest.pipeline import Context
 from ingest.pronom import format_search
@@ -53,7 +54,9 @@ from storage import LocalStorage
 from storage.accounts import SQLiteAccountStore
 from storage.authorities import SQLiteAuthorityTable
 from storage.base import Storage
-from storage.bulk_jobs import SQLiteBulkJobs
+from storage.adopt import adopt_sqlite_file
+from storage.bulk_jobs import TABLES as BULK_TABLES
+from storage.bulk_jobs import BulkJobs
 from storage.catalog import SQLiteCatalog
 from storage.database import Database, DatabaseError
 from storage.harvested import HarvestStore
@@ -134,7 +137,7 @@ class Fangzhi:
     def bulk(self) -> Bulk:
         """Bulk operations with preview, resumable jobs and undo (repository.bulk), their jobs beside
         the ingest jobs', items selected by this archive's search."""
-        return Bulk(self.archive, SQLiteBulkJobs(self.data_dir / "jobs.sqlite3"), find=_finder(self.search))
+        return Bulk(self.archive, BulkJobs(self.database), find=_finder(self.search))
 
     @cached_property
     def oai(self) -> Provider:
@@ -193,7 +196,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
     exhibitions = Exhibitions(archive, ExhibitionList(data / "exhibitions.sqlite3"), clips=clip)  # oral history's clips
     archive.rebuilders.append(exhibitions.rebuild)  # `fangzhi rebuild` lists the exhibitions again from storage
-    return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
+    adopt_sqlite_file(database, data / "jobs.sqlite3", [*INGEST_TABLES, *BULK_TABLES])  # jobs from before DATABASE_URL
+    return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(database),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
                    _after_steps(settings), inline=inline, members=members, harvester=harvester,
                    corrections=Corrections(archive, ProposalStore(data / "corrections.sqlite3"), work=data / "work",
