@@ -99,6 +99,7 @@ def _engine(url) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        Path(url.database).touch(mode=0o600, exist_ok=True)  # a new file: its owner's only (tokens, hashes)
     engine = create_engine(url, connect_args={"timeout": 60})
 
     @event.listens_for(engine, "connect")
