@@ -8,11 +8,11 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Column, Index, Integer, Table, func, select
 
-from storage.database import TEXT, Database, metadata
+from storage.database import ID, TEXT, Database, metadata
 
 proposals = Table(
     "proposals", metadata,
-    Column("id", Integer, primary_key=True), Column("item_id", TEXT, nullable=False),
+    Column("id", ID, primary_key=True), Column("item_id", TEXT, nullable=False),
     Column("target", TEXT, nullable=False), Column("file_id", TEXT, nullable=False), Column("place", TEXT, nullable=False),
     Column("before", TEXT, nullable=False), Column("after", TEXT, nullable=False), Column("note", TEXT, nullable=False),
     Column("version", Integer, nullable=False), Column("sha256", TEXT, nullable=False),

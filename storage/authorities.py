@@ -7,8 +7,9 @@ the caller; this table only stores and matches them.
 from __future__ import annotations
 
 import json
+from functools import cache
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Table, and_, func, select, true
+from sqlalchemy import Column, ForeignKey, Index, Integer, Table, and_, bindparam, func, select, text, true
 
 from .database import TEXT, Database, metadata
 
@@ -19,7 +20,10 @@ authorities = Table(
     Column("surname", TEXT), Column("number", Integer, nullable=False), Column("version", Integer, nullable=False),
     Column("created", TEXT, nullable=False), Column("updated", TEXT, nullable=False),
     Column("record", TEXT, nullable=False),
-    Index("authorities_by_kind", "kind", "initial"), Index("authorities_by_merge", "merged_into"))
+    Index("authorities_by_kind", "kind", "initial"),
+    # merged records only: an index of every row's merged_into would be chosen for "current" (IS NULL) lookups
+    Index("authorities_by_merge", "merged_into", sqlite_where=text("merged_into IS NOT NULL"),
+          postgresql_where=text("merged_into IS NOT NULL")))
 authority_names = Table(
     "authority_names", metadata,
     Column("id", TEXT, ForeignKey("authorities.id", ondelete="CASCADE"), nullable=False),
@@ -66,7 +70,8 @@ class AuthorityTable:
 
     def with_key(self, key: str, kind: str | None = None) -> list[dict]:
         """Current (not merged) records with a name whose key is exactly ``key``."""
-        return self._query(_named(authority_names.c.key == key), kind, limit=50)
+        with self.db.connect() as db:  # (the statement made once: manifests look names up cell by cell)
+            return [_row(r) for r in db.execute(_with_key(kind), {"key": key})]
 
     def with_prefix(self, prefix: str, kind: str | None = None, *, limit: int = 10) -> list[dict]:
         """Current records with a name key starting with ``prefix`` (shortest names first)."""
@@ -107,6 +112,14 @@ class AuthorityTable:
         with self.db.connect() as db:
             return list(db.execute(select(a.id).where(a.merged_into == rid).order_by(a.id)).scalars())
 
+    def merges(self) -> dict[str, list[str]]:
+        """Every merge at once: id → the ids merged directly into it."""
+        out = {}
+        with self.db.connect() as db:
+            for rid, into in db.execute(select(a.id, a.merged_into).where(a.merged_into.is_not(None)).order_by(a.id)):
+                out.setdefault(into, []).append(rid)
+        return out
+
     def current(self, kind: str | None = None) -> list[dict]:
         return self._query(true(), kind, limit=None)
 
@@ -122,6 +135,11 @@ class AuthorityTable:
             query = query.limit(limit).offset(offset)
         with self.db.connect() as db:
             return [_row(r) for r in db.execute(query)]
+
+
+@cache
+def _with_key(kind: str | None):
+    return _current(select(authorities), _named(authority_names.c.key == bindparam("key")), kind).order_by(a.id).limit(50)
 
 
 def _named(condition):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, String, create_engine, event, text
+from sqlalchemy import BigInteger, Integer, MetaData, String, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 
@@ -27,6 +27,8 @@ metadata = MetaData(naming_convention={
 
 # Text compared and sorted byte by byte, as SQLite does, whatever the PostgreSQL cluster's locale.
 TEXT = String().with_variant(String(collation="C"), "postgresql")
+# Ids that come from URLs (/lists/<id>): 64 bits on both, as SQLite's INTEGER PRIMARY KEY.
+ID = Integer().with_variant(BigInteger(), "postgresql")
 
 
 class DatabaseError(Exception):

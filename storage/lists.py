@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Table, UniqueConstraint, select
+from sqlalchemy import Column, ForeignKey, Index, Table, UniqueConstraint, select
 
 from repository.lists import SavedList
 
-from .database import TEXT, Database, metadata
+from .database import ID, TEXT, Database, metadata
 
 lists = Table(
     "lists", metadata,
-    Column("id", Integer, primary_key=True), Column("owner", TEXT, nullable=False), Column("name", TEXT, nullable=False),
+    Column("id", ID, primary_key=True), Column("owner", TEXT, nullable=False), Column("name", TEXT, nullable=False),
     Column("note", TEXT, nullable=False, server_default=""), Column("share", TEXT, unique=True),
     Column("created", TEXT, nullable=False), Index("lists_by_owner", "owner"))
 # ``id`` keeps the order entries were added in (an old file's rows are adopted in that order).
 list_entries = Table(
     "list_entries", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("list_id", Integer, ForeignKey("lists.id", ondelete="CASCADE"), nullable=False),
+    Column("id", ID, primary_key=True),
+    Column("list_id", ID, ForeignKey("lists.id", ondelete="CASCADE"), nullable=False),
     Column("item_id", TEXT, nullable=False), Column("note", TEXT, nullable=False, server_default=""),
     Column("added", TEXT, nullable=False), UniqueConstraint("list_id", "item_id"))
 TABLES = [lists, list_entries]

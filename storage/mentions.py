@@ -12,13 +12,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, Index, Integer, Table, UniqueConstraint, select
+from sqlalchemy import Column, Index, Table, UniqueConstraint, select
 
-from .database import TEXT, Database, metadata
+from .database import ID, TEXT, Database, metadata
 
 mentions = Table(
     "mentions", metadata,
-    Column("id", Integer, primary_key=True), Column("item_id", TEXT, nullable=False),
+    Column("id", ID, primary_key=True), Column("item_id", TEXT, nullable=False),
     Column("authority_id", TEXT, nullable=False), Column("name", TEXT, nullable=False),
     Column("places", TEXT, nullable=False), Column("state", TEXT, nullable=False, server_default="proposed"),
     Column("decided_by", TEXT), Column("decided_at", TEXT),

@@ -12,7 +12,9 @@ branch_labels = None
 depends_on = None
 
 TEXT = sa.String().with_variant(sa.String(collation="C"), "postgresql")  # compared byte by byte, as on SQLite
-TABLES = ['authorities', 'exhibitions', 'lists', 'members', 'mentions', 'proposals', 'zero_results', 'authority_links', 'authority_names', 'list_entries']  # parents before children
+ID = sa.Integer().with_variant(sa.BigInteger(), "postgresql")  # 64 bits, as SQLite's INTEGER PRIMARY KEY
+TABLES = ["authorities", "exhibitions", "lists", "members", "mentions",
+          "proposals", "zero_results", "authority_links", "authority_names", "list_entries"]  # parents before children
 
 
 def upgrade() -> None:
@@ -31,7 +33,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_authorities'))
     )
     op.create_index('authorities_by_kind', 'authorities', ['kind', 'initial'], unique=False)
-    op.create_index('authorities_by_merge', 'authorities', ['merged_into'], unique=False)
+    op.create_index('authorities_by_merge', 'authorities', ['merged_into'], unique=False,
+                    sqlite_where=sa.text('merged_into IS NOT NULL'), postgresql_where=sa.text('merged_into IS NOT NULL'))
     op.create_table('exhibitions',
     sa.Column('id', TEXT, nullable=False),
     sa.Column('status', TEXT, nullable=False),
@@ -44,7 +47,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_exhibitions'))
     )
     op.create_table('lists',
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', ID, nullable=False),
     sa.Column('owner', TEXT, nullable=False),
     sa.Column('name', TEXT, nullable=False),
     sa.Column('note', TEXT, server_default='', nullable=False),
@@ -71,7 +74,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('name', name=op.f('pk_members'))
     )
     op.create_table('mentions',
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', ID, nullable=False),
     sa.Column('item_id', TEXT, nullable=False),
     sa.Column('authority_id', TEXT, nullable=False),
     sa.Column('name', TEXT, nullable=False),
@@ -84,7 +87,7 @@ def upgrade() -> None:
     )
     op.create_index('mentions_by_state', 'mentions', ['state', 'item_id'], unique=False)
     op.create_table('proposals',
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', ID, nullable=False),
     sa.Column('item_id', TEXT, nullable=False),
     sa.Column('target', TEXT, nullable=False),
     sa.Column('file_id', TEXT, nullable=False),
@@ -131,8 +134,8 @@ def upgrade() -> None:
     op.create_index('authority_names_by_id', 'authority_names', ['id'], unique=False)
     op.create_index('authority_names_by_key', 'authority_names', ['key'], unique=False)
     op.create_table('list_entries',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('list_id', sa.Integer(), nullable=False),
+    sa.Column('id', ID, nullable=False),
+    sa.Column('list_id', ID, nullable=False),
     sa.Column('item_id', TEXT, nullable=False),
     sa.Column('note', TEXT, server_default='', nullable=False),
     sa.Column('added', TEXT, nullable=False),
