@@ -42,8 +42,8 @@ class ZeroResults:
         with self.db.begin() as db:
             db.execute(insert.on_conflict_do_update(index_elements=["query"],
                                                     set_={"count": z["count"] + 1, "last": insert.excluded.last}))
-            beyond = select(z.query).order_by(*ORDER).offset(self.keep)
-            db.execute(zero_results.delete().where(z.query.in_(beyond)))
+        with self.db.begin() as db:  # (apart: a writer holding its row while trimming others' could deadlock)
+            db.execute(zero_results.delete().where(z.query.in_(select(z.query).order_by(*ORDER).offset(self.keep))))
 
     def top(self, limit: int = 20) -> list[tuple[str, int, str]]:
         """(query, times asked, last asked), most asked first."""
