@@ -200,7 +200,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     exhibitions = Exhibitions(archive, ExhibitionList(database), clips=clip)  # oral history's clips
     archive.rebuilders.append(exhibitions.rebuild)  # `fangzhi rebuild` lists the exhibitions again from storage
     for name, rebuild in (("authorities.sqlite3", authorities.rebuild), ("exhibitions.sqlite3", exhibitions.rebuild)):
-        if rebuild_for_sqlite_file(data / name, lambda rebuild=rebuild: rebuild(list(objects.list_objects()))):  # derived: from storage
+        # a data folder from before DATABASE_URL: the derived tables again from storage
+        if rebuild_for_sqlite_file(data / name, lambda rebuild=rebuild: rebuild(list(objects.list_objects()))):
             log.warning("%s moved into the database: rebuilt from storage (renamed .adopted)", data / name)
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
