@@ -149,7 +149,8 @@ def test_the_checks_see_function_level_imports_and_private_names(tmp_path):
 BACKENDS = {"LocalStorage", "S3Storage", "MemoryStorage", "OcflRoot", "SQLiteCatalog", "SQLiteAccountStore",
             "TantivyIndex", "ElasticsearchIndex", "JobStore", "PoolRunner", "InlineRunner", "Accounts",
             "Archive", "Search", "ImageServer", "Uploads", "Federation", "ProposalStore", "Corrections",
-            "ZeroResults", "Exhibitions", "ExhibitionList", "Authorities", "SQLiteAuthorityTable"}
+            "ZeroResults", "Exhibitions", "ExhibitionList", "Authorities", "AuthorityTable",
+            "MentionStore", "ListStore", "Members"}
 
 
 def builders(root: Path) -> dict[str, set[str]]:
