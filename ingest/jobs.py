@@ -202,19 +202,22 @@ class JobStore:
                              .order_by(entries_table.c.n))
 
     def job(self, job_id: str) -> Job | None:
-        with self.db.connect() as conn:
-            row = conn.execute(select(jobs_table).where(jobs_table.c.id == job_id)).first()
-            if row is None:
-                return None
-            counts = dict(conn.execute(select(entries_table.c.state, func.count()).where(entries_table.c.job_id == job_id)
-                                       .group_by(entries_table.c.state)).all())
-        return Job(row.id, row.created, row.source, row.user, json.loads(row.options), counts)
+        found = self._jobs(select(jobs_table).where(jobs_table.c.id == job_id))
+        return found[0] if found else None
 
     def jobs(self, limit: int = 50) -> list[Job]:
+        return self._jobs(select(jobs_table).order_by(jobs_table.c.created.desc(), jobs_table.c.id.desc()).limit(limit))
+
+    def _jobs(self, query) -> list[Job]:
+        """The jobs ``query`` selects, each with its entries counted by state (one query for all)."""
         with self.db.connect() as conn:
-            ids = conn.execute(select(jobs_table.c.id).order_by(jobs_table.c.created.desc(), jobs_table.c.id.desc())
-                               .limit(limit)).scalars().all()
-        return [self.job(i) for i in ids]
+            rows = conn.execute(query).all()
+            counts = {row.id: {} for row in rows}
+            c = entries_table.c
+            for job_id, state, count in conn.execute(select(c.job_id, c.state, func.count())
+                                                     .where(c.job_id.in_(counts)).group_by(c.job_id, c.state)):
+                counts[job_id][state] = count
+        return [Job(r.id, r.created, r.source, r.user, json.loads(r.options), counts[r.id]) for r in rows]
 
     def throughput(self, since: str) -> list[tuple[str, str, int]]:
         """(day, state, entries) of the entries last changed on or after ``since`` (an ISO date),

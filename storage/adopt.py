@@ -3,9 +3,11 @@
 renamed ``<name>.adopted`` (kept, never deleted), so nothing an archive had is lost by upgrading."""
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import zlib
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import Boolean, Integer, func, select, text
 
@@ -37,6 +39,25 @@ def adopt_sqlite_file(database: Database, path: Path, tables: list) -> bool:
             old.close()
         except sqlite3.Error as exc:
             raise DatabaseError(f"{path}: the old database file cannot be read ({exc}); it is left as it was") from None
+        _retire(path)
+    return True
+
+
+def rebuild_for_sqlite_file(path: Path, rebuild: Callable[[], object]) -> bool:
+    """A DERIVED table's old file (``catalog.sqlite3``, …): while it is there, ``rebuild()`` the
+    table from storage, then rename the file; processes on this host take turns (a lock on the
+    file), so it is rebuilt once. A process stopped halfway leaves the file, and the next one
+    rebuilds again. True when this process rebuilt."""
+    path = Path(path)
+    try:
+        lock = open(path, "rb")
+    except FileNotFoundError:
+        return False
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():  # another process rebuilt while this one waited
+            return False
+        rebuild()
         _retire(path)
     return True
 

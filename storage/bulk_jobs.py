@@ -61,19 +61,22 @@ class BulkJobs:
                          .values(state=state, reason=reason, new_version=new_version, updated=_now()))
 
     def job(self, job_id: str) -> BulkJob | None:
-        with self.db.connect() as conn:
-            row = conn.execute(select(bulk_jobs).where(bulk_jobs.c.id == job_id)).first()
-            if row is None:
-                return None
-            counts = dict(conn.execute(select(bulk_entries.c.state, func.count())
-                                       .where(bulk_entries.c.job_id == job_id).group_by(bulk_entries.c.state)).all())
-        return BulkJob(row.id, row.created, row.user, row.kind, row.description, row.why, row.undo_of, counts)
+        found = self._jobs(select(bulk_jobs).where(bulk_jobs.c.id == job_id))
+        return found[0] if found else None
 
     def jobs(self, limit: int = 50) -> list[BulkJob]:
+        return self._jobs(select(bulk_jobs).order_by(bulk_jobs.c.created.desc(), bulk_jobs.c.id.desc()).limit(limit))
+
+    def _jobs(self, query) -> list[BulkJob]:
+        """The jobs ``query`` selects, each with its entries counted by state (one query for all)."""
         with self.db.connect() as conn:
-            ids = conn.execute(select(bulk_jobs.c.id).order_by(bulk_jobs.c.created.desc(), bulk_jobs.c.id.desc())
-                               .limit(limit)).scalars().all()
-        return [self.job(i) for i in ids]
+            rows = conn.execute(query).all()
+            counts = {row.id: {} for row in rows}
+            c = bulk_entries.c
+            for job_id, state, count in conn.execute(select(c.job_id, c.state, func.count())
+                                                     .where(c.job_id.in_(counts)).group_by(c.job_id, c.state)):
+                counts[job_id][state] = count
+        return [BulkJob(r.id, r.created, r.user, r.kind, r.description, r.why, r.undo_of, counts[r.id]) for r in rows]
 
     def entries(self, job_id: str, states: tuple = STATES, *, limit: int | None = None, offset: int = 0) -> list[Change]:
         query = (select(bulk_entries).where(bulk_entries.c.job_id == job_id, bulk_entries.c.state.in_(states))

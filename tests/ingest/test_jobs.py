@@ -146,6 +146,28 @@ def test_workers_racing_for_an_entry_in_threads_one_wins_each(database_url):
     assert all(len(winners) == 1 for winners in wins.values()), wins
 
 
+def test_retries_racing_for_a_failed_entry_one_makes_it_pending(database_url):
+    databases = [Database(database_url) for _ in range(4)]
+    stores = [JobStore(d) for d in databases]
+    job_id = stores[0].create("box", planned(*(f"it{n}" for n in range(10))), user="a")
+    for n in range(1, 11):
+        stores[0].mark(job_id, n, "failed", step="image", reason="full disk", kind="transient")
+    start, taken = threading.Barrier(len(stores)), []
+
+    def retry(store):
+        start.wait()
+        taken.extend(store.claim_failed(job_id))
+
+    threads = [threading.Thread(target=retry, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for database in databases:
+        database.dispose()
+    assert sorted(taken) == list(range(1, 11))  # each entry retried by one of them
+
+
 def _claim_all(url: str, job_id: str, worker: str, count: int, start, results) -> None:
     database = Database(url)
     store = JobStore(database)
