@@ -324,6 +324,9 @@ def check_task_queue(settings: dict) -> None:
                                                   "use PostgreSQL (postgresql+psycopg://USER:PASSWORD@HOST/NAME)")):
         if wrong:
             raise SystemExit(f"FANGZHI_TASK_QUEUE=celery needs what workers on every machine can share: {problem}")
+    for name, least in (("INGEST_LEASE_SECONDS", 3), ("CELERY_VISIBILITY_TIMEOUT", 1)):  # a lease renews every third
+        if settings[name] < least:
+            raise SystemExit(f"FANGZHI_{name}={settings[name]!r}: at least {least} seconds")
 
 
 # Declared for the scale-out (issue 17), not yet acted on: refused when set, never silently ignored.

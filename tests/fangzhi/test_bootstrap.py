@@ -64,7 +64,10 @@ def test_a_distributed_queue_refuses_what_workers_cannot_share(tmp_path, name, v
     assert not (tmp_path / "catalog.sqlite3").exists()  # refused before anything is made
 
 
-def test_unknown_task_queues_are_refused_and_the_worker_needs_celery(tmp_path):
+def test_unknown_task_queues_and_too_short_leases_are_refused_and_the_worker_needs_celery(tmp_path):
+    for name, value, least in (("INGEST_LEASE_SECONDS", 0, 3), ("CELERY_VISIBILITY_TIMEOUT", -1, 1)):
+        with pytest.raises(SystemExit, match=re.escape(f"FANGZHI_{name}={value}: at least {least} seconds")):
+            bootstrap.build(load({"DATA_DIR": str(tmp_path), **DISTRIBUTED, name: value}, environ={}))
     with pytest.raises(SystemExit, match=re.escape("FANGZHI_TASK_QUEUE='rq': choose local or celery")):
         bootstrap.build(load({"DATA_DIR": str(tmp_path), "TASK_QUEUE": "rq"}, environ={}))
     with pytest.raises(SystemExit, match=re.escape("FANGZHI_TASK_QUEUE='local': the Celery queue needs "
