@@ -1,7 +1,7 @@
 """Distributed ingest (issue 17): two Celery workers in their own processes, each with its own data
 and work folders, share SeaweedFS (S3), PostgreSQL, Redis and the Elasticsearch-API server; one is
-SIGKILLed in the middle of a task. Every item is stored exactly once, with its derivatives, in a
-valid OCFL root, and indexed."""
+SIGKILLed in the middle of a task (and, apart, one worker's child process). Every item is stored
+exactly once, with its derivatives, in a valid OCFL root, and indexed."""
 from __future__ import annotations
 
 import os
@@ -62,18 +62,32 @@ def command(tmp_path: Path, shared: dict, name: str, *args: str) -> subprocess.P
 
 
 def test_two_workers_one_killed_mid_task_store_every_item_once(tmp_path, shared):
+    """A machine dies: its task comes back to the queue after the visibility timeout, and the other
+    worker takes the entry over once the dead one's lease has run out."""
+    check_batch(tmp_path, shared, ("w1", "w2"), whole_worker=True)
+
+
+def test_a_worker_process_killed_mid_task_is_replaced_and_its_task_requeued_at_once(tmp_path, shared):
+    """A worker's child process dies (the kernel's OOM killer): the worker requeues its task at
+    once (reject_on_worker_lost), long before a visibility timeout of an hour."""
+    check_batch(tmp_path, shared | {"FANGZHI_CELERY_VISIBILITY_TIMEOUT": "3600"}, ("w1",), whole_worker=False)
+
+
+def check_batch(tmp_path: Path, shared: dict, names: tuple[str, ...], *, whole_worker: bool) -> None:
+    """``fangzhi ingest`` of a donation with ``fangzhi worker`` processes ``names``, one killed
+    mid-task; then every item stored once, with its derivatives, in a valid OCFL root, indexed."""
     donation = tmp_path / "donation"
     donation.mkdir()
     for n in range(1, ITEMS + 1):
         jpeg(donation / f"{n}.jpg", seed=n, size=(2400, 1800))
     (donation / "empty.jpg").write_bytes(b"")  # a failure, shown as any other
     fz = bootstrap.build(load(environ=shared | own_folders(tmp_path, "checks")))
-    workers = {name: command(tmp_path, shared, name, "worker", "--name", f"{name}@%h") for name in ("w1", "w2")}
+    workers = {name: command(tmp_path, shared, name, "worker", "--name", f"{name}@%h") for name in names}
     ingest = command(tmp_path, shared, "ingest", "ingest", str(donation))
     try:
         job = wait_for(lambda: next((j.id for j in fz.jobs.jobs()), None), "the ingest command's job")
         entries = {e.n: e for e in fz.jobs.entries(job)}
-        killed = kill_one_mid_task(fz, job, entries, workers)
+        killed = kill_one_mid_task(fz, job, entries, workers, whole_worker=whole_worker)
         ingest.wait(DEADLINE)
     finally:
         for process in (ingest, *workers.values()):
@@ -85,7 +99,7 @@ def test_two_workers_one_killed_mid_task_store_every_item_once(tmp_path, shared)
     lines = (tmp_path / "show.log").read_text().splitlines()
     assert sum(" done " in line for line in lines) == ITEMS
     assert any(" failed " in line and "empty.jpg · empty.jpg: the file is empty (0 bytes)" in line for line in lines), lines
-    # the killed worker's entry was finished by the other one, from where it stopped
+    # the killed process's entry was finished by another, from where it stopped
     assert fz.jobs.entry(job, killed).state == "done" and fz.jobs.entry(job, killed).reason is None
 
     stored = {e.item_id: e for e in entries.values() if e.label != "empty"}
@@ -122,9 +136,9 @@ def wait_for(probe, what: str):
     raise AssertionError(f"no {what} after 60 s")
 
 
-def kill_one_mid_task(fz, job: str, entries: dict, workers: dict[str, subprocess.Popen]) -> int:
-    """SIGKILL the worker (its whole process group) holding an entry whose originals are stored
-    and whose derivatives are not yet: the number of that entry."""
+def kill_one_mid_task(fz, job: str, entries: dict, workers: dict[str, subprocess.Popen], *, whole_worker: bool) -> int:
+    """SIGKILL the process holding an entry whose originals are stored and whose derivatives are
+    not yet (with ``whole_worker``, its worker's whole process group): the number of that entry."""
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
         for n, entry in entries.items():
@@ -132,16 +146,28 @@ def kill_one_mid_task(fz, job: str, entries: dict, workers: dict[str, subprocess
             if not holder or fz.jobs.entry(job, n).state != "pending" or not fz.objects.exists(item_object(entry.item_id)):
                 continue
             pid = int(holder.rsplit(":", 1)[1])
-            for process in workers.values():
-                if os.getpgid(pid) == process.pid:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-                    after = fz.jobs.entry(job, n)
-                    assert after.state == "pending" and len(fz.objects.versions(item_object(entry.item_id))) == 1, \
-                        "the worker finished its entry before it was killed"
-                    return n
+            (worker,) = (p for p in workers.values() if os.getpgid(pid) == p.pid)
+            if whole_worker:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+            else:
+                os.kill(pid, signal.SIGKILL)
+                wait_for(lambda: not alive(pid), f"end of worker process {pid}")
+            after = fz.jobs.entry(job, n)
+            assert after.state == "pending" and len(fz.objects.versions(item_object(entry.item_id))) == 1, \
+                "the worker finished its entry before it was killed"
+            return n
         time.sleep(0.02)
     raise AssertionError("no worker was seen in the middle of an entry")
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie its parent has not reaped yet does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def logs(tmp_path: Path) -> str:
