@@ -50,11 +50,13 @@ from search.mentions import MentionReview
 from search.queries import ZeroResults
 from search.service import Search
 from storage import LocalStorage
-from storage.accounts import SQLiteAccountStore
+from storage import accounts as account_tables
+from storage.accounts import AccountStore
+from storage.adopt import adopt_sqlite_file, rebuild_for_sqlite_file
 from storage.authorities import SQLiteAuthorityTable
 from storage.base import Storage
 from storage.bulk_jobs import SQLiteBulkJobs
-from storage.catalog import SQLiteCatalog
+from storage.catalog import Catalog
 from storage.database import Database, DatabaseError
 from storage.harvested import HarvestStore
 from storage.lists import SQLiteListStore
@@ -73,7 +75,7 @@ class Fangzhi:
     settings: dict
     storage: Storage
     objects: OcflRoot
-    catalog: SQLiteCatalog
+    catalog: Catalog
     archive: Archive
     search: Search
     accounts: Accounts
@@ -163,7 +165,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     storage = storage if storage is not None else _storage(settings)
     objects = OcflRoot(storage)
     objects.init()
-    catalog = SQLiteCatalog(data / "catalog.sqlite3")
+    catalog = Catalog(database)
     archive = Archive(objects, catalog, storage)
     authorities = Authorities(archive, SQLiteAuthorityTable(data / "authorities.sqlite3"))
     archive.rebuilders.append(authorities.rebuild)  # `fangzhi rebuild` recreates its lookup table too
@@ -185,7 +187,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
         log.warning("the search index's fields have changed: rebuilding it from storage")
         search.rebuild()
-    accounts = Accounts(SQLiteAccountStore(data / "accounts.sqlite3"), max_failures=settings["LOGIN_ATTEMPTS"],
+    adopt_sqlite_file(database, data / "accounts.sqlite3", list(account_tables.TABLES))  # a data folder from before DATABASE_URL
+    accounts = Accounts(AccountStore(database), max_failures=settings["LOGIN_ATTEMPTS"],
                         lockout=timedelta(minutes=settings["LOCKOUT_MINUTES"]))
     limits = Limits(max_pixels=settings["MAX_PIXELS"], max_video_pixels=settings["MAX_VIDEO_PIXELS"],
                     max_media_seconds=settings["MAX_MEDIA_SECONDS"], tool_timeout=settings["TOOL_TIMEOUT"],
@@ -193,6 +196,9 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
     exhibitions = Exhibitions(archive, ExhibitionList(data / "exhibitions.sqlite3"), clips=clip)  # oral history's clips
     archive.rebuilders.append(exhibitions.rebuild)  # `fangzhi rebuild` lists the exhibitions again from storage
+    if rebuild_for_sqlite_file(data / "catalog.sqlite3", archive.rebuild):  # the catalog from before DATABASE_URL
+        log.warning("the catalog moved into the database: rebuilt from storage (%s renamed .adopted)",
+                    data / "catalog.sqlite3")
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
                    _after_steps(settings), inline=inline, members=members, harvester=harvester,

@@ -3,9 +3,11 @@
 renamed ``<name>.adopted`` (kept, never deleted), so nothing an archive had is lost by upgrading."""
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import zlib
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import Boolean, Integer, func, select, text
 
@@ -41,13 +43,32 @@ def adopt_sqlite_file(database: Database, path: Path, tables: list) -> bool:
     return True
 
 
+def rebuild_for_sqlite_file(path: Path, rebuild: Callable[[], object]) -> bool:
+    """A DERIVED table's old file (``catalog.sqlite3``, …): while it is there, ``rebuild()`` the
+    table from storage, then rename the file; processes on this host take turns (a lock on the
+    file), so it is rebuilt once. A process stopped halfway leaves the file, and the next one
+    rebuilds again. True when this process rebuilt."""
+    path = Path(path)
+    try:
+        lock = open(path, "rb")
+    except FileNotFoundError:
+        return False
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():  # another process rebuilt while this one waited
+            return False
+        rebuild()
+        _retire(path)
+    return True
+
+
 def _copy(old: sqlite3.Connection, db, table) -> None:
     present = {row[1] for row in old.execute(f'PRAGMA table_info("{table.name}")')}
     columns = [c for c in table.columns if c.name in present]
     if not columns:
         return
     names = ", ".join(f'"{c.name}"' for c in columns)
-    cursor = old.execute(f'SELECT {names} FROM "{table.name}"')
+    cursor = old.execute(f'SELECT {names} FROM "{table.name}" ORDER BY rowid')  # the order rows were added in
     while rows := cursor.fetchmany(BATCH):
         db.execute(table.insert(), [{c.name: _value(c, row[c.name]) for c in columns} for row in rows])
     if db.dialect.name == "postgresql":  # explicit ids do not move PostgreSQL's sequences

@@ -79,10 +79,11 @@ def test_unknown_item_is_one_line_and_exit_1(demo_dir):
 
 
 def test_rebuild_from_storage(demo_dir):
-    (demo_dir / "catalog.sqlite3").unlink()
+    from tests.helpers import build_on
+
+    build_on(demo_dir).catalog.clear()
     (demo_dir / "authorities.sqlite3").unlink()
     out = fangzhi(demo_dir, "rebuild")
-    from tests.helpers import build_on
 
     stored = list(build_on(demo_dir).objects.list_objects())  # collections, items, authorities, the exhibition
     assert {oid.split(":")[0] for oid in stored} == {"collection", "item", "authority", "exhibition"}
