@@ -146,10 +146,11 @@ def _index(item) -> tuple[dict, frozenset]:
     return cached
 
 
-def level_sql(today: date, visibility, embargo):
+def level_sql(today, visibility, embargo):
     """A SQLAlchemy expression of a row's effective level from its ``visibility`` and ``embargo``
-    columns: the same rule as ``effective_level``, for catalog queries."""
+    columns and ``today`` (an ISO date, or a bind parameter of one): the same rule as
+    ``effective_level``, for catalog queries."""
     from sqlalchemy import and_, case
 
-    lifted = and_(visibility == "embargoed", embargo.is_not(None), embargo <= today.isoformat())
+    lifted = and_(visibility == "embargoed", embargo.is_not(None), embargo <= today)
     return case((lifted, "public"), else_=visibility)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy import (Boolean, Column, ForeignKey, Integer, Numeric, Table, UniqueConstraint, bindparam, cast, column, func,
                         literal, select, true, union_all)
@@ -119,25 +120,17 @@ class Catalog:
 
     def list_items(self, *, user: User, today: date, collection: str | list[str] | None = None,
                    limit: int = 20, offset: int = 0) -> tuple[list[Item], int]:
-        where = _visible(user, today, items)
-        if collection is not None:  # one collection, or any of several
-            ids = [collection] if isinstance(collection, str) else list(collection)
-            where = where & items.c.id.in_(select(item_collections.c.item_id)
-                                           .where(item_collections.c.collection_id.in_(ids)))
+        count, page = _item_listing(access.can_manage(user), collection is not None)
+        params = {**_policy(user, today), "limit": limit, "offset": offset,  # one collection, or any of several
+                  "collections": [collection] if isinstance(collection, str) else list(collection or [])}
         with self.db.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(items).where(where)).scalar()
-            rows = conn.execute(select(items.c.record).where(where).order_by(items.c.updated.desc(), items.c.id)
-                                .limit(limit).offset(offset)).scalars().all()
-        return [Item.from_dict(json.loads(r)) for r in rows], total
+            rows, total = _page(conn, count, page, params)
+        return [Item.from_dict(json.loads(r.record)) for r in rows], total
 
     def list_collections(self, *, user: User, today: date, parent: str | None = ...) -> list[Collection]:
-        query = select(collections.c.record).where(_visible(user, today, collections)).order_by(collections.c.id)
-        if parent is None:
-            query = query.where(collections.c.parent.is_(None))
-        elif parent is not ...:
-            query = query.where(collections.c.parent == parent)
+        query = _collection_listing("any" if parent is ... else "top" if parent is None else "in")
         with self.db.connect() as conn:
-            rows = conn.execute(query).scalars().all()
+            rows = conn.execute(query, {**_policy(user, today), "parent": parent}).scalars().all()
         return [Collection.from_dict(json.loads(r)) for r in rows]
 
     def linked_items(self, authority_ids: list[str], *, user: User, today: date, limit: int = 50,
@@ -146,17 +139,13 @@ class Catalog:
         place, subject, mention), newest date first, each with how it points (``about`` first)."""
         if not authority_ids:
             return [], 0
-        pointing = item_links.c.authority_id.in_(authority_ids)
-        where = _visible(user, today, items) & items.c.id.in_(select(item_links.c.item_id).where(pointing))
+        count, page, how = _linked_listing(access.can_manage(user))
+        params = {**_policy(user, today), "authorities": list(authority_ids), "limit": limit, "offset": offset}
         with self.db.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(items).where(where)).scalar()
-            rows = conn.execute(select(items.c.id, items.c.record).where(where)
-                                .order_by(items.c.year_start.is_(None), items.c.year_start, items.c.id)
-                                .limit(limit).offset(offset)).all()
+            rows, total = _page(conn, count, page, params)
             hows = {}
-            for item_id, how in conn.execute(select(item_links.c.item_id, item_links.c.how)
-                                             .where(pointing, item_links.c.item_id.in_([r.id for r in rows]))):
-                hows.setdefault(item_id, set()).add(how)
+            for item_id, way in conn.execute(how, {**params, "items": [r.id for r in rows]}):
+                hows.setdefault(item_id, set()).add(way)
         return [(Item.from_dict(json.loads(r.record)), sorted(hows[r.id], key=LINK_ORDER.index)) for r in rows], total
 
     def item_states(self) -> list[dict]:
@@ -213,19 +202,21 @@ class Catalog:
         over the rows, one over their files' JSON; no Item parsed): by kind, decade, collection;
         files' count and bytes by role; originals by PRONOM format."""
         visible = select(items.c.id, items.c.kind, items.c.year_start, items.c.record) \
-            .where(_visible(user, today, items)).subquery()
+            .where(_visible(items, access.can_manage(user))).subquery()
         decade = (visible.c.year_start // 10) * 10
         role, puid, name, size, files = _file_fields(self.db.dialect, visible.c.record)
+        policy = _policy(user, today)
         with self.db.connect() as conn:
-            rows = conn.execute(select(visible.c.kind, decade, func.count()).group_by(visible.c.kind, decade)).all()
+            rows = conn.execute(select(visible.c.kind, decade, func.count()).group_by(visible.c.kind, decade),
+                                policy).all()
             found = conn.execute(select(role, puid, func.max(name), func.count(), func.sum(size))
-                                 .select_from(visible).join(files, true()).group_by(role, puid)).all()
+                                 .select_from(visible).join(files, true()).group_by(role, puid), policy).all()
             counted = func.count()
             by_collection = conn.execute(
                 select(item_collections.c.collection_id, counted)
                 .select_from(visible.join(item_collections, item_collections.c.item_id == visible.c.id))
                 .group_by(item_collections.c.collection_id)
-                .order_by(counted.desc(), item_collections.c.collection_id)).all()
+                .order_by(counted.desc(), item_collections.c.collection_id), policy).all()
         kinds, decades = {}, {}
         for kind, dec, n in rows:
             kinds[kind] = kinds.get(kind, 0) + n
@@ -277,12 +268,57 @@ def _upsert(database: Database, table: Table):
                                         set_={c.name: insert.excluded[c.name] for c in table.c if c.name not in key})
 
 
-def _visible(user: User, today: date, table: Table):
+# The reading statements are made once, with the user's levels and the date as parameters: making
+# one costs more than SQLite's own work for a page of records.
+
+def _page(conn, count, page, params) -> tuple[list, int]:
+    """A page of rows and the count of all."""
+    return conn.execute(page, params).all(), conn.execute(count, params).scalar()
+
+
+def _policy(user: User, today: date) -> dict:
+    """The parameters of ``_visible``: the levels the user may see, today's date."""
+    return {"levels": sorted(access.visible_levels(user)), "today": today.isoformat()}
+
+
+def _visible(table: Table, manage: bool):
     """The access policy as a WHERE clause (kept equal to access.can_view_record by a test)."""
-    where = access.level_sql(today, table.c.visibility, table.c.embargo_until).in_(sorted(access.visible_levels(user)))
-    if table is items and not access.can_manage(user):
+    level = access.level_sql(bindparam("today"), table.c.visibility, table.c.embargo_until)
+    where = level.in_(bindparam("levels", expanding=True))
+    if table is items and not manage:
         where = where & table.c.withdrawn.is_(False)
     return where
+
+
+@lru_cache(maxsize=None)
+def _item_listing(manage: bool, by_collection: bool):
+    where = _visible(items, manage)
+    if by_collection:
+        where = where & items.c.id.in_(select(item_collections.c.item_id).where(
+            item_collections.c.collection_id.in_(bindparam("collections", expanding=True))))
+    return (select(func.count()).select_from(items).where(where),
+            select(items.c.record).where(where).order_by(items.c.updated.desc(), items.c.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+@lru_cache(maxsize=None)
+def _collection_listing(parent: str):
+    query = select(collections.c.record).where(_visible(collections, True)).order_by(collections.c.id)
+    if parent == "top":
+        return query.where(collections.c.parent.is_(None))
+    return query.where(collections.c.parent == bindparam("parent")) if parent == "in" else query
+
+
+@lru_cache(maxsize=None)
+def _linked_listing(manage: bool):
+    pointing = item_links.c.authority_id.in_(bindparam("authorities", expanding=True))
+    where = _visible(items, manage) & items.c.id.in_(select(item_links.c.item_id).where(pointing))
+    return (select(func.count()).select_from(items).where(where),
+            select(items.c.id, items.c.record).where(where)
+            .order_by(items.c.year_start.is_(None), items.c.year_start, items.c.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")),
+            select(item_links.c.item_id, item_links.c.how)
+            .where(pointing, item_links.c.item_id.in_(bindparam("items", expanding=True))))
 
 
 def _file_fields(dialect: str, record):
