@@ -4,7 +4,7 @@ import hashlib
 import pytest
 
 from repository.access import SYSTEM
-from repository.accounts import Accounts, LoginFailed, token_hash
+from repository.accounts import Account, Accounts, LoginFailed, token_hash
 from storage.accounts import AccountStore
 from storage.database import Database
 
@@ -79,6 +79,44 @@ def test_refused_tokens_are_counted_one_row_per_source_and_minute(accounts):
     accounts.token_user("fzt_other", ip="198.51.100.7")
     refused = [e for e in accounts.store.events(limit=1000) if e["action"] == "token-refused"]
     assert sorted((e["detail"], e["count"]) for e in refused) == [("from 198.51.100.7", 1), ("from 203.0.113.9", 300)]
+
+
+def test_refusals_racing_from_many_connections_are_each_counted(accounts):
+    """Refused tokens from several processes at once (here threads, each on its own connection):
+    every refusal counted, in one row once the first is there (the merge is one UPDATE)."""
+    import threading
+
+    accounts.token_user("fzt_first", ip="203.0.113.9")
+    threads = [threading.Thread(target=lambda: [accounts.token_user(f"fzt_{i}", ip="203.0.113.9") for i in range(20)])
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    refused = [e for e in accounts.store.events(limit=1000) if e["action"] == "token-refused"]
+    assert [e["count"] for e in refused] == [81]
+
+
+def test_two_admins_adding_one_name_at_once_make_one_account(accounts):
+    import threading
+
+    from repository.errors import Conflict
+
+    outcomes = []
+
+    def add():
+        try:
+            outcomes.append(accounts.store.save(Account(None, "sun", "孙", frozenset({"archivist"}), "x")).id)
+        except Conflict as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("a user named sun already exists") == 3 and len(outcomes) == 4
+    assert [a.username for a in accounts.store.all()].count("sun") == 1
 
 
 def test_token_use_is_recorded_once_a_minute(accounts, monkeypatch):
