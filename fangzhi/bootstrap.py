@@ -187,7 +187,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
         log.warning("the search index's fields have changed: rebuilding it from storage")
         search.rebuild()
-    adopt_sqlite_file(database, data / "accounts.sqlite3", list(account_tables.TABLES))  # a data folder from before DATABASE_URL
+    adopt_sqlite_file(database, data / "accounts.sqlite3", list(account_tables.TABLES))  # from before DATABASE_URL
     accounts = Accounts(AccountStore(database), max_failures=settings["LOGIN_ATTEMPTS"],
                         lockout=timedelta(minutes=settings["LOCKOUT_MINUTES"]))
     limits = Limits(max_pixels=settings["MAX_PIXELS"], max_video_pixels=settings["MAX_VIDEO_PIXELS"],

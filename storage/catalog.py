@@ -10,8 +10,8 @@ import json
 from datetime import date
 from functools import lru_cache
 
-from sqlalchemy import (Boolean, Column, ForeignKey, Integer, Numeric, Table, UniqueConstraint, bindparam, cast, column, func,
-                        literal, select, true, union_all)
+from sqlalchemy import (Boolean, Column, ForeignKey, Integer, Numeric, Table, UniqueConstraint, bindparam, cast,
+                        column, func, literal, select, true, union_all)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from repository import access
@@ -65,11 +65,7 @@ class Catalog:
     def __init__(self, database: Database):
         self.db = database
         self._put_item, self._put_collection = _upsert(database, items), _upsert(database, collections)
-
-    def is_empty(self) -> bool:
-        """Nothing catalogued (a new database: ``fangzhi rebuild`` or the bootstrap fills it from storage)."""
-        with self.db.connect() as conn:
-            return all(conn.execute(select(t.c[0]).limit(1)).first() is None for t in (items, collections, events))
+        self._add_event = database.insert(events).on_conflict_do_nothing()  # an event already there is kept once
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -107,9 +103,8 @@ class Catalog:
 
     def add_event(self, event: dict) -> None:
         with self.db.begin() as conn:
-            conn.execute(self.db.insert(events).on_conflict_do_nothing(),
-                         {"version": None, "message": "", **{c.name: event[c.name] for c in _EVENT_COLUMNS
-                                                             if c.name in event}})
+            conn.execute(self._add_event, {"version": None, "message": "",
+                                           **{c.name: event[c.name] for c in _EVENT_COLUMNS if c.name in event}})
 
     def clear(self) -> None:
         with self.db.begin() as conn:

@@ -1,5 +1,4 @@
 """Manifests link creators and places to the authority file; linked items are found per record."""
-from datetime import date
 
 from ingest.pipeline import plan_job
 from ingest.sources import plan

@@ -113,7 +113,7 @@ def test_originals_collections_figures_and_object_ids(catalog):
     assert catalog.figures(user=SYSTEM, today=TODAY)["undated"] == 1
     assert sorted(catalog.object_ids()) == ["collection:c1", "item:a", "item:b", "item:s"]
     catalog.clear()
-    assert all(rows == [] for rows in catalog.dump().values()) and catalog.is_empty()
+    assert all(rows == [] for rows in catalog.dump().values())
 
 
 def test_writers_of_one_item_racing_leave_one_whole_version(catalog):
@@ -166,4 +166,4 @@ def test_an_old_data_folders_catalog_file_is_rebuilt_from_storage_once(tmp_path)
     assert sorted(i.id for i in again.archive.list_items(user=SYSTEM)[0]) == sorted(ids)
     assert not (tmp_path / "catalog.sqlite3").exists() and (tmp_path / "catalog.sqlite3.adopted").exists()
     again.catalog.clear()
-    assert build_on(tmp_path).catalog.is_empty()  # once: the next start leaves the catalog as it is
+    assert build_on(tmp_path).catalog.dump()["items"] == []  # once: the next start leaves the catalog as it is
