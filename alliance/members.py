@@ -1,32 +1,32 @@
 """The member registry: the libraries whose catalogues this Fangzhi harvests, and how each harvest went.
 
 Primary operational state like the accounts (it is not in the object store and ``fangzhi rebuild``
-does not touch it): DATA_DIR/alliance.sqlite3, readable by its owner only (mode 0600) because it
-holds the tokens this library presents to the members.
+does not touch it): the table ``members`` in the database (DATABASE_URL), which holds the tokens
+this library presents to the members, as it holds the accounts' secrets.
 """
 from __future__ import annotations
 
-import os
 import re
-import sqlite3
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
-from pathlib import Path
 from urllib.parse import urlsplit
 
+from sqlalchemy import Column, Integer, Table, select
+
 from repository.errors import Conflict, NotFound, ValidationError
-from storage.sqlite import SQLiteDatabase
+from storage.database import TEXT, Database, metadata
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")  # a slug: it appears in URLs, storage keys and facets
 STATUS_FIELDS = ("last_attempt", "last_success", "records", "error", "harvest_from", "discovery_cursor")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS members (
-    name TEXT PRIMARY KEY, oai_url TEXT NOT NULL, api_url TEXT, token TEXT, label_zh TEXT NOT NULL,
-    label_en TEXT NOT NULL, added TEXT NOT NULL, last_attempt TEXT, last_success TEXT,
-    records INTEGER NOT NULL DEFAULT 0, error TEXT, harvest_from TEXT, discovery_cursor TEXT
-);
-"""
+members = Table(
+    "members", metadata,
+    Column("name", TEXT, primary_key=True), Column("oai_url", TEXT, nullable=False), Column("api_url", TEXT),
+    Column("token", TEXT), Column("label_zh", TEXT, nullable=False), Column("label_en", TEXT, nullable=False),
+    Column("added", TEXT, nullable=False), Column("last_attempt", TEXT), Column("last_success", TEXT),
+    Column("records", Integer, nullable=False, server_default="0"), Column("error", TEXT),
+    Column("harvest_from", TEXT), Column("discovery_cursor", TEXT))
+TABLES = [members]
 
 
 def _now() -> str:
@@ -81,51 +81,46 @@ class Member:
         return {k: v for k, v in asdict(self).items() if k != "token"}
 
 
-class Members(SQLiteDatabase):
-    """SQLite store of the members (DATA_DIR/alliance.sqlite3)."""
+class Members:
+    """The members, in the database's table ``members``."""
 
-    def __init__(self, path: str | Path):
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600, exist_ok=True)
-        os.chmod(path, 0o600)  # it holds tokens
-        super().__init__(path, SCHEMA)
+    def __init__(self, database: Database):
+        self.db = database
 
     @staticmethod
     def _member(row) -> Member:
-        return Member(**{f.name: row[f.name] for f in fields(Member)})
+        return Member(**{f.name: getattr(row, f.name) for f in fields(Member)})
 
     def add(self, member: Member) -> Member:
-        values = asdict(member)
-        try:
-            with self._db() as db:
-                db.execute(f"INSERT INTO members ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                           tuple(values.values()))
-        except sqlite3.IntegrityError:
-            raise Conflict(f"a member named {member.name} already exists") from None
+        with self.db.begin() as db:
+            added = db.execute(self.db.insert(members).values(asdict(member)).on_conflict_do_nothing()
+                               .returning(members.c.name)).first()
+        if added is None:
+            raise Conflict(f"a member named {member.name} already exists")
         return member
 
     def remove(self, name: str) -> None:
-        with self._db() as db:
-            if not db.execute("DELETE FROM members WHERE name = ?", (name,)).rowcount:
+        with self.db.begin() as db:
+            if not db.execute(members.delete().where(members.c.name == name)).rowcount:
                 raise NotFound(f"no member {name}")
 
     def get(self, name: str) -> Member:
-        row = self._db().execute("SELECT * FROM members WHERE name = ?", (name,)).fetchone()
+        with self.db.connect() as db:
+            row = db.execute(select(members).where(members.c.name == name)).first()
         if row is None:
             raise NotFound(f"no member {name}")
         return self._member(row)
 
     def list(self) -> list[Member]:
-        return [self._member(r) for r in self._db().execute("SELECT * FROM members ORDER BY name")]
+        with self.db.connect() as db:
+            return [self._member(r) for r in db.execute(select(members).order_by(members.c.name))]
 
     def update_status(self, name: str, **status) -> Member:
         unknown = set(status) - set(STATUS_FIELDS)
         if unknown:
             raise ValueError(f"not harvest status fields: {sorted(unknown)}")
         if status:
-            with self._db() as db:
-                if not db.execute(f"UPDATE members SET {', '.join(f'{k} = ?' for k in status)} WHERE name = ?",
-                                  (*status.values(), name)).rowcount:
+            with self.db.begin() as db:
+                if not db.execute(members.update().where(members.c.name == name).values(**status)).rowcount:
                     raise NotFound(f"no member {name}")
         return self.get(name)

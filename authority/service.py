@@ -162,13 +162,7 @@ class Authorities:
 
     def ids(self, rid: str) -> list[str]:
         """The record's id and every id merged into it (directly or through other merges)."""
-        out, todo = [], [rid]
-        while todo and len(out) < 1000:
-            current = todo.pop()
-            if current not in out:
-                out.append(current)
-                todo += self.table.merged_into(current)
-        return out
+        return _merged_ids(rid, self.table.merged_into)
 
     def find(self, name: str, kind: str | None = None) -> list[str]:
         """Ids of the current records with this exact name or alias (folded)."""
@@ -227,10 +221,11 @@ class Authorities:
     # --- search's NameSource (search/names.py) --------------------------------------------
 
     def name_groups(self):
+        merges = self.table.merges()  # (one query, not one per record)
         for row in self.table.current():
             rec = Authority.from_dict(row["record"])
             yield NameGroup(rec.id, rec.kind, rec.name, tuple(rec.all_names()),
-                            tuple(i for i in self.ids(rec.id) if i != rec.id))
+                            tuple(i for i in _merged_ids(rec.id, lambda r: merges.get(r, [])) if i != rec.id))
 
     def stamp(self) -> str:
         return self.table.stamp()
@@ -263,3 +258,14 @@ class Authorities:
                         "initial": initial, "surname": surname, "number": int(rec.id.rsplit("-", 1)[1]),
                         "version": version, "created": created, "updated": updated, "record": rec.to_dict()},
                        keys, links)
+
+
+def _merged_ids(rid: str, merged_into) -> list[str]:
+    """``rid`` and every id merged into it, directly or through other merges (``merged_into(id)``: the direct ones)."""
+    out, todo = [], [rid]
+    while todo and len(out) < 1000:
+        current = todo.pop()
+        if current not in out:
+            out.append(current)
+            todo += merged_into(current)
+    return out

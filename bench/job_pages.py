@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
 
-    from ingest.jobs import Entry, JobStore
+    from ingest.jobs import Entry
     from repository.access import SYSTEM
     from web import create_app
 
@@ -47,7 +47,7 @@ def main() -> None:
         services = app.extensions["fangzhi"].archive
         accounts = getattr(services, "accounts", None) or app.extensions["fangzhi"].accounts
         accounts.add_user("admin", PASSWORD, ["admin"], by=SYSTEM)
-        jobs = JobStore(Path(tmp) / "jobs.sqlite3")  # the app's own job store: the same file
+        jobs = app.extensions["fangzhi"].jobs  # the app's own job store
         job_ids = [jobs.create(f"bench job {j}", [Entry("", n, f"条目 {n}", f"bench-{j}-{n}", [], [], {})
                                                   for n in range(args.entries)], user="bench") for j in range(args.jobs)]
         client = app.test_client()

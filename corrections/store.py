@@ -1,27 +1,28 @@
-"""The proposals of reviewed corrections, kept in ``DATA_DIR/corrections.sqlite3`` (primary state,
+"""The proposals of reviewed corrections, kept in the database's table ``proposals`` (primary state,
 not rebuilt: who proposed what, and who accepted or rejected it; what was accepted is also in the
 objects, as a new version of the derivative and its PREMIS event)."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from pathlib import Path
 
-from storage.sqlite import SQLiteDatabase
+from sqlalchemy import Column, Index, Integer, Table, func, select
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS proposals (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    item_id TEXT NOT NULL, target TEXT NOT NULL, file_id TEXT NOT NULL, place TEXT NOT NULL,
-    before TEXT NOT NULL, after TEXT NOT NULL, note TEXT NOT NULL,
-    version INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    proposer TEXT NOT NULL, proposed TEXT NOT NULL,
-    state TEXT NOT NULL, reviewer TEXT, reviewed TEXT, reason TEXT, result_version INTEGER
-);
-CREATE INDEX IF NOT EXISTS proposals_by_state ON proposals(state, id);
-CREATE INDEX IF NOT EXISTS proposals_by_item ON proposals(item_id, state);
-"""
+from storage.database import ID, TEXT, Database, metadata
+
+proposals = Table(
+    "proposals", metadata,
+    Column("id", ID, primary_key=True), Column("item_id", TEXT, nullable=False),
+    Column("target", TEXT, nullable=False), Column("file_id", TEXT, nullable=False), Column("place", TEXT, nullable=False),
+    Column("before", TEXT, nullable=False), Column("after", TEXT, nullable=False), Column("note", TEXT, nullable=False),
+    Column("version", Integer, nullable=False), Column("sha256", TEXT, nullable=False),
+    Column("proposer", TEXT, nullable=False), Column("proposed", TEXT, nullable=False),
+    Column("state", TEXT, nullable=False), Column("reviewer", TEXT), Column("reviewed", TEXT), Column("reason", TEXT),
+    Column("result_version", Integer),
+    Index("proposals_by_state", "state", "id"), Index("proposals_by_item", "item_id", "state"),
+    sqlite_autoincrement=True)  # a proposal's id is never given again, as on PostgreSQL
+TABLES = [proposals]
+pc = proposals.c
 STATES = ("proposed", "accepted", "rejected")
 
 
@@ -56,50 +57,49 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class ProposalStore(SQLiteDatabase):
-    def __init__(self, path: str | Path):
-        super().__init__(path, SCHEMA)
-        os.chmod(self.path, 0o600)
+class ProposalStore:
+    def __init__(self, database: Database):
+        self.db = database
 
     def add(self, p: Proposal) -> Proposal:
         p.proposed = p.proposed or now()
-        with self._db() as db:
-            cur = db.execute(f"INSERT INTO proposals ({','.join(COLUMNS)}) VALUES ({','.join('?' * len(COLUMNS))})",
-                             [getattr(p, c) for c in COLUMNS])
-        p.id = cur.lastrowid
+        with self.db.begin() as db:
+            p.id = db.execute(proposals.insert().values({c: getattr(p, c) for c in COLUMNS})).inserted_primary_key[0]
         return p
 
     def get(self, proposal_id: int) -> Proposal | None:
-        row = self._db().execute("SELECT * FROM proposals WHERE id = ?", (proposal_id,)).fetchone()
-        return Proposal(**dict(row)) if row else None
+        with self.db.connect() as db:
+            row = db.execute(select(proposals).where(pc.id == proposal_id)).first()
+        return Proposal(**row._mapping) if row else None
 
     def decide(self, p: Proposal, *, state: str, reviewer: str, reason: str = "",
                result_version: int | None = None) -> bool:
         """Record the decision, unless another reviewer decided first (False)."""
-        with self._db() as db:
-            cur = db.execute("UPDATE proposals SET state = ?, reviewer = ?, reviewed = ?, reason = ?, result_version = ?"
-                             " WHERE id = ? AND state = 'proposed'", (state, reviewer, now(), reason, result_version, p.id))
-        return cur.rowcount == 1
+        with self.db.begin() as db:  # the conditional UPDATE: of two reviewers racing, one changes the row
+            return db.execute(proposals.update().where(pc.id == p.id, pc.state == "proposed").values(
+                state=state, reviewer=reviewer, reviewed=now(), reason=reason, result_version=result_version)
+            ).rowcount == 1
 
     def list(self, *, state: str | None = "proposed", item_id: str | None = None, proposer: str | None = None,
              limit: int = 200, offset: int = 0) -> list[Proposal]:
-        where, params = [], []
+        query = select(proposals)
         for column, value in (("state", state), ("item_id", item_id), ("proposer", proposer)):
             if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        sql = "SELECT * FROM proposals" + (f" WHERE {' AND '.join(where)}" if where else "")
-        rows = self._db().execute(sql + " ORDER BY id LIMIT ? OFFSET ?", (*params, limit, offset))
-        return [Proposal(**dict(r)) for r in rows]
+                query = query.where(pc[column] == value)
+        with self.db.connect() as db:
+            return [Proposal(**r._mapping) for r in db.execute(query.order_by(pc.id).limit(limit).offset(offset))]
 
     def count(self, *, state: str = "proposed", proposer: str | None = None) -> int:
-        sql, params = "SELECT count(*) FROM proposals WHERE state = ?", [state]
+        query = select(func.count()).where(pc.state == state)
         if proposer is not None:
-            sql, params = sql + " AND proposer = ?", params + [proposer]
-        return self._db().execute(sql, params).fetchone()[0]
+            query = query.where(pc.proposer == proposer)
+        with self.db.connect() as db:
+            return db.execute(query).scalar()
 
     def credits(self, item_id: str) -> list[tuple[str, int]]:
         """(proposer, accepted corrections) of an item, most first."""
-        rows = self._db().execute("SELECT proposer, count(*) FROM proposals WHERE item_id = ? AND state = 'accepted' "
-                                  "GROUP BY proposer ORDER BY count(*) DESC, proposer", (item_id,))
-        return [(r[0], r[1]) for r in rows]
+        n = func.count().label("n")
+        query = (select(pc.proposer, n).where(pc.item_id == item_id, pc.state == "accepted")
+                 .group_by(pc.proposer).order_by(n.desc(), pc.proposer))
+        with self.db.connect() as db:
+            return [(r[0], r[1]) for r in db.execute(query)]

@@ -1,51 +1,50 @@
-"""The derived list of exhibitions (``DATA_DIR/exhibitions.sqlite3``): each one's head status and
-its published version, for /exhibitions and the home page. Storage is the source of truth:
+"""The derived list of exhibitions (the database's table ``exhibitions``): each one's head status
+and its published version, for /exhibitions and the home page. Storage is the source of truth:
 ``Exhibitions.rebuild`` (called by ``Archive.rebuild``, so ``fangzhi rebuild``) recreates it."""
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from pathlib import Path
 
-SCHEMA = """CREATE TABLE IF NOT EXISTS exhibitions (
-  id TEXT PRIMARY KEY, status TEXT NOT NULL, head INTEGER NOT NULL, updated TEXT NOT NULL,
-  published_version INTEGER, published_at TEXT, published TEXT, title TEXT NOT NULL)"""
+from sqlalchemy import Column, Integer, Table, select
+
+from storage.database import TEXT, Database, metadata
+
+exhibitions = Table(
+    "exhibitions", metadata,
+    Column("id", TEXT, primary_key=True), Column("status", TEXT, nullable=False), Column("head", Integer, nullable=False),
+    Column("updated", TEXT, nullable=False), Column("published_version", Integer), Column("published_at", TEXT),
+    Column("published", TEXT), Column("title", TEXT, nullable=False))
+TABLES = [exhibitions]
+x = exhibitions.c
 
 
 class ExhibitionList:
-    def __init__(self, path: Path | str):
-        self.path, self._local = str(path), threading.local()
-        with self._db() as db:
-            db.execute(SCHEMA)
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = sqlite3.connect(self.path, timeout=30)
-            db.row_factory = sqlite3.Row
-        return db
+    def __init__(self, database: Database):
+        self.db = database
 
     def put(self, ident: str, *, status: str, head: int, updated: str, published_version: int | None,
             published_at: str | None, published: dict | None, title: dict) -> None:
-        with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO exhibitions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (ident, status, head, updated, published_version, published_at,
-                        json.dumps(published, ensure_ascii=False) if published else None,
-                        json.dumps(title, ensure_ascii=False)))
+        row = dict(status=status, head=head, updated=updated, published_version=published_version,
+                   published_at=published_at, published=json.dumps(published, ensure_ascii=False) if published else None,
+                   title=json.dumps(title, ensure_ascii=False))
+        with self.db.begin() as db:
+            db.execute(self.db.insert(exhibitions).values(id=ident, **row)
+                       .on_conflict_do_update(index_elements=["id"], set_=row))
 
     def clear(self) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM exhibitions")
+        with self.db.begin() as db:
+            db.execute(exhibitions.delete())
 
     def published(self, *, limit: int = 100) -> list[tuple[dict, str]]:
         """(the published exhibition as stored, when it was published), newest first."""
-        rows = self._db().execute("SELECT published, published_at FROM exhibitions WHERE published IS NOT NULL "
-                                  "ORDER BY published_at DESC, id LIMIT ?", (limit,)).fetchall()
-        return [(json.loads(r["published"]), r["published_at"]) for r in rows]
+        with self.db.connect() as db:
+            rows = db.execute(select(x.published, x.published_at).where(x.published.is_not(None))
+                              .order_by(x.published_at.desc(), x.id).limit(limit)).all()
+        return [(json.loads(r.published), r.published_at) for r in rows]
 
     def all(self) -> list[dict]:
         """Every exhibition's row (for curators), latest change first."""
-        rows = self._db().execute("SELECT id, status, head, updated, published_version, title FROM "
-                                  "exhibitions ORDER BY updated DESC, id").fetchall()
-        return [{**dict(r), "title": json.loads(r["title"])} for r in rows]
+        with self.db.connect() as db:
+            rows = db.execute(select(x.id, x.status, x.head, x.updated, x.published_version, x.title)
+                              .order_by(x.updated.desc(), x.id)).all()
+        return [{**r._mapping, "title": json.loads(r.title)} for r in rows]

@@ -19,15 +19,18 @@ from pathlib import Path
 from alliance.discovery import Discovery
 from alliance.federated import Federation
 from alliance.harvest import Harvester, Limits as HarvestLimits
+from alliance import members as member_tables
 from alliance.members import Members
 from alliance.oai import Provider
 from alliance.union import UnionCatalogue
 from corrections.service import Corrections
+from corrections import store as proposal_tables
 from corrections.store import ProposalStore
 from exhibitions.listing import ExhibitionList
 from exhibitions.service import Exhibitions
 from authority.service import Authorities
 from iiif.server import ImageServer
+from ingest.jobs import TABLES as INGEST_TABLES
 from ingest.jobs import JobStore
 from ingest.pipeline import Context
 from ingest.pronom import format_search
@@ -47,20 +50,23 @@ from repository.services import Archive
 from search import analysis
 from search.index import SearchIndex
 from search.mentions import MentionReview
+from search import queries as query_tables
 from search.queries import ZeroResults
 from search.service import Search
 from storage import LocalStorage
 from storage import accounts as account_tables
+from storage import lists as list_tables, mentions as mention_tables
 from storage.accounts import AccountStore
 from storage.adopt import adopt_sqlite_file, rebuild_for_sqlite_file
-from storage.authorities import SQLiteAuthorityTable
+from storage.authorities import AuthorityTable
 from storage.base import Storage
-from storage.bulk_jobs import SQLiteBulkJobs
+from storage.bulk_jobs import TABLES as BULK_TABLES
+from storage.bulk_jobs import BulkJobs
 from storage.catalog import Catalog
 from storage.database import Database, DatabaseError
 from storage.harvested import HarvestStore
-from storage.lists import SQLiteListStore
-from storage.mentions import SQLiteMentionStore
+from storage.lists import ListStore
+from storage.mentions import MentionStore
 from storage.ocfl import OcflRoot
 
 from . import settings as settings_table
@@ -91,7 +97,7 @@ class Fangzhi:
     corrections: Corrections | None = None  # reviewed corrections of OCR and transcripts (corrections.service)
     queries: ZeroResults | None = None  # searches that found nothing (search.queries)
     mentions: MentionReview | None = None  # proposed mentions of authority records, for staff review
-    lists: SavedLists | None = None  # researchers' saved lists (DATA_DIR/lists.sqlite3, beside the accounts)
+    lists: SavedLists | None = None  # researchers' saved lists (in the database, beside the accounts)
     exhibitions: Exhibitions | None = None  # curators' exhibitions (exhibition:<id> objects) and their list
     authorities: Authorities | None = None  # the authority file: people, families, organisations, places
     database: Database | None = None  # the operational state's database (DATABASE_URL), every store's tables
@@ -136,7 +142,7 @@ class Fangzhi:
     def bulk(self) -> Bulk:
         """Bulk operations with preview, resumable jobs and undo (repository.bulk), their jobs beside
         the ingest jobs', items selected by this archive's search."""
-        return Bulk(self.archive, SQLiteBulkJobs(self.data_dir / "jobs.sqlite3"), find=_finder(self.search))
+        return Bulk(self.archive, BulkJobs(self.database), find=_finder(self.search))
 
     @cached_property
     def oai(self) -> Provider:
@@ -167,14 +173,15 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     objects.init()
     catalog = Catalog(database)
     archive = Archive(objects, catalog, storage)
-    authorities = Authorities(archive, SQLiteAuthorityTable(data / "authorities.sqlite3"))
+    authorities = Authorities(archive, AuthorityTable(database))
     archive.rebuilders.append(authorities.rebuild)  # `fangzhi rebuild` recreates its lookup table too
     if dictionary_path(settings).exists():
         analysis.load_dictionary(dictionary_path(settings))
     search = Search(index if index is not None else _index(settings), archive, contributors=_contributors(),
                     library=settings["LIBRARY_NAME"], names=authorities)  # search sees the authority file (search.names)
-    mentions = MentionReview(search, archive, SQLiteMentionStore(data / "mentions.sqlite3"))
-    members = Members(data / "alliance.sqlite3")
+    mentions = MentionReview(search, archive, MentionStore(database))
+    _adopt_feature_files(data, database)  # a data folder from before DATABASE_URL: the features' state
+    members = Members(database)
     harvested = HarvestStore(storage)
     union = UnionCatalogue(harvested, members, search)
     search.sources.append(union.documents)  # the union catalogue is indexed again on every rebuild
@@ -194,19 +201,34 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                     max_media_seconds=settings["MAX_MEDIA_SECONDS"], tool_timeout=settings["TOOL_TIMEOUT"],
                     tool_timeout_ratio=settings["TOOL_TIMEOUT_RATIO"])
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
-    exhibitions = Exhibitions(archive, ExhibitionList(data / "exhibitions.sqlite3"), clips=clip)  # oral history's clips
+    exhibitions = Exhibitions(archive, ExhibitionList(database), clips=clip)  # oral history's clips
     archive.rebuilders.append(exhibitions.rebuild)  # `fangzhi rebuild` lists the exhibitions again from storage
-    if rebuild_for_sqlite_file(data / "catalog.sqlite3", archive.rebuild):  # the catalog from before DATABASE_URL
-        log.warning("the catalog moved into the database: rebuilt from storage (%s renamed .adopted)",
-                    data / "catalog.sqlite3")
-    return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(data / "jobs.sqlite3"),
+    adopt_sqlite_file(database, data / "jobs.sqlite3", [*INGEST_TABLES, *BULK_TABLES])  # jobs from before DATABASE_URL
+    # a data folder from before DATABASE_URL: the derived tables again from storage; the catalog's
+    # rebuild runs the features' rebuilders too, and their old files are then only renamed
+    caught_up = rebuild_for_sqlite_file(data / "catalog.sqlite3", archive.rebuild)
+    if caught_up:
+        log.warning("%s moved into the database: rebuilt from storage (renamed .adopted)", data / "catalog.sqlite3")
+    for name, rebuild in (("authorities.sqlite3", authorities.rebuild), ("exhibitions.sqlite3", exhibitions.rebuild)):
+        if rebuild_for_sqlite_file(data / name, lambda rebuild=rebuild: caught_up or rebuild(list(objects.list_objects()))):
+            log.warning("%s moved into the database: rebuilt from storage (renamed .adopted)", data / name)
+    return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(database),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
                    _after_steps(settings), inline=inline, members=members, harvester=harvester,
-                   corrections=Corrections(archive, ProposalStore(data / "corrections.sqlite3"), work=data / "work",
+                   corrections=Corrections(archive, ProposalStore(database), work=data / "work",
                                            volunteers=settings["CORRECTIONS_VOLUNTEERS"], limits=limits),
-                   queries=ZeroResults(data / "queries.sqlite3"), mentions=mentions,
-                   lists=SavedLists(SQLiteListStore(data / "lists.sqlite3"), archive),
+                   queries=ZeroResults(database), mentions=mentions,
+                   lists=SavedLists(ListStore(database), archive),
                    exhibitions=exhibitions, authorities=authorities, database=database)
+
+
+def _adopt_feature_files(data: Path, database: Database) -> None:
+    """The features' primary state from their old SQLite files in DATA_DIR, copied once (storage.adopt)."""
+    for name, tables in (("alliance.sqlite3", member_tables.TABLES), ("corrections.sqlite3", proposal_tables.TABLES),
+                         ("queries.sqlite3", query_tables.TABLES), ("lists.sqlite3", list_tables.TABLES),
+                         ("mentions.sqlite3", mention_tables.TABLES)):
+        if adopt_sqlite_file(database, data / name, tables):
+            log.warning("%s moved into the database (renamed .adopted)", data / name)
 
 
 # --- how features plug in ---------------------------------------------------------------------

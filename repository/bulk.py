@@ -233,7 +233,7 @@ class BulkJob:
     counts: dict
 
 
-class JobStore(Protocol):  # implemented by storage.bulk_jobs.SQLiteBulkJobs
+class JobStore(Protocol):  # implemented by storage.bulk_jobs.BulkJobs
     def create(self, kind: str, changes: list[Change], *, user: str, description: str, why: str,
                undo_of: str | None = None) -> str: ...
     def job(self, job_id: str) -> BulkJob | None: ...

@@ -62,7 +62,7 @@ class SavedLists:
 
     def get(self, list_id: int, *, user: User) -> SavedList:
         self._signed_in(user)
-        found = self.store.get(list_id) if 0 < list_id < 1 << 63 else None  # (SQLite integers: 64 bits)
+        found = self.store.get(list_id) if 0 < list_id < 1 << 63 else None  # (ids: 64 bits, storage.database.ID)
         if found is None or found.owner != user.name:
             raise NotFound(f"list {list_id} not found")
         return found

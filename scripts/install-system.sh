@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages Fangzhi needs, only those missing (run as root or with sudo).
 set -euo pipefail
-PACKAGES=(ffmpeg libvips42 poppler-data fonts-noto-cjk chromium postgresql redis-server nginx)
+PACKAGES=(ffmpeg libvips42 poppler-data fonts-noto-cjk chromium postgresql redis-server nginx openssl)
 [ "${1:-}" = "--bench" ] && PACKAGES+=(iipimage-server lighttpd)  # bench/iiif.py's anchor
 missing=()
 for p in "${PACKAGES[@]}"; do

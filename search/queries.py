@@ -6,14 +6,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime, timezone
-from pathlib import Path
 
-from storage.sqlite import SQLiteDatabase
+from sqlalchemy import Column, Index, Integer, Table, func, select
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS zero_results (query TEXT PRIMARY KEY, count INTEGER NOT NULL, last TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS zero_results_by_count ON zero_results(count, last);
-"""
+from storage.database import TEXT, Database, metadata
+
+zero_results = Table(
+    "zero_results", metadata,
+    Column("query", TEXT, primary_key=True), Column("count", Integer, nullable=False),
+    Column("last", TEXT, nullable=False), Index("zero_results_by_count", "count", "last"))
+TABLES = [zero_results]
+z = zero_results.c
+ORDER = (z["count"].desc(), z.last.desc(), z.query)  # most asked first
 KEEP = 1000  # queries kept
 MAX_CHARS = 100  # of a query's text
 _SPACE = re.compile(r"\s+")
@@ -25,28 +29,28 @@ def normalise(query: str) -> str:
     return _SPACE.sub(" ", text).strip().lower()[:MAX_CHARS].strip()
 
 
-class ZeroResults(SQLiteDatabase):
-    def __init__(self, path: str | Path, *, keep: int = KEEP):
-        super().__init__(path, SCHEMA)
-        self.keep = keep
+class ZeroResults:
+    def __init__(self, database: Database, *, keep: int = KEEP):
+        self.db, self.keep = database, keep
 
     def record(self, query: str) -> None:
         text = normalise(query)
         if not text:
             return
         at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-        with self._db() as db:
-            db.execute("INSERT INTO zero_results VALUES (?, 1, ?) ON CONFLICT(query) DO UPDATE SET count = count + 1, "
-                       "last = excluded.last", (text, at))
-            db.execute("DELETE FROM zero_results WHERE query IN (SELECT query FROM zero_results ORDER BY count DESC, "
-                       "last DESC, query LIMIT -1 OFFSET ?)", (self.keep,))
+        insert = self.db.insert(zero_results).values(query=text, count=1, last=at)
+        with self.db.begin() as db:
+            db.execute(insert.on_conflict_do_update(index_elements=["query"],
+                                                    set_={"count": z["count"] + 1, "last": insert.excluded.last}))
+        with self.db.begin() as db:  # (apart: a writer holding its row while trimming others' could deadlock)
+            db.execute(zero_results.delete().where(z.query.in_(select(z.query).order_by(*ORDER).offset(self.keep))))
 
     def top(self, limit: int = 20) -> list[tuple[str, int, str]]:
         """(query, times asked, last asked), most asked first."""
-        rows = self._db().execute("SELECT query, count, last FROM zero_results ORDER BY count DESC, last DESC, query "
-                                  "LIMIT ?", (limit,))
-        return [tuple(r) for r in rows]
+        with self.db.connect() as db:
+            return [tuple(r) for r in db.execute(select(z.query, z["count"], z.last).order_by(*ORDER).limit(limit))]
 
     def total(self) -> tuple[int, int]:
         """(distinct queries kept, times they were asked)."""
-        return tuple(self._db().execute("SELECT count(*), coalesce(sum(count), 0) FROM zero_results").fetchone())
+        with self.db.connect() as db:
+            return tuple(db.execute(select(func.count(), func.coalesce(func.sum(z["count"]), 0))).one())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, String, create_engine, event, text
+from sqlalchemy import BigInteger, Integer, MetaData, String, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 
@@ -27,6 +27,8 @@ metadata = MetaData(naming_convention={
 
 # Text compared and sorted byte by byte, as SQLite does, whatever the PostgreSQL cluster's locale.
 TEXT = String().with_variant(String(collation="C"), "postgresql")
+# Ids that come from URLs (/lists/<id>): 64 bits on both, as SQLite's INTEGER PRIMARY KEY.
+ID = Integer().with_variant(BigInteger(), "postgresql")
 
 
 class DatabaseError(Exception):
@@ -99,6 +101,7 @@ def _engine(url) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        Path(url.database).touch(mode=0o600, exist_ok=True)  # a new file: its owner's only (tokens, hashes)
     engine = create_engine(url, connect_args={"timeout": 60})
 
     @event.listens_for(engine, "connect")

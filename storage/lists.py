@@ -1,71 +1,78 @@
-"""SQLiteListStore: researchers' saved lists (repository.lists) in ``DATA_DIR/lists.sqlite3``,
-beside the accounts. Primary state, not rebuilt from storage: back it up with the data folder."""
+"""ListStore: researchers' saved lists (repository.lists) in the database, beside the accounts.
+Primary state, not rebuilt from storage: back it up with the database."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
+
+from sqlalchemy import Column, ForeignKey, Index, Table, UniqueConstraint, select
 
 from repository.lists import SavedList
 
-from .sqlite import SQLiteDatabase
+from .database import ID, TEXT, Database, metadata
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS lists (
-    id INTEGER PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
-    share TEXT UNIQUE, created TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS lists_by_owner ON lists(owner);
-CREATE TABLE IF NOT EXISTS list_entries (
-    list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE, item_id TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT '', added TEXT NOT NULL, PRIMARY KEY (list_id, item_id)
-);
-"""
+lists = Table(
+    "lists", metadata,
+    Column("id", ID, primary_key=True), Column("owner", TEXT, nullable=False), Column("name", TEXT, nullable=False),
+    Column("note", TEXT, nullable=False, server_default=""), Column("share", TEXT, unique=True),
+    Column("created", TEXT, nullable=False), Index("lists_by_owner", "owner"))
+# ``id`` keeps the order entries were added in (an old file's rows are adopted in that order).
+list_entries = Table(
+    "list_entries", metadata,
+    Column("id", ID, primary_key=True),
+    Column("list_id", ID, ForeignKey("lists.id", ondelete="CASCADE"), nullable=False),
+    Column("item_id", TEXT, nullable=False), Column("note", TEXT, nullable=False, server_default=""),
+    Column("added", TEXT, nullable=False), UniqueConstraint("list_id", "item_id"))
+TABLES = [lists, list_entries]
+c, e = lists.c, list_entries.c
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class SQLiteListStore(SQLiteDatabase):
-    def __init__(self, path: str | Path):
-        super().__init__(path, SCHEMA)
+class ListStore:
+    def __init__(self, database: Database):
+        self.db = database
 
-    def _list(self, row) -> SavedList | None:
-        if row is None:
-            return None
-        entries = [(e["item_id"], e["note"], e["added"]) for e in self._db().execute(
-            "SELECT * FROM list_entries WHERE list_id = ? ORDER BY rowid", (row["id"],))]
-        return SavedList(row["id"], row["owner"], row["name"], row["note"], row["share"], row["created"], entries)
+    def _lists(self, where) -> list[SavedList]:
+        with self.db.connect() as db:
+            rows = db.execute(select(lists).where(where).order_by(c.created, c.id)).all()
+            entries = {}
+            if rows:
+                for x in db.execute(select(e.list_id, e.item_id, e.note, e.added)
+                                    .where(e.list_id.in_([r.id for r in rows])).order_by(e.id)):
+                    entries.setdefault(x.list_id, []).append((x.item_id, x.note, x.added))
+        return [SavedList(r.id, r.owner, r.name, r.note, r.share, r.created, entries.get(r.id, [])) for r in rows]
 
     def lists(self, owner: str) -> list[SavedList]:
-        rows = self._db().execute("SELECT * FROM lists WHERE owner = ? ORDER BY created, id", (owner,)).fetchall()
-        return [self._list(r) for r in rows]
+        return self._lists(c.owner == owner)
 
     def get(self, list_id: int) -> SavedList | None:
-        return self._list(self._db().execute("SELECT * FROM lists WHERE id = ?", (list_id,)).fetchone())
+        return next(iter(self._lists(c.id == list_id)), None)
 
     def by_share(self, secret: str) -> SavedList | None:
-        return self._list(self._db().execute("SELECT * FROM lists WHERE share = ?", (secret,)).fetchone())
+        return next(iter(self._lists(c.share == secret)), None)
 
     def create(self, owner: str, name: str, note: str) -> SavedList:
-        with self._db() as db:
-            list_id = db.execute("INSERT INTO lists (owner, name, note, created) VALUES (?,?,?,?)",
-                                 (owner, name, note, _now())).lastrowid
+        with self.db.begin() as db:
+            list_id = db.execute(lists.insert().values(owner=owner, name=name, note=note, created=_now())
+                                 .returning(c.id)).scalar()
         return self.get(list_id)
 
     def update(self, list_id: int, *, name: str, note: str, share: str | None) -> None:
-        with self._db() as db:
-            db.execute("UPDATE lists SET name = ?, note = ?, share = ? WHERE id = ?", (name, note, share, list_id))
+        with self.db.begin() as db:
+            db.execute(lists.update().where(c.id == list_id).values(name=name, note=note, share=share))
 
     def delete(self, list_id: int) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM lists WHERE id = ?", (list_id,))
+        with self.db.begin() as db:
+            db.execute(lists.delete().where(c.id == list_id))  # its entries go with it (CASCADE)
 
     def put_entry(self, list_id: int, item_id: str, note: str) -> None:
-        with self._db() as db:
-            db.execute("INSERT INTO list_entries (list_id, item_id, note, added) VALUES (?,?,?,?) "
-                       "ON CONFLICT (list_id, item_id) DO UPDATE SET note = excluded.note", (list_id, item_id, note, _now()))
+        insert = self.db.insert(list_entries).values(list_id=list_id, item_id=item_id, note=note, added=_now())
+        with self.db.begin() as db:
+            db.execute(insert.on_conflict_do_update(index_elements=["list_id", "item_id"],
+                                                    set_={"note": insert.excluded.note}))
 
     def delete_entry(self, list_id: int, item_id: str) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM list_entries WHERE list_id = ? AND item_id = ?", (list_id, item_id))
+        with self.db.begin() as db:
+            db.execute(list_entries.delete().where(e.list_id == list_id, e.item_id == item_id))

@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from search.tantivy_index import TantivyIndex
+from storage.database import Database
 from storage.s3 import S3Storage
 from tests.helpers import build_on
 from tests.servers import start_elasticsearch, start_postgres, start_redis, start_seaweedfs
@@ -48,6 +49,14 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'fangzhi.sqlite3'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def database(database_url):
+    """A migrated ``Database`` on ``database_url``: a store's contract tests run on both dialects."""
+    db = Database(database_url)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -149,7 +149,8 @@ def test_the_checks_see_function_level_imports_and_private_names(tmp_path):
 BACKENDS = {"LocalStorage", "S3Storage", "MemoryStorage", "OcflRoot", "Catalog", "AccountStore",
             "TantivyIndex", "ElasticsearchIndex", "JobStore", "PoolRunner", "InlineRunner", "Accounts",
             "Archive", "Search", "ImageServer", "Uploads", "Federation", "ProposalStore", "Corrections",
-            "ZeroResults", "Exhibitions", "ExhibitionList", "Authorities", "SQLiteAuthorityTable"}
+            "ZeroResults", "Exhibitions", "ExhibitionList", "Authorities", "AuthorityTable",
+            "MentionStore", "ListStore", "Members"}
 
 
 def builders(root: Path) -> dict[str, set[str]]:
@@ -175,3 +176,15 @@ def test_only_the_composition_root_builds_backends_and_services():
     built = builders(ROOT)
     assert {"LocalStorage", "Archive", "Search", "JobStore", "PoolRunner", "ImageServer"} <= set(built)
     assert {name: modules for name, modules in built.items() if modules != {"fangzhi.bootstrap"}} == {}
+
+
+def test_every_package_is_installed():
+    """setup.cfg's package list names every top-level package (an installed `fangzhi` command
+    without the source folder on the path would fail to import a missing one)."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = {line.rstrip("*") for line in config["options.packages.find"]["include"].split()}
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests"}
+    assert packages - listed == set()

@@ -29,7 +29,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
     app = Flask(__name__)
     app.request_class = _upload_request_class(data_dir / "uploads")
     app.config.update(
-        FANGZHI=settings, SECRET_KEY=settings["SECRET_KEY"] or _secret_key(data_dir),
+        FANGZHI=settings, SECRET_KEY=session_key(settings),
         BABEL_DEFAULT_LOCALE=settings["DEFAULT_LOCALE"],
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         MAX_CONTENT_LENGTH=settings["MAX_BODY_MB"] * 1024 * 1024,  # the upload routes take more (web.uploads)
@@ -150,9 +150,14 @@ def _upload_request_class(folder: Path) -> type[Request]:
     return UploadRequest
 
 
-def _secret_key(data_dir: Path) -> str:
-    """The data folder's session key, created once. Several workers may start at the same moment:
-    the key is written to a temporary file and linked into place, so all of them read one key."""
+def session_key(settings: dict) -> str:
+    """SECRET_KEY, or the data folder's session key, created once. Several processes may start at
+    the same moment: the key is written to a temporary file and linked into place, so all of them
+    read one key (`fangzhi serve` reads it once, in gunicorn's master: web.serving)."""
+    if settings["SECRET_KEY"]:
+        return settings["SECRET_KEY"]
+    data_dir = Path(settings["DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "secret_key"
     if not path.exists():
         with tempfile.NamedTemporaryFile("w", dir=data_dir, delete=False) as tmp:

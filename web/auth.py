@@ -23,7 +23,7 @@ from repository.errors import ValidationError
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://")
+limiter = Limiter(key_func=get_remote_address)  # its storage: the app's RATELIMIT_STORAGE_URI (init_app)
 login_manager = LoginManager()
 
 
@@ -69,6 +69,11 @@ class CookieSessions(SecureCookieSessionInterface):
 def init_app(app) -> None:
     app.session_interface = CookieSessions()
     csrf.init_app(app)
+    # The login limits are counted in Redis when REDIS_URL is set, so every web process on every
+    # machine shares them; else in this process's memory. While Redis cannot be reached each
+    # process counts on its own rather than refusing logins (the accounts' lockout still holds).
+    app.config.update(RATELIMIT_STORAGE_URI=app.config["FANGZHI"]["REDIS_URL"] or "memory://",
+                      RATELIMIT_KEY_PREFIX="fangzhi", RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True)
     limiter.init_app(app)
     # Flask-Limiter looks up default, blueprint and meta limits before every request; Fangzhi sets
     # none, only the login routes' limits, which their decorators check: the look-up is not run.

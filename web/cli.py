@@ -73,14 +73,21 @@ def main(ctx, as_user):
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (FANGZHI_HOST).")
 @click.option("--port", default=None, type=int, help="Port to listen on (FANGZHI_PORT).")
+@click.option("--dev", is_flag=True, help="Flask's development server, restarting when the code changes.")
 @click.pass_obj
-def serve(obj, host, port):
-    """Serve the web site and API (development server; see README for production)."""
-    from . import create_app
-
-    app = create_app(fangzhi=obj.fangzhi)
+def serve(obj, host, port, dev):
+    """Serve the web site and API: gunicorn with FANGZHI_WEB_WORKERS processes of
+    FANGZHI_WEB_THREADS threads (see the README's deployment guide and deploy/)."""
     settings = obj.settings
-    app.run(host=host or settings["HOST"], port=port or settings["PORT"], threaded=True)
+    host, port = host or settings["HOST"], port or settings["PORT"]
+    if dev:
+        from . import create_app
+
+        create_app(fangzhi=obj.fangzhi).run(host=host, port=port, threaded=True, use_reloader=True)
+        return
+    from .serving import Server
+
+    Server(settings, host=host, port=port).run()  # nothing built here: each worker builds its own
 
 
 @main.command()

@@ -1,4 +1,5 @@
-"""The member registry (alliance.members): validation, duplicates, status, file mode."""
+"""The member registry (alliance.members) on both dialects: validation, duplicates, status; the
+database file that holds the members' tokens is its owner's only."""
 import stat
 
 import pytest
@@ -8,8 +9,8 @@ from repository.errors import Conflict, NotFound, ValidationError
 from tests.helpers import build_on
 
 
-def test_members_add_get_list_remove_and_status(tmp_path):
-    members = Members(tmp_path / "alliance.sqlite3")
+def test_members_add_get_list_remove_and_status(database):
+    members = Members(database)
     members.add(Member("west", "http://127.0.0.1:5001/oai", token="fzt_x", label_zh="西区图书馆", label_en="West"))
     west = members.get("west")
     assert west.api_url == "http://127.0.0.1:5001" and west.token == "fzt_x" and west.label("en") == "West"
@@ -28,7 +29,6 @@ def test_members_add_get_list_remove_and_status(tmp_path):
         members.get("west")
     with pytest.raises(NotFound):
         members.remove("west")
-    assert stat.S_IMODE((tmp_path / "alliance.sqlite3").stat().st_mode) == 0o600
 
 
 @pytest.mark.parametrize("name", ["", "West", "a/b", "../x", "x" * 64, "-x"])
@@ -47,3 +47,4 @@ def test_composition_root_builds_members(tmp_path):
     fz = build_on(tmp_path)
     fz.members.add(Member("east", "http://127.0.0.1:9/oai"))
     assert build_on(tmp_path).members.get("east").oai_url == "http://127.0.0.1:9/oai"
+    assert stat.S_IMODE((tmp_path / "fangzhi.sqlite3").stat().st_mode) == 0o600  # it holds the tokens

@@ -68,7 +68,7 @@ def test_the_app_serves_the_services_it_is_given(tmp_path, monkeypatch):
 def test_worker_processes_build_their_own_services(tmp_path):
     settings = load({"DATA_DIR": str(tmp_path)}, environ={})
     ctx = bootstrap.worker_context(settings)
-    assert ctx.work == tmp_path / "work" and ctx.jobs.path == tmp_path / "jobs.sqlite3"
+    assert ctx.work == tmp_path / "work" and ctx.jobs.db.url.database == str(tmp_path / "fangzhi.sqlite3")
 
 
 def test_an_index_of_older_fields_is_rebuilt_from_storage(tmp_path):

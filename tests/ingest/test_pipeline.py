@@ -225,17 +225,18 @@ def test_sigkill_mid_batch_then_resume_completes_every_item_once(tmp_path):
     data = tmp_path / "data"
     proc = fangzhi(data, "ingest", source, "--workers", "2", wait=False)
     from ingest.jobs import JobStore
+    from storage.database import Database
 
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # kill once some, but not all, entries are done
         time.sleep(0.2)
-        if (data / "jobs.sqlite3").exists():
-            jobs = JobStore(data / "jobs.sqlite3").jobs()
+        if (data / "fangzhi.sqlite3").exists():
+            jobs = JobStore(Database(f"sqlite:///{data / 'fangzhi.sqlite3'}")).jobs()
             if jobs and 2 <= jobs[0].counts.get("done", 0) < 16:
                 break
     os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker processes, like a power cut
     proc.wait()
-    job = JobStore(data / "jobs.sqlite3").jobs()[0]
+    job = JobStore(Database(f"sqlite:///{data / 'fangzhi.sqlite3'}")).jobs()[0]
     assert job.counts.get("done", 0) < 16
     out = fangzhi(data, "ingest", "--resume", job.id)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.jobs import JobStore
 from ingest.pipeline import Context
 from ingest.safety import MIB
 from ingest.uploads import ChunkTooLarge, OffsetConflict, Uploads, UnknownUpload
 from repository.errors import ValidationError
 from tests.ingest import fixtures
-from tests.ingest.test_pipeline import archive_of
+from tests.helpers import build_on
 
 
 def test_chunks_append_at_their_offset_and_a_refused_chunk_leaves_the_file(tmp_path):
@@ -37,7 +36,8 @@ def test_chunks_append_at_their_offset_and_a_refused_chunk_leaves_the_file(tmp_p
 
 def test_a_finished_upload_is_one_item_of_a_new_job_with_its_transcripts(tmp_path):
     data = tmp_path / "data"
-    ctx = Context(archive_of(data), JobStore(data / "jobs.sqlite3"), data / "work")
+    fz = build_on(data)
+    ctx = Context(fz.archive, fz.jobs, data / "work")
     uploads = Uploads(tmp_path / "uploads", max_file_bytes=100 * MIB)
     empty = uploads.start()
     with pytest.raises(ValidationError, match="upload at least one file"):

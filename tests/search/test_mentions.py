@@ -10,7 +10,7 @@ from search.mentions import MentionReview
 from search.names import NameGroup
 from search.service import Search
 from search.tantivy_index import TantivyIndex
-from storage.mentions import SQLiteMentionStore
+from storage.mentions import MentionStore
 from tests.search.test_names import Names
 from tests.search.test_service import add, ids
 
@@ -20,10 +20,10 @@ GROUPS = (NameGroup("person-zy", "person", "周汝桐", ("周汝桐", "鹤樵居
 
 
 @pytest.fixture
-def review(archive, tmp_path):
+def review(archive, database):
     search = Search(TantivyIndex(None), archive, names=Names(*GROUPS))
     name_index.CHECK_SECONDS, saved = 0.0, name_index.CHECK_SECONDS
-    made = MentionReview(search, archive, SQLiteMentionStore(tmp_path / "mentions.sqlite3"))
+    made = MentionReview(search, archive, MentionStore(database))  # the store on each dialect
     archive.listeners += [search.item_changed, made.item_changed]
     yield made
     name_index.CHECK_SECONDS = saved
@@ -101,14 +101,14 @@ def test_a_name_inside_ordinary_words_is_not_proposed(archive, tmp_path):
     assert [(a, b) for a, b, *_ in index.find("深山人家，山人独往。")] == [(5, 7)]
 
 
-def test_a_name_in_a_transcript_cue_is_proposed_with_its_time(archive, tmp_path):
+def test_a_name_in_a_transcript_cue_is_proposed_with_its_time(archive, database):
     from search.documents import Contribution, Passage
 
     def cues(archive_, item):
         return Contribution(passages=[Passage("那年周汝桐来村里", file_id="f1", time=75.5, access="staff")])
 
     search = Search(TantivyIndex(None), archive, contributors=(cues,), names=Names(*GROUPS))
-    made = MentionReview(search, archive, SQLiteMentionStore(tmp_path / "m.sqlite3"))
+    made = MentionReview(search, archive, MentionStore(database))
     archive.listeners.append(made.item_changed)
     add(archive, "v1", "口述访谈")
     place = made.queue(ARCHIVIST)[0].places[0]

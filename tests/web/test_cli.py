@@ -81,10 +81,10 @@ def test_unknown_item_is_one_line_and_exit_1(demo_dir):
 def test_rebuild_from_storage(demo_dir):
     from tests.helpers import build_on
 
-    build_on(demo_dir).catalog.clear()
-    (demo_dir / "authorities.sqlite3").unlink()
+    fz = build_on(demo_dir)
+    fz.catalog.clear()
+    fz.authorities.table.clear()
     out = fangzhi(demo_dir, "rebuild")
-
     stored = list(build_on(demo_dir).objects.list_objects())  # collections, items, authorities, the exhibition
     assert {oid.split(":")[0] for oid in stored} == {"collection", "item", "authority", "exhibition"}
     assert out.returncode == 0 and f"rebuilt the catalog from {len(stored)} objects" in out.stdout

@@ -151,10 +151,10 @@ def test_readers_and_anonymous_get_no_figures_and_tokens_are_scoped(site):
         assert anonymous.get("/admin/", headers=headers).status_code == 403  # the page: sessions only
 
 
-def test_zero_result_queries_are_normalised_capped_and_bounded(tmp_path):
+def test_zero_result_queries_are_normalised_capped_and_bounded(database):
     from search.queries import MAX_CHARS, ZeroResults
 
-    queries = ZeroResults(tmp_path / "q.sqlite3", keep=5)
+    queries = ZeroResults(database, keep=5)
     queries.record("  ＡＢＣ\x00\x1b   惠山 \n")
     queries.record("abc 惠山")
     queries.record("   ")

@@ -1,11 +1,10 @@
 """Staff ingest in the browser's way: chunked, resumable upload, then a background job."""
 import re
-import sqlite3
 import time
 
 import pytest
 
-from ingest.jobs import SCHEMA, Entry, JobStore
+from ingest.jobs import Entry
 from repository.access import SYSTEM
 from repository.notices import Notice, part
 from tests.ingest import fixtures
@@ -96,20 +95,6 @@ def test_a_job_report_shows_notices_in_the_interface_language(app, staff):
             "time &#39;00:00:60.000&#39;: minutes and seconds run from 00 to 59)</li>") in en
     assert "<li>采访.wav: the name says audio/x-wav, the content is audio/wav</li>" in en
     assert "已跳过" not in en and "cue skipped" not in zh
-
-
-def test_a_job_database_from_before_notices_gains_them(tmp_path):
-    path = tmp_path / "jobs.sqlite3"
-    old = sqlite3.connect(path)
-    old.executescript(SCHEMA)  # the first release's tables: no notes column
-    old.execute("INSERT INTO jobs VALUES ('j1', '2024', 'box', 'a', '{}')")
-    old.execute("INSERT INTO entries VALUES ('j1', 1, 'x', 'it1', '[]', '[]', '{}', 'done', NULL, NULL, 'a note', '2024')")
-    old.commit()
-    old.close()
-    jobs = JobStore(path)
-    assert [(e.reason, e.notes) for e in jobs.entries("j1")] == [("a note", [])]
-    jobs.mark("j1", 1, "done", notes=[Notice("a.vtt", 3, "vtt.no_arrow", {"raw": "1 - 2"})])
-    assert jobs.entry("j1", 1).notes == [{"file": "a.vtt", "line": 3, "code": "vtt.no_arrow", "args": {"raw": "1 - 2"}}]
 
 
 def wait_for_job(client, job_url, deadline=180):

@@ -1,5 +1,5 @@
 """Researchers' saved lists: private by default, shared by an unguessable link that still applies
-the access policy to each item for whoever opens it; kept in DATA_DIR/lists.sqlite3."""
+the access policy to each item for whoever opens it; kept in the database (DATABASE_URL)."""
 import re
 
 import pytest
@@ -109,12 +109,12 @@ def test_api_tokens_never_read_lists(site):
     assert token.get(f"/lists/{list_id(me)}").status_code == 403
 
 
-def test_lists_are_kept_in_the_data_folder(site, tmp_path):
+def test_lists_are_kept_in_the_database(site, tmp_path):
     from web import create_app
     me = site.test_client()
     login(me, "researcher")
     save(me, "pub", note="留存")
-    assert (tmp_path / "data" / "lists.sqlite3").exists()
+    assert (tmp_path / "data" / "fangzhi.sqlite3").exists() and not (tmp_path / "data" / "lists.sqlite3").exists()
     again = create_app({"DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test"}).test_client()
     login(again, "researcher")
     assert "留存" in again.get(f"/lists/{list_id(again)}").get_data(as_text=True)
