@@ -156,14 +156,19 @@ def test_an_old_data_folders_catalog_file_is_rebuilt_from_storage_once(tmp_path)
     fz = build_on(tmp_path)
     fz.archive.create_collection({"id": "photos", "title": "照片"}, user=SYSTEM)
     ids = [fz.archive.create_item(photo_item(collections=["photos"]), user=SYSTEM).value.id for _ in range(3)]
+    fz.authorities.create({"kind": "person", "name": "钱穆"}, user=SYSTEM)
     expected = fz.catalog.dump()
-    fz.catalog.clear()  # as if the database were new beside an old catalog file
+    fz.catalog.clear()  # as if the database were new beside the old files
+    fz.authorities.table.clear()
     fz.database.dispose()
     with sqlite3.connect(tmp_path / "catalog.sqlite3") as old:
         old.executescript(OLD_CATALOG)
+    sqlite3.connect(tmp_path / "authorities.sqlite3").close()  # the authority lookup's (derived too)
     again = build_on(tmp_path)
     assert again.catalog.dump() == expected
     assert sorted(i.id for i in again.archive.list_items(user=SYSTEM)[0]) == sorted(ids)
-    assert not (tmp_path / "catalog.sqlite3").exists() and (tmp_path / "catalog.sqlite3.adopted").exists()
+    assert len(again.authorities.find("钱穆")) == 1  # rebuilt by the catalog's rebuild, the file only renamed
+    for name in ("catalog.sqlite3", "authorities.sqlite3"):
+        assert not (tmp_path / name).exists() and (tmp_path / f"{name}.adopted").exists()
     again.catalog.clear()
     assert build_on(tmp_path).catalog.dump()["items"] == []  # once: the next start leaves the catalog as it is
