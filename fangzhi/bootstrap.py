@@ -54,14 +54,15 @@ from search import queries as query_tables
 from search.queries import ZeroResults
 from search.service import Search
 from storage import LocalStorage
-from storage.accounts import SQLiteAccountStore
+from storage import accounts as account_tables
 from storage import lists as list_tables, mentions as mention_tables
+from storage.accounts import AccountStore
 from storage.adopt import adopt_sqlite_file, rebuild_for_sqlite_file
 from storage.authorities import AuthorityTable
 from storage.base import Storage
 from storage.bulk_jobs import TABLES as BULK_TABLES
 from storage.bulk_jobs import BulkJobs
-from storage.catalog import SQLiteCatalog
+from storage.catalog import Catalog
 from storage.database import Database, DatabaseError
 from storage.harvested import HarvestStore
 from storage.lists import ListStore
@@ -80,7 +81,7 @@ class Fangzhi:
     settings: dict
     storage: Storage
     objects: OcflRoot
-    catalog: SQLiteCatalog
+    catalog: Catalog
     archive: Archive
     search: Search
     accounts: Accounts
@@ -170,7 +171,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     storage = storage if storage is not None else _storage(settings)
     objects = OcflRoot(storage)
     objects.init()
-    catalog = SQLiteCatalog(data / "catalog.sqlite3")
+    catalog = Catalog(database)
     archive = Archive(objects, catalog, storage)
     authorities = Authorities(archive, AuthorityTable(database))
     archive.rebuilders.append(authorities.rebuild)  # `fangzhi rebuild` recreates its lookup table too
@@ -193,7 +194,8 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
         log.warning("the search index's fields have changed: rebuilding it from storage")
         search.rebuild()
-    accounts = Accounts(SQLiteAccountStore(data / "accounts.sqlite3"), max_failures=settings["LOGIN_ATTEMPTS"],
+    adopt_sqlite_file(database, data / "accounts.sqlite3", list(account_tables.TABLES))  # from before DATABASE_URL
+    accounts = Accounts(AccountStore(database), max_failures=settings["LOGIN_ATTEMPTS"],
                         lockout=timedelta(minutes=settings["LOCKOUT_MINUTES"]))
     limits = Limits(max_pixels=settings["MAX_PIXELS"], max_video_pixels=settings["MAX_VIDEO_PIXELS"],
                     max_media_seconds=settings["MAX_MEDIA_SECONDS"], tool_timeout=settings["TOOL_TIMEOUT"],
@@ -202,9 +204,13 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     exhibitions = Exhibitions(archive, ExhibitionList(database), clips=clip)  # oral history's clips
     archive.rebuilders.append(exhibitions.rebuild)  # `fangzhi rebuild` lists the exhibitions again from storage
     adopt_sqlite_file(database, data / "jobs.sqlite3", [*INGEST_TABLES, *BULK_TABLES])  # jobs from before DATABASE_URL
+    # a data folder from before DATABASE_URL: the derived tables again from storage; the catalog's
+    # rebuild runs the features' rebuilders too, and their old files are then only renamed
+    caught_up = rebuild_for_sqlite_file(data / "catalog.sqlite3", archive.rebuild)
+    if caught_up:
+        log.warning("%s moved into the database: rebuilt from storage (renamed .adopted)", data / "catalog.sqlite3")
     for name, rebuild in (("authorities.sqlite3", authorities.rebuild), ("exhibitions.sqlite3", exhibitions.rebuild)):
-        # a data folder from before DATABASE_URL: the derived tables again from storage
-        if rebuild_for_sqlite_file(data / name, lambda rebuild=rebuild: rebuild(list(objects.list_objects()))):
+        if rebuild_for_sqlite_file(data / name, lambda rebuild=rebuild: caught_up or rebuild(list(objects.list_objects()))):
             log.warning("%s moved into the database: rebuilt from storage (renamed .adopted)", data / name)
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(database),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),

@@ -125,6 +125,39 @@ def rebuild(obj):
     click.echo(f"rebuilt the search index from {count} items and the alliance's harvested records")
 
 
+@main.group()
+def database():
+    """The database of operational state (setting DATABASE_URL)."""
+
+
+@database.command("copy")
+@click.option("--to", "url", required=True, metavar="URL",
+              help="A new, empty database: postgresql+psycopg://USER:PASSWORD@HOST/NAME (or sqlite:///PATH).")
+@click.pass_obj
+def database_copy(obj, url):
+    """Copy every table of the current database (FANGZHI_DATABASE_URL, by default
+    DATA_DIR/fangzhi.sqlite3) into a new, empty one: a library moving to PostgreSQL. Stop the
+    site and the workers first; afterwards set FANGZHI_DATABASE_URL to URL."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.adopt import copy_database
+    from storage.database import Database, DatabaseError
+
+    try:
+        target = Database(url)
+    except (DatabaseError, SQLAlchemyError) as exc:
+        raise click.BadParameter(str(exc).splitlines()[0], param_hint="--to") from None
+    try:
+        counts = copy_database(obj.fangzhi.database, target)
+    except DatabaseError as exc:
+        click.echo(f"fangzhi: --to {exc}", err=True)
+        sys.exit(1)
+    finally:
+        target.dispose()
+    click.echo(f"copied {sum(counts.values())} rows of {len(counts)} tables into {target.url.render_as_string()}; "
+               "now set FANGZHI_DATABASE_URL to it")
+
+
 @main.command("mentions")
 @click.pass_obj
 def mentions(obj):

@@ -42,7 +42,7 @@ def test_unknown_backends_are_refused_by_setting_name(tmp_path):
 def test_scale_out_settings_not_yet_supported_are_refused_not_ignored(tmp_path, name, value):
     with pytest.raises(SystemExit, match=re.escape(f"FANGZHI_{name}='{value}': this version does not support it yet")):
         bootstrap.build(load({"DATA_DIR": str(tmp_path), name: value}, environ={}))
-    assert not (tmp_path / "catalog.sqlite3").exists()  # refused before anything is made
+    assert not (tmp_path / "fangzhi.sqlite3").exists()  # refused before anything is made
 
 
 def test_the_app_serves_the_services_it_is_given(tmp_path, monkeypatch):
