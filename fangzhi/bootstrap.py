@@ -168,6 +168,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     except ValueError as exc:
         raise SystemExit(f"FANGZHI_{exc}") from None
     database = open_database(settings)
+    _adopt_old_files(data, database)
     storage = storage if storage is not None else _storage(settings)
     objects = OcflRoot(storage)
     objects.init()
@@ -180,7 +181,6 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     search = Search(index if index is not None else _index(settings), archive, contributors=_contributors(),
                     library=settings["LIBRARY_NAME"], names=authorities)  # search sees the authority file (search.names)
     mentions = MentionReview(search, archive, MentionStore(database))
-    _adopt_feature_files(data, database)  # a data folder from before DATABASE_URL: the features' state
     members = Members(database)
     harvested = HarvestStore(storage)
     union = UnionCatalogue(harvested, members, search)
@@ -194,7 +194,6 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
         log.warning("the search index's fields have changed: rebuilding it from storage")
         search.rebuild()
-    adopt_sqlite_file(database, data / "accounts.sqlite3", list(account_tables.TABLES))  # from before DATABASE_URL
     accounts = Accounts(AccountStore(database), max_failures=settings["LOGIN_ATTEMPTS"],
                         lockout=timedelta(minutes=settings["LOCKOUT_MINUTES"]))
     limits = Limits(max_pixels=settings["MAX_PIXELS"], max_video_pixels=settings["MAX_VIDEO_PIXELS"],
@@ -203,7 +202,6 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
     exhibitions = Exhibitions(archive, ExhibitionList(database), clips=clip)  # oral history's clips
     archive.rebuilders.append(exhibitions.rebuild)  # `fangzhi rebuild` lists the exhibitions again from storage
-    adopt_sqlite_file(database, data / "jobs.sqlite3", [*INGEST_TABLES, *BULK_TABLES])  # jobs from before DATABASE_URL
     # a data folder from before DATABASE_URL: the derived tables again from storage; the catalog's
     # rebuild runs the features' rebuilders too, and their old files are then only renamed
     caught_up = rebuild_for_sqlite_file(data / "catalog.sqlite3", archive.rebuild)
@@ -222,9 +220,11 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                    exhibitions=exhibitions, authorities=authorities, database=database)
 
 
-def _adopt_feature_files(data: Path, database: Database) -> None:
-    """The features' primary state from their old SQLite files in DATA_DIR, copied once (storage.adopt)."""
-    for name, tables in (("alliance.sqlite3", member_tables.TABLES), ("corrections.sqlite3", proposal_tables.TABLES),
+def _adopt_old_files(data: Path, database: Database) -> None:
+    """A data folder from before DATABASE_URL: the primary state in the stores' old SQLite files in
+    DATA_DIR, copied into the database once (storage.adopt); derived tables are rebuilt in build."""
+    for name, tables in (("accounts.sqlite3", account_tables.TABLES), ("jobs.sqlite3", [*INGEST_TABLES, *BULK_TABLES]),
+                         ("alliance.sqlite3", member_tables.TABLES), ("corrections.sqlite3", proposal_tables.TABLES),
                          ("queries.sqlite3", query_tables.TABLES), ("lists.sqlite3", list_tables.TABLES),
                          ("mentions.sqlite3", mention_tables.TABLES)):
         if adopt_sqlite_file(database, data / name, tables):
@@ -283,14 +283,14 @@ def worker_context(settings: dict) -> Context:
 
 
 # Declared for the scale-out (issue 17), not yet acted on: refused when set, never silently ignored.
-NOT_YET = {"DATABASE_URL": "", "TASK_QUEUE": "local", "REDIS_URL": ""}
+NOT_YET = {"TASK_QUEUE": "local"}
 
 
 def _refuse_unsupported(settings: dict) -> None:
     for name, default in NOT_YET.items():
         if settings[name] != default:
             raise SystemExit(f"FANGZHI_{name}={settings[name]!r}: this version does not support it yet "
-                             f"(the stores use SQLite files in DATA_DIR, ingest a local pool); leave it unset")
+                             f"(ingest runs in a local pool); leave it unset")
 
 
 def open_database(settings: dict) -> Database:

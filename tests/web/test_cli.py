@@ -305,9 +305,6 @@ def test_rebuild_on_postgresql_brings_every_ingested_item_back(tmp_path, postgre
     from tests.ingest import fixtures
     from web.cli import main
 
-    # DATABASE_URL is still refused on main until every store is on the database: the lead removes
-    # the refusal at merge, and this line with it.
-    monkeypatch.setattr(bootstrap, "NOT_YET", {k: v for k, v in bootstrap.NOT_YET.items() if k != "DATABASE_URL"})
     environ = {"FANGZHI_DATA_DIR": str(tmp_path / "data"), "FANGZHI_DATABASE_URL": postgres_url}
     fz = bootstrap.build(load(environ=environ), index=TantivyIndex(None), inline=True)
     assert fz.database.dialect == "postgresql" and not (tmp_path / "data" / "fangzhi.sqlite3").exists()
