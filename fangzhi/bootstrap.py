@@ -54,14 +54,15 @@ from search import queries as query_tables
 from search.queries import ZeroResults
 from search.service import Search
 from storage import LocalStorage
-from storage.accounts import SQLiteAccountStore
+from storage import accounts as account_tables
 from storage import lists as list_tables, mentions as mention_tables
+from storage.accounts import AccountStore
 from storage.adopt import adopt_sqlite_file, rebuild_for_sqlite_file
 from storage.authorities import AuthorityTable
 from storage.base import Storage
 from storage.bulk_jobs import TABLES as BULK_TABLES
 from storage.bulk_jobs import BulkJobs
-from storage.catalog import SQLiteCatalog
+from storage.catalog import Catalog
 from storage.database import Database, DatabaseError
 from storage.harvested import HarvestStore
 from storage.lists import ListStore
@@ -80,7 +81,7 @@ class Fangzhi:
     settings: dict
     storage: Storage
     objects: OcflRoot
-    catalog: SQLiteCatalog
+    catalog: Catalog
     archive: Archive
     search: Search
     accounts: Accounts
@@ -168,7 +169,6 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     data = Path(settings["DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
     check_task_queue(settings)
-    _refuse_unsupported(settings)
     _guard_images(settings)
     try:  # onnxruntime threads: the cores shared among the workers
         ocr.configure(engine=settings["OCR_ENGINE"], low_confidence=settings["OCR_LOW_CONFIDENCE"],
@@ -176,10 +176,11 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     except ValueError as exc:
         raise SystemExit(f"FANGZHI_{exc}") from None
     database = open_database(settings)
+    _adopt_old_files(data, database)
     storage = storage if storage is not None else _storage(settings)
     objects = OcflRoot(storage)
     objects.init()
-    catalog = SQLiteCatalog(data / "catalog.sqlite3")
+    catalog = Catalog(database)
     archive = Archive(objects, catalog, storage)
     authorities = Authorities(archive, AuthorityTable(database))
     archive.rebuilders.append(authorities.rebuild)  # `fangzhi rebuild` recreates its lookup table too
@@ -188,7 +189,6 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     search = Search(index if index is not None else _index(settings), archive, contributors=_contributors(),
                     library=settings["LIBRARY_NAME"], names=authorities)  # search sees the authority file (search.names)
     mentions = MentionReview(search, archive, MentionStore(database))
-    _adopt_feature_files(data, database)  # a data folder from before DATABASE_URL: the features' state
     members = Members(database)
     harvested = HarvestStore(storage)
     union = UnionCatalogue(harvested, members, search)
@@ -202,7 +202,7 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
         log.warning("the search index's fields have changed: rebuilding it from storage")
         search.rebuild()
-    accounts = Accounts(SQLiteAccountStore(data / "accounts.sqlite3"), max_failures=settings["LOGIN_ATTEMPTS"],
+    accounts = Accounts(AccountStore(database), max_failures=settings["LOGIN_ATTEMPTS"],
                         lockout=timedelta(minutes=settings["LOCKOUT_MINUTES"]))
     limits = Limits(max_pixels=settings["MAX_PIXELS"], max_video_pixels=settings["MAX_VIDEO_PIXELS"],
                     max_media_seconds=settings["MAX_MEDIA_SECONDS"], tool_timeout=settings["TOOL_TIMEOUT"],
@@ -210,10 +210,13 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     images = ImageServer.from_settings(settings, data / "cache" / "iiif")
     exhibitions = Exhibitions(archive, ExhibitionList(database), clips=clip)  # oral history's clips
     archive.rebuilders.append(exhibitions.rebuild)  # `fangzhi rebuild` lists the exhibitions again from storage
-    adopt_sqlite_file(database, data / "jobs.sqlite3", [*INGEST_TABLES, *BULK_TABLES])  # jobs from before DATABASE_URL
+    # a data folder from before DATABASE_URL: the derived tables again from storage; the catalog's
+    # rebuild runs the features' rebuilders too, and their old files are then only renamed
+    caught_up = rebuild_for_sqlite_file(data / "catalog.sqlite3", archive.rebuild)
+    if caught_up:
+        log.warning("%s moved into the database: rebuilt from storage (renamed .adopted)", data / "catalog.sqlite3")
     for name, rebuild in (("authorities.sqlite3", authorities.rebuild), ("exhibitions.sqlite3", exhibitions.rebuild)):
-        # a data folder from before DATABASE_URL: the derived tables again from storage
-        if rebuild_for_sqlite_file(data / name, lambda rebuild=rebuild: rebuild(list(objects.list_objects()))):
+        if rebuild_for_sqlite_file(data / name, lambda rebuild=rebuild: caught_up or rebuild(list(objects.list_objects()))):
             log.warning("%s moved into the database: rebuilt from storage (renamed .adopted)", data / name)
     return Fangzhi(settings, storage, objects, catalog, archive, search, accounts, JobStore(database),
                    limits, images, Uploads(data / "uploads", max_file_bytes=settings["MAX_UPLOAD_MB"] << 20),
@@ -225,9 +228,11 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
                    exhibitions=exhibitions, authorities=authorities, database=database)
 
 
-def _adopt_feature_files(data: Path, database: Database) -> None:
-    """The features' primary state from their old SQLite files in DATA_DIR, copied once (storage.adopt)."""
-    for name, tables in (("alliance.sqlite3", member_tables.TABLES), ("corrections.sqlite3", proposal_tables.TABLES),
+def _adopt_old_files(data: Path, database: Database) -> None:
+    """A data folder from before DATABASE_URL: the primary state in the stores' old SQLite files in
+    DATA_DIR, copied into the database once (storage.adopt); derived tables are rebuilt in build."""
+    for name, tables in (("accounts.sqlite3", account_tables.TABLES), ("jobs.sqlite3", [*INGEST_TABLES, *BULK_TABLES]),
+                         ("alliance.sqlite3", member_tables.TABLES), ("corrections.sqlite3", proposal_tables.TABLES),
                          ("queries.sqlite3", query_tables.TABLES), ("lists.sqlite3", list_tables.TABLES),
                          ("mentions.sqlite3", mention_tables.TABLES)):
         if adopt_sqlite_file(database, data / name, tables):
@@ -297,7 +302,6 @@ def celery_app(settings: dict):
     if settings["TASK_QUEUE"] != "celery":
         raise SystemExit(f"FANGZHI_TASK_QUEUE={settings['TASK_QUEUE']!r}: the Celery queue needs FANGZHI_TASK_QUEUE=celery")
     check_task_queue(settings)
-    _refuse_unsupported(settings)
     from ingest.queue import make_app
 
     return make_app({**settings, "DATA_DIR": str(Path(settings["DATA_DIR"]).resolve())}, worker_context)
@@ -327,17 +331,6 @@ def check_task_queue(settings: dict) -> None:
     for name, least in (("INGEST_LEASE_SECONDS", 3), ("CELERY_VISIBILITY_TIMEOUT", 1)):  # a lease renews every third
         if settings[name] < least:
             raise SystemExit(f"FANGZHI_{name}={settings[name]!r}: at least {least} seconds")
-
-
-# Declared for the scale-out (issue 17), not yet acted on: refused when set, never silently ignored.
-NOT_YET = {"DATABASE_URL": "", "REDIS_URL": ""}  # branch celery: TASK_QUEUE acted on now (was "TASK_QUEUE": "local")
-
-
-def _refuse_unsupported(settings: dict) -> None:
-    for name, default in NOT_YET.items():
-        if settings[name] != default:
-            raise SystemExit(f"FANGZHI_{name}={settings[name]!r}: this version does not support it yet "
-                             f"(the stores use SQLite files in DATA_DIR, ingest a local pool); leave it unset")
 
 
 def open_database(settings: dict) -> Database:

@@ -1,5 +1,5 @@
 """The staff dashboard's figures (``/admin``, ``/metrics.json``, ``/metrics``), computed
-cheaply: item and file counts by SQL over the catalog (``SQLiteCatalog.figures``) for what the
+cheaply: item and file counts by SQL over the catalog (``Catalog.figures``) for what the
 asking user may see, ingest by day from the job store, fixity from its log, searches that found
 nothing from ``search.queries``, open correction proposals from ``corrections``."""
 from __future__ import annotations

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Column, ForeignKey, Integer, Table, and_, func, or_, select
 
-from storage.database import TEXT, Database, metadata
+from storage.database import TEXT, Database, counts_by_state, metadata
 
 STATES = ("pending", "done", "duplicate", "failed")
 FINISHED = ("done", "duplicate")  # an entry in these states is never worked on again
@@ -212,11 +212,7 @@ class JobStore:
         """The jobs ``query`` selects, each with its entries counted by state (one query for all)."""
         with self.db.connect() as conn:
             rows = conn.execute(query).all()
-            counts = {row.id: {} for row in rows}
-            c = entries_table.c
-            for job_id, state, count in conn.execute(select(c.job_id, c.state, func.count())
-                                                     .where(c.job_id.in_(counts)).group_by(c.job_id, c.state)):
-                counts[job_id][state] = count
+            counts = counts_by_state(conn, entries_table, [row.id for row in rows])
         return [Job(r.id, r.created, r.source, r.user, json.loads(r.options), counts[r.id]) for r in rows]
 
     def throughput(self, since: str) -> list[tuple[str, str, int]]:

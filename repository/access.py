@@ -146,8 +146,11 @@ def _index(item) -> tuple[dict, frozenset]:
     return cached
 
 
-def level_sql(today: date, visibility="visibility", embargo="embargo_until") -> tuple[str, tuple]:
-    """SQL expression (and its parameter) for a row's effective level: the same rule as
+def level_sql(today, visibility, embargo):
+    """A SQLAlchemy expression of a row's effective level from its ``visibility`` and ``embargo``
+    columns and ``today`` (an ISO date, or a bind parameter of one): the same rule as
     ``effective_level``, for catalog queries."""
-    return (f"(CASE WHEN {visibility} = 'embargoed' AND {embargo} IS NOT NULL AND {embargo} <= ? "
-            f"THEN 'public' ELSE {visibility} END)", (today.isoformat(),))
+    from sqlalchemy import and_, case
+
+    lifted = and_(visibility == "embargoed", embargo.is_not(None), embargo <= today)
+    return case((lifted, "public"), else_=visibility)

@@ -4,7 +4,7 @@ Each service method checks permission, validates, writes a new object version (t
 truth), and only then updates the derived catalog. Reads go through the access policy.
 
 The services receive their backends (an ``ObjectStore`` such as ``storage.ocfl.OcflRoot`` and a
-``Catalog`` such as ``storage.catalog.SQLiteCatalog``) as arguments; this module imports no
+``Catalog`` such as ``storage.catalog.Catalog``) as arguments; this module imports no
 backend code.
 """
 from __future__ import annotations
@@ -77,7 +77,7 @@ class ObjectStore(Protocol):  # implemented by storage.ocfl.OcflRoot
     def purge(self, object_id: str) -> None: ...
 
 
-class Catalog(Protocol):  # implemented by storage.catalog.SQLiteCatalog
+class Catalog(Protocol):  # implemented by storage.catalog.Catalog
     def put_item(self, item: Item, version: int, created: str, updated: str) -> None: ...
     def put_collection(self, collection: Collection, version: int, created: str, updated: str) -> None: ...
     def delete(self, object_id: str) -> None: ...

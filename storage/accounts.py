@@ -1,145 +1,164 @@
-"""SQLiteAccountStore: accounts, API tokens and auth events.
+"""AccountStore: accounts, API tokens, sessions, login failures and auth events in the database
+(``storage.database``).
 
 Unlike the catalog this is primary operational state (it is not in the object store and
-`fangzhi rebuild` does not touch it): back up ``accounts.sqlite3`` with the data folder.
+`fangzhi rebuild` does not touch it): back up the database (DATABASE_URL) with the data folder.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
+
+from sqlalchemy import Boolean, Column, Index, Integer, Table, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from repository.accounts import Account, Token
+from repository.errors import Conflict
 
-from .sqlite import SQLiteDatabase
+from .database import TEXT, Database, metadata
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS accounts (
-    id INTEGER PRIMARY KEY, username TEXT UNIQUE NOT NULL, display_name TEXT NOT NULL,
-    roles TEXT NOT NULL, password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
-    session_version INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS login_failures (
-    username TEXT NOT NULL, address TEXT NOT NULL, failures INTEGER NOT NULL, locked_until TEXT,
-    last TEXT NOT NULL, PRIMARY KEY (username, address)
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, scopes TEXT NOT NULL, hash TEXT UNIQUE NOT NULL,
-    created TEXT NOT NULL, created_by TEXT NOT NULL, revoked TEXT, last_used TEXT
-);
-CREATE TABLE IF NOT EXISTS auth_events (
-    at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL,
-    count INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS auth_events_by_kind ON auth_events(action, user, detail, at);
-CREATE TABLE IF NOT EXISTS sessions (
-    hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL, created TEXT NOT NULL
-);
-"""
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Integer, primary_key=True), Column("username", TEXT, unique=True, nullable=False),
+    Column("display_name", TEXT, nullable=False), Column("roles", TEXT, nullable=False),
+    Column("password_hash", TEXT, nullable=False), Column("disabled", Boolean, nullable=False, default=False),
+    Column("session_version", Integer, nullable=False, default=1))
+login_failures = Table(
+    "login_failures", metadata,
+    Column("username", TEXT, primary_key=True), Column("address", TEXT, primary_key=True),
+    Column("failures", Integer, nullable=False), Column("locked_until", TEXT), Column("last", TEXT, nullable=False))
+tokens = Table(
+    "tokens", metadata,
+    Column("id", Integer, primary_key=True), Column("name", TEXT, nullable=False), Column("scopes", TEXT, nullable=False),
+    Column("hash", TEXT, unique=True, nullable=False), Column("created", TEXT, nullable=False),
+    Column("created_by", TEXT, nullable=False), Column("revoked", TEXT), Column("last_used", TEXT))
+auth_events = Table(  # id: the order events happened in (the old file's rowid)
+    "auth_events", metadata,
+    Column("id", Integer, primary_key=True), Column("at", TEXT, nullable=False), Column("user", TEXT, nullable=False),
+    Column("action", TEXT, nullable=False), Column("detail", TEXT, nullable=False),
+    Column("count", Integer, nullable=False, default=1),
+    Index("ix_auth_events_action", "action", "user", "detail", "at"))
+sessions = Table(
+    "sessions", metadata,
+    Column("hash", TEXT, primary_key=True), Column("account_id", Integer, nullable=False),
+    Column("created", TEXT, nullable=False))
+TABLES = (accounts, login_failures, tokens, auth_events, sessions)
+
+_EVENT_COLUMNS = (auth_events.c.at, auth_events.c.user, auth_events.c.action, auth_events.c.detail,
+                  auth_events.c.count)
 
 
-class SQLiteAccountStore(SQLiteDatabase):
-    def __init__(self, path: str | Path):
-        super().__init__(path, SCHEMA)
-        with self._db() as db:  # accounts.sqlite3 files made before events had a count
-            if "count" not in {row["name"] for row in db.execute("PRAGMA table_info(auth_events)")}:
-                db.execute("ALTER TABLE auth_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
+class AccountStore:
+    def __init__(self, database: Database):
+        self.db = database
 
     @staticmethod
     def _account(row) -> Account | None:
         if row is None:
             return None
-        return Account(row["id"], row["username"], row["display_name"], frozenset(filter(None, row["roles"].split(","))),
-                       row["password_hash"], bool(row["disabled"]), row["session_version"])
+        return Account(row.id, row.username, row.display_name, frozenset(filter(None, row.roles.split(","))),
+                       row.password_hash, bool(row.disabled), row.session_version)
+
+    def _one(self, query):
+        with self.db.connect() as conn:
+            return conn.execute(query).first()
 
     def get(self, username: str) -> Account | None:
-        return self._account(self._db().execute("SELECT * FROM accounts WHERE username = ?", (username,)).fetchone())
+        return self._account(self._one(select(accounts).where(accounts.c.username == username)))
 
     def get_by_id(self, account_id: int) -> Account | None:
-        return self._account(self._db().execute("SELECT * FROM accounts WHERE id = ?", (account_id,)).fetchone())
+        return self._account(self._one(select(accounts).where(accounts.c.id == account_id)))
 
     def all(self) -> list[Account]:
-        return [self._account(r) for r in self._db().execute("SELECT * FROM accounts ORDER BY username")]
+        with self.db.connect() as conn:
+            return [self._account(r) for r in conn.execute(select(accounts).order_by(accounts.c.username))]
 
     def save(self, a: Account) -> Account:
-        values = (a.username, a.display_name, ",".join(sorted(a.roles)), a.password_hash, int(a.disabled),
-                  a.session_version)
-        with self._db() as db:
-            if a.id is None:
-                a.id = db.execute("INSERT INTO accounts (username, display_name, roles, password_hash, disabled, "
-                                  "session_version) VALUES (?,?,?,?,?,?)", values).lastrowid
-            else:
-                db.execute("UPDATE accounts SET username=?, display_name=?, roles=?, password_hash=?, disabled=?, "
-                           "session_version=? WHERE id=?", values + (a.id,))
+        values = {"username": a.username, "display_name": a.display_name, "roles": ",".join(sorted(a.roles)),
+                  "password_hash": a.password_hash, "disabled": bool(a.disabled), "session_version": a.session_version}
+        try:
+            with self.db.begin() as conn:
+                if a.id is None:
+                    a.id = conn.execute(accounts.insert().values(values).returning(accounts.c.id)).scalar()
+                else:
+                    conn.execute(accounts.update().where(accounts.c.id == a.id).values(values))
+        except IntegrityError:  # two admins adding one name at once: the second is told, as by Accounts
+            raise Conflict(f"a user named {a.username} already exists") from None
         return a
 
     @staticmethod
     def _token(row) -> Token | None:
         if row is None:
             return None
-        return Token(row["id"], row["name"], frozenset(row["scopes"].split(",")), row["hash"], row["created"],
-                     row["created_by"], row["revoked"], row["last_used"])
+        return Token(row.id, row.name, frozenset(row.scopes.split(",")), row.hash, row.created,
+                     row.created_by, row.revoked, row.last_used)
 
     def save_token(self, t: Token) -> Token:
-        values = (t.name, ",".join(sorted(t.scopes)), t.hash, t.created, t.created_by, t.revoked, t.last_used)
-        with self._db() as db:
+        values = {"name": t.name, "scopes": ",".join(sorted(t.scopes)), "hash": t.hash, "created": t.created,
+                  "created_by": t.created_by, "revoked": t.revoked, "last_used": t.last_used}
+        with self.db.begin() as conn:
             if t.id is None:
-                t.id = db.execute("INSERT INTO tokens (name, scopes, hash, created, created_by, revoked, last_used) "
-                                  "VALUES (?,?,?,?,?,?,?)", values).lastrowid
+                t.id = conn.execute(tokens.insert().values(values).returning(tokens.c.id)).scalar()
             else:
-                db.execute("UPDATE tokens SET name=?, scopes=?, hash=?, created=?, created_by=?, revoked=?, "
-                           "last_used=? WHERE id=?", values + (t.id,))
+                conn.execute(tokens.update().where(tokens.c.id == t.id).values(values))
         return t
 
     def token_by_hash(self, digest: str) -> Token | None:
-        return self._token(self._db().execute("SELECT * FROM tokens WHERE hash = ?", (digest,)).fetchone())
+        return self._token(self._one(select(tokens).where(tokens.c.hash == digest)))
 
     def tokens(self) -> list[Token]:
-        return [self._token(r) for r in self._db().execute("SELECT * FROM tokens ORDER BY id")]
+        with self.db.connect() as conn:
+            return [self._token(r) for r in conn.execute(select(tokens).order_by(tokens.c.id))]
 
     def login_failures(self, username: str, address: str) -> tuple[int, str | None]:
-        row = self._db().execute("SELECT failures, locked_until FROM login_failures WHERE username = ? AND address = ?",
-                                 (username, address)).fetchone()
-        return (row["failures"], row["locked_until"]) if row else (0, None)
+        row = self._one(select(login_failures.c.failures, login_failures.c.locked_until)
+                        .where(login_failures.c.username == username, login_failures.c.address == address))
+        return (row.failures, row.locked_until) if row else (0, None)
 
     def set_login_failures(self, username: str, address: str, failures: int, locked_until: str | None) -> None:
         """Record (or with 0 failures forget) a name's failures from an address; counts not
         touched for a day and no longer locking are forgotten."""
         now = datetime.now(timezone.utc)
-        with self._db() as db:
-            db.execute("DELETE FROM login_failures WHERE (username = ? AND address = ?) OR "
-                       "(last < ? AND coalesce(locked_until, '') < ?)",
-                       (username, address, (now - timedelta(days=1)).isoformat(), now.isoformat()))
+        f = login_failures.c
+        with self.db.begin() as conn:
+            conn.execute(login_failures.delete().where(or_(
+                and_(f.username == username, f.address == address),
+                and_(f.last < (now - timedelta(days=1)).isoformat(), func.coalesce(f.locked_until, "") < now.isoformat()))))
             if failures:
-                db.execute("INSERT INTO login_failures VALUES (?,?,?,?,?)",
-                           (username, address, failures, locked_until, now.isoformat()))
+                conn.execute(login_failures.insert().values(username=username, address=address, failures=failures,
+                                                            locked_until=locked_until, last=now.isoformat()))
 
     def add_session(self, digest: str, account_id: int, created: str) -> None:
-        with self._db() as db:
-            db.execute("INSERT INTO sessions VALUES (?, ?, ?)", (digest, account_id, created))
+        with self.db.begin() as conn:
+            conn.execute(sessions.insert().values(hash=digest, account_id=account_id, created=created))
 
     def session_created(self, digest: str, account_id: int) -> str | None:
-        row = self._db().execute("SELECT created FROM sessions WHERE hash = ? AND account_id = ?",
-                                 (digest, account_id)).fetchone()
-        return row["created"] if row else None
+        row = self._one(select(sessions.c.created).where(sessions.c.hash == digest, sessions.c.account_id == account_id))
+        return row.created if row else None
 
     def delete_sessions(self, *, digest: str | None = None, before: str | None = None) -> None:
         """Remove one session (``digest``), or all those created before ``before``."""
-        with self._db() as db:
-            db.execute("DELETE FROM sessions WHERE hash = ? OR created < ?", (digest, before))
+        ended = ([sessions.c.hash == digest] if digest is not None else []) + \
+            ([sessions.c.created < before] if before is not None else [])
+        if ended:
+            with self.db.begin() as conn:
+                conn.execute(sessions.delete().where(or_(*ended)))
 
     def add_event(self, event: dict, *, merge_since: str | None = None) -> None:
-        with self._db() as db:
-            if merge_since and db.execute(
-                    "UPDATE auth_events SET count = count + 1 WHERE rowid = (SELECT max(rowid) FROM auth_events "
-                    "WHERE action = :action AND user = :user AND detail = :detail AND at >= :since)",
-                    {**event, "since": merge_since}).rowcount:
-                return
-            db.execute("INSERT INTO auth_events (at, user, action, detail) VALUES (:at, :user, :action, :detail)",
-                       event)
+        e = auth_events.c
+        row = {"at": event["at"], "user": event["user"], "action": event["action"], "detail": event["detail"]}
+        with self.db.begin() as conn:
+            if merge_since:  # one statement: the newest such event counts one more (concurrent refusals all counted)
+                newest = select(func.max(e.id)).where(e.action == row["action"], e.user == row["user"],
+                                                      e.detail == row["detail"], e.at >= merge_since).scalar_subquery()
+                if conn.execute(auth_events.update().where(e.id == newest).values(count=e.count + 1)).rowcount:
+                    return
+            conn.execute(auth_events.insert().values(row))
 
     def events(self, limit: int = 200, offset: int = 0) -> list[dict]:
-        rows = self._db().execute("SELECT * FROM auth_events ORDER BY rowid DESC LIMIT ? OFFSET ?", (limit, offset))
-        return [dict(r) for r in rows]
+        with self.db.connect() as conn:
+            return [dict(r) for r in conn.execute(select(*_EVENT_COLUMNS).order_by(auth_events.c.id.desc())
+                                                  .limit(limit).offset(offset)).mappings()]
 
     def count_events(self) -> int:
-        return self._db().execute("SELECT count(*) FROM auth_events").fetchone()[0]
+        with self.db.connect() as conn:
+            return conn.execute(select(func.count()).select_from(auth_events)).scalar()

@@ -1,6 +1,7 @@
 """Data folders from before DATABASE_URL, where each store kept its own SQLite file in DATA_DIR
 (accounts.sqlite3, jobs.sqlite3, …): their rows move into the database once, and the old file is
-renamed ``<name>.adopted`` (kept, never deleted), so nothing an archive had is lost by upgrading."""
+renamed ``<name>.adopted`` (kept, never deleted), so nothing an archive had is lost by upgrading.
+And a whole database copied into a new one (``copy_database``: SQLite → PostgreSQL)."""
 from __future__ import annotations
 
 import fcntl
@@ -11,7 +12,7 @@ from typing import Callable
 
 from sqlalchemy import Boolean, Integer, func, select, text
 
-from .database import Database, DatabaseError
+from .database import Database, DatabaseError, metadata
 
 BATCH = 1000
 
@@ -68,14 +69,41 @@ def _copy(old: sqlite3.Connection, db, table) -> None:
     if not columns:
         return
     names = ", ".join(f'"{c.name}"' for c in columns)
-    cursor = old.execute(f'SELECT {names} FROM "{table.name}"')
+    cursor = old.execute(f'SELECT {names} FROM "{table.name}" ORDER BY rowid')  # the order rows were added in
     while rows := cursor.fetchmany(BATCH):
         db.execute(table.insert(), [{c.name: _value(c, row[c.name]) for c in columns} for row in rows])
-    if db.dialect.name == "postgresql":  # explicit ids do not move PostgreSQL's sequences
-        for c in columns:
-            if c.primary_key and isinstance(c.type, Integer) and c.autoincrement in (True, "auto"):
-                db.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{c.name}'), "
-                                f"COALESCE((SELECT MAX(\"{c.name}\") FROM \"{table.name}\"), 0) + 1, false)"))
+    _advance_sequences(db, table, columns)
+
+
+def copy_database(source: Database, target: Database) -> dict[str, int]:
+    """Every table of ``source`` (one snapshot) into ``target``, parents before children
+    (``metadata.sorted_tables``), in one transaction; the row count of each table. A target
+    with rows anywhere is refused, naming its tables: nothing is merged or overwritten."""
+    counts = {}
+    with target.begin() as out:
+        filled = [t.name for t in metadata.sorted_tables if out.execute(select(t).limit(1)).first() is not None]
+        if filled:
+            raise DatabaseError(f"{target.url.render_as_string()} is not empty (rows in {', '.join(filled)}): "
+                                "copy into a new, empty database")
+        with source.connect() as db:
+            for table in metadata.sorted_tables:
+                counts[table.name] = 0
+                rows = db.execution_options(yield_per=BATCH).execute(select(table).order_by(*table.primary_key))
+                for part in rows.partitions():
+                    out.execute(table.insert(), [dict(r._mapping) for r in part])
+                    counts[table.name] += len(part)
+                _advance_sequences(out, table, table.columns)
+    return counts
+
+
+def _advance_sequences(db, table, columns) -> None:
+    """Explicit ids do not move PostgreSQL's sequences: the next new row's id follows the copied ones."""
+    if db.dialect.name != "postgresql":
+        return
+    for c in columns:
+        if c.primary_key and isinstance(c.type, Integer) and c.autoincrement in (True, "auto"):
+            db.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{c.name}'), "
+                            f"COALESCE((SELECT MAX(\"{c.name}\") FROM \"{table.name}\"), 0) + 1, false)"))
 
 
 def _value(column, value):

@@ -8,11 +8,11 @@ import json
 import secrets
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, ForeignKey, Integer, Table, func, select
+from sqlalchemy import Column, ForeignKey, Integer, Table, select
 
 from repository.bulk import STATES, BulkJob, Change
 
-from .database import TEXT, Database, metadata
+from .database import TEXT, Database, counts_by_state, metadata
 
 bulk_jobs = Table(
     "bulk_jobs", metadata,
@@ -71,11 +71,7 @@ class BulkJobs:
         """The jobs ``query`` selects, each with its entries counted by state (one query for all)."""
         with self.db.connect() as conn:
             rows = conn.execute(query).all()
-            counts = {row.id: {} for row in rows}
-            c = bulk_entries.c
-            for job_id, state, count in conn.execute(select(c.job_id, c.state, func.count())
-                                                     .where(c.job_id.in_(counts)).group_by(c.job_id, c.state)):
-                counts[job_id][state] = count
+            counts = counts_by_state(conn, bulk_entries, [row.id for row in rows])
         return [BulkJob(r.id, r.created, r.user, r.kind, r.description, r.why, r.undo_of, counts[r.id]) for r in rows]
 
     def entries(self, job_id: str, states: tuple = STATES, *, limit: int | None = None, offset: int = 0) -> list[Change]:

@@ -1,4 +1,5 @@
-"""SQLiteCatalog: derived operational state (record list, collection membership, audit events).
+"""Catalog: derived operational state (record list, collection membership, audit events) in the
+database (``storage.database``: SQLite by default, PostgreSQL in production).
 
 Nothing here is the source of truth: ``Archive.rebuild`` recreates it from the object store.
 Listing queries filter with the access policy's own rule (``repository.access``).
@@ -7,130 +8,125 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
+from functools import lru_cache
+
+from sqlalchemy import (Boolean, Column, ForeignKey, Integer, Numeric, Table, UniqueConstraint, bindparam, cast,
+                        column, func, literal, select, true, union_all)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from repository import access
 from repository.access import User
 from repository.model import Collection, Item, edtf_years
 
-from .sqlite import SQLiteDatabase
+from .database import TEXT, Database, metadata
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS items (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT NOT NULL,
-    visibility TEXT NOT NULL, embargo_until TEXT, withdrawn INTEGER NOT NULL,
-    year_start INTEGER, year_end INTEGER, holding_library TEXT,
-    version INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL, record TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS item_collections (
-    item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
-    collection_id TEXT NOT NULL, position INTEGER NOT NULL,
-    PRIMARY KEY (item_id, collection_id)
-);
-CREATE INDEX IF NOT EXISTS item_collections_by_collection ON item_collections(collection_id);
-CREATE INDEX IF NOT EXISTS items_by_updated ON items(updated);
-CREATE TABLE IF NOT EXISTS originals (
-    sha256 TEXT NOT NULL, item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE, file_id TEXT NOT NULL,
-    PRIMARY KEY (item_id, file_id)
-);
-CREATE INDEX IF NOT EXISTS originals_by_sha256 ON originals(sha256);
-CREATE TABLE IF NOT EXISTS collections (
-    id TEXT PRIMARY KEY, parent TEXT, title TEXT NOT NULL,
-    visibility TEXT NOT NULL, embargo_until TEXT,
-    version INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL, record TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, object_id TEXT NOT NULL,
-    version INTEGER, message TEXT NOT NULL,
-    UNIQUE (object_id, version, action, at)
-);
-CREATE INDEX IF NOT EXISTS events_by_object ON events(object_id);
-CREATE TABLE IF NOT EXISTS item_links (
-    item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE, authority_id TEXT NOT NULL, how TEXT NOT NULL,
-    PRIMARY KEY (item_id, authority_id, how)
-);
-CREATE INDEX IF NOT EXISTS item_links_by_authority ON item_links(authority_id);
-"""
+items = Table(
+    "items", metadata,
+    Column("id", TEXT, primary_key=True), Column("kind", TEXT, nullable=False), Column("title", TEXT, nullable=False),
+    Column("visibility", TEXT, nullable=False), Column("embargo_until", TEXT), Column("withdrawn", Boolean, nullable=False),
+    Column("year_start", Integer), Column("year_end", Integer), Column("holding_library", TEXT),
+    Column("version", Integer, nullable=False), Column("created", TEXT, nullable=False),
+    Column("updated", TEXT, nullable=False, index=True), Column("record", TEXT, nullable=False))
+item_collections = Table(
+    "item_collections", metadata,
+    Column("item_id", TEXT, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("collection_id", TEXT, primary_key=True, index=True), Column("position", Integer, nullable=False))
+originals = Table(
+    "originals", metadata,
+    Column("sha256", TEXT, nullable=False, index=True),
+    Column("item_id", TEXT, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("file_id", TEXT, primary_key=True))
+collections = Table(
+    "collections", metadata,
+    Column("id", TEXT, primary_key=True), Column("parent", TEXT), Column("title", TEXT, nullable=False),
+    Column("visibility", TEXT, nullable=False), Column("embargo_until", TEXT),
+    Column("version", Integer, nullable=False), Column("created", TEXT, nullable=False),
+    Column("updated", TEXT, nullable=False), Column("record", TEXT, nullable=False))
+events = Table(
+    "events", metadata,
+    Column("at", TEXT, nullable=False), Column("user", TEXT, nullable=False), Column("action", TEXT, nullable=False),
+    Column("object_id", TEXT, nullable=False, index=True), Column("version", Integer),
+    Column("message", TEXT, nullable=False),
+    UniqueConstraint("object_id", "version", "action", "at"))
+item_links = Table(
+    "item_links", metadata,
+    Column("item_id", TEXT, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("authority_id", TEXT, primary_key=True, index=True), Column("how", TEXT, primary_key=True))
+TABLES = (items, item_collections, originals, item_links, collections, events)
+
+_INSERT = {t: t.insert() for t in (item_collections, originals, item_links)}
+_DELETE_CHILDREN = {t: t.delete().where(t.c.item_id == bindparam("id")) for t in (item_collections, originals, item_links)}
+_FIND_ORIGINAL = (select(originals.c.item_id, originals.c.file_id).where(originals.c.sha256 == bindparam("sha256"))
+                  .order_by(originals.c.item_id).limit(1))
+_EVENT_COLUMNS = (events.c.at, events.c.user, events.c.action, events.c.object_id, events.c.version, events.c.message)
 
 
-class SQLiteCatalog(SQLiteDatabase):
-    def __init__(self, path: str | Path):
-        super().__init__(path, SCHEMA)
-        with self._db() as db:  # a catalog made before item_links: its items' links, once
-            if db.execute("PRAGMA user_version").fetchone()[0] < 1:
-                for row in db.execute("SELECT record FROM items").fetchall():
-                    item = Item.from_dict(json.loads(row["record"]))
-                    db.executemany("INSERT OR IGNORE INTO item_links VALUES (?,?,?)",
-                                   [(item.id, aid, how) for aid, how in _links(item)])
-                db.execute("PRAGMA user_version = 1")
+class Catalog:
+    def __init__(self, database: Database):
+        self.db = database
+        self._put_item, self._put_collection = _upsert(database, items), _upsert(database, collections)
+        self._add_event = database.insert(events).on_conflict_do_nothing()  # an event already there is kept once
 
     # --- writing ---------------------------------------------------------------------------
 
     def put_item(self, item: Item, version: int, created: str, updated: str) -> None:
         years = edtf_years(item.date["edtf"]) if item.date.get("edtf") else None
-        with self._db() as db:
-            db.execute("DELETE FROM items WHERE id = ?", (item.id,))
-            db.execute(
-                "INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (item.id, item.kind, item.label(), item.visibility, item.embargo_until,
-                 1 if item.withdrawn else 0, years[0] if years else None, years[1] if years else None,
-                 item.holding_library, version, created, updated,
-                 json.dumps(item.to_dict(), ensure_ascii=False, sort_keys=True)),
-            )
-            db.executemany("INSERT INTO item_collections VALUES (?,?,?)",
-                           [(item.id, c, i) for i, c in enumerate(item.collections)])
-            db.executemany("INSERT INTO originals VALUES (?,?,?)",
-                           [(f.sha256, item.id, f.id) for f in item.originals])
-            db.executemany("INSERT OR IGNORE INTO item_links VALUES (?,?,?)",
-                           [(item.id, aid, how) for aid, how in _links(item)])
+        row = {"id": item.id, "kind": item.kind, "title": item.label(), "visibility": item.visibility,
+               "embargo_until": item.embargo_until, "withdrawn": bool(item.withdrawn),
+               "year_start": years[0] if years else None, "year_end": years[1] if years else None,
+               "holding_library": item.holding_library, "version": version, "created": created, "updated": updated,
+               "record": json.dumps(item.to_dict(), ensure_ascii=False, sort_keys=True)}
+        children = {
+            item_collections: [{"item_id": item.id, "collection_id": c, "position": i}
+                               for i, c in enumerate(dict.fromkeys(item.collections))],
+            originals: [{"sha256": f.sha256, "item_id": item.id, "file_id": f.id} for f in item.originals],
+            item_links: [{"item_id": item.id, "authority_id": a, "how": how} for a, how in dict.fromkeys(_links(item))]}
+        with self.db.begin() as conn:  # the upsert locks the item's row: its children are rewritten by one writer
+            conn.execute(self._put_item, row)
+            for table, rows in children.items():
+                conn.execute(_DELETE_CHILDREN[table], {"id": item.id})
+                if rows:
+                    conn.execute(_INSERT[table], rows)
 
     def put_collection(self, col: Collection, version: int, created: str, updated: str) -> None:
-        with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO collections VALUES (?,?,?,?,?,?,?,?,?)",
-                       (col.id, col.parent, col.label(), col.visibility, col.embargo_until,
-                        version, created, updated, json.dumps(col.to_dict(), ensure_ascii=False, sort_keys=True)))
+        row = {"id": col.id, "parent": col.parent, "title": col.label(), "visibility": col.visibility,
+               "embargo_until": col.embargo_until, "version": version, "created": created, "updated": updated,
+               "record": json.dumps(col.to_dict(), ensure_ascii=False, sort_keys=True)}
+        with self.db.begin() as conn:
+            conn.execute(self._put_collection, row)
 
     def delete(self, object_id: str) -> None:
         kind, _, oid = object_id.partition(":")
-        table = "items" if kind == "item" else "collections"
-        with self._db() as db:
-            db.execute(f"DELETE FROM {table} WHERE id = ?", (oid,))
+        table = items if kind == "item" else collections
+        with self.db.begin() as conn:
+            conn.execute(table.delete().where(table.c.id == oid))
 
     def add_event(self, event: dict) -> None:
-        with self._db() as db:
-            db.execute("INSERT OR IGNORE INTO events VALUES (:at,:user,:action,:object_id,:version,:message)",
-                       {"version": None, "message": "", **event})
+        with self.db.begin() as conn:
+            conn.execute(self._add_event, {"version": None, "message": "",
+                                           **{c.name: event[c.name] for c in _EVENT_COLUMNS if c.name in event}})
 
     def clear(self) -> None:
-        with self._db() as db:
-            for table in ("item_collections", "originals", "item_links", "items", "collections", "events"):
-                db.execute(f"DELETE FROM {table}")
+        with self.db.begin() as conn:
+            for table in TABLES[::-1]:  # children before the items they point at
+                conn.execute(table.delete())
 
     # --- reading ---------------------------------------------------------------------------
 
     def list_items(self, *, user: User, today: date, collection: str | list[str] | None = None,
                    limit: int = 20, offset: int = 0) -> tuple[list[Item], int]:
-        where, params = _visible(user, today, "items")
-        if collection is not None:  # one collection, or any of several
-            ids = [collection] if isinstance(collection, str) else list(collection)
-            where += (f" AND id IN (SELECT item_id FROM item_collections WHERE collection_id IN "
-                      f"({','.join('?' * len(ids))}))")
-            params += tuple(ids)
-        db = self._db()
-        total = db.execute(f"SELECT COUNT(*) FROM items WHERE {where}", params).fetchone()[0]
-        rows = db.execute(f"SELECT record FROM items WHERE {where} ORDER BY updated DESC, id "
-                          "LIMIT ? OFFSET ?", params + (limit, offset)).fetchall()
-        return [Item.from_dict(json.loads(r["record"])) for r in rows], total
+        count, page = _item_listing(access.can_manage(user), collection is not None)
+        params = {**_policy(user, today), "limit": limit, "offset": offset,  # one collection, or any of several
+                  "collections": [collection] if isinstance(collection, str) else list(collection or [])}
+        with self.db.connect() as conn:
+            rows, total = _page(conn, count, page, params)
+        return [Item.from_dict(json.loads(r.record)) for r in rows], total
 
     def list_collections(self, *, user: User, today: date, parent: str | None = ...) -> list[Collection]:
-        where, params = _visible(user, today, "collections")
-        if parent is None:
-            where += " AND parent IS NULL"
-        elif parent is not ...:
-            where += " AND parent = ?"
-            params += (parent,)
-        rows = self._db().execute(f"SELECT record FROM collections WHERE {where} ORDER BY id", params)
-        return [Collection.from_dict(json.loads(r["record"])) for r in rows]
+        query = _collection_listing("any" if parent is ... else "top" if parent is None else "in")
+        with self.db.connect() as conn:
+            rows = conn.execute(query, {**_policy(user, today), "parent": parent}).scalars().all()
+        return [Collection.from_dict(json.loads(r)) for r in rows]
 
     def linked_items(self, authority_ids: list[str], *, user: User, today: date, limit: int = 50,
                      offset: int = 0) -> tuple[list[tuple[Item, list[str]]], int]:
@@ -138,98 +134,114 @@ class SQLiteCatalog(SQLiteDatabase):
         place, subject, mention), newest date first, each with how it points (``about`` first)."""
         if not authority_ids:
             return [], 0
-        where, params = _visible(user, today, "items")
-        marks = ",".join("?" * len(authority_ids))
-        linked = f"id IN (SELECT item_id FROM item_links WHERE authority_id IN ({marks}))"
-        db = self._db()
-        total = db.execute(f"SELECT COUNT(*) FROM items WHERE {where} AND {linked}",
-                           params + tuple(authority_ids)).fetchone()[0]
-        rows = db.execute(
-            f"SELECT id, record, (SELECT group_concat(how, ' ') FROM item_links l WHERE l.item_id = items.id AND "
-            f"l.authority_id IN ({marks})) AS hows FROM items WHERE {where} AND {linked} "
-            "ORDER BY year_start IS NULL, year_start, id LIMIT ? OFFSET ?",
-            tuple(authority_ids) + params + tuple(authority_ids) + (limit, offset)).fetchall()
-        return [(Item.from_dict(json.loads(r["record"])), sorted(set(r["hows"].split()), key=LINK_ORDER.index))
-                for r in rows], total
+        count, page, how = _linked_listing(access.can_manage(user))
+        params = {**_policy(user, today), "authorities": list(authority_ids), "limit": limit, "offset": offset}
+        with self.db.connect() as conn:
+            rows, total = _page(conn, count, page, params)
+            hows = {}
+            for item_id, way in conn.execute(how, {**params, "items": [r.id for r in rows]}):
+                hows.setdefault(item_id, set()).add(way)
+        return [(Item.from_dict(json.loads(r.record)), sorted(hows[r.id], key=LINK_ORDER.index)) for r in rows], total
 
     def item_states(self) -> list[dict]:
         """Every item's id, kind, access facts (visibility, embargo_until, withdrawn), head version
         and its time (updated), and collections (a list), by id: what OAI-PMH headers are made of."""
-        rows = self._db().execute(
-            "SELECT id, kind, visibility, embargo_until, withdrawn, version, updated, (SELECT group_concat("
-            "collection_id, ' ') FROM (SELECT collection_id FROM item_collections c WHERE c.item_id = items.id "
-            "ORDER BY position)) AS collections FROM items ORDER BY id")
-        return [{**dict(r), "withdrawn": bool(r["withdrawn"]), "collections": (r["collections"] or "").split()}
-                for r in rows]
+        c = items.c
+        with self.db.connect() as conn:
+            rows = conn.execute(select(c.id, c.kind, c.visibility, c.embargo_until, c.withdrawn, c.version, c.updated)
+                                .order_by(c.id)).mappings().all()
+            member = {}
+            for item_id, collection_id in conn.execute(
+                    select(item_collections.c.item_id, item_collections.c.collection_id)
+                    .order_by(item_collections.c.item_id, item_collections.c.position)):
+                member.setdefault(item_id, []).append(collection_id)
+        return [{**r, "collections": member.get(r["id"], [])} for r in rows]
 
     def items_stamp(self) -> tuple:
         """(count, sum of versions, newest update) of the items: every create, update and purge
         changes the first two together with the purge records, so answers derived from
         ``item_states`` can be kept until it changes."""
-        return tuple(self._db().execute("SELECT count(*), total(version), max(updated) FROM items").fetchone())
+        with self.db.connect() as conn:
+            return tuple(conn.execute(select(func.count(), func.coalesce(func.sum(items.c.version), 0),
+                                             func.max(items.c.updated))).one())
 
     def find_original(self, sha256: str) -> tuple[str, str] | None:
-        row = self._db().execute("SELECT item_id, file_id FROM originals WHERE sha256 = ? ORDER BY item_id LIMIT 1",
-                                 (sha256,)).fetchone()
+        with self.db.connect() as conn:
+            row = conn.execute(_FIND_ORIGINAL, {"sha256": sha256}).first()
         return (row[0], row[1]) if row else None
 
     def events(self, object_id: str | None = None, *, limit: int | None = None, offset: int = 0) -> list[dict]:
         """Audit events, oldest first; with ``limit``, the newest ``limit`` of them after the newest ``offset``."""
-        sql = "SELECT * FROM events" + (" WHERE object_id = ?" if object_id else "")
-        params = (object_id,) if object_id else ()
-        if limit:
-            sql = f"SELECT * FROM ({sql} ORDER BY at DESC, object_id DESC, version DESC LIMIT ? OFFSET ?)"
-            params += (limit, offset)
-        rows = self._db().execute(sql + " ORDER BY at, object_id, version", params)
-        return [dict(r) for r in rows]
+        query = select(*_EVENT_COLUMNS)
+        if object_id:
+            query = query.where(events.c.object_id == object_id)
+        if limit:  # SQLite's order of NULL versions (first when ascending) on PostgreSQL too
+            newest = query.order_by(events.c.at.desc(), events.c.object_id.desc(),
+                                    events.c.version.desc().nulls_last()).limit(limit).offset(offset).subquery()
+            query = select(*newest.c)
+            at, oid, version = newest.c.at, newest.c.object_id, newest.c.version
+        else:
+            at, oid, version = events.c.at, events.c.object_id, events.c.version
+        with self.db.connect() as conn:
+            return [dict(r) for r in conn.execute(query.order_by(at, oid, version.nulls_first())).mappings()]
 
     def count_events(self, object_id: str | None = None) -> int:
-        sql = "SELECT count(*) FROM events" + (" WHERE object_id = ?" if object_id else "")
-        return self._db().execute(sql, (object_id,) if object_id else ()).fetchone()[0]
+        query = select(func.count()).select_from(events)
+        if object_id:
+            query = query.where(events.c.object_id == object_id)
+        with self.db.connect() as conn:
+            return conn.execute(query).scalar()
 
     def figures(self, *, user: User, today: date) -> dict:
         """The staff dashboard's counts of the items ``user`` may see, in three SQL queries (one pass
         over the rows, one over their files' JSON; no Item parsed): by kind, decade, collection;
         files' count and bytes by role; originals by PRONOM format."""
-        where, params = _visible(user, today, "items")
-        db = self._db()
-        visible = f"SELECT id, kind, year_start, record FROM items WHERE {where}"
-        rows = db.execute(f"SELECT kind, (year_start / 10) * 10, count(*) FROM ({visible}) GROUP BY 1, 2", params).fetchall()
+        visible = select(items.c.id, items.c.kind, items.c.year_start, items.c.record) \
+            .where(_visible(items, access.can_manage(user))).subquery()
+        decade = (visible.c.year_start // 10) * 10
+        role, puid, name, size, files = _file_fields(self.db.dialect, visible.c.record)
+        policy = _policy(user, today)
+        with self.db.connect() as conn:
+            rows = conn.execute(select(visible.c.kind, decade, func.count()).group_by(visible.c.kind, decade),
+                                policy).all()
+            found = conn.execute(select(role, puid, func.max(name), func.count(), func.sum(size))
+                                 .select_from(visible).join(files, true()).group_by(role, puid), policy).all()
+            counted = func.count()
+            by_collection = conn.execute(
+                select(item_collections.c.collection_id, counted)
+                .select_from(visible.join(item_collections, item_collections.c.item_id == visible.c.id))
+                .group_by(item_collections.c.collection_id)
+                .order_by(counted.desc(), item_collections.c.collection_id), policy).all()
         kinds, decades = {}, {}
-        for kind, decade, n in rows:
+        for kind, dec, n in rows:
             kinds[kind] = kinds.get(kind, 0) + n
-            decades[decade] = decades.get(decade, 0) + n
-        files = db.execute(
-            "SELECT json_extract(f.value, '$.role'), json_extract(f.value, '$.tech.pronom.puid'), "
-            "max(json_extract(f.value, '$.tech.pronom.format')), count(*), total(json_extract(f.value, '$.size')) "
-            f"FROM ({visible}) AS i, json_each(i.record, '$.files') AS f GROUP BY 1, 2", params).fetchall()
+            decades[dec] = decades.get(dec, 0) + n
+        files = [(r, p, f, n, float(s or 0)) for r, p, f, n, s in found]
         roles = {}
-        for role, _puid, _name, n, size in files:
-            count, total = roles.get(role, (0, 0))
-            roles[role] = (count + n, total + size)
+        for r, _puid, _name, n, s in files:
+            count, total = roles.get(r, (0, 0))
+            roles[r] = (count + n, total + s)
         return {
             "items": sum(kinds.values()),
             "kinds": sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])),
             "decades": sorted((d, n) for d, n in decades.items() if d is not None),
             "undated": decades.get(None, 0),
-            "collections": [tuple(r) for r in db.execute(
-                f"SELECT c.collection_id, count(*) FROM ({visible}) AS i JOIN item_collections c ON c.item_id = i.id "
-                "GROUP BY c.collection_id ORDER BY count(*) DESC, c.collection_id", params)],
-            "roles": sorted((role, n, size) for role, (n, size) in roles.items() if role),
-            "formats": sorted(((puid, name, n, size) for role, puid, name, n, size in files if role == "original"),
+            "collections": [tuple(r) for r in by_collection],
+            "roles": sorted((r, n, s) for r, (n, s) in roles.items() if r),
+            "formats": sorted(((p, f, n, s) for r, p, f, n, s in files if r == "original"),
                               key=lambda f: (-f[2], f[0] or "")),
         }
 
     def object_ids(self) -> list[str]:
         """Every object catalogued (items, withdrawn ones too, and collections), as OCFL object ids."""
-        return [r[0] for r in self._db().execute("SELECT 'item:' || id FROM items UNION ALL "
-                                                  "SELECT 'collection:' || id FROM collections")]
+        with self.db.connect() as conn:
+            return list(conn.execute(union_all(select(literal("item:", TEXT) + items.c.id),
+                                               select(literal("collection:", TEXT) + collections.c.id))).scalars())
 
     def dump(self) -> dict:
         """Everything in the catalog, for comparing a rebuilt catalog with the original."""
-        db = self._db()
-        return {t: sorted((tuple(r) for r in db.execute(f"SELECT * FROM {t}")), key=repr)
-                for t in ("items", "item_collections", "originals", "item_links", "collections", "events")}
+        with self.db.connect() as conn:
+            return {t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr) for t in TABLES}
 
 
 LINK_ORDER = ("about", "creator", "contributor", "place", "mention")
@@ -242,11 +254,77 @@ def _links(item: Item) -> list[tuple[str, str]]:
             + [(p.id, "place") for p in item.places if p and p.id] + [(m["id"], "mention") for m in item.mentions])
 
 
-def _visible(user: User, today: date, table: str) -> tuple[str, tuple]:
+def _upsert(database: Database, table: Table):
+    """INSERT of a whole row, or UPDATE of the row with its key (made once: statements built per
+    call cost more than SQLite's own work)."""
+    key = [c.name for c in table.primary_key]
+    insert = database.insert(table)
+    return insert.on_conflict_do_update(index_elements=key,
+                                        set_={c.name: insert.excluded[c.name] for c in table.c if c.name not in key})
+
+
+# The reading statements are made once, with the user's levels and the date as parameters: making
+# one costs more than SQLite's own work for a page of records.
+
+def _page(conn, count, page, params) -> tuple[list, int]:
+    """A page of rows and the count of all."""
+    return conn.execute(page, params).all(), conn.execute(count, params).scalar()
+
+
+def _policy(user: User, today: date) -> dict:
+    """The parameters of ``_visible``: the levels the user may see, today's date."""
+    return {"levels": sorted(access.visible_levels(user)), "today": today.isoformat()}
+
+
+def _visible(table: Table, manage: bool):
     """The access policy as a WHERE clause (kept equal to access.can_view_record by a test)."""
-    level, params = access.level_sql(today)
-    levels = sorted(access.visible_levels(user))
-    where = f"{level} IN ({','.join('?' * len(levels))})"
-    if table == "items" and not access.can_manage(user):
-        where += " AND withdrawn = 0"
-    return where, params + tuple(levels)
+    level = access.level_sql(bindparam("today"), table.c.visibility, table.c.embargo_until)
+    where = level.in_(bindparam("levels", expanding=True))
+    if table is items and not manage:
+        where = where & table.c.withdrawn.is_(False)
+    return where
+
+
+@lru_cache(maxsize=None)
+def _item_listing(manage: bool, by_collection: bool):
+    where = _visible(items, manage)
+    if by_collection:
+        where = where & items.c.id.in_(select(item_collections.c.item_id).where(
+            item_collections.c.collection_id.in_(bindparam("collections", expanding=True))))
+    return (select(func.count()).select_from(items).where(where),
+            select(items.c.record).where(where).order_by(items.c.updated.desc(), items.c.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+@lru_cache(maxsize=None)
+def _collection_listing(parent: str):
+    query = select(collections.c.record).where(_visible(collections, True)).order_by(collections.c.id)
+    if parent == "top":
+        return query.where(collections.c.parent.is_(None))
+    return query.where(collections.c.parent == bindparam("parent")) if parent == "in" else query
+
+
+@lru_cache(maxsize=None)
+def _linked_listing(manage: bool):
+    pointing = item_links.c.authority_id.in_(bindparam("authorities", expanding=True))
+    where = _visible(items, manage) & items.c.id.in_(select(item_links.c.item_id).where(pointing))
+    return (select(func.count()).select_from(items).where(where),
+            select(items.c.id, items.c.record).where(where)
+            .order_by(items.c.year_start.is_(None), items.c.year_start, items.c.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")),
+            select(item_links.c.item_id, item_links.c.how)
+            .where(pointing, item_links.c.item_id.in_(bindparam("items", expanding=True))))
+
+
+def _file_fields(dialect: str, record):
+    """Each file of an item's record (its JSON ``files``) as a table, and its role, PRONOM id and
+    format name, and size: SQLite's JSON functions, or PostgreSQL's."""
+    if dialect == "postgresql":
+        files = func.jsonb_array_elements(cast(record, JSONB)["files"]).table_valued(column("value", JSONB)).lateral()
+        value = files.c.value
+        return (value["role"].astext, value[("tech", "pronom", "puid")].astext,
+                value[("tech", "pronom", "format")].astext, cast(value["size"].astext, Numeric), files)
+    files = func.json_each(record, "$.files").table_valued("value")
+    value = files.c.value
+    return (func.json_extract(value, "$.role"), func.json_extract(value, "$.tech.pronom.puid"),
+            func.json_extract(value, "$.tech.pronom.format"), func.json_extract(value, "$.size"), files)

@@ -85,3 +85,22 @@ def english(notices) -> list[str]:
     from web.notices import render
 
     return [render(n, "en") for n in notices]
+
+
+def together(work, args) -> list[Exception]:
+    """``work(arg)`` for each of ``args`` in threads of its own, all at once (racing writers);
+    returns what they raised."""
+    errors = []
+
+    def run(arg):
+        try:
+            work(arg)
+        except Exception as exc:  # noqa: BLE001 - the caller asserts on them
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(arg,)) for arg in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors

@@ -367,11 +367,8 @@ def start_redis(workdir: Path) -> RedisServer:
 # --- Fangzhi itself (`fangzhi serve`) and nginx (Debian) in front of it --------------------------
 
 REPO = Path(__file__).resolve().parents[1]
-# `fangzhi serve` in a new process with this checkout first on the path. REDIS_URL is still refused
-# by fangzhi.bootstrap.NOT_YET until the scale-out is merged; the limits' tests allow it here (and
-# only here) by removing that entry in the child process before the command runs.
-_LAUNCH = ("import sys, fangzhi.bootstrap as b; [b.NOT_YET.pop(n, None) for n in sys.argv[1].split(',') if n]; "
-           "from web.cli import main; main(sys.argv[2:], prog_name='fangzhi')")
+# `fangzhi serve` in a new process with this checkout first on the path.
+_LAUNCH = "import sys; from web.cli import main; main(sys.argv[1:], prog_name='fangzhi')"
 
 
 @dataclass
@@ -392,11 +389,10 @@ class FangzhiServer:
         stop_group(self.process)
 
 
-def start_fangzhi(data_dir: Path, *, settings: dict | None = None, allow: tuple[str, ...] = (),
-                  args: tuple[str, ...] = ()) -> FangzhiServer:
+def start_fangzhi(data_dir: Path, *, settings: dict | None = None, args: tuple[str, ...] = ()) -> FangzhiServer:
     """`fangzhi serve` on a free loopback port with ``data_dir`` and ``settings`` (names without
     FANGZHI_; no other FANGZHI_* variable of the caller's), its output in ``data_dir``/../serve-<port>.log;
-    returns once /healthz answers. ``allow``: NOT_YET settings let through (see _LAUNCH)."""
+    returns once /healthz answers."""
     (port,) = _free_ports(1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANGZHI_")}
     env.update({f"FANGZHI_{k}": str(v) for k, v in {"DATA_DIR": data_dir, **(settings or {})}.items()},
@@ -404,7 +400,7 @@ def start_fangzhi(data_dir: Path, *, settings: dict | None = None, allow: tuple[
     Path(data_dir).mkdir(parents=True, exist_ok=True)
     log = Path(data_dir).parent / f"serve-{port}.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-c", _LAUNCH, ",".join(allow), "serve", "--port", str(port), *args],
+        process = subprocess.Popen([sys.executable, "-c", _LAUNCH, "serve", "--port", str(port), *args],
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                    cwd=REPO, start_new_session=True)
     server = FangzhiServer(f"http://127.0.0.1:{port}", process, log)

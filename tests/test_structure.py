@@ -146,7 +146,7 @@ def test_the_checks_see_function_level_imports_and_private_names(tmp_path):
     assert "tests.test_a" in edges and edges["tests.test_a"] == set()  # users are checked, not graphed
 
 
-BACKENDS = {"LocalStorage", "S3Storage", "MemoryStorage", "OcflRoot", "SQLiteCatalog", "SQLiteAccountStore",
+BACKENDS = {"LocalStorage", "S3Storage", "MemoryStorage", "OcflRoot", "Catalog", "AccountStore",
             "TantivyIndex", "ElasticsearchIndex", "JobStore", "PoolRunner", "InlineRunner", "CeleryRunner", "Accounts",
             "Archive", "Search", "ImageServer", "Uploads", "Federation", "ProposalStore", "Corrections",
             "ZeroResults", "Exhibitions", "ExhibitionList", "Authorities", "AuthorityTable",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -123,6 +124,39 @@ def rebuild(obj):
     click.echo(f"rebuilt the catalog from {count} objects")
     count = _with_progress("rebuilding search index", obj.search.rebuild)
     click.echo(f"rebuilt the search index from {count} items and the alliance's harvested records")
+
+
+@main.group()
+def database():
+    """The database of operational state (setting DATABASE_URL)."""
+
+
+@database.command("copy")
+@click.option("--to", "url", required=True, metavar="URL",
+              help="A new, empty database: postgresql+psycopg://USER:PASSWORD@HOST/NAME (or sqlite:///PATH).")
+@click.pass_obj
+def database_copy(obj, url):
+    """Copy every table of the current database (FANGZHI_DATABASE_URL, by default
+    DATA_DIR/fangzhi.sqlite3) into a new, empty one: a library moving to PostgreSQL. Stop the
+    site and the workers first; afterwards set FANGZHI_DATABASE_URL to URL."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.adopt import copy_database
+    from storage.database import Database, DatabaseError
+
+    try:
+        target = Database(url)
+    except (DatabaseError, SQLAlchemyError) as exc:
+        raise click.BadParameter(str(exc).splitlines()[0], param_hint="--to") from None
+    try:
+        counts = copy_database(obj.fangzhi.database, target)
+    except DatabaseError as exc:
+        click.echo(f"fangzhi: --to {exc}", err=True)
+        sys.exit(1)
+    finally:
+        target.dispose()
+    click.echo(f"copied {sum(counts.values())} rows of {len(counts)} tables into {target.url.render_as_string()}; "
+               "now set FANGZHI_DATABASE_URL to it")
 
 
 @main.command("mentions")
@@ -401,7 +435,8 @@ def jobs(ctx):
 @main.command()
 @click.option("--concurrency", type=click.IntRange(min=1), default=None,
               help="Worker processes (FANGZHI_INGEST_WORKERS).")
-@click.option("--name", default=None, help="The worker's Celery node name (default: fangzhi@HOST).")
+@click.option("--name", default=None, help="The worker's Celery node name (default: fangzhi-PID@HOST, unique "
+                                            "when several run on one machine).")
 def worker(concurrency, name):
     """Run ingest tasks of the distributed queue (TASK_QUEUE=celery, broker REDIS_URL) until stopped."""
     import logging
@@ -423,7 +458,7 @@ def worker(concurrency, name):
             logging.getLogger(name).setLevel(loglevel)
 
     app.worker_main(["worker", "--pool=prefork", f"--concurrency={settings['INGEST_WORKERS']}", "--loglevel=INFO",
-                     f"--hostname={name or 'fangzhi@%h'}", "--without-gossip", "--without-mingle"])
+                     f"--hostname={name or f'fangzhi-{os.getpid()}@%h'}", "--without-gossip", "--without-mingle"])
 
 
 @jobs.command("show")

@@ -1,5 +1,4 @@
 """Manifests link creators and places to the authority file; linked items are found per record."""
-from datetime import date
 
 from ingest.pipeline import plan_job
 from ingest.sources import plan
@@ -83,25 +82,6 @@ def test_the_staff_form_keeps_and_sets_authority_ids(tmp_path):
     assert staff.post("/admin/items/p1/edit", data=form, content_type="multipart/form-data").status_code == 302
     assert fz.archive.get_item("p1", user=SYSTEM).value.places[0].id == place
     assert [i.id for i, _ in fz.archive.linked_items([place], user=ANONYMOUS)[0]] == ["p1"]
-
-
-def test_a_catalog_from_before_item_links_gets_them_when_opened(tmp_path):
-    import sqlite3
-
-    from storage.catalog import SQLiteCatalog
-
-    path = tmp_path / "catalog.sqlite3"
-    catalog = SQLiteCatalog(path)
-    from repository.model import Item
-
-    catalog.put_item(Item.from_dict({"id": "old", "kind": "book", "title": {"zh": "旧书"}, "about": ["person-1"]}),
-                     1, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z")
-    catalog.close()
-    with sqlite3.connect(path) as db:  # as an older version left it
-        db.execute("DELETE FROM item_links")
-        db.execute("PRAGMA user_version = 0")
-    linked, total = SQLiteCatalog(path).linked_items(["person-1"], user=SYSTEM, today=date.today())
-    assert total == 1 and linked[0][1] == ["about"]
 
 
 def test_the_staff_form_adds_and_removes_what_an_item_is_about(tmp_path):

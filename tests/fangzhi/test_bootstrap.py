@@ -37,14 +37,6 @@ def test_unknown_backends_are_refused_by_setting_name(tmp_path):
             bootstrap.build(load({"DATA_DIR": str(tmp_path), name: value}, environ={}))
 
 
-@pytest.mark.parametrize("name, value", [("DATABASE_URL", "postgresql+psycopg://fz@db/fz"),
-                                         ("REDIS_URL", "redis://127.0.0.1:6379/0")])
-def test_scale_out_settings_not_yet_supported_are_refused_not_ignored(tmp_path, name, value):
-    with pytest.raises(SystemExit, match=re.escape(f"FANGZHI_{name}='{value}': this version does not support it yet")):
-        bootstrap.build(load({"DATA_DIR": str(tmp_path), name: value}, environ={}))
-    assert not (tmp_path / "catalog.sqlite3").exists()  # refused before anything is made
-
-
 DISTRIBUTED = {"TASK_QUEUE": "celery", "STORAGE": "s3", "SEARCH_BACKEND": "elasticsearch",
                "REDIS_URL": "redis://127.0.0.1:6379/0", "DATABASE_URL": "postgresql+psycopg://fz@db/fz"}
 
@@ -75,8 +67,7 @@ def test_unknown_task_queues_and_too_short_leases_are_refused_and_the_worker_nee
         bootstrap.celery_app(load({"DATA_DIR": str(tmp_path)}, environ={}))
 
 
-def test_the_celery_app_sends_json_only_acknowledges_late_and_takes_one_task_at_a_time(tmp_path, monkeypatch):
-    monkeypatch.setattr(bootstrap, "NOT_YET", {})  # DATABASE_URL, REDIS_URL: refused on main until the merge
+def test_the_celery_app_sends_json_only_acknowledges_late_and_takes_one_task_at_a_time(tmp_path):
     app = bootstrap.celery_app(load({"DATA_DIR": str(tmp_path), **DISTRIBUTED, "CELERY_VISIBILITY_TIMEOUT": 900},
                                     environ={}))
     conf = app.conf

@@ -28,16 +28,12 @@ ITEMS = 6
 LEASE, VISIBILITY = 4, 4  # seconds: short, so that the dead worker's task comes back within the test
 DEADLINE = 150.0  # seconds for the whole batch
 
-# `fangzhi …` with the scale-out refusal lifted by the test (the lead removes bootstrap.NOT_YET at
-# merge), as the monkeypatch below does in this process.
-FANGZHI = "import sys, fangzhi.bootstrap as b; b.NOT_YET.clear(); from web.cli import main; main(sys.argv[1:])"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def shared(tmp_path, s3_server, postgres_url, redis_url, elasticsearch_url, monkeypatch):
+def shared(tmp_path, s3_server, postgres_url, redis_url, elasticsearch_url):
     """The FANGZHI_* settings every process shares: S3, PostgreSQL, Redis, Elasticsearch."""
-    monkeypatch.setattr(bootstrap, "NOT_YET", {})  # DATABASE_URL, REDIS_URL: refused on main until the merge
     return {
         "FANGZHI_TASK_QUEUE": "celery", "FANGZHI_REDIS_URL": redis_url, "FANGZHI_DATABASE_URL": postgres_url,
         "FANGZHI_STORAGE": "s3", "FANGZHI_S3_ENDPOINT": s3_server.endpoint,
@@ -57,7 +53,7 @@ def command(tmp_path: Path, shared: dict, name: str, *args: str) -> subprocess.P
     """``fangzhi ARGS`` in a process of its own with its own data and work folders, output in NAME.log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FANGZHI_")} | shared | own_folders(tmp_path, name)
     with open(tmp_path / f"{name}.log", "wb") as log:
-        return subprocess.Popen([sys.executable, "-c", FANGZHI, *args], env=env, stdout=log, stderr=subprocess.STDOUT,
+        return subprocess.Popen([sys.executable, "-m", "web.cli", *args], env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
 
 

@@ -72,11 +72,10 @@ def test_an_unexpected_error_fails_the_entry_so_no_one_waits_for_it(job, monkeyp
     assert ctx.jobs.lease_holder(job_id, 1) is None
 
 
-def test_the_runner_sends_json_tasks_to_redis_and_follows_their_entries(job, tmp_path, redis_url, monkeypatch):
+def test_the_runner_sends_json_tasks_to_redis_and_follows_their_entries(job, tmp_path, redis_url):
     """On the wire: JSON messages naming (job, entry) only; a failed entry is made pending before
     it is sent (one retry at a time); the run ends when every entry has left pending."""
     ctx, job_id = job
-    monkeypatch.setattr(bootstrap, "NOT_YET", {})  # DATABASE_URL, REDIS_URL: refused on main until the merge
     app = bootstrap.celery_app(load({"DATA_DIR": str(tmp_path), "TASK_QUEUE": "celery", "STORAGE": "s3",
                                      "SEARCH_BACKEND": "elasticsearch", "REDIS_URL": redis_url,
                                      "DATABASE_URL": "postgresql+psycopg://fz@db/fz"}, environ={}))

@@ -4,18 +4,22 @@ import hashlib
 import pytest
 
 from repository.access import SYSTEM
-from repository.accounts import Accounts, LoginFailed, token_hash
-from storage.accounts import SQLiteAccountStore
+from repository.accounts import Account, Accounts, LoginFailed, token_hash
+from storage.accounts import AccountStore
+from storage.database import Database
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def accounts(tmp_path):
-    accounts = Accounts(SQLiteAccountStore(tmp_path / "accounts.sqlite3"))
+def accounts(database_url):
+    """The accounts on a SQLite file, then on a real PostgreSQL database."""
+    database = Database(database_url)
+    accounts = Accounts(AccountStore(database))
     for name in ("wang", "li", "zhao"):
         accounts.add_user(name, PASSWORD, ["archivist"], by=SYSTEM)
-    return accounts
+    yield accounts
+    database.dispose()
 
 
 @pytest.fixture
@@ -77,6 +81,44 @@ def test_refused_tokens_are_counted_one_row_per_source_and_minute(accounts):
     assert sorted((e["detail"], e["count"]) for e in refused) == [("from 198.51.100.7", 1), ("from 203.0.113.9", 300)]
 
 
+def test_refusals_racing_from_many_connections_are_each_counted(accounts):
+    """Refused tokens from several processes at once (here threads, each on its own connection):
+    every refusal counted, in one row once the first is there (the merge is one UPDATE)."""
+    import threading
+
+    accounts.token_user("fzt_first", ip="203.0.113.9")
+    threads = [threading.Thread(target=lambda: [accounts.token_user(f"fzt_{i}", ip="203.0.113.9") for i in range(20)])
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    refused = [e for e in accounts.store.events(limit=1000) if e["action"] == "token-refused"]
+    assert [e["count"] for e in refused] == [81]
+
+
+def test_two_admins_adding_one_name_at_once_make_one_account(accounts):
+    import threading
+
+    from repository.errors import Conflict
+
+    outcomes = []
+
+    def add():
+        try:
+            outcomes.append(accounts.store.save(Account(None, "sun", "孙", frozenset({"archivist"}), "x")).id)
+        except Conflict as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("a user named sun already exists") == 3 and len(outcomes) == 4
+    assert [a.username for a in accounts.store.all()].count("sun") == 1
+
+
 def test_token_use_is_recorded_once_a_minute(accounts, monkeypatch):
     secret, _ = accounts.create_token("harvester", ["read"], by=SYSTEM)
     saves = []
@@ -99,15 +141,50 @@ def test_auth_events_are_paged_newest_first(accounts):
     assert total == len(accounts.store.events(limit=1000)) == 28  # with the three user-add events
 
 
-def test_an_accounts_file_from_before_counted_events_is_upgraded(tmp_path):
+OLD_SCHEMA = """
+CREATE TABLE accounts (id INTEGER PRIMARY KEY, username TEXT UNIQUE NOT NULL, display_name TEXT NOT NULL,
+    roles TEXT NOT NULL, password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+    session_version INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE login_failures (username TEXT NOT NULL, address TEXT NOT NULL, failures INTEGER NOT NULL,
+    locked_until TEXT, last TEXT NOT NULL, PRIMARY KEY (username, address));
+CREATE TABLE tokens (id INTEGER PRIMARY KEY, name TEXT NOT NULL, scopes TEXT NOT NULL, hash TEXT UNIQUE NOT NULL,
+    created TEXT NOT NULL, created_by TEXT NOT NULL, revoked TEXT, last_used TEXT);
+CREATE TABLE auth_events (at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX auth_events_by_kind ON auth_events(action, user, detail, at);
+CREATE TABLE sessions (hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL, created TEXT NOT NULL);
+"""
+
+
+def test_an_accounts_file_from_before_the_database_is_adopted_with_every_row(tmp_path):
+    """DATA_DIR/accounts.sqlite3 as the old store left it (auth events from before they were
+    counted, in an order their index would scramble): accounts, tokens, sessions, login failures
+    and events move into the database, in order; ids go on after the old ones."""
     import sqlite3
 
-    path = tmp_path / "accounts.sqlite3"
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE auth_events (at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, "
-                   "detail TEXT NOT NULL)")
-        db.execute("INSERT INTO auth_events VALUES ('2025-01-01T00:00:00+00:00', 'wang', 'login', 'from x')")
-    accounts = Accounts(SQLiteAccountStore(path))
-    accounts.token_user("fzt_made_up", ip="x")
-    accounts.token_user("fzt_made_up", ip="x")
-    assert [(e["action"], e["count"]) for e in accounts.store.events()] == [("token-refused", 2), ("login", 1)]
+    from tests.helpers import build_on
+
+    old = Accounts(AccountStore(Database(f"sqlite:///{tmp_path / 'scratch.sqlite3'}")))
+    wang = old.add_user("wang", PASSWORD, ["archivist"], by=SYSTEM)
+    secret, token = old.create_token("harvester", ["read"], by=SYSTEM)
+    session = old.start_session(wang)
+    with sqlite3.connect(tmp_path / "accounts.sqlite3") as db:
+        db.executescript(OLD_SCHEMA)
+        db.execute("INSERT INTO accounts VALUES (?,?,?,?,?,?,?)", (wang.id, "wang", wang.display_name, "archivist",
+                                                                    wang.password_hash, 0, wang.session_version))
+        db.execute("INSERT INTO tokens VALUES (?,?,?,?,?,?,?,?)", (token.id, token.name, "read", token.hash,
+                                                                   token.created, token.created_by, None, None))
+        db.execute("INSERT INTO sessions VALUES (?,?,?)", (token_hash(session.rpartition(":")[2]), wang.id,
+                                                          "2999-01-01T00:00:00+00:00"))
+        db.execute("INSERT INTO login_failures VALUES ('li', '10.0.0.9', 3, NULL, '2999-01-01T00:00:00+00:00')")
+        db.executemany("INSERT INTO auth_events VALUES (?, ?, ?, ?)",
+                       [("2025-01-01T00:00:0%d+00:00" % i, "wang", action, "from x")
+                        for i, action in enumerate(["user-add", "login", "token-add", "logout"])])
+    accounts = build_on(tmp_path).accounts
+    assert not (tmp_path / "accounts.sqlite3").exists() and (tmp_path / "accounts.sqlite3.adopted").exists()
+    assert accounts.authenticate("wang", PASSWORD).id == wang.id
+    assert accounts.token_user(secret, ip="x").name == "token:harvester"
+    assert accounts.session_user(session).username == "wang"
+    assert accounts.store.login_failures("li", "10.0.0.9")[0] == 3
+    assert [e["action"] for e in accounts.store.events()][-4:] == ["logout", "token-add", "login", "user-add"]
+    assert {e["count"] for e in accounts.store.events()} == {1}
+    assert accounts.add_user("li", PASSWORD, ["archivist"], by=SYSTEM).id == wang.id + 1

@@ -225,8 +225,9 @@ def test_a_collection_written_meanwhile_is_a_conflict(archive, monkeypatch, writ
     assert archive.get_collection("c", user=ADMIN).value.title == {"zh": "乙"}
 
 
-def test_rebuild_recreates_the_catalog_from_storage(archive, tmp_path):
-    from storage.catalog import SQLiteCatalog
+def test_rebuild_recreates_the_catalog_from_storage(archive, database_url):
+    from storage.catalog import Catalog
+    from storage.database import Database
 
     archive.create_collection({"id": "photos", "title": "照片"}, user=ARCHIVIST)
     ids = [new_photo(archive, collections=["photos"]).value.id for _ in range(3)]
@@ -235,12 +236,12 @@ def test_rebuild_recreates_the_catalog_from_storage(archive, tmp_path):
     new_photo(archive, id="gone")
     archive.purge_item("gone", user=ADMIN, reason="test purge")
     before = archive.catalog.dump()
-    archive.catalog.close()
-    (tmp_path / "catalog.sqlite3").unlink()
-    archive.catalog = SQLiteCatalog(tmp_path / "catalog.sqlite3")
+    archive.catalog = Catalog(Database(database_url))  # the archive's SQLite file, then a new PostgreSQL database
+    archive.catalog.clear()
     assert archive.catalog.dump()["items"] == []
     assert archive.rebuild() == 4  # 1 collection + 3 items
     assert archive.catalog.dump() == before
+    archive.catalog.db.dispose()
 
 
 def test_new_metadata_cannot_claim_files_or_a_tombstone(archive):

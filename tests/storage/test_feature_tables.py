@@ -3,7 +3,6 @@
 file, written here with the old schema, opens with every row (primary state adopted) or record
 (derived tables rebuilt from storage)."""
 import sqlite3
-import threading
 
 import pytest
 from alembic import command
@@ -20,7 +19,7 @@ from storage.authorities import AuthorityTable
 from storage.database import alembic_config
 from storage.lists import ListStore
 from storage.mentions import MentionStore
-from tests.helpers import build_on
+from tests.helpers import build_on, together
 
 FEATURE_TABLES = {"authorities", "authority_names", "authority_links", "mentions", "lists", "list_entries", "members",
                   "proposals", "zero_results", "exhibitions"}
@@ -104,21 +103,13 @@ def test_lists_keep_entries_in_the_order_added_and_notes_replaced(database):
 
 
 def test_two_processes_saving_the_same_entry_at_once_keep_one(database):
-    store, errors = ListStore(database), []
+    store = ListStore(database)
     saved = store.create("ann", "运河", "")
 
     def save(n):
-        try:
-            for i in range(20):
-                store.put_entry(saved.id, f"item{i}", f"by {n}")
-        except Exception as exc:  # noqa: BLE001 - the test reports it
-            errors.append(exc)
-    threads = [threading.Thread(target=save, args=(n,)) for n in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and [i for i, *_ in store.get(saved.id).entries] == [f"item{i}" for i in range(20)]
+        for i in range(20):
+            store.put_entry(saved.id, f"item{i}", f"by {n}")
+    assert together(save, range(3)) == [] and [i for i, *_ in store.get(saved.id).entries] == [f"item{i}" for i in range(20)]
 
 
 # --- a data folder from before DATABASE_URL ----------------------------------------------------------

@@ -12,4 +12,5 @@ def test_the_migrations_make_the_schema_the_stores_declare(database_url):
     with db.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     db.dispose()
+    assert {"items", "accounts", "jobs", "bulk_jobs", "authorities", "members", "proposals", "lists"} <= set(metadata.tables)
     assert differences == []

@@ -81,8 +81,9 @@ def test_unknown_item_is_one_line_and_exit_1(demo_dir):
 def test_rebuild_from_storage(demo_dir):
     from tests.helpers import build_on
 
-    (demo_dir / "catalog.sqlite3").unlink()
-    build_on(demo_dir).authorities.table.clear()
+    fz = build_on(demo_dir)
+    fz.catalog.clear()
+    fz.authorities.table.clear()
     out = fangzhi(demo_dir, "rebuild")
     stored = list(build_on(demo_dir).objects.list_objects())  # collections, items, authorities, the exhibition
     assert {oid.split(":")[0] for oid in stored} == {"collection", "item", "authority", "exhibition"}
@@ -250,3 +251,80 @@ def test_exhibition_export_import_and_list(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps(data), encoding="utf-8")
     bad = fangzhi(tmp_path, "exhibition", "import", str(tmp_path / "bad.json"))
     assert bad.returncode == 1 and "bad.json: sections[0].blocks[0].region: Draw a box on the image" in bad.stderr
+
+
+def test_database_copy_moves_every_table_from_sqlite_into_an_empty_postgresql(tmp_path, postgres_url):
+    """`fangzhi database copy --to URL`: a library moving to production gets every row (catalog,
+    accounts, …) in PostgreSQL; new ids go on after the copied ones; a database with rows is refused."""
+    from repository.access import SYSTEM
+    from repository.accounts import Account
+    from storage.accounts import AccountStore
+    from storage.catalog import Catalog
+    from storage.database import Database, metadata
+    from tests.helpers import build_on, photo_item
+
+    fz = build_on(tmp_path)
+    fz.archive.create_collection({"id": "photos", "title": "照片"}, user=SYSTEM)
+    fz.archive.create_item(photo_item(collections=["photos"], about=["person-1"]), user=SYSTEM)
+    fz.accounts.add_user("wang", "correct horse battery", ["archivist"], by=SYSTEM)
+    fz.accounts.create_token("harvester", ["read"], by=SYSTEM)
+    dumps = {t.name: _rows(fz.database, t) for t in metadata.sorted_tables}
+    out = fangzhi(tmp_path, "database", "copy", "--to", postgres_url)
+    assert out.returncode == 0, out.stderr
+    assert f"copied {sum(map(len, dumps.values()))} rows of {len(dumps)} tables" in out.stdout
+    target = Database(postgres_url)
+    assert {t.name: _rows(target, t) for t in metadata.sorted_tables} == dumps
+    assert Catalog(target).dump() == fz.catalog.dump()
+    li = AccountStore(target).save(Account(None, "li", "li", frozenset(), "x"))
+    assert li.id == fz.accounts.store.get("wang").id + 1  # the sequence follows the copied ids
+    again = fangzhi(tmp_path, "database", "copy", "--to", postgres_url)
+    assert again.returncode == 1 and "is not empty (rows in accounts" in again.stderr and "--to" in again.stderr
+    bad = fangzhi(tmp_path, "database", "copy", "--to", "mysql://x@h/db")
+    assert bad.returncode == 2 and "--to" in bad.stderr and "DATABASE_URL" in bad.stderr
+    target.dispose()
+
+
+def _rows(database, table):
+    from sqlalchemy import select
+
+    with database.connect() as conn:
+        return sorted((tuple(r) for r in conn.execute(select(table))), key=repr)
+
+
+def test_rebuild_on_postgresql_brings_every_ingested_item_back(tmp_path, postgres_url, monkeypatch):
+    """`fangzhi rebuild` with DATABASE_URL on PostgreSQL: ingested items, the catalog table wiped,
+    every item back from storage alone."""
+    from click.testing import CliRunner
+
+    from fangzhi import bootstrap
+    from fangzhi.settings import load
+    from ingest.pipeline import plan_job
+    from ingest.sources import plan
+    from repository.access import SYSTEM
+    from search.tantivy_index import TantivyIndex
+    from tests.ingest import fixtures
+    from web.cli import main
+
+    environ = {"FANGZHI_DATA_DIR": str(tmp_path / "data"), "FANGZHI_DATABASE_URL": postgres_url}
+    fz = bootstrap.build(load(environ=environ), index=TantivyIndex(None), inline=True)
+    assert fz.database.dialect == "postgresql" and not (tmp_path / "data" / "fangzhi.sqlite3").exists()
+    source = tmp_path / "box"
+    source.mkdir()
+    for i in range(3):
+        fixtures.jpeg(source / f"{i}.jpg", seed=i + 1)
+    ctx = fz.ingest_context()
+    job = plan_job(ctx, str(source), plan(source), options={})
+    fz.runner.run([(job, e.n) for e in ctx.jobs.entries(job, ("pending",))])
+    ingested = {i.id: i.to_dict() for i in fz.archive.list_items(user=SYSTEM, limit=100)[0]}
+    assert len(ingested) == 3
+    before = fz.catalog.dump()
+    fz.catalog.clear()
+    assert fz.archive.list_items(user=SYSTEM)[1] == 0
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    out = CliRunner().invoke(main, ["rebuild"])
+    assert out.exit_code == 0, out.output
+    assert "rebuilt the catalog from 3 objects" in out.output
+    assert {i.id: i.to_dict() for i in fz.archive.list_items(user=SYSTEM, limit=100)[0]} == ingested
+    assert fz.catalog.dump() == before
+    fz.database.dispose()

@@ -487,7 +487,7 @@ def test_a_role_sees_what_its_roles_allow_between_two_tiles(changing_site):
 def test_a_repeated_tile_reads_no_record_and_no_database(changing_site, monkeypatch):
     """The fast path: a repeated anonymous tile reads the item's head check (its inventory and the
     inventory's sidecar) and the tile, and nothing else: no record, no catalog, no session or account."""
-    from storage.sqlite import SQLiteDatabase
+    from sqlalchemy import event
 
     base, item_id = _fresh_item(changing_site, "fast path")
     client = changing_site.test_client()
@@ -503,11 +503,13 @@ def test_a_repeated_tile_reads_no_record_and_no_database(changing_site, monkeypa
         return counted
 
     monkeypatch.setattr(fangzhi.storage, "open", counting("storage", fangzhi.storage.open))
-    monkeypatch.setattr(SQLiteDatabase, "_db", counting("database", SQLiteDatabase._db))
+    statement = lambda *args: calls["database"].append(args[2])  # noqa: E731 - the SQL sent
+    event.listen(fangzhi.database.engine, "before_cursor_execute", statement)
     monkeypatch.setattr(fangzhi.archive, "get_item", counting("records", fangzhi.archive.get_item))
     for n in range(1, 4):
         assert client.get(tile).status_code == 200
         assert [key.rsplit("/", 1)[1] for key in calls["storage"]] == ["inventory.json", "inventory.json.sha512"] * n
+    event.remove(fangzhi.database.engine, "before_cursor_execute", statement)
     assert calls["database"] == [] and calls["records"] == []
 
 

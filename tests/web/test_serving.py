@@ -123,9 +123,9 @@ def test_the_login_rate_limit_is_shared_by_every_server_on_one_redis(tmp_path, r
         import redis
 
         redis.Redis.from_url(settings["REDIS_URL"]).flushdb()
-    first = start_fangzhi(tmp_path / "a" / "data", settings=settings, allow=("REDIS_URL",))
+    first = start_fangzhi(tmp_path / "a" / "data", settings=settings)
     try:
-        second = start_fangzhi(tmp_path / "b" / "data", settings=settings, allow=("REDIS_URL",))
+        second = start_fangzhi(tmp_path / "b" / "data", settings=settings)
         try:
             assert failed_logins(first, 3) == [401, 401, 401]
             assert failed_logins(second, 1) == ([429] if shared else [401])
@@ -148,12 +148,9 @@ def test_dev_gives_flasks_reloading_server(tmp_path):
 def test_while_redis_cannot_be_reached_the_limit_is_counted_in_the_process(tmp_path, monkeypatch):
     import socket
 
-    import fangzhi.bootstrap
     from tests.web.auth_helpers import csrf_token
     from web import create_app
 
-    # REDIS_URL is still refused on main (fangzhi.bootstrap.NOT_YET) until the scale-out is merged.
-    monkeypatch.delitem(fangzhi.bootstrap.NOT_YET, "REDIS_URL", raising=False)
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
