@@ -23,6 +23,7 @@ bench: install-test
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/alliance.py
+	$(BIN)/python bench/scale.py
 
 install: system $(VENV)/.installed translations viewer
 install-test: system $(VENV)/.installed-test translations viewer

@@ -147,7 +147,11 @@ class UnionCatalogue:
         return self._remote[1]
 
     def _sync_local(self) -> None:
-        """The local records, as the catalogue has them now (items another process changed too)."""
+        """The local records, as the catalogue has them now (items another process changed too).
+        None are read while no member's records are stored: there is no group then, and reading
+        every item's state at each change made an ingest's cost grow with the archive."""
+        if not self._remote_records():
+            return
         archive = self.search.archive
         stamp = archive.catalog.items_stamp()
         if stamp == self._stamp:
@@ -170,6 +174,8 @@ class UnionCatalogue:
 
     def _local_groups(self) -> dict[str, list[RemoteRecord]]:
         remote = self._remote_records()
+        if not remote:  # local items never group with each other: no member's records, no groups
+            return {}
         if self._groups is None:
             local = [r for _, r in self._local.values() if r is not None]
             self._groups = {h.oai_id: g for g in group(remote + local) if len(g) > 1

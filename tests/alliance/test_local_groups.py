@@ -138,3 +138,19 @@ def test_live_search_keeps_a_group_one_entry(fz):
     live = Answer("east", "东馆", "East", "ok", 0.1, 1, [RemoteHit("east", "e1", {"zh": "无锡县志"}, "photo", {}, None, None)])
     [entry] = fuse([local], [live])  # the member's own answer for its record joins our group's entry
     assert entry.local is local and entry.sources == ["", "east"]
+
+
+def test_without_members_an_item_change_reads_no_other_item(fz, monkeypatch):
+    """No member's records, no groups: a change of one item reads neither every item's state nor
+    groups every record (ingest's cost per item stayed flat as the archive grew: bench/scale.py);
+    the first harvest then groups the items made meanwhile."""
+    for n in range(3):
+        fz.archive.create_item(photo_item(id=f"here{n}", title={"zh": f"藏品{n}"}), user=SYSTEM)
+    read = []
+    monkeypatch.setattr(fz.archive.catalog, "item_states", lambda *a, **k: read.append(1) or [])
+    monkeypatch.setattr("alliance.union.group", lambda records: read.append(2) or [])
+    fz.archive.create_item(photo_item(id="here3", identifiers=["9787501300006"], **GAZETTEER), user=SYSTEM)
+    assert read == []
+    monkeypatch.undo()
+    harvest(fz, east())
+    assert ("here3", ("here3", "east")) in works(fz)
