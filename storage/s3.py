@@ -162,8 +162,19 @@ class S3Storage:
             raise self._error(exc, "listing", repr(prefix)) from exc
 
     def delete(self, key: str) -> None:
+        """Delete ``key``; in a bucket that keeps versions, every stored version of it and its delete
+        markers too, so that a purge really destroys the bytes (Fangzhi deletes only to purge, or
+        to drop its own unfinished writes: OCFL never overwrites content)."""
+        full = self.prefix + check_key(key)
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + check_key(key))
+            versioned = self.client.get_bucket_versioning(Bucket=self.bucket).get("Status") in ("Enabled", "Suspended")
+            if not versioned:
+                self.client.delete_object(Bucket=self.bucket, Key=full)
+                return
+            for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=full):
+                for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                    if version["Key"] == full:  # not keys that merely start with it
+                        self.client.delete_object(Bucket=self.bucket, Key=full, VersionId=version["VersionId"])
         except (BotoCoreError, ClientError) as exc:
             error = self._error(exc, "deleting", key)
             if not isinstance(error, StorageNotFound):

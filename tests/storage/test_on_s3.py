@@ -36,6 +36,23 @@ def test_item_lifecycle_on_s3(archive, tmp_path):
     assert archive.rebuild() == 2 and archive.catalog.dump() == dump
 
 
+def test_a_purge_in_a_versioned_bucket_leaves_no_old_version_behind(archive):
+    """With bucket versioning on (production's protection against overwrites), a purged item's
+    bytes must not stay readable as non-current versions or behind delete markers."""
+    storage = archive.storage
+    storage.client.put_bucket_versioning(Bucket=storage.bucket, VersioningConfiguration={"Status": "Enabled"})
+    secret = archive.create_item(photo_item(title="族谱 私藏"), [NewFile("私.jpg", b"private letter")],
+                                 user=SYSTEM).value
+    archive.update_item(secret.id, {"subjects": ["家书"]}, expected_version=1, user=SYSTEM)
+    kept = archive.create_item(photo_item(), [NewFile("公.jpg", b"public")], user=SYSTEM).value
+    base = f"{storage.prefix}{archive.objects.prefix}/{object_path(f'item:{secret.id}')}"
+    archive.purge_item(secret.id, user=SYSTEM, reason="donor withdrew it")
+    pages = storage.client.get_paginator("list_object_versions").paginate(Bucket=storage.bucket, Prefix=base)
+    left = [v["Key"] for page in pages for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+    assert left == []
+    assert archive.open_file(kept.id, "f1", user=ANONYMOUS).read() == b"public"  # its neighbour untouched
+
+
 def test_fixity_finds_damage_on_s3(archive):
     item = archive.create_item(photo_item(), [NewFile("a.jpg", b"aaaa")], user=SYSTEM).value
     key = f"ocfl/{object_path('item:' + item.id)}/v1/content/originals/a.jpg"
