@@ -8,6 +8,7 @@ the same on both and is made only by the Alembic migrations in ``storage/migrati
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from alembic import command
@@ -42,7 +43,8 @@ class Database:
         try:
             parsed = make_url(url)
         except Exception as exc:  # noqa: BLE001 - sqlalchemy raises ArgumentError and ValueError
-            raise DatabaseError(f"DATABASE_URL {url!r} is not a database URL: {exc}") from None
+            shown = re.sub(r"//[^/@]*@", "//***@", url)  # never a password, even in a malformed URL
+            raise DatabaseError(f"DATABASE_URL {shown!r} is not a database URL: {exc}") from None
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
             raise DatabaseError(f"DATABASE_URL {parsed.render_as_string()!r}: choose sqlite:///PATH or "
                                 "postgresql+psycopg://USER@HOST/NAME")

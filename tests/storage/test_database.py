@@ -42,3 +42,10 @@ def test_many_openers_at_once_migrate_once(database_url):
 def test_a_url_that_is_not_sqlite_or_postgresql_is_refused_by_name(url):
     with pytest.raises(DatabaseError, match="DATABASE_URL"):
         Database(url)
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://fz:s3cret@db:notaport/fz", "mysql://fz:s3cret@db/fz"])
+def test_a_refused_url_never_shows_its_password(url):
+    with pytest.raises(DatabaseError) as refused:
+        Database(url)
+    assert "s3cret" not in str(refused.value) and "DATABASE_URL" in str(refused.value)
