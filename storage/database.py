@@ -43,8 +43,8 @@ class Database:
         try:
             parsed = make_url(url)
         except Exception as exc:  # noqa: BLE001 - sqlalchemy raises ArgumentError and ValueError
-            shown = re.sub(r"//[^/@]*@", "//***@", url)  # never a password, even in a malformed URL
-            raise DatabaseError(f"DATABASE_URL {shown!r} is not a database URL: {exc}") from None
+            hide = lambda text: re.sub(r"//[^/@]*@", "//***@", text)  # noqa: E731 - never a password, even malformed
+            raise DatabaseError(f"DATABASE_URL {hide(url)!r} is not a database URL: {hide(str(exc))}") from None
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
             raise DatabaseError(f"DATABASE_URL {parsed.render_as_string()!r}: choose sqlite:///PATH or "
                                 "postgresql+psycopg://USER@HOST/NAME")

@@ -44,7 +44,8 @@ def test_a_url_that_is_not_sqlite_or_postgresql_is_refused_by_name(url):
         Database(url)
 
 
-@pytest.mark.parametrize("url", ["postgresql+psycopg://fz:s3cret@db:notaport/fz", "mysql://fz:s3cret@db/fz"])
+@pytest.mark.parametrize("url", ["postgresql+psycopg://fz:s3cret@db:notaport/fz", "mysql://fz:s3cret@db/fz",
+                                 "postgresql+psycopg//fz:s3cret@db/fz"])
 def test_a_refused_url_never_shows_its_password(url):
     with pytest.raises(DatabaseError) as refused:
         Database(url)
