@@ -293,7 +293,8 @@ def test_keyboard_only_item_to_exhibition_clip_and_zoom(site, chromium):
     assert page.locator(".zoom-button").get_attribute("aria-expanded") == "false"
     page.keyboard.press("Enter")
     page.wait_for_selector(".deep-zoom .openseadragon-canvas canvas")
-    assert page.evaluate("document.activeElement.matches('.deep-zoom .openseadragon-canvas')")  # focus moved in
+    # focus moves in once the image has opened (its info.json fetched: slower on a loaded machine)
+    page.wait_for_function("document.activeElement.matches('.deep-zoom .openseadragon-canvas')", timeout=15000)
     assert_focus_visible(page)
     assert page.locator(".zoom-button").get_attribute("aria-expanded") == "true"
     view = page.locator(".deep-zoom")
