@@ -48,6 +48,7 @@ from repository.bulk import Bulk, BulkError
 from repository.lists import SavedLists
 from repository.services import Archive
 from search import analysis
+from search.documents import UNION
 from search.index import SearchIndex
 from search.mentions import MentionReview
 from search import queries as query_tables
@@ -199,6 +200,10 @@ def build(settings: dict | None = None, *, storage: Storage | None = None, index
     archive.listeners.append(union.item_changed)  # a local item joins or leaves a duplicate group …
     archive.listeners.append(search.item_changed)  # the index follows every committed change
     archive.listeners.append(mentions.item_changed)  # names of authority records in its texts: proposals
+    if hasattr(search.index, "recover"):  # changes a dead process had not committed to the index
+        search.index.recover(lambda item_id: union.refresh(reindex_local=False) if item_id == UNION else
+                             search.item_changed(item_id, archive.load_item(item_id)
+                                                 if archive.objects.exists(f"item:{item_id}") else None))
     if getattr(search.index, "outdated", False):  # an upgrade changed the index's fields
         log.warning("the search index's fields have changed: rebuilding it from storage")
         search.rebuild()

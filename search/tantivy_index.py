@@ -2,9 +2,16 @@
 
 Text fields are split on whitespace only (tantivy's ``whitespace`` tokenizer, positions kept);
 keyword fields are raw, fast (columnar) terms; integers are indexed and fast; ``source`` is
-stored JSON. Scores are tantivy's BM25, equal to Elasticsearch's for the same tokens. Each
-``replace``/``delete``/``rebuild`` is one commit by a writer made for it: tantivy allows one
-writer per folder at a time, and web workers, the CLI and ingest workers all write.
+stored JSON. Scores are tantivy's BM25, equal to Elasticsearch's for the same tokens.
+
+tantivy allows one writer per folder at a time, and web workers, the CLI and ingest workers all
+write; a commit costs more as segments accumulate (~250 ms at 2k items, docs/capacity.md).
+``replace`` and ``delete`` therefore wait in a batch, committed by one writer when it holds
+``batch_size`` changes or ``flush_after`` seconds after its first change, before this object's
+next read (read-your-write in one process) and at exit; other processes see a change after that
+flush. Each waiting item's id is first appended to a journal (``pending-<pid>``) removed after
+the commit: the ids in the journals of processes that died are what ``recover`` re-indexes (the
+index is derived; the catalog holds the items). ``rebuild`` commits at once.
 
 tantivy breaks score or field ties by its internal document address; the protocol wants them
 by id. ``search`` therefore orders by id each tie group that touches the requested page: field
@@ -13,15 +20,19 @@ score ties by fetching past the group and sorting it by stored id.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import itertools
 import json
+import logging
+import os
 import shutil
 import threading
 import time
+import weakref
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import tantivy
 
@@ -35,6 +46,11 @@ SCHEMA_VERSION = 1  # bump when _schema changes without the field lists changing
 HEAP_BYTES = 512_000_000  # a writer's indexing budget (used only while documents are buffered)
 FACET_BUCKETS = 2000  # values per facet taken from the aggregation; more: counted from the terms
 REGEX_META = set("\\.+*?()|[]{}^$#&-~")
+BATCH_SIZE = 200  # changes committed together at most
+FLUSH_AFTER = 1.0  # seconds a change waits at most before its commit
+log = logging.getLogger(__name__)
+_open: weakref.WeakSet = weakref.WeakSet()  # flushed at exit
+atexit.register(lambda: [index.flush() for index in list(_open)])
 
 
 def _schema() -> tantivy.Schema:
@@ -52,11 +68,16 @@ def _schema() -> tantivy.Schema:
 class TantivyIndex:
     """A ``SearchIndex`` in the folder ``path`` (created if needed), or in memory when None."""
 
-    def __init__(self, path: Path | None = None, *, heap_bytes: int = HEAP_BYTES, lock_wait: float = 30.0):
+    def __init__(self, path: Path | None = None, *, heap_bytes: int = HEAP_BYTES, lock_wait: float = 30.0,
+                 batch_size: int = BATCH_SIZE, flush_after: float = FLUSH_AFTER):
         self.path = Path(path) if path is not None else None
         self.heap_bytes, self.lock_wait = heap_bytes, lock_wait
+        self.batch_size, self.flush_after = batch_size, flush_after
         self.schema = _schema()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._pending: list[tuple[str, list | None]] = []  # (item id, its documents or None: deleted)
+        self._timer: threading.Timer | None = None
+        self.journal = self.path / f"pending-{os.getpid()}" if self.path else None
         # One subfolder per field layout: after an upgrade that changes the fields the index
         # opens empty instead of failing, ``outdated`` (the composition root then rebuilds it from
         # storage); a rebuild removes older layouts.
@@ -73,6 +94,7 @@ class TantivyIndex:
         except (OSError, ValueError) as exc:
             raise SearchIndexError(f"the tantivy search index in {self.folder} cannot be opened ({exc}); "
                                    "remove that folder and rebuild the index") from exc
+        _open.add(self)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -80,11 +102,61 @@ class TantivyIndex:
         docs = [self._document(d) for d in documents]
         if any(d.get_first("item_id") != item_id for d in docs):
             raise ValueError(f"every document given for item {item_id!r} must have that item_id")
-        self._write(lambda writer: (writer.delete_documents_by_term("item_id", item_id),
-                                    [writer.add_document(d) for d in docs]))
+        self._add(item_id, docs)
 
     def delete(self, item_id: str) -> None:
-        self._write(lambda writer: writer.delete_documents_by_term("item_id", item_id))
+        self._add(item_id, None)
+
+    def _add(self, item_id: str, docs: list | None) -> None:
+        with self._lock:
+            if self.journal is not None:
+                with self.journal.open("a", encoding="utf-8") as journal:
+                    journal.write(item_id + "\n")
+            self._pending.append((item_id, docs))
+            if len(self._pending) >= self.batch_size:
+                self.flush()
+            elif self._timer is None:
+                self._timer = threading.Timer(self.flush_after, self._flush_later)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _flush_later(self) -> None:
+        try:
+            self.flush()
+        except SearchIndexError as exc:  # the journal keeps the ids: the next flush or `recover`
+            log.error("%s", exc)
+
+    def flush(self) -> None:
+        """Commit the waiting changes (one writer, one commit) and empty the journal."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if not self._pending:
+                return
+            pending = self._pending
+
+            def apply(writer):
+                for item_id, docs in pending:
+                    writer.delete_documents_by_term("item_id", item_id)
+                    for d in docs or ():
+                        writer.add_document(d)
+            self._write(apply)
+            self._pending = []
+            if self.journal is not None:
+                self.journal.unlink(missing_ok=True)
+
+    def recover(self, reindex: Callable[[str], None]) -> set[str]:
+        """Call ``reindex`` for each item whose change was waiting in a process that died before
+        its commit (its journal is left), commit, and remove those journals; returns the ids."""
+        dead = [j for j in self.path.glob("pending-*") if not _alive(int(j.name.split("-", 1)[1]))] if self.path else []
+        ids = {line for j in dead for line in j.read_text(encoding="utf-8").splitlines() if line}
+        for item_id in sorted(ids):
+            reindex(item_id)
+        self.flush()
+        for journal in dead:
+            journal.unlink(missing_ok=True)
+        return ids
 
     def rebuild(self, documents: Iterable[dict]) -> int:
         """Clear and add everything in one commit: searches see the old index until it lands."""
@@ -96,7 +168,9 @@ class TantivyIndex:
             for document in documents:
                 writer.add_document(self._document(document))
                 count += 1
-        self._write(fill)
+        with self._lock:
+            self.flush()
+            self._write(fill)
         for stale in self.path.glob("fields-*") if self.path else ():
             if stale != self.folder:
                 shutil.rmtree(stale, ignore_errors=True)
@@ -161,9 +235,11 @@ class TantivyIndex:
         return self._searcher().num_docs
 
     def close(self) -> None:
-        """Nothing to release: writers live only during a write."""
+        """Commit the waiting changes (writers live only during a commit)."""
+        self.flush()
 
     def _searcher(self) -> tantivy.Searcher:
+        self.flush()  # this process's changes are seen at once
         self._index.reload()  # sees other processes' commits at once (~0.1 ms)
         return self._index.searcher()
 
@@ -283,6 +359,16 @@ def _terms(searcher, field: str, prefix: str, q, size: int) -> list[tuple[str, i
     """Keyword values starting with ``prefix`` in documents matching ``q``: count desc, value asc."""
     field_kind(field, "keyword")
     return [tuple(pair) for pair in searcher.terms_with_prefix(field, prefix, filter_query=q, limit=size)] if size > 0 else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _uniform_score(node: Node) -> float | None:
