@@ -1,14 +1,17 @@
 """The cost curve (issue 17): one archive grown to each size N, every figure as a ratio to the
 first size's (1k) in the same run.
 
-    python bench/scale.py [--sizes 1000,10000,100000] [--batch 1000] [--queries 200] [--keep]
+    python bench/scale.py [--sizes 1000,10000,100000] [--batch 1000] [--fill store|ingest] [--queries 200] [--keep]
 
 The archive runs on the embedded defaults (local storage, tantivy, SQLite) in a temp DATA_DIR
-(``--keep``: kept afterwards). It grows incrementally: at each size the items
-missing below N − batch are ingested in jobs of 1k (each printing its rate), then the newest ``batch`` items on
-their own, timed: that is the ingest rate *at* N. Each item is ingested by `fangzhi ingest`
-from a CSV manifest (the real pipeline: safety checks, PRONOM, originals, image derivatives,
-text extraction, catalog, index; INGEST_WORKERS processes): metadata, a small JPEG and a page of
+(``--keep``: kept afterwards). It grows incrementally: at each size the items missing below
+N − batch are filled in (``--fill``, default ``store``: written in this process through the real
+archive API, ``Archive.create_item`` — OCFL objects with the same metadata, image and text page,
+catalog, index — but not the ingest pipeline, so without derivatives; ``ingest``: ingested in
+jobs of 1k, each printing its rate), then the newest ``batch`` items are ingested on their own,
+timed: that is the ingest rate *at* N. Those are ingested by `fangzhi ingest` from a CSV
+manifest (the real pipeline: safety checks, PRONOM, originals, image derivatives, text
+extraction, catalog, index; INGEST_WORKERS processes): metadata, a small JPEG and a page of
 Chinese text as a .txt file (kind ``photo``: the pipeline OCRs only manuscripts and books, and
 no setting switches OCR off, so the text page stands in for an OCR text). Then, at each N:
 
@@ -117,6 +120,28 @@ def ingest(env: dict, tmp: Path, start: int, count: int, words: Words,
     return took, size
 
 
+def store(data: Path, tmp: Path, start: int, count: int, words: Words, rng: random.Random) -> tuple[float, int]:
+    """Items start … start+count−1 written by ``Archive.create_item`` in this process (the fast
+    fill: no ingest pipeline, no derivatives): (seconds, bytes of originals)."""
+    from fangzhi.bootstrap import build
+    from fangzhi.settings import load
+    from ingest.sources.manifest import plan_manifest
+    from repository.access import SYSTEM
+    from repository.services import NewFile
+
+    folder = tmp / f"fill-{start}"
+    size = make_batch(folder, start, count, words, rng)
+    started = time.perf_counter()
+    fz = build(load({"DATA_DIR": str(data)}, environ={}))
+    for planned in plan_manifest(folder, folder / "manifest.csv"):
+        files = [NewFile(path.name, path.read_bytes(), "image/jpeg" if path.suffix == ".jpg" else "text/plain",
+                         sequence=n) for n, path in enumerate(planned.files, 1)]
+        fz.archive.create_item(planned.metadata, files, user=SYSTEM)
+    fz.search.index.close()
+    shutil.rmtree(folder)
+    return time.perf_counter() - started, size
+
+
 def tree_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
@@ -178,6 +203,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="archive sizes, ascending (default: %(default)s)")
     parser.add_argument("--batch", type=int, default=1000, help="newest items timed at each size (default: %(default)s)")
+    parser.add_argument("--fill", choices=("store", "ingest"), default="store",
+                        help="how the items below N − batch are added (default: %(default)s)")
     parser.add_argument("--queries", type=int, default=200, help="queries timed per size and way (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="INGEST_WORKERS (default: %(default)s)")
     parser.add_argument("--keep", action="store_true", help="keep the archive's DATA_DIR (its path is printed)")
@@ -203,10 +230,14 @@ def main(argv=None) -> int:
             grow = size - batch - have
             while grow > 0:
                 count = min(JOB_SIZE, grow)
-                took, added = ingest(env, tmp, have, count, words, rng)
+                if args.fill == "store":
+                    took, added = store(data, tmp, have, count, words, rng)
+                    how = f"stored {count} in {took:.0f} s = {count / took:.1f} items/s"
+                else:
+                    (took, cpu), added = ingest(env, tmp, have, count, words, rng)
+                    how = f"ingested {count} in {took:.0f} s = {count / took:.1f} items/s, CPU {cpu / count * 1000:.0f} ms/item"
                 have, originals, grow = have + count, originals + added, grow - count
-                print(f"  grown to {have} items: {count} in {took[0]:.0f} s = {count / took[0]:.1f} items/s, "
-                      f"CPU {took[1] / count * 1000:.0f} ms/item (load average {os.getloadavg()[0]:.2f})", flush=True)
+                print(f"  grown to {have} items: {how} (load average {os.getloadavg()[0]:.2f})", flush=True)
             count = size - have
             took, added = ingest(env, tmp, have, count, words, rng)
             have, originals = size, originals + added
