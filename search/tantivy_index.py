@@ -239,7 +239,9 @@ class TantivyIndex:
         self.flush()
 
     def _searcher(self) -> tantivy.Searcher:
-        self.flush()  # this process's changes are seen at once
+        for index in list(_open):  # this process's changes are seen at once, by every object on the folder
+            if index is self or (index.folder is not None and index.folder == self.folder):
+                index.flush()
         self._index.reload()  # sees other processes' commits at once (~0.1 ms)
         return self._index.searcher()
 
