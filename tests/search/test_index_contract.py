@@ -472,7 +472,7 @@ def test_tantivy_page_by_score_is_one_engine_query_when_its_last_score_is_not_ti
     # twice the work for every full page, 2× the time of a common word at 200k items.
     index = TantivyIndex(None)
     index.rebuild(doc(f"d{n:02d}", text=" ".join(["词"] * (n + 1) + ["字"] * (30 - n)), date_sort=n) for n in range(30))
-    searcher, calls = index._searcher(), []
+    (searcher, baselines), calls = index._reader(), []
 
     class Counting:
         def search(self, *args, **kwargs):
@@ -481,7 +481,7 @@ def test_tantivy_page_by_score_is_one_engine_query_when_its_last_score_is_not_ti
 
         def __getattr__(self, name):
             return getattr(searcher, name)
-    monkeypatch.setattr(index, "_searcher", Counting)
+    monkeypatch.setattr(index, "_reader", lambda: (Counting(), baselines))
     found = index.search(Term("text", "词"), limit=5)
     assert [h.id for h in found.hits] == ["d29", "d28", "d27", "d26", "d25"] and found.total == 30
     assert len(calls) == 1
