@@ -132,7 +132,7 @@ class Fangzhi:
             elif self.settings["TASK_QUEUE"] == "celery":
                 from ingest.queue import CeleryRunner  # celery loads only when asked for
 
-                self._runner = CeleryRunner(celery_app(self.settings), self.jobs)
+                self._runner = CeleryRunner(celery_app(self.settings), self.jobs, self.storage)
             else:
                 self._runner = PoolRunner(worker_context, self.settings, processes=self.settings["INGEST_WORKERS"])
         return self._runner

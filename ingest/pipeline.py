@@ -121,19 +121,28 @@ def plan_job(ctx: Context, source: str, planned, *, options: dict | None = None)
     return ctx.jobs.create(source, entries, user=ctx.user.name, options=options)
 
 
-def process(ctx: Context, job_id: str, n: int) -> str:
-    """Take one entry as far as it goes; return its new state. Never raises for bad input."""
+def process(ctx: Context, job_id: str, n: int, copies: dict[str, str] | None = None) -> str:
+    """Take one entry as far as it goes; return its new state. Never raises for bad input.
+    ``copies``: {the planner's path: a copy to read instead} (a worker on another machine,
+    ingest/staging.py); what the job records names the planner's paths."""
     entry = ctx.jobs.entry(job_id, n)
     if entry.state in ("done", "duplicate") or entry.step == "plan":  # a plan problem needs a new plan
         return entry.state
     ctx = as_planner(ctx, job_id)
     stage = {"step": "check", "file": None, "notes": []}
+    copies = copies or {}
+    entry = replace(entry, files=[copies.get(f, f) for f in entry.files])
+
+    def planners(text: str | None) -> str | None:
+        for path, copy in copies.items():
+            text = text and text.replace(copy, path)
+        return text
     try:
         resumed = ctx.archive.objects.exists(item_object(entry.item_id))
         if not resumed:
             found = store_originals(ctx, entry, stage)
             if found:
-                return already_stored(ctx, entry, stage, found)
+                return already_stored(ctx, entry, {**stage, "file": planners(stage["file"])}, found)
         make_derivatives(ctx, entry.item_id, stage, why=f"ingest {job_id} #{n}")
         for after in ctx.after_steps:
             after(ctx, entry, stage, why=f"ingest {job_id} #{n}: {after.name}")
@@ -141,7 +150,7 @@ def process(ctx: Context, job_id: str, n: int) -> str:
             ctx.archive.refresh(entry.item_id)
     except (IngestError, RepositoryError, StorageError, OSError,
             *(error for after in ctx.after_steps for error in after.errors)) as exc:
-        ctx.jobs.mark(job_id, n, "failed", step=stage["step"], file=stage["file"], reason=str(exc),
+        ctx.jobs.mark(job_id, n, "failed", step=stage["step"], file=planners(stage["file"]), reason=planners(str(exc)),
                       notes=stage["notes"], kind=failure_kind(exc, ctx))
         return "failed"
     notes = stage["notes"]  # Notices: e.g. an extension that lies about the content, skipped cues

@@ -17,8 +17,10 @@ Messages are JSON only (never pickle: a broker's content must not run code).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -27,8 +29,9 @@ from typing import Callable
 from celery import Celery
 
 from repository.services import item_object
+from storage.base import Storage, StorageError
 
-from . import pipeline
+from . import pipeline, staging
 from .runner import start_worker
 
 log = logging.getLogger("fangzhi.ingest")
@@ -90,14 +93,27 @@ def run_entry(ctx: pipeline.Context, job_id: str, n: int, *, worker: str, lease_
     keeper = threading.Thread(target=_renew, args=(ctx, job_id, n, worker, lease_seconds, stop), daemon=True,
                               name=f"lease-{job_id}-{n}")
     keeper.start()
+    storage, copies_in = ctx.archive.storage, ctx.work / "staged" / job_id / str(n)
     try:
+        copies = {}
         missing = next((f for f in entry.files if not os.path.exists(f)), None)
-        if missing and entry.step != "plan" and not ctx.archive.objects.exists(item_object(entry.item_id)):
+        if missing and staging.staged(storage, job_id, n, entry.files):  # this machine does not see the donation
+            try:
+                copies = staging.fetch(storage, job_id, n, entry.files, copies_in)
+            except (OSError, StorageError) as exc:
+                ctx.jobs.mark(job_id, n, "failed", step="check", file=missing, kind="transient",
+                              reason=f"the staged files could not be read on worker {worker}: {exc}")
+                return "failed"
+        elif missing and entry.step != "plan" and not ctx.archive.objects.exists(item_object(entry.item_id)):
             ctx.jobs.mark(job_id, n, "failed", step="check", file=missing, kind="transient", reason=(
-                f"the file is not at this path on worker {worker}: put the donation on storage that every "
-                "worker mounts at the same path, then retry"))
+                f"the file is not at this path on worker {worker}, nor staged in the object store: "
+                "retry the entry from the machine that planned the job, or put the donation on storage that "
+                "every worker mounts at the same path"))
             return "failed"
-        return pipeline.process(ctx, job_id, n)
+        state = pipeline.process(ctx, job_id, n, copies)
+        if state in ("done", "duplicate"):
+            staging.drop(storage, job_id, n)
+        return state
     except Exception as exc:
         ctx.jobs.mark(job_id, n, "failed", reason=f"unexpected error in worker {worker}: {type(exc).__name__}: {exc}",
                       kind="transient")
@@ -106,6 +122,9 @@ def run_entry(ctx: pipeline.Context, job_id: str, n: int, *, worker: str, lease_
         stop.set()
         keeper.join()
         ctx.jobs.release_lease(job_id, n, worker)
+        shutil.rmtree(copies_in, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the job's folder, once its last entry here is done
+            copies_in.parent.rmdir()
 
 
 def _renew(ctx: pipeline.Context, job_id: str, n: int, worker: str, seconds: int, stop: threading.Event) -> None:
@@ -118,10 +137,11 @@ def _renew(ctx: pipeline.Context, job_id: str, n: int, worker: str, seconds: int
 
 class CeleryRunner:
     """Sends tasks to the Celery queue and follows them in the job store, which every worker
-    shares: ``progress`` gets each entry's state when it leaves pending."""
+    shares: ``progress`` gets each entry's state when it leaves pending. Each entry's files are
+    first staged in the shared object store (``storage``), for workers that do not see them."""
 
-    def __init__(self, app: Celery, jobs, *, poll: float = 1.0):
-        self.app, self.jobs, self.poll = app, jobs, poll
+    def __init__(self, app: Celery, jobs, storage: Storage, *, poll: float = 1.0):
+        self.app, self.jobs, self.storage, self.poll = app, jobs, storage, poll
 
     def run(self, tasks, progress=lambda state: None):
         waiting = set()
@@ -131,6 +151,14 @@ class CeleryRunner:
             # that its end can be seen; a finished one, or one with a plan problem, is not sent
             if entry.state in ("done", "duplicate") or (entry.state == "failed" and not self.jobs.claim(job_id, n)):
                 progress(entry.state)
+                continue
+            try:
+                staging.stage(self.storage, job_id, n, entry.files)
+            except (OSError, StorageError) as exc:
+                file = exc.filename if isinstance(exc, OSError) and exc.filename else None
+                self.jobs.mark(job_id, n, "failed", step="check", file=file, kind="transient",
+                               reason=f"the file could not be staged in the object store for the workers: {exc}")
+                progress("failed")
                 continue
             self.app.send_task(TASK, args=[job_id, n])
             waiting.add((job_id, n))

@@ -1,6 +1,7 @@
 """Distributed ingest (issue 17): two Celery workers in their own processes, each with its own data
 and work folders, share SeaweedFS (S3), PostgreSQL, Redis and the Elasticsearch-API server; one is
-SIGKILLed in the middle of a task (and, apart, one worker's child process). Every item is stored
+SIGKILLed in the middle of a task (and, apart, one worker's child process); in the first, the workers do not
+see the donation folder and read the copies staged in S3. Every item is stored
 exactly once, with its derivatives, in a valid OCFL root, and indexed."""
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 
 from fangzhi import bootstrap
 from fangzhi.settings import load
 from ingest.pipeline import expected_purposes
+from ingest.queue import QUEUE
 from repository.services import item_object
 from tests.helpers import assert_ocfl_valid
 from tests.ingest.fixtures import jpeg, sha256
@@ -59,8 +62,9 @@ def command(tmp_path: Path, shared: dict, name: str, *args: str) -> subprocess.P
 
 def test_two_workers_one_killed_mid_task_store_every_item_once(tmp_path, shared):
     """A machine dies: its task comes back to the queue after the visibility timeout, and the other
-    worker takes the entry over once the dead one's lease has run out."""
-    check_batch(tmp_path, shared, ("w1", "w2"), whole_worker=True)
+    worker takes the entry over once the dead one's lease has run out. The workers' machines do not
+    see the donation folder: they read the copies the planner staged in the object store."""
+    check_batch(tmp_path, shared, ("w1", "w2"), whole_worker=True, elsewhere=True)
 
 
 def test_a_worker_process_killed_mid_task_is_replaced_and_its_task_requeued_at_once(tmp_path, shared):
@@ -69,17 +73,25 @@ def test_a_worker_process_killed_mid_task_is_replaced_and_its_task_requeued_at_o
     check_batch(tmp_path, shared | {"FANGZHI_CELERY_VISIBILITY_TIMEOUT": "3600"}, ("w1",), whole_worker=False)
 
 
-def check_batch(tmp_path: Path, shared: dict, names: tuple[str, ...], *, whole_worker: bool) -> None:
+def check_batch(tmp_path: Path, shared: dict, names: tuple[str, ...], *, whole_worker: bool,
+                elsewhere: bool = False) -> None:
     """``fangzhi ingest`` of a donation with ``fangzhi worker`` processes ``names``, one killed
-    mid-task; then every item stored once, with its derivatives, in a valid OCFL root, indexed."""
+    mid-task; then every item stored once, with its derivatives, in a valid OCFL root, indexed.
+    ``elsewhere``: the workers start once every task is queued, and the donation folder is gone by then."""
     donation = tmp_path / "donation"
     donation.mkdir()
     for n in range(1, ITEMS + 1):
         jpeg(donation / f"{n}.jpg", seed=n, size=(2400, 1800))
     (donation / "empty.jpg").write_bytes(b"")  # a failure, shown as any other
     fz = bootstrap.build(load(environ=shared | own_folders(tmp_path, "checks")))
-    workers = {name: command(tmp_path, shared, name, "worker", "--name", f"{name}@%h") for name in names}
+    workers = {} if elsewhere else {name: command(tmp_path, shared, name, "worker", "--name", f"{name}@%h") for name in names}
     ingest = command(tmp_path, shared, "ingest", "ingest", str(donation))
+    kept = donation
+    if elsewhere:
+        broker = redis.Redis.from_url(shared["FANGZHI_REDIS_URL"])
+        wait_for(lambda: broker.llen(QUEUE) == ITEMS + 1, "task for every entry in the queue")
+        kept = donation.rename(tmp_path / "kept")
+        workers = {name: command(tmp_path, shared, name, "worker", "--name", f"{name}@%h") for name in names}
     try:
         job = wait_for(lambda: next((j.id for j in fz.jobs.jobs()), None), "the ingest command's job")
         entries = {e.n: e for e in fz.jobs.entries(job)}
@@ -104,10 +116,13 @@ def check_batch(tmp_path: Path, shared: dict, names: tuple[str, ...], *, whole_w
     for item_id, entry in stored.items():
         item = fz.archive.load_item(item_id)
         (original,) = item.originals  # stored once
-        assert original.sha256 == sha256(Path(entry.files[0]))
+        assert original.sha256 == sha256(kept / Path(entry.files[0]).relative_to(donation))
         assert expected_purposes(item.kind, original.media_type) <= {f.purpose for f in item.derivatives(original.id)}
         messages = [v.message for v in objects.versions(item_object(item_id))]
         assert messages == [f"create: ingest: {entry.label}", f"update: ingest {job} #{entry.n}"], messages
+
+    (failed,) = (e.n for e in entries.values() if e.label == "empty")  # kept for a retry; the others dropped
+    assert {key.rsplit("/", 1)[0] for key in fz.storage.list("staging/")} <= {f"staging/{job}/{failed}"}
 
     copy = tmp_path / "ocfl-copy"  # ocfl-py validates a folder: the bucket's OCFL root, copied
     for key in fz.storage.list("ocfl/"):

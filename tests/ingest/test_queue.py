@@ -9,12 +9,13 @@ import redis
 
 from fangzhi import bootstrap
 from fangzhi.settings import load
-from ingest import pipeline
+from ingest import pipeline, staging
 from ingest.pipeline import plan_job, store_originals
 from ingest.queue import QUEUE, TASK, CeleryRunner, run_entry
 from ingest.sources import plan
 from repository.services import item_object
-from tests.ingest.fixtures import jpeg
+from storage.base import StorageError
+from tests.ingest.fixtures import jpeg, sha256
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_the_runner_sends_json_tasks_to_redis_and_follows_their_entries(job, tmp
                                      "DATABASE_URL": "postgresql+psycopg://fz@db/fz"}, environ={}))
     ctx.jobs.mark(job_id, 1, "failed", step="store", reason="the object store was away", kind="transient")
     states = []
-    runner = threading.Thread(target=CeleryRunner(app, ctx.jobs, poll=0.05).run, args=([(job_id, 1)],),
+    runner = threading.Thread(target=CeleryRunner(app, ctx.jobs, ctx.archive.storage, poll=0.05).run, args=([(job_id, 1)],),
                               kwargs={"progress": states.append})
     runner.start()
     broker = redis.Redis.from_url(redis_url)
@@ -91,6 +92,7 @@ def test_the_runner_sends_json_tasks_to_redis_and_follows_their_entries(job, tmp
         threading.Event().wait(0.05)
     message = json.loads(broker.lpop(QUEUE))
     assert message["content-type"] == "application/json" and message["headers"]["task"] == TASK
+    assert staging.staged(ctx.archive.storage, job_id, 1, ctx.jobs.entry(job_id, 1).files)  # before it was sent
     args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
     assert (args, kwargs) == ([job_id, 1], {})
     assert ctx.jobs.entry(job_id, 1).state == "pending" and states == []  # claimed for the retry, followed
@@ -135,5 +137,57 @@ def test_a_worker_that_cannot_see_the_donation_says_so_and_a_stored_item_needs_i
     assert run_entry(ctx, job_id, 1, worker="host-c:3", lease_seconds=60) == "failed"
     entry = ctx.jobs.entry(job_id, 1)
     assert (entry.step, entry.file, entry.kind) == ("check", str(donation / "1.jpg"), "transient")
-    assert entry.reason.startswith("the file is not at this path on worker host-c:3: put the donation on storage")
+    assert entry.reason.startswith("the file is not at this path on worker host-c:3, nor staged in the object store: "
+                                   "retry the entry from the machine that planned the job")
     assert run_entry(ctx, job_id, 2, worker="host-c:3", lease_seconds=60) == "done"  # its originals are stored
+
+
+def test_a_worker_that_does_not_see_the_donation_ingests_the_staged_copies(fangzhi, tmp_path):
+    """The planner staged the files in the object store; this worker's machine has no such folder:
+    the item is stored from checked copies, under the names the planner's paths give."""
+    ctx = fangzhi.ingest_context()
+    donation = tmp_path / "donation"
+    for n, folder in enumerate(("vol1", "vol2"), 1):
+        (donation / "book" / folder).mkdir(parents=True)
+        jpeg(donation / "book" / folder / "0001.jpg", seed=n)
+    digests = sorted(sha256(p) for p in donation.rglob("*.jpg"))
+    job_id = plan_job(ctx, str(donation), plan(donation))
+    entry = ctx.jobs.entry(job_id, 1)
+    staging.stage(ctx.archive.storage, job_id, 1, entry.files)
+    staging.stage(ctx.archive.storage, job_id, 1, entry.files)  # a resumed planner: nothing sent again
+    moved = donation.rename(tmp_path / "elsewhere")
+    assert run_entry(ctx, job_id, 1, worker="host-d:4", lease_seconds=60) == "done"
+    item = fangzhi.archive.load_item(entry.item_id)
+    assert sorted(f.sha256 for f in item.originals) == digests
+    assert sorted(f.path.rsplit("/", 1)[-1] for f in item.originals) == ["vol1-0001.jpg", "vol2-0001.jpg"]
+    assert not list(ctx.archive.storage.list("staging/")) and not (ctx.work / "staged" / job_id).exists()
+    assert moved.exists()
+
+
+def test_a_staged_copy_that_differs_fails_the_entry_and_stores_nothing(fangzhi, tmp_path):
+    ctx = fangzhi.ingest_context()
+    donation = tmp_path / "donation"
+    donation.mkdir()
+    jpeg(donation / "1.jpg")
+    job_id = plan_job(ctx, str(donation), plan(donation))
+    entry = ctx.jobs.entry(job_id, 1)
+    staging.stage(ctx.archive.storage, job_id, 1, entry.files)
+    ctx.archive.storage.put(staging.key(job_id, 1, 0), b"not the scan")  # damaged on the way
+    (donation / "1.jpg").unlink()
+    assert run_entry(ctx, job_id, 1, worker="host-d:4", lease_seconds=60) == "failed"
+    failed = ctx.jobs.entry(job_id, 1)
+    assert (failed.step, failed.file, failed.kind) == ("check", str(donation / "1.jpg"), "transient")
+    assert failed.reason == (f"the staged files could not be read on worker host-d:4: the staged copy of {donation / '1.jpg'} "
+                             "differs from the file staged (SHA-256): retry the entry from the machine that planned the job")
+    assert not ctx.archive.objects.exists(item_object(entry.item_id))
+
+
+def test_a_staged_path_that_climbs_out_is_refused_before_anything_is_written(tmp_path):
+    from storage import MemoryStorage
+
+    storage = MemoryStorage()
+    (tmp_path / "f.jpg").write_bytes(b"x")
+    staging.stage(storage, "j1", 1, [str(tmp_path / "f.jpg")])
+    with pytest.raises(StorageError, match="not an absolute path in the job"):
+        staging.fetch(storage, "j1", 1, ["/into/../../outside.jpg"], tmp_path / "copies")
+    assert not (tmp_path / "copies").exists() and not (tmp_path.parent / "outside.jpg").exists()
