@@ -368,7 +368,8 @@ def _index(settings: dict) -> SearchIndex:
     if settings["SEARCH_BACKEND"] == "elasticsearch":
         from search.elasticsearch_index import ElasticsearchIndex  # the client loads only when asked for
 
-        return ElasticsearchIndex(settings["ELASTICSEARCH_URL"], name=settings["ELASTICSEARCH_INDEX"])
+        return ElasticsearchIndex(settings["ELASTICSEARCH_URL"], name=settings["ELASTICSEARCH_INDEX"],
+                                  shards=settings["ELASTICSEARCH_SHARDS"], replicas=settings["ELASTICSEARCH_REPLICAS"])
     raise SystemExit(f"FANGZHI_SEARCH_BACKEND={settings['SEARCH_BACKEND']!r}: choose tantivy or elasticsearch")
 
 

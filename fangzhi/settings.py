@@ -47,6 +47,8 @@ SETTINGS = [
     Setting("SEARCH_BACKEND", "tantivy", "Search index: tantivy (embedded, under DATA_DIR/index) or elasticsearch."),
     Setting("ELASTICSEARCH_URL", "http://127.0.0.1:9200", "Elasticsearch 8.x/9.x URL, with SEARCH_BACKEND=elasticsearch."),
     Setting("ELASTICSEARCH_INDEX", "fangzhi", "Elasticsearch alias searched; rebuilds make a new index behind it."),
+    Setting("ELASTICSEARCH_SHARDS", 1, "Primary shards of a new Elasticsearch index (several: exact scores by dfs_query_then_fetch; takes effect at the next `fangzhi index rebuild`)."),
+    Setting("ELASTICSEARCH_REPLICAS", 0, "Replicas of each shard of a new Elasticsearch index (takes effect at the next `fangzhi index rebuild`)."),
     Setting("DICTIONARY", "", "Archivists' extra words (jieba format, one per line); empty: DATA_DIR/dictionary.txt."),
     Setting("IIIF_MAX_WIDTH", 10000, "Widest image the IIIF Image API makes (maxWidth in info.json)."),
     Setting("IIIF_MAX_HEIGHT", 10000, "Tallest image the IIIF Image API makes (maxHeight in info.json)."),

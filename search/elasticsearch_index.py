@@ -1,8 +1,11 @@
 """The search index on an Elasticsearch 8.x/9.x cluster, with the official client.
 
 Searches and writes go through the alias ``name``; behind it is one concrete index
-``{name}-{timestamp}`` made from the index template ``{name}-template``: one shard (exact BM25
-statistics, equal to the embedded index's), text fields analyzed by a custom analyzer made of
+``{name}-{timestamp}`` made from the index template ``{name}-template``: ``shards`` primary
+shards (default one) and ``replicas``; with more than one, searches are ``dfs_query_then_fetch``
+(the term statistics of every shard, so BM25 scores stay exact and equal to the embedded
+index's) and each shard counts up to FACET_SHARD_SIZE values of a facet (exact while no shard
+holds more). Text fields analyzed by a custom analyzer made of
 the ``whitespace`` tokenizer only (the text arrives segmented by search/analysis.py, so stock
 Elasticsearch needs no Chinese plugin), ``keyword`` and ``long`` fields, and ``source`` kept in
 ``_source`` but not indexed. ``rebuild`` fills a new index and swaps the alias to it in one
@@ -25,9 +28,10 @@ from search.index import (
 )
 
 CHUNK = 1000  # documents per bulk request
+FACET_SHARD_SIZE = 2000  # values of a facet each shard returns when there are several
 ANALYZER = "fangzhi_whitespace"
 SETTINGS = {
-    "number_of_shards": 1, "number_of_replicas": 0, "max_result_window": 100_000,
+    "max_result_window": 100_000,
     "analysis": {"analyzer": {ANALYZER: {"type": "custom", "tokenizer": "whitespace"}}},
 }
 MAPPINGS = {"dynamic": "strict", "properties": {
@@ -42,8 +46,10 @@ class ElasticsearchIndex:
     """A ``SearchIndex`` behind the alias ``name`` on the cluster at ``url``; ``options`` go to
     the ``Elasticsearch`` client (api_key, basic_auth, ca_certs, request_timeout…)."""
 
-    def __init__(self, url: str, *, name: str = "fangzhi", **options):
+    def __init__(self, url: str, *, name: str = "fangzhi", shards: int = 1, replicas: int = 0, **options):
         self.name = name
+        self.shards = shards
+        settings = {**SETTINGS, "number_of_shards": shards, "number_of_replicas": replicas}
         parts = urlsplit(url)
         self.where = url.replace(parts.netloc, parts.netloc.rpartition("@")[2])  # no password in messages
         self.client = Elasticsearch(url, **{"request_timeout": 30, **options})
@@ -51,7 +57,7 @@ class ElasticsearchIndex:
             self.client.info()
             self.client.indices.put_index_template(
                 name=f"{name}-template", index_patterns=[f"{name}-*"], priority=200,
-                template={"settings": SETTINGS, "mappings": MAPPINGS},
+                template={"settings": settings, "mappings": MAPPINGS},
                 meta={"description": "Fangzhi search index (search/elasticsearch_index.py)"})
             if not self.client.indices.exists_alias(name=name):
                 self.client.indices.create(index=self._new_name(), aliases={name: {}})
@@ -132,11 +138,11 @@ class ElasticsearchIndex:
             field_kind(sort.field, "sort", "integer")
             order = [{sort.field: "desc" if sort.descending else "asc"}, {"id": "asc"}]
         names = list(facets or {})
-        aggs = {f"f{i}": _terms(facets[name].field, facets[name].size) for i, name in enumerate(names)}
+        aggs = {f"f{i}": self._terms(facets[name].field, facets[name].size) for i, name in enumerate(names)}
         with self._errors("searching"):
             found = self.client.search(index=self.name, query=self._query(query), from_=offset, size=limit,
                                        sort=order, track_total_hits=True, source_includes=["source"],
-                                       aggs=aggs or None)
+                                       aggs=aggs or None, search_type=self._search_type)
         hits = [Hit(h["_id"], h["_score"] or 0.0, h["_source"].get("source", {})) for h in found["hits"]["hits"]]
         counted = {name: _buckets(found, f"f{i}")[:facets[name].size] for i, name in enumerate(names)}
         return Hits(found["hits"]["total"]["value"], hits, counted)
@@ -149,8 +155,18 @@ class ElasticsearchIndex:
         query = Bool(must=(query,), filter=(Prefix(field, prefix),))
         with self._errors("suggesting"):
             found = self.client.search(index=self.name, query=self._query(query), size=0,
-                                       aggs={"s": _terms(field, max(100, 10 * limit), include=include)})
+                                       aggs={"s": self._terms(field, max(100, 10 * limit), include=include)})
         return [(value, n) for value, n in _buckets(found, "s") if value.startswith(prefix)][:limit]
+
+    @property
+    def _search_type(self) -> str | None:
+        return "dfs_query_then_fetch" if self.shards > 1 else None
+
+    def _terms(self, field: str, size: int, **more) -> dict:
+        field_kind(field, "keyword")
+        shard_size = {"shard_size": max(size, FACET_SHARD_SIZE)} if self.shards > 1 else {}
+        return {"terms": {"field": field, "size": max(size, 1), "order": [{"_count": "desc"}, {"_key": "asc"}],
+                          **shard_size, **more}}
 
     def count(self) -> int:
         with self._errors("counting"):
@@ -200,11 +216,6 @@ class ElasticsearchIndex:
 
 def _constant(query: dict) -> dict:
     return {"constant_score": {"filter": query, "boost": 1.0}}
-
-
-def _terms(field: str, size: int, **more) -> dict:
-    field_kind(field, "keyword")
-    return {"terms": {"field": field, "size": max(size, 1), "order": [{"_count": "desc"}, {"_key": "asc"}], **more}}
 
 
 def _buckets(found: dict, name: str) -> list[tuple[str, int]]:

@@ -18,8 +18,8 @@ from search.tantivy_index import TantivyIndex
 from tests.servers import _free_ports
 
 
-def open_elasticsearch(url: str) -> ElasticsearchIndex:
-    return ElasticsearchIndex(url, name=f"fzt-{uuid.uuid4().hex[:12]}")
+def open_elasticsearch(url: str, **options) -> ElasticsearchIndex:
+    return ElasticsearchIndex(url, name=f"fzt-{uuid.uuid4().hex[:12]}", **options)
 
 
 def drop_elasticsearch(index: ElasticsearchIndex) -> None:
@@ -362,12 +362,20 @@ def mixed_queries():
     ]
 
 
-def test_both_backends_give_the_same_hits_scores_and_facets(elasticsearch_url):
+@pytest.mark.parametrize("shards", [1, 3])
+def test_both_backends_give_the_same_hits_scores_and_facets(elasticsearch_url, shards, monkeypatch):
+    """With several Elasticsearch shards too (ELASTICSEARCH_SHARDS): dfs_query_then_fetch keeps
+    the scores exact on a cluster (noida-db scores alike either way: the requests are checked),
+    each shard's facet values are all counted."""
     docs = generated_corpus()
-    tantivy_index, es_index = TantivyIndex(None), open_elasticsearch(elasticsearch_url)
+    tantivy_index, es_index = TantivyIndex(None), open_elasticsearch(elasticsearch_url, shards=shards)
+    sent, search = [], es_index.client.search
+    monkeypatch.setattr(es_index.client, "search", lambda **request: sent.append(request) or search(**request))
     try:
         for index in (tantivy_index, es_index):
             assert index.rebuild(docs) == len(docs)
+        (concrete,) = es_index.client.indices.get_alias(name=es_index.name)
+        assert es_index.client.indices.get_settings(index=concrete)[concrete]["settings"]["index"]["number_of_shards"] == str(shards)
         facets = {"kind": Facet("kind"), "person": Facet("person", 4), "decade": Facet("decade", 3)}
         for query, sort in mixed_queries():
             for offset, limit in ((0, 10), (5, 20), (0, 200)):
@@ -381,6 +389,7 @@ def test_both_backends_give_the_same_hits_scores_and_facets(elasticsearch_url):
         for prefix in ("无", "书", "荣", ""):
             assert tantivy_index.suggest("suggest", prefix, query=Term("visibility", "public")) == \
                 es_index.suggest("suggest", prefix, query=Term("visibility", "public"))
+        assert {r.get("search_type") for r in sent if "aggs" in r} == {"dfs_query_then_fetch" if shards > 1 else None}
     finally:
         tantivy_index.close()
         drop_elasticsearch(es_index)
