@@ -118,16 +118,18 @@ class JobStore:
 
     def mark(self, job_id: str, n: int, state: str, *, step: str | None = None, file: str | None = None,
              reason: str | None = None, item_id: str | None = None, notes: list | None = None,
-             kind: str | None = None) -> None:
+             kind: str | None = None, holder: str | None = None) -> bool:
         """Record an entry's new state (and, when it completed another entry's item, that item)
         with its ``notes`` (``Notice``s). An entry that leaves pending is no longer worked on: its
-        lease ends."""
+        lease ends. With ``holder``, only while that worker holds the entry's lease; whether it was
+        recorded."""
         assert state in STATES and kind in (None, *FAILURE_KINDS)
         values = {"state": state, "step": step, "file": file, "reason": reason, "kind": kind, "updated": _instant(),
                   "notes": _json([n.to_dict() for n in notes]) if notes else None,
                   **({"item_id": item_id} if item_id is not None else {}), **(_released if state != "pending" else {})}
+        held = (entries_table.c.worker == holder,) if holder is not None else ()
         with self.db.begin() as conn:
-            conn.execute(entries_table.update().where(self._is(job_id, n)).values(values))
+            return conn.execute(entries_table.update().where(self._is(job_id, n), *held).values(values)).rowcount == 1
 
     def claim(self, job_id: str, n: int) -> bool:
         """Make a failed entry pending again for a retry; False if it is not failed (any more):

@@ -24,6 +24,7 @@ import shutil
 import socket
 import threading
 import time
+from dataclasses import replace
 from typing import Callable
 
 from celery import Celery
@@ -94,6 +95,7 @@ def run_entry(ctx: pipeline.Context, job_id: str, n: int, *, worker: str, lease_
                               name=f"lease-{job_id}-{n}")
     keeper.start()
     storage, copies_in = ctx.archive.storage, ctx.work / "staged" / job_id / str(n)
+    ctx = replace(ctx, jobs=Leased(ctx.jobs, worker, job_id, n))
     try:
         copies = {}
         missing = next((f for f in entry.files if not os.path.exists(f)), None)
@@ -125,6 +127,25 @@ def run_entry(ctx: pipeline.Context, job_id: str, n: int, *, worker: str, lease_
         shutil.rmtree(copies_in, ignore_errors=True)
         with contextlib.suppress(OSError):  # the job's folder, once its last entry here is done
             copies_in.parent.rmdir()
+
+
+class Leased:
+    """A job store whose ``mark`` of entry (``job_id``, ``n``) records only while ``worker`` holds
+    its lease: a worker that lost the lease (paused longer than INGEST_LEASE_SECONDS) never
+    overwrites what the worker that took the entry over records."""
+
+    def __init__(self, jobs, worker: str, job_id: str, n: int):
+        self.jobs, self.worker, self.own = jobs, worker, (job_id, n)
+
+    def mark(self, job_id: str, n: int, state: str, **kwargs) -> bool:
+        holder = self.worker if (job_id, n) == self.own else None
+        if not self.jobs.mark(job_id, n, state, holder=holder, **kwargs):
+            log.warning("worker %s no longer holds entry %s #%s: its state %r is not recorded", self.worker, job_id, n, state)
+            return False
+        return True
+
+    def __getattr__(self, name):
+        return getattr(self.jobs, name)
 
 
 def _renew(ctx: pipeline.Context, job_id: str, n: int, worker: str, seconds: int, stop: threading.Event) -> None:

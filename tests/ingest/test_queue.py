@@ -191,3 +191,23 @@ def test_a_staged_path_that_climbs_out_is_refused_before_anything_is_written(tmp
     with pytest.raises(StorageError, match="not an absolute path in the job"):
         staging.fetch(storage, "j1", 1, ["/into/../../outside.jpg"], tmp_path / "copies")
     assert not (tmp_path / "copies").exists() and not (tmp_path.parent / "outside.jpg").exists()
+
+
+def test_a_worker_that_lost_its_lease_records_nothing_over_the_worker_that_took_the_entry(job, monkeypatch, caplog):
+    ctx, job_id = job
+    real = pipeline.make_derivatives
+
+    def paused(*args, **kwargs):  # host-a stalls past its lease; host-b takes the entry over meanwhile
+        ctx.jobs.renew_lease(job_id, 1, "host-a:1", 0)
+        assert ctx.jobs.claim_lease(job_id, 1, "host-b:2", 60)
+        raise OSError("the scratch disk went away")
+
+    monkeypatch.setattr(pipeline, "make_derivatives", paused)
+    assert run_entry(ctx, job_id, 1, worker="host-a:1", lease_seconds=60) == "failed"
+    entry = ctx.jobs.entry(job_id, 1)
+    assert entry.state == "pending" and entry.reason is None and ctx.jobs.lease_holder(job_id, 1) == "host-b:2"
+    assert "worker host-a:1 no longer holds entry" in caplog.text
+    monkeypatch.setattr(pipeline, "make_derivatives", real)
+    ctx.jobs.release_lease(job_id, 1, "host-b:2")  # host-b's own run, as a worker would do it
+    assert run_entry(ctx, job_id, 1, worker="host-b:2", lease_seconds=60) == "done"
+    assert ctx.jobs.entry(job_id, 1).state == "done"
