@@ -5,9 +5,9 @@
 
 Makes an 8000 × 6000 scan (paper tone, noise, lines of drawn text), ingests it through the real
 pipeline (a 256 px JPEG-tiled pyramid, Q85) into a temporary data folder, then serves it with
-Fangzhi (`fangzhi serve`: gunicorn with its default WEB_WORKERS × WEB_THREADS, 2 × 8) and with IIPImage (Debian's iipsrv.fcgi behind lighttpd
-on 127.0.0.1, FastCGI max-procs 2, JPEG_QUALITY 85), all reading the same TIFF file. Each Fangzhi
-worker keeps --memory-mb of decoded tiles (FANGZHI_IIIF_MEMORY_MB); IIPImage runs twice, with its
+Fangzhi (`fangzhi serve`: gunicorn with its default WEB_WORKERS × WEB_THREADS, 2 × 8) and with
+IIPImage (Debian's iipsrv.fcgi behind lighttpd on 127.0.0.1, FastCGI max-procs 2, JPEG_QUALITY
+85), all reading the same TIFF file. Each Fangzhi worker keeps --memory-mb of decoded tiles (FANGZHI_IIIF_MEMORY_MB); IIPImage runs twice, with its
 default tile cache (MAX_IMAGE_CACHE_SIZE 10 MB per process) and with --memory-mb like Fangzhi. Install them with `bash scripts/install-system.sh --bench`.
 
 Two request sets, each URL asked once (nothing is served from a cache of answers), the same for
