@@ -5,9 +5,9 @@
 
 Makes an 8000 × 6000 scan (paper tone, noise, lines of drawn text), ingests it through the real
 pipeline (a 256 px JPEG-tiled pyramid, Q85) into a temporary data folder, then serves it with
-Fangzhi (gunicorn, 2 workers × 4 threads) and with IIPImage (Debian's iipsrv.fcgi behind lighttpd
-on 127.0.0.1, FastCGI max-procs 2, JPEG_QUALITY 85), all reading the same TIFF file. Each Fangzhi
-worker keeps --memory-mb of decoded tiles (FANGZHI_IIIF_MEMORY_MB); IIPImage runs twice, with its
+Fangzhi (`fangzhi serve`: gunicorn with its default WEB_WORKERS × WEB_THREADS, 2 × 8) and with
+IIPImage (Debian's iipsrv.fcgi behind lighttpd on 127.0.0.1, FastCGI max-procs 2, JPEG_QUALITY
+85), all reading the same TIFF file. Each Fangzhi worker keeps --memory-mb of decoded tiles (FANGZHI_IIIF_MEMORY_MB); IIPImage runs twice, with its
 default tile cache (MAX_IMAGE_CACHE_SIZE 10 MB per process) and with --memory-mb like Fangzhi. Install them with `bash scripts/install-system.sh --bench`.
 
 Two request sets, each URL asked once (nothing is served from a cache of answers), the same for
@@ -107,12 +107,19 @@ def ingest_scan(data: Path, scan: Path) -> tuple[str, Path]:
 
 # -- the servers ----------------------------------------------------------------------------
 
+def serving() -> tuple[int, int]:
+    """The worker processes and threads `fangzhi serve` runs by default (WEB_WORKERS, WEB_THREADS)."""
+    from fangzhi.settings import load
+
+    settings = load({}, environ={})
+    return settings["WEB_WORKERS"], settings["WEB_THREADS"]
+
+
 def start_fangzhi(data: Path, port: int, cache_mb: int, memory_mb: int, log) -> subprocess.Popen:
-    env = {**os.environ, "FANGZHI_DATA_DIR": str(data), "FANGZHI_SECRET_KEY": "bench",
+    """`fangzhi serve` as deployed (gunicorn, its default workers and threads) on the data folder."""
+    env = {**os.environ, "FANGZHI_DATA_DIR": str(data), "FANGZHI_SECRET_KEY": "bench" * 8,
            "FANGZHI_IIIF_CACHE_MB": str(cache_mb), "FANGZHI_IIIF_MEMORY_MB": str(memory_mb)}
-    beside = Path(sys.executable).parent / "gunicorn"
-    command = [str(beside)] if beside.exists() else [sys.executable, "-m", "gunicorn"]
-    command += ["--workers", "2", "--threads", "4", "--bind", f"{HOST}:{port}", "web:create_app()"]
+    command = [sys.executable, "-c", "from web.cli import main; main()", "serve", "--host", HOST, "--port", str(port)]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -340,7 +347,7 @@ def main() -> int:
             processes.append(start_iipimage(tmp / folder, images, port, mb, log))
         fz = lambda region: f"/iiif/3/{identifier}/{region}/0/default.jpg"  # noqa: E731
         ip = lambda region: f"/fcgi-bin/iipsrv.fcgi?IIIF=scan.tif/{region}/0/default.jpg"  # noqa: E731
-        servers = {"Fangzhi (gunicorn, 2 workers × 4 threads)": (fz_port, fz),
+        servers = {"Fangzhi (fangzhi serve, {} workers × {} threads)".format(*serving()): (fz_port, fz),
                    f"IIPImage ({IIP_DEFAULT_CACHE_MB} MB tile cache, its default)": (iip_port, ip),
                    f"IIPImage ({args.memory_mb} MB tile cache, as Fangzhi)": (iip_big_port, ip)}
         wait_for(fangzhi, fz_port, f"/iiif/3/{identifier}/info.json")

@@ -296,7 +296,8 @@ def _save(pixels: np.ndarray, req: ImageRequest) -> bytes:
     """Encode pixels in memory: JPEG with simplejpeg, the others with Pillow (for small images
     quicker than libvips' savers, whose pipeline set-up dominates there)."""
     if req.format == "jpg" and pixels.shape[2] in (1, 3):  # libjpeg-turbo as Pillow's, with less around it
-        return simplejpeg.encode_jpeg(np.ascontiguousarray(pixels), quality=QUALITY,
+        # the fast integer DCT, as IIPImage encodes (JDCT_FASTEST): a few % quicker, the same quality setting
+        return simplejpeg.encode_jpeg(np.ascontiguousarray(pixels), quality=QUALITY, fastdct=True,
                                       colorspace="RGB" if pixels.shape[2] == 3 else "GRAY", colorsubsampling="420")
     image = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
     out = io.BytesIO()

@@ -6,6 +6,7 @@ returns a readable file object, so a multi-gigabyte scan never sits in memory.
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 from typing import BinaryIO, Iterator, Protocol, runtime_checkable
@@ -68,3 +69,44 @@ class Storage(Protocol):
 
     def local_path(self, key: str) -> Path | None:
         """The key's path on a local file system, or None where no such file exists (S3)."""
+
+    def hold(self, key: str) -> "HeldFile | None":
+        """The key's bytes read and its file kept open (a ``HeldFile``) where the backend can then
+        tell cheaply whether the key still holds them; None where only a new read can (S3)."""
+
+
+class HeldFile:
+    """A stored file read whole and kept open; ``current()`` tells, with one ``stat``, whether its
+    key still names these very bytes.
+
+    Local storage never writes a key's file in place: ``put`` renames a new file over it. So the
+    key holds the same bytes exactly while its path names the same inode (with the same size and
+    modification time, against edits in place by hand) — and no other file can be given that
+    inode number while this one is open. Closed (``close``), it is never current."""
+
+    def __init__(self, path: str):
+        self._path, self._fd = path, os.open(path, os.O_RDONLY)
+        try:
+            st = os.fstat(self._fd)
+            self._identity = _identity(st)
+            self.data = os.pread(self._fd, st.st_size + 1, 0)
+        except BaseException:
+            self.close()
+            raise
+
+    def current(self) -> bool:
+        try:
+            return self._fd >= 0 and _identity(os.stat(self._path)) == self._identity
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    __del__ = close
+
+
+def _identity(st: os.stat_result) -> tuple:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns

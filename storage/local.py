@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from .base import CHUNK, StorageError, StorageNotFound, as_stream, check_key
+from .base import CHUNK, HeldFile, StorageError, StorageNotFound, as_stream, check_key
 
 TMP_DIR = ".tmp"  # beside the keys, on the same file system, so rename is atomic
 
@@ -105,3 +105,11 @@ class LocalStorage:
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
+
+    def hold(self, key: str) -> HeldFile:
+        try:
+            return HeldFile(self._file(key))
+        except FileNotFoundError:
+            raise StorageNotFound(f"no such file in storage: {key}") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc.strerror or exc}") from exc

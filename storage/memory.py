@@ -69,3 +69,7 @@ class MemoryStorage:
     def local_path(self, key: str) -> Path | None:
         check_key(key)
         return None
+
+    def hold(self, key: str) -> None:
+        check_key(key)
+        return None

@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import BinaryIO, Iterator
 
-from .base import Storage, StorageError, StorageNotFound, as_stream
+from .base import HeldFile, Storage, StorageError, StorageNotFound, as_stream
 
 OBJECT_NAMASTE = "0=ocfl_object_1.1"
 ROOT_NAMASTE = "0=ocfl_1.1"
@@ -28,6 +29,7 @@ INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
 LAYOUT = "0003-hash-and-id-n-tuple-storage-layout"
 LAYOUT_CONFIG = {"extensionName": LAYOUT, "digestAlgorithm": "sha256", "tupleSize": 3, "numberOfTuples": 3}
 INVENTORY_BYTES = 8 << 20  # parsed inventories kept per root (the size of their JSON), checked on every read
+HELD_INVENTORIES = 32  # of those, the latest read whose two files are kept open (Storage.hold): checked by stat
 
 
 class OcflError(StorageError):
@@ -111,7 +113,9 @@ class OcflRoot:
         self.storage, self.prefix = storage, prefix.strip("/")
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        self._inventories: dict[str, tuple[bytes, str, dict]] = {}  # object id → (stored JSON, sidecar, parsed)
+        # object id → (stored JSON, sidecar, parsed, None or the HeldFiles of the inventory and sidecar read)
+        self._inventories: dict[str, tuple[bytes, str, dict, tuple[HeldFile, HeldFile] | None]] = {}
+        self._held: OrderedDict[str, tuple[HeldFile, HeldFile]] = OrderedDict()  # at most HELD_INVENTORIES
         self._inventory_bytes = 0
 
     def _key(self, *parts: str) -> str:
@@ -141,17 +145,28 @@ class OcflRoot:
 
         The parsed inventory is kept and given again (the same dict: callers must not change it)
         while the stored inventory and its sidecar are the very bytes it was parsed from: a read
-        is then two small file reads, whichever process committed the last version."""
+        is then two ``stat`` calls where the storage holds the files it read (``Storage.hold``:
+        local disk), else two small file reads — whichever process committed the last version."""
         base = self._key(object_path(object_id))
-        raw = self._read(f"{base}/inventory.json", object_id)
         kept = self._inventories.get(object_id)
-        if kept is not None and kept[0] == raw and self._sidecar(base, "inventory.json") == kept[1]:
+        if kept is not None and kept[3] is not None and kept[3][0].current() and kept[3][1].current():
+            return kept[2]
+        try:
+            held = self.storage.hold(f"{base}/inventory.json"), self.storage.hold(f"{base}/inventory.json.sha512")
+        except StorageNotFound:  # no inventory (or a torn one without its sidecar): read as before
+            held = None, None
+        raw = held[0].data if held[0] is not None else self._read(f"{base}/inventory.json", object_id)
+        sidecar = _digest_in(held[1].data) if held[1] is not None else self._sidecar(base, "inventory.json")
+        held = held if held[0] is not None else None
+        if kept is not None and kept[0] == raw and sidecar == kept[1]:
+            if held is not None:
+                self._keep(object_id, (*kept[:3], held))
             return kept[2]
         digest = hashlib.sha512(raw).hexdigest()
-        if digest != self._sidecar(base, "inventory.json"):
+        if digest != sidecar:
             return self._recover(object_id)
         inv = json.loads(raw)
-        self._keep(object_id, (raw, digest, inv))
+        self._keep(object_id, (raw, digest, inv, held))
         return inv
 
     def _read(self, key: str, object_id: str) -> bytes:
@@ -167,6 +182,12 @@ class OcflRoot:
             old = self._inventories.pop(object_id, None)
             self._inventory_bytes += len(entry[0]) - (len(old[0]) if old else 0)
             self._inventories[object_id] = entry
+            if entry[3] is not None:
+                self._held[object_id] = entry[3]
+                self._held.move_to_end(object_id)
+                while len(self._held) > HELD_INVENTORIES:
+                    for file in self._held.popitem(last=False)[1]:
+                        file.close()
             while self._inventory_bytes > INVENTORY_BYTES and len(self._inventories) > 1:
                 self._inventory_bytes -= len(self._inventories.pop(next(iter(self._inventories)))[0])
 
@@ -177,8 +198,8 @@ class OcflRoot:
         """The digest a sidecar file gives (OCFL 1.1 §3.7), None when it is missing or unreadable."""
         try:
             with self.storage.open(f"{base}/{name}.sha512") as f:
-                return f.read().decode("ascii").split()[0]
-        except (StorageNotFound, IndexError, UnicodeDecodeError):
+                return _digest_in(f.read())
+        except StorageNotFound:
             return None
 
     def _recover(self, object_id: str) -> dict:
@@ -385,3 +406,11 @@ def _check_logical_path(object_id: str, path: str) -> None:
     parts = path.split("/")
     if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts):
         raise OcflError(f"invalid file path {path!r} in {object_id}")
+
+
+def _digest_in(sidecar: bytes) -> str | None:
+    """The digest a sidecar file's bytes give (OCFL 1.1 §3.7), None when unreadable."""
+    try:
+        return sidecar.decode("ascii").split()[0]
+    except (IndexError, UnicodeDecodeError):
+        return None

@@ -184,6 +184,10 @@ class S3Storage:
         check_key(key)
         return None
 
+    def hold(self, key: str) -> None:
+        check_key(key)
+        return None
+
 
 class _FillingReader:
     """The upload source as s3transfer needs it: every ``read(n)`` returns n bytes until the end

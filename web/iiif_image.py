@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from functools import lru_cache
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
@@ -45,8 +46,7 @@ def _open(identifier: str):
     return _server().open(archive(), identifier, user=current_user())
 
 
-def _cache_control(public: bool) -> str:
-    return f"public, max-age={MAX_AGE}" if public else "private, no-store"
+CACHE_CONTROL = {True: f"public, max-age={MAX_AGE}", False: "private, no-store"}  # by StoredFile.public
 
 
 @bp.get("/<identifier>")
@@ -66,7 +66,7 @@ def info(identifier):
                                                 default="application/ld+json")
     ctype = LD_JSON if ctype != "application/json" else "application/json"
     etag = DiskCache.key(stored.file.sha256, image_id, repr(_server().limits), ctype)
-    headers = {"Cache-Control": _cache_control(stored.public), "Vary": "Accept"}
+    headers = {"Cache-Control": CACHE_CONTROL[stored.public], "Vary": "Accept"}
     if request.if_none_match.contains(etag):
         return Response(status=304, headers={**headers, "ETag": f'"{etag}"'})
     body = _server().info(pyramid, image_id)
@@ -93,9 +93,28 @@ def _prepare(server: ImageServer, archive, environ: dict, user, identifier: str,
     stored, pyramid = server.open(archive, identifier, user=user)
     req = server.parse(pyramid, *segments)
     key = DiskCache.key(stored.file.sha256, req.canonical)
-    canonical = f"{get_current_url(environ, root_only=True)}iiif/3/{quote(identifier, safe=SAFE)}/{req.canonical}"
-    return pyramid, req, key, {"Link": f'<{canonical}>;rel="canonical",<{iiif.PROFILE_URI}>;rel="profile"',  # §4.8, §6
-                               "Cache-Control": _cache_control(stored.public), "ETag": f'"{key}"'}
+    canonical = f"{_root(environ)}iiif/3/{_quote(identifier)}/{req.canonical}"
+    return pyramid, req, key, [("Link", f'<{canonical}>;rel="canonical",<{iiif.PROFILE_URI}>;rel="profile"'),  # §4.8, §6
+                               ("Cache-Control", CACHE_CONTROL[stored.public]), ("ETag", f'"{key}"')]
+
+
+def _root(environ: dict) -> str:
+    """The application's root URL (``get_current_url(environ, root_only=True)``), worked out
+    once for each of the few scheme, host and script name combinations a server sees."""
+    return _root_of(environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+                    environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME", ""))
+
+
+@lru_cache(maxsize=64)
+def _root_of(scheme, host, server_name, server_port, script_name) -> str:
+    names = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")
+    values = (scheme, host, server_name, server_port, script_name)
+    return get_current_url({k: v for k, v in zip(names, values) if v is not None}, root_only=True)
+
+
+@lru_cache(maxsize=1024)
+def _quote(identifier: str) -> str:
+    return quote(identifier, safe=SAFE)
 
 
 SAFE = "!$&'()*+,:;=@~"  # what a URL path segment keeps unescaped (RFC 3986 §3.3), as url_for does
@@ -128,7 +147,7 @@ def fast_path(app, wsgi_app):
         if data is None:
             return wsgi_app(environ, start_response)
         start_response("200 OK", [("Content-Type", iiif.FORMATS[req.format]), ("Content-Length", str(len(data))),
-                                  *headers.items(), *always])
+                                  *headers, *always])
         return [data]
 
     return serve

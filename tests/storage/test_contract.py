@@ -145,6 +145,7 @@ def test_invalid_keys_are_rejected(storage, key):
         lambda: storage.size(key),
         lambda: storage.delete(key),
         lambda: storage.local_path(key),
+        lambda: storage.hold(key),
     ):
         with pytest.raises(StorageError, match="invalid storage key"):
             operation()
@@ -177,6 +178,30 @@ def test_local_path(storage):
         assert path.is_file() and path.read_bytes() == b"bytes on disk"
     else:
         assert path is None
+
+
+def test_hold(storage):
+    """A held file (local disk) has the key's bytes and is current exactly until the key is
+    written again (even with the same bytes, even many times over) or deleted, or it is closed."""
+    storage.put("h/inventory.json", b"v1")
+    held = storage.hold("h/inventory.json")
+    if not isinstance(storage, LocalStorage):
+        assert held is None
+        return
+    assert held.data == b"v1" and held.current() and held.current()
+    with pytest.raises(StorageNotFound):
+        storage.hold("h/missing.json")
+    for n in range(20):  # freed inodes are handed out again: never the held one
+        storage.put("h/inventory.json", b"v1")
+        assert not held.current()
+    again = storage.hold("h/inventory.json")
+    assert again.current()
+    storage.delete("h/inventory.json")
+    assert not again.current()
+    storage.put("h/other.json", b"x")
+    other = storage.hold("h/other.json")
+    other.close()
+    assert not other.current()
 
 
 def test_threads_writing_and_reading_at_once(storage):
