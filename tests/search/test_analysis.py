@@ -8,6 +8,8 @@ from search.analysis import (
     Segmenter, add_words, analyze, era_years, fold, load_dictionary, pinyin, pinyin_tokens, tokens,
 )
 
+native = analysis._analysis  # search/_analysis.c
+
 # Local-history prose (written for this test), > 2000 characters, simplified and traditional.
 LOCAL_CORPUS = """
 无锡古称梁溪，地处太湖之滨，北倚长江，南临太湖，京杭大运河穿城而过。相传商末泰伯奔吴，定居梅里，
@@ -325,39 +327,33 @@ def test_tokens_equal_the_definition_on_a_large_sample(mode):
 def test_the_native_flags_beyond_the_bmp_are_cpythons():
     """search/_analysis.c takes letters, digits and lower case beyond the BMP from CPython: the
     same as str.isalnum and str.lower for every character there."""
-    from search import _analysis
-
     fold("预热")  # the tables are set on first use
     chars = [chr(cp) for cp in range(0x10000, 0x110000)]
-    assert _analysis.words(list(chars)) == [c for c in chars if c.isalnum()]
-    lower = [c for c in chars if _analysis.splice(c, [0, 1], c, False)[1] & _analysis.LOWER]
+    assert native.words(list(chars)) == [c for c in chars if c.isalnum()]
+    lower = [c for c in chars if native.splice(c, [0, 1], c, False)[1] & native.LOWER]
     assert lower == [c for c in chars if c.lower() != c] and lower
 
 
 def test_prepare_gives_back_the_text_itself_when_nothing_changes():
     # The segmenter then reuses the text's cached UTF-8 (bench/analysis.py measures it so).
-    from search import _analysis
-
     fold("预热")
     text = "无锡县志记载荣氏创办工厂，民国二十五年。"
-    assert _analysis.prepare(text)[0] is text
-    assert _analysis.prepare("Wuxi １９３６")[0] == "wuxi 1936"
+    assert native.prepare(text)[0] is text
+    assert native.prepare("Wuxi １９３６")[0] == "wuxi 1936"
 
 
 def test_the_native_functions_refuse_what_they_cannot_take():
-    from search import _analysis
-
     fold("预热")
     with pytest.raises(TypeError):
-        _analysis.words(("无锡", "，"))
+        native.words(("无锡", "，"))
     listed = ["无锡", "，", 3, "县"]
     with pytest.raises(TypeError):
-        _analysis.words(listed)
+        native.words(listed)
     assert listed == ["无锡", 3, "县"]  # what was looked at is filtered, the rest kept whole
     with pytest.raises(ValueError):
-        _analysis.splice("無錫縣", [0, 3], "无锡", True)  # a conversion of another length
+        native.splice("無錫縣", [0, 3], "无锡", True)  # a conversion of another length
     with pytest.raises(ValueError):
-        _analysis.splice("無錫", [0, 3], "无锡县", True)  # a span past the end
+        native.splice("無錫", [0, 3], "无锡县", True)  # a span past the end
 
 
 def test_tokens_equal_the_definition_for_every_character():
