@@ -230,12 +230,16 @@ splice(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "UO!Up", &text, &PyList_Type, &spans, &converted, &variants) || !ready(text))
         return NULL;
     int kind = PyUnicode_KIND(text), ckind = PyUnicode_KIND(converted), found = 0;
+    int wide = kind > ckind ? kind : ckind;
     const void *data = PyUnicode_DATA(text), *cdata = PyUnicode_DATA(converted);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), m = PyUnicode_GET_LENGTH(converted);
     Py_ssize_t count = PyList_GET_SIZE(spans), done = 0, at = 0;
-    Py_UCS4 *out = PyMem_New(Py_UCS4, n > 0 ? n : 1);
-    if (out == NULL)
-        return PyErr_NoMemory();
+    Py_UCS4 widest = 0;
+    /* Written in the wider kind of the two, made canonical below if no character needs it. */
+    PyObject *result = PyUnicode_New(n, wide == PyUnicode_1BYTE_KIND ? 0xff : wide == PyUnicode_2BYTE_KIND ? 0xffff : 0x10ffff);
+    if (result == NULL)
+        return NULL;
+    void *into = PyUnicode_DATA(result);
     for (Py_ssize_t k = 0; k <= count; k += 2) {
         Py_ssize_t start = n, end = n;
         if (k < count) {
@@ -245,28 +249,32 @@ splice(PyObject *self, PyObject *args)
             if (PyErr_Occurred() || start < done || end < start || end > n || at + end - start > m) {
                 if (!PyErr_Occurred())
                     PyErr_SetString(PyExc_ValueError, "spans do not fit the text and its conversion");
-                PyMem_Free(out);
+                Py_DECREF(result);
                 return NULL;
             }
         }
         for (; done < start; done++) {
             Py_UCS4 c = PyUnicode_READ(kind, data, done);
-            out[done] = (variants && c < 0x10000 && (flags[c] & F_VARIANT)) ? variant[c] : c;
+            c = (variants && c < 0x10000 && (flags[c] & F_VARIANT)) ? variant[c] : c;
+            widest = c > widest ? c : widest;
+            PyUnicode_WRITE(wide, into, done, c);
         }
         for (; done < end; done++, at++) {
             Py_UCS4 c = PyUnicode_READ(ckind, cdata, at);
             int f = char_flags(c);
             found |= f;
-            out[done] = (variants && (f & F_VARIANT)) ? variant[c] : c;
+            c = (variants && (f & F_VARIANT)) ? variant[c] : c;
+            widest = c > widest ? c : widest;
+            PyUnicode_WRITE(wide, into, done, c);
         }
     }
     if (at != m) {  /* OpenCC keeps lengths: the tests check its dictionaries */
         PyErr_SetString(PyExc_ValueError, "the conversion is not as long as the spans");
-        PyMem_Free(out);
+        Py_DECREF(result);
         return NULL;
     }
-    PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, n);
-    PyMem_Free(out);
+    if (widest < (wide == PyUnicode_1BYTE_KIND ? 0x80 : wide == PyUnicode_2BYTE_KIND ? 0x100 : 0x10000))
+        Py_SETREF(result, PyUnicode_FromKindAndData(wide, into, n));  /* narrower after all (rare) */
     return result == NULL ? NULL : Py_BuildValue("(Ni)", result, found & ~F_ALNUM);
 }
 

@@ -340,6 +340,8 @@ def test_prepare_gives_back_the_text_itself_when_nothing_changes():
     text = "无锡县志记载荣氏创办工厂，民国二十五年。"
     assert native.prepare(text)[0] is text
     assert native.prepare("Wuxi １９３６")[0] == "wuxi 1936"
+    # splice writes in the wider kind of its strings, and narrows when no character needs it
+    assert native.splice("\U00029028a", [0, 1], "x", True) == ("xa", 0) and native.splice("锺a", [], "", True)[0] == "钟a"
 
 
 def test_the_native_functions_refuse_what_they_cannot_take():
