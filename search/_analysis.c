@@ -125,19 +125,22 @@ rewrite(PyObject *text, Scanner *s)
     Py_UCS4 *out = PyMem_New(Py_UCS4, capacity);
     if (out == NULL)
         return PyErr_NoMemory();
-    for (Py_ssize_t p = 0; p < n;) {
+    int f = n > 0 ? char_flags(PyUnicode_READ(kind, data, 0)) : 0, g = 0;
+    for (Py_ssize_t p = 0; p < n; f = g) {  /* f: the flags of the character at p */
         Py_UCS4 c = PyUnicode_READ(kind, data, p);
-        int f = char_flags(c);
         Py_ssize_t q = p + 1;
         while (q < n) {
-            int g = char_flags(PyUnicode_READ(kind, data, q));
+            g = char_flags(PyUnicode_READ(kind, data, q));
             if (!(g & F_UNSAFE) || (g & F_SIMPLE))
                 break;
             q++;
         }
         if (q == p + 1 && (!(f & F_UNSAFE) || (f & F_SIMPLE))) {
-            c = ascii_lower((f & F_SIMPLE) ? simple[c] : c);
-            if (feed(s, char_flags(c), size))
+            if (f & (F_SIMPLE | F_UPPER)) {
+                c = ascii_lower((f & F_SIMPLE) ? simple[c] : c);
+                f = char_flags(c);
+            }
+            if (feed(s, f, size))
                 goto error;
             out[size++] = c;  /* capacity: size + n - p <= n + 64 holds */
         } else {
@@ -319,6 +322,10 @@ words(PyObject *self, PyObject *list)
     PyObject **items = ((PyListObject *)list)->ob_item;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *token = items[i];
+        if (i + 32 < n) {  /* tokens lie about in memory: ask early for a later one's header and text */
+            __builtin_prefetch(items[i + 32]);
+            __builtin_prefetch((char *)items[i + 32] + sizeof(PyCompactUnicodeObject));
+        }
         if (!PyUnicode_Check(token)) {
             PyErr_SetString(PyExc_TypeError, "tokens must be str");
             memmove(items + kept, items + i, (n - i) * sizeof(PyObject *));  /* keep the list whole */
