@@ -14,6 +14,10 @@ for the same dictionary (``tests/search/test_analysis.py`` proves it on a local-
 and is several times faster. rjieba cannot read a dictionary file, so ``load_dictionary`` parses
 the jieba ``word [freq] [tag]`` format here and adds each word; the same code path feeds a Python
 jieba ``Segmenter(engine="jieba")``, which the tests use as the reference.
+
+The work per character and per token is in C (``search/_analysis.c``, built by ``setup.py`` at
+install; there is no Python fallback), on character tables made here at first use, so that
+``tokens()`` costs little more than rjieba alone (``bench/analysis.py``).
 """
 from __future__ import annotations
 
@@ -24,7 +28,12 @@ from pathlib import Path
 from typing import Iterable
 
 from repository import calendar
-from search import _analysis
+
+try:
+    from search import _analysis
+except ImportError as exc:  # the C part is built at install, not imported from the source
+    raise ImportError("search/_analysis.c is not built: `make install` builds it (in a worktree sharing "
+                      "another's .venv: `.venv/bin/python setup.py build_ext --inplace`)") from exc
 
 __all__ = [
     "DICTIONARY_PATH", "REIGN_ERAS", "Segmenter", "add_words", "analyze", "era_query", "era_years", "fold",
