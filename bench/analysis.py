@@ -6,10 +6,10 @@ Text: the SIGHAN 2005 bakeoff test files (``msr_test.utf8``, ``pku_test.utf8`` a
 the traditional ``as_test.utf8`` and ``cityu_test.utf8``) from ``--sighan DIR`` or the folder in
 ``FANGZHI_SIGHAN_DIR``; without them, ~1 MB of text made like bench/search.py's (say so).
 
-Prints MB/s, best of ``--rounds``, of: bare ``rjieba.cut_for_search`` on the raw text; Fangzhi's
-``tokens()`` (NFKC, OpenCC t2s, variants, lower case, segmentation with the local dictionary,
-punctuation dropped); OpenCC t2s alone; plain ``jieba.lcut_for_search`` (one round: it is slow);
-and the ratios (goals: tokens ≥ 0.9× bare rjieba, ≥ 10× plain jieba). It checks that the tokens
+Prints MB/s, best of ``--rounds`` (the three taking turns in each round), of: bare
+``rjieba.cut_for_search`` on the raw text; Fangzhi's ``tokens()`` (NFKC, OpenCC t2s, variants,
+lower case, segmentation with the local dictionary, punctuation dropped); OpenCC t2s alone; plain
+``jieba.lcut_for_search`` (one round: it is slow); and the ratios (goals: tokens ≥ 0.9× bare rjieba, ≥ 10× plain jieba). It checks that the tokens
 equal ``cut(fold(text))`` less punctuation, and with the gold files (``*_test_gold.utf8``) prints
 the word F1 of accurate-mode segmentation of the folded text (SIGHAN scoring: words as spans).
 """
@@ -28,14 +28,16 @@ sys.path.insert(0, str(ROOT))
 from search import analysis  # noqa: E402
 
 
-def best(function, text: str, rounds: int) -> float:
-    """MB/s of ``function(text)``, the best of ``rounds``."""
-    size, fastest = len(text.encode()) / 1e6, float("inf")
+def best(functions: dict, text: str, rounds: int) -> dict[str, float]:
+    """MB/s of each ``function(text)``, the best of ``rounds``, the functions taking turns in each
+    round (on a shared machine whose load changes, each is slowed alike: the ratios hold)."""
+    size, fastest = len(text.encode()) / 1e6, dict.fromkeys(functions, float("inf"))
     for _ in range(rounds):
-        start = time.process_time()
-        function(text)
-        fastest = min(fastest, time.process_time() - start)
-    return size / fastest
+        for name, function in functions.items():
+            start = time.process_time()
+            function(text)
+            fastest[name] = min(fastest[name], time.process_time() - start)
+    return {name: size / seconds for name, seconds in fastest.items()}
 
 
 def f1(segment, test: Path, gold: Path) -> float:
@@ -105,14 +107,14 @@ def main() -> int:
         if analysis.tokens(text) != reference_tokens(text):
             print(f"{name}: tokens() differ from cut(fold(text)) less punctuation")
             return 1
-        bare = best(lambda t: rjieba.cut_for_search(t, True), text, args.rounds)
-        ours = best(analysis.tokens, text, args.rounds)
-        opencc = best(converter.convert, text, args.rounds)
+        speeds = best({"bare": lambda t: rjieba.cut_for_search(t, True), "ours": analysis.tokens,
+                       "opencc": converter.convert}, text, args.rounds)
+        bare, ours, opencc = speeds["bare"], speeds["ours"], speeds["opencc"]
         line = (f"{name} ({len(text.encode()) / 1e6:.2f} MB): rjieba.cut_for_search {bare:.1f} MB/s, "
                 f"tokens() {ours:.1f} MB/s = {ours / bare:.2f}× bare rjieba (goal ≥ 0.9), OpenCC t2s alone "
                 f"{opencc:.1f} MB/s")
         if jieba:
-            plain = best(jieba.lcut_for_search, text, 1)
+            plain = best({"plain": jieba.lcut_for_search}, text, 1)["plain"]
             line += f", plain jieba {plain:.2f} MB/s → tokens() {ours / plain:.1f}× plain jieba (goal ≥ 10)"
         else:
             line += ", plain jieba not installed"

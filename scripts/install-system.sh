@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages Fangzhi needs, only those missing (run as root or with sudo).
 set -euo pipefail
-PACKAGES=(ffmpeg libvips42 poppler-data fonts-noto-cjk chromium postgresql redis-server nginx openssl)
+# gcc and python3-dev: pip builds the C part of the search analysis (search/_analysis.c).
+PACKAGES=(ffmpeg libvips42 poppler-data fonts-noto-cjk chromium postgresql redis-server nginx openssl gcc python3-dev)
 [ "${1:-}" = "--bench" ] && PACKAGES+=(iipimage-server lighttpd)  # bench/iiif.py's anchor
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -14,16 +14,26 @@ for the same dictionary (``tests/search/test_analysis.py`` proves it on a local-
 and is several times faster. rjieba cannot read a dictionary file, so ``load_dictionary`` parses
 the jieba ``word [freq] [tag]`` format here and adds each word; the same code path feeds a Python
 jieba ``Segmenter(engine="jieba")``, which the tests use as the reference.
+
+The work per character and per token is in C (``search/_analysis.c``, built by ``setup.py`` at
+install; there is no Python fallback), on character tables made here at first use, so that
+``tokens()`` costs little more than rjieba alone (``bench/analysis.py``).
 """
 from __future__ import annotations
 
-import re
+import array
 import threading
 import unicodedata
 from pathlib import Path
 from typing import Iterable
 
 from repository import calendar
+
+try:
+    from search import _analysis
+except ImportError as exc:  # the C part is built at install, not imported from the source
+    raise ImportError("search/_analysis.c is not built: `make install` builds it (in a worktree sharing "
+                      "another's .venv: `.venv/bin/python setup.py build_ext --inplace`)") from exc
 
 __all__ = [
     "DICTIONARY_PATH", "REIGN_ERAS", "Segmenter", "add_words", "analyze", "era_query", "era_years", "fold",
@@ -34,7 +44,7 @@ DICTIONARY_PATH = Path(__file__).with_name("dictionary") / "local.txt"
 
 _converter_lock = threading.Lock()
 _segmenter_lock = threading.Lock()
-_converter = None
+_converter = None  # the OpenCC t2s converter, made with the tables of search/_analysis.c
 _segmenter: "Segmenter | None" = None
 
 
@@ -55,8 +65,6 @@ def _read_variants(path: Path) -> dict[int, int]:
 
 
 VARIANTS: dict[int, int] = {**OLD_PRINT, **_read_variants(VARIANTS_PATH)}
-_VARIANT_CHARS = re.compile("[" + "".join(map(chr, sorted(VARIANTS))) + "]")  # no "+": 3× slower to search
-_OLD_PRINT_CHARS = re.compile("[" + "".join(map(chr, sorted(OLD_PRINT))) + "]")
 
 def fold(text: str) -> str:
     """Normalise text for matching: NFKC, traditional → simplified Chinese, lower case.
@@ -64,57 +72,46 @@ def fold(text: str) -> str:
     >>> fold("無錫縣誌 ＡＢＣ１２３")
     '无锡县志 abc123'
     """
-    return _fold_normalized(unicodedata.normalize("NFKC", text))
+    return _fold_prepared(unicodedata.normalize("NFKC", text))
 
 
 def fold_without_table(text: str) -> str:
     """``fold`` with the old-print variants only (scripts/variants.py builds the table on it)."""
-    return _fold_normalized(unicodedata.normalize("NFKC", text), OLD_PRINT, _OLD_PRINT_CHARS)
+    return _fold_prepared(unicodedata.normalize("NFKC", text), variants=False)
 
 
-def _fold_normalized(text: str, variants: dict = VARIANTS, variant_chars: re.Pattern = _VARIANT_CHARS) -> str:
-    """``fold`` after NFKC: OpenCC t2s on the lines that need it, old variants, lower case."""
-    converter, changing = _opencc()
-    match = changing.search(text)  # most text is simplified already: OpenCC is the slow part
-    if match is not None:
-        # OpenCC's t2s dictionaries have only letters in their keys, so no phrase spans a line
-        # break: converting just the lines with a character it changes gives the same text.
-        # Lines close together are converted in one call (traditional text has them on every line).
-        parts, done = [], 0
-        while match is not None:
-            start = text.rfind("\n", done, match.start()) + 1 or done
-            end = match.end()
-            while match is not None and match.start() - end < 2000:
-                end = text.find("\n", match.end())
-                end = len(text) if end < 0 else end
-                match = changing.search(text, end)
-            parts += [text[done:start], converter.convert(text[start:end])]
-            done = end
-        text = "".join([*parts, text[done:]])
-    if variant_chars.search(text):  # rare: only the variants are looked at, not the whole text again
-        text = variant_chars.sub(lambda m: m.group().translate(variants), text)
-    return text.lower()
+def _fold_prepared(text: str, *, variants: bool = True) -> str:
+    """``fold`` of text whose NFKC is done where it can change a kept token: one pass in C
+    (``search/_analysis.c``) lowers A-Z (OpenCC's keys have none) and finds what else is needed:
+    OpenCC t2s on the runs of letters and digits with a character it may change (most text is
+    simplified already, and OpenCC is the slow part), variants (the table, or with
+    ``variants=False`` the old-print ones), lower case beyond A-Z.
+    """
+    converter = _native()
+    text, found, spans = _analysis.prepare(text)
+    if spans or found & _analysis.VARIANT:
+        # One call for all the spans, a line break between them (OpenCC's keys are letters and
+        # digits, and each keeps its length): a call costs as much as converting ~50 characters.
+        pairs = zip(spans[::2], spans[1::2])
+        converted = converter.convert("\n".join([text[start:end] for start, end in pairs])) if spans else ""
+        text, more = _analysis.splice(text, spans, converted, variants)
+        found |= more  # OpenCC's output may be beyond the BMP
+        if not variants and found & _analysis.VARIANT:
+            text = text.translate(OLD_PRINT)
+    return text.lower() if found & _analysis.LOWER else text
 
 
 # Characters OpenCC leaves alone on their own but changes inside its phrases (沈思 → 沉思,
 # 反覆 → 反复, 藉口 → 借口, 瞭解 → 了解, 甦醒 → 苏醒): every such character of OpenCC's TSPhrases
-# dictionary (tests/search/test_analysis.py reads the dictionary and checks that none is missing).
-PHRASE_ONLY = frozenset("么俱哩坏彷沈甦瞭藉衹覆")
+# dictionary in a phrase of characters it leaves alone (a phrase with a character OpenCC changes
+# alone is converted for that one: 么 of 么麽, 俱 of 傢俱, 彷 of 彷彿 need not count, and 什么
+# stays out of OpenCC). tests/search/test_analysis.py reads the dictionary: none is missing.
+PHRASE_ONLY = frozenset("哩坏沈甦瞭藉衹覆")
 
 
-def _char_class(chars: Iterable[str]) -> str:
-    """A regular-expression class of ``chars``, as ranges."""
-    points, ranges = sorted(map(ord, chars)), []
-    for cp in points:
-        if ranges and cp == ranges[-1][1] + 1:
-            ranges[-1][1] = cp
-        else:
-            ranges.append([cp, cp])
-    return "[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges) + "]"
-
-
-def _opencc():
-    """The native OpenCC t2s converter and a pattern of the characters it changes (one per process)."""
+def _native():
+    """The native OpenCC t2s converter, with the character tables of ``search/_analysis.c`` set
+    (once per process)."""
     global _converter
     if _converter is None:
         with _converter_lock:
@@ -122,13 +119,8 @@ def _opencc():
                 import opencc
 
                 converter = opencc.OpenCC("t2s")
-                han = "".join(map(chr, [*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000), *range(0xF900, 0xFB00)]))
-                converted = converter.convert(han)
-                assert len(converted) == len(han)
-                changing = {a for a, b in zip(han, converted) if a != b}
-                # Characters beyond the Basic Multilingual Plane (rare; OpenCC changes some) all count.
-                pattern = _char_class(changing | PHRASE_ONLY)[:-1] + "\U00010000-\U0010ffff]"
-                _converter = converter, re.compile(pattern)
+                _analysis.set_tables(*_character_tables(converter))
+                _converter = converter
     return _converter
 
 
@@ -236,106 +228,84 @@ def tokens(text: str, *, mode: str = "index") -> list[str]:
     ``mode="query"`` is jieba's accurate mode.
 
     The same tokens as ``cut(fold(text))`` less those without a letter or digit, made with little
-    work per character or token: the text is folded once, NFKC only where it can change a kept
-    token (full-width ，。（） stay, being dropped either way), and the tokens are filtered in C
-    wherever no token can mix a letter with punctuation (``tests/search/test_analysis.py``
-    compares with that definition on a large sample).
+    work per character or token (``search/_analysis.c``): the text is folded once, NFKC only where
+    it can change a kept token (full-width ，。（） stay, being dropped either way), and the tokens
+    are filtered in C (``tests/search/test_analysis.py`` compares with that definition on a large
+    sample).
     """
     segmenter = default_segmenter()
     segmenter.cut("", mode=mode)  # an unknown mode is refused before any work
-    unsafe, special, not_han = _token_tables()
-    text = _fold_normalized(_nfkc_where_it_matters(text, unsafe))
+    _native()
     cut = segmenter._cut_for_search if mode == "index" else segmenter._cut
-    match = special.search(text)
-    if match is None:  # every token is all letters and digits or has none
-        return list(filter(str.isalnum, cut(text)))
-    # jieba segments each run of Han, Latin letters, digits and +#&._%- on its own: the runs with
-    # such punctuation (3.5%, c++) get the exact test, the text between them the C filter.
-    out, done, backwards = [], 0, text[::-1]
-    while match is not None:
-        before = not_han.search(backwards, len(text) - match.start())
-        start = max(len(text) - before.start() if before else 0, done)
-        after = not_han.search(text, match.end())
-        end = after.start() if after else len(text)
-        out += filter(str.isalnum, cut(text[done:start]))
-        out += [t for t in cut(text[start:end]) if t.isalnum() or _is_word(t)]
-        done = end
-        match = special.search(text, end)
-    out += filter(str.isalnum, cut(text[done:]))
-    return out
-
-
-def _nfkc_where_it_matters(text: str, unsafe: re.Pattern) -> str:
-    """NFKC of each run of ``unsafe`` characters with the character before it; the rest as it is.
-
-    The characters outside the runs are NFKC-stable starters that nothing before them composes
-    with (UAX #15 §9, normalisation of text split at such boundaries), or punctuation whose
-    NFKC form is punctuation too, which segmentation drops either way.
-    """
-    match = unsafe.search(text)
-    if match is None:
-        return text
-    parts, done = [], 0
-    for match in unsafe.finditer(text, match.start()):
-        start = match.start() - (match.start() > done)
-        parts += [text[done:start], unicodedata.normalize("NFKC", text[start:match.end()])]
-        done = match.end()
-    return "".join([*parts, text[done:]])
+    return _analysis.words(cut(_fold_prepared(text)))
 
 
 # jieba's Han ranges (jieba-rs has these; Python jieba fewer), beyond the BMP all, to be sure.
 _HAN_RANGES = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x10FFFF)]
 _JIEBA_PUNCT = "+#&._%-"  # kept inside jieba's runs of Han, letters and digits
-_token_tables_cache: "tuple[re.Pattern, re.Pattern, re.Pattern] | None" = None
 
 
-def _token_tables() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
-    """Patterns for ``tokens``: characters whose NFKC matters, characters that can make a token
-    mix letters with punctuation, and characters outside jieba's runs (made once per process)."""
-    global _token_tables_cache
-    if _token_tables_cache is None:
-        nfkc = lambda s: unicodedata.normalize("NFKC", s)  # noqa: E731
-        bmp = [chr(cp) for cp in range(0x10000)]
-        # Characters that compose with one before them (NFKC_QC=Maybe): second of a canonical pair.
-        second = {chr(int(d.split()[1], 16)) for c in bmp if (d := unicodedata.decomposition(c))
-                  and not d.startswith("<") and len(d.split()) == 2}
-        second |= {chr(cp) for cp in [*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)]}  # Hangul V, T
+def _character_tables(converter) -> tuple[bytes, bytes, bytes, int]:
+    """The arguments of ``_analysis.set_tables``: a flag byte for each character of the Basic
+    Multilingual Plane, the NFKC of the characters flagged SIMPLE, the variant of those flagged
+    VARIANT, and the flags of the characters beyond the BMP."""
+    nfkc = lambda s: unicodedata.normalize("NFKC", s)  # noqa: E731
+    bmp = [chr(cp) for cp in range(0x10000)]
+    # Characters OpenCC changes alone (it changes nothing outside the Han ranges: the tests read its
+    # dictionaries), and those it changes only inside a phrase.
+    han = "".join(chr(cp) for a, b in _HAN_RANGES if b < 0x10000 for cp in range(a, b + 1))
+    converted = converter.convert(han)
+    assert len(converted) == len(han)
+    changing = {a for a, b in zip(han, converted) if a != b} | PHRASE_ONLY
+    # Characters that compose with one before them (NFKC_QC=Maybe): second of a canonical pair.
+    second = {chr(int(d.split()[1], 16)) for c in bmp if (d := unicodedata.decomposition(c))
+              and not d.startswith("<") and len(d.split()) == 2}
+    second |= {chr(cp) for cp in [*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)]}  # Hangul V, T
 
-        def in_han(ch):
-            return any(a <= ord(ch) <= b for a, b in _HAN_RANGES)
+    def in_han(ch):
+        return any(a <= ord(ch) <= b for a, b in _HAN_RANGES)
 
-        def dropped(s):  # made of characters every jieba run excludes, none a letter or digit
-            return all(not ch.isalnum() and ch not in _JIEBA_PUNCT + "\r\n" and not in_han(ch) for ch in s)
+    def dropped(s):  # made of characters every jieba run excludes, none a letter or digit
+        return all(not ch.isalnum() and ch not in _JIEBA_PUNCT + "\r\n" and not in_han(ch) for ch in s)
 
-        def sigma(s):  # lower() of Σ looks through case-ignorable characters around it
-            return ("Α" + s + "Σ").lower()[-1], ("ΑΣ" + s + "Α").lower()[1]
+    def sigma(s):  # lower() of Σ looks through case-ignorable characters around it
+        return ("Α" + s + "Σ").lower()[-1], ("ΑΣ" + s + "Α").lower()[1]
 
-        def stays(c):
-            n, d = nfkc(c), unicodedata.normalize("NFKD", c)
-            return (unicodedata.combining(c) == 0 and c not in second and unicodedata.combining(d[0]) == 0
-                    and d[0] not in second and dropped(c + n) and c.lower() == c and n.lower() == n
-                    and sigma(c) == sigma(n))
+    def boundary(c):  # a starter that nothing before it composes with
+        d = unicodedata.normalize("NFKD", c)
+        return unicodedata.combining(c) == 0 and c not in second and unicodedata.combining(d[0]) == 0 \
+            and d[0] not in second
 
-        unsafe = [c for c in bmp if (c in second or unicodedata.combining(c) or nfkc(c) != c) and not stays(c)]
-        # Beyond the Basic Multilingual Plane every character is normalised with its neighbours (rare).
-        unsafe_class = _char_class(unsafe)[:-1] + "\U00010000-\U0010ffff]"
-        # Unassigned code points in jieba's Han ranges; beyond the BMP every character counts (rare).
-        gaps = [chr(cp) for a, b in _HAN_RANGES if b < 0x10000 for cp in range(a, b + 1) if not chr(cp).isalnum()]
-        special_class = _char_class([*_JIEBA_PUNCT, *gaps])[:-1] + "\U00010000-\U0010ffff]"
-        han = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in _HAN_RANGES)
-        _token_tables_cache = (re.compile(unsafe_class + "+"), re.compile(special_class),
-                               re.compile(f"[^{han}a-zA-Z0-9{re.escape(_JIEBA_PUNCT)}]"))
-    return _token_tables_cache
+    def stays(c):  # NFKC would change it, but not a kept token
+        n = nfkc(c)
+        return boundary(c) and dropped(c + n) and c.lower() == c and n.lower() == n and sigma(c) == sigma(n)
+
+    flags, simple, variant = bytearray(0x10000), array.array("H", bytes(0x20000)), array.array("H", bytes(0x20000))
+    for cp, c in enumerate(bmp):
+        if (c in second or unicodedata.combining(c) or nfkc(c) != c) and not stays(c):
+            flags[cp] |= _analysis.UNSAFE
+            if boundary(c) and len(nfkc(c)) == 1 and ord(nfkc(c)) < 0x10000:
+                flags[cp] |= _analysis.SIMPLE
+                simple[cp] = ord(nfkc(c))
+        if c in changing:
+            flags[cp] |= _analysis.OPENCC
+        if cp in VARIANTS:
+            flags[cp] |= _analysis.VARIANT
+            variant[cp] = VARIANTS[cp]
+        if "A" <= c <= "Z":
+            flags[cp] |= _analysis.UPPER
+        elif c.lower() != c:
+            flags[cp] |= _analysis.LOWER
+        if c.isalnum():
+            flags[cp] |= _analysis.ALNUM
+    assert all(0x100 <= cp < 0x10000 for pair in VARIANTS.items() for cp in pair)  # kind of text kept
+    # Beyond the BMP (rare) every character is normalised with its neighbours and goes to OpenCC.
+    return bytes(flags), simple.tobytes(), variant.tobytes(), _analysis.UNSAFE | _analysis.OPENCC
 
 
 def analyze(text: str, *, mode: str = "index") -> str:
     """The tokens joined by single spaces: the value of a whitespace-tokenized engine field."""
     return " ".join(tokens(text, mode=mode))
-
-
-def _is_word(token: str) -> bool:
-    # A token is kept when it has a letter or digit (Han characters count as letters).
-    return any(ch.isalnum() for ch in token)
 
 
 # --- pinyin ------------------------------------------------------------------------------------

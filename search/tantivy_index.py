@@ -119,6 +119,9 @@ class TantivyIndex:
         self._add(item_id, None)
 
     def _add(self, item_id: str, docs: list | None) -> None:
+        for index in list(_open):  # one folder's changes are committed in the order they were made
+            if index is not self and index.folder is not None and index.folder == self.folder and index._pending:
+                index.flush()
         with self._lock:
             if self.journal is not None:
                 with self.journal.open("a", encoding="utf-8") as journal:

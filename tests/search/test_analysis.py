@@ -8,6 +8,8 @@ from search.analysis import (
     Segmenter, add_words, analyze, era_years, fold, load_dictionary, pinyin, pinyin_tokens, tokens,
 )
 
+native = analysis._analysis  # search/_analysis.c
+
 # Local-history prose (written for this test), > 2000 characters, simplified and traditional.
 LOCAL_CORPUS = """
 无锡古称梁溪，地处太湖之滨，北倚长江，南临太湖，京杭大运河穿城而过。相传商末泰伯奔吴，定居梅里，
@@ -298,10 +300,62 @@ def _sample_texts():
     yield "".join(rng.choice(pool) for _ in range(20000))
 
 
+def _relevance_texts():
+    """Every string of the relevance corpus's records: titles, descriptions, names, passages."""
+    import json
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict | list):
+            for inner in value.values() if isinstance(value, dict) else value:
+                yield from strings(inner)
+
+    corpus = Path(__file__).parent / "relevance" / "corpus.jsonl"
+    records = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [text for record in records for text in strings(record)]
+
+
 @pytest.mark.parametrize("mode", ["index", "query"])
 def test_tokens_equal_the_definition_on_a_large_sample(mode):
-    for text in _sample_texts():
+    texts = _relevance_texts()
+    assert sum(map(len, texts)) > 30_000
+    for text in [*_sample_texts(), *texts, "\n".join(texts)]:
         assert tokens(text, mode=mode) == _reference_tokens(text, mode), text[:80]
+
+
+def test_the_native_flags_beyond_the_bmp_are_cpythons():
+    """search/_analysis.c takes letters, digits and lower case beyond the BMP from CPython: the
+    same as str.isalnum and str.lower for every character there."""
+    fold("预热")  # the tables are set on first use
+    chars = [chr(cp) for cp in range(0x10000, 0x110000)]
+    assert native.words(list(chars)) == [c for c in chars if c.isalnum()]
+    lower = [c for c in chars if native.splice(c, [0, 1], c, False)[1] & native.LOWER]
+    assert lower == [c for c in chars if c.lower() != c] and lower
+
+
+def test_prepare_gives_back_the_text_itself_when_nothing_changes():
+    # The segmenter then reuses the text's cached UTF-8 (bench/analysis.py measures it so).
+    fold("预热")
+    text = "无锡县志记载荣氏创办工厂，民国二十五年。"
+    assert native.prepare(text)[0] is text
+    assert native.prepare("Wuxi １９３６")[0] == "wuxi 1936"
+    # splice writes in the wider kind of its strings, and narrows when no character needs it
+    assert native.splice("\U00029028a", [0, 1], "x", True) == ("xa", 0) and native.splice("锺a", [], "", True)[0] == "钟a"
+
+
+def test_the_native_functions_refuse_what_they_cannot_take():
+    fold("预热")
+    with pytest.raises(TypeError):
+        native.words(("无锡", "，"))
+    listed = ["无锡", "，", 3, "县"]
+    with pytest.raises(TypeError):
+        native.words(listed)
+    assert listed == ["无锡", 3, "县"]  # what was looked at is filtered, the rest kept whole
+    with pytest.raises(ValueError):
+        native.splice("無錫縣", [0, 3], "无锡", True)  # a conversion of another length
+    with pytest.raises(ValueError):
+        native.splice("無錫", [0, 3], "无锡县", True)  # a span past the end
 
 
 def test_tokens_equal_the_definition_for_every_character():
@@ -323,27 +377,55 @@ def test_fold_converts_phrases_of_otherwise_unchanged_characters():
     assert "了解" in tokens("瞭解土地使用情形", mode="query")
 
 
-def test_phrase_only_holds_every_character_opencc_changes_only_in_a_phrase(tmp_path):
-    """PHRASE_ONLY must name every character that the TSPhrases dictionary changes inside a phrase
-    while leaving it alone (else fold() would skip text that OpenCC changes)."""
+def _opencc_dictionaries(tmp_path):
+    """{file name: [(key, value), ...]} of every dictionary OpenCC's t2s configuration uses."""
+    import json
     import subprocess
     from pathlib import Path
 
     import opencc
 
     clib = Path(opencc.__file__).parent / "clib"
-    tool, dictionary = clib / "bin" / "opencc_dict", clib / "share" / "opencc" / "TSPhrases.ocd2"
-    if not tool.exists() or not dictionary.exists():
-        pytest.skip(f"the OpenCC wheel has no {tool.name} or {dictionary.name} to read the phrases with")
-    out = tmp_path / "phrases.txt"
-    subprocess.run([str(tool), "-i", str(dictionary), "-o", str(out), "-f", "ocd2", "-t", "text"], check=True,
-                   env={"LD_LIBRARY_PATH": str(clib / "lib64")}, capture_output=True)
+    tool, share = clib / "bin" / "opencc_dict", clib / "share" / "opencc"
+    config = json.loads((share / "t2s.json").read_text(encoding="utf-8"))
+    names = [step["dict"]["file"] for step in config.get("normalization", [])]
+    names += [d["file"] for step in config["conversion_chain"] for d in step["dict"].get("dicts", [step["dict"]])]
+    if not tool.exists() or not all((share / name).exists() for name in names):
+        pytest.skip(f"the OpenCC wheel has no {tool.name} or dictionaries to read the phrases with")
+    found = {}
+    for name in names:
+        out = tmp_path / f"{name}.txt"
+        subprocess.run([str(tool), "-i", str(share / name), "-o", str(out), "-f", "ocd2", "-t", "text"],
+                       check=True, env={"LD_LIBRARY_PATH": str(clib / "lib64")}, capture_output=True)
+        rows = [line.split("\t") for line in out.read_text(encoding="utf-8").splitlines()]
+        found[name] = [(key, value.split(" ")[0]) for key, value in rows]
+    assert "TSPhrases.ocd2" in found and all(found.values())
+    return found
+
+
+def test_opencc_keys_never_cross_the_edge_of_a_run_of_letters_and_digits(tmp_path):
+    """fold() converts only the runs of letters and digits with a character OpenCC may change,
+    all in one call, and lowers A-Z first: right only while every key of its dictionaries is
+    letters and digits and none of A-Z or a-z, every one-character key in the Han ranges the
+    analysis reads (or beyond the BMP), and every value as long as its key."""
+    han = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x10000, 0x10FFFF)]
+    for name, rows in _opencc_dictionaries(tmp_path).items():
+        for key, value in rows:
+            assert key.isalnum() and len(key) == len(value), (name, key, value)
+            assert not any("a" <= ch <= "z" for ch in key.lower()), (name, key)
+            assert len(key) > 1 or any(a <= ord(key) <= b for a, b in han), (name, key)
+
+
+def test_phrase_only_holds_every_character_opencc_changes_only_in_a_phrase(tmp_path):
+    """PHRASE_ONLY must name every character that the TSPhrases dictionary changes inside a phrase
+    while leaving it alone, in a phrase of characters OpenCC leaves alone (else fold() would skip
+    text that OpenCC changes); in other phrases a character that changes alone flags the run."""
+    import opencc
+
     converter, changed = opencc.OpenCC("t2s"), set()
-    for line in out.read_text(encoding="utf-8").splitlines():
-        key, value = line.split("\t")
-        value = value.split(" ")[0]
-        assert len(key) == len(value) and key.isalnum(), line  # phrases keep lengths; no punctuation
-        changed |= {a for a, b in zip(key, value) if a != b and converter.convert(a) == a}
+    for key, value in _opencc_dictionaries(tmp_path)["TSPhrases.ocd2"]:
+        if all(converter.convert(a) == a for a in key):
+            changed |= {a for a, b in zip(key, value) if a != b}
     assert changed and changed <= analysis.PHRASE_ONLY
 
 

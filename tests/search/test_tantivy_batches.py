@@ -26,6 +26,18 @@ def test_changes_wait_for_one_commit_and_their_process_reads_them_at_once(tmp_pa
     assert not (tmp_path / f"pending-{os.getpid()}").exists()
 
 
+def test_changes_by_two_objects_on_one_folder_are_committed_in_their_order(tmp_path):
+    # A second build() in one process (a resumed ingest) replaces what the first left waiting.
+    from search.index import Term
+
+    first, second = TantivyIndex(tmp_path, flush_after=60), TantivyIndex(tmp_path, flush_after=60)
+    for older, newer in ((first, second), (second, first), (first, second)):
+        older.replace("x", [doc("x", title="old")])
+        newer.replace("x", [doc("x", title="new")])
+        assert [h.id for h in first.search(Term("title", "new")).hits] == ["x"]
+        assert second.search(Term("title", "old")).hits == []
+
+
 def test_a_batch_is_committed_when_full_or_after_flush_after(tmp_path):
     journal = tmp_path / f"pending-{os.getpid()}"  # removed by the commit (reads would commit too)
     full, timed = TantivyIndex(tmp_path, batch_size=3, flush_after=60), TantivyIndex(tmp_path, flush_after=0.2)
