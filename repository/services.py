@@ -736,9 +736,10 @@ class Archive:
                             self.catalog.add_event(event)
                         documents.append(oid)
                     progress(count, len(object_ids))
-        for purge in self.purge_records():
-            for event in [*purge.get("history", []), {k: v for k, v in purge.items() if k != "history"}]:
-                self.catalog.add_event(event)
+        with self.catalog.batch():
+            for purge in self.purge_records():
+                for event in [*purge.get("history", []), {k: v for k, v in purge.items() if k != "history"}]:
+                    self.catalog.add_event(event)
         for rebuilder in self.rebuilders:
             rebuilder(documents)
         return len(object_ids)
