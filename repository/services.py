@@ -36,6 +36,7 @@ OPENED_ITEMS, OPENED_ANSWERS = 64, 256  # items whose open_file answers are kept
 PURGES = "audit/purges/"  # outside the OCFL root: one record per purge, with the object's history
 EVENTS = "events/"  # in an object: events/v<n>.json, the preservation events (repository.premis) of version n
 COPY_CHUNK = 1 << 20
+REBUILD_BATCH = 500  # records catalogued per transaction by a rebuild
 ACTIONS = ("create", "update", "publish", "visibility", "withdraw", "purge", "reinstate", "unpublish", "merge")
 RECORD_KINDS = ("item", "collection")  # the archive's own objects; a feature's documents have other prefixes
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -725,17 +726,20 @@ class Archive:
         self.catalog.clear()
         object_ids = list(self.objects.list_objects())
         documents = []
-        for count, oid in enumerate(object_ids, 1):
-            if oid.split(":", 1)[0] in RECORD_KINDS:
-                self._catalogue(oid)
-            else:  # a feature's document: its audit events here, its list by its rebuilder
-                for event in self._events(oid):
+        for start in range(0, len(object_ids), REBUILD_BATCH):
+            with self.catalog.batch():
+                for count, oid in enumerate(object_ids[start:start + REBUILD_BATCH], start + 1):
+                    if oid.split(":", 1)[0] in RECORD_KINDS:
+                        self._catalogue(oid)
+                    else:  # a feature's document: its audit events here, its list by its rebuilder
+                        for event in self._events(oid):
+                            self.catalog.add_event(event)
+                        documents.append(oid)
+                    progress(count, len(object_ids))
+        with self.catalog.batch():
+            for purge in self.purge_records():
+                for event in [*purge.get("history", []), {k: v for k, v in purge.items() if k != "history"}]:
                     self.catalog.add_event(event)
-                documents.append(oid)
-            progress(count, len(object_ids))
-        for purge in self.purge_records():
-            for event in [*purge.get("history", []), {k: v for k, v in purge.items() if k != "history"}]:
-                self.catalog.add_event(event)
         for rebuilder in self.rebuilders:
             rebuilder(documents)
         return len(object_ids)

@@ -7,6 +7,8 @@ Listing queries filter with the access policy's own rule (``repository.access``)
 from __future__ import annotations
 
 import json
+import threading
+from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
 
@@ -66,6 +68,30 @@ class Catalog:
         self.db = database
         self._put_item, self._put_collection = _upsert(database, items), _upsert(database, collections)
         self._add_event = database.insert(events).on_conflict_do_nothing()  # an event already there is kept once
+        self._held = threading.local()  # this thread's transaction of a ``batch``
+
+    @contextmanager
+    def batch(self):
+        """This thread's writes inside the block in one transaction, committed at its end (a
+        rebuild: one commit per few hundred records instead of several per record)."""
+        if getattr(self._held, "conn", None) is not None:
+            yield
+            return
+        with self.db.begin() as conn:
+            self._held.conn = conn
+            try:
+                yield
+            finally:
+                self._held.conn = None
+
+    @contextmanager
+    def _begin(self):
+        held = getattr(self._held, "conn", None)
+        if held is not None:
+            yield held
+        else:
+            with self.db.begin() as conn:
+                yield conn
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -81,7 +107,7 @@ class Catalog:
                                for i, c in enumerate(dict.fromkeys(item.collections))],
             originals: [{"sha256": f.sha256, "item_id": item.id, "file_id": f.id} for f in item.originals],
             item_links: [{"item_id": item.id, "authority_id": a, "how": how} for a, how in dict.fromkeys(_links(item))]}
-        with self.db.begin() as conn:  # the upsert locks the item's row: its children are rewritten by one writer
+        with self._begin() as conn:  # the upsert locks the item's row: its children are rewritten by one writer
             conn.execute(self._put_item, row)
             for table, rows in children.items():
                 conn.execute(_DELETE_CHILDREN[table], {"id": item.id})
@@ -92,22 +118,22 @@ class Catalog:
         row = {"id": col.id, "parent": col.parent, "title": col.label(), "visibility": col.visibility,
                "embargo_until": col.embargo_until, "version": version, "created": created, "updated": updated,
                "record": json.dumps(col.to_dict(), ensure_ascii=False, sort_keys=True)}
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             conn.execute(self._put_collection, row)
 
     def delete(self, object_id: str) -> None:
         kind, _, oid = object_id.partition(":")
         table = items if kind == "item" else collections
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             conn.execute(table.delete().where(table.c.id == oid))
 
     def add_event(self, event: dict) -> None:
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             conn.execute(self._add_event, {"version": None, "message": "",
                                            **{c.name: event[c.name] for c in _EVENT_COLUMNS if c.name in event}})
 
     def clear(self) -> None:
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             for table in TABLES[::-1]:  # children before the items they point at
                 conn.execute(table.delete())
 

@@ -225,7 +225,10 @@ def test_a_collection_written_meanwhile_is_a_conflict(archive, monkeypatch, writ
     assert archive.get_collection("c", user=ADMIN).value.title == {"zh": "乙"}
 
 
-def test_rebuild_recreates_the_catalog_from_storage(archive, database_url):
+def test_rebuild_recreates_the_catalog_from_storage(archive, database_url, monkeypatch):
+    from sqlalchemy import event
+
+    from repository import services
     from storage.catalog import Catalog
     from storage.database import Database
 
@@ -239,8 +242,12 @@ def test_rebuild_recreates_the_catalog_from_storage(archive, database_url):
     archive.catalog = Catalog(Database(database_url))  # the archive's SQLite file, then a new PostgreSQL database
     archive.catalog.clear()
     assert archive.catalog.dump()["items"] == []
+    commits = []
+    event.listen(archive.catalog.db.engine, "commit", commits.append)
+    monkeypatch.setattr(services, "REBUILD_BATCH", 3)
     assert archive.rebuild() == 4  # 1 collection + 3 items
     assert archive.catalog.dump() == before
+    assert len(commits) <= 4  # clear, two batches, the purge record: not several per record
     archive.catalog.db.dispose()
 
 
