@@ -9,9 +9,9 @@ member's own site, no page is read twice, and there are at most ALLIANCE_MAX_PAG
 """
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit
 
+from repository.model import loads_text
 from storage.harvested import HarvestStore
 
 from .harvest import Limits, fetch
@@ -23,7 +23,7 @@ GONE = ("Delete", "Remove")
 
 def _json(data: bytes) -> dict:
     try:
-        body = json.loads(data)
+        body = loads_text(data)
     except ValueError as exc:
         raise BadResponse(N_("变更发现流不是 JSON：%(detail)s"), detail=str(exc)[:200]) from None
     if not isinstance(body, dict):

@@ -14,7 +14,6 @@ fails or answers nonsense is named with its reason; the others' results are show
 from __future__ import annotations
 
 import html
-import json
 import re
 import threading
 import time
@@ -27,7 +26,7 @@ from markupsafe import Markup, escape
 
 from repository import access
 from repository.access import User
-from repository.model import EDTF_RE, edtf_years
+from repository.model import EDTF_RE, edtf_years, loads_text
 from search import analysis
 from search.query import build, parse
 from search.service import FACETS, MAX_PER_PAGE, SORTS, Hit, Search
@@ -230,7 +229,7 @@ class Federation:
             headers["Authorization"] = f"Bearer {member.token}"
         try:
             body = self._get(url, headers, deadline)
-            data = json.loads(body)
+            data = loads_text(body)
             answer = parse(member, data)
         except TimeoutError as exc:
             return _answer(member, "timeout", time.monotonic() - started, str(exc))

@@ -7,6 +7,7 @@ ValidationError naming each field ("creators[0].name: …").
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -489,3 +490,20 @@ def _read_iso_date(c: Checker, value, where: str) -> str | None:
     except ValueError:
         c.fail(where, f"{value!r} is not a date in the form YYYY-MM-DD")
         return None
+
+
+def loads_text(data: str | bytes):
+    """``json.loads`` of what others send (request bodies, members' answers): text only. A lone
+    surrogate (a "\\ud800" escape of no character, which no file or database can store, and no
+    page can show) makes it invalid: ValueError, as for any other invalid JSON."""
+    return text_only(json.loads(data))
+
+
+def text_only(value):
+    """``value`` (parsed JSON) if all its strings are text, else ValueError naming the surrogate."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"a lone surrogate (\\u{ord(exc.object[exc.start]):04x}) is not a character") from None
+    return value
+

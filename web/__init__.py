@@ -7,11 +7,13 @@ import tempfile
 from pathlib import Path
 
 from flask import Flask, Request, abort, g, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel
 from flask_babel import gettext as _
 
 from fangzhi import bootstrap
 from fangzhi import settings as settings_table
+from repository.model import text_only
 
 from . import address
 from .csp import CSP, VARY, security_headers
@@ -37,6 +39,7 @@ def create_app(config: dict | None = None, *, fangzhi: bootstrap.Fangzhi | None 
         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=settings["HTTPS"],
         WTF_CSRF_TIME_LIMIT=None, RATELIMIT_HEADERS_ENABLED=True,
     )
+    app.json = TextJSON(app)
     app.json.ensure_ascii = False
     app.extensions["fangzhi"] = fangzhi
     Babel(app, locale_selector=_locale)
@@ -170,3 +173,11 @@ def session_key(settings: dict) -> str:
         finally:
             os.unlink(tmp.name)
     return path.read_text().strip()
+
+
+class TextJSON(DefaultJSONProvider):
+    """Request bodies' JSON (``request.get_json``, ``current_app.json.loads``) is text only
+    (``repository.model.text_only``): otherwise invalid JSON, refused with 400 like any other."""
+
+    def loads(self, s, **kwargs):
+        return text_only(super().loads(s, **kwargs))

@@ -1,7 +1,7 @@
 """The JSON API: thin views over the repository services (described in /api/openapi.json later)."""
 from __future__ import annotations
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, current_app, request, url_for
 from werkzeug.exceptions import BadRequest
 
 from repository.access import is_staff
@@ -122,12 +122,10 @@ def _writer():
 @upload_route()
 def create_item():
     """Create an item: JSON metadata, or multipart with a `metadata` JSON part and `files` parts."""
-    import json
-
     user = _writer()
     if request.mimetype == "multipart/form-data":
         try:
-            data = json.loads(request.form.get("metadata") or "{}")
+            data = current_app.json.loads(request.form.get("metadata") or "{}")
         except ValueError as exc:
             raise ValidationError([("metadata", f"is not valid JSON: {exc}")]) from None
         files = new_files(request.files.getlist("files"))

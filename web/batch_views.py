@@ -8,11 +8,10 @@ with its path relative to the donation, then finishes the batch.
 """
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ingest.errors import IngestError
@@ -55,7 +54,7 @@ def preflight():
 
 def _paths(form) -> list[dict]:
     try:
-        paths = json.loads(form.get("paths") or "[]")
+        paths = current_app.json.loads(form.get("paths") or "[]")
     except ValueError:
         return []
     return [p for p in paths if isinstance(p, dict)] if isinstance(paths, list) else []

@@ -330,6 +330,8 @@ def hostile_app(environ, start_response):
                            if path == "xss" else {"collections": "nonsense"}).encode()]
     if path == "notjson":
         return [b"{not json"]
+    if path == "surrogate":  # no character: no page could show it
+        return [b'{"total": 1, "hits": [{"id": "s1", "title": {"zh": "\\ud800"}}]}']
     if path == "deep":
         return [b"[" * 100_000 + b"]" * 100_000]
     if path == "huge":  # more than MAX_ANSWER_BYTES, without Content-Length
@@ -344,7 +346,7 @@ def test_a_hostile_member_cannot_inject_html_or_break_the_page(tmp_path):
     base = f"http://127.0.0.1:{server.server_port}"
     try:
         add(portal, "p1", "惠山泥人")
-        names = ("xss", "shape", "total", "redirect", "html", "notjson", "deep", "huge", "gzip")
+        names = ("xss", "shape", "total", "redirect", "html", "notjson", "deep", "huge", "gzip", "surrogate")
         for name in names:
             portal.fangzhi.members.add(Member(name, f"{base}/{name}/oai", token="fzt_secret", label_zh=f"馆{name}"))
         client = portal.app.test_client()
@@ -366,7 +368,7 @@ def test_a_hostile_member_cannot_inject_html_or_break_the_page(tmp_path):
         assert {f["value"] for f in data["facets"]["library"]} == {XSS, "总馆"}  # JSON; escaped on the page
         for name, words in (("shape", "not a search answer"), ("total", "total"), ("redirect", "HTTP 302"),
                             ("html", "not JSON"), ("notjson", "unusable"), ("deep", "unusable"),
-                            ("huge", "larger than"), ("gzip", "larger than")):
+                            ("huge", "larger than"), ("gzip", "larger than"), ("surrogate", "lone surrogate")):
             assert status[name]["status"] == "failed" and words in status[name]["reason"], (name, status[name])
         assert "部分成员馆未能应答" in html
         for url in ("/alliance", "/alliance/xss", "/alliance/shape"):

@@ -623,3 +623,20 @@ def test_a_patch_with_files_not_a_list_is_refused(site, files):
     version = client.get("/api/items/known", headers=headers).json["version"]
     r = client.patch("/api/items/known", json={"files": files}, headers={**headers, "If-Match": f'"{version}"'})
     assert r.status_code == 400 and "files" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "a\\udc00b"])
+def test_json_with_a_lone_surrogate_is_refused_as_invalid_json(site, escape):
+    """A "\\ud800" escape parses to no character: no file or database can store it (it was a 500
+    on create and on PATCH). A pair of escapes (an emoji) is text and stays welcome."""
+    client = site.test_client()
+    headers = {"Authorization": f"Bearer {site.config['TOKEN']}", "Content-Type": "application/json"}
+    body = '{"title": {"zh": "桥%s"}, "kind": "photo"}' % escape
+    for response in (client.post("/api/items", data=body, headers=headers),
+                     client.patch("/api/items/known", data=body, headers={**headers, "If-Match": '"1"'}),
+                     client.post("/api/items", headers={"Authorization": headers["Authorization"]},
+                                 data={"metadata": body, "files": (io.BytesIO(b"\xff\xd8\xff\xe0" + b"x" * 20), "a.jpg")})):
+        no_server_error(response)
+        assert response.status_code == 400, response.get_data(as_text=True)
+    created = client.post("/api/items", data='{"title": {"zh": "桥\\ud83c\\udf09"}, "kind": "photo"}', headers=headers)
+    assert created.status_code == 201 and created.json["title"]["zh"] == "桥🌉"
