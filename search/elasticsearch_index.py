@@ -155,7 +155,8 @@ class ElasticsearchIndex:
         query = Bool(must=(query,), filter=(Prefix(field, prefix),))
         with self._errors("suggesting"):
             found = self.client.search(index=self.name, query=self._query(query), size=0,
-                                       aggs={"s": self._terms(field, max(100, 10 * limit), include=include)})
+                                       aggs={"s": self._terms(field, max(100, 10 * limit), include=include)},
+                                       search_type=self._search_type)
         return [(value, n) for value, n in _buckets(found, "s") if value.startswith(prefix)][:limit]
 
     @property
