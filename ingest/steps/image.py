@@ -79,7 +79,7 @@ def photo(original: Path, media_type: str, work: Path, *, max_pixels: int = MAX_
         name = "pyramid.tif" if len(pages) == 1 else f"p{number:04d}.tif"
         target = work / name
         if not target.exists():
-            _write_atomic(target, lambda tmp, page=page: _save_pyramid(original, loader, page, tmp))
+            _write_atomic(target, lambda tmp, page=page: save_pyramid(original, loader, page, tmp))
         derivatives.append(Derivative(name, target, "image/tiff", "pyramid",
                                       sequence=None if len(pages) == 1 else number,
                                       tech=_pyramid_tech(target)))
@@ -168,7 +168,7 @@ def _is_reduced_chain(sizes: list[tuple[int, int]]) -> bool:
 # -- making the outputs ---------------------------------------------------------------------
 
 
-def _save_pyramid(original: Path, loader: str, page: int | None, target: Path) -> None:
+def save_pyramid(original: Path, loader: str, page: int | None, target: Path) -> None:
     """A tiled (256 × 256), JPEG-compressed pyramidal TIFF of one page, upright 8-bit sRGB/grey.
 
     A page of up to IN_MEMORY bytes is decoded once, into memory (a damaged file fails there, not

@@ -401,7 +401,7 @@ def replace_pyramid(archive, item_id: str) -> None:
 
     import pyvips
 
-    from ingest.steps.image import _save_pyramid
+    from ingest.steps.image import save_pyramid
     from repository.services import NewFile
 
     item = archive.get_item(item_id, user=SYSTEM).value
@@ -409,7 +409,7 @@ def replace_pyramid(archive, item_id: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         grey = Path(folder) / "grey.png"
         Image.new("RGB", (W, H), (128, 128, 128)).save(grey)
-        _save_pyramid(grey, "pngload", None, Path(folder) / "pyramid.tif")
+        save_pyramid(grey, "pngload", None, Path(folder) / "pyramid.tif")
         data = (Path(folder) / "pyramid.tif").read_bytes()
     assert pyvips.Image.new_from_buffer(data, "").width == W
     archive.update_item(item_id, {}, expected_version=_version(archive, item_id), user=SYSTEM,
