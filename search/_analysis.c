@@ -65,7 +65,7 @@ set_tables(PyObject *self, PyObject *args)
     flags = (const unsigned char *)PyBytes_AS_STRING(f);
     simple = (const Py_UCS2 *)PyBytes_AS_STRING(s);
     variant = (const Py_UCS2 *)PyBytes_AS_STRING(v);
-    beyond = b & ~(F_ALNUM | F_LOWER);
+    beyond = b & ~(F_ALNUM | F_LOWER | F_VARIANT);  /* the variant table has BMP keys only */
     Py_RETURN_NONE;
 }
 
@@ -266,7 +266,7 @@ splice(PyObject *self, PyObject *args)
             Py_UCS4 c = PyUnicode_READ(ckind, cdata, at);
             int f = char_flags(c);
             found |= f;
-            c = (variants && (f & F_VARIANT)) ? variant[c] : c;
+            c = (variants && c < 0x10000 && (f & F_VARIANT)) ? variant[c] : c;
             widest = c > widest ? c : widest;
             PyUnicode_WRITE(wide, into, done, c);
         }
