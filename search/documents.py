@@ -53,8 +53,13 @@ def strictest(*levels: str | None) -> str | None:
     return max(ranked, key=LEVELS.index) if ranked else None
 
 
-def field_for(access: str | None) -> str:
-    return f"text_{access}" if access else "text"
+def field_for(access: str | None, *, passage: bool = False) -> str:
+    """The text field of an item's full text (a passage's own text: ``passage``) at ``access``."""
+    name = "passage" if passage else "text"
+    return f"{name}_{access}" if access else name
+
+
+PASSAGE_FIELDS = tuple(field_for(level, passage=True) for level in (None, *LEVELS))
 
 
 def _tokens(*texts: str) -> str:
@@ -137,7 +142,7 @@ def item_documents(item: Item, passages: Iterable[Passage], *,
         "description": _tokens(*item.description.values()),
         "identifier": _tokens(*item.identifiers),
         "pinyin": " ".join(["_", *analysis.pinyin_tokens(people + places)]),
-        **{name: _tokens(*parts) for name, parts in texts.items()},
+        **{name: _tokens(*parts) for name, parts in texts.items()}, **dict.fromkeys(PASSAGE_FIELDS, "_"),
         "kind": item.kind,
         "collection": list(dict.fromkeys(c for cid in item.collections for c in [cid, *ancestors(cid)])),
         "decade": decades(years), "era": eras(years),
@@ -158,7 +163,7 @@ def item_documents(item: Item, passages: Iterable[Passage], *,
     for n, p in enumerate(passages, 1):
         docs.append({
             **access_fields, "id": f"{item.id}#{n}", "type": "passage", "file_id": p.file_id or "",
-            **{name: "_" for name in TEXT_FIELDS}, field_for(p.access): _tokens(p.text),
+            **{name: "_" for name in TEXT_FIELDS}, field_for(p.access, passage=True): _tokens(p.text),
             "page": p.page or 0, "time_ms": round(p.time * 1000) if p.time is not None else 0,
             "source": {"text": p.text, "file_id": p.file_id, "page": p.page, "chapter": p.chapter,
                        "time": p.time, "end": p.end},
@@ -295,7 +300,7 @@ def _remote_document(holdings: list[RemoteRecord], visibility: str) -> dict:
         "description": _tokens(*(d for h in holdings for d in h.description)),
         "identifier": _tokens(*(i for h in holdings for i in h.identifiers)),
         "pinyin": " ".join(["_", *analysis.pinyin_tokens(people + places)]),
-        **{name: "_" for name in (field_for(level) for level in (None, *LEVELS))},
+        **{name: "_" for name in (*(field_for(level) for level in (None, *LEVELS)), *PASSAGE_FIELDS)},
         "kind": first.kind, "decade": decades(years), "era": eras(years),
         "place_name": list(dict.fromkeys(places)), "person": list(dict.fromkeys(people)), "subject_name": subjects,
         "language": list(dict.fromkeys(lang for h in holdings for lang in h.language)),

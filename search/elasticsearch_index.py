@@ -61,6 +61,9 @@ class ElasticsearchIndex:
                 meta={"description": "Fangzhi search index (search/elasticsearch_index.py)"})
             if not self.client.indices.exists_alias(name=name):
                 self.client.indices.create(index=self._new_name(), aliases={name: {}})
+            # an index made before an upgrade that added fields: the composition root rebuilds it
+            mapped = self.client.indices.get_mapping(index=name).body.values()
+            self.outdated = any(set(MAPPINGS["properties"]) - set(m["mappings"].get("properties", {})) for m in mapped)
 
     @contextmanager
     def _errors(self, doing: str):

@@ -24,6 +24,9 @@ TEXT_FIELDS = (
     "text_alliance",   # full text of files restricted to alliance members
     "text_staff",      # … to staff
     "text_private",    # … to administrators
+    # A passage's text (a page, a cue) in its document, by the same levels: apart from the items'
+    # full text, so an item query reads the items' posting lists only (bench/search.py).
+    "passage", "passage_alliance", "passage_staff", "passage_private",
 )
 # Exact-value fields, multi-valued, used for filters and facet counts.
 KEYWORD_FIELDS = (

@@ -240,9 +240,9 @@ class Search:
             return Bool(filter=(visible,), must_not=hidden)
         return Bool(filter=(visible,), must_not=(Range("withdrawn", 1, None), *hidden))
 
-    def _text_fields(self, user: User) -> tuple[str, ...]:
+    def _text_fields(self, user: User, *, passage: bool = False) -> tuple[str, ...]:
         levels = access.visible_levels(user)
-        return tuple(field_for(level) for level in (None, *LEVELS) if level is None or level in levels)
+        return tuple(field_for(level, passage=passage) for level in (None, *LEVELS) if level is None or level in levels)
 
     def _hit(self, found, user: User, words: list[str]) -> Hit:
         source = found.source
@@ -271,7 +271,7 @@ class Search:
 
     def _add_passages(self, hits: list[Hit], parsed: Parsed, user: User) -> None:
         words = self._words(parsed)
-        fields = self._text_fields(user)
+        fields = self._text_fields(user, passage=True)
         if not words:
             return
         matching = Bool(should=tuple(Term(f, w) for f in fields for w in words))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from search.elasticsearch_index import ElasticsearchIndex
+from search.elasticsearch_index import MAPPINGS, SETTINGS, ElasticsearchIndex
 from search.index import (
     TEXT_FIELDS, Bool, Boost, Facet, MatchAll, Phrase, Prefix, Range, SearchIndex, SearchIndexError, Sort,
     Term, Terms,
@@ -411,6 +411,30 @@ def test_elasticsearch_rebuild_swaps_the_alias_and_drops_the_old_index(elasticse
         assert mapping["properties"]["source"] == {"type": "object", "enabled": False}
         assert client.indices.get_settings(index=second)[second]["settings"]["index"]["number_of_shards"] == "1"
     finally:
+        drop_elasticsearch(index)
+
+
+def test_elasticsearch_index_of_an_older_mapping_is_outdated_until_rebuilt(elasticsearch_url):
+    """An upgrade that adds fields: the alias's index lacks them (a strict mapping would refuse
+    every document), so the index says it is outdated and the composition root rebuilds it."""
+    index = open_elasticsearch(elasticsearch_url)
+    try:
+        assert index.outdated is False
+        (current,) = index.client.indices.get_alias(name=index.name)
+        older = f"older-{index.name}"  # outside the template's pattern: made with the older mapping
+        properties = {k: v for k, v in MAPPINGS["properties"].items() if k != "passage"}
+        index.client.indices.create(index=older, settings=SETTINGS, mappings={**MAPPINGS, "properties": properties})
+        index.client.indices.update_aliases(actions=[{"remove": {"index": current, "alias": index.name}},
+                                                     {"add": {"index": older, "alias": index.name}}])
+        index.client.indices.delete(index=current)
+        reopened = ElasticsearchIndex(elasticsearch_url, name=index.name)
+        assert reopened.outdated is True
+        reopened.rebuild([doc("a", title="无锡")])
+        assert ElasticsearchIndex(elasticsearch_url, name=index.name).outdated is False
+        assert ids(reopened, Term("title", "无锡")) == ["a"]
+        assert not index.client.indices.exists(index=older)
+    finally:
+        index.client.options(ignore_status=404).indices.delete(index=f"older-{index.name}")
         drop_elasticsearch(index)
 
 
